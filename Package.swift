@@ -1,0 +1,61 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "qrscpd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "qrscpd", targets: ["qrscpd"]),
+        .executable(name: "qrscpd-samples", targets: ["qrscpd-samples"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd, zlib.
+        .target(
+            name: "CSystemShims",
+            linkerSettings: [.linkedLibrary("systemd"), .linkedLibrary("z")]
+        ),
+        .target(name: "DICOM", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        .target(name: "Archive", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        .target(
+            name: "QRServer",
+            dependencies: [
+                "DICOM", "DICOMNetwork", "Reactor", "Archive",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "qrscpd",
+            dependencies: [
+                "QRServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "qrscpd-samples",
+            dependencies: [
+                "DICOM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
+        .testTarget(name: "QRServerTests", dependencies: ["QRServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,3 @@
+import Testing
+
+@Test func DICOMNetworkPlaceholder() { #expect(Bool(true)) }
