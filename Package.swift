@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "qrscpd", targets: ["qrscpd"]),
         .executable(name: "qrscpd-samples", targets: ["qrscpd-samples"]),
+        .executable(name: "qrscpd-bench", targets: ["qrscpd-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -51,6 +52,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The benchmark's Verification client: fixed PDUs over blocking sockets.
+        .executableTarget(name: "qrscpd-bench", swiftSettings: swiftSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),

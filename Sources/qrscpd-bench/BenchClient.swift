@@ -1,0 +1,105 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A minimal, fast Verification SCU over blocking loopback sockets, used by scripts/bench
+/// to drive qrscpd and dcmqrscp identically. Its PDUs are fixed byte strings prepared
+/// once, so the client spends its CPU on system calls, not on encoding.
+struct BenchClient {
+    let port: Int
+    let calledAE: String
+    let associateRequest: [UInt8]
+    let echoRequest: [UInt8]
+    static let releaseRequest: [UInt8] = [0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]
+
+    init(port: Int, calledAE: String) {
+        self.port = port
+        self.calledAE = calledAE
+        associateRequest = WirePDUs.associateRequest(called: calledAE, calling: "BENCHSCU")
+        echoRequest = WirePDUs.echoRequest(contextID: 1, messageID: 1)
+    }
+
+    /// One connection: associate, `echoes` C-ECHOs, release.
+    func runAssociation(echoes: Int) throws {
+        let socket = try BlockingSocket(port: port)
+        defer { socket.close() }
+        try socket.send(associateRequest)
+        let accept = try socket.receivePDU()
+        guard accept.type == 0x02 else { throw BenchError("association not accepted (PDU type \(accept.type))") }
+        for _ in 0..<echoes {
+            try socket.send(echoRequest)
+            var response = try socket.receivePDU()
+            // The response may span several P-DATA-TF PDUs; read until the last command fragment.
+            while response.type == 0x04, !WirePDUs.containsLastCommandFragment(response.body) {
+                response = try socket.receivePDU()
+            }
+            guard response.type == 0x04 else { throw BenchError("expected P-DATA-TF, got PDU type \(response.type)") }
+        }
+        try socket.send(Self.releaseRequest)
+        let release = try socket.receivePDU()
+        guard release.type == 0x06 else { throw BenchError("expected A-RELEASE-RP, got PDU type \(release.type)") }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Blocking TCP client socket with TCP_NODELAY.
+final class BlockingSocket {
+    private var fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 65536)
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket: errno \(errno)") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw BenchError("connect: errno \(error)")
+        }
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw BenchError("send: errno \(errno)") }
+            offset += n
+        }
+    }
+
+    func receivePDU() throws -> (type: UInt8, body: [UInt8]) {
+        let header = try receiveExactly(6)
+        let length = Int(header[2]) << 24 | Int(header[3]) << 16 | Int(header[4]) << 8 | Int(header[5])
+        guard length <= 16 * 1024 * 1024 else { throw BenchError("PDU length \(length) too large") }
+        return (header[0], try receiveExactly(length))
+    }
+
+    private func receiveExactly(_ count: Int) throws -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: count)
+        var offset = 0
+        while offset < count {
+            let n = result[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
+            offset += n
+        }
+        return result
+    }
+}

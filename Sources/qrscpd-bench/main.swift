@@ -1,0 +1,68 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// qrscpd-bench MODE PORT AE [options]
+//   assoc PORT AE SECONDS CONCURRENCY  associations/s (associate, one C-ECHO, release)
+//   echo  PORT AE COUNT                C-ECHOs/s on one association
+// Prints one JSON object: operations, wall seconds, rate and the client's own CPU seconds,
+// so the benchmark can show the client was not the bottleneck.
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 5, let port = Int(arguments[2]) else {
+    FileHandle.standardError.write(Data("usage: qrscpd-bench assoc PORT AE SECONDS CONCURRENCY | echo PORT AE COUNT\n".utf8))
+    exit(1)
+}
+let client = BenchClient(port: port, calledAE: arguments[3])
+let cpuStart = cpuSeconds()
+let wallStart = Date()
+var operations = 0
+var failures = 0
+
+switch arguments[1] {
+case "assoc":
+    let seconds = Double(arguments[4]) ?? 3
+    let concurrency = arguments.count > 5 ? Int(arguments[5]) ?? 2 : 2
+    let deadline = Date().addingTimeInterval(seconds)
+    let lock = NSLock()
+    let group = DispatchGroup()
+    nonisolated(unsafe) var counts = (ok: 0, failed: 0)
+    for _ in 0..<concurrency {
+        group.enter()
+        Thread.detachNewThread {
+            var ok = 0, failed = 0
+            while Date() < deadline {
+                do { try client.runAssociation(echoes: 1); ok += 1 } catch { failed += 1; if failed > 100 { break } }
+            }
+            lock.lock(); counts.ok += ok; counts.failed += failed; lock.unlock()
+            group.leave()
+        }
+    }
+    group.wait()
+    operations = counts.ok
+    failures = counts.failed
+case "echo":
+    let count = Int(arguments[4]) ?? 10000
+    do { try client.runAssociation(echoes: count); operations = count } catch {
+        FileHandle.standardError.write(Data("echo run failed: \(error)\n".utf8))
+        failures = 1
+    }
+default:
+    FileHandle.standardError.write(Data("unknown mode \(arguments[1])\n".utf8))
+    exit(1)
+}
+
+let wall = Date().timeIntervalSince(wallStart)
+let cpu = cpuSeconds() - cpuStart
+print(String(format: "{\"operations\": %d, \"failures\": %d, \"seconds\": %.4f, \"rate\": %.1f, \"client_cpu_seconds\": %.4f}",
+             operations, failures, wall, Double(operations) / wall, cpu))
+exit(failures > 0 && operations == 0 ? 1 : 0)
