@@ -57,6 +57,9 @@ public final class TCPConnection {
     /// The interest set currently given to epoll; `EPOLLOUT` is in it only while output is pending.
     private(set) var registeredInterest: EpollEvents = []
 
+    /// `writev` calls that took less than offered or would block (for tests forcing partial writes).
+    private(set) var partialWriteCount = 0
+
     /// Whether `EPOLLOUT` is currently armed (for tests: only while output is pending).
     var isWritabilityArmed: Bool { registeredInterest.contains(.writable) }
 
@@ -199,7 +202,8 @@ public final class TCPConnection {
             let count = min(output.count - outputHead, Self.maxIOVecs)
             let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
             defer { iovecs.deallocate() }
-            let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count) {
+            var offered = 0
+            let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
                 Result { () throws(SystemError) -> IOResult<Int> in
                     switch try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) }) {
                     case .processed(let n): return .processed(n)
@@ -212,10 +216,12 @@ public final class TCPConnection {
                 close(error: error)
                 return
             case .success(.wouldBlock):
-                break
+                partialWriteCount += 1
             case .success(.processed(let n)):
                 consumeOutput(n)
-                continue
+                if n == offered { continue }
+                // The socket buffer is full; writing again now would only return EAGAIN.
+                partialWriteCount += 1
             }
             break
         }
@@ -233,11 +239,18 @@ public final class TCPConnection {
 
     /// Builds iovecs for the queued slices by nesting `withUnsafeBufferPointer`, so every pointer
     /// is valid while `body` runs `writev`.
-    private func withIOVecs<R>(_ iovecs: UnsafeMutablePointer<iovec>, index: Int, count: Int, _ body: () -> R) -> R {
+    private func withIOVecs<R>(
+        _ iovecs: UnsafeMutablePointer<iovec>,
+        index: Int,
+        count: Int,
+        offered: inout Int,
+        _ body: () -> R
+    ) -> R {
         if index == count { return body() }
         return output[outputHead + index].withUnsafeBufferPointer { buffer in
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
-            return withIOVecs(iovecs, index: index + 1, count: count, body)
+            offered += buffer.count
+            return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
         }
     }
 
