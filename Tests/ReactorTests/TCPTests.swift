@@ -353,4 +353,74 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             #expect(peer.value?.hasPrefix("127.0.0.1:") == true)
         }
     }
+
+    @Test func peerResetReportsErrorOnce() throws {
+        try withRunningLoop { loop in
+            let closes = Locked<[Int32?]>([])
+            let accepted = Waiter()
+            let port = try onLoop(loop) {
+                try loop.listen(host: "127.0.0.1", port: 0) { connection in
+                    connection.onRead = { buffer in buffer.moveReaderIndex(forwardBy: buffer.readableBytes) }
+                    connection.onClose = { error in
+                        closes.withLock { $0.append(error.map { ($0 as? SystemError)?.errno ?? -1 }) }
+                    }
+                    accepted.signal()
+                }.localPort
+            }
+            let fd = try blockingConnect(port: port)
+            #expect(accepted.wait(seconds: 5))
+            // Linger with a zero timeout makes close() send RST instead of FIN.
+            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+            close(fd)
+            for _ in 0..<100 where closes.value.isEmpty { usleep(20_000) }
+            usleep(50_000)
+            #expect(closes.value == [ECONNRESET] || closes.value == [nil], "\(closes.value)")
+        }
+    }
+
+    @Test func ipv6LoopbackEcho() throws {
+        try withRunningLoop { loop in
+            let listening: Result<Int, SystemError> = try onLoop(loop) {
+                do {
+                    let listener = try loop.listen(host: "::1", port: 0) { connection in
+                        connection.onRead = { [unowned connection] buffer in
+                            connection.write(buffer.readSlice(buffer.readableBytes)!)
+                        }
+                    }
+                    return .success(listener.localPort)
+                } catch let error as SystemError {
+                    return .failure(error)
+                }
+            }
+            guard case .success(let port) = listening else {
+                // No IPv6 loopback in this environment; nothing to test.
+                return
+            }
+            let echoed = Locked<[UInt8]>([])
+            let peer = Locked("")
+            let done = Waiter()
+            try onLoop(loop) {
+                loop.connect(host: "::1", port: port, timeout: .seconds(5)) { result in
+                    guard case .success(let connection) = result else {
+                        done.signal()
+                        return
+                    }
+                    peer.withLock { $0 = connection.peerAddress }
+                    connection.onRead = { [unowned connection] buffer in
+                        let bytes = Array(buffer.readSlice(buffer.readableBytes)!)
+                        let total = echoed.withLock { $0 += bytes; return $0.count }
+                        if total == 3 {
+                            connection.close()
+                            done.signal()
+                        }
+                    }
+                    connection.write([[7, 8, 9]])
+                }
+            }
+            #expect(done.wait(seconds: 5))
+            #expect(echoed.value == [7, 8, 9])
+            #expect(peer.value == "[::1]:\(port)")
+        }
+    }
 }
