@@ -2,20 +2,20 @@
 import CSystemShims
 
 /// Readiness events as an option set over the `EPOLL*` bits.
-public struct EpollEvents: OptionSet, Hashable, Sendable {
-    public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
+struct EpollEvents: OptionSet, Hashable, Sendable {
+    var rawValue: UInt32
+    init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// `EPOLLIN`: readable (or a pending accept).
-    public static let readable = EpollEvents(rawValue: qrs_EPOLLIN)
+    static let readable = EpollEvents(rawValue: qrs_EPOLLIN)
     /// `EPOLLOUT`: writable (or a finished non-blocking connect).
-    public static let writable = EpollEvents(rawValue: qrs_EPOLLOUT)
+    static let writable = EpollEvents(rawValue: qrs_EPOLLOUT)
     /// `EPOLLERR`: an error is pending; always reported.
-    public static let error = EpollEvents(rawValue: qrs_EPOLLERR)
+    static let error = EpollEvents(rawValue: qrs_EPOLLERR)
     /// `EPOLLHUP`: both directions shut down; always reported.
-    public static let hangup = EpollEvents(rawValue: qrs_EPOLLHUP)
+    static let hangup = EpollEvents(rawValue: qrs_EPOLLHUP)
     /// `EPOLLRDHUP`: the peer shut down its write side.
-    public static let readHangup = EpollEvents(rawValue: qrs_EPOLLRDHUP)
+    static let readHangup = EpollEvents(rawValue: qrs_EPOLLRDHUP)
 }
 
 /// The 64-bit epoll user data: a registration ID in the high half, the fd in the low half.
