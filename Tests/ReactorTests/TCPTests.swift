@@ -423,4 +423,31 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             #expect(peer.value == "[::1]:\(port)")
         }
     }
+
+    @Test func onWritableFiresWhenOutputDrainsBelowLowWaterMark() throws {
+        try withRunningLoop { loop in
+            let payload = randomBytes(count: 4 * 1024 * 1024, seed: 3)
+            let writableCalls = Locked<[Int]>([])
+            let initialPending = Locked(0)
+            let port = try onLoop(loop) {
+                try loop.listen(host: "127.0.0.1", port: 0) { connection in
+                    connection.writeLowWaterMark = 256 * 1024
+                    connection.onWritable = { [unowned connection] in
+                        writableCalls.withLock { $0.append(connection.pendingWriteBytes) }
+                        connection.close()
+                    }
+                    connection.write(randomSlices(payload, maxChunk: 50_000, seed: 4))
+                    initialPending.withLock { $0 = connection.pendingWriteBytes }
+                }.localPort
+            }
+            let fd = try blockingConnect(port: port)
+            defer { close(fd) }
+            usleep(100_000)  // let the server's output back up
+            let received = blockingReceive(fd, upTo: payload.count)
+            #expect(initialPending.value >= 256 * 1024)
+            #expect(writableCalls.value.count == 1)
+            #expect((writableCalls.value.first ?? .max) < 256 * 1024)
+            #expect(received == Array(payload.prefix(received.count)))
+        }
+    }
 }
