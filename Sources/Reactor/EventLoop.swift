@@ -17,6 +17,9 @@ import Musl
 ///
 /// Loop-confined methods may also be called before the loop has started (set-up on the creating
 /// thread); after that they must be called on the loop thread.
+///
+/// Open connections and listeners are kept alive by the loop's registrations (and keep the loop
+/// alive) until they are closed; close them before ``stop()`` for an orderly shutdown.
 public final class EventLoop: @unchecked Sendable {
     // Thread-safe state.
     private let submitted = Mutex<[@Sendable () -> Void]>([])

@@ -83,7 +83,14 @@ public final class TCPConnection {
         let handler = ConnectionHandler()
         self.handler = handler
         handler.connection = self
-        try updateInterest()
+        do {
+            try updateInterest()
+        } catch {
+            // The caller owns (and closes) the fd on failure; just break the handler cycle.
+            handler.connection = nil
+            self.handler = nil
+            throw error
+        }
     }
 
     // MARK: Reading
