@@ -19,9 +19,16 @@ let package = Package(
     ],
     targets: [
         // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd, zlib.
+        .systemLibrary(
+            name: "CLibsystemd",
+            path: "Sources/CLibsystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "CSystemShims",
-            linkerSettings: [.linkedLibrary("systemd"), .linkedLibrary("z")]
+            dependencies: ["CLibsystemd"],
+            linkerSettings: [.linkedLibrary("z")]
         ),
         .target(name: "DICOM", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+import CSystemShims
+
+/// Chooses the size of the next receive chunk: it grows while reads fill whole chunks (a fast
+/// sender) and shrinks when they come back mostly empty, so idle connections don't pin large
+/// chunks.
+struct ReadChunkSizer {
+    static let minimum = 16 * 1024
+    static let maximum = 256 * 1024
+
+    private(set) var next = ReadChunkSizer.minimum
+
+    mutating func record(bytesRead: Int, chunkSize: Int) {
+        if bytesRead == chunkSize {
+            next = min(next * 2, Self.maximum)
+        } else if bytesRead < chunkSize / 4 {
+            next = max(next / 2, Self.minimum)
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// Reads once from `fd` straight into a new chunk of `chunkSize` bytes and appends it.
+    ///
+    /// - Returns: `.processed(n)` with n bytes read (0 at end of stream) or `.wouldBlock`.
+    mutating func read(from fd: Int32, chunkSize: Int) throws(SystemError) -> IOResult<Int> {
+        var outcome: Result<IOResult<Int>, SystemError> = .success(.wouldBlock)
+        let chunk = [UInt8](unsafeUninitializedCapacity: chunkSize) { buffer, initialized in
+            outcome = Result { () throws(SystemError) -> IOResult<Int> in
+                switch try syscall("read", blocking: true, { qrs_read(fd, buffer.baseAddress, chunkSize) }) {
+                case .processed(let n): return .processed(Int(n))
+                case .wouldBlock: return .wouldBlock
+                }
+            }
+            if case .success(.processed(let n)) = outcome { initialized = n } else { initialized = 0 }
+        }
+        let result = try outcome.get()
+        if case .processed(let n) = result, n > 0 { append(chunk[...]) }
+        return result
+    }
+}

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: Apache-2.0
+import CSystemShims
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A non-blocking TCP connection driven by an ``EventLoop``. Loop-confined: create, use and close
+/// it on the loop thread only.
+///
+/// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
+/// queued as slices and written with `writev`, with `EPOLLOUT` armed only while output is pending.
+public final class TCPConnection {
+    /// The loop this connection belongs to.
+    public let loop: EventLoop
+    /// The socket; -1 once closed.
+    public private(set) var fd: Int32
+    /// The peer as `"host:port"` (`"[v6]:port"`), captured when the connection was set up.
+    public let peerAddress: String
+
+    /// Called on the loop after data arrived, with all unconsumed input. Consume what can be
+    /// decoded and leave the rest for the next call.
+    public var onRead: ((inout ByteBuffer) -> Void)?
+    /// Called exactly once when the connection closes: `nil` for an orderly end (peer EOF or local
+    /// ``close()``), the error otherwise.
+    public var onClose: ((Error?) -> Void)?
+    /// Called when queued output that had reached ``writeLowWaterMark`` drains below it.
+    public var onWritable: (() -> Void)?
+
+    /// Output level below which ``onWritable`` fires after having been reached.
+    public var writeLowWaterMark = 64 * 1024
+
+    /// Total bytes received.
+    public private(set) var bytesRead = 0
+    /// Total bytes written to the socket.
+    public private(set) var bytesWritten = 0
+    /// Bytes queued and not yet accepted by the kernel.
+    public private(set) var pendingWriteBytes = 0
+    /// Whether reading is paused by ``pauseReading()``.
+    public private(set) var isReadingPaused = false
+    /// Whether the connection has been closed.
+    public var isClosed: Bool { state == .closed }
+
+    enum State { case open, closingAfterFlush, closed }
+    private(set) var state = State.open
+
+    private var input = ByteBuffer()
+    private var output: [ArraySlice<UInt8>] = []
+    private var outputHead = 0
+    private var sizer = ReadChunkSizer()
+    private var wasAboveLowWater = false
+    private var flushTimer: TimerID?
+    private var handler: ConnectionHandler?
+    private var registered = false
+    /// The interest set currently given to epoll; `EPOLLOUT` is in it only while output is pending.
+    private(set) var registeredInterest: EpollEvents = []
+
+    /// `writev` calls that took less than offered or would block (for tests forcing partial writes).
+    private(set) var partialWriteCount = 0
+
+    /// Whether `EPOLLOUT` is currently armed (for tests: only while output is pending).
+    var isWritabilityArmed: Bool { registeredInterest.contains(.writable) }
+
+    /// Maximum iovecs per `writev`; bounded so building them nests a bounded number of closures.
+    static let maxIOVecs = Int(min(qrs_iov_max(), 256))
+    /// Reads per readiness event before yielding to other connections.
+    static let maxReadsPerEvent = 4
+
+    /// Adopts a connected non-blocking socket and registers it with `loop`.
+    init(fd: Int32, loop: EventLoop) throws {
+        loop.preconditionInLoop()
+        self.fd = fd
+        self.loop = loop
+        var text = [CChar](repeating: 0, count: 64)
+        if qrs_peer_address(fd, &text, text.count) == 0 {
+            peerAddress = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        } else {
+            peerAddress = "unknown"
+        }
+        _ = qrs_set_nodelay(fd, 1)
+        let handler = ConnectionHandler()
+        self.handler = handler
+        handler.connection = self
+        do {
+            try updateInterest()
+        } catch {
+            // The caller owns (and closes) the fd on failure; just break the handler cycle.
+            handler.connection = nil
+            self.handler = nil
+            throw error
+        }
+    }
+
+    // MARK: Reading
+
+    /// Stops reading from the socket (backpressure): no ``onRead`` until ``resumeReading()``.
+    public func pauseReading() {
+        guard !isReadingPaused else { return }
+        isReadingPaused = true
+        try? updateInterest()
+    }
+
+    /// Resumes reading; input already buffered is delivered on the next loop iteration.
+    public func resumeReading() {
+        guard isReadingPaused, state == .open else { return }
+        isReadingPaused = false
+        try? updateInterest()
+        if !input.isEmpty {
+            loop.execute { [weak self] in
+                guard let self, !self.isReadingPaused, self.state == .open else { return }
+                self.deliverInput()
+            }
+        }
+    }
+
+    fileprivate func handleEvents(_ events: EpollEvents) {
+        let failed = !events.isDisjoint(with: [.error, .hangup])
+        if events.contains(.writable) || (failed && pendingWriteBytes > 0) {
+            flush(fromEvent: true)
+        }
+        guard state != .closed else { return }
+        if !isReadingPaused {
+            if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { readAvailable() }
+        } else if events.contains(.error) {
+            // Paused: don't deliver input, but don't spin on a pending error either.
+            var err: Int32 = 0
+            _ = qrs_socket_error(fd, &err)
+            close(error: SystemError(errno: err == 0 ? ECONNRESET : err, call: "socket"))
+        }
+    }
+
+    private func readAvailable() {
+        var reads = 0
+        var eof = false
+        var failure: SystemError?
+        while reads < Self.maxReadsPerEvent && !isReadingPaused {
+            let chunkSize = sizer.next
+            do {
+                switch try input.read(from: fd, chunkSize: chunkSize) {
+                case .wouldBlock:
+                    reads = Self.maxReadsPerEvent
+                case .processed(0):
+                    eof = true
+                case .processed(let n):
+                    bytesRead += n
+                    sizer.record(bytesRead: n, chunkSize: chunkSize)
+                    if n < chunkSize { reads = Self.maxReadsPerEvent }
+                }
+            } catch {
+                failure = error
+            }
+            if eof || failure != nil { break }
+            reads += 1
+        }
+        if !input.isEmpty { deliverInput() }
+        guard state != .closed else { return }
+        if let failure {
+            close(error: failure)
+        } else if eof {
+            close(error: nil)
+        }
+    }
+
+    private func deliverInput() {
+        guard let onRead, state != .closed else { return }
+        // Move the buffer out so the handler may call back into the connection freely.
+        var buffer = ByteBuffer()
+        swap(&buffer, &input)
+        onRead(&buffer)
+        if input.isEmpty {
+            input = buffer
+        } else {
+            // Input that arrived re-entrantly goes after what the handler left unconsumed.
+            var merged = buffer
+            while let slice = input.peek(input.readableBytes), !slice.isEmpty {
+                merged.append(slice)
+                input.moveReaderIndex(forwardBy: slice.count)
+            }
+            input = merged
+        }
+    }
+
+    // MARK: Writing
+
+    /// Queues `pieces` for sending and writes as much as the socket takes now.
+    ///
+    /// The slices are kept (not copied) until written. Writes after ``close()`` or
+    /// ``closeAfterFlush(timeout:)`` are dropped.
+    public func write(_ pieces: [ArraySlice<UInt8>]) {
+        guard state == .open else { return }
+        for piece in pieces where !piece.isEmpty {
+            output.append(piece)
+            pendingWriteBytes += piece.count
+        }
+        if pendingWriteBytes >= writeLowWaterMark { wasAboveLowWater = true }
+        // With EPOLLOUT armed the socket is known full; wait for the event instead of a futile writev.
+        if !isWritabilityArmed { flush(fromEvent: false) }
+    }
+
+    /// Queues one slice; see ``write(_:)``.
+    public func write(_ piece: ArraySlice<UInt8>) {
+        write([piece])
+    }
+
+    private func flush(fromEvent: Bool) {
+        while pendingWriteBytes > 0 && state != .closed {
+            let count = min(output.count - outputHead, Self.maxIOVecs)
+            let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
+            defer { iovecs.deallocate() }
+            var offered = 0
+            let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
+                Result { () throws(SystemError) -> IOResult<Int> in
+                    switch try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) }) {
+                    case .processed(let n): return .processed(n)
+                    case .wouldBlock: return .wouldBlock
+                    }
+                }
+            }
+            switch result {
+            case .failure(let error):
+                close(error: error)
+                return
+            case .success(.wouldBlock):
+                partialWriteCount += 1
+            case .success(.processed(let n)):
+                consumeOutput(n)
+                if n == offered { continue }
+                // The socket buffer is full; writing again now would only return EAGAIN.
+                partialWriteCount += 1
+            }
+            break
+        }
+        guard state != .closed else { return }
+        if pendingWriteBytes == 0 && state == .closingAfterFlush {
+            close(error: nil)
+            return
+        }
+        try? updateInterest()
+        if wasAboveLowWater && pendingWriteBytes < writeLowWaterMark {
+            wasAboveLowWater = false
+            if fromEvent { onWritable?() }
+        }
+    }
+
+    /// Builds iovecs for the queued slices by nesting `withUnsafeBufferPointer`, so every pointer
+    /// is valid while `body` runs `writev`.
+    private func withIOVecs<R>(
+        _ iovecs: UnsafeMutablePointer<iovec>,
+        index: Int,
+        count: Int,
+        offered: inout Int,
+        _ body: () -> R
+    ) -> R {
+        if index == count { return body() }
+        return output[outputHead + index].withUnsafeBufferPointer { buffer in
+            iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
+            offered += buffer.count
+            return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
+        }
+    }
+
+    private func consumeOutput(_ written: Int) {
+        bytesWritten += written
+        pendingWriteBytes -= written
+        var remaining = written
+        while remaining > 0 {
+            let size = output[outputHead].count
+            if size <= remaining {
+                remaining -= size
+                output[outputHead] = []
+                outputHead += 1
+            } else {
+                output[outputHead].removeFirst(remaining)
+                remaining = 0
+            }
+        }
+        if outputHead == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputHead = 0
+        } else if outputHead >= 64 && outputHead * 2 >= output.count {
+            output.removeFirst(outputHead)
+            outputHead = 0
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes the connection now, discarding queued output. ``onClose`` receives `nil`.
+    public func close() {
+        close(error: nil)
+    }
+
+    /// Stops reading and closes once queued output has been written, or after `timeout` at the
+    /// latest (then ``onClose`` receives `ETIMEDOUT`), so a peer that stops reading cannot hold the
+    /// connection open forever.
+    public func closeAfterFlush(timeout: Duration = .seconds(30)) {
+        guard state == .open else { return }
+        if pendingWriteBytes == 0 {
+            close(error: nil)
+            return
+        }
+        state = .closingAfterFlush
+        isReadingPaused = true
+        try? updateInterest()
+        flushTimer = loop.schedule(after: timeout) { [weak self] in
+            self?.flushTimer = nil
+            self?.close(error: SystemError(errno: ETIMEDOUT, call: "closeAfterFlush"))
+        }
+    }
+
+    private func close(error: Error?) {
+        guard state != .closed else { return }
+        state = .closed
+        if let flushTimer { loop.cancel(flushTimer) }
+        flushTimer = nil
+        if registered { loop.deregister(fd: fd) }
+        registered = false
+        registeredInterest = []
+        closeDescriptor(fd)
+        fd = -1
+        output.removeAll()
+        outputHead = 0
+        pendingWriteBytes = 0
+        handler?.connection = nil
+        handler = nil
+        let onClose = self.onClose
+        // Drop callbacks so closures capturing the connection don't keep it alive.
+        self.onClose = nil
+        self.onRead = nil
+        self.onWritable = nil
+        onClose?(error)
+    }
+
+    // MARK: Interest
+
+    private var desiredInterest: EpollEvents {
+        var interest: EpollEvents = []
+        if !isReadingPaused { interest.formUnion([.readable, .readHangup]) }
+        if pendingWriteBytes > 0 { interest.insert(.writable) }
+        return interest
+    }
+
+    /// Brings the epoll registration in line with what we want. While paused with nothing to write
+    /// the fd is removed from epoll entirely: a hang-up is always reported and would otherwise
+    /// wake the loop continuously for a connection that has chosen not to read.
+    private func updateInterest() throws(SystemError) {
+        guard state != .closed, let handler else { return }
+        let wanted = desiredInterest
+        if wanted.isEmpty {
+            if registered {
+                loop.deregister(fd: fd)
+                registered = false
+            }
+        } else if !registered {
+            try loop.register(fd: fd, interest: wanted, handler: handler)
+            registered = true
+        } else if wanted != registeredInterest {
+            try loop.reregister(fd: fd, interest: wanted)
+        }
+        registeredInterest = registered ? wanted : []
+    }
+}
+
+/// Routes epoll events to a connection without the loop's table owning it past `close()`.
+private final class ConnectionHandler: EpollHandler {
+    var connection: TCPConnection?
+    func handleEvents(_ events: EpollEvents) {
+        connection?.handleEvents(events)
+    }
+}

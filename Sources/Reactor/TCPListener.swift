@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: Apache-2.0
+import CSystemShims
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A listening TCP socket that accepts connections on its ``EventLoop``. Loop-confined.
+public final class TCPListener {
+    /// The loop accepting on this listener.
+    public let loop: EventLoop
+    /// The listening socket; -1 once closed.
+    public private(set) var fd: Int32
+    /// The bound local port (useful after binding port 0).
+    public let localPort: Int
+    /// Called on the loop for each accepted connection; set its callbacks here.
+    public var onAccept: ((TCPConnection) -> Void)?
+    /// Called when `accept` fails with something other than a transient error (e.g. `EMFILE`);
+    /// accepting pauses for ``acceptBackoff`` so a full fd table doesn't spin the loop.
+    public var onAcceptError: ((SystemError) -> Void)?
+    /// How long accepting pauses after a resource error.
+    public var acceptBackoff: Duration = .milliseconds(100)
+    /// Connections accepted so far.
+    public private(set) var acceptedCount = 0
+
+    private var handler: ListenerHandler?
+    private var backoffTimer: TimerID?
+    /// Accepts per readiness event before yielding to other work.
+    static let maxAcceptsPerEvent = 64
+
+    init(fd: Int32, loop: EventLoop, onAccept: @escaping (TCPConnection) -> Void) throws {
+        self.fd = fd
+        self.loop = loop
+        self.onAccept = onAccept
+        let port = qrs_local_port(fd)
+        localPort = Int(port)
+        let handler = ListenerHandler()
+        self.handler = handler
+        try loop.register(fd: fd, interest: .readable, handler: handler)
+        handler.target = self
+    }
+
+    fileprivate func acceptAvailable() {
+        for _ in 0..<Self.maxAcceptsPerEvent {
+            guard fd >= 0 else { return }
+            let result: IOResult<Int32>
+            do {
+                result = try syscall("accept4", blocking: true) { qrs_accept(fd) }
+            } catch {
+                switch error.errno {
+                case ECONNABORTED, EPROTO, EPERM:
+                    // The peer gave up before we accepted; nothing to do for it.
+                    continue
+                default:
+                    onAcceptError?(error)
+                    pauseAccepting()
+                    return
+                }
+            }
+            guard case .processed(let clientFD) = result else { return }
+            let connection: TCPConnection
+            do {
+                connection = try TCPConnection(fd: clientFD, loop: loop)
+            } catch {
+                closeDescriptor(clientFD)
+                onAcceptError?(error as? SystemError ?? SystemError(errno: EIO, call: "register"))
+                continue
+            }
+            acceptedCount += 1
+            onAccept?(connection)
+        }
+    }
+
+    private func pauseAccepting() {
+        guard backoffTimer == nil, fd >= 0 else { return }
+        try? loop.reregister(fd: fd, interest: [])
+        backoffTimer = loop.schedule(after: acceptBackoff) { [weak self] in
+            guard let self, self.fd >= 0 else { return }
+            self.backoffTimer = nil
+            try? self.loop.reregister(fd: self.fd, interest: .readable)
+        }
+    }
+
+    /// Stops listening and closes the socket. Accepted connections stay open.
+    public func close() {
+        guard fd >= 0 else { return }
+        if let backoffTimer { loop.cancel(backoffTimer) }
+        backoffTimer = nil
+        loop.deregister(fd: fd)
+        closeDescriptor(fd)
+        fd = -1
+        handler?.target = nil
+        handler = nil
+        onAccept = nil
+        onAcceptError = nil
+    }
+}
+
+/// Routes events to a listener; the loop's table holds it, and it holds the listener until close().
+private final class ListenerHandler: EpollHandler {
+    var target: TCPListener?
+    func handleEvents(_ events: EpollEvents) { target?.acceptAvailable() }
+}
+
+extension EventLoop {
+    /// Binds a listening socket to numeric `host` (`"0.0.0.0"`, `"::"`, `"127.0.0.1"`) and `port`
+    /// (0 picks a free port; read it back from ``TCPListener/localPort``). Loop-confined.
+    ///
+    /// Accepted sockets are non-blocking, close-on-exec and have `TCP_NODELAY` set.
+    public func listen(
+        host: String,
+        port: Int,
+        backlog: Int32 = 128,
+        onAccept: @escaping (TCPConnection) -> Void
+    ) throws -> TCPListener {
+        preconditionInLoop()
+        let fd = try host.withCString { (cHost) throws(SystemError) -> Int32 in
+            try syscallValue("listen(\(host):\(port))") { qrs_listen_tcp(cHost, Int32(port), backlog) }
+        }
+        do {
+            return try TCPListener(fd: fd, loop: self, onAccept: onAccept)
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    /// Adopts an already bound and listening socket, e.g. one passed by systemd socket activation.
+    /// The socket is made non-blocking and close-on-exec. Loop-confined.
+    public func listen(fd: Int32, onAccept: @escaping (TCPConnection) -> Void) throws -> TCPListener {
+        preconditionInLoop()
+        let listening = try syscallValue("getsockopt(SO_ACCEPTCONN)") { qrs_is_listening_stream(fd) }
+        guard listening == 1 else { throw SystemError(errno: EINVAL, call: "listen(fd: \(fd))") }
+        _ = try syscallValue("fcntl(O_NONBLOCK)") { qrs_set_nonblocking(fd) }
+        _ = try syscallValue("fcntl(FD_CLOEXEC)") { qrs_set_cloexec(fd) }
+        return try TCPListener(fd: fd, loop: self, onAccept: onAccept)
+    }
+}

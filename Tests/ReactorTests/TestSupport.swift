@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+import Dispatch
+import Synchronization
+@testable import Reactor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thread-safe mutable box for collecting results in tests.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+    var value: Value { mutex.withLock { $0 } }
+}
+
+/// A one-shot signal with a bounded wait.
+final class Waiter: Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    func signal() { semaphore.signal() }
+    /// Waits at most `seconds`; returns false on timeout.
+    func wait(seconds: Double = 10) -> Bool {
+        semaphore.wait(timeout: .now() + seconds) == .success
+    }
+}
+
+struct TestTimeout: Error, CustomStringConvertible {
+    var what: String
+    var description: String { "timed out: \(what)" }
+}
+
+/// Runs `body` with a started loop, then stops and joins it.
+func withRunningLoop<R>(_ body: (EventLoop) throws -> R) throws -> R {
+    let loop = try EventLoop()
+    loop.start()
+    defer {
+        loop.stop()
+        loop.join()
+    }
+    return try body(loop)
+}
+
+/// Runs `body` on the loop thread and waits (bounded) for its result.
+func onLoop<T: Sendable>(_ loop: EventLoop, timeout: Double = 10, _ body: @escaping @Sendable () throws -> T) throws -> T {
+    let result = Locked<Result<T, Error>?>(nil)
+    let waiter = Waiter()
+    loop.submit {
+        let r = Result { try body() }
+        result.withLock { $0 = r }
+        waiter.signal()
+    }
+    guard waiter.wait(seconds: timeout) else { throw TestTimeout(what: "onLoop") }
+    return try result.value!.get()
+}
+
+/// Deterministic pseudo-random bytes (xorshift) so failures are reproducible.
+struct TestRNG: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}
+
+func randomBytes(count: Int, seed: UInt64) -> [UInt8] {
+    var rng = TestRNG(seed: seed)
+    var bytes = [UInt8](repeating: 0, count: count)
+    var i = 0
+    while i < count {
+        var word = rng.next()
+        for _ in 0..<8 where i < count {
+            bytes[i] = UInt8(truncatingIfNeeded: word)
+            word >>= 8
+            i += 1
+        }
+    }
+    return bytes
+}
+
+/// Splits `bytes` into random-size slices (sharing storage) of 1...maxChunk bytes.
+func randomSlices(_ bytes: [UInt8], maxChunk: Int, seed: UInt64) -> [ArraySlice<UInt8>] {
+    var rng = TestRNG(seed: seed)
+    var slices: [ArraySlice<UInt8>] = []
+    var start = 0
+    while start < bytes.count {
+        let size = Int.random(in: 1...maxChunk, using: &rng)
+        let end = min(bytes.count, start + size)
+        slices.append(bytes[start..<end])
+        start = end
+    }
+    return slices
+}
