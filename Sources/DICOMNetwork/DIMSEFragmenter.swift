@@ -1,0 +1,81 @@
+/// Splits a DIMSE message into P-DATA-TF PDUs (PS3.8 §9.3.5, Annex D.1, Annex E; UL-12).
+///
+/// The peer's Maximum Length (51H) bounds the PDU length field of each P-DATA-TF, i.e. the sum of
+/// its PDV items including their 4-byte length and 2-byte header (PS3.8 D.1). Policy: **exactly one
+/// PDV per PDU**, so each fragment is at most `maxPDULength - 6` bytes. A maximum of 0 (unlimited)
+/// is replaced by ``unlimitedCap`` (1 MiB). A (non-conformant) maximum below 7 is treated as 7 so
+/// that progress is possible. The command is sent first, then the data set; payload bytes are
+/// never copied: the output holds slices of the caller's buffers.
+public enum DIMSEFragmenter {
+    /// The PDU length used when the peer's maximum is 0 (no limit).
+    public static let unlimitedCap: UInt32 = 1024 * 1024
+
+    /// Largest fragment per PDV for a peer maximum.
+    public static func maxFragmentLength(peerMaxPDULength: UInt32) -> Int {
+        let max = peerMaxPDULength == 0 ? unlimitedCap : peerMaxPDULength
+        return Swift.max(1, Int(max) - 6)
+    }
+
+    /// The message as P-DATA-TF values, one PDV each. A PDV never spans two data set slices
+    /// (so small slices give small PDUs); see ``pieces(contextID:command:dataSet:peerMaxPDULength:)``.
+    public static func pData(contextID: UInt8, command: ArraySlice<UInt8>, dataSet: [ArraySlice<UInt8>]?,
+                             peerMaxPDULength: UInt32) -> [PDataTF] {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        var out: [PDataTF] = []
+        func emit(_ parts: [ArraySlice<UInt8>], isCommand: Bool) {
+            let nonEmpty = parts.filter { !$0.isEmpty }
+            if nonEmpty.isEmpty {
+                out.append(PDataTF(pdvs: [PDV(contextID: contextID, isCommand: isCommand, isLast: true,
+                                              fragment: parts.first?.prefix(0) ?? [])]))
+                return
+            }
+            for (n, part) in nonEmpty.enumerated() {
+                var rest = part
+                while !rest.isEmpty {
+                    let chunk = rest.prefix(cap)
+                    rest = rest.dropFirst(chunk.count)
+                    let last = rest.isEmpty && n == nonEmpty.count - 1
+                    out.append(PDataTF(pdvs: [PDV(contextID: contextID, isCommand: isCommand, isLast: last,
+                                                  fragment: chunk)]))
+                }
+            }
+        }
+        emit([command], isCommand: true)
+        if let dataSet { emit(dataSet, isCommand: false) }
+        return out
+    }
+
+    /// The message as a flat list of byte pieces for `writev`: for each PDU, a small array holding the
+    /// 6-byte PDU header and 6-byte PDV header, followed by one or more slices of the payload.
+    /// A PDV may span several data set slices, so every PDU but the last of each part is full.
+    public static func pieces(contextID: UInt8, command: ArraySlice<UInt8>, dataSet: [ArraySlice<UInt8>]?,
+                              peerMaxPDULength: UInt32) -> [ArraySlice<UInt8>] {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        var out: [ArraySlice<UInt8>] = []
+        func emit(_ parts: [ArraySlice<UInt8>], isCommand: Bool) {
+            var queue = parts.filter { !$0.isEmpty }[...]
+            repeat {
+                var chunk: [ArraySlice<UInt8>] = []
+                var size = 0
+                while size < cap, var head = queue.first {
+                    let take = head.prefix(cap - size)
+                    chunk.append(take)
+                    size += take.count
+                    head = head.dropFirst(take.count)
+                    if head.isEmpty { queue = queue.dropFirst() } else { queue[queue.startIndex] = head }
+                }
+                let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: queue.isEmpty, fragment: [])
+                var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(size + 6)).encoded()
+                var pdvHeader: [UInt8] = []
+                pdvHeader.appendBigEndian(UInt32(size + 2))  // PDV item length: big-endian
+                header += pdvHeader
+                header += [contextID, pdv.messageControlHeader]
+                out.append(header[...])
+                out += chunk
+            } while !queue.isEmpty
+        }
+        emit([command], isCommand: true)
+        if let dataSet { emit(dataSet, isCommand: false) }
+        return out
+    }
+}

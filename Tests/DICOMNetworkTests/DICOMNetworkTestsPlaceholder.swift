@@ -1,3 +1,0 @@
-import Testing
-
-@Test func DICOMNetworkPlaceholder() { #expect(Bool(true)) }
