@@ -1,3 +1,4 @@
 #ifndef CSYSTEMSHIMS_H
 #define CSYSTEMSHIMS_H
+#include "CSystemShimsZlib.h"
 #endif
