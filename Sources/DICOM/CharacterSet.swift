@@ -29,8 +29,8 @@ public struct SpecificCharacterSet: Sendable, Hashable {
 
     /// Creates from the raw (0008,0005) value, e.g. "ISO_IR 100" or "\\ISO 2022 IR 100".
     public init(_ value: String?) {
-        self.init(terms: (value ?? "").split(separator: "\\", omittingEmptySubsequences: false)
-            .map { $0.trimmingSpaces() })
+        let terms = (value ?? "").split(separator: "\\", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
+        self.init(terms: terms.allSatisfy(\.isEmpty) ? [] : terms)
     }
 
     /// Creates from the defined terms.

@@ -119,6 +119,11 @@ public enum DataDictionary {
         tables.byKeyword[keyword]
     }
 
+    /// Every generated entry, single tags in tag order then ranges.
+    public static var allEntries: [DictionaryEntry] {
+        tables.byTag.values.sorted { $0.tag < $1.tag } + tables.ranges.map(\.entry)
+    }
+
     /// Number of generated entries (single tags + ranges).
     public static var count: Int { tables.byTag.count + tables.ranges.count }
 }

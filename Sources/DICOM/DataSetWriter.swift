@@ -8,7 +8,7 @@
 /// when the element's byte order differs from the target syntax (PS3.5 §7.3).
 /// In explicit VR, a value too long for a 16-bit length VR is written as UN.
 public enum DataSetWriter {
-    /// Encodes a data set; deflated syntaxes are raw-deflated (PS3.5 §A.5).
+    /// Encodes a data set; deflated syntaxes are raw-deflated and padded to even length (PS3.5 §A.5).
     public static func write(_ dataSet: DataSet, transferSyntax: TransferSyntax) throws -> [UInt8] {
         var out: [UInt8] = []
         try write(dataSet, transferSyntax: transferSyntax, into: &out)
@@ -20,7 +20,9 @@ public enum DataSetWriter {
         if transferSyntax.isDeflated {
             var plain: [UInt8] = []
             try Encoder.dataSet(dataSet, explicit: true, be: false, into: &plain)
-            out.append(contentsOf: try Deflate.deflate(plain[...]))
+            let z = try Deflate.deflate(plain[...])
+            out.append(contentsOf: z)
+            if z.count & 1 == 1 { out.append(0) } // PS3.5 §A.5: pad odd-length stream with NUL
         } else {
             try Encoder.dataSet(dataSet, explicit: transferSyntax.isExplicitVR, be: transferSyntax.isBigEndian,
                                 into: &out)
