@@ -99,18 +99,21 @@ public enum DataDictionary {
     /// (7Fxx,eeee)), element ranges ((0020,31xx)), group lengths (gggg,0000)
     /// and private creators (odd gggg,0010-00FF). Other private tags: nil.
     public static func entry(for tag: Tag) -> DictionaryEntry? {
-        let t = tables
-        if let e = t.byTag[tag.value] { return e }
+        if let e = tables.byTag[tag.value] { return e }
         if tag.element == 0 { return groupLength }
         if tag.isPrivateCreator { return privateCreator }
         if tag.isPrivate { return nil }
-        for r in t.ranges where r.matches(tag) { return r.entry }
+        for r in tables.ranges where r.matches(tag) { return r.entry }
         return nil
     }
 
+    /// Fast path for the reader: tag → default VR of single-tag entries.
+    private static let vrByTag: [UInt32: VR] = tables.byTag.mapValues(\.vr)
+
     /// The VR used for `tag` in implicit VR encoding; UN when unknown (PS3.5 §6.2.2).
-    @inlinable public static func implicitVR(for tag: Tag) -> VR {
-        entry(for: tag)?.vr ?? .UN
+    public static func implicitVR(for tag: Tag) -> VR {
+        if let vr = vrByTag[tag.value] { return vr }
+        return entry(for: tag)?.vr ?? .UN
     }
 
     /// The tag for a keyword such as "PatientName"; for repeating groups the
