@@ -16,7 +16,9 @@ public enum Implementation {
 public struct DICOMFile: Sendable {
     /// File Meta Information elements (group 0002); empty for files without meta.
     public var meta: DataSet
-    /// Transfer syntax of the data set (from (0002,0010), or guessed when absent).
+    /// Transfer syntax of the data set: from (0002,0010), or guessed when absent;
+    /// for a native little endian syntax whose implicit/explicit VR encoding
+    /// contradicts the data set's first element header, the syntax actually used.
     public var transferSyntax: TransferSyntax
     /// The data set.
     public var dataSet: DataSet
@@ -124,7 +126,19 @@ public struct DICOMFile: Sendable {
         let meta = metaSet ?? DataSet()
         let ts: TransferSyntax
         if let uid = meta.uid(.transferSyntaxUID), !uid.isEmpty {
-            ts = TransferSyntax(uid: uid)
+            let declared = TransferSyntax(uid: uid)
+            // Tolerate a native syntax whose VR encoding (implicit/explicit) does not
+            // match the data set: use what the first element header shows.
+            if declared.isNative, !declared.isDeflated, !declared.isBigEndian {
+                if bytes.count - offset >= 8 {
+                    let guessed = guessSyntax(bytes, at: offset)
+                    ts = guessed.isBigEndian ? declared : guessed
+                } else {
+                    ts = declared
+                }
+            } else {
+                ts = declared
+            }
         } else {
             ts = guessSyntax(bytes, at: offset)
         }

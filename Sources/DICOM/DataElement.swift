@@ -3,9 +3,9 @@
 /// Primitive values are kept as the raw bytes read from the buffer, in the
 /// byte order given by `isBigEndian` (no copy: the slice shares storage with
 /// the buffer the data set was read from). Padding bytes are kept as read.
-public struct DataElement: Sendable {
+public struct DataElement: Sendable, Equatable {
     /// The value of a data element.
-    public enum Value: Sendable {
+    public enum Value: Sendable, Equatable {
         /// Raw value bytes (primitive VRs; also defined-length OB/OW pixel data).
         case bytes(ArraySlice<UInt8>)
         /// Items of a sequence (VR SQ) (PS3.5 §7.5).

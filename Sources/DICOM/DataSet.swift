@@ -1,7 +1,8 @@
 /// A data set (PS3.5 §7): data elements ordered by tag.
 ///
 /// Elements are stored in a tag-sorted array; lookup is a binary search.
-public struct DataSet: Sendable {
+/// Equality compares raw values and byte order (not normalized values).
+public struct DataSet: Sendable, Equatable {
     /// The elements in ascending tag order.
     public private(set) var elements: [DataElement]
 

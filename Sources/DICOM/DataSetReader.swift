@@ -10,11 +10,11 @@ public enum DataSetReader {
         public var stopBeforePixelData: Bool
         /// Maximum sequence nesting depth.
         public var maxDepth: Int
-        /// Maximum inflated size of a deflated data set.
+        /// Maximum inflated size of a deflated data set (default 1 GiB).
         public var maxInflatedSize: Int
 
         /// Creates options.
-        public init(stopBeforePixelData: Bool = false, maxDepth: Int = 64, maxInflatedSize: Int = 1 << 31) {
+        public init(stopBeforePixelData: Bool = false, maxDepth: Int = 64, maxInflatedSize: Int = 1 << 30) {
             self.stopBeforePixelData = stopBeforePixelData
             self.maxDepth = maxDepth
             self.maxInflatedSize = maxInflatedSize

@@ -116,3 +116,24 @@ import Testing
         #expect(normalize(g.dataSet) == normalize(f.dataSet))
     }
 }
+
+@Suite struct FileQuirkTests {
+    @Test func metaSyntaxContradictingDataIsCorrected() throws {
+        var ds = DataSet()
+        ds.set(.patientName, vr: .PN, string: "Doe^J")
+        ds.set(.patientID, vr: .LO, string: "42")
+        let meta = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
+        var bytes = try DICOMFile.encodeHeader(meta: meta)
+        let offset = bytes.count
+        try DataSetWriter.write(ds, transferSyntax: .implicitVRLittleEndian, into: &bytes)
+        let f = try DICOMFile(bytes: bytes[...])
+        #expect(f.transferSyntax == .implicitVRLittleEndian)
+        #expect(f.dataSetOffset == offset)
+        #expect(f.dataSet.string(.patientID) == "42")
+        // Meta only (empty data set): the declared syntax is kept.
+        let metaOnly = try DICOMFile.encodeHeader(meta: meta)
+        let g = try DICOMFile(bytes: metaOnly[...])
+        #expect(g.transferSyntax == .explicitVRLittleEndian)
+        #expect(g.dataSet.isEmpty && g.dataSetOffset == metaOnly.count)
+    }
+}
