@@ -69,12 +69,40 @@ public struct DICOMFile: Sendable {
         try self.init(bytes: DICOMFile.readBytes(path)[...], options: options)
     }
 
-    /// Reads a file's bytes.
+    /// Reads a file's bytes (one allocation, no intermediate copy).
     public static func readBytes(_ path: String) throws -> [UInt8] {
-        guard let d = FileManager.default.contents(atPath: path) else {
-            throw DICOMError.io("cannot read \(path)")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DICOMError.io("cannot open \(path): errno \(errno)") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DICOMError.io("cannot stat \(path): errno \(errno)") }
+        let size = Int(st.st_size)
+        var failure: Int32 = 0
+        var bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var done = 0
+            while done < size {
+                let n = read(fd, buf.baseAddress! + done, size - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }
+                done += n
+            }
+            count = done
         }
-        return [UInt8](d)
+        guard failure == 0 else { throw DICOMError.io("cannot read \(path): errno \(failure)") }
+        // The file may have grown since fstat: read the rest.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
+            while true {
+                let n = read(fd, chunk.baseAddress!, chunk.count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
+            }
+        }
+        return bytes
     }
 
     private static func isDICM(_ b: ArraySlice<UInt8>, at o: Int) -> Bool {
