@@ -95,3 +95,28 @@ import Testing
         #expect(msg.contains("offset 12"))
     }
 }
+
+@Suite struct RealFileMutationTests {
+    /// Random byte mutations of real files: parse or throw, never trap.
+    @Test func mutatedRealFiles() throws {
+        guard let dir = pydicomTestFilesDir() else { return }
+        var rng = SplitMix64(state: 42)
+        for name in ["rtplan.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm", "UN_sequence.dcm", "JPEG2000.dcm"] {
+            let orig = try DICOMFile.readBytes(dir.appendingPathComponent(name).path)
+            for _ in 0..<300 {
+                var b = orig
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    b[Int.random(in: 0..<b.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+                do { _ = try DICOMFile(bytes: b[...]) } catch is DICOMError {}
+            }
+        }
+    }
+
+    @Test func descriptionDumpsNestedValues() {
+        let text = sampleDataSet().description
+        #expect(text.contains("(0010,0020) LO PatientID [ID7]"))
+        #expect(text.contains("item 1"))
+        #expect(text.contains("(0028,0010) US Rows 512"))
+    }
+}
