@@ -123,14 +123,14 @@ func sampleDataSet() -> DataSet {
 }
 
 /// Runs a command, returning (status, stdout).
-func run(_ args: [String], cwd: URL = packageRoot) throws -> (Int32, Data) {
+func run(_ args: [String], cwd: URL = packageRoot, mergeStderr: Bool = false) throws -> (Int32, Data) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
     p.currentDirectoryURL = cwd
     let out = Pipe()
     p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
+    p.standardError = mergeStderr ? out : FileHandle.nullDevice
     try p.run()
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
