@@ -5,5 +5,6 @@
 
 #include "CSystemShimsLinux.h"
 #include "CSystemShimsSystemd.h"
+#include "CSystemShimsZlib.h"
 
 #endif

@@ -1,0 +1,50 @@
+/// Errors thrown when reading or writing DICOM data. Offsets are byte
+/// offsets from the start of the buffer given to the reader (for deflated
+/// data sets: into the inflated stream).
+public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Fewer bytes remain than an element header or delimiter needs.
+    case truncated(offset: Int, needed: Int, available: Int, context: String)
+    /// An element's value length exceeds the bytes remaining in its container.
+    case lengthExceedsRemaining(tag: Tag, offset: Int, length: UInt32, remaining: Int)
+    /// Explicit VR bytes are not a known VR (PS3.5 §6.2).
+    case invalidVR(tag: Tag, offset: Int, byte0: UInt8, byte1: UInt8)
+    /// Undefined length (FFFFFFFF) on an element that cannot have it (PS3.5 §7.1.1).
+    case undefinedLengthNotAllowed(tag: Tag, vr: VR, offset: Int)
+    /// A delimiter or item tag where it is not allowed (PS3.5 §7.5).
+    case unexpectedDelimiter(tag: Tag, offset: Int)
+    /// Something other than an Item where a sequence item or fragment was expected.
+    case expectedItem(found: Tag, offset: Int)
+    /// Sequences nested deeper than the reader's limit.
+    case nestingTooDeep(offset: Int, limit: Int)
+    /// Not a DICOM Part 10 file / data set (PS3.10 §7.1).
+    case invalidFile(String)
+    /// zlib inflate/deflate failure (zlib return code; -100: output limit exceeded).
+    case deflate(code: Int32, message: String)
+    /// A value too long to be encoded.
+    case valueTooLong(tag: Tag, length: Int)
+    /// File system error.
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case let .truncated(offset, needed, available, context):
+            return "truncated \(context) at offset \(offset): need \(needed) bytes, \(available) available"
+        case let .lengthExceedsRemaining(tag, offset, length, remaining):
+            return "element \(tag) at offset \(offset): length \(length) exceeds remaining \(remaining) bytes"
+        case let .invalidVR(tag, offset, b0, b1):
+            return "element \(tag) at offset \(offset): bad VR bytes 0x\(String(b0, radix: 16)) 0x\(String(b1, radix: 16))"
+        case let .undefinedLengthNotAllowed(tag, vr, offset):
+            return "element \(tag) at offset \(offset): undefined length not allowed for VR \(vr.rawValue)"
+        case let .unexpectedDelimiter(tag, offset):
+            return "unexpected delimiter \(tag) at offset \(offset)"
+        case let .expectedItem(found, offset):
+            return "expected item (FFFE,E000) at offset \(offset), found \(found)"
+        case let .nestingTooDeep(offset, limit):
+            return "sequence nesting deeper than \(limit) at offset \(offset)"
+        case let .invalidFile(m): return "invalid DICOM file: \(m)"
+        case let .deflate(code, m): return "deflate error \(code): \(m)"
+        case let .valueTooLong(tag, length): return "value of \(tag) too long to encode: \(length) bytes"
+        case let .io(m): return "I/O error: \(m)"
+        }
+    }
+}
