@@ -5,6 +5,8 @@ public struct AcceptorPolicy: Sendable {
     public var aeTitle: String
     /// Reject with 1/1/7 when the called AE title differs from ``aeTitle`` (after trimming, UL-06).
     public var checkCalledAETitle: Bool
+    /// When set, a calling AE title for which it returns false is rejected with 1/1/3 (UL-16).
+    public var isCallingAETitleKnown: (@Sendable (_ callingAETitle: String) -> Bool)?
     /// For a supported abstract syntax, the transfer syntaxes we accept in OUR order of preference;
     /// `nil` when the abstract syntax is not supported.
     public var transferSyntaxes: @Sendable (_ abstractSyntax: String) -> [String]?
@@ -26,8 +28,10 @@ public struct AcceptorPolicy: Sendable {
         implementationClassUID: String,
         implementationVersionName: String? = nil,
         acceptsRequestorSCPRole: @escaping @Sendable (String) -> Bool = { _ in false },
-        extendedNegotiationReply: @escaping @Sendable (String, [UInt8]) -> [UInt8]? = { _, _ in nil }
+        extendedNegotiationReply: @escaping @Sendable (String, [UInt8]) -> [UInt8]? = { _, _ in nil },
+        isCallingAETitleKnown: (@Sendable (String) -> Bool)? = nil
     ) {
+        self.isCallingAETitleKnown = isCallingAETitleKnown
         self.aeTitle = aeTitle
         self.checkCalledAETitle = checkCalledAETitle
         self.transferSyntaxes = transferSyntaxes
@@ -58,7 +62,8 @@ public enum AssociationNegotiation: Sendable, Hashable {
 /// Negotiates an A-ASSOCIATE-RQ as acceptor (PS3.8 §9.3.3; PS3.7 D.3.3).
 ///
 /// - RJ 1/1/2 unless the application context is 1.2.840.10008.3.1.1.1; RJ 1/2/2 when protocol
-///   version bit 0 is clear (UL-05); RJ 1/1/7 on called-AE mismatch when checking (UL-06/16).
+///   version bit 0 is clear (UL-05); RJ 1/1/7 on called-AE mismatch when checking (UL-06/16);
+///   RJ 1/1/3 when ``AcceptorPolicy/isCallingAETitleKnown`` is set and refuses the calling AE.
 /// - Every proposed context gets a 21H (UL-10): 3 when the abstract syntax is unsupported, 4 when no
 ///   proposed transfer syntax is acceptable, else 0 with the first transfer syntax in OUR preference
 ///   order that the requestor proposed. Rejected contexts carry the first proposed TS in their 40H.
@@ -75,6 +80,9 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
     if policy.checkCalledAETitle {
         let ours = DICOMText.aeTitle(Array(policy.aeTitle.utf8)[...])
         if rq.calledAETitle.isEmpty || rq.calledAETitle != ours { return .reject(.calledAETitleNotRecognized) }
+    }
+    if let known = policy.isCallingAETitleKnown, rq.callingAETitle.isEmpty || !known(rq.callingAETitle) {
+        return .reject(.callingAETitleNotRecognized)
     }
 
     var results: [PresentationContextResult] = []

@@ -68,7 +68,7 @@ struct NegotiationTests {
         #expect(n.contexts.isEmpty)
     }
 
-    @Test("RJ 1/1/2 application context, 1/2/2 protocol version, 1/1/7 called AE (UL-05, UL-06, UL-16)")
+    @Test("RJ 1/1/2 application context, 1/2/2 protocol version, 1/1/7 called AE, 1/1/3 calling AE (UL-05, UL-06, UL-16)")
     func rejects() {
         let pcs = [PresentationContextProposal(id: 1, abstractSyntax: UIDs.verification,
                                                transferSyntaxes: [UIDs.implicitLE])]
@@ -82,6 +82,10 @@ struct NegotiationTests {
         var lax = Self.policy
         lax.checkCalledAETitle = false
         #expect(Self.accept(negotiate(Self.request(pcs, called: "OTHER"), policy: lax)) != nil)
+        var peers = Self.policy
+        peers.isCallingAETitleKnown = { $0 == "KNOWN" }
+        #expect(negotiate(Self.request(pcs), policy: peers)
+            == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 3))))
         // version with bit 0 set plus other bits is fine
         #expect(Self.accept(negotiate(Self.request(pcs, version: 3), policy: Self.policy)) != nil)
     }
