@@ -1,0 +1,326 @@
+import DICOMNetwork
+import Logging
+import Reactor
+
+/// One TCP connection and the DICOM association on it, driven by the PS3.8 state
+/// machine: bytes are cut into PDUs (slices of the receive buffer), PDUs become
+/// state-machine events, and the machine's outputs are carried out here.
+///
+/// Lives on the reactor thread only.
+final class Association {
+    let id: Int
+    let connection: TCPConnection
+    unowned let server: DICOMServer
+    var logger: Logger
+
+    private var stateMachine = AssociationStateMachine()
+    private(set) var negotiated: NegotiatedAssociation?
+    private var assembler: DIMSEAssembler?
+    private var holdsAssociationSlot = false
+    private var artimTimer: TimerID?
+    private var idleTimer: TimerID?
+    private var isClosed = false
+    /// DIMSE operations still producing responses; a release waits for them (AR-7 allows it).
+    private var operationsInProgress = 0
+    private var releaseRequested = false
+
+    init(id: Int, connection: TCPConnection, server: DICOMServer) {
+        self.id = id
+        self.connection = connection
+        self.server = server
+        var logger = server.logger
+        logger[metadataKey: "association_id"] = "\(id)"
+        logger[metadataKey: "peer_address"] = "\(connection.peerAddress)"
+        self.logger = logger
+    }
+
+    func start() {
+        connection.onRead = { [unowned self] buffer in receive(&buffer) }
+        connection.onClose = { [unowned self] error in transportClosed(error) }
+        logger.debug("connection accepted")
+        process(.transportConnectIndication)
+    }
+
+    /// Ends the association because the daemon is stopping.
+    func abortForShutdown() {
+        guard !isClosed else { return }
+        logger.info("aborting association: daemon stopping")
+        process(.abortRequest)
+        if !isClosed { connection.closeAfterFlush(timeout: .seconds(2)) }
+    }
+
+    // MARK: - Receiving
+
+    /// Cuts every complete PDU out of the receive buffer and feeds it to the state machine.
+    /// Lengths are checked against our limits from the 6-byte header alone, before any
+    /// body is buffered, so a hostile length never turns into an allocation.
+    private func receive(_ buffer: inout ByteBuffer) {
+        while !isClosed, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+            if stateMachine.state == .sta13 {
+                // Waiting for the peer to close: everything it sends now is ignored (AA-6).
+                buffer.clear()
+                return
+            }
+            if let error = server.decoderLimits.validate(header) {
+                logger.warning("invalid PDU header, aborting", metadata: ["error": "\(error)"])
+                buffer.clear()
+                process(.invalidPDU(error.abortReason))
+                return
+            }
+            let total = PDUHeader.size + Int(header.length)
+            guard buffer.readableBytes >= total else { return }
+            buffer.moveReaderIndex(forwardBy: PDUHeader.size)
+            let body = buffer.readSlice(Int(header.length)) ?? []
+            let pdu: PDU
+            do {
+                pdu = try PDU.decode(type: header.type, body: body)
+            } catch {
+                logger.warning("malformed PDU, aborting", metadata: ["error": "\(error)"])
+                buffer.clear()
+                process(.invalidPDU(error.abortReason))
+                return
+            }
+            logger.trace("PDU received", metadata: ["pdu_type": "\(pdu.type)", "length": "\(header.length)"])
+            restartIdleTimer()
+            process(AssociationStateMachine.Event(received: pdu))
+        }
+    }
+
+    private func transportClosed(_ error: Error?) {
+        if let error { logger.debug("connection closed", metadata: ["error": "\(error)"]) }
+        process(.transportClosed)
+        finish()
+    }
+
+    // MARK: - State machine
+
+    private func process(_ event: AssociationStateMachine.Event) {
+        guard !isClosed else { return }
+        for output in stateMachine.handle(event) {
+            perform(output)
+        }
+    }
+
+    private func perform(_ output: AssociationStateMachine.Output) {
+        switch output {
+        case .sendPDU(let pdu):
+            send(pdu)
+        case .indicateAssociateRequest(let request):
+            decide(request)
+        case .indicatePData(let pData):
+            receive(pData)
+        case .indicateRelease:
+            releaseRequested = true
+            answerReleaseIfIdle()
+        case .indicateAbort(let indication):
+            logAbort(indication)
+        case .startARTIM:
+            startARTIM()
+        case .stopARTIM:
+            cancel(&artimTimer)
+        case .closeTransport:
+            connection.closeAfterFlush(timeout: server.configuration.artimTimeout)
+        case .openTransport, .indicateAssociateAccept, .indicateAssociateReject, .confirmRelease:
+            break  // requestor-side outputs; this is an acceptor
+        }
+    }
+
+    private func send(_ pdu: PDU) {
+        switch pdu {
+        case .pData(let pData):
+            connection.write(pData.encodedPieces())
+        case .abort:
+            connection.write(pdu.encoded()[...])
+            // After an A-ABORT nothing more is meaningful; do not wait for the peer.
+            connection.closeAfterFlush(timeout: .seconds(5))
+        default:
+            connection.write(pdu.encoded()[...])
+        }
+    }
+
+    // MARK: - Negotiation
+
+    private func decide(_ request: AssociateRequest) {
+        logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
+        logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
+        switch negotiate(request, policy: server.acceptorPolicy) {
+        case .reject(let reject):
+            refuse(with: reject, because: "negotiation refused")
+        case .accept(let accept, let negotiated):
+            guard server.reserveAssociationSlot() else {
+                refuse(
+                    with: .localLimitExceeded,
+                    because: "association limit (\(server.configuration.maxAssociations)) reached"
+                )
+                return
+            }
+            holdsAssociationSlot = true
+            self.negotiated = negotiated
+            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs)
+            server.statistics.associationsAccepted += 1
+            logger.info("association accepted", metadata: [
+                "contexts_accepted": "\(negotiated.contexts.count)",
+                "contexts_proposed": "\(request.presentationContexts.count)",
+                "peer_max_pdu": "\(negotiated.peerMaxPDULength)",
+            ])
+            if negotiated.contexts.isEmpty {
+                logger.warning("no presentation context was acceptable", metadata: [
+                    "abstract_syntaxes": "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))",
+                ])
+            }
+            process(.associateAcceptResponse(accept))
+        }
+    }
+
+    private func refuse(with reject: AssociateReject, because reason: String) {
+        server.statistics.associationsRejected += 1
+        logger.notice("association rejected", metadata: [
+            "reason": "\(reason)",
+            "result": "\(reject.result.rawValue)",
+            "source": "\(reject.source.rawValue)",
+            "diagnostic": "\(reject.reason.rawValue)",
+        ])
+        process(.associateRejectResponse(reject))
+    }
+
+    // MARK: - DIMSE
+
+    private func receive(_ pData: PDataTF) {
+        guard var assembler else { return }
+        let outputs: [DIMSEAssemblerOutput]
+        do {
+            outputs = try assembler.append(pData)
+        } catch {
+            self.assembler = assembler
+            logger.warning("invalid DIMSE stream, aborting", metadata: ["error": "\(error)"])
+            process(.invalidPDU(error.abortReason))
+            return
+        }
+        self.assembler = assembler
+        for output in outputs {
+            if case .message(let message) = output { handle(message) }
+        }
+    }
+
+    private func handle(_ message: DIMSEMessage) {
+        server.statistics.messagesProcessed += 1
+        guard let field = message.command.commandField else {
+            logger.warning("unknown DIMSE command field", metadata: ["command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"])
+            return
+        }
+        switch field {
+        case .cEchoRQ:
+            VerificationService.handle(message, on: self)
+        case .cCancelRQ:
+            // Nothing cancellable is running on this association; a cancel for an unknown
+            // message ID is ignored (PS3.7 §9.3.2.3).
+            logger.debug("C-CANCEL ignored: no operation in progress")
+        case .cFindRQ, .cGetRQ, .cMoveRQ, .cStoreRQ:
+            respondUnsupported(message, field: field)
+        default:
+            logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
+        }
+    }
+
+    /// A request on a context we accepted but for a service this build does not provide.
+    private func respondUnsupported(_ message: DIMSEMessage, field: CommandField) {
+        guard let messageID = message.command.messageID,
+              let responseField = CommandField(rawValue: field.rawValue | 0x8000) else { return }
+        var response = CommandSet()
+        response.setUS(CommandSet.Tag.commandField, responseField.rawValue)
+        response.setUI(CommandSet.Tag.affectedSOPClassUID, message.command.affectedSOPClassUID)
+        response.setUS(CommandSet.Tag.messageIDBeingRespondedTo, messageID)
+        response.setUS(CommandSet.Tag.commandDataSetType, CommandSet.noDataSet)
+        response.status = .sopClassNotSupported
+        response.errorComment = "service not provided by this server"
+        logger.info("operation refused", metadata: ["dimse_command": "\(field)", "status": "0122"])
+        sendMessage(contextID: message.contextID, command: response)
+    }
+
+    /// Sends a DIMSE message as P-DATA-TF PDUs no larger than the peer accepts.
+    ///
+    /// DT-1 is carried out here directly rather than through the state machine: it changes
+    /// no state, and the fragmenter's output goes to `writev` without being re-boxed.
+    func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
+        guard stateMachine.canSendPData, let negotiated else { return }
+        let pieces = DIMSEFragmenter.pieces(
+            contextID: contextID,
+            command: command.encoded()[...],
+            dataSet: dataSet,
+            peerMaxPDULength: negotiated.peerMaxPDULength
+        )
+        connection.write(pieces)
+    }
+
+    /// Marks the start and end of an operation that answers asynchronously.
+    func operationStarted() { operationsInProgress += 1 }
+    func operationFinished() {
+        operationsInProgress -= 1
+        answerReleaseIfIdle()
+    }
+
+    private func answerReleaseIfIdle() {
+        guard releaseRequested, operationsInProgress == 0 else { return }
+        releaseRequested = false
+        logger.info("association released")
+        process(.releaseResponse)
+    }
+
+    // MARK: - Timers
+
+    private func startARTIM() {
+        cancel(&artimTimer)
+        artimTimer = server.loop.schedule(after: server.configuration.artimTimeout) { [weak self] in
+            guard let self else { return }
+            artimTimer = nil
+            logger.info("ARTIM expired", metadata: ["state": "\(stateMachine.state)"])
+            process(.artimExpired)
+        }
+    }
+
+    private func restartIdleTimer() {
+        guard let timeout = server.configuration.idleTimeout else { return }
+        cancel(&idleTimer)
+        idleTimer = server.loop.schedule(after: timeout) { [weak self] in
+            guard let self else { return }
+            idleTimer = nil
+            guard stateMachine.state == .sta6, operationsInProgress == 0 else { return }
+            logger.notice("association idle, aborting", metadata: ["idle_timeout_s": "\(timeout.components.seconds)"])
+            process(.abortRequest)
+        }
+    }
+
+    private func cancel(_ timer: inout TimerID?) {
+        if let id = timer { _ = server.loop.cancel(id) }
+        timer = nil
+    }
+
+    // MARK: - End
+
+    private func logAbort(_ indication: AssociationStateMachine.AbortIndication) {
+        server.statistics.associationsAborted += 1
+        switch indication {
+        case .peer(let abort):
+            logger.notice("association aborted by peer", metadata: ["source": "\(abort.source)", "reason": "\(abort.reason)"])
+        case .protocolError(let reason):
+            logger.notice("association aborted: protocol error", metadata: ["reason": "\(reason)"])
+        case .transportClosed:
+            logger.notice("connection closed without release")
+        }
+    }
+
+    private func finish() {
+        guard !isClosed else { return }
+        isClosed = true
+        cancel(&artimTimer)
+        cancel(&idleTimer)
+        if holdsAssociationSlot {
+            holdsAssociationSlot = false
+            server.releaseAssociationSlot()
+        }
+        connection.onRead = nil
+        connection.onClose = nil
+        logger.debug("connection closed", metadata: ["bytes_in": "\(connection.bytesRead)", "bytes_out": "\(connection.bytesWritten)"])
+        server.associationDidClose(self)
+    }
+}

@@ -1,0 +1,94 @@
+import DICOMNetwork
+import Logging
+import Reactor
+
+/// The DICOM listener and its associations, all on one reactor thread.
+///
+/// Every method must be called on the server's event loop; the class is `@unchecked
+/// Sendable` only so that it can be handed to that loop once, at start-up.
+public final class DICOMServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let loop: EventLoop
+    let logger: Logger
+    let acceptorPolicy: AcceptorPolicy
+    let decoderLimits: PDUStreamDecoder
+    public internal(set) var statistics = ServerStatistics()
+
+    private var listener: TCPListener?
+    private var associations: [Int: Association] = [:]
+    private var nextAssociationID = 1
+    /// Associations holding a slot of `maxAssociations` (accepted and not yet ended).
+    private(set) var establishedCount = 0
+    private var shutdownCompletion: (() -> Void)?
+
+    public init(configuration: ServerConfiguration, loop: EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.loop = loop
+        self.logger = logger
+        self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
+        self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
+    }
+
+    /// The port actually bound (differs from the configured one when that was 0).
+    public var localPort: Int { listener?.localPort ?? configuration.port }
+
+    /// Number of connections currently open (in any association state).
+    public var openConnectionCount: Int { associations.count }
+
+    /// Binds the configured address and starts accepting connections.
+    public func start() throws {
+        listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) { [unowned self] connection in
+            accept(connection)
+        }
+    }
+
+    /// Serves an already-listening socket (socket activation) instead of binding one.
+    public func start(listeningOn fd: Int32) throws {
+        listener = try loop.listen(fd: fd) { [unowned self] connection in accept(connection) }
+    }
+
+    /// Stops accepting, aborts what is still open, and calls `completion` once every
+    /// connection has closed.
+    public func shutdown(completion: @escaping () -> Void) {
+        listener?.close()
+        listener = nil
+        shutdownCompletion = completion
+        for association in associations.values { association.abortForShutdown() }
+        finishShutdownIfIdle()
+    }
+
+    private func accept(_ connection: TCPConnection) {
+        let id = nextAssociationID
+        nextAssociationID += 1
+        statistics.connectionsOpened += 1
+        let association = Association(id: id, connection: connection, server: self)
+        associations[id] = association
+        association.start()
+    }
+
+    // MARK: - Called by associations
+
+    /// Whether another association may be accepted now (`--max-assoc`).
+    func reserveAssociationSlot() -> Bool {
+        guard establishedCount < configuration.maxAssociations else { return false }
+        establishedCount += 1
+        return true
+    }
+
+    func releaseAssociationSlot() {
+        establishedCount -= 1
+    }
+
+    func associationDidClose(_ association: Association) {
+        associations[association.id] = nil
+        statistics.bytesIn += association.connection.bytesRead
+        statistics.bytesOut += association.connection.bytesWritten
+        finishShutdownIfIdle()
+    }
+
+    private func finishShutdownIfIdle() {
+        guard associations.isEmpty, let completion = shutdownCompletion else { return }
+        shutdownCompletion = nil
+        completion()
+    }
+}

@@ -1,0 +1,41 @@
+/// Everything the server needs to know to serve: where to listen, who it is, where the
+/// archive lives, and the limits that keep it healthy under load or attack.
+public struct ServerConfiguration: Sendable, Equatable {
+    /// TCP port to listen on (104 is the well-known DICOM port; 11112 the registered one).
+    public var port: Int
+    /// Address to bind; "0.0.0.0" listens on every IPv4 interface.
+    public var bindAddress: String
+    /// Our AE title; a called AE title that differs (after trimming spaces) is rejected.
+    public var aeTitle: String
+    /// Root directory of the stored DICOM files.
+    public var storageDirectory: String
+    /// Most associations served at once; the next requester gets A-ASSOCIATE-RJ 2/3/2.
+    public var maxAssociations: Int
+    /// An established association with no traffic for this long is aborted; nil = never.
+    public var idleTimeout: Duration?
+    /// ARTIM: how long a connection may take to send its A-ASSOCIATE-RQ, and how long we
+    /// wait for the peer to close after a reject, release or abort (PS3.8 §9.1.5).
+    public var artimTimeout: Duration
+    /// Largest P-DATA-TF we accept, advertised in the Maximum Length sub-item (PS3.8 D.1).
+    public var maxPDULength: UInt32
+
+    public init(
+        port: Int,
+        bindAddress: String = "0.0.0.0",
+        aeTitle: String,
+        storageDirectory: String,
+        maxAssociations: Int = 32,
+        idleTimeout: Duration? = nil,
+        artimTimeout: Duration = .seconds(30),
+        maxPDULength: UInt32 = 256 * 1024
+    ) {
+        self.port = port
+        self.bindAddress = bindAddress
+        self.aeTitle = aeTitle
+        self.storageDirectory = storageDirectory
+        self.maxAssociations = maxAssociations
+        self.idleTimeout = idleTimeout
+        self.artimTimeout = artimTimeout
+        self.maxPDULength = maxPDULength
+    }
+}

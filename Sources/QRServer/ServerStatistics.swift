@@ -1,0 +1,13 @@
+/// Counters kept on the reactor thread and logged when the daemon stops.
+public struct ServerStatistics: Sendable, Equatable {
+    public var associationsAccepted = 0
+    public var associationsRejected = 0
+    public var associationsAborted = 0
+    public var connectionsOpened = 0
+    public var messagesProcessed = 0
+    public var echoes = 0
+    public var bytesIn = 0
+    public var bytesOut = 0
+
+    public init() {}
+}

@@ -1,0 +1,31 @@
+import DICOMNetwork
+
+/// What the server offers in association negotiation: the abstract syntaxes it serves
+/// and, for each, the transfer syntaxes it accepts in order of preference.
+enum ServicePolicy {
+    static let verificationSOPClass = "1.2.840.10008.1.1"
+
+    /// Our preference when the requester offers several: Explicit VR LE keeps VRs on the
+    /// wire (no dictionary needed to read the other side), then the universal default.
+    static let uncompressedTransferSyntaxes = [
+        "1.2.840.10008.1.2.1",     // Explicit VR Little Endian
+        "1.2.840.10008.1.2",       // Implicit VR Little Endian
+        "1.2.840.10008.1.2.1.99",  // Deflated Explicit VR Little Endian
+        "1.2.840.10008.1.2.2",     // Explicit VR Big Endian (retired, still seen)
+    ]
+
+    static let supported: [String: [String]] = [
+        verificationSOPClass: uncompressedTransferSyntaxes,
+    ]
+
+    static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
+        AcceptorPolicy(
+            aeTitle: configuration.aeTitle,
+            checkCalledAETitle: true,
+            supported: supported,
+            maxPDULength: configuration.maxPDULength,
+            implementationClassUID: QRServerVersion.implementationClassUID,
+            implementationVersionName: QRServerVersion.implementationVersionName
+        )
+    }
+}
