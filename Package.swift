@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd, zlib.
@@ -33,7 +34,11 @@ let package = Package(
         .target(name: "DICOM", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
-        .target(name: "Archive", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        .target(
+            name: "Archive",
+            dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "QRServer",
             dependencies: [
