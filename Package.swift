@@ -34,6 +34,12 @@ let package = Package(
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(name: "Archive", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        // sd_notify, watchdog, socket activation and journald logging over CSystemShims.
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "QRServer",
             dependencies: [
@@ -66,6 +72,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(name: "QRServerTests", dependencies: ["QRServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
     ]
 )
