@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tests that set process-wide environment variables (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*):
+// one serialized suite, so they never race each other.
+import CSystemShims
+import Testing
+@testable import Systemd
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite(.serialized) struct ProcessEnvironmentTests {
+    // MARK: sd_notify
+
+    @Suite(.serialized) struct Notifier {
+        private func withNotifySocket(abstract: Bool, _ body: (DatagramReceiver) throws -> Void) throws {
+            let dir = try makeTemporaryDirectory()
+            defer { removeTree(dir) }
+            let address = abstract ? "@qrscpd-test-\(getpid())" : dir + "/notify"
+            let receiver = try DatagramReceiver(address: address)
+            try withEnvironment(["NOTIFY_SOCKET": address]) { try body(receiver) }
+        }
+
+        @Test(arguments: [false, true]) func sendsEachNotificationAsOneDatagram(abstract: Bool) throws {
+            try withNotifySocket(abstract: abstract) { receiver in
+                let notifier = SystemdNotifier()
+                #expect(notifier.isEnabled)
+
+                #expect(notifier.ready(status: "Listening on :11112") == .sent)
+                #expect(receiver.receiveString() == "READY=1\nSTATUS=Listening on :11112")
+
+                #expect(notifier.ready() == .sent)
+                #expect(receiver.receiveString() == "READY=1")
+
+                #expect(notifier.status("3 associations") == .sent)
+                #expect(receiver.receiveString() == "STATUS=3 associations")
+
+                #expect(notifier.status("two\nlines") == .sent)
+                #expect(receiver.receiveString() == "STATUS=two lines")
+
+                #expect(notifier.stopping() == .sent)
+                #expect(receiver.receiveString() == "STOPPING=1")
+
+                #expect(notifier.watchdogPing() == .sent)
+                #expect(receiver.receiveString() == "WATCHDOG=1")
+
+                #expect(notifier.extendTimeout(by: .seconds(90)) == .sent)
+                #expect(receiver.receiveString() == "EXTEND_TIMEOUT_USEC=90000000")
+
+                let before = qrs_monotonic_now_ns() / 1_000
+                #expect(notifier.reloading() == .sent)
+                let after = qrs_monotonic_now_ns() / 1_000
+                let reload = try #require(receiver.receiveString())
+                let lines = reload.split(separator: "\n")
+                #expect(lines.count == 2)
+                #expect(lines.first == "RELOADING=1")
+                let usecText = try #require(lines.last?.split(separator: "=", maxSplits: 1).last)
+                #expect(lines.last?.hasPrefix("MONOTONIC_USEC=") == true)
+                let usec = try #require(UInt64(usecText))
+                #expect(usec >= before && usec <= after)
+
+                #expect(receiver.receive(timeoutMilliseconds: 50) == nil, "one datagram per call")
+            }
+        }
+
+        @Test func withoutNotifySocketNothingIsSent() {
+            withEnvironment(["NOTIFY_SOCKET": nil]) {
+                let notifier = SystemdNotifier()
+                #expect(!notifier.isEnabled)
+                #expect(notifier.ready(status: "x") == .notConfigured)
+                #expect(notifier.watchdogPing() == .notConfigured)
+            }
+        }
+
+        @Test func missingSocketIsReportedNotThrown() throws {
+            let dir = try makeTemporaryDirectory()
+            defer { removeTree(dir) }
+            withEnvironment(["NOTIFY_SOCKET": dir + "/nobody-listens"]) {
+                let result = SystemdNotifier().ready()
+                #expect(result == .failed(errno: ENOENT) || result == .failed(errno: ECONNREFUSED))
+            }
+        }
+    }
+
+    // MARK: sd_watchdog_enabled
+
+    @Suite(.serialized) struct Watchdog {
+        @Test func intervalFromWatchdogUsec() {
+            withEnvironment(["WATCHDOG_USEC": "200000", "WATCHDOG_PID": nil]) {
+                #expect(SystemdNotifier.watchdogInterval() == .milliseconds(200))
+                #expect(SystemdNotifier.recommendedPingInterval == .milliseconds(100))
+            }
+            withEnvironment(["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "\(getpid())"]) {
+                #expect(SystemdNotifier.watchdogInterval() == .milliseconds(200))
+            }
+        }
+
+        @Test func offForAnotherProcessOrWithoutInterval() {
+            withEnvironment(["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "\(getpid() + 1)"]) {
+                #expect(SystemdNotifier.watchdogInterval() == nil)
+                #expect(SystemdNotifier.recommendedPingInterval == nil)
+            }
+            withEnvironment(["WATCHDOG_USEC": nil, "WATCHDOG_PID": nil]) {
+                #expect(SystemdNotifier.watchdogInterval() == nil)
+            }
+            withEnvironment(["WATCHDOG_USEC": "soon", "WATCHDOG_PID": nil]) {
+                #expect(SystemdNotifier.watchdogInterval() == nil)
+            }
+        }
+
+        @Test func environmentIsKeptForLaterCalls() {
+            withEnvironment(["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": nil]) {
+                #expect(SystemdNotifier.watchdogInterval() == .seconds(30))
+                #expect(SystemdNotifier.watchdogInterval() == .seconds(30))
+                #expect(SystemdNotifier.recommendedPingInterval(for: .seconds(30)) == .seconds(15))
+            }
+        }
+    }
+
+    // MARK: sd_listen_fds
+
+    @Suite(.serialized) struct Listen {
+        @Test func listenPIDMismatchGivesNoSockets() {
+            withEnvironment(["LISTEN_PID": "\(getpid() + 1)", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "dicom"]) {
+                #expect(SocketActivation.listeningSockets().isEmpty)
+                #expect(getenv("LISTEN_PID") == nil, "sd_listen_fds(unset_environment=1) clears the variables")
+                #expect(getenv("LISTEN_FDS") == nil)
+                #expect(getenv("LISTEN_FDNAMES") == nil)
+            }
+        }
+
+        @Test func notActivatedGivesNoSockets() {
+            withEnvironment(["LISTEN_PID": nil, "LISTEN_FDS": nil, "LISTEN_FDNAMES": nil]) {
+                #expect(SocketActivation.listeningSockets().isEmpty)
+                #expect(SocketActivation.activatedSockets().isEmpty)
+            }
+        }
+    }
+}
