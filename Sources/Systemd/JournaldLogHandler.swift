@@ -58,7 +58,7 @@ public struct JournaldLogHandler: LogHandler {
         // One contiguous "KEY=value" buffer per field; libsystemd frames values with newlines.
         let encoded: [[UInt8]] = fields.map { Array("\($0.0)=\($0.1)".utf8) }
         return withIOVecs(encoded) { iovecs in
-            qrs_sd_journal_sendv(iovecs.baseAddress, Int32(iovecs.count))
+            qrs_sd_journal_sendv_fields(iovecs.baseAddress, Int32(iovecs.count))
         }
     }
 

@@ -138,6 +138,9 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
         #expect(raw.starts(with: binaryHeader))
 
         let first = try decodeJournalDatagram(datagrams[0])
+        for name in ["MESSAGE", "PRIORITY", "CODE_FILE", "CODE_LINE", "CODE_FUNC"] {
+            #expect(first.filter { $0.0 == name }.count == 1, "\(name) once")
+        }
         let byName = Dictionary(first, uniquingKeysWith: { a, _ in a })
         #expect(byName["MESSAGE"] == "association rejected\ncalled AE title not recognised")
         #expect(byName["PRIORITY"] == "4")
