@@ -12,8 +12,10 @@ import Glibc
 /// (``JournalEntry/fields(for:metadata:identifier:label:)``).
 ///
 /// Use it when ``isStderrConnectedToJournal()`` is true; otherwise log plain text to stderr.
-/// If journald cannot be reached, the record goes to stderr as `<priority>message`, which
-/// journald's stream reader (or a terminal) still understands.
+/// If journald's socket (`/run/systemd/journal/socket`) did not exist when the handler was
+/// made, or a send fails, the record goes to stderr as `<priority>message` instead, which
+/// journald's stream reader (or a terminal) still understands. (libsystemd itself drops
+/// records silently when the socket is missing.)
 public struct JournaldLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -23,6 +25,11 @@ public struct JournaldLogHandler: LogHandler {
     public let label: String
     /// `SYSLOG_IDENTIFIER=`; `journalctl -t qrscpd` selects on it.
     public let identifier: String
+    /// Whether journald's native socket existed when this handler was made.
+    public let journalSocketExists: Bool
+
+    /// journald's native protocol socket (fixed in libsystemd).
+    public static let journalSocketPath = "/run/systemd/journal/socket"
 
     public init(
         label: String,
@@ -34,6 +41,7 @@ public struct JournaldLogHandler: LogHandler {
         self.identifier = identifier
         self.logLevel = logLevel
         self.metadataProvider = metadataProvider
+        self.journalSocketExists = access(Self.journalSocketPath, F_OK) == 0
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -42,6 +50,10 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
+        guard journalSocketExists else {
+            Self.writeFallback(priority: JournalEntry.priority(for: event.level), message: event.message.description)
+            return
+        }
         var merged = metadata
         if let provided = metadataProvider?.get(), !provided.isEmpty {
             merged.merge(provided) { _, new in new }

@@ -37,6 +37,21 @@ import Glibc
                 withUnsafeBytes(of: &length) { report.append(contentsOf: $0) }
                 report.append(contentsOf: datagram)
             }
+        case "journal-fallback":
+            // No journald socket in this namespace: the record must reach stderr instead.
+            var fds: [Int32] = [0, 0]
+            try #require(pipe(&fds) == 0)
+            let savedStderr = dup(2)
+            dup2(fds[1], 2)
+            let logger = Logger(label: "qrscpd") { JournaldLogHandler(label: $0) }
+            logger.error("index open failed\nretrying", metadata: ["errno": "28"])
+            dup2(savedStderr, 2)
+            close(savedStderr)
+            close(fds[1])
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(fds[0], &buffer, buffer.count)
+            close(fds[0])
+            report = Data(buffer[0..<max(n, 0)])
         case "listen":
             let sockets = SocketActivation.activatedSockets()
             var lines = sockets.map { socket -> String in
@@ -159,6 +174,16 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
         #expect(second["PRIORITY"] == "7")
         #expect(second["STATUS"] == "0")
         #expect(second["ASSOCIATION_ID"] == "7")
+    }
+
+    @Test(.enabled(if: canUnshareMounts, "needs root and unshare --mount"))
+    func withoutJournaldRecordsFallBackToStderr() throws {
+        let script = "mount -t tmpfs tmpfs /run && exec \"$@\""
+        let data = try runHelper(
+            "journal-fallback",
+            wrapper: [which("unshare")!, "--mount", "--propagation", "private", which("sh")!, "-c", script, "sh"]
+        )
+        #expect(String(decoding: data, as: UTF8.self) == "<3>index open failed retrying\n")
     }
 
     @Test func socketActivationHandsOverNamedListeningSockets() throws {

@@ -2,6 +2,8 @@
 // Tests that set process-wide environment variables (NOTIFY_SOCKET, WATCHDOG_*, LISTEN_*):
 // one serialized suite, so they never race each other.
 import CSystemShims
+import Foundation
+import Logging
 import Testing
 @testable import Systemd
 
@@ -75,10 +77,21 @@ import Glibc
         @Test func missingSocketIsReportedNotThrown() throws {
             let dir = try makeTemporaryDirectory()
             defer { removeTree(dir) }
+            let records = RecordingLogHandler.Records()
+            let logger = Logger(label: "test") { _ in RecordingLogHandler(records: records) }
             withEnvironment(["NOTIFY_SOCKET": dir + "/nobody-listens"]) {
-                let result = SystemdNotifier().ready()
+                let result = SystemdNotifier(logger: logger).ready(status: "up")
                 #expect(result == .failed(errno: ENOENT) || result == .failed(errno: ECONNREFUSED))
+                _ = SystemdNotifier(logger: logger).watchdogPing()
             }
+            let logged = records.all
+            try #require(logged.count == 2)
+            #expect(logged[0].level == .warning)
+            #expect(logged[0].message == "sd_notify failed")
+            #expect(logged[0].metadata["notify_state"] == "READY=1")
+            #expect(logged[0].metadata["errno"] != nil)
+            #expect(logged[1].level == .debug)
+            #expect(logged[1].metadata["notify_state"] == "WATCHDOG=1")
         }
     }
 
@@ -135,5 +148,30 @@ import Glibc
                 #expect(SocketActivation.activatedSockets().isEmpty)
             }
         }
+    }
+}
+
+/// Collects log records for assertions.
+struct RecordingLogHandler: LogHandler {
+    final class Records: @unchecked Sendable {
+        private let lock = NSLock()
+        private var records: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] = []
+        func append(_ record: (level: Logger.Level, message: String, metadata: Logger.Metadata)) {
+            lock.withLock { records.append(record) }
+        }
+        var all: [(level: Logger.Level, message: String, metadata: Logger.Metadata)] { lock.withLock { records } }
+    }
+
+    let records: Records
+    var logLevel: Logger.Level = .trace
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        records.append((event.level, event.message.description, metadata.merging(event.metadata ?? [:]) { $1 }))
     }
 }
