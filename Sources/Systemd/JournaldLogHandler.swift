@@ -67,27 +67,23 @@ public struct JournaldLogHandler: LogHandler {
     /// Sends `fields` as one journal entry. Returns sd_journal_sendv's result (0, or -errno).
     @discardableResult
     public static func send(_ fields: [(String, String)]) -> Int32 {
-        // One contiguous "KEY=value" buffer per field; libsystemd frames values with newlines.
-        let encoded: [[UInt8]] = fields.map { Array("\($0.0)=\($0.1)".utf8) }
-        return withIOVecs(encoded) { iovecs in
-            qrs_sd_journal_sendv_fields(iovecs.baseAddress, Int32(iovecs.count))
+        guard !fields.isEmpty else { return -EINVAL }
+        // All "KEY=value" items in one buffer, one iovec each; libsystemd frames values that
+        // contain newlines in the binary form itself.
+        var buffer: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        ranges.reserveCapacity(fields.count)
+        for (name, value) in fields {
+            let start = buffer.count
+            buffer += name.utf8
+            buffer.append(UInt8(ascii: "="))
+            buffer += value.utf8
+            ranges.append(start..<buffer.count)
         }
-    }
-
-    private static func withIOVecs<R>(_ buffers: [[UInt8]], _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {
-        // The arrays stay alive for the call; their storage is pinned inside the nested closures.
-        var iovecs: [iovec] = []
-        iovecs.reserveCapacity(buffers.count)
-        func pin(_ index: Int) -> R {
-            if index == buffers.count {
-                return iovecs.withUnsafeBufferPointer(body)
-            }
-            return buffers[index].withUnsafeBytes { raw in
-                iovecs.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress), iov_len: raw.count))
-                return pin(index + 1)
-            }
+        return buffer.withUnsafeMutableBytes { raw in
+            let iovecs = ranges.map { iovec(iov_base: raw.baseAddress! + $0.lowerBound, iov_len: $0.count) }
+            return iovecs.withUnsafeBufferPointer { qrs_sd_journal_sendv_fields($0.baseAddress, Int32($0.count)) }
         }
-        return pin(0)
     }
 
     private static func writeFallback(priority: Int, message: String) {
