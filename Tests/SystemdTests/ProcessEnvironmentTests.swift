@@ -19,7 +19,7 @@ import Glibc
             let dir = try makeTemporaryDirectory()
             defer { removeTree(dir) }
             let address = abstract ? "@qrscpd-test-\(getpid())" : dir + "/notify"
-            let receiver = try DatagramReceiver(address: address)
+            let receiver = try DatagramReceiver(address: address, onlyFrom: getpid())
             try withEnvironment(["NOTIFY_SOCKET": address]) { try body(receiver) }
         }
 
@@ -109,7 +109,8 @@ import Glibc
         }
 
         @Test func offForAnotherProcessOrWithoutInterval() {
-            withEnvironment(["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "\(getpid() + 1)"]) {
+            // PID 1 is never us, nor a child that could inherit the variables meanwhile.
+            withEnvironment(["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"]) {
                 #expect(SystemdNotifier.watchdogInterval() == nil)
                 #expect(SystemdNotifier.recommendedPingInterval == nil)
             }
@@ -134,7 +135,8 @@ import Glibc
 
     @Suite(.serialized) struct Listen {
         @Test func listenPIDMismatchGivesNoSockets() {
-            withEnvironment(["LISTEN_PID": "\(getpid() + 1)", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "dicom"]) {
+            // PID 1 is never us, nor a child that could inherit the variables meanwhile.
+            withEnvironment(["LISTEN_PID": "1", "LISTEN_FDS": "1", "LISTEN_FDNAMES": "dicom"]) {
                 #expect(SocketActivation.listeningSockets().isEmpty)
                 #expect(getenv("LISTEN_PID") == nil, "sd_listen_fds(unset_environment=1) clears the variables")
                 #expect(getenv("LISTEN_FDS") == nil)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Sockets, temp dirs and child processes for the Systemd tests: the tests play systemd's part.
+import Dispatch
 import Foundation
 import Testing
 
@@ -28,12 +29,23 @@ func removeTree(_ path: String) {
 }
 
 /// An AF_UNIX SOCK_DGRAM socket bound to `address`: a path, or `@name` for the abstract namespace.
+/// With `onlyFrom`, datagrams from other processes are dropped (SO_PASSCRED): a daemon that
+/// another test target spawns meanwhile may inherit NOTIFY_SOCKET and notify us too.
 final class DatagramReceiver {
     let fd: Int32
+    let onlyFrom: pid_t?
 
-    init(address: String) throws {
+    init(address: String, onlyFrom: pid_t? = nil) throws {
+        self.onlyFrom = onlyFrom
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+        if onlyFrom != nil {
+            var on: Int32 = 1
+            guard setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+                close(fd)
+                throw TestFailure("SO_PASSCRED: errno \(errno)")
+            }
+        }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         var pathBytes = Array(address.utf8)
@@ -57,14 +69,57 @@ final class DatagramReceiver {
 
     deinit { close(fd) }
 
-    /// The next datagram, or nil after `timeoutMilliseconds` without one.
+    /// The next datagram (from `onlyFrom`, when set), or nil after `timeoutMilliseconds` without one.
     func receive(timeoutMilliseconds: Int32 = 2_000) -> [UInt8]? {
-        var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&pfd, 1, timeoutMilliseconds) == 1 else { return nil }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMilliseconds) * 1_000_000
+        while true {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else { return nil }
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, Int32((deadline - now) / 1_000_000) + 1) == 1 else { return nil }
+            guard let (datagram, sender) = receiveWithSender() else { return nil }
+            if let onlyFrom, sender != onlyFrom { continue }
+            return datagram
+        }
+    }
+
+    /// recvmsg with room for SCM_CREDENTIALS; the sender's pid when the kernel attached it.
+    private func receiveWithSender() -> ([UInt8], pid_t?)? {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n >= 0 else { return nil }
-        return Array(buffer[0..<n])
+        // cmsghdr (size_t len, int level, int type) + struct ucred (pid, uid, gid), 8-aligned.
+        var control = [UInt64](repeating: 0, count: 8)
+        let result: (Int, Int)? = buffer.withUnsafeMutableBytes { data in
+            control.withUnsafeMutableBytes { controlBytes in
+                var iov = iovec(iov_base: data.baseAddress, iov_len: data.count)
+                return withUnsafeMutablePointer(to: &iov) { iovPointer in
+                    var message = msghdr()
+                    message.msg_iov = iovPointer
+                    message.msg_iovlen = 1
+                    message.msg_control = controlBytes.baseAddress
+                    message.msg_controllen = controlBytes.count
+                    let n = recvmsg(fd, &message, 0)
+                    return n < 0 ? nil : (n, Int(message.msg_controllen))
+                }
+            }
+        }
+        guard let (count, controlLength) = result else { return nil }
+        var sender: pid_t?
+        control.withUnsafeBytes { raw in
+            var offset = 0
+            let header = MemoryLayout<Int>.size + 2 * MemoryLayout<Int32>.size
+            while offset + header <= controlLength {
+                let length = raw.loadUnaligned(fromByteOffset: offset, as: Int.self)
+                let level = raw.loadUnaligned(fromByteOffset: offset + MemoryLayout<Int>.size, as: Int32.self)
+                let type = raw.loadUnaligned(fromByteOffset: offset + MemoryLayout<Int>.size + 4, as: Int32.self)
+                // SCM_CREDENTIALS is 2 on Linux.
+                if level == SOL_SOCKET && type == 2 && length >= header + 4 {
+                    sender = raw.loadUnaligned(fromByteOffset: offset + header, as: pid_t.self)
+                }
+                guard length > 0 else { break }
+                offset += (length + 7) & ~7
+            }
+        }
+        return (Array(buffer[0..<count]), sender)
     }
 
     func receiveString(timeoutMilliseconds: Int32 = 2_000) -> String? {

@@ -30,7 +30,9 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
         defer { removeTree(units.dir) }
         let result = try runChild([systemdAnalyze!, "verify", "--man=no", units.service, units.socket])
         #expect(result.status == 0, "\(result.output)")
-        #expect(result.output.isEmpty, "verify warnings:\n\(result.output)")
+        // Warnings about our units (unknown keys are only warnings); other units' noise is not ours.
+        let ours = result.output.split(separator: "\n").filter { $0.contains("qrscpd") }
+        #expect(ours.isEmpty, "verify warnings:\n\(result.output)")
     }
 
     @Test(.enabled(if: systemdAnalyze != nil, "needs systemd-analyze (Debian package systemd)"))
