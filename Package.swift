@@ -39,6 +39,12 @@ let package = Package(
             dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // sd_notify, watchdog, socket activation and journald logging over CSystemShims.
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "QRServer",
             dependencies: [
@@ -71,6 +77,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(name: "QRServerTests", dependencies: ["QRServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )
