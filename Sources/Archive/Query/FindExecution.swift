@@ -448,3 +448,17 @@ struct FindPlan {
         return ds
     }
 }
+
+extension SQLiteIndexStore {
+    /// SQLite's plan for a request's first page (diagnostics, tests).
+    public func explain(_ request: FindRequest) throws -> [String] {
+        let plan = FindPlan(request)
+        return try pool.read { db in
+            var args: [DatabaseValueConvertible?] = [Int64(0)]
+            args.append(contentsOf: plan.arguments)
+            args.append(101)
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + plan.sql, arguments: StatementArguments(args))
+                .map { $0["detail"] as String }
+        }
+    }
+}
