@@ -7,7 +7,7 @@ import DICOM
 enum FixtureSet {
     static let uidRoot = "\(SampleUIDs.root).2"
     /// Instances in the big series (FX-BULK), enough for a C-CANCEL mid-query.
-    static let bigSeriesSize = 300
+    static let bigSeriesSize = 2000
 
     static func studyUID(_ p: Int, _ s: Int) -> String { "\(uidRoot).1.\(p).\(s)" }
     static func seriesUID(_ p: Int, _ s: Int, _ r: Int) -> String { "\(uidRoot).2.\(p).\(s).\(r)" }
@@ -136,7 +136,7 @@ enum FixtureSet {
                         StudyPlan(date: "20240615", time: "120000", description: "MANY SLICES",
                                   series: [
                                       SeriesPlan(modality: "CT", description: "THIN SLICES", bodyPart: "CHEST",
-                                                 instanceNumbers: Array(1...bigSeriesSize), size: 8),
+                                                 instanceNumbers: Array(1...bigSeriesSize), size: 4),
                                   ]),
                     ]),
     ]
