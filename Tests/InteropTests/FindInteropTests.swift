@@ -348,8 +348,9 @@ struct FindInteropTests {
     }
 }
 
-/// The daemon started on a private copy of the fixture archive, once its start-up scan
-/// has indexed everything.
+/// The daemon started on the fixture archive, once its start-up scan has indexed
+/// everything. The suite is serialized, so one daemon at a time uses the archive
+/// directory (copying 2,000 files for each test would cost more than the test).
 final class FixtureDaemon {
     let truth: FixtureTruth
     let daemon: DaemonProcess
@@ -360,14 +361,13 @@ final class FixtureDaemon {
             ExternalTool.require("/usr/bin/findscu")
         }
         truth = try FixtureArchive.truth()
-        directory = try FixtureArchive.copy()
+        directory = try FixtureArchive.master()
         daemon = try DaemonProcess(storageDirectory: directory)
         try waitUntilIndexed()
     }
 
     deinit {
         daemon.stop()
-        try? FileManager.default.removeItem(at: directory)
     }
 
     func find(_ peer: FindPeer, _ model: QueryModelArgument, _ keys: [String], characterSet: String? = nil,

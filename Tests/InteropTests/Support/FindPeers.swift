@@ -97,13 +97,6 @@ enum FixtureArchive {
         let data = try Data(contentsOf: try master().appendingPathComponent("ground-truth.json"))
         return try JSONDecoder().decode(FixtureTruth.self, from: data)
     }
-
-    /// A private copy of the archive for one daemon (so no two daemons share an index).
-    static func copy() throws -> URL {
-        let target = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-fixtures-copy-\(UUID().uuidString)")
-        try FileManager.default.copyItem(at: try master(), to: target)
-        return target
-    }
 }
 
 /// Tags used by the C-FIND interop tests, as "gggg,eeee" (findscu's `-k` syntax).
