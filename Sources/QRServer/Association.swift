@@ -26,6 +26,18 @@ final class Association {
     /// The C-FIND being answered; further C-FIND-RQs wait in `queuedFinds` (async window 1).
     private var activeFind: FindOperation?
     private var queuedFinds: [DIMSEMessage] = []
+    /// C-STOREs being received, by presentation context (their data sets are streamed).
+    private var stores: [UInt8: StoreOperation] = [:]
+    /// Data sets of other requests (C-FIND identifiers, …), accumulated until complete:
+    /// the assembler delivers every data set incrementally so that C-STORE can stream.
+    private var partialDataSets: [UInt8: (command: CommandSet, fragments: [ArraySlice<UInt8>], size: Int)] = [:]
+    /// Largest data set of a non-C-STORE request (a C-FIND identifier); beyond it, A-ABORT.
+    static let maxAccumulatedDataSet = 16 * 1024 * 1024
+    /// The ordered lane on the worker pool for this association's file writes.
+    private(set) lazy var storeLane: SerialWorkQueue? = server.workers.map { SerialWorkQueue(pool: $0) }
+    /// C-STORE bytes handed to the lane and not written yet; reading pauses above the limit.
+    private var storeQueuedBytes = 0
+    private var readingPausedForStore = false
 
     init(id: Int, connection: TCPConnection, server: DICOMServer) {
         self.id = id
@@ -61,7 +73,7 @@ final class Association {
     /// Lengths are checked against our limits from the 6-byte header alone, before any
     /// body is buffered, so a hostile length never turns into an allocation.
     private func receive(_ buffer: inout ByteBuffer) {
-        while !isClosed, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+        while !isClosed, !connection.isReadingPaused, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
             if stateMachine.state == .sta13 {
                 // Waiting for the peer to close: everything it sends now is ignored (AA-6).
                 buffer.clear()
@@ -162,7 +174,8 @@ final class Association {
             }
             holdsAssociationSlot = true
             self.negotiated = negotiated
-            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs)
+            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
+                                       deliverDataSetIncrementally: true)
             server.statistics.associationsAccepted += 1
             logger.info("association accepted", metadata: [
                 "contexts_accepted": "\(negotiated.contexts.count)",
@@ -204,7 +217,72 @@ final class Association {
         }
         self.assembler = assembler
         for output in outputs {
-            if case .message(let message) = output { handle(message) }
+            guard !isClosed else { return }
+            switch output {
+            case .message(let message):
+                handle(message)
+            case .command(let contextID, let command):
+                commandWithDataSet(command, contextID: contextID)
+            case .dataSetFragment(let contextID, let fragment, let isLast):
+                dataSetFragment(fragment, contextID: contextID, isLast: isLast)
+            }
+        }
+    }
+
+    /// A command whose data set follows: C-STORE streams it, anything else accumulates it.
+    private func commandWithDataSet(_ command: CommandSet, contextID: UInt8) {
+        if command.commandField == .cStoreRQ {
+            server.statistics.messagesProcessed += 1
+            operationStarted()
+            stores[contextID] = StoreService.start(command, contextID: contextID, on: self)
+        } else {
+            partialDataSets[contextID] = (command, [], 0)
+        }
+    }
+
+    private func dataSetFragment(_ fragment: ArraySlice<UInt8>, contextID: UInt8, isLast: Bool) {
+        if let store = stores[contextID] {
+            if isLast { stores[contextID] = nil }
+            store.append(fragment, isLast: isLast)
+            return
+        }
+        guard var partial = partialDataSets.removeValue(forKey: contextID) else { return }
+        partial.size += fragment.count
+        guard partial.size <= Self.maxAccumulatedDataSet else {
+            logger.warning("request data set too large, aborting", metadata: [
+                "command_field": "\(partial.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")",
+                "limit": "\(Self.maxAccumulatedDataSet)",
+            ])
+            process(.abortRequest)
+            return
+        }
+        partial.fragments.append(fragment)
+        if isLast {
+            handle(DIMSEMessage(contextID: contextID, command: partial.command, dataSet: partial.fragments))
+        } else {
+            partialDataSets[contextID] = partial
+        }
+    }
+
+    // MARK: - C-STORE flow control
+
+    /// Bytes handed to the store lane; above the limit the socket is no longer read.
+    func storeBytesQueued(_ count: Int) {
+        storeQueuedBytes += count
+        if !readingPausedForStore, storeQueuedBytes > server.configuration.store.maxQueuedBytes {
+            readingPausedForStore = true
+            logger.trace("store queue full, pausing reads", metadata: ["queued_bytes": "\(storeQueuedBytes)"])
+            connection.pauseReading()
+        }
+    }
+
+    /// Bytes written by the store lane; reading resumes once half the limit is drained.
+    func storeBytesWritten(_ count: Int) {
+        storeQueuedBytes -= count
+        if readingPausedForStore, storeQueuedBytes <= server.configuration.store.maxQueuedBytes / 2 {
+            readingPausedForStore = false
+            guard !isClosed else { return }
+            connection.resumeReading()
         }
     }
 
@@ -384,6 +462,9 @@ final class Association {
         activeFind?.stop()
         activeFind = nil
         queuedFinds.removeAll()
+        for store in stores.values { store.abort() }
+        stores.removeAll()
+        partialDataSets.removeAll()
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()

@@ -19,6 +19,9 @@ public final class DICOMServer: @unchecked Sendable {
     let store: (any IndexStore)?
     /// Where index queries run; never the reactor thread.
     let workers: WorkerPool?
+    /// C-STORE ingest: writes received objects under the storage directory and indexes
+    /// them; nil without an index or with ingest disabled (C-STORE is then answered A700).
+    let storeWriter: StoreWriter?
     /// Matches fetched from the index per C-FIND page (one worker job per page).
     public var findPageSize = 64
 
@@ -40,6 +43,13 @@ public final class DICOMServer: @unchecked Sendable {
         self.logger = logger
         self.store = store
         self.workers = workers ?? (store == nil ? nil : WorkerPool())
+        if let store, configuration.store.enabled {
+            storeWriter = StoreWriter(root: configuration.storageDirectory, store: store,
+                                      layout: configuration.store.storageLayout,
+                                      duplicatePolicy: configuration.store.duplicatePolicy)
+        } else {
+            storeWriter = nil
+        }
         self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var artimTimeout: Duration
     /// Largest P-DATA-TF we accept, advertised in the Maximum Length sub-item (PS3.8 D.1).
     public var maxPDULength: UInt32
+    /// C-STORE ingest (duplicate policy, storage layout, flow control).
+    public var store: StoreSettings = StoreSettings()
 
     public init(
         port: Int,

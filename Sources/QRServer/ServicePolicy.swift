@@ -21,10 +21,14 @@ enum ServicePolicy {
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
-        AcceptorPolicy(
+        // Storage SOP classes for ingest (StorageContexts); the Q/R entries win on a clash.
+        let table = configuration.store.enabled
+            ? supported.merging(StorageContexts.ingest) { ours, _ in ours }
+            : supported
+        return AcceptorPolicy(
             aeTitle: configuration.aeTitle,
             checkCalledAETitle: true,
-            supported: supported,
+            supported: table,
             maxPDULength: configuration.maxPDULength,
             implementationClassUID: QRServerVersion.implementationClassUID,
             implementationVersionName: QRServerVersion.implementationVersionName
