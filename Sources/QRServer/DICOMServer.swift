@@ -7,14 +7,14 @@ import Reactor
 /// Every method must be called on the server's event loop; the class is `@unchecked
 /// Sendable` only so that it can be handed to that loop once, at start-up.
 public final class DICOMServer: @unchecked Sendable {
-    public let configuration: ServerConfiguration
+    public internal(set) var configuration: ServerConfiguration
     public let loop: EventLoop
     let logger: Logger
-    let acceptorPolicy: AcceptorPolicy
-    let decoderLimits: PDUStreamDecoder
+    var acceptorPolicy: AcceptorPolicy
+    var decoderLimits: PDUStreamDecoder
     public internal(set) var statistics = ServerStatistics()
 
-    private var listener: TCPListener?
+    var listener: TCPListener?
     private var associations: [Int: Association] = [:]
     private var nextAssociationID = 1
     /// Associations holding a slot of `maxAssociations` (accepted and not yet ended).

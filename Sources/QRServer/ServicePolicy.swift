@@ -19,7 +19,7 @@ enum ServicePolicy {
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
-        AcceptorPolicy(
+        var policy = AcceptorPolicy(
             aeTitle: configuration.aeTitle,
             checkCalledAETitle: true,
             supported: supported,
@@ -27,5 +27,11 @@ enum ServicePolicy {
             implementationClassUID: QRServerVersion.implementationClassUID,
             implementationVersionName: QRServerVersion.implementationVersionName
         )
+        // A caller allowed for no service at all is rejected with A-ASSOCIATE-RJ 1/1/3.
+        if configuration.restrictsCallingAETitles {
+            let allowed = configuration.allowedCallingAETitles
+            policy.isCallingAETitleKnown = { ServerConfiguration.isKnown(callingAE: $0, in: allowed) }
+        }
+        return policy
     }
 }
