@@ -68,7 +68,11 @@ final class Daemon: @unchecked Sendable {
     private func handle(signal: Int32) {
         switch signal {
         case SIGHUP:
-            reload()
+            if stopping {
+                logger.notice("SIGHUP ignored while stopping")
+            } else {
+                reload()
+            }
         default:
             let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
             if stopping {
