@@ -177,6 +177,29 @@ struct DaemonLifecycleTests {
         #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
     }
 
+    @Test("With JOURNAL_STREAM naming stderr, records go to journald (or <N>-prefixed lines without its socket)")
+    func journalLogging() throws {
+        let scratch = try LifecycleScratch()
+        let port = try DaemonProcess.freeLoopbackPort()
+        let daemon = try LaunchedDaemon(
+            arguments: ["\(port)", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
+            environment: [:], scratch: scratch, stderrIsJournal: true
+        )
+        defer { daemon.kill() }
+        try daemon.waitUntilListening(port: port)
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
+        if access("/run/systemd/journal/socket", F_OK) == 0 {
+            #expect(!daemon.stderr.contains(" info qrscpd: "), "\(daemon.output)")
+        } else {
+            // JournaldLogHandler's fallback: "<priority>message", no timestamp (journald adds it).
+            let lines = daemon.stderr.split(separator: "\n")
+            #expect(lines.contains("<6>ready"), "\(daemon.output)")
+            #expect(lines.contains { $0.hasPrefix("<5>stopped") }, "\(daemon.output)")
+            #expect(lines.allSatisfy { $0.wholeMatch(of: #/<[0-7]>.*/#) != nil }, "\(daemon.output)")
+        }
+    }
+
     // MARK: Start-up errors
 
     static let invalidCommandLines: [[String]] = [
@@ -380,7 +403,12 @@ final class LaunchedDaemon {
     private let stdoutURL: URL
     private let stderrURL: URL
 
-    init(executable: String = PackagePaths.daemonBinary, arguments: [String], environment: [String: String], scratch: LifecycleScratch) throws {
+    /// - Parameter stderrIsJournal: set JOURNAL_STREAM to stderr's device and inode, as
+    ///   systemd does when stderr is the journal.
+    init(
+        executable: String = PackagePaths.daemonBinary, arguments: [String], environment: [String: String],
+        scratch: LifecycleScratch, stderrIsJournal: Bool = false
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.daemonBinary) else {
             throw DaemonError("qrscpd binary not found at \(PackagePaths.daemonBinary); build it first (swift build)")
         }
@@ -399,6 +427,11 @@ final class LaunchedDaemon {
                 && key != "NOTIFY_SOCKET" && key != "JOURNAL_STREAM"
         }
         env.merge(environment) { _, new in new }
+        if stderrIsJournal {
+            var info = stat()
+            guard stat(stderrURL.path, &info) == 0 else { throw DaemonError("stat: errno \(errno)") }
+            env["JOURNAL_STREAM"] = "\(info.st_dev):\(info.st_ino)"
+        }
         process.environment = env
         try process.run()
     }
