@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer", "DaemonSettings", "Systemd", "Reactor",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,3 +1,4 @@
+import Archive
 import DaemonSettings
 import Foundation
 import Logging
@@ -16,6 +17,10 @@ final class Daemon: @unchecked Sendable {
     private let logLevel: LogLevelControl
     private let notifier: SystemdNotifier
     private let activatedSocket: Int32?
+    private let store: SQLiteIndexStore
+    private let workers: WorkerPool
+    /// Instances in the index after the start-up scan.
+    private var indexedInstances = 0
     private var server: DICOMServer?
     private let startedAt = ContinuousClock.now
     private var lastStatus = ""
@@ -29,8 +34,11 @@ final class Daemon: @unchecked Sendable {
 
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
-        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?
+        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
+        store: SQLiteIndexStore, workers: WorkerPool
     ) {
+        self.store = store
+        self.workers = workers
         self.settings = settings
         self.loader = loader
         self.loop = loop
@@ -40,10 +48,36 @@ final class Daemon: @unchecked Sendable {
         self.activatedSocket = activatedSocket
     }
 
+    /// Signals and watchdog first (a long scan stays stoppable and pinged), then the start-up
+    /// scan on a worker thread, then the listener and READY=1.
     func start() {
         do {
-            try FileManager.default.createDirectory(atPath: settings.storageDirectory, withIntermediateDirectories: true)
-            // TODO(index): pass `store:` and `workers:` once DICOMServer.init takes them (C-FIND).
+            try loop.onSignals([SIGINT, SIGTERM, SIGHUP]) { [self] signal in handle(signal: signal) }
+        } catch {
+            fail("qrscpd cannot start: \(error)")
+            return
+        }
+        startWatchdog()
+        workers.run { [self, settings, store, notifier, logger, loop] in
+            let result = Result { try ArchiveStartup.scan(store: store, settings: settings, notifier: notifier, logger: logger) }
+            loop.submit { [self] in scanFinished(result) }
+        }
+    }
+
+    private func scanFinished(_ result: Result<ArchiveStartup.Outcome, any Error>) {
+        guard !stopping else { return }  // SIGTERM during the scan: already stopping.
+        switch result {
+        case .failure(let error):
+            fail("start-up scan failed: \(error)")
+        case .success(let outcome):
+            indexedInstances = outcome.instances
+            startServer()
+        }
+    }
+
+    private func startServer() {
+        do {
+            // TODO(find): pass `store: store, workers: workers` once DICOMServer.init takes them.
             let server = DICOMServer(configuration: settings.serverConfiguration, loop: loop, logger: logger)
             if let activatedSocket {
                 try server.start(listeningOn: activatedSocket)
@@ -52,16 +86,27 @@ final class Daemon: @unchecked Sendable {
                 try server.start()
             }
             self.server = server
-            try loop.onSignals([SIGINT, SIGTERM, SIGHUP]) { [self] signal in handle(signal: signal) }
             printBanner(port: server.localPort)
             lastStatus = statusLine()
             notifier.ready(status: lastStatus)
-            startWatchdog()
             scheduleStatusRefresh()
         } catch {
-            logger.critical("qrscpd cannot start: \(error)")
-            exitCode = 2
-            loop.stop()
+            fail("qrscpd cannot start: \(error)")
+        }
+    }
+
+    private func fail(_ message: String) {
+        logger.critical("\(message)")
+        exitCode = 2
+        closeIndex()
+        loop.stop()
+    }
+
+    private func closeIndex() {
+        do {
+            try store.close()
+        } catch {
+            logger.warning("closing the index failed: \(error)")
         }
     }
 
@@ -88,7 +133,7 @@ final class Daemon: @unchecked Sendable {
 
     private func statusLine() -> String {
         let open = server?.openConnectionCount ?? 0
-        return "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open"
+        return "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
     }
 
     private func scheduleStatusRefresh() {
@@ -170,7 +215,12 @@ final class Daemon: @unchecked Sendable {
         let open = server?.openConnectionCount ?? 0
         logger.notice("stopping", metadata: ["signal": "\(signalName)", "open_associations": "\(open)", "grace_s": "\(settings.shutdownGracePeriod)"])
         notifier.stopping(status: "Stopping, \(open) association\(open == 1 ? "" : "s") open")
-        guard let server else { loop.stop(); return }
+        guard let server else {
+            // Still scanning: nothing to drain. The scan thread ends with the process.
+            logger.notice("stopped during the start-up scan")
+            loop.stop()
+            return
+        }
         server.stopAccepting()
         let deadline = ContinuousClock.now + .seconds(settings.shutdownGracePeriod)
         drain(until: deadline)
@@ -195,7 +245,7 @@ final class Daemon: @unchecked Sendable {
         finishing = true
         guard let server else { loop.stop(); return }
         server.shutdown { [self] in
-            // TODO(index): close the index store here once it is opened at start-up.
+            closeIndex()
             logStatistics(server.statistics)
             loop.stop()
         }
@@ -210,7 +260,7 @@ final class Daemon: @unchecked Sendable {
               AE title         \(s.aeTitle)
               config file      \(s.configFile ?? "none")
               storage          \(s.storageDirectory)
-              index            \(s.indexDatabase ?? "in memory")
+              index            \(s.indexDatabase ?? "in memory"), \(indexedInstances) instances
               max associations \(s.maxAssociations)
               max PDU          \(s.maxPDU) bytes
               idle timeout     \(s.idleTimeout > 0 ? "\(s.idleTimeout) s" : "none")

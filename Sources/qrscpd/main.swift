@@ -1,4 +1,5 @@
 import ArgumentParser
+import Archive
 import DaemonSettings
 import Foundation
 import Logging
@@ -44,9 +45,7 @@ LoggingSystem.bootstrap { label -> any LogHandler in
 let logger = Logger(label: "qrscpd")
 
 if settings.scanOnly {
-    // TODO(index): scan --storage-dir into the index, print a summary, exit 0.
-    logger.error("--scan-only needs the archive index, which this build does not have yet")
-    exit(1)
+    exit(ArchiveStartup.scanOnly(settings, logger: logger))
 }
 
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
@@ -57,9 +56,17 @@ do {
     // reactor's signalfd ever sees them.
     try EventLoop.blockSignalsProcessWide([SIGINT, SIGTERM, SIGHUP])
     let loop = try EventLoop()
+    let store: SQLiteIndexStore
+    do {
+        store = try ArchiveStartup.openIndex(settings)
+    } catch {
+        logger.critical("cannot open the index \(settings.indexDatabase ?? "(in memory)"): \(error)")
+        exit(2)
+    }
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
-        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket
+        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket,
+        store: store, workers: WorkerPool()
     )
     loop.submit { daemon.start() }
     loop.run()

@@ -1,3 +1,4 @@
+import DICOM
 import Foundation
 import Testing
 
@@ -28,12 +29,15 @@ struct DaemonLifecycleTests {
         )
         defer { daemon.kill() }
 
-        // READY=1 only once the port accepts connections.
+        // READY=1 only once the port accepts connections (and the start-up scan is done).
         let ready = try #require(notify.wait(for: "READY=1", timeout: 20), "no READY=1\n\(daemon.output)")
         let probe = try? RawDICOMSocket(port: port, timeout: 1)
         #expect(probe != nil, "READY=1 sent before the port accepted connections")
         probe?.close()
         #expect(ready.message.contains("STATUS=Listening on :\(port)"), "\(ready.message)")
+        #expect(ready.message.contains("0 instances indexed"), "\(ready.message)")
+        let scanning = notify.messages().firstIndex { $0.contains("STATUS=Scanning") }
+        #expect(scanning != nil && scanning! < ready.index, "no scan STATUS= before READY=1")
 
         // Watchdog: WATCHDOG_USEC=400000 → a ping every 200 ms from the reactor.
         let pingStart = notify.count
@@ -198,6 +202,51 @@ struct DaemonLifecycleTests {
             #expect(lines.contains { $0.hasPrefix("<5>stopped") }, "\(daemon.output)")
             #expect(lines.allSatisfy { $0.wholeMatch(of: #/<[0-7]>.*/#) != nil }, "\(daemon.output)")
         }
+    }
+
+    @Test("Start-up scan: files in --storage-dir are indexed into --index-db before READY=1; --scan-only")
+    func startupScanAndScanOnly() throws {
+        let scratch = try LifecycleScratch()
+        let storage = scratch.path + "/storage"
+        try FileManager.default.createDirectory(atPath: storage + "/study", withIntermediateDirectories: true)
+        for i in 1...3 { try Self.writeInstance(to: storage + "/study/\(i).dcm", number: i) }
+        try Data("not DICOM".utf8).write(to: URL(fileURLWithPath: storage + "/junk.txt"))
+        let index = scratch.path + "/db/index.sqlite"
+
+        let scan = try LaunchedDaemon.runToExit(
+            arguments: ["1", "QRSCPD", "--storage-dir", storage, "--index-db", index, "--scan-only"],
+            environment: [:], scratch: scratch
+        )
+        #expect(scan.status == 0, "\(scan.stderr)")
+        #expect(scan.stdout.contains("instances   3"), "\(scan.stdout)")
+        #expect(scan.stdout.contains("skipped     1"), "\(scan.stdout)")
+        #expect(FileManager.default.fileExists(atPath: index))
+
+        let notify = try NotifyReceiver(path: scratch.path + "/notify")
+        let port = try DaemonProcess.freeLoopbackPort()
+        let daemon = try LaunchedDaemon(
+            arguments: ["\(port)", "QRSCPD", "--storage-dir", storage, "--index-db", index],
+            environment: ["NOTIFY_SOCKET": notify.path], scratch: scratch
+        )
+        defer { daemon.kill() }
+        let ready = try #require(notify.wait(for: "READY=1", timeout: 20), "\(daemon.output)")
+        #expect(ready.message.contains("3 instances indexed"), "\(ready.message)")
+        #expect(daemon.stderr.contains("storage scan finished"), "\(daemon.output)")
+        #expect(daemon.stderr.contains("unchanged=3"), "second scan is incremental\n\(daemon.output)")
+        kill(daemon.pid, SIGINT)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
+    }
+
+    static func writeInstance(to path: String, number: Int) throws {
+        var ds = DataSet()
+        ds.set(.sopClassUID, vr: .UI, string: "1.2.840.10008.5.1.4.1.1.7")
+        ds.set(.sopInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.999.1.\(number)")
+        ds.set(.studyInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.999.2")
+        ds.set(.seriesInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.999.3")
+        ds.set(.patientID, vr: .LO, string: "LIFECYCLE")
+        ds.set(.modality, vr: .CS, string: "OT")
+        let bytes = try DICOMFile.encode(dataSet: ds, transferSyntax: .explicitVRLittleEndian)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
     // MARK: Start-up errors
