@@ -87,7 +87,14 @@ let package = Package(
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
-        .testTarget(name: "QRServerTests", dependencies: ["QRServer"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "QRServerTests",
+            dependencies: [
+                "QRServer", "Archive", "DICOM", "DICOMNetwork", "Reactor",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),

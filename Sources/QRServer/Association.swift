@@ -23,6 +23,9 @@ final class Association {
     /// DIMSE operations still producing responses; a release waits for them (AR-7 allows it).
     private var operationsInProgress = 0
     private var releaseRequested = false
+    /// The C-FIND being answered; further C-FIND-RQs wait in `queuedFinds` (async window 1).
+    private var activeFind: FindOperation?
+    private var queuedFinds: [DIMSEMessage] = []
 
     init(id: Int, connection: TCPConnection, server: DICOMServer) {
         self.id = id
@@ -37,6 +40,9 @@ final class Association {
     func start() {
         connection.onRead = { [unowned self] buffer in receive(&buffer) }
         connection.onClose = { [unowned self] error in transportClosed(error) }
+        // The connection has one low-water callback; the association owns it and hands it on
+        // to whichever operation is waiting for the client to drain.
+        connection.onWritable = { [unowned self] in connectionWritable() }
         logger.debug("connection accepted")
         process(.transportConnectIndication)
     }
@@ -211,15 +217,76 @@ final class Association {
         switch field {
         case .cEchoRQ:
             VerificationService.handle(message, on: self)
+        case .cFindRQ:
+            operationStarted()
+            if activeFind == nil {
+                startFind(message)
+            } else {
+                queuedFinds.append(message)
+            }
         case .cCancelRQ:
-            // Nothing cancellable is running on this association; a cancel for an unknown
-            // message ID is ignored (PS3.7 §9.3.2.3).
-            logger.debug("C-CANCEL ignored: no operation in progress")
-        case .cFindRQ, .cGetRQ, .cMoveRQ, .cStoreRQ:
+            cancelOperation(message)
+        case .cGetRQ, .cMoveRQ, .cStoreRQ:
             respondUnsupported(message, field: field)
         default:
             logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
         }
+    }
+
+    /// Whether DIMSE responses can still be sent (association established or releasing).
+    var isActive: Bool { !isClosed && stateMachine.canSendPData }
+
+    private func startFind(_ message: DIMSEMessage) {
+        var finished = false
+        let operation = FindService.start(message, on: self) { [unowned self] in
+            finished = true
+            findFinished()
+        }
+        // Answered at once (failure) or already complete: nothing stays active.
+        if operation == nil {
+            findFinished()
+        } else if !finished {
+            activeFind = operation
+        }
+    }
+
+    private func findFinished() {
+        activeFind = nil
+        guard !isClosed else { return }
+        if !queuedFinds.isEmpty {
+            let next = queuedFinds.removeFirst()
+            operationFinished()
+            startFind(next)
+        } else {
+            operationFinished()
+        }
+    }
+
+    /// C-CANCEL-RQ: cancels the running or a queued C-FIND with that Message ID; a cancel for
+    /// an unknown message ID is ignored (PS3.7 §9.3.2.3, QR-14).
+    private func cancelOperation(_ message: DIMSEMessage) {
+        guard let target = message.command.messageIDBeingRespondedTo else {
+            logger.debug("C-CANCEL without Message ID Being Responded To ignored")
+            return
+        }
+        if let activeFind, activeFind.messageID == target {
+            logger.debug("C-CANCEL received", metadata: ["message_id": "\(target)"])
+            activeFind.cancel()
+        } else if let index = queuedFinds.firstIndex(where: { $0.command.messageID == target }) {
+            let queued = queuedFinds.remove(at: index)
+            let response = CommandSet.cFindRSP(
+                respondingTo: target, affectedSOPClassUID: queued.command.affectedSOPClassUID ?? "",
+                status: .cancel, hasIdentifier: false)
+            logger.info("C-FIND", metadata: ["dimse_command": "C-FIND", "status": "FE00", "matches": "0"])
+            sendMessage(contextID: queued.contextID, command: response)
+            operationFinished()
+        } else {
+            logger.debug("C-CANCEL ignored: no such operation in progress", metadata: ["message_id": "\(target)"])
+        }
+    }
+
+    private func connectionWritable() {
+        activeFind?.connectionWritable()
     }
 
     /// A request on a context we accepted but for a service this build does not provide.
@@ -314,12 +381,16 @@ final class Association {
         isClosed = true
         cancel(&artimTimer)
         cancel(&idleTimer)
+        activeFind?.stop()
+        activeFind = nil
+        queuedFinds.removeAll()
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()
         }
         connection.onRead = nil
         connection.onClose = nil
+        connection.onWritable = nil
         logger.debug("connection closed", metadata: ["bytes_in": "\(connection.bytesRead)", "bytes_out": "\(connection.bytesWritten)"])
         server.associationDidClose(self)
     }

@@ -1,3 +1,4 @@
+import Archive
 import DICOMNetwork
 import Logging
 import Reactor
@@ -13,6 +14,13 @@ public final class DICOMServer: @unchecked Sendable {
     var acceptorPolicy: AcceptorPolicy
     var decoderLimits: PDUStreamDecoder
     public internal(set) var statistics = ServerStatistics()
+    /// The archive index C-FIND (and later C-MOVE/C-GET) query; nil = no index configured,
+    /// C-FIND is then refused with C000 "no index".
+    let store: (any IndexStore)?
+    /// Where index queries run; never the reactor thread.
+    let workers: WorkerPool?
+    /// Matches fetched from the index per C-FIND page (one worker job per page).
+    public var findPageSize = 64
 
     var listener: TCPListener?
     private var associations: [Int: Association] = [:]
@@ -21,10 +29,17 @@ public final class DICOMServer: @unchecked Sendable {
     private(set) var establishedCount = 0
     private var shutdownCompletion: (() -> Void)?
 
-    public init(configuration: ServerConfiguration, loop: EventLoop, logger: Logger) {
+    /// - Parameters:
+    ///   - store: the archive index; without one C-FIND is answered C000 "no index".
+    ///   - workers: the pool running index queries; one of default width is created when a
+    ///     store is given without a pool.
+    public init(configuration: ServerConfiguration, loop: EventLoop, logger: Logger,
+                store: (any IndexStore)? = nil, workers: WorkerPool? = nil) {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
+        self.store = store
+        self.workers = workers ?? (store == nil ? nil : WorkerPool())
         self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }

@@ -6,6 +6,9 @@ public struct ServerStatistics: Sendable, Equatable {
     public var connectionsOpened = 0
     public var messagesProcessed = 0
     public var echoes = 0
+    /// C-FIND operations answered (any final status) and pending responses sent.
+    public var finds = 0
+    public var findMatches = 0
     public var bytesIn = 0
     public var bytesOut = 0
 

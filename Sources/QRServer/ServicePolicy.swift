@@ -16,6 +16,8 @@ enum ServicePolicy {
 
     static let supported: [String: [String]] = [
         verificationSOPClass: uncompressedTransferSyntaxes,
+        FindService.patientRootFind: uncompressedTransferSyntaxes,
+        FindService.studyRootFind: uncompressedTransferSyntaxes,
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {

@@ -77,8 +77,9 @@ final class Daemon: @unchecked Sendable {
 
     private func startServer() {
         do {
-            // TODO(find): pass `store: store, workers: workers` once DICOMServer.init takes them.
-            let server = DICOMServer(configuration: settings.serverConfiguration, loop: loop, logger: logger)
+            let server = DICOMServer(
+                configuration: settings.serverConfiguration, loop: loop, logger: logger, store: store, workers: workers
+            )
             if let activatedSocket {
                 try server.start(listeningOn: activatedSocket)
                 logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])

@@ -1,0 +1,260 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Logging
+import Reactor
+
+/// Query/Retrieve FIND SCP (PS3.4 C.4.1.3) for the Patient Root and Study Root models.
+///
+/// A C-FIND-RQ is validated here on the reactor thread (identifier decoding, level and
+/// model); the matching itself runs page by page on the worker pool through
+/// ``IndexStore/find(_:after:limit:)``. Each page comes back to the loop, which sends one
+/// pending response per match (QR-13) and asks for the next page only once the connection
+/// has drained below its low-water mark, so a client that reads slowly slows the query
+/// down instead of growing the daemon's memory.
+enum FindService {
+    static let patientRootFind = "1.2.840.10008.5.1.4.1.2.1.1"
+    static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1"
+    static let sopClasses = [patientRootFind, studyRootFind]
+
+    /// Retrieve AE Title (0008,0054).
+    static let retrieveAETitle = Tag(0x0008, 0x0054)
+
+    /// Starts answering a C-FIND-RQ. Returns the running operation, or nil when the request
+    /// was answered at once (failure) or could not be answered at all.
+    static func start(_ message: DIMSEMessage, on association: Association,
+                      onFinish: @escaping () -> Void) -> FindOperation? {
+        let started = ContinuousClock.now
+        guard let messageID = message.command.messageID else {
+            association.logger.warning("C-FIND-RQ without Message ID ignored")
+            return nil
+        }
+        let context = association.negotiated?.contexts[message.contextID]
+        let sopClass = message.command.affectedSOPClassUID ?? context?.abstractSyntax ?? ""
+
+        func refuse(_ status: DIMSEStatus, _ comment: String, offending: [Tag] = [], model: String = "-",
+                    level: String = "-") -> FindOperation? {
+            var response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClass,
+                                               status: status, hasIdentifier: false)
+            response.errorComment = String(comment.prefix(64))
+            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
+            association.sendMessage(contextID: message.contextID, command: response)
+            association.server.statistics.finds += 1
+            logCompletion(on: association, status: status, model: model, level: level, matches: 0,
+                          started: started, comment: comment)
+            return nil
+        }
+
+        guard let context, sopClasses.contains(context.abstractSyntax),
+              let model = QueryModel(sopClassUID: context.abstractSyntax) else {
+            return refuse(.sopClassNotSupported, "C-FIND is not supported on this presentation context")
+        }
+        if let affected = message.command.affectedSOPClassUID, affected != context.abstractSyntax {
+            return refuse(.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context",
+                          model: model.rawValue)
+        }
+        guard let store = association.server.store, let workers = association.server.workers else {
+            return refuse(.unableToProcess, "no index", model: model.rawValue)
+        }
+        guard let fragments = message.dataSet else {
+            return refuse(.unableToProcess, "C-FIND-RQ without identifier", model: model.rawValue)
+        }
+        let transferSyntax = TransferSyntax(uid: context.transferSyntax)
+        let identifier: DataSet
+        do {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(message.dataSetLength)
+            for fragment in fragments { bytes.append(contentsOf: fragment) }
+            identifier = try DataSetReader.read(bytes[...], transferSyntax: transferSyntax)
+        } catch {
+            return refuse(.unableToProcess, "cannot decode identifier: \(error)", model: model.rawValue)
+        }
+        let request: FindRequest
+        do {
+            request = try FindRequest(model: model, identifier: identifier)
+        } catch {
+            return refuse(DIMSEStatus(error.status), error.comment, offending: error.offendingElements,
+                          model: model.rawValue, level: identifier.string(.queryRetrieveLevel) ?? "-")
+        }
+        let operation = FindOperation(
+            association: association, messageID: messageID, contextID: message.contextID, sopClassUID: sopClass,
+            transferSyntax: transferSyntax, request: request, store: store, workers: workers,
+            pageSize: max(1, association.server.findPageSize), started: started, onFinish: onFinish)
+        operation.start()
+        return operation
+    }
+
+    static func logCompletion(on association: Association, status: DIMSEStatus, model: String, level: String,
+                              matches: Int, started: ContinuousClock.Instant, comment: String? = nil) {
+        let elapsed = ContinuousClock.now - started
+        let milliseconds = Double(elapsed.components.seconds) * 1000
+            + Double(elapsed.components.attoseconds) / 1e15
+        var metadata: Logger.Metadata = [
+            "dimse_command": "C-FIND",
+            "status": "\(hex(status.rawValue))",
+            "model": "\(model)",
+            "level": "\(level)",
+            "matches": "\(matches)",
+            "duration_ms": "\(Int(milliseconds.rounded()))",
+        ]
+        if let comment { metadata["error_comment"] = "\(comment)" }
+        association.logger.info("C-FIND", metadata: metadata)
+    }
+
+    static func hex(_ value: UInt16) -> String {
+        let digits = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
+    }
+}
+
+/// One C-FIND in progress on an association. Loop-confined.
+final class FindOperation {
+    enum Phase { case idle, querying, waitingForWritable, finished }
+
+    let messageID: UInt16
+    let contextID: UInt8
+    let sopClassUID: String
+    let transferSyntax: TransferSyntax
+    let request: FindRequest
+    let store: any IndexStore
+    let workers: WorkerPool
+    let pageSize: Int
+    private weak var association: Association?
+    private let started: ContinuousClock.Instant
+    private var onFinish: (() -> Void)?
+    private var token: ResumeToken?
+    private(set) var phase = Phase.idle
+    private var cancelRequested = false
+    private var matchCount = 0
+    private var unsupportedOptionalKeys = false
+
+    init(association: Association, messageID: UInt16, contextID: UInt8, sopClassUID: String,
+         transferSyntax: TransferSyntax, request: FindRequest, store: any IndexStore, workers: WorkerPool,
+         pageSize: Int, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
+        self.association = association
+        self.messageID = messageID
+        self.contextID = contextID
+        self.sopClassUID = sopClassUID
+        self.transferSyntax = transferSyntax
+        self.request = request
+        self.store = store
+        self.workers = workers
+        self.pageSize = pageSize
+        self.started = started
+        self.onFinish = onFinish
+    }
+
+    func start() { fetchNextPage() }
+
+    /// C-CANCEL-RQ for this operation (QR-14): answered at once when waiting for the
+    /// client to drain, else when the page being computed comes back.
+    func cancel() {
+        guard phase != .finished else { return }
+        cancelRequested = true
+        if phase == .waitingForWritable { finish(.cancel) }
+    }
+
+    /// The association ended (abort, close): drop everything, send nothing.
+    func stop() {
+        phase = .finished
+        onFinish = nil
+    }
+
+    /// The connection's queued output fell below the low-water mark.
+    func connectionWritable() {
+        guard phase == .waitingForWritable else { return }
+        fetchNextPage()
+    }
+
+    private func fetchNextPage() {
+        guard let association, association.isActive else {
+            stop()
+            return
+        }
+        if cancelRequested {
+            finish(.cancel)
+            return
+        }
+        phase = .querying
+        let store = self.store
+        let request = self.request
+        let token = self.token
+        let limit = pageSize
+        workers.run({ try store.find(request, after: token, limit: limit) }, on: association.server.loop) { [self] result in
+            pageArrived(result)
+        }
+    }
+
+    private func pageArrived(_ result: Result<FindPage, Error>) {
+        guard phase == .querying else { return }
+        guard let association, association.isActive else {
+            stop()
+            return
+        }
+        if cancelRequested {
+            finish(.cancel)
+            return
+        }
+        let page: FindPage
+        switch result {
+        case .failure(let error as QueryError):
+            finish(DIMSEStatus(error.status), comment: error.comment, offending: error.offendingElements)
+            return
+        case .failure(let error):
+            finish(.outOfResources, comment: "index query failed: \(error)")
+            return
+        case .success(let value):
+            page = value
+        }
+        if page.hasUnsupportedOptionalKeys { unsupportedOptionalKeys = true }
+        let status: DIMSEStatus = unsupportedOptionalKeys ? .pendingWithWarning : .pending
+        let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
+        for var match in page.matches {
+            if wantsRetrieveAE {
+                match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
+            }
+            let encoded: [UInt8]
+            do {
+                encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
+            } catch {
+                finish(.outOfResources, comment: "cannot encode response identifier: \(error)")
+                return
+            }
+            let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                                               status: status, hasIdentifier: true)
+            association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
+            matchCount += 1
+        }
+        association.server.statistics.findMatches += page.matches.count
+        guard let next = page.next else {
+            finish(.success)
+            return
+        }
+        token = next
+        // Flow control: the next page only once the client has taken most of this one.
+        if association.connection.pendingWriteBytes >= association.connection.writeLowWaterMark {
+            phase = .waitingForWritable
+        } else {
+            fetchNextPage()
+        }
+    }
+
+    private func finish(_ status: DIMSEStatus, comment: String? = nil, offending: [Tag] = []) {
+        guard phase != .finished else { return }
+        phase = .finished
+        if let association {
+            var response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                                               status: status, hasIdentifier: false)
+            if let comment { response.errorComment = String(comment.prefix(64)) }
+            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
+            association.sendMessage(contextID: contextID, command: response)
+            association.server.statistics.finds += 1
+            FindService.logCompletion(on: association, status: status, model: request.model.rawValue,
+                                      level: request.level.rawValue, matches: matchCount, started: started,
+                                      comment: comment)
+        }
+        let onFinish = self.onFinish
+        self.onFinish = nil
+        onFinish?()
+    }
+}
