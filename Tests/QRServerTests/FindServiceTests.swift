@@ -55,8 +55,9 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore(.init(totalMatches: 0)))
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.patientRootFind),
-                                            sopClass: UIDs.patientRootFind, identifier: studyQuery())
+        // Study Root: at STUDY level it needs no Patient ID (Patient Root would, QR-02).
+        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
+                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .success)
     }
@@ -300,7 +301,8 @@ struct FindServiceTests {
         #expect(pending.isEmpty)
         #expect(final.status == .outOfResources)
         #expect(final.command.errorComment?.contains("disk on fire") == true)
-        #expect(server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "A700" })
+        // The log line is written after the response has gone out.
+        #expect(eventually { server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "A700" } })
     }
 
     @Test("a QueryError from the index (e.g. hierarchical key rules) is answered with its status")
