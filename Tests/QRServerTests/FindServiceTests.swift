@@ -163,7 +163,7 @@ struct FindServiceTests {
         try scu.sendMessage(contextID: try scu.contextID(UIDs.verification), command: echo)
         #expect(try scu.receiveMessage().command.status == .success)
         try scu.release()
-        #expect(server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "FE00" })
+        #expect(eventually { server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "FE00" } })
     }
 
     @Test("an abort while a query runs stops it")
@@ -303,7 +303,7 @@ struct FindServiceTests {
         #expect(pending.isEmpty)
         #expect(final.status == .outOfResources)
         #expect(final.command.errorComment?.contains("disk on fire") == true)
-        #expect(server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "A700" })
+        #expect(eventually { server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "A700" } })
     }
 
     @Test("a QueryError from the index (e.g. hierarchical key rules) is answered with its status")
