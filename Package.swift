@@ -39,6 +39,12 @@ let package = Package(
             dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        // sd_notify, watchdog, socket activation and journald logging over CSystemShims.
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "QRServer",
             dependencies: [
@@ -78,6 +84,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )

@@ -55,8 +55,9 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore(.init(totalMatches: 0)))
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.patientRootFind),
-                                            sopClass: UIDs.patientRootFind, identifier: studyQuery())
+        // Study Root: at STUDY level it needs no Patient ID (Patient Root would, QR-02).
+        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
+                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .success)
     }

@@ -50,9 +50,27 @@ public struct FindRequest: Sendable {
     /// The request identifier, decoded from the negotiated transfer syntax.
     public var identifier: DataSet
 
-    /// Validates the identifier against the model (QR-01): Query/Retrieve Level present
-    /// and valid for the model. Hierarchical key rules (QR-02) are checked by the index.
+    /// True for relational queries (PS3.4 C.4.1.2.2, negotiated via extended negotiation):
+    /// the hierarchical key rules (QR-02) are not applied.
+    public var isRelational: Bool = false
+
+    /// Validates the identifier against the model for a baseline hierarchical query
+    /// (QR-01, QR-02): see `init(model:identifier:relational:)`.
     public init(model: QueryModel, identifier: DataSet) throws(QueryError) {
+        try self.init(model: model, identifier: identifier, relational: false)
+    }
+
+    /// Validates the identifier against the model:
+    /// - QR-01: Query/Retrieve Level present and valid for the model, else A900.
+    /// - QR-02 (unless `relational`; PS3.4 C.4.1.2.1, C.4.1.3.1): every level above the
+    ///   requested one carries its unique key (Patient ID in the Patient Root model,
+    ///   Study Instance UID, Series Instance UID) with a single value (no wild card, no
+    ///   list, not empty), else A900. Keys of a level below the requested one → A900.
+    ///   Other keys of a level above the requested one are accepted only when
+    ///   zero-length (they are then returned, not matched), else A900. In the Study
+    ///   Root model the patient attributes are STUDY level keys. Attributes whose level
+    ///   is not known to us are not rejected (see `FindPage.hasUnsupportedOptionalKeys`).
+    public init(model: QueryModel, identifier: DataSet, relational: Bool) throws(QueryError) {
         guard let levelText = identifier.string(.queryRetrieveLevel) else {
             throw QueryError(status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing", offendingElements: [.queryRetrieveLevel])
         }
@@ -65,6 +83,72 @@ public struct FindRequest: Sendable {
         self.model = model
         self.level = level
         self.identifier = identifier
+        self.isRelational = relational
+        if !relational { try FindRequest.checkHierarchy(model: model, level: level, identifier: identifier) }
+    }
+
+    /// The unique key of a level (PS3.4 C.6).
+    static func uniqueKey(of level: QueryLevel) -> (tag: Tag, name: String) {
+        switch level {
+        case .patient: return (Tag(0x0010, 0x0020), "Patient ID")
+        case .study: return (Tag(0x0020, 0x000D), "Study Instance UID")
+        case .series: return (Tag(0x0020, 0x000E), "Series Instance UID")
+        case .image: return (Tag(0x0008, 0x0018), "SOP Instance UID")
+        }
+    }
+
+    /// The level an attribute is a key of in `model` (Study Root: patient keys are
+    /// STUDY level keys), and whether we know its level.
+    static func keyLevel(of tag: Tag, model: QueryModel) -> (level: QueryLevel, isKnown: Bool) {
+        var l = AttributeLevels.level(of: tag)
+        if model == .studyRoot, l.level == .patient { l.level = .study }
+        return l
+    }
+
+    /// Whether a tag takes part in matching/returning at all (not command, meta,
+    /// group length, private, or one of the keys valid at any level).
+    static func isKey(_ tag: Tag) -> Bool {
+        !(tag.group < 0x0008 || tag.isGroupLength || tag.isPrivate || AttributeLevels.anyLevel.contains(tag))
+    }
+
+    static func checkHierarchy(model: QueryModel, level: QueryLevel, identifier: DataSet) throws(QueryError) {
+        let depth = AttributeLevels.depth(level)
+        let top = model == .patientRoot ? 0 : 1
+        if depth > top {
+            for d in top..<depth {
+                let upper = QueryLevel.allCases[d]
+                let (tag, name) = uniqueKey(of: upper)
+                let v = identifier.string(tag) ?? ""
+                if v.isEmpty || v.contains(where: { $0 == "*" || $0 == "?" || $0 == "\\" }) {
+                    throw QueryError(status: 0xA900,
+                                     comment: "\(name) \(tag) with a single value is required above the \(level.rawValue) level",
+                                     offendingElements: [tag])
+                }
+            }
+        }
+        for e in identifier where isKey(e.tag) {
+            let (keyLevel, known) = keyLevel(of: e.tag, model: model)
+            let d = AttributeLevels.depth(keyLevel)
+            if d > depth {
+                guard known else { continue }
+                throw QueryError(status: 0xA900,
+                                 comment: "key \(e.tag) is a \(keyLevel.rawValue) level key, below the \(level.rawValue) query level",
+                                 offendingElements: [e.tag])
+            }
+            if d < depth, e.tag != uniqueKey(of: keyLevel).tag, !isEmptyValue(e) {
+                throw QueryError(status: 0xA900,
+                                 comment: "non-unique key \(e.tag) of the \(keyLevel.rawValue) level must be zero-length in a \(level.rawValue) level query",
+                                 offendingElements: [e.tag])
+            }
+        }
+    }
+
+    static func isEmptyValue(_ e: DataElement) -> Bool {
+        switch e.value {
+        case .bytes(let b): return b.allSatisfy { $0 == 0x20 || $0 == 0 }
+        case .sequence(let items): return items.allSatisfy(\.isEmpty)
+        case .fragments(let f): return f.isEmpty
+        }
     }
 }
 

@@ -1,3 +1,0 @@
-import Testing
-
-@Test func ArchivePlaceholder() { #expect(Bool(true)) }
