@@ -331,6 +331,8 @@ final class Association {
     private func findFinished() {
         activeFind = nil
         guard !isClosed else { return }
+        // The idle timer may have fired (and stood down) while the query ran.
+        restartIdleTimer()
         if !queuedFinds.isEmpty {
             let next = queuedFinds.removeFirst()
             operationFinished()

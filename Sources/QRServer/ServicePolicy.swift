@@ -25,7 +25,7 @@ enum ServicePolicy {
         let table = configuration.store.enabled
             ? supported.merging(StorageContexts.ingest) { ours, _ in ours }
             : supported
-        return AcceptorPolicy(
+        var policy = AcceptorPolicy(
             aeTitle: configuration.aeTitle,
             checkCalledAETitle: true,
             supported: table,
@@ -33,5 +33,11 @@ enum ServicePolicy {
             implementationClassUID: QRServerVersion.implementationClassUID,
             implementationVersionName: QRServerVersion.implementationVersionName
         )
+        // A caller allowed for no service at all is rejected with A-ASSOCIATE-RJ 1/1/3.
+        if configuration.restrictsCallingAETitles {
+            let allowed = configuration.allowedCallingAETitles
+            policy.isCallingAETitleKnown = { ServerConfiguration.isKnown(callingAE: $0, in: allowed) }
+        }
+        return policy
     }
 }

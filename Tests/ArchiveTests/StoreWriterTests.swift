@@ -24,7 +24,7 @@ final class StoreSandbox {
 
     deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
 
-    func writer(_ policy: DuplicatePolicy = .keep, layout: StorageLayout = .default,
+    func writer(_ policy: StoreDuplicatePolicy = .keep, layout: StoreLayout = .default,
                 fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) -> StoreWriter {
         StoreWriter(root: root, store: store, layout: layout, duplicatePolicy: policy, fault: fault)
     }
@@ -157,26 +157,26 @@ struct StoreWriterTests {
         for (i, component) in relative.enumerated() {
             let name = i == 2 ? String(component.dropLast(4)) : String(component)
             let hashed = name.first == "x" && name.count == 65 && name.dropFirst().allSatisfy(\.isHexDigit)
-            #expect(hashed || StorageLayout.isSafeUID(name), "\(component)")
+            #expect(hashed || StoreLayout.isSafeUID(name), "\(component)")
         }
         // The series UID holds a "/": always hashed.
         #expect(relative[1].first == "x")
-        if !StorageLayout.isSafeUID(hostile) { #expect(relative[0].first == "x") }
+        if !StoreLayout.isSafeUID(hostile) { #expect(relative[0].first == "x") }
         #expect(sandbox.allFiles.count == 1, "only the stored file: \(sandbox.allFiles)")
         #expect(sandbox.allFiles.first.map { $0.hasPrefix("storage/") } == true)
     }
 
-    @Test("StorageLayout validation and placeholders")
+    @Test("StoreLayout validation and placeholders")
     func layout() throws {
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout("/abs/{SOPInstanceUID}") }
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout("../{SOPInstanceUID}") }
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout("{StudyUID}//{SOPInstanceUID}") }
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout("{StudyUID}/{Nope}/{SOPInstanceUID}") }
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout("{SOPInstanceUID}/file.dcm") }
-        #expect(throws: StorageLayout.Error.self) { try StorageLayout(".hidden/{SOPInstanceUID}") }
-        let flat = try StorageLayout("{SOPClassUID}/{StudyUID}_{SOPInstanceUID}")
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout("/abs/{SOPInstanceUID}") }
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout("../{SOPInstanceUID}") }
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout("{StudyUID}//{SOPInstanceUID}") }
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout("{StudyUID}/{Nope}/{SOPInstanceUID}") }
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout("{SOPInstanceUID}/file.dcm") }
+        #expect(throws: StoreLayout.Error.self) { try StoreLayout(".hidden/{SOPInstanceUID}") }
+        let flat = try StoreLayout("{SOPClassUID}/{StudyUID}_{SOPInstanceUID}")
         #expect(flat.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6") == "6/1.2_4.5")
-        #expect(StorageLayout.pathComponent(forUID: "a") == "x" + SHA256.hex(Array("a".utf8)))
+        #expect(StoreLayout.pathComponent(forUID: "a") == "x" + SHA256.hex(Array("a".utf8)))
         // FIPS 180-4 test vector.
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

@@ -27,7 +27,8 @@ private final class StoreTestServer {
     let store: SQLiteIndexStore
     let storageDirectory: String
 
-    init(settings: StoreSettings = StoreSettings()) throws {
+    init(settings: StoreSettings = StoreSettings(), duplicatePolicy: DuplicatePolicy = .keep,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var template = Array("/tmp/qrscpd-storesvc-XXXXXX".utf8CString)
         storageDirectory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         store = try SQLiteIndexStore()
@@ -35,6 +36,8 @@ private final class StoreTestServer {
         var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: TestServer.aeTitle,
                                                 storageDirectory: storageDirectory, artimTimeout: .seconds(5))
         configuration.store = settings
+        configuration.duplicatePolicy = duplicatePolicy
+        configure(&configuration)
         server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
                              store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.store"))
         try server.start()
@@ -242,7 +245,7 @@ struct StoreServiceTests {
     func duplicates() throws {
         for (policy, expected) in [(DuplicatePolicy.keep, DIMSEStatus.warning), (.reject, .duplicateSOPInstance),
                                    (.replace, .success)] {
-            let server = try StoreTestServer(settings: StoreSettings(duplicatePolicy: policy))
+            let server = try StoreTestServer(duplicatePolicy: policy)
             defer { server.shutdown() }
             let scu = try TestSCU(port: server.port, contexts: storeContexts())
             let context = try scu.contextID(StoreUIDs.ctImage)
@@ -294,6 +297,41 @@ struct StoreServiceTests {
         #expect(server.storedFiles.isEmpty)
         #expect(server.incomingFiles.isEmpty)
         #expect(server.onLoop { $0.statistics.storesFailed } == 3)
+    }
+
+    @Test("a calling AE not allowed to store: 0124, nothing written")
+    func notAuthorized() throws {
+        let server = try StoreTestServer(configure: {
+            $0.allowedCallingAETitles = [.store: ["MODALITY"], .find: ["TESTSCU"], .echo: ["TESTSCU"]]
+        })
+        defer { server.shutdown() }
+        let scu = try TestSCU(port: server.port, contexts: storeContexts())
+        let context = try scu.contextID(StoreUIDs.ctImage)
+        let body = try DataSetWriter.write(image(sop: "1.2.3.1200.1"), transferSyntax: scu.transferSyntax(of: context))
+        let rsp = try scu.store(contextID: context, sopInstance: "1.2.3.1200.1", dataSet: body)
+        #expect(rsp.status == .notAuthorized)
+        try scu.release()
+        #expect(try server.store.instanceCount() == 0)
+        #expect(server.incomingFiles.isEmpty)
+    }
+
+    @Test("the flat layout from the configuration, or a path template from StoreSettings")
+    func layouts() throws {
+        for (configure, expected) in [
+            ({ (c: inout ServerConfiguration) in c.storageLayout = .flat }, "1.2.3.1300.1.dcm"),
+            ({ (c: inout ServerConfiguration) in c.store.pathTemplate = try! StoreLayout("{SOPClassUID}/{SOPInstanceUID}") },
+             "\(StoreUIDs.ctImage)/1.2.3.1300.1"),
+        ] {
+            let server = try StoreTestServer(configure: configure)
+            defer { server.shutdown() }
+            let scu = try TestSCU(port: server.port, contexts: storeContexts())
+            let context = try scu.contextID(StoreUIDs.ctImage)
+            let body = try DataSetWriter.write(image(sop: "1.2.3.1300.1"), transferSyntax: scu.transferSyntax(of: context))
+            #expect(try scu.store(contextID: context, sopInstance: "1.2.3.1300.1", dataSet: body).status == .success)
+            try scu.release()
+            let path = try #require(try server.store.instance(sopInstanceUID: "1.2.3.1300.1")?.path)
+            #expect(path.hasSuffix("/" + expected))
+        }
     }
 
     @Test("without an index, storage contexts are still refused cleanly: A700")

@@ -16,7 +16,7 @@ public struct StoreFailure: Error, Sendable, Hashable, CustomStringConvertible {
         /// Unparsable data set, or its SOP Class/Instance UID differs from the command, or a
         /// required UID is missing: A900 "Error: Data Set does not match SOP Class".
         case dataSetMismatch
-        /// The SOP Instance UID is already stored and the policy is ``DuplicatePolicy/reject``: 0111.
+        /// The SOP Instance UID is already stored and the policy is ``StoreDuplicatePolicy/reject``: 0111.
         case duplicate
     }
 
@@ -39,10 +39,10 @@ public struct StoreOutcome: Sendable, Hashable {
     public enum Disposition: Sendable, Hashable {
         /// A new instance, now in place and indexed.
         case stored
-        /// An instance that was already stored, replaced by the new copy (``DuplicatePolicy/replace``).
+        /// An instance that was already stored, replaced by the new copy (``StoreDuplicatePolicy/replace``).
         case replaced
         /// An instance that was already stored; the stored copy was kept and the new one
-        /// discarded (``DuplicatePolicy/keep``).
+        /// discarded (``StoreDuplicatePolicy/keep``).
         case keptExisting
     }
 
@@ -79,15 +79,15 @@ public final class StoreWriter: Sendable {
     /// The storage directory, absolute and resolved (as the scanner records paths).
     public let root: String
     public let store: any IndexStore
-    public let layout: StorageLayout
-    public let duplicatePolicy: DuplicatePolicy
+    public let layout: StoreLayout
+    public let duplicatePolicy: StoreDuplicatePolicy
     /// Test hook: returns an errno to make that step fail.
     public let fault: (@Sendable (StoreFaultPoint) -> Int32?)?
     /// Commits of the same SOP Instance UID are serialized (striped locks).
     private let commitLocks: [NSLock]
 
-    public init(root: String, store: any IndexStore, layout: StorageLayout = .default,
-                duplicatePolicy: DuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) {
+    public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
+                duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) {
         var r = root
         if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
         if let real = realpath(r, nil) { r = String(cString: real); free(real) }

@@ -38,10 +38,11 @@ enum FindService {
                                                status: status, hasIdentifier: false)
             response.errorComment = String(comment.prefix(64))
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: message.contextID, command: response)
+            // Logged (and counted) before sending, so that the line exists once the peer has the answer.
             association.server.statistics.finds += 1
             logCompletion(on: association, status: status, model: model, level: level, matches: 0,
                           started: started, comment: comment)
+            association.sendMessage(contextID: message.contextID, command: response)
             return nil
         }
 
@@ -247,11 +248,11 @@ final class FindOperation {
                                                status: status, hasIdentifier: false)
             if let comment { response.errorComment = String(comment.prefix(64)) }
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: contextID, command: response)
             association.server.statistics.finds += 1
             FindService.logCompletion(on: association, status: status, model: request.model.rawValue,
                                       level: request.level.rawValue, matches: matchCount, started: started,
                                       comment: comment)
+            association.sendMessage(contextID: contextID, command: response)
         }
         let onFinish = self.onFinish
         self.onFinish = nil

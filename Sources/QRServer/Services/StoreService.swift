@@ -77,6 +77,9 @@ final class StoreOperation {
             refusal = (.sopClassNotSupported, "not a storage presentation context")
         } else if context == nil || sopClassUID != context!.abstractSyntax {
             refusal = (.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context")
+        } else if let calling = association.negotiated?.callingAETitle,
+                  !association.server.configuration.isAllowed(callingAE: calling, service: .store) {
+            refusal = (.notAuthorized, "calling AE title not allowed to store")
         } else if sopInstanceUID.isEmpty {
             refusal = (.invalidSOPInstance, "no Affected SOP Instance UID")
         } else if let writer = association.server.storeWriter, let lane = association.storeLane {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a C-STORE does when the SOP Instance UID is already in the archive (QR-28).
-public enum DuplicatePolicy: String, Sendable, Hashable, CaseIterable {
+public enum StoreDuplicatePolicy: String, Sendable, Hashable, CaseIterable {
     /// Keep the stored copy, discard the new one (the peer gets a warning status).
     case keep
     /// Replace the stored copy with the new one.
@@ -18,7 +18,7 @@ public enum DuplicatePolicy: String, Sendable, Hashable, CaseIterable {
 /// UIDs come from the peer (QR-29): each is used as is only when it is 1–64 characters of
 /// digits and single dots, not starting or ending with a dot; any other value is replaced by
 /// `x` + the SHA-256 of its bytes in hex, so no UID can add, climb or hide a path segment.
-public struct StorageLayout: Sendable, Hashable, CustomStringConvertible {
+public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
     public enum Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
         case invalid(String)
         public var description: String {
@@ -27,7 +27,9 @@ public struct StorageLayout: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static let placeholders = ["{StudyUID}", "{SeriesUID}", "{SOPInstanceUID}", "{SOPClassUID}"]
-    public static let `default` = try! StorageLayout("{StudyUID}/{SeriesUID}/{SOPInstanceUID}.dcm")
+    public static let `default` = try! StoreLayout("{StudyUID}/{SeriesUID}/{SOPInstanceUID}.dcm")
+    /// `{SOPInstanceUID}.dcm` directly in the storage directory.
+    public static let flat = try! StoreLayout("{SOPInstanceUID}.dcm")
 
     /// The template as configured.
     public let template: String
