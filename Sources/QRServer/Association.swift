@@ -161,7 +161,7 @@ final class Association {
     private func decide(_ request: AssociateRequest) {
         logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
         logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
-        switch negotiate(request, policy: server.acceptorPolicy) {
+        switch negotiate(request, policy: StorageContexts.policy(server.acceptorPolicy, for: request)) {
         case .reject(let reject):
             refuse(with: reject, because: "negotiation refused")
         case .accept(let accept, let negotiated):

@@ -1,4 +1,5 @@
 import DICOM
+import DICOMNetwork
 
 /// The storage presentation contexts: every Storage SOP Class of the UID registry
 /// (PS3.4 Annex B; retired ones included) — the single place that decides them, for
@@ -24,4 +25,34 @@ enum StorageContexts {
     /// Abstract syntax → accepted transfer syntaxes for the storage SOP classes.
     static let ingest: [String: [String]] = Dictionary(
         uniqueKeysWithValues: sopClasses.map { ($0, ingestTransferSyntaxes) })
+
+    /// Registered transfer syntax UIDs.
+    static let knownTransferSyntaxes: Set<String> = Set(UIDDictionary.transferSyntaxes.map(\.uid))
+
+    /// The policy for one A-ASSOCIATE-RQ: for storage SOP classes the requester's own order of
+    /// preference wins — the first transfer syntax it proposed that is registered is accepted
+    /// (an SCU holding a JPEG 2000 file proposes JPEG 2000 first and cannot convert it; an SCU
+    /// proposing Explicit VR LE first gets it). Where one SOP class is proposed in several
+    /// contexts, their transfer syntaxes are ranked in order of first appearance. Other
+    /// abstract syntaxes keep `base`'s table.
+    static func policy(_ base: AcceptorPolicy, for request: AssociateRequest) -> AcceptorPolicy {
+        var proposed: [String: [String]] = [:]
+        for context in request.presentationContexts where isStorageSOPClass(context.abstractSyntax) {
+            for ts in context.transferSyntaxes where knownTransferSyntaxes.contains(ts) {
+                if !(proposed[context.abstractSyntax]?.contains(ts) ?? false) {
+                    proposed[context.abstractSyntax, default: []].append(ts)
+                }
+            }
+        }
+        guard !proposed.isEmpty else { return base }
+        var policy = base
+        let table = base.transferSyntaxes
+        let ranked = proposed
+        policy.transferSyntaxes = { abstractSyntax in
+            // Only where the base policy accepts the SOP class at all (ingest enabled).
+            guard let ours = table(abstractSyntax) else { return nil }
+            return ranked[abstractSyntax] ?? ours
+        }
+        return policy
+    }
 }

@@ -114,18 +114,23 @@ extension TestSCU {
 
 @Suite("C-STORE SCP: streamed, durable ingest", .serialized, .timeLimit(.minutes(3)))
 struct StoreServiceTests {
-    @Test("storage SOP classes are negotiated with any registered transfer syntax, Explicit VR LE preferred")
+    @Test("storage SOP classes: any registered transfer syntax, in the requester's order of preference")
     func negotiation() throws {
         let server = try StoreTestServer()
         defer { server.shutdown() }
         let contexts = [
             RequestedContext(abstractSyntax: StoreUIDs.ctImage, transferSyntaxes: [StoreUIDs.jpeg2000]),
-            RequestedContext(abstractSyntax: StoreUIDs.mrImage, transferSyntaxes: [UIDs.implicitLE, UIDs.explicitLE]),
+            RequestedContext(abstractSyntax: StoreUIDs.mrImage, transferSyntaxes: ["1.2.3.4.5.6", UIDs.implicitLE, UIDs.explicitLE]),
+            RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.7", transferSyntaxes: ["1.2.3.4.5.6"]),
+            RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.128", transferSyntaxes: [StoreUIDs.jpeg2000, UIDs.explicitLE]),
             RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.104.1", transferSyntaxes: [UIDs.implicitLE]),
         ]
         let scu = try TestSCU(port: server.port, contexts: contexts)
         #expect(scu.negotiated?.context(abstractSyntax: StoreUIDs.ctImage)?.transferSyntax == StoreUIDs.jpeg2000)
-        #expect(scu.negotiated?.context(abstractSyntax: StoreUIDs.mrImage)?.transferSyntax == UIDs.explicitLE)
+        // Unregistered transfer syntaxes are skipped; then the requester's first choice.
+        #expect(scu.negotiated?.context(abstractSyntax: StoreUIDs.mrImage)?.transferSyntax == UIDs.implicitLE)
+        #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.7") == nil)
+        #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.128")?.transferSyntax == StoreUIDs.jpeg2000)
         #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.104.1") != nil)
         #expect(StorageContexts.sopClasses.count > 100)
         try scu.release()
