@@ -1,5 +1,6 @@
 import DICOM
 import Foundation
+import Synchronization
 import Testing
 
 /// C-STORE ingest against the real daemon: DCMTK's storescu (single files, a scanned
@@ -216,5 +217,81 @@ struct StoreInteropTests {
         let found = Self.findInstances(daemon, study: "1.2.826.0.1.3680043.10.1489.77.3",
                                        series: "1.2.826.0.1.3680043.10.1489.77.3.1")
         #expect(found.matches.count == 2, "\(found)")
+    }
+
+    // MARK: Bounded memory
+
+    @Test("a 256 MiB object is streamed to disk: the daemon's memory does not grow with it")
+    func largeObject() throws {
+        guard ExternalTool.require("/usr/bin/storescu") else { return }
+        let daemon = try DaemonProcess()
+        defer { daemon.stop() }
+        let source = FileManager.default.temporaryDirectory.appendingPathComponent("storescu-big-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: source) }
+        // 256 MiB of pixel data: write the small file, then append the pixel bytes in chunks.
+        let pixelBytes = 256 * 1024 * 1024
+        var ds = DataSet()
+        ds.set(.sopClassUID, vr: .UI, string: Self.ctImage)
+        ds.set(.sopInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.1489.77.9.1.1")
+        ds.set(.modality, vr: .CS, string: "CT")
+        ds.set(.patientID, vr: .LO, string: "STORE-BIG")
+        ds.set(.studyInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.1489.77.9")
+        ds.set(.seriesInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.1489.77.9.1")
+        var bytes = try DICOMFile.encode(dataSet: ds, transferSyntax: TransferSyntax(uid: Self.explicitLE))
+        bytes += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0, 0]  // (7FE0,0010) OW
+        withUnsafeBytes(of: UInt32(pixelBytes).littleEndian) { bytes += $0 }
+        let path = source.appendingPathComponent("big.dcm").path
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        let chunk = Data((0..<(4 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        for _ in 0..<(pixelBytes / chunk.count) { try handle.write(contentsOf: chunk) }
+        try handle.close()
+
+        let baseline = daemon.residentKiB
+        let monitor = RSSMonitor(pid: daemon.processIdentifier, baseline: baseline)
+        let sampler = Thread { monitor.run() }
+        sampler.start()
+        let result = Self.storescu(daemon, files: [path])
+        monitor.stop()
+        #expect(result.succeeded, "\(result.transcript)\n\(daemon.log.suffix(3000))")
+        let stored = daemon.storageDirectory.appendingPathComponent("1.2.826.0.1.3680043.10.1489.77.9")
+            .appendingPathComponent("1.2.826.0.1.3680043.10.1489.77.9.1")
+            .appendingPathComponent("1.2.826.0.1.3680043.10.1489.77.9.1.1.dcm").path
+        let attributes = try FileManager.default.attributesOfItem(atPath: stored)
+        #expect((attributes[.size] as? Int ?? 0) > pixelBytes)
+        let growthMiB = (monitor.peak - baseline) / 1024
+        #expect(growthMiB < 64, "daemon RSS grew by \(growthMiB) MiB while receiving 256 MiB")
+    }
+}
+
+/// Samples a process's resident set size until stopped, keeping the peak.
+final class RSSMonitor: Sendable {
+    let pid: Int32
+    private let state: Mutex<(peak: Int, done: Bool)>
+
+    init(pid: Int32, baseline: Int) {
+        self.pid = pid
+        state = Mutex((baseline, false))
+    }
+
+    var peak: Int { state.withLock { $0.peak } }
+    func stop() { state.withLock { $0.done = true } }
+
+    func run() {
+        while !state.withLock({ $0.done }) {
+            let rss = Self.residentKiB(pid)
+            state.withLock { $0.peak = max($0.peak, rss) }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+        }
+        return 0
     }
 }
