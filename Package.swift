@@ -82,7 +82,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The benchmark's Verification client: fixed PDUs over blocking sockets.
-        .executableTarget(name: "qrscpd-bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
