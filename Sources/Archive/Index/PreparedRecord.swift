@@ -118,6 +118,20 @@ struct PreparedRecord: Sendable {
     }
 }
 
+extension PreparedRecord {
+    /// Whether the patient, study and series parts equal `other`'s (then a batch writer
+    /// need not upsert them again).
+    func sameParents(as o: PreparedRecord) -> Bool {
+        seriesUID == o.seriesUID && studyUID == o.studyUID && patientID == o.patientID && issuer == o.issuer
+            && patientName == o.patientName && birthDate == o.birthDate && sex == o.sex
+            && studyDate == o.studyDate && studyTime == o.studyTime && accession == o.accession && studyID == o.studyID
+            && referringPhysician == o.referringPhysician && studyDescription == o.studyDescription
+            && modality == o.modality && seriesNumber == o.seriesNumber && seriesDate == o.seriesDate
+            && seriesTime == o.seriesTime
+            && seriesAttrs == o.seriesAttrs && studyAttrs == o.studyAttrs && patientAttrs == o.patientAttrs
+    }
+}
+
 /// Decodes an entity blob (Explicit VR Little Endian, UTF-8 text).
 func decodeAttrs(_ blob: [UInt8]?) -> DataSet {
     guard let blob, !blob.isEmpty else { return DataSet() }

@@ -90,7 +90,10 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
 
     public func index(_ record: InstanceRecord) throws {
         let prepared = try PreparedRecord(record)
-        try pool.write { db in _ = try Self.write(prepared, db, rejectDuplicates: false) }
+        try pool.write { db in
+            var cache = ParentCache()
+            _ = try Self.write(prepared, db, rejectDuplicates: false, cache: &cache)
+        }
     }
 
     /// Indexes many records in one transaction (the batch API for the scanner, the
@@ -106,7 +109,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             do { prepared.append((i, try PreparedRecord(r))) } catch { failures.append((i, error)) }
         }
         try pool.write { db in
-            for (_, p) in prepared { _ = try Self.write(p, db, rejectDuplicates: false) }
+            var cache = ParentCache()
+            for (_, p) in prepared { _ = try Self.write(p, db, rejectDuplicates: false, cache: &cache) }
         }
         return failures
     }
@@ -116,7 +120,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
     /// written and its error returned at its position.
     func write(_ records: [PreparedRecord], rejectDuplicates: Bool) throws -> [IndexError?] {
         try pool.write { db in
-            try records.map { try Self.write($0, db, rejectDuplicates: rejectDuplicates) }
+            var cache = ParentCache()
+            return try records.map { try Self.write($0, db, rejectDuplicates: rejectDuplicates, cache: &cache) }
         }
     }
 
@@ -222,17 +227,41 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
 
     // MARK: Writing
 
-    static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool) throws -> IndexError? {
-        // The instance as indexed before (same SOP Instance UID), if any.
-        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, series_ref, path FROM instance WHERE sop_uid = ?"),
-                                   arguments: [r.sopInstanceUID])
-        if rejectDuplicates, let old, (old[2] as String) != r.path, FileManager.default.fileExists(atPath: old[2]) {
-            return .duplicateSOPInstance(uid: r.sopInstanceUID, indexedPath: old[2])
+    /// Parent rows written earlier in the same transaction, by Series Instance UID: a
+    /// record whose parents equal the cached ones skips their upserts.
+    struct ParentCache {
+        var bySeries: [String: (record: PreparedRecord, series: Int64, study: Int64)] = [:]
+    }
+
+    static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool,
+                      cache: inout ParentCache) throws -> IndexError? {
+        // The instance as indexed before (same SOP Instance UID), and any other instance
+        // previously indexed from this path (the file was replaced).
+        var old: (id: Int64, series: Int64)? = nil
+        var displaced: [Int64] = []
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, series_ref, path, sop_uid FROM instance WHERE sop_uid = ? OR path = ?"),
+                                    arguments: [r.sopInstanceUID, r.path]) {
+            if (row[3] as String) == r.sopInstanceUID {
+                let oldPath: String = row[2]
+                if rejectDuplicates, oldPath != r.path, FileManager.default.fileExists(atPath: oldPath) {
+                    return .duplicateSOPInstance(uid: r.sopInstanceUID, indexedPath: oldPath)
+                }
+                old = (row[0], row[1])
+            } else {
+                displaced.append(row[0])
+            }
         }
-        // Another instance previously indexed from this path (the file was replaced).
-        for id in try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM instance WHERE path = ? AND sop_uid <> ?"),
-                                     arguments: [r.path, r.sopInstanceUID]) {
-            try removeInstance(id: id, db)
+        if !displaced.isEmpty {
+            cache.bySeries.removeAll() // removals may prune cached parents
+            for id in displaced { try removeInstance(id: id, db) }
+        }
+        if let cached = cache.bySeries[r.seriesUID], cached.record.sameParents(as: r) {
+            try writeInstance(r, series: cached.series, studyRef: cached.study, db)
+            if let old, old.series != cached.series {
+                cache.bySeries.removeAll()
+                try prune(series: old.series, db)
+            }
+            return nil
         }
         let oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
                                             arguments: [r.studyUID])
@@ -269,6 +298,23 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             RETURNING id
             """), arguments: [studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
                               blob(r.seriesAttrs)])!
+        try writeInstance(r, series: seriesRef, studyRef: studyRef, db)
+        // Parents the instance (or its series/study) moved away from may now be empty.
+        let moved = (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
+            || (oldPatient.map { $0 != patientRef } ?? false)
+        if moved {
+            cache.bySeries.removeAll()
+            if let old, old.series != seriesRef { try prune(series: old.series, db) }
+            if let oldStudy, oldStudy != studyRef { try prune(study: oldStudy, db) }
+            if let oldPatient, oldPatient != patientRef { try prune(patient: oldPatient, db) }
+        }
+        cache.bySeries[r.seriesUID] = (r, seriesRef, studyRef)
+        return nil
+    }
+
+    private static func blob(_ b: [UInt8]) -> Data? { b.isEmpty ? nil : Data(b) }
+
+    private static func writeInstance(_ r: PreparedRecord, series seriesRef: Int64, studyRef: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime,
                                   transfer_syntax, attrs)
@@ -279,14 +325,7 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
               mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs
             """).execute(arguments: [seriesRef, studyRef, r.sopInstanceUID, r.sopClassUID, r.instanceNumber, r.path,
                                      r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs)])
-        // Parents the instance (or its series/study) moved away from may now be empty.
-        if let old, let oldSeries: Int64 = old[1], oldSeries != seriesRef { try prune(series: oldSeries, db) }
-        if let oldStudy, oldStudy != studyRef { try prune(study: oldStudy, db) }
-        if let oldPatient, oldPatient != patientRef { try prune(patient: oldPatient, db) }
-        return nil
     }
-
-    private static func blob(_ b: [UInt8]) -> Data? { b.isEmpty ? nil : Data(b) }
 
     static func removeInstance(id: Int64, _ db: Database) throws {
         let series = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_ref FROM instance WHERE id = ?"),

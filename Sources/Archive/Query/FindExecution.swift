@@ -163,6 +163,10 @@ struct FindPlan {
     /// Column index in the row of each level's attribute blob, when needed.
     var blobColumn: [Int?] = [nil, nil, nil, nil]
     var unsupported = false
+    /// Where Query/Retrieve Level and Specific Character Set go among the outputs.
+    var levelSlot = 0
+    var charsetSlot = 0
+    var levelElement = DataElement(tag: .queryRetrieveLevel, vr: .CS, bytes: [])
 
     static let idColumn = ["p.id", "s.id", "se.id", "i.id"]
     static let from = [
@@ -245,6 +249,15 @@ struct FindPlan {
                 outputs.append(Output(tag: tag, vr: requestVR, source: .blob(level: lvl, tag: tag)))
             }
         }
+        finishOutputs()
+    }
+
+    private mutating func finishOutputs() {
+        outputs.sort { $0.tag < $1.tag }
+        levelSlot = outputs.firstIndex { $0.tag > .queryRetrieveLevel } ?? outputs.count
+        charsetSlot = outputs.firstIndex { $0.tag > .specificCharacterSet } ?? outputs.count
+        if levelSlot < charsetSlot { charsetSlot += 1 } else { charsetSlot = min(charsetSlot, levelSlot) }
+        levelElement = FindPlan.text(.queryRetrieveLevel, .CS, level.rawValue)
     }
 
     private mutating func needBlob(_ lvl: Int) {
@@ -397,31 +410,44 @@ struct FindPlan {
         matchers.allSatisfy { $0.matcher.matches(values(item, $0.tag), isPN: $0.vr == .PN, vr: $0.vr) }
     }
 
+    @inline(__always)
+    private static func text(_ tag: Tag, _ vr: VR, _ s: String) -> DataElement {
+        var b = Array(s.utf8)
+        if b.count & 1 == 1 { b.append(vr.paddingByte) }
+        return DataElement(tag: tag, vr: vr, bytes: b[...])
+    }
+
+    private static let emptyBytes: ArraySlice<UInt8> = []
+
+    /// Builds the response identifier; elements are produced in tag order (the request's
+    /// order), with Query/Retrieve Level and Specific Character Set slotted in.
     private func response(_ row: Row, _ cache: inout [DataSet?]) -> DataSet {
-        var ds = DataSet()
+        var elements: [DataElement] = []
+        elements.reserveCapacity(outputs.count + 2)
         var nonASCII = false
-        for out in outputs {
+        for (n, out) in outputs.enumerated() {
+            if n == levelSlot { elements.append(levelElement) }
             switch out.source {
             case .column(let i):
                 let dbv = row[i] as DatabaseValue
                 switch dbv.storage {
                 case .string(let s):
                     if !nonASCII, TextValues.isCharsetText(out.vr), s.utf8.contains(where: { $0 >= 0x80 }) { nonASCII = true }
-                    ds.set(out.tag, vr: out.vr, string: s)
-                case .int64(let v): ds.set(out.tag, vr: out.vr, string: String(v))
-                case .double(let v): ds.set(out.tag, vr: out.vr, string: String(v))
-                default: ds.set(out.tag, vr: out.vr, bytes: [])
+                    elements.append(FindPlan.text(out.tag, out.vr, s))
+                case .int64(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
+                case .double(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
+                default: elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
                 }
             case .list(let i):
                 let s: String? = row[i]
                 let values = (s ?? "").split(separator: ",").map(String.init).sorted()
-                ds.set(out.tag, vr: out.vr, strings: values)
+                elements.append(FindPlan.text(out.tag, out.vr, values.joined(separator: "\\")))
             case let .blob(lvl, tag):
                 if let e = blob(row, lvl, &cache)[tag] {
                     if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                    ds.set(e)
+                    elements.append(e)
                 } else {
-                    ds.set(out.tag, vr: out.vr, bytes: [])
+                    elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
                 }
             case let .sequence(lvl, tag, query, matchers):
                 let stored = blob(row, lvl, &cache).items(tag) ?? []
@@ -436,16 +462,19 @@ struct FindPlan {
                 }
                 let e = DataElement(tag: tag, items: items)
                 if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                ds.set(e)
+                elements.append(e)
             case .constant(let s):
-                ds.set(out.tag, vr: out.vr, string: s)
+                elements.append(FindPlan.text(out.tag, out.vr, s))
             case .empty:
-                if out.vr == .SQ { ds.set(out.tag, items: []) } else { ds.set(out.tag, vr: out.vr, bytes: []) }
+                elements.append(out.vr == .SQ ? DataElement(tag: out.tag, items: [])
+                                : DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
             }
         }
-        ds.set(.queryRetrieveLevel, vr: .CS, string: level.rawValue)
-        if nonASCII { ds.set(.specificCharacterSet, vr: .CS, string: "ISO_IR 192") }
-        return ds
+        if levelSlot == outputs.count { elements.append(levelElement) }
+        if nonASCII {
+            elements.insert(FindPlan.text(.specificCharacterSet, .CS, "ISO_IR 192"), at: charsetSlot)
+        }
+        return DataSet(elements)
     }
 }
 

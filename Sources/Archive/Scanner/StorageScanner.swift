@@ -127,10 +127,10 @@ public final class StorageScanner: Sendable {
         func process(_ batch: [String]) throws {
             // 1. stat and parse in parallel.
             let results = Slots<FileOutcome>(count: batch.count)
-            let stamps = known
+            let stamps = batch.map { known[$0] } // (not `known` itself: it is mutated below)
             let readSize = headerReadSize
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
-                results[i] = StorageScanner.examine(batch[i], indexed: stamps[batch[i]], readSize: readSize)
+                results[i] = StorageScanner.examine(batch[i], indexed: stamps[i], readSize: readSize)
             }
             var records: [PreparedRecord] = []
             var recordPaths: [String] = []
@@ -217,12 +217,17 @@ public final class StorageScanner: Sendable {
     }
 
     static func examine(_ path: String, indexed: FileStamp?, readSize: Int) -> FileOutcome {
+        // Unchanged files cost one stat(2) and nothing else.
+        var st = stat()
+        if let indexed, stat(path, &st) == 0, indexed.size == Int64(st.st_size),
+           indexed.modificationTime == Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 {
+            return .unchanged
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             return errno == ENOENT ? .vanished : .skipped("cannot open: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var st = stat()
         guard fstat(fd, &st) == 0 else { return .skipped("cannot stat: errno \(errno)") }
         let size = Int64(st.st_size)
         let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
