@@ -270,6 +270,11 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
             .with(Tags.sliceThickness, .DS, "2.5"))
         #expect(im.count == 2)
         #expect(im.first?.string(Tags.sliceThickness) == "2.5")
+        let priv = try store.find(try Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tag(0x0009, 0x0010), .LO, "ACME")
+            .with(Tag(0x0009, 0x1001), .LO, "x").request(), after: nil, limit: 10)
+        #expect(priv.hasUnsupportedOptionalKeys)
+        #expect(priv.matches.first?.string(Tag(0x0009, 0x0010)) == "ACME")
+        #expect(priv.matches.first?.bytes(Tag(0x0009, 0x1001))?.isEmpty == true)
         let ok = try store.find(try Query("STUDY").with(studyUID, .UI).request(), after: nil, limit: 10)
         #expect(!ok.hasUnsupportedOptionalKeys)
     }

@@ -175,6 +175,33 @@ import Testing
         #expect(try store.instance(sopInstanceUID: "1.2.3.3.1.1")?.path == "/s/a.dcm")
     }
 
+    @Test func batchWithChangingParentsKeepsTheLastValuesAndPrunes() throws {
+        let store = try SQLiteIndexStore()
+        var a = Fixture.instances[0]
+        var b = Fixture.instances[1]
+        b.studyDescription = "CT Chest v2"
+        var c = Fixture.instances[2] // same study, other series
+        c.studyDescription = "CT Chest v2"
+        var d = Fixture.instances[3] // other study of the same patient
+        d.patientName = "Doe^John"
+        try store.index([a, b, c, d].enumerated().map { record($1, path: "/b/\($0).dcm") })
+        let r = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(Tags.studyDescription, .LO)
+            .with(Tags.studySeries, .IS))
+        #expect(r.values(Tags.studyDescription) == ["CT Chest v2", "MR Head 100%"])
+        #expect(r.values(Tags.studySeries) == ["1", "2"])
+        #expect(try store.counts().patients == 1)
+        // The study moves to another patient within one batch: the old patient goes.
+        a.patientID = "MOVED"
+        b.patientID = "MOVED"
+        c.patientID = "MOVED"
+        try store.index([a, b, c].enumerated().map { record($1, path: "/b/\($0).dcm") })
+        d.patientID = "MOVED"
+        try store.index([d].map { record($0, path: "/b/3.dcm") })
+        #expect(try store.counts().patients == 1)
+        #expect(try findAll(store, Query("STUDY").with(.patientID, .LO)).values(.patientID) == ["MOVED", "MOVED"])
+        #expect(try store.instanceCount() == 4)
+    }
+
     @Test func retrievePlanningLookup() throws {
         let store = Fixture.shared
         #expect(try store.instances(studyInstanceUID: "1.2.3.1").count == 3)

@@ -231,6 +231,14 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
     /// record whose parents equal the cached ones skips their upserts.
     struct ParentCache {
         var bySeries: [String: (record: PreparedRecord, series: Int64, study: Int64)] = [:]
+        var byStudy: [String: (record: PreparedRecord, study: Int64, patient: Int64)] = [:]
+        var byPatient: [String: (record: PreparedRecord, patient: Int64)] = [:]
+
+        mutating func clear() {
+            bySeries.removeAll()
+            byStudy.removeAll()
+            byPatient.removeAll()
+        }
     }
 
     static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool,
@@ -252,43 +260,57 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             }
         }
         if !displaced.isEmpty {
-            cache.bySeries.removeAll() // removals may prune cached parents
+            cache.clear() // removals may prune cached parents
             for id in displaced { try removeInstance(id: id, db) }
         }
         if let cached = cache.bySeries[r.seriesUID], cached.record.sameParents(as: r) {
             try writeInstance(r, series: cached.series, studyRef: cached.study, db)
             if let old, old.series != cached.series {
-                cache.bySeries.removeAll()
+                cache.clear()
                 try prune(series: old.series, db)
             }
             return nil
         }
-        let oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
-                                            arguments: [r.studyUID])
+        let patientRef: Int64
+        let studyRef: Int64
+        var oldPatient: Int64? = nil
+        if let cs = cache.byStudy[r.studyUID], cs.record.sameStudy(as: r) {
+            studyRef = cs.study
+            patientRef = cs.patient
+        } else {
+            oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
+                                                arguments: [r.studyUID])
+            if let cp = cache.byPatient[r.patientKey], cp.record.samePatient(as: r) {
+                patientRef = cp.patient
+            } else {
+                patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
+                    INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (patient_id, issuer) DO UPDATE SET
+                      name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
+                      sex = excluded.sex, attrs = excluded.attrs
+                    RETURNING id
+                    """), arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
+                                      blob(r.patientAttrs)])!
+            }
+            studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
+                INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
+                                   ref_phys, ref_phys_norm, description, attrs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (study_uid) DO UPDATE SET
+                  patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
+                  accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
+                  ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
+                RETURNING id
+                """), arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
+                                  r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
+                                  blob(r.studyAttrs)])!
+            cache.byStudy[r.studyUID] = (r, studyRef, patientRef)
+            cache.byPatient[r.patientKey] = (r, patientRef)
+        }
         let oldStudy = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"),
                                           arguments: [r.seriesUID])
 
-        let patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (patient_id, issuer) DO UPDATE SET
-              name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
-              sex = excluded.sex, attrs = excluded.attrs
-            RETURNING id
-            """), arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
-                              blob(r.patientAttrs)])!
-        let studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
-                               ref_phys, ref_phys_norm, description, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (study_uid) DO UPDATE SET
-              patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
-              accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
-              ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
-            RETURNING id
-            """), arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
-                              r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
-                              blob(r.studyAttrs)])!
         let seriesRef = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, series_date, series_time, attrs)
             VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -303,7 +325,7 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         let moved = (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
             || (oldPatient.map { $0 != patientRef } ?? false)
         if moved {
-            cache.bySeries.removeAll()
+            cache.clear()
             if let old, old.series != seriesRef { try prune(series: old.series, db) }
             if let oldStudy, oldStudy != studyRef { try prune(study: oldStudy, db) }
             if let oldPatient, oldPatient != patientRef { try prune(patient: oldPatient, db) }

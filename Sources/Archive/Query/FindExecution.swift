@@ -31,6 +31,8 @@ import GRDB
 ///   rows the SQL conditions select, page by page.
 /// - Keys whose level we do not know are kept at the IMAGE level. Asked at a higher
 ///   level, they are returned zero-length and `hasUnsupportedOptionalKeys` is set (FF01).
+///   Private attributes are not indexed: private data elements in a request are returned
+///   zero-length with FF01; private creator elements are echoed.
 /// - Computed keys reflect the index at query time: Modalities in Study, SOP Classes in
 ///   Study, Number of Patient Related Studies/Series/Instances, Number of Study Related
 ///   Series/Instances, Number of Series Related Instances; Instance Availability is
@@ -186,6 +188,17 @@ struct FindPlan {
             let tag = e.tag
             if tag == Tag(0x0008, 0x0056) { // Instance Availability
                 outputs.append(Output(tag: tag, vr: .CS, source: .constant("ONLINE")))
+                continue
+            }
+            if tag.isPrivate {
+                // Private attributes are not indexed: creators are echoed, data elements
+                // returned zero-length with FF01.
+                if tag.isPrivateCreator {
+                    outputs.append(Output(tag: tag, vr: .LO, source: .constant(ids.string(tag) ?? "")))
+                } else {
+                    unsupported = true
+                    outputs.append(Output(tag: tag, vr: e.vr == .SQ ? .SQ : (e.vr == .UN ? .UN : e.vr), source: .empty))
+                }
                 continue
             }
             guard FindRequest.isKey(tag) else { continue }
