@@ -70,6 +70,17 @@ import Testing
         #expect(s.first?.string(Tags.studyInstances) == "1")
     }
 
+    @Test func indexedFileThatBecomesInvalidIsRemoved() throws {
+        let (store, root, _) = try Fixture.scannedStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Data("garbage, no longer DICOM".utf8).write(to: URL(fileURLWithPath: "\(root)/PID005/1.2.3.6/1.2.3.6.1.1.dcm"))
+        let s = try StorageScanner(store: store, root: root).scan()
+        #expect(s.removed == 1)
+        #expect(s.skipped.count == 4)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.6.1.1") == nil)
+        #expect(try store.counts().patients == 5)
+    }
+
     @Test func removingEveryFileOfAStudyRemovesItsParents() throws {
         let (store, root, _) = try Fixture.scannedStore()
         defer { try? FileManager.default.removeItem(atPath: root) }

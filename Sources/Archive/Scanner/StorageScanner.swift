@@ -60,7 +60,8 @@ public struct ScanSummary: Sendable {
 ///   longer, or the data set is deflated), parsed up to Pixel Data.
 /// - Incremental: a file whose size and modification time equal the indexed ones is not
 ///   read again; instances whose file disappeared are removed; a changed file is
-///   re-indexed (replacing what its path held).
+///   re-indexed (replacing what its path held), or removed from the index when it can no
+///   longer be indexed (it is then also listed as skipped).
 /// - Robust: a file that is not DICOM, is truncated or malformed, lacks Study/Series/SOP
 ///   Instance UID or SOP Class UID, or repeats the SOP Instance UID of another existing
 ///   indexed file is skipped and listed with the reason; the scan goes on.
@@ -135,12 +136,18 @@ public final class StorageScanner: Sendable {
             var records: [PreparedRecord] = []
             var recordPaths: [String] = []
             for (i, path) in batch.enumerated() {
-                known.removeValue(forKey: path)
                 switch results[i]! {
-                case .vanished: continue
-                case .unchanged: seen += 1; unchanged += 1
-                case .skipped(let reason): seen += 1; parsed += 1; skipped.append(SkippedFile(path: path, reason: reason))
-                case .record(let r): seen += 1; parsed += 1; records.append(r); recordPaths.append(path)
+                case .vanished:
+                    continue // stays in `known`: removed from the index at the end
+                case .unchanged:
+                    known.removeValue(forKey: path)
+                    seen += 1; unchanged += 1
+                case .skipped(let reason):
+                    // An indexed file that became unreadable stays in `known` and is removed.
+                    seen += 1; parsed += 1; skipped.append(SkippedFile(path: path, reason: reason))
+                case .record(let r):
+                    known.removeValue(forKey: path)
+                    seen += 1; parsed += 1; records.append(r); recordPaths.append(path)
                 }
             }
             // 2. write the previous batch's records must be done before queueing this one.
