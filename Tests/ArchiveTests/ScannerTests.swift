@@ -262,3 +262,24 @@ import Testing
         #expect(try again.instanceCount() == 2)
     }
 }
+
+@Suite struct SyntheticTests {
+    @Test func syntheticRowsAreQueryable() throws {
+        let store = try SQLiteIndexStore()
+        let n = try store.insertSynthetic(SyntheticShape(patients: 50, studiesPerPatient: 2, seriesPerStudy: 2,
+                                                         instancesPerSeries: 3))
+        #expect(n == 600)
+        let c = try store.counts()
+        #expect(c.patients == 50 && c.studies == 100 && c.series == 200 && c.instances == 600)
+        let byID = try findAll(store, Query("STUDY").with(.patientID, .LO, "SYN0000042").with(Tag(0x0020, 0x000D), .UI)
+            .with(.patientName, .PN).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS))
+        #expect(byID.values(Tag(0x0020, 0x000D)) == ["2.25.77.42.0", "2.25.77.42.1"])
+        #expect(byID.values(.patientName) == ["DOE42^JOHN", "DOE42^JOHN"])
+        #expect(byID.values(Tags.studyInstances) == ["6", "6"])
+        let byName = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192")
+            .with(.patientName, .PN, "müller3*").with(.patientID, .LO))
+        #expect(byName.values(.patientID) == ["SYN0000003", "SYN0000003", "SYN0000033", "SYN0000033"])
+        let first = try findAll(store, Query("STUDY").with(.studyDate, .DA, "20150101").with(Tags.accession, .SH))
+        #expect(first.values(Tags.accession) == ["ACC0"])
+    }
+}
