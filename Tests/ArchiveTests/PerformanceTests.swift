@@ -129,3 +129,42 @@ import Testing
         print("re-scan: \(again.unchanged) unchanged in \(again.duration) s = \(Double(again.unchanged) / again.duration)/s, cpu \(c2 - c1) s")
     }
 }
+
+/// Query timings at benchmark scale; run with ARCHIVE_PERF_SYNTH=<patients> (each patient:
+/// 2 studies × 4 series × 25 instances = 200 instances; 5000 → 1,000,000 instances).
+@Suite struct SyntheticPerformanceTests {
+    static let patients = Int(ProcessInfo.processInfo.environment["ARCHIVE_PERF_SYNTH"] ?? "") ?? 0
+
+    @Test(.enabled(if: patients > 0)) func largeIndexQueries() throws {
+        let store = try SQLiteIndexStore()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let n = try store.insertSynthetic(SyntheticShape(patients: Self.patients, studiesPerPatient: 2, seriesPerStudy: 4,
+                                                         instancesPerSeries: 25))
+        print("insertSynthetic: \(n) instances in \(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) s")
+        let uid = Tag(0x0020, 0x000D)
+        let pid = "SYN" + String(format: "%07d", Self.patients / 2)
+        let byID = try Query("STUDY").with(.patientID, .LO, pid).with(uid, .UI).with(.patientName, .PN)
+            .with(.studyDate, .DA).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS).request()
+        #expect(try store.find(byID, after: nil, limit: 100).matches.count == 2)
+        print("1M PatientID exact (+counts): \(try PerformanceTests.median(200) { _ = try store.find(byID, after: nil, limit: 100) }) ms")
+        let byName = try Query("STUDY").with(.patientName, .PN, "SMITH123*").with(uid, .UI).request()
+        print("1M PatientName prefix: \(try PerformanceTests.median(200) { _ = try store.find(byName, after: nil, limit: 100) }) ms, \(try store.find(byName, after: nil, limit: 100).matches.count) matches")
+        let img = try Query("IMAGE").with(uid, .UI, "2.25.77.7.1").with(Tag(0x0020, 0x000E), .UI, "2.25.77.7.1.2")
+            .with(Tag(0x0008, 0x0018), .UI).with(Tags.instanceNumber, .IS).request()
+        #expect(try store.find(img, after: nil, limit: 100).matches.count == 25)
+        print("1M IMAGE in series: \(try PerformanceTests.median(200) { _ = try store.find(img, after: nil, limit: 100) }) ms")
+        let universal = try Query("IMAGE").with(uid, .UI, "2.25.77.7.1").with(Tag(0x0020, 0x000E), .UI, "2.25.77.7.1.2")
+            .with(Tag(0x0008, 0x0018), .UI).request()
+        _ = universal
+        let all = try Query("STUDY").with(uid, .UI).with(.patientID, .LO).with(.patientName, .PN).request()
+        let u0 = DispatchTime.now().uptimeNanoseconds
+        var count = 0
+        var token: ResumeToken? = nil
+        repeat {
+            let p = try store.find(all, after: token, limit: 1000)
+            count += p.matches.count
+            token = p.next
+        } while token != nil
+        print("1M universal studies: \(count) in \(Double(DispatchTime.now().uptimeNanoseconds - u0) / 1e9) s")
+    }
+}
