@@ -1,4 +1,5 @@
 import DICOM
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -281,5 +282,46 @@ import Testing
         #expect(byName.values(.patientID) == ["SYN0000003", "SYN0000003", "SYN0000033", "SYN0000033"])
         let first = try findAll(store, Query("STUDY").with(.studyDate, .DA, "20150101").with(Tags.accession, .SH))
         #expect(first.values(Tags.accession) == ["ACC0"])
+    }
+}
+
+@Suite struct ConcurrencyTests {
+    @Test func readersRunWhileOneWriterIndexes() throws {
+        let store = try SQLiteIndexStore()
+        try store.insertSynthetic(SyntheticShape(patients: 20, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1))
+        let req = try Query("STUDY").with(Tag(0x0020, 0x000D), .UI).request()
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                if worker == 0 {
+                    for b in 0..<20 {
+                        try store.insertSynthetic(SyntheticShape(patients: 1, studiesPerPatient: 5, pathPrefix: "/w\(b)")
+                            .offset(by: 1000 + b))
+                    }
+                } else {
+                    var last = 0
+                    for _ in 0..<50 {
+                        let n = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI), limit: 7).count
+                        if n < last { failures.withLock { $0.append("count went down \(last) → \(n)") } }
+                        last = n
+                        _ = try store.find(req, after: nil, limit: 3)
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(try store.counts().studies == 120)
+    }
+
+    @Test func lastPageHasNoToken() throws {
+        let req = try Query("STUDY").with(.patientID, .LO, "PID001").with(Tag(0x0020, 0x000D), .UI).request()
+        let page = try Fixture.shared.find(req, after: nil, limit: 2)
+        #expect(page.matches.count == 2)
+        #expect(page.next == nil)
+        let unlimited = try Fixture.shared.find(try Query("STUDY").request(), after: nil, limit: 0)
+        #expect(unlimited.matches.count == 7)
+        #expect(unlimited.next == nil)
     }
 }

@@ -23,6 +23,15 @@ public struct SyntheticShape: Sendable, Hashable {
     public var seriesPerStudy: Int
     public var instancesPerSeries: Int
     public var pathPrefix: String
+    /// Number added to the patient index p (to append more synthetic patients later).
+    public var firstPatient: Int = 0
+
+    /// The same shape numbering patients from `first`.
+    public func offset(by first: Int) -> SyntheticShape {
+        var s = self
+        s.firstPatient = first
+        return s
+    }
 
     public init(patients: Int, studiesPerPatient: Int = 1, seriesPerStudy: Int = 1, instancesPerSeries: Int = 1,
                 pathPrefix: String = "/synthetic") {
@@ -54,7 +63,7 @@ extension SQLiteIndexStore {
             let first = p
             inserted += try pool.write { db in
                 var n = 0
-                for p in first..<end { n += try Self.insertSyntheticPatient(p, shape, db) }
+                for p in first..<end { n += try Self.insertSyntheticPatient(p + shape.firstPatient, shape, db) }
                 return n
             }
             p = end
