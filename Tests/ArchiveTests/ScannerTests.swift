@@ -325,3 +325,17 @@ import Testing
         #expect(unlimited.next == nil)
     }
 }
+
+@Suite struct TemporaryIndexTests {
+    @Test func temporaryIndexIsDeletedWhenReleased() throws {
+        var dir = ""
+        do {
+            let store = try SQLiteIndexStore()
+            dir = String(store.pool.path.dropLast("/index.sqlite".count))
+            try store.insertSynthetic(SyntheticShape(patients: 2))
+            #expect(FileManager.default.fileExists(atPath: dir))
+        }
+        #expect(!dir.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+}

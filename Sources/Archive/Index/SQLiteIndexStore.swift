@@ -20,7 +20,8 @@ public struct FileStamp: Sendable, Hashable {
 /// - Without a path the index is "in memory" like the tool it replaces: a pool over a
 ///   private database file in a fresh temporary directory (`$TMPDIR`, else /tmp), with
 ///   `synchronous=OFF`. The directory is deleted by `close()` or when the store is
-///   deallocated. A real `:memory:` database cannot be shared by a pool's reader
+///   deallocated; one left by a crashed process (`qrscpd-index-<pid>-…` with a dead pid)
+///   is deleted when the next temporary index is created. A real `:memory:` database cannot be shared by a pool's reader
 ///   connections, and a `DatabaseQueue` would serialise readers behind the writer.
 ///
 /// Thread safety: every method may be called from any thread; each call runs in its
@@ -49,7 +50,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             pool = try DatabasePool(path: path, configuration: config)
         } else {
             let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-            var template = Array("\(base)/qrscpd-index-XXXXXX".utf8CString)
+            SQLiteIndexStore.removeStaleTemporaryIndexes(in: base)
+            var template = Array("\(base)/qrscpd-index-\(getpid())-XXXXXX".utf8CString)
             let dir: String = try template.withUnsafeMutableBufferPointer { buf in
                 guard let p = mkdtemp(buf.baseAddress!) else {
                     throw IndexError.unreadable("cannot create a temporary directory in \(base): errno \(errno)")
@@ -66,6 +68,19 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             }
         }
         try Schema.migrator.migrate(pool)
+    }
+
+    /// Deletes temporary indexes left by processes that died without closing them
+    /// (`qrscpd-index-<pid>-*` whose pid no longer exists).
+    static func removeStaleTemporaryIndexes(in base: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        for name in names where name.hasPrefix("qrscpd-index-") {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, let pid = Int32(parts[2]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
     }
 
     deinit {
