@@ -339,3 +339,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir))
     }
 }
+
+@Suite struct ScannerEncodingTests {
+    @Test func deflatedBigEndianAndRawDataSetFilesAreIndexed() throws {
+        let root = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Fixture.instances[0].write(to: root + "/deflated.dcm", transferSyntax: .deflatedExplicitVRLittleEndian)
+        try Fixture.instances[1].write(to: root + "/big.dcm", transferSyntax: .explicitVRBigEndian)
+        // A raw data set without preamble and File Meta Information (old files).
+        let raw = try DataSetWriter.write(Fixture.instances[6].dataSet(), transferSyntax: .implicitVRLittleEndian)
+        try Data(raw).write(to: URL(fileURLWithPath: root + "/raw.dcm"))
+        let store = try SQLiteIndexStore()
+        let s = try StorageScanner(store: store, root: root, headerReadSize: 1024).scan()
+        #expect(s.skipped == [])
+        #expect(s.indexed == 3)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID == TransferSyntax.deflatedExplicitVRLittleEndian.uid)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.2")?.transferSyntaxUID == TransferSyntax.explicitVRBigEndian.uid)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.4.1.1") != nil)
+        let r = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller^jürgen")
+            .with(Tags.studyDescription, .LO))
+        #expect(r.values(Tags.studyDescription) == ["Röntgen Thorax"])
+    }
+}
