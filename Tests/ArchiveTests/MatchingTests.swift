@@ -402,4 +402,30 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(Set(seen).count == 7)
         #expect(pages == 3)
     }
+
+    @Test func swiftSideFilteringIsBoundedPerPage() throws {
+        let req = try Query("STUDY").with(Tags.patientAge, .AS, "054Y").with(studyUID, .UI).request()
+        var seen: [String] = []
+        var token: ResumeToken? = nil
+        var pages = 0
+        repeat {
+            let page = try store.find(req, after: token, limit: 100, maxExaminedRows: 2)
+            #expect(page.matches.count <= 2)
+            seen += page.matches.map { $0.string(studyUID)! }
+            token = page.next
+            pages += 1
+        } while token != nil && pages < 20
+        #expect(seen.sorted() == ["1.2.3.1", "1.2.3.2", "1.2.3.3", "1.2.3.4", "1.2.3.5", "1.2.3.6", "1.2.3.7"])
+        // No match at all: short (empty) pages until the end, never a spurious match.
+        let none = try Query("STUDY").with(Tags.patientAge, .AS, "099Y").request()
+        var t: ResumeToken? = nil
+        var empty = 0
+        repeat {
+            let page = try store.find(none, after: t, limit: 100, maxExaminedRows: 3)
+            #expect(page.matches.isEmpty)
+            t = page.next
+            empty += 1
+        } while t != nil && empty < 20
+        #expect(empty >= 2 && empty < 20)
+    }
 }

@@ -41,9 +41,19 @@ import GRDB
 ///   text is UTF-8: Specific Character Set "ISO_IR 192" is added to every identifier
 ///   holding a non-ASCII value. Retrieve AE Title is added by the service.
 extension SQLiteIndexStore {
+    /// One page of matches (see the matching choices above). The work per call is
+    /// bounded: when keys are matched in Swift (attribute blobs, sequences) and few rows
+    /// match, a page may hold fewer than `limit` matches, even none, with a non-nil
+    /// `next`; keep calling until `next` is nil. `limit` ≤ 0 means no limit.
     public func find(_ request: FindRequest, after token: ResumeToken?, limit: Int) throws -> FindPage {
+        try find(request, after: token, limit: limit, maxExaminedRows: FindPlan.maxExaminedRowsPerPage)
+    }
+
+    func find(_ request: FindRequest, after token: ResumeToken?, limit: Int, maxExaminedRows: Int) throws -> FindPage {
         let plan = FindPlan(request)
-        return try pool.read { db in try plan.run(db, after: token?.value ?? 0, limit: limit) }
+        return try pool.read { db in
+            try plan.run(db, after: token?.value ?? 0, limit: limit, maxExaminedRows: maxExaminedRows)
+        }
     }
 }
 
@@ -354,14 +364,18 @@ struct FindPlan {
             + where_.joined(separator: " AND ") + " ORDER BY \(id) LIMIT ?"
     }
 
-    func run(_ db: Database, after: Int64, limit: Int) throws -> FindPage {
+    /// Rows examined by Swift-side filters before a page is returned short.
+    static let maxExaminedRowsPerPage = 20_000
+
+    func run(_ db: Database, after: Int64, limit: Int, maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> FindPage {
         let pageSize = limit > 0 ? limit : Int.max / 4
         let stmt = try db.cachedStatement(sql: sql)
         var matches: [DataSet] = []
         matches.reserveCapacity(min(pageSize, 1024))
         var position = after
         var lastReturned = after
-        let chunk = filters.isEmpty ? pageSize + 1 : max(pageSize + 1, 256)
+        var examined = 0
+        let chunk = filters.isEmpty ? pageSize + 1 : min(max(pageSize + 1, 256), max(1, maxExaminedRows))
         while true {
             var args: [DatabaseValueConvertible?] = [position]
             args.append(contentsOf: arguments)
@@ -381,6 +395,10 @@ struct FindPlan {
                 lastReturned = id
             }
             if fetched < chunk { break }
+            examined += fetched
+            if examined >= maxExaminedRows {
+                return FindPage(matches: matches, next: ResumeToken(position), hasUnsupportedOptionalKeys: unsupported)
+            }
         }
         return FindPage(matches: matches, next: nil, hasUnsupportedOptionalKeys: unsupported)
     }
