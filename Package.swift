@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd-samples",
             dependencies: [
-                "DICOM",
+                "DICOM", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
