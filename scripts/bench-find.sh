@@ -97,5 +97,5 @@ mkdir -p "$work/empty"
 EXACT_ID="SYN0004242"; PREFIX="DOE42*"; MONTH="20200601-20200630"
 start_qrscpd "$work/empty" "$work/m1.sqlite"
 queries q "$q_port" QRSCPD
-kill "$q_pid" 2>/dev/null || true
 echo "qrscpd peak RSS (1M index): $(awk '/VmHWM/{print $2, $3}' /proc/$q_pid/status 2>/dev/null || echo n/a)"
+kill "$q_pid" 2>/dev/null || true
