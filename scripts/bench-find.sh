@@ -3,12 +3,13 @@ FIND_REPEATS="${FIND_REPEATS:-200}"
 STREAM_REPEATS="${STREAM_REPEATS:-20}"
 bulk_root="1.2.826.0.1.3680043.10.1489.9.3"
 
-# find_stats PORT AE REPEATS LEVEL KEYS... -> "median_ms p95_ms responses responses_per_s"
+# find_stats PORT AE REPEATS LEVEL KEYS... -> "median_ms p95_ms responses responses_per_s client_cpu_share"
 find_stats() {
     "$bin/qrscpd-bench" find "$@" | python3 -c '
 import json, sys
 r = json.loads(sys.stdin.read())
-print("%.3f %.3f %d %.0f" % (r["median_ms"], r["p95_ms"], r["responses_per_query"], r["responses_per_s"]))'
+print("%.3f %.3f %d %.0f %.2f" % (r["median_ms"], r["p95_ms"], r["responses_per_query"], r["responses_per_s"],
+                              r["client_cpu_seconds"] / max(r["seconds"], 1e-9)))'
 }
 
 start_qrscpd() {  # start_qrscpd STORAGE [INDEX_DB] -> sets q_port, q_pid
@@ -62,7 +63,7 @@ TCP_NODELAY=1 dcmqrscp -c "$work/d500.cfg" >"$work/dcmqrscp-find.log" 2>&1 &
 d_pid=$!; pids+=("$d_pid")
 wait_port "$d_port"
 
-printf '%-44s %s\n' "query (median ms, p95 ms, responses, responses/s)" ""
+printf '%-44s %s\n' "query" "median ms, p95 ms, responses, responses/s, client CPU (cores)"
 echo "-- qrscpd"; q_rows="$(queries q "$q_port" QRSCPD)"; echo "$q_rows"
 echo "-- dcmqrscp"; d_rows="$(queries d "$d_port" DCMQRSCP)"; echo "$d_rows"
 echo "-- ratio dcmqrscp/qrscpd (median latency; for streaming rows: qrscpd/dcmqrscp responses/s)"
