@@ -76,13 +76,13 @@ let package = Package(
         .executableTarget(
             name: "qrscpd-samples",
             dependencies: [
-                "DICOM",
+                "DICOM", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         // The benchmark's Verification client: fixed PDUs over blocking sockets.
-        .executableTarget(name: "qrscpd-bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),

@@ -396,7 +396,25 @@ final class Association {
             dataSet: dataSet,
             peerMaxPDULength: negotiated.peerMaxPDULength
         )
-        connection.write(pieces)
+        if batchedPieces != nil {
+            batchedPieces!.append(contentsOf: pieces)
+        } else {
+            connection.write(pieces)
+        }
+    }
+
+    /// Output of `sendMessage` calls made while `body` runs, held back to go out in one
+    /// `writev` instead of one system call per message (C-FIND pages, for instance).
+    private var batchedPieces: [ArraySlice<UInt8>]?
+
+    /// Runs `body` and writes every message it sends with a single `writev`.
+    func coalescingWrites(_ body: () -> Void) {
+        guard batchedPieces == nil else { body(); return }
+        batchedPieces = []
+        body()
+        let pieces = batchedPieces ?? []
+        batchedPieces = nil
+        if !pieces.isEmpty { connection.write(pieces) }
     }
 
     /// Marks the start and end of an operation that answers asynchronously.

@@ -210,21 +210,28 @@ final class FindOperation {
         if page.hasUnsupportedOptionalKeys { unsupportedOptionalKeys = true }
         let status: DIMSEStatus = unsupportedOptionalKeys ? .pendingWithWarning : .pending
         let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
-        for var match in page.matches {
-            if wantsRetrieveAE {
-                match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
+        var encodingFailure: String?
+        association.coalescingWrites {
+            for var match in page.matches {
+                if wantsRetrieveAE {
+                    match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
+                }
+                let encoded: [UInt8]
+                do {
+                    encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
+                } catch {
+                    encodingFailure = "cannot encode response identifier: \(error)"
+                    return
+                }
+                let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                                                   status: status, hasIdentifier: true)
+                association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
+                matchCount += 1
             }
-            let encoded: [UInt8]
-            do {
-                encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
-            } catch {
-                finish(.outOfResources, comment: "cannot encode response identifier: \(error)")
-                return
-            }
-            let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
-                                               status: status, hasIdentifier: true)
-            association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
-            matchCount += 1
+        }
+        if let encodingFailure {
+            finish(.outOfResources, comment: encodingFailure)
+            return
         }
         association.server.statistics.findMatches += page.matches.count
         guard let next = page.next else {
