@@ -26,7 +26,7 @@ public enum StorageLayout: String, Sendable, CaseIterable, Hashable {
 
 /// What to do when a C-STORE brings an instance that is already archived.
 public enum DuplicatePolicy: String, Sendable, CaseIterable, Hashable {
-    /// Keep the archived copy; answer success.
+    /// Keep the archived copy; answer warning B000 with an Error Comment, and log it.
     case keep
     /// Overwrite the archived copy with the new one.
     case replace

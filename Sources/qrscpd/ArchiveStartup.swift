@@ -30,6 +30,11 @@ enum ArchiveStartup {
     ) throws -> Outcome {
         try FileManager.default.createDirectory(atPath: settings.storageDirectory, withIntermediateDirectories: true)
         let root = settings.storageDirectory
+        // Temporary files of C-STOREs cut short by a crash: never acknowledged, never indexed.
+        let leftovers = StoreWriter.removeLeftovers(in: root)
+        if leftovers > 0 {
+            logger.notice("removed unfinished incoming files", metadata: ["count": "\(leftovers)"])
+        }
         logger.info("scanning the storage directory", metadata: ["storage": "\(root)", "index": "\(settings.indexDatabase ?? "in memory")"])
         notifier.status("Scanning \(root)")
         let scanner = StorageScanner(store: store, root: root, progressInterval: 1)
