@@ -292,6 +292,12 @@ final class Association {
             logger.warning("unknown DIMSE command field", metadata: ["command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"])
             return
         }
+        if let service = DICOMService(requestField: field), let calling = negotiated?.callingAETitle,
+           !server.configuration.isAllowed(callingAE: calling, service: service) {
+            refuse(message, field: field, status: .notAuthorized,
+                   comment: "calling AE \(calling) is not allowed to use \(service.rawValue)")
+            return
+        }
         switch field {
         case .cEchoRQ:
             VerificationService.handle(message, on: self)
@@ -305,7 +311,7 @@ final class Association {
         case .cCancelRQ:
             cancelOperation(message)
         case .cGetRQ, .cMoveRQ, .cStoreRQ:
-            respondUnsupported(message, field: field)
+            refuse(message, field: field, status: .sopClassNotSupported, comment: "service not provided by this server")
         default:
             logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
         }
@@ -370,7 +376,7 @@ final class Association {
     }
 
     /// A request on a context we accepted but for a service this build does not provide.
-    private func respondUnsupported(_ message: DIMSEMessage, field: CommandField) {
+    private func refuse(_ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String) {
         guard let messageID = message.command.messageID,
               let responseField = CommandField(rawValue: field.rawValue | 0x8000) else { return }
         var response = CommandSet()
@@ -378,9 +384,12 @@ final class Association {
         response.setUI(CommandSet.Tag.affectedSOPClassUID, message.command.affectedSOPClassUID)
         response.setUS(CommandSet.Tag.messageIDBeingRespondedTo, messageID)
         response.setUS(CommandSet.Tag.commandDataSetType, CommandSet.noDataSet)
-        response.status = .sopClassNotSupported
-        response.errorComment = "service not provided by this server"
-        logger.info("operation refused", metadata: ["dimse_command": "\(field)", "status": "0122"])
+        response.status = status
+        response.errorComment = String(comment.prefix(64))
+        logger.notice("operation refused", metadata: [
+            "dimse_command": "\(field)", "status": "\(String(status.rawValue, radix: 16, uppercase: true))",
+            "reason": "\(comment)",
+        ])
         sendMessage(contextID: message.contextID, command: response)
     }
 

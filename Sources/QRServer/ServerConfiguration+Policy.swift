@@ -1,6 +1,19 @@
+import DICOMNetwork
 /// A DICOM service the archive offers, as named in the settings file.
 public enum DICOMService: String, Sendable, CaseIterable, Hashable, Codable {
     case echo, find, get, move, store
+
+    /// The service a DIMSE request belongs to; nil for responses and C-CANCEL.
+    public init?(requestField field: CommandField) {
+        switch field {
+        case .cEchoRQ: self = .echo
+        case .cFindRQ: self = .find
+        case .cGetRQ: self = .get
+        case .cMoveRQ: self = .move
+        case .cStoreRQ: self = .store
+        default: return nil
+        }
+    }
 }
 
 /// Where a C-MOVE destination AE listens.
