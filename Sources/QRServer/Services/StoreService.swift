@@ -94,14 +94,30 @@ final class StoreOperation {
         }
     }
 
+    /// Fragments received but not yet handed to the lane: handing them over in batches of
+    /// `StoreService.batchBytes` costs one worker hop per batch instead of one per PDV.
+    private var batch: [ArraySlice<UInt8>] = []
+    private var batchCount = 0
+    static let batchBytes = 256 * 1024
+
     /// One data set fragment, in order.
     func append(_ fragment: ArraySlice<UInt8>, isLast: Bool) {
         guard !ended, let association else { return }
         receivedBytes += fragment.count
-        if let object, let lane, !fragment.isEmpty {
-            let count = fragment.count
-            association.storeBytesQueued(count)
-            lane.run({ object.append(fragment) }, on: association.server.loop) { [weak association] _ in
+        if object != nil, !fragment.isEmpty {
+            association.storeBytesQueued(fragment.count)
+            batch.append(fragment)
+            batchCount += fragment.count
+        }
+        // A batch never waits for more than a quarter of the queue limit: reading pauses at
+        // the limit, and a batch that waited for bytes that cannot arrive would stall.
+        let threshold = min(Self.batchBytes, association.server.configuration.store.maxQueuedBytes / 4)
+        if let object, let lane, !batch.isEmpty, isLast || batchCount >= threshold {
+            let pieces = batch
+            let count = batchCount
+            batch = []
+            batchCount = 0
+            lane.run({ for piece in pieces { object.append(piece) } }, on: association.server.loop) { [weak association] _ in
                 association?.storeBytesWritten(count)
             }
         }
@@ -125,6 +141,9 @@ final class StoreOperation {
     func abort() {
         guard !ended else { return }
         ended = true
+        if batchCount > 0 { association?.storeBytesWritten(batchCount) }
+        batch = []
+        batchCount = 0
         if let object, let lane, let association {
             lane.run({ object.discard() }, on: association.server.loop) { _ in }
         }
