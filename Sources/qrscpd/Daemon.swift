@@ -282,6 +282,10 @@ final class Daemon: @unchecked Sendable {
             "aborted": "\(s.associationsAborted)",
             "messages": "\(s.messagesProcessed)",
             "echoes": "\(s.echoes)",
+            "queries": "\(s.finds)",
+            "query_matches": "\(s.findMatches)",
+            "images_received": "\(s.storesReceived)",
+            "stores_failed": "\(s.storesFailed)",
             "bytes_in": "\(s.bytesIn)",
             "bytes_out": "\(s.bytesOut)",
         ])
