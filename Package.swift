@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(
             name: "Archive",
-            dependencies: ["DICOM", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["DICOM", "CSystemShims", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         // sd_notify, watchdog, socket activation and journald logging over CSystemShims.

@@ -17,7 +17,7 @@ series_dirs=($(find "$work/ingest" -mindepth 3 -maxdepth 3 -type d | sort))
 
 # ingest NAME PARALLEL PORT AE PID -> "seconds cpu_seconds"
 ingest() {
-    local parallel="$2" port="$3" ae="$4" pid="$5"
+    local parallel="$2" port="$3" ae="$4" pid="$5" dir
     local before after t0 t1 ps=()
     before=$(cpu_ticks "$pid")
     t0=$(date +%s.%N)
@@ -71,13 +71,14 @@ CFG
     if [ "$1" = 1 ]; then
         TCP_NODELAY=1 /usr/bin/storescu -aec DCMQRSCP +sd +r -q 127.0.0.1 "$port" "$work/ingest"
     else
+        local d
         for d in "${series_dirs[@]}"; do
             TCP_NODELAY=1 /usr/bin/storescu -aec DCMQRSCP +sd +r -q 127.0.0.1 "$port" "$d" & ps+=($!)
         done
         for p in "${ps[@]}"; do wait "$p"; done
     fi
     t1=$(date +%s.%N)
-    sleep 0.5  # let the per-association children exit so their CPU is accounted
+    sleep 1  # let the per-association children exit so their CPU is accounted
     after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat")
     python3 -c "print('%.3f %.3f' % ($t1 - $t0, ($after - $before) / $(getconf CLK_TCK)))"
     kill "$pid"; wait "$pid" 2>/dev/null || true; rm -rf "$dir"

@@ -257,3 +257,7 @@ ssize_t qrs_writev(int fd, const struct iovec *iov, int iovcnt) { return writev(
 int qrs_close(int fd) { return close(fd); }
 int qrs_errno(void) { return errno; }
 void qrs_set_thread_name(const char *name) { (void)pthread_setname_np(pthread_self(), name); }
+
+int qrs_start_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, (off64_t)offset, (off64_t)count, SYNC_FILE_RANGE_WRITE);
+}

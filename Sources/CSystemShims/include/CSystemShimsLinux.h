@@ -92,4 +92,9 @@ ssize_t qrs_writev(int fd, const struct iovec *iov, int iovcnt);
 int qrs_close(int fd);
 int qrs_errno(void);
 
+/// Starts write-back of a file range without waiting for it (sync_file_range with
+/// SYNC_FILE_RANGE_WRITE), so that a later fsync has less left to wait for.
+/// Returns 0 or -1 with errno set.
+int qrs_start_writeback(int fd, int64_t offset, int64_t count);
+
 #endif
