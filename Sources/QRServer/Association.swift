@@ -26,6 +26,8 @@ final class Association {
     /// The C-FIND being answered; further C-FIND-RQs wait in `queuedFinds` (async window 1).
     private var activeFind: FindOperation?
     private var queuedFinds: [DIMSEMessage] = []
+    /// The C-GET or C-MOVE being performed (see Association+Retrieve.swift).
+    var activeRetrieve: RetrieveOperation?
 
     init(id: Int, connection: TCPConnection, server: DICOMServer) {
         self.id = id
@@ -226,7 +228,11 @@ final class Association {
             }
         case .cCancelRQ:
             cancelOperation(message)
-        case .cGetRQ, .cMoveRQ, .cStoreRQ:
+        case .cGetRQ, .cMoveRQ:
+            startRetrieve(message, field: field)
+        case .cStoreRSP:
+            retrieveStoreResponse(message)
+        case .cStoreRQ:
             respondUnsupported(message, field: field)
         default:
             logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
@@ -269,6 +275,7 @@ final class Association {
             logger.debug("C-CANCEL without Message ID Being Responded To ignored")
             return
         }
+        if cancelRetrieve(messageID: target) { return }
         if let activeFind, activeFind.messageID == target {
             logger.debug("C-CANCEL received", metadata: ["message_id": "\(target)"])
             activeFind.cancel()
@@ -287,6 +294,7 @@ final class Association {
 
     private func connectionWritable() {
         activeFind?.connectionWritable()
+        activeRetrieve?.connectionWritable()
     }
 
     /// A request on a context we accepted but for a service this build does not provide.
@@ -384,6 +392,8 @@ final class Association {
         activeFind?.stop()
         activeFind = nil
         queuedFinds.removeAll()
+        activeRetrieve?.stop()
+        activeRetrieve = nil
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var artimTimeout: Duration
     /// Largest P-DATA-TF we accept, advertised in the Maximum Length sub-item (PS3.8 D.1).
     public var maxPDULength: UInt32
+    /// Known peers by AE title: C-MOVE destinations (QR-16).
+    public var peers: [String: PeerAddress] = [:]
 
     public init(
         port: Int,

@@ -18,16 +18,22 @@ enum ServicePolicy {
         verificationSOPClass: uncompressedTransferSyntaxes,
         FindService.patientRootFind: uncompressedTransferSyntaxes,
         FindService.studyRootFind: uncompressedTransferSyntaxes,
+        RetrieveService.patientRootGet: uncompressedTransferSyntaxes,
+        RetrieveService.studyRootGet: uncompressedTransferSyntaxes,
+        RetrieveService.patientRootMove: uncompressedTransferSyntaxes,
+        RetrieveService.studyRootMove: uncompressedTransferSyntaxes,
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
-        AcceptorPolicy(
+        let supported = self.supported
+        return AcceptorPolicy(
             aeTitle: configuration.aeTitle,
             checkCalledAETitle: true,
-            supported: supported,
+            transferSyntaxes: { supported[$0] ?? StorageContexts.acceptedTransferSyntaxes(for: $0) },
             maxPDULength: configuration.maxPDULength,
             implementationClassUID: QRServerVersion.implementationClassUID,
-            implementationVersionName: QRServerVersion.implementationVersionName
+            implementationVersionName: QRServerVersion.implementationVersionName,
+            acceptsRequestorSCPRole: { StorageContexts.acceptsRequestorSCPRole($0) }
         )
     }
 }
