@@ -78,8 +78,8 @@ struct MoveServiceTests {
         }
         #expect(eventually { destination.released == 1 })
         try scu.release()
+        #expect(eventually { server.retrieveLogs("C-MOVE").count == 1 })
         let logs = server.retrieveLogs("C-MOVE")
-        #expect(logs.count == 1)
         #expect(logs.first?.metadata["move_destination"] == "STORESCP")
         #expect(logs.first?.metadata["completed"] == "3")
     }
@@ -128,6 +128,7 @@ struct MoveServiceTests {
                                 destination: "DOWN", identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(down.status == .outOfResourcesUnableToPerformSubOperations)
         #expect(down.final.errorComment?.contains("connection refused") == true, "\(down.final.errorComment ?? "")")
+        #expect(eventually { server.retrieveLogs("C-MOVE").count == 2 })
         #expect(server.retrieveLogs("C-MOVE").last?.metadata["error_comment"]?.contains("connection refused") == true,
                 "\(server.retrieveLogs("C-MOVE").map(\.metadata))")
         // Still healthy.

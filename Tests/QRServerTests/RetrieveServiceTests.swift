@@ -42,8 +42,8 @@ struct GetServiceTests {
         #expect(outcome.final.remainingSubOperations == nil)
         #expect(outcome.finalIdentifier == nil)
         try scu.release()
+        #expect(eventually { server.retrieveLogs("C-GET").count == 1 })
         let logs = server.retrieveLogs("C-GET")
-        #expect(logs.count == 1)
         #expect(logs.first?.metadata["status"] == "0000")
         #expect(logs.first?.metadata["completed"] == "3")
     }
