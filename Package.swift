@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd, zlib.
@@ -53,10 +54,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The daemon's settings: command line, environment and YAML file, with precedence.
+        .target(
+            name: "DaemonSettings",
+            dependencies: [
+                "QRServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -65,13 +76,13 @@ let package = Package(
         .executableTarget(
             name: "qrscpd-samples",
             dependencies: [
-                "DICOM",
+                "DICOM", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         // The benchmark's Verification client: fixed PDUs over blocking sockets.
-        .executableTarget(name: "qrscpd-bench", swiftSettings: swiftSettings),
+        .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
@@ -84,6 +95,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]

@@ -28,6 +28,18 @@ final class Association {
     private var queuedFinds: [DIMSEMessage] = []
     /// The C-GET or C-MOVE being performed (see Association+Retrieve.swift).
     var activeRetrieve: RetrieveOperation?
+    /// C-STOREs being received, by presentation context (their data sets are streamed).
+    private var stores: [UInt8: StoreOperation] = [:]
+    /// Data sets of other requests (C-FIND identifiers, …), accumulated until complete:
+    /// the assembler delivers every data set incrementally so that C-STORE can stream.
+    private var partialDataSets: [UInt8: (command: CommandSet, fragments: [ArraySlice<UInt8>], size: Int)] = [:]
+    /// Largest data set of a non-C-STORE request (a C-FIND identifier); beyond it, A-ABORT.
+    static let maxAccumulatedDataSet = 16 * 1024 * 1024
+    /// The ordered lane on the worker pool for this association's file writes.
+    private(set) lazy var storeLane: SerialWorkQueue? = server.workers.map { SerialWorkQueue(pool: $0) }
+    /// C-STORE bytes handed to the lane and not written yet; reading pauses above the limit.
+    private var storeQueuedBytes = 0
+    private var readingPausedForStore = false
 
     init(id: Int, connection: TCPConnection, server: DICOMServer) {
         self.id = id
@@ -63,7 +75,7 @@ final class Association {
     /// Lengths are checked against our limits from the 6-byte header alone, before any
     /// body is buffered, so a hostile length never turns into an allocation.
     private func receive(_ buffer: inout ByteBuffer) {
-        while !isClosed, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+        while !isClosed, !connection.isReadingPaused, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
             if stateMachine.state == .sta13 {
                 // Waiting for the peer to close: everything it sends now is ignored (AA-6).
                 buffer.clear()
@@ -151,7 +163,7 @@ final class Association {
     private func decide(_ request: AssociateRequest) {
         logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
         logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
-        switch negotiate(request, policy: server.acceptorPolicy) {
+        switch negotiate(request, policy: StorageContexts.policy(server.acceptorPolicy, for: request)) {
         case .reject(let reject):
             refuse(with: reject, because: "negotiation refused")
         case .accept(let accept, let negotiated):
@@ -164,7 +176,8 @@ final class Association {
             }
             holdsAssociationSlot = true
             self.negotiated = negotiated
-            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs)
+            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
+                                       deliverDataSetIncrementally: true)
             server.statistics.associationsAccepted += 1
             logger.info("association accepted", metadata: [
                 "contexts_accepted": "\(negotiated.contexts.count)",
@@ -206,7 +219,72 @@ final class Association {
         }
         self.assembler = assembler
         for output in outputs {
-            if case .message(let message) = output { handle(message) }
+            guard !isClosed else { return }
+            switch output {
+            case .message(let message):
+                handle(message)
+            case .command(let contextID, let command):
+                commandWithDataSet(command, contextID: contextID)
+            case .dataSetFragment(let contextID, let fragment, let isLast):
+                dataSetFragment(fragment, contextID: contextID, isLast: isLast)
+            }
+        }
+    }
+
+    /// A command whose data set follows: C-STORE streams it, anything else accumulates it.
+    private func commandWithDataSet(_ command: CommandSet, contextID: UInt8) {
+        if command.commandField == .cStoreRQ {
+            server.statistics.messagesProcessed += 1
+            operationStarted()
+            stores[contextID] = StoreService.start(command, contextID: contextID, on: self)
+        } else {
+            partialDataSets[contextID] = (command, [], 0)
+        }
+    }
+
+    private func dataSetFragment(_ fragment: ArraySlice<UInt8>, contextID: UInt8, isLast: Bool) {
+        if let store = stores[contextID] {
+            if isLast { stores[contextID] = nil }
+            store.append(fragment, isLast: isLast)
+            return
+        }
+        guard var partial = partialDataSets.removeValue(forKey: contextID) else { return }
+        partial.size += fragment.count
+        guard partial.size <= Self.maxAccumulatedDataSet else {
+            logger.warning("request data set too large, aborting", metadata: [
+                "command_field": "\(partial.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")",
+                "limit": "\(Self.maxAccumulatedDataSet)",
+            ])
+            process(.abortRequest)
+            return
+        }
+        partial.fragments.append(fragment)
+        if isLast {
+            handle(DIMSEMessage(contextID: contextID, command: partial.command, dataSet: partial.fragments))
+        } else {
+            partialDataSets[contextID] = partial
+        }
+    }
+
+    // MARK: - C-STORE flow control
+
+    /// Bytes handed to the store lane; above the limit the socket is no longer read.
+    func storeBytesQueued(_ count: Int) {
+        storeQueuedBytes += count
+        if !readingPausedForStore, storeQueuedBytes > server.configuration.store.maxQueuedBytes {
+            readingPausedForStore = true
+            logger.trace("store queue full, pausing reads", metadata: ["queued_bytes": "\(storeQueuedBytes)"])
+            connection.pauseReading()
+        }
+    }
+
+    /// Bytes written by the store lane; reading resumes once half the limit is drained.
+    func storeBytesWritten(_ count: Int) {
+        storeQueuedBytes -= count
+        if readingPausedForStore, storeQueuedBytes <= server.configuration.store.maxQueuedBytes / 2 {
+            readingPausedForStore = false
+            guard !isClosed else { return }
+            connection.resumeReading()
         }
     }
 
@@ -214,6 +292,12 @@ final class Association {
         server.statistics.messagesProcessed += 1
         guard let field = message.command.commandField else {
             logger.warning("unknown DIMSE command field", metadata: ["command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"])
+            return
+        }
+        if let service = DICOMService(requestField: field), let calling = negotiated?.callingAETitle,
+           !server.configuration.isAllowed(callingAE: calling, service: service) {
+            refuse(message, field: field, status: .notAuthorized,
+                   comment: "calling AE \(calling) is not allowed to use \(service.rawValue)")
             return
         }
         switch field {
@@ -233,7 +317,7 @@ final class Association {
         case .cStoreRSP:
             retrieveStoreResponse(message)
         case .cStoreRQ:
-            respondUnsupported(message, field: field)
+            refuse(message, field: field, status: .sopClassNotSupported, comment: "service not provided by this server")
         default:
             logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
         }
@@ -259,6 +343,8 @@ final class Association {
     private func findFinished() {
         activeFind = nil
         guard !isClosed else { return }
+        // The idle timer may have fired (and stood down) while the query ran.
+        restartIdleTimer()
         if !queuedFinds.isEmpty {
             let next = queuedFinds.removeFirst()
             operationFinished()
@@ -298,7 +384,7 @@ final class Association {
     }
 
     /// A request on a context we accepted but for a service this build does not provide.
-    private func respondUnsupported(_ message: DIMSEMessage, field: CommandField) {
+    private func refuse(_ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String) {
         guard let messageID = message.command.messageID,
               let responseField = CommandField(rawValue: field.rawValue | 0x8000) else { return }
         var response = CommandSet()
@@ -306,9 +392,12 @@ final class Association {
         response.setUI(CommandSet.Tag.affectedSOPClassUID, message.command.affectedSOPClassUID)
         response.setUS(CommandSet.Tag.messageIDBeingRespondedTo, messageID)
         response.setUS(CommandSet.Tag.commandDataSetType, CommandSet.noDataSet)
-        response.status = .sopClassNotSupported
-        response.errorComment = "service not provided by this server"
-        logger.info("operation refused", metadata: ["dimse_command": "\(field)", "status": "0122"])
+        response.status = status
+        response.errorComment = String(comment.prefix(64))
+        logger.notice("operation refused", metadata: [
+            "dimse_command": "\(field)", "status": "\(String(status.rawValue, radix: 16, uppercase: true))",
+            "reason": "\(comment)",
+        ])
         sendMessage(contextID: message.contextID, command: response)
     }
 
@@ -324,7 +413,25 @@ final class Association {
             dataSet: dataSet,
             peerMaxPDULength: negotiated.peerMaxPDULength
         )
-        connection.write(pieces)
+        if batchedPieces != nil {
+            batchedPieces!.append(contentsOf: pieces)
+        } else {
+            connection.write(pieces)
+        }
+    }
+
+    /// Output of `sendMessage` calls made while `body` runs, held back to go out in one
+    /// `writev` instead of one system call per message (C-FIND pages, for instance).
+    private var batchedPieces: [ArraySlice<UInt8>]?
+
+    /// Runs `body` and writes every message it sends with a single `writev`.
+    func coalescingWrites(_ body: () -> Void) {
+        guard batchedPieces == nil else { body(); return }
+        batchedPieces = []
+        body()
+        let pieces = batchedPieces ?? []
+        batchedPieces = nil
+        if !pieces.isEmpty { connection.write(pieces) }
     }
 
     /// Marks the start and end of an operation that answers asynchronously.
@@ -394,6 +501,9 @@ final class Association {
         queuedFinds.removeAll()
         activeRetrieve?.stop()
         activeRetrieve = nil
+        for store in stores.values { store.abort() }
+        stores.removeAll()
+        partialDataSets.removeAll()
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()

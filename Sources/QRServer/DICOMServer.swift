@@ -8,21 +8,24 @@ import Reactor
 /// Every method must be called on the server's event loop; the class is `@unchecked
 /// Sendable` only so that it can be handed to that loop once, at start-up.
 public final class DICOMServer: @unchecked Sendable {
-    public let configuration: ServerConfiguration
+    public internal(set) var configuration: ServerConfiguration
     public let loop: EventLoop
     let logger: Logger
-    let acceptorPolicy: AcceptorPolicy
-    let decoderLimits: PDUStreamDecoder
+    var acceptorPolicy: AcceptorPolicy
+    var decoderLimits: PDUStreamDecoder
     public internal(set) var statistics = ServerStatistics()
     /// The archive index C-FIND (and later C-MOVE/C-GET) query; nil = no index configured,
     /// C-FIND is then refused with C000 "no index".
     let store: (any IndexStore)?
     /// Where index queries run; never the reactor thread.
     let workers: WorkerPool?
+    /// C-STORE ingest: writes received objects under the storage directory and indexes
+    /// them; nil without an index or with ingest disabled (C-STORE is then answered A700).
+    let storeWriter: StoreWriter?
     /// Matches fetched from the index per C-FIND page (one worker job per page).
     public var findPageSize = 64
 
-    private var listener: TCPListener?
+    var listener: TCPListener?
     private var associations: [Int: Association] = [:]
     private var nextAssociationID = 1
     /// Associations holding a slot of `maxAssociations` (accepted and not yet ended).
@@ -40,6 +43,13 @@ public final class DICOMServer: @unchecked Sendable {
         self.logger = logger
         self.store = store
         self.workers = workers ?? (store == nil ? nil : WorkerPool())
+        if let store, configuration.store.enabled {
+            storeWriter = StoreWriter(root: configuration.storageDirectory, store: store,
+                                      layout: configuration.effectiveStoreLayout,
+                                      duplicatePolicy: configuration.storeDuplicatePolicy)
+        } else {
+            storeWriter = nil
+        }
         self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }

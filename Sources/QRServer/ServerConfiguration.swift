@@ -18,8 +18,17 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var artimTimeout: Duration
     /// Largest P-DATA-TF we accept, advertised in the Maximum Length sub-item (PS3.8 D.1).
     public var maxPDULength: UInt32
-    /// Known peers by AE title: C-MOVE destinations (QR-16).
+    /// Move destinations by AE title (C-MOVE); empty when none is configured.
     public var peers: [String: PeerAddress] = [:]
+    /// Calling AE titles allowed per service; a service absent or with an empty set is open to
+    /// anyone. See ``isAllowed(callingAE:service:)``.
+    public var allowedCallingAETitles: [DICOMService: Set<String>] = [:]
+    /// How files are laid out under ``storageDirectory``.
+    public var storageLayout: StorageLayout = .hierarchical
+    /// What C-STORE does with an instance (SOP Instance UID) already in the archive.
+    public var duplicatePolicy: DuplicatePolicy = .keep
+    /// C-STORE ingest (duplicate policy, storage layout, flow control).
+    public var store: StoreSettings = StoreSettings()
 
     public init(
         port: Int,

@@ -9,6 +9,10 @@ public struct ServerStatistics: Sendable, Equatable {
     /// C-FIND operations answered (any final status) and pending responses sent.
     public var finds = 0
     public var findMatches = 0
+    /// C-STORE: objects stored (success or kept-duplicate warning), refused, and data set bytes received.
+    public var storesReceived = 0
+    public var storesFailed = 0
+    public var storeBytesReceived = 0
     public var bytesIn = 0
     public var bytesOut = 0
 

@@ -25,15 +25,24 @@ enum ServicePolicy {
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
-        let supported = self.supported
-        return AcceptorPolicy(
+        // Storage SOP classes for ingest (StorageContexts); the Q/R entries win on a clash.
+        let table = configuration.store.enabled
+            ? supported.merging(StorageContexts.ingest) { ours, _ in ours }
+            : supported
+        var policy = AcceptorPolicy(
             aeTitle: configuration.aeTitle,
             checkCalledAETitle: true,
-            transferSyntaxes: { supported[$0] ?? StorageContexts.acceptedTransferSyntaxes(for: $0) },
+            supported: table,
             maxPDULength: configuration.maxPDULength,
             implementationClassUID: QRServerVersion.implementationClassUID,
             implementationVersionName: QRServerVersion.implementationVersionName,
-            acceptsRequestorSCPRole: { StorageContexts.acceptsRequestorSCPRole($0) }
+            requestorSCPRoleSOPClasses: StorageContexts.sopClasses
         )
+        // A caller allowed for no service at all is rejected with A-ASSOCIATE-RJ 1/1/3.
+        if configuration.restrictsCallingAETitles {
+            let allowed = configuration.allowedCallingAETitles
+            policy.isCallingAETitleKnown = { ServerConfiguration.isKnown(callingAE: $0, in: allowed) }
+        }
+        return policy
     }
 }

@@ -1,31 +1,64 @@
 import DICOM
+import DICOMNetwork
 
-/// Presentation-context acceptance for the Storage SOP classes: the ONE place that decides it,
-/// for both uses of a storage context —
-/// - C-GET: the requestor takes the SCP role (UL-14) and we send C-STORE-RQs on the context;
-/// - C-STORE ingest: the requestor is SCU and we store what it sends.
+/// The storage presentation contexts: every Storage SOP Class of the UID registry
+/// (PS3.4 Annex B; retired ones included) — the single place that decides them, for
+/// ingest (C-STORE SCP) and for role negotiation.
 enum StorageContexts {
-    /// Every Storage SOP class of the data dictionary.
+    /// Every registered Storage SOP Class UID.
     static let sopClasses: Set<String> = Set(UIDDictionary.storageSOPClasses.map(\.uid))
-
-    /// Transfer syntaxes accepted on a storage context, in our order of preference (the first
-    /// one the requester proposed wins): the uncompressed syntaxes first, the way most objects
-    /// are stored and the ones we can convert among; then every encapsulated syntax we know,
-    /// for objects stored compressed (sent unchanged, never transcoded).
-    static let transferSyntaxes: [String] = [
-        TransferSyntax.explicitVRLittleEndian.uid,
-        TransferSyntax.implicitVRLittleEndian.uid,
-        TransferSyntax.explicitVRBigEndian.uid,
-        TransferSyntax.deflatedExplicitVRLittleEndian.uid,
-    ] + TransferSyntax.known.filter(\.isEncapsulated).map(\.uid)
 
     static func isStorageSOPClass(_ uid: String) -> Bool { sopClasses.contains(uid) }
 
-    /// The transfer syntaxes accepted for a storage abstract syntax; nil when it is not one.
-    static func acceptedTransferSyntaxes(for abstractSyntax: String) -> [String]? {
-        isStorageSOPClass(abstractSyntax) ? transferSyntaxes : nil
-    }
-
     /// Whether the requestor may act as SCP on a context of this SOP class (C-GET, UL-14).
     static func acceptsRequestorSCPRole(_ sopClassUID: String) -> Bool { isStorageSOPClass(sopClassUID) }
+
+    /// Transfer syntaxes accepted for ingest, in our order of preference: Explicit VR LE,
+    /// Implicit VR LE, then every other registered transfer syntax (compressed included) —
+    /// the data set is stored as received, so no codec is needed. The negotiation picks the
+    /// first of these that the requester proposed.
+    static let ingestTransferSyntaxes: [String] = {
+        var list = ServicePolicy.uncompressedTransferSyntaxes
+        for entry in UIDDictionary.transferSyntaxes where !list.contains(entry.uid) {
+            list.append(entry.uid)
+        }
+        return list
+    }()
+
+    /// Abstract syntax → accepted transfer syntaxes for the storage SOP classes.
+    static let ingest: [String: [String]] = Dictionary(
+        uniqueKeysWithValues: sopClasses.map { ($0, ingestTransferSyntaxes) })
+
+    /// Registered transfer syntax UIDs.
+    static let knownTransferSyntaxes: Set<String> = Set(UIDDictionary.transferSyntaxes.map(\.uid))
+
+    /// The policy for one A-ASSOCIATE-RQ: for storage SOP classes the requester's own order of
+    /// preference wins — the first transfer syntax it proposed that is registered is accepted
+    /// (an SCU holding a JPEG 2000 file proposes JPEG 2000 first and cannot convert it; an SCU
+    /// proposing Explicit VR LE first gets it). Where one SOP class is proposed in several
+    /// contexts, their transfer syntaxes are ranked in order of first appearance. Other
+    /// abstract syntaxes keep `base`'s table.
+    static func policy(_ base: AcceptorPolicy, for request: AssociateRequest) -> AcceptorPolicy {
+        var proposed: [String: [String]] = [:]
+        for context in request.presentationContexts where isStorageSOPClass(context.abstractSyntax) {
+            for ts in context.transferSyntaxes where knownTransferSyntaxes.contains(ts) {
+                if !(proposed[context.abstractSyntax]?.contains(ts) ?? false) {
+                    proposed[context.abstractSyntax, default: []].append(ts)
+                }
+            }
+        }
+        guard !proposed.isEmpty else { return base }
+        // C-GET (UL-14): storage SOP classes for which the requester proposes the SCP role are
+        // accepted to send C-STOREs on, whether or not ingest is enabled.
+        let scpRole = Set(request.userInformation.roleSelections.filter(\.scpRole).map(\.sopClassUID))
+        var policy = base
+        let table = base.transferSyntaxes
+        let ranked = proposed
+        policy.transferSyntaxes = { abstractSyntax in
+            if let ours = table(abstractSyntax) { return ranked[abstractSyntax] ?? ours }
+            if scpRole.contains(abstractSyntax) { return ranked[abstractSyntax] }
+            return nil
+        }
+        return policy
+    }
 }

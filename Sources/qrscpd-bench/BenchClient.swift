@@ -51,7 +51,7 @@ struct BenchError: Error, CustomStringConvertible {
 /// Blocking TCP client socket with TCP_NODELAY.
 final class BlockingSocket {
     private var fd: Int32
-    private var buffer = [UInt8](repeating: 0, count: 65536)
+    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -92,14 +92,23 @@ final class BlockingSocket {
         return (header[0], try receiveExactly(length))
     }
 
+    /// Bytes received but not consumed yet: reading in large chunks keeps the client's
+    /// system calls far below one per PDU when the server streams many responses.
+    private var pending: [UInt8] = []
+    private var pendingStart = 0
+
     private func receiveExactly(_ count: Int) throws -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
-        var offset = 0
-        while offset < count {
-            let n = result[offset...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        while pending.count - pendingStart < count {
+            if pendingStart > 0 {
+                pending.removeFirst(pendingStart)
+                pendingStart = 0
+            }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
-            offset += n
+            pending.append(contentsOf: buffer[0..<n])
         }
+        let result = Array(pending[pendingStart..<pendingStart + count])
+        pendingStart += count
         return result
     }
 }

@@ -7,6 +7,7 @@ import Glibc
 // qrscpd-bench MODE PORT AE [options]
 //   assoc PORT AE SECONDS CONCURRENCY  associations/s (associate, one C-ECHO, release)
 //   echo  PORT AE COUNT                C-ECHOs/s on one association
+//   find  PORT AE REPEATS LEVEL KEY=VALUE...  C-FIND latency (median, p95) and responses/s
 // Prints one JSON object: operations, wall seconds, rate and the client's own CPU seconds,
 // so the benchmark can show the client was not the bottleneck.
 
@@ -55,6 +56,23 @@ case "echo":
     do { try client.runAssociation(echoes: count); operations = count } catch {
         FileHandle.standardError.write(Data("echo run failed: \(error)\n".utf8))
         failures = 1
+    }
+case "find":
+    let repeats = Int(arguments[4]) ?? 100
+    let level = arguments.count > 5 ? arguments[5] : "STUDY"
+    do {
+        let result = try FindBench(port: port, calledAE: arguments[3])
+            .run(level: level, keys: Array(arguments.dropFirst(6)), repeats: repeats)
+        let sorted = result.latenciesMS.sorted()
+        let median = sorted[sorted.count / 2]
+        let p95 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.95))]
+        print(String(format: "{\"queries\": %d, \"responses_per_query\": %d, \"median_ms\": %.3f, \"p95_ms\": %.3f, \"responses_per_s\": %.0f, \"client_cpu_seconds\": %.3f, \"seconds\": %.3f}",
+                     repeats, result.responsesPerQuery, median, p95, Double(result.totalResponses) / result.seconds,
+                     cpuSeconds() - cpuStart, result.seconds))
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("find run failed: \(error)\n".utf8))
+        exit(1)
     }
 default:
     FileHandle.standardError.write(Data("unknown mode \(arguments[1])\n".utf8))

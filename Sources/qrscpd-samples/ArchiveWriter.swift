@@ -1,5 +1,8 @@
 import DICOM
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct SampleError: Error, CustomStringConvertible {
     var description: String
@@ -74,11 +77,26 @@ struct ArchiveWriter {
                                          sourceAETitle: "QRSCPD_SAMPLES")
         let url = directory.appendingPathComponent(relativePath)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: url.path, contents: Data(bytes)) else {
-            throw SampleError("cannot write \(url.path)")
-        }
+        try Self.writeFile(bytes, to: url.path)
         filesWritten += 1
         bytesWritten += bytes.count
+    }
+
+    /// Writes a file with plain open/write/close: no temporary file and rename per file,
+    /// which would double the metadata work of writing thousands of small files.
+    static func writeFile(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SampleError("cannot create \(path): errno \(errno)") }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SampleError("cannot write \(path): errno \(errno)")
+            }
+            offset += n
+        }
     }
 
     /// Writes the ground truth as pretty, key-sorted JSON.

@@ -8,7 +8,7 @@ struct Samples: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qrscpd-samples",
         abstract: "Writes sample DICOM archives for qrscpd demos, tests and benchmarks.",
-        subcommands: [Demo.self, Fixtures.self, Bulk.self]
+        subcommands: [Demo.self, Fixtures.self, Bulk.self, SyntheticIndex.self]
     )
 }
 

@@ -1,66 +1,108 @@
 import ArgumentParser
+import DaemonSettings
 import Foundation
 import Logging
 import QRServer
 
-/// `qrscpd <port> <ae_title> --storage-dir DIR [options]`: the command line of the
-/// archive daemon.
+/// `qrscpd [<port> <ae_title>] [options]`: the command line of the archive daemon.
+///
+/// Every option is optional here so that precedence can tell "given" from "default":
+/// command line over `QRSCPD_*` environment variables over the config file over defaults.
 struct QRSCPDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qrscpd",
-        abstract: "DICOM Query/Retrieve archive daemon (C-ECHO, C-FIND, C-GET, C-MOVE, C-STORE)."
+        abstract: "DICOM Query/Retrieve archive daemon (C-ECHO, C-FIND, C-GET, C-MOVE, C-STORE).",
+        discussion: """
+            Settings come from the command line, then QRSCPD_* environment variables \
+            (QRSCPD_PORT, QRSCPD_AE_TITLE, QRSCPD_STORAGE_DIR, QRSCPD_LOG_LEVEL, \
+            QRSCPD_MAX_ASSOCIATIONS, ...), then the config file, then defaults. SIGHUP re-reads \
+            the config file.
+            """
     )
 
-    @Argument(help: "TCP port to listen on (1-65535).")
-    var port: Int
+    @Argument(help: "TCP port to listen on (1-65535); may come from the config file instead.")
+    var port: Int?
 
-    @Argument(help: "Our AE title (1-16 characters, no backslash).")
-    var aeTitle: String
+    @Argument(help: "Our AE title (1-16 characters, no backslash); may come from the config file instead.")
+    var aeTitle: String?
 
-    @Option(name: .customLong("storage-dir"), help: "Directory holding the archive's DICOM files.")
-    var storageDirectory: String = "."
+    @Option(name: .customLong("config"), help: "YAML settings file (default \(SettingsLoader.defaultConfigPath) when it exists).")
+    var configFile: String?
 
-    @Option(name: .customLong("max-assoc"), help: "Most associations served at once.")
-    var maxAssociations: Int = 32
+    @Option(name: .customLong("storage-dir"), help: "Directory holding the archive's DICOM files (default .).")
+    var storageDirectory: String?
 
-    @Option(name: .customLong("timeout"), help: "Abort an association idle for this many seconds (0 = never).")
-    var idleTimeout: Int = 0
+    @Option(name: .customLong("index-db"), help: "SQLite index file (default: in memory).")
+    var indexDatabase: String?
 
-    @Option(name: .customLong("acse-timeout"), help: "Seconds a new connection has to send its A-ASSOCIATE-RQ (ARTIM).")
-    var acseTimeout: Int = 30
+    @Option(name: .customLong("peer"), help: "A C-MOVE destination as AE:host:port (repeatable).")
+    var peers: [String] = []
 
-    @Option(name: .customLong("max-pdu"), help: "Largest P-DATA-TF PDU we accept, in bytes (4096-16777216).")
-    var maxPDU: Int = 256 * 1024
+    @Option(name: .customLong("max-assoc"), help: "Most associations served at once (default 32).")
+    var maxAssociations: Int?
 
-    @Option(name: .customLong("bind"), help: "Address to listen on.")
-    var bindAddress: String = "0.0.0.0"
+    @Option(name: .customLong("timeout"), help: "Abort an association idle for this many seconds (0 = never, the default).")
+    var idleTimeout: Int?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("acse-timeout"), help: "Seconds a new connection has to send its A-ASSOCIATE-RQ (ARTIM; default 30).")
+    var acseTimeout: Int?
+
+    @Option(name: .customLong("max-pdu"), help: "Largest P-DATA-TF PDU we accept, in bytes (4096-16777216; default 262144).")
+    var maxPDU: Int?
+
+    @Option(name: .customLong("bind"), help: "Address to listen on (default 0.0.0.0).")
+    var bindAddress: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    @Flag(name: .customLong("scan-only"), help: "Scan the storage directory into the index, print a summary and exit.")
+    var scanOnly = false
 
     func validate() throws {
-        guard (1...65535).contains(port) else { throw ValidationError("port must be between 1 and 65535, got \(port)") }
-        let trimmed = aeTitle.trimmingCharacters(in: .init(charactersIn: " "))
-        guard !trimmed.isEmpty, aeTitle.utf8.count <= 16, !aeTitle.contains("\\"),
-              aeTitle.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
-        else { throw ValidationError("AE title must be 1-16 printable ASCII characters without backslash, got '\(aeTitle)'") }
-        guard maxAssociations >= 1 else { throw ValidationError("--max-assoc must be at least 1, got \(maxAssociations)") }
-        guard idleTimeout >= 0 else { throw ValidationError("--timeout must not be negative, got \(idleTimeout)") }
-        guard acseTimeout >= 1 else { throw ValidationError("--acse-timeout must be at least 1, got \(acseTimeout)") }
-        guard (4096...16_777_216).contains(maxPDU) else { throw ValidationError("--max-pdu must be between 4096 and 16777216, got \(maxPDU)") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'") }
+        if let port { _ = try check("port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(port) } }
+        if let aeTitle { _ = try check { () throws(SettingsValidation.Failure) in try SettingsValidation.aeTitle(aeTitle) } }
+        if let maxAssociations, maxAssociations < 1 { throw ValidationError("--max-assoc must be at least 1, got \(maxAssociations)") }
+        if let idleTimeout, idleTimeout < 0 { throw ValidationError("--timeout must not be negative, got \(idleTimeout)") }
+        if let acseTimeout, acseTimeout < 1 { throw ValidationError("--acse-timeout must be at least 1, got \(acseTimeout)") }
+        if let maxPDU, !(4096...16_777_216).contains(maxPDU) { throw ValidationError("--max-pdu must be between 4096 and 16777216, got \(maxPDU)") }
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of \(SettingsValidation.logLevels); got '\(logLevel)'")
+        }
+        if let storageDirectory, storageDirectory.isEmpty { throw ValidationError("--storage-dir must not be empty") }
+        if let bindAddress { _ = try check("--bind ") { () throws(SettingsValidation.Failure) in try SettingsValidation.host(bindAddress) } }
+        for peer in peers { _ = try check("--peer ") { () throws(SettingsValidation.Failure) in try SettingsValidation.peer(peer) } }
     }
 
-    var serverConfiguration: ServerConfiguration {
-        ServerConfiguration(
-            port: port,
-            bindAddress: bindAddress,
-            aeTitle: aeTitle.trimmingCharacters(in: .init(charactersIn: " ")),
-            storageDirectory: storageDirectory,
-            maxAssociations: maxAssociations,
-            idleTimeout: idleTimeout > 0 ? .seconds(idleTimeout) : nil,
-            artimTimeout: .seconds(acseTimeout),
-            maxPDULength: UInt32(maxPDU)
-        )
+    private func check<T>(_ prefix: String = "", _ body: () throws(SettingsValidation.Failure) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            throw ValidationError(prefix + error.message)
+        }
+    }
+
+    /// The values given on the command line, as the top settings layer.
+    var settingsLayer: SettingsLayer {
+        var layer = SettingsLayer()
+        layer.port = port
+        layer.aeTitle = aeTitle.flatMap { try? SettingsValidation.aeTitle($0) }
+        layer.bindAddress = bindAddress
+        layer.storageDirectory = storageDirectory
+        layer.indexDatabase = indexDatabase
+        layer.scanOnly = scanOnly ? true : nil
+        layer.logLevel = logLevel.flatMap(Logger.Level.init(rawValue:))
+        layer.maxAssociations = maxAssociations
+        layer.idleTimeout = idleTimeout
+        layer.acseTimeout = acseTimeout
+        layer.maxPDU = maxPDU
+        if !peers.isEmpty {
+            var table: [String: PeerAddress] = [:]
+            for spec in peers {
+                if let (ae, address) = try? SettingsValidation.peer(spec) { table[ae] = address }
+            }
+            layer.peers = table
+        }
+        return layer
     }
 }

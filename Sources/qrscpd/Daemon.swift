@@ -1,68 +1,275 @@
+import Archive
+import DaemonSettings
 import Foundation
 import Logging
 import QRServer
 import Reactor
+import Systemd
 
-/// The daemon's life on the reactor thread: start the server, print the banner, react
-/// to signals, stop cleanly.
+/// The daemon's life on the reactor thread: start the server, tell systemd, ping the
+/// watchdog, reload on SIGHUP, drain and stop on SIGTERM/SIGINT.
 final class Daemon: @unchecked Sendable {
     // Touched only on the loop thread; the class is handed to the loop once, at start.
-    private let configuration: ServerConfiguration
+    private var settings: DaemonSettings
+    private let loader: SettingsLoader
     private let loop: EventLoop
     private let logger: Logger
+    private let logLevel: LogLevelControl
+    private let notifier: SystemdNotifier
+    private let activatedSocket: Int32?
+    private let store: SQLiteIndexStore
+    private let workers: WorkerPool
+    /// Instances in the index after the start-up scan.
+    private var indexedInstances = 0
     private var server: DICOMServer?
     private let startedAt = ContinuousClock.now
+    private var lastStatus = ""
+    private var stopping = false
     private(set) var exitCode: Int32 = 0
 
-    init(configuration: ServerConfiguration, loop: EventLoop, logger: Logger) {
-        self.configuration = configuration
+    /// How often STATUS= is refreshed (only sent when the text changed).
+    static let statusInterval: Duration = .seconds(1)
+    /// How often a draining shutdown checks whether every association has ended.
+    static let drainPollInterval: Duration = .milliseconds(50)
+
+    init(
+        settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
+        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
+        store: SQLiteIndexStore, workers: WorkerPool
+    ) {
+        self.store = store
+        self.workers = workers
+        self.settings = settings
+        self.loader = loader
         self.loop = loop
         self.logger = logger
+        self.logLevel = logLevel
+        self.notifier = notifier
+        self.activatedSocket = activatedSocket
     }
 
+    /// Signals and watchdog first (a long scan stays stoppable and pinged), then the start-up
+    /// scan on a worker thread, then the listener and READY=1.
     func start() {
         do {
-            try FileManager.default.createDirectory(atPath: configuration.storageDirectory, withIntermediateDirectories: true)
-            let server = DICOMServer(configuration: configuration, loop: loop, logger: logger)
-            try server.start()
-            self.server = server
             try loop.onSignals([SIGINT, SIGTERM, SIGHUP]) { [self] signal in handle(signal: signal) }
-            printBanner(port: server.localPort)
         } catch {
-            logger.critical("qrscpd cannot start: \(error)")
-            exitCode = 2
-            loop.stop()
+            fail("qrscpd cannot start: \(error)")
+            return
+        }
+        startWatchdog()
+        workers.run { [self, settings, store, notifier, logger, loop] in
+            let result = Result { try ArchiveStartup.scan(store: store, settings: settings, notifier: notifier, logger: logger) }
+            loop.submit { [self] in scanFinished(result) }
+        }
+    }
+
+    private func scanFinished(_ result: Result<ArchiveStartup.Outcome, any Error>) {
+        guard !stopping else { return }  // SIGTERM during the scan: already stopping.
+        switch result {
+        case .failure(let error):
+            fail("start-up scan failed: \(error)")
+        case .success(let outcome):
+            indexedInstances = outcome.instances
+            startServer()
+        }
+    }
+
+    private func startServer() {
+        do {
+            let server = DICOMServer(
+                configuration: settings.serverConfiguration, loop: loop, logger: logger, store: store, workers: workers
+            )
+            if let activatedSocket {
+                try server.start(listeningOn: activatedSocket)
+                logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
+            } else {
+                try server.start()
+            }
+            self.server = server
+            printBanner(port: server.localPort)
+            lastStatus = statusLine()
+            notifier.ready(status: lastStatus)
+            scheduleStatusRefresh()
+        } catch {
+            fail("qrscpd cannot start: \(error)")
+        }
+    }
+
+    private func fail(_ message: String) {
+        logger.critical("\(message)")
+        exitCode = 2
+        closeIndex()
+        loop.stop()
+    }
+
+    private func closeIndex() {
+        do {
+            try store.close()
+        } catch {
+            logger.warning("closing the index failed: \(error)")
         }
     }
 
     private func handle(signal: Int32) {
         switch signal {
         case SIGHUP:
-            logger.notice("SIGHUP received; nothing to reload in this version")
+            if stopping {
+                logger.notice("SIGHUP ignored while stopping")
+            } else {
+                reload()
+            }
         default:
-            logger.notice("stopping", metadata: ["signal": "\(signal == SIGINT ? "SIGINT" : "SIGTERM")"])
-            guard let server else { loop.stop(); return }
-            server.shutdown { [self] in
-                logStatistics(server.statistics)
-                loop.stop()
+            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+            if stopping {
+                logger.notice("second \(name): aborting open associations now")
+                abortAndStop()
+            } else {
+                beginShutdown(signalName: name)
             }
         }
     }
 
+    // MARK: - Status and watchdog
+
+    private func statusLine() -> String {
+        let open = server?.openConnectionCount ?? 0
+        return "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+    }
+
+    private func scheduleStatusRefresh() {
+        loop.schedule(after: Self.statusInterval) { [self] in
+            guard !stopping else { return }
+            let status = statusLine()
+            if status != lastStatus {
+                lastStatus = status
+                notifier.status(status)
+            }
+            scheduleStatusRefresh()
+        }
+    }
+
+    private func startWatchdog() {
+        guard let interval = SystemdNotifier.watchdogInterval() else { return }
+        let ping = SystemdNotifier.recommendedPingInterval(for: interval)
+        logger.info("watchdog enabled", metadata: ["interval_ms": "\(Self.milliseconds(interval))", "ping_ms": "\(Self.milliseconds(ping))"])
+        watchdogTick(every: ping)
+    }
+
+    /// Pinged from the reactor: a stuck loop misses its pings and systemd restarts us.
+    private func watchdogTick(every ping: Duration) {
+        notifier.watchdogPing()
+        loop.schedule(after: ping) { [self] in watchdogTick(every: ping) }
+    }
+
+    // MARK: - Reload
+
+    private func reload() {
+        let path = loader.configPath
+        logger.notice("SIGHUP: reloading settings", metadata: ["config": "\(path ?? "(none)")"])
+        notifier.reloading(status: "Reloading \(path ?? "settings")")
+        do {
+            let new = try loader.load()
+            if let server {
+                let needRestart = server.apply(new.serverConfiguration)
+                if !needRestart.isEmpty {
+                    logger.warning("these settings change only on restart; keeping the running values", metadata: ["settings": "\(needRestart.joined(separator: ","))"])
+                }
+            }
+            let changes = Self.describeChanges(from: settings, to: new)
+            var applied = new
+            applied.port = settings.port
+            applied.aeTitle = settings.aeTitle
+            applied.bindAddress = settings.bindAddress
+            applied.storageDirectory = settings.storageDirectory
+            applied.indexDatabase = settings.indexDatabase
+            settings = applied
+            logLevel.level = new.logLevel
+            logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
+        } catch {
+            logger.error("reload failed; keeping the previous settings: \(error)")
+        }
+        lastStatus = statusLine()
+        notifier.ready(status: lastStatus)
+    }
+
+    static func describeChanges(from old: DaemonSettings, to new: DaemonSettings) -> [String] {
+        var changed: [String] = []
+        if old.logLevel != new.logLevel { changed.append("log_level") }
+        if old.maxAssociations != new.maxAssociations { changed.append("limits.max_associations") }
+        if old.maxPDU != new.maxPDU { changed.append("limits.max_pdu") }
+        if old.acseTimeout != new.acseTimeout { changed.append("limits.acse_timeout") }
+        if old.idleTimeout != new.idleTimeout { changed.append("limits.idle_timeout") }
+        if old.shutdownGracePeriod != new.shutdownGracePeriod { changed.append("limits.shutdown_grace_period") }
+        if old.peers != new.peers { changed.append("peers") }
+        if old.allowedCallingAETitles != new.allowedCallingAETitles { changed.append("allowed_calling_ae_titles") }
+        if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
+        if old.duplicatePolicy != new.duplicatePolicy { changed.append("storage.duplicates") }
+        return changed
+    }
+
+    // MARK: - Shutdown
+
+    /// Stop accepting, give open associations the grace period to end, abort the rest.
+    private func beginShutdown(signalName: String) {
+        stopping = true
+        let open = server?.openConnectionCount ?? 0
+        logger.notice("stopping", metadata: ["signal": "\(signalName)", "open_associations": "\(open)", "grace_s": "\(settings.shutdownGracePeriod)"])
+        notifier.stopping(status: "Stopping, \(open) association\(open == 1 ? "" : "s") open")
+        guard let server else {
+            // Still scanning: nothing to drain. The scan thread ends with the process.
+            logger.notice("stopped during the start-up scan")
+            loop.stop()
+            return
+        }
+        server.stopAccepting()
+        let deadline = ContinuousClock.now + .seconds(settings.shutdownGracePeriod)
+        drain(until: deadline)
+    }
+
+    private func drain(until deadline: ContinuousClock.Instant) {
+        guard let server else { return }
+        if server.openConnectionCount == 0 || ContinuousClock.now >= deadline {
+            if server.openConnectionCount > 0 {
+                logger.warning("grace period over: aborting open associations", metadata: ["open_associations": "\(server.openConnectionCount)"])
+            }
+            abortAndStop()
+            return
+        }
+        loop.schedule(after: Self.drainPollInterval) { [self] in drain(until: deadline) }
+    }
+
+    private var finishing = false
+
+    private func abortAndStop() {
+        guard !finishing else { return }
+        finishing = true
+        guard let server else { loop.stop(); return }
+        server.shutdown { [self] in
+            closeIndex()
+            logStatistics(server.statistics)
+            loop.stop()
+        }
+    }
+
+    // MARK: - Output
+
     private func printBanner(port: Int) {
-        let c = configuration
-        let idle = c.idleTimeout.map { "\($0.components.seconds) s" } ?? "none"
+        let s = settings
         let banner = """
-            qrscpd \(QRServerVersion.string) listening on \(c.bindAddress):\(port)
-              AE title         \(c.aeTitle)
-              storage          \(c.storageDirectory)
-              max associations \(c.maxAssociations)
-              max PDU          \(c.maxPDULength) bytes
-              idle timeout     \(idle)
-              ACSE timeout     \(c.artimTimeout.components.seconds) s
+            qrscpd \(QRServerVersion.string) listening on \(s.bindAddress):\(port)\(activatedSocket.map { " (socket fd \($0) from systemd)" } ?? "")
+              AE title         \(s.aeTitle)
+              config file      \(s.configFile ?? "none")
+              storage          \(s.storageDirectory)
+              index            \(s.indexDatabase ?? "in memory"), \(indexedInstances) instances
+              max associations \(s.maxAssociations)
+              max PDU          \(s.maxPDU) bytes
+              idle timeout     \(s.idleTimeout > 0 ? "\(s.idleTimeout) s" : "none")
+              ACSE timeout     \(s.acseTimeout) s
+              peers            \(s.peers.isEmpty ? "none" : s.peers.keys.sorted().map { "\($0)=\(s.peers[$0]!)" }.joined(separator: " "))
             """
         StandardErrorWriter.write(banner + "\n", fd: 1)
-        logger.info("ready", metadata: ["port": "\(port)", "ae_title": "\(c.aeTitle)"])
+        logger.info("ready", metadata: ["port": "\(port)", "ae_title": "\(s.aeTitle)"])
     }
 
     private func logStatistics(_ s: ServerStatistics) {
@@ -75,8 +282,16 @@ final class Daemon: @unchecked Sendable {
             "aborted": "\(s.associationsAborted)",
             "messages": "\(s.messagesProcessed)",
             "echoes": "\(s.echoes)",
+            "queries": "\(s.finds)",
+            "query_matches": "\(s.findMatches)",
+            "images_received": "\(s.storesReceived)",
+            "stores_failed": "\(s.storesFailed)",
             "bytes_in": "\(s.bytesIn)",
             "bytes_out": "\(s.bytesOut)",
         ])
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
     }
 }

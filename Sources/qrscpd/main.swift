@@ -1,8 +1,11 @@
 import ArgumentParser
+import Archive
+import DaemonSettings
 import Foundation
 import Logging
 import QRServer
 import Reactor
+import Systemd
 
 // Invalid command lines print one error line and the usage, and exit 1 as the tool
 // qrscpd replaces does (ArgumentParser's own default would be 64).
@@ -19,17 +22,52 @@ do {
     exit(1)
 }
 
-let level = Logger.Level(rawValue: command.logLevel) ?? .info
-LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level) }
+// Command line over environment over config file over defaults. A bad file or variable
+// names the setting and its source; the daemon does not start.
+let loader = SettingsLoader(flags: command.settingsLayer, explicitConfigPath: command.configFile)
+let settings: DaemonSettings
+do {
+    settings = try loader.load()
+} catch {
+    StandardErrorWriter.write("qrscpd: \(error)\n")
+    if error.source == "settings" { StandardErrorWriter.write(QRSCPDCommand.usageString() + "\n") }
+    exit(1)
+}
+
+let logLevel = LogLevelControl(settings.logLevel)
+let toJournal = JournaldLogHandler.isStderrConnectedToJournal()
+LoggingSystem.bootstrap { label -> any LogHandler in
+    if toJournal {
+        return SharedLevelLogHandler(JournaldLogHandler(label: label), control: logLevel)
+    }
+    return SharedLevelLogHandler(StderrLogHandler(label: label, level: .trace), control: logLevel)
+}
 let logger = Logger(label: "qrscpd")
+
+if settings.scanOnly {
+    exit(ArchiveStartup.scanOnly(settings, logger: logger))
+}
+
+// Read once, before any thread exists: sd_listen_fds unsets the variables.
+let activatedSocket = SocketActivation.listeningSockets().first
 
 do {
     // Signals must be blocked before any other thread exists, so that only the
     // reactor's signalfd ever sees them.
     try EventLoop.blockSignalsProcessWide([SIGINT, SIGTERM, SIGHUP])
-    let configuration = command.serverConfiguration
     let loop = try EventLoop()
-    let daemon = Daemon(configuration: configuration, loop: loop, logger: logger)
+    let store: SQLiteIndexStore
+    do {
+        store = try ArchiveStartup.openIndex(settings)
+    } catch {
+        logger.critical("cannot open the index \(settings.indexDatabase ?? "(in memory)"): \(error)")
+        exit(2)
+    }
+    let daemon = Daemon(
+        settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
+        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket,
+        store: store, workers: WorkerPool()
+    )
     loop.submit { daemon.start() }
     loop.run()
     exit(daemon.exitCode)

@@ -270,6 +270,11 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
             .with(Tags.sliceThickness, .DS, "2.5"))
         #expect(im.count == 2)
         #expect(im.first?.string(Tags.sliceThickness) == "2.5")
+        let priv = try store.find(try Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tag(0x0009, 0x0010), .LO, "ACME")
+            .with(Tag(0x0009, 0x1001), .LO, "x").request(), after: nil, limit: 10)
+        #expect(priv.hasUnsupportedOptionalKeys)
+        #expect(priv.matches.first?.string(Tag(0x0009, 0x0010)) == "ACME")
+        #expect(priv.matches.first?.bytes(Tag(0x0009, 0x1001))?.isEmpty == true)
         let ok = try store.find(try Query("STUDY").with(studyUID, .UI).request(), after: nil, limit: 10)
         #expect(!ok.hasUnsupportedOptionalKeys)
     }
@@ -396,5 +401,31 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(seen.count == 7)
         #expect(Set(seen).count == 7)
         #expect(pages == 3)
+    }
+
+    @Test func swiftSideFilteringIsBoundedPerPage() throws {
+        let req = try Query("STUDY").with(Tags.patientAge, .AS, "054Y").with(studyUID, .UI).request()
+        var seen: [String] = []
+        var token: ResumeToken? = nil
+        var pages = 0
+        repeat {
+            let page = try store.find(req, after: token, limit: 100, maxExaminedRows: 2)
+            #expect(page.matches.count <= 2)
+            seen += page.matches.map { $0.string(studyUID)! }
+            token = page.next
+            pages += 1
+        } while token != nil && pages < 20
+        #expect(seen.sorted() == ["1.2.3.1", "1.2.3.2", "1.2.3.3", "1.2.3.4", "1.2.3.5", "1.2.3.6", "1.2.3.7"])
+        // No match at all: short (empty) pages until the end, never a spurious match.
+        let none = try Query("STUDY").with(Tags.patientAge, .AS, "099Y").request()
+        var t: ResumeToken? = nil
+        var empty = 0
+        repeat {
+            let page = try store.find(none, after: t, limit: 100, maxExaminedRows: 3)
+            #expect(page.matches.isEmpty)
+            t = page.next
+            empty += 1
+        } while t != nil && empty < 20
+        #expect(empty >= 2 && empty < 20)
     }
 }

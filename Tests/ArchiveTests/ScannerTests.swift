@@ -1,4 +1,5 @@
 import DICOM
+import Dispatch
 import Foundation
 import Synchronization
 import Testing
@@ -68,6 +69,17 @@ import Testing
         #expect(r.values(.modality) == ["MRX"])
         let s = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI, "1.2.3.3").with(Tags.studyInstances, .IS))
         #expect(s.first?.string(Tags.studyInstances) == "1")
+    }
+
+    @Test func indexedFileThatBecomesInvalidIsRemoved() throws {
+        let (store, root, _) = try Fixture.scannedStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Data("garbage, no longer DICOM".utf8).write(to: URL(fileURLWithPath: "\(root)/PID005/1.2.3.6/1.2.3.6.1.1.dcm"))
+        let s = try StorageScanner(store: store, root: root).scan()
+        #expect(s.removed == 1)
+        #expect(s.skipped.count == 4)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.6.1.1") == nil)
+        #expect(try store.counts().patients == 5)
     }
 
     @Test func removingEveryFileOfAStudyRemovesItsParents() throws {
@@ -175,6 +187,33 @@ import Testing
         #expect(try store.instance(sopInstanceUID: "1.2.3.3.1.1")?.path == "/s/a.dcm")
     }
 
+    @Test func batchWithChangingParentsKeepsTheLastValuesAndPrunes() throws {
+        let store = try SQLiteIndexStore()
+        var a = Fixture.instances[0]
+        var b = Fixture.instances[1]
+        b.studyDescription = "CT Chest v2"
+        var c = Fixture.instances[2] // same study, other series
+        c.studyDescription = "CT Chest v2"
+        var d = Fixture.instances[3] // other study of the same patient
+        d.patientName = "Doe^John"
+        try store.index([a, b, c, d].enumerated().map { record($1, path: "/b/\($0).dcm") })
+        let r = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(Tags.studyDescription, .LO)
+            .with(Tags.studySeries, .IS))
+        #expect(r.values(Tags.studyDescription) == ["CT Chest v2", "MR Head 100%"])
+        #expect(r.values(Tags.studySeries) == ["1", "2"])
+        #expect(try store.counts().patients == 1)
+        // The study moves to another patient within one batch: the old patient goes.
+        a.patientID = "MOVED"
+        b.patientID = "MOVED"
+        c.patientID = "MOVED"
+        try store.index([a, b, c].enumerated().map { record($1, path: "/b/\($0).dcm") })
+        d.patientID = "MOVED"
+        try store.index([d].map { record($0, path: "/b/3.dcm") })
+        #expect(try store.counts().patients == 1)
+        #expect(try findAll(store, Query("STUDY").with(.patientID, .LO)).values(.patientID) == ["MOVED", "MOVED"])
+        #expect(try store.instanceCount() == 4)
+    }
+
     @Test func retrievePlanningLookup() throws {
         let store = Fixture.shared
         #expect(try store.instances(studyInstanceUID: "1.2.3.1").count == 3)
@@ -222,5 +261,103 @@ import Testing
         // Re-opening keeps everything.
         let again = try SQLiteIndexStore(path: path)
         #expect(try again.instanceCount() == 2)
+    }
+}
+
+@Suite struct SyntheticTests {
+    @Test func syntheticRowsAreQueryable() throws {
+        let store = try SQLiteIndexStore()
+        let n = try store.insertSynthetic(SyntheticShape(patients: 50, studiesPerPatient: 2, seriesPerStudy: 2,
+                                                         instancesPerSeries: 3))
+        #expect(n == 600)
+        let c = try store.counts()
+        #expect(c.patients == 50 && c.studies == 100 && c.series == 200 && c.instances == 600)
+        let byID = try findAll(store, Query("STUDY").with(.patientID, .LO, "SYN0000042").with(Tag(0x0020, 0x000D), .UI)
+            .with(.patientName, .PN).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS))
+        #expect(byID.values(Tag(0x0020, 0x000D)) == ["2.25.77.42.0", "2.25.77.42.1"])
+        #expect(byID.values(.patientName) == ["DOE42^JOHN", "DOE42^JOHN"])
+        #expect(byID.values(Tags.studyInstances) == ["6", "6"])
+        let byName = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192")
+            .with(.patientName, .PN, "müller3*").with(.patientID, .LO))
+        #expect(byName.values(.patientID) == ["SYN0000003", "SYN0000003", "SYN0000033", "SYN0000033"])
+        let first = try findAll(store, Query("STUDY").with(.studyDate, .DA, "20150101").with(Tags.accession, .SH))
+        #expect(first.values(Tags.accession) == ["ACC0"])
+    }
+}
+
+@Suite struct ConcurrencyTests {
+    @Test func readersRunWhileOneWriterIndexes() throws {
+        let store = try SQLiteIndexStore()
+        try store.insertSynthetic(SyntheticShape(patients: 20, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1))
+        let req = try Query("STUDY").with(Tag(0x0020, 0x000D), .UI).request()
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            do {
+                if worker == 0 {
+                    for b in 0..<20 {
+                        try store.insertSynthetic(SyntheticShape(patients: 1, studiesPerPatient: 5, pathPrefix: "/w\(b)")
+                            .offset(by: 1000 + b))
+                    }
+                } else {
+                    var last = 0
+                    for _ in 0..<50 {
+                        let n = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI), limit: 7).count
+                        if n < last { failures.withLock { $0.append("count went down \(last) → \(n)") } }
+                        last = n
+                        _ = try store.find(req, after: nil, limit: 3)
+                    }
+                }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(try store.counts().studies == 120)
+    }
+
+    @Test func lastPageHasNoToken() throws {
+        let req = try Query("STUDY").with(.patientID, .LO, "PID001").with(Tag(0x0020, 0x000D), .UI).request()
+        let page = try Fixture.shared.find(req, after: nil, limit: 2)
+        #expect(page.matches.count == 2)
+        #expect(page.next == nil)
+        let unlimited = try Fixture.shared.find(try Query("STUDY").request(), after: nil, limit: 0)
+        #expect(unlimited.matches.count == 7)
+        #expect(unlimited.next == nil)
+    }
+}
+
+@Suite struct TemporaryIndexTests {
+    @Test func temporaryIndexIsDeletedWhenReleased() throws {
+        var dir = ""
+        do {
+            let store = try SQLiteIndexStore()
+            dir = String(store.pool.path.dropLast("/index.sqlite".count))
+            try store.insertSynthetic(SyntheticShape(patients: 2))
+            #expect(FileManager.default.fileExists(atPath: dir))
+        }
+        #expect(!dir.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir))
+    }
+}
+
+@Suite struct ScannerEncodingTests {
+    @Test func deflatedBigEndianAndRawDataSetFilesAreIndexed() throws {
+        let root = try Fixture.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try Fixture.instances[0].write(to: root + "/deflated.dcm", transferSyntax: .deflatedExplicitVRLittleEndian)
+        try Fixture.instances[1].write(to: root + "/big.dcm", transferSyntax: .explicitVRBigEndian)
+        // A raw data set without preamble and File Meta Information (old files).
+        let raw = try DataSetWriter.write(Fixture.instances[6].dataSet(), transferSyntax: .implicitVRLittleEndian)
+        try Data(raw).write(to: URL(fileURLWithPath: root + "/raw.dcm"))
+        let store = try SQLiteIndexStore()
+        let s = try StorageScanner(store: store, root: root, headerReadSize: 1024).scan()
+        #expect(s.skipped == [])
+        #expect(s.indexed == 3)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID == TransferSyntax.deflatedExplicitVRLittleEndian.uid)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.2")?.transferSyntaxUID == TransferSyntax.explicitVRBigEndian.uid)
+        #expect(try store.instance(sopInstanceUID: "1.2.3.4.1.1") != nil)
+        let r = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller^jürgen")
+            .with(Tags.studyDescription, .LO))
+        #expect(r.values(Tags.studyDescription) == ["Röntgen Thorax"])
     }
 }

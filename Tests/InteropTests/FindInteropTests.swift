@@ -383,6 +383,9 @@ final class FixtureDaemon {
         var last = FindOutcome()
         while Date() < deadline {
             last = find(.dcmtk, .studyRoot, ["\(Key.level)=STUDY", Key.studyUID, Key.studyInstances])
+            if last.finalStatus == "C000", last.errorComment == "no index" {
+                throw DaemonError("the daemon runs without an index (C-FIND answers C000 'no index')")
+            }
             if last.finalStatus == "0000", last.matches.count == truth.studies.count {
                 let counts = last.matches.compactMap { Int($0[Key.studyInstances] ?? "") }
                 if counts.count == truth.studies.count, counts.reduce(0, +) == truth.instances.count { return }

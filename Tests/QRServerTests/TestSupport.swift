@@ -144,10 +144,12 @@ final class TestServer {
     let logs = LogCapture()
     static let aeTitle = "QRSCP"
 
-    init(store: (any IndexStore)?, pageSize: Int = 4) throws {
+    init(store: (any IndexStore)?, pageSize: Int = 4,
+         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         loop = try EventLoop()
-        let configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: Self.aeTitle,
+        var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: Self.aeTitle,
                                                 storageDirectory: NSTemporaryDirectory(), artimTimeout: .seconds(5))
+        configure(&configuration)
         server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
                              store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.worker"))
         server.findPageSize = pageSize

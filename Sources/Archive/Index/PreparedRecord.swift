@@ -118,6 +118,31 @@ struct PreparedRecord: Sendable {
     }
 }
 
+extension PreparedRecord {
+    /// Whether the patient, study and series parts equal `other`'s (then a batch writer
+    /// need not upsert them again).
+    func sameParents(as o: PreparedRecord) -> Bool {
+        seriesUID == o.seriesUID && modality == o.modality && seriesNumber == o.seriesNumber
+            && seriesDate == o.seriesDate && seriesTime == o.seriesTime && seriesAttrs == o.seriesAttrs
+            && sameStudy(as: o)
+    }
+
+    /// Whether the patient and study parts equal `other`'s.
+    func sameStudy(as o: PreparedRecord) -> Bool {
+        studyUID == o.studyUID && studyDate == o.studyDate && studyTime == o.studyTime && accession == o.accession
+            && studyID == o.studyID && referringPhysician == o.referringPhysician
+            && studyDescription == o.studyDescription && studyAttrs == o.studyAttrs && samePatient(as: o)
+    }
+
+    /// Whether the patient part equals `other`'s.
+    func samePatient(as o: PreparedRecord) -> Bool {
+        patientID == o.patientID && issuer == o.issuer && patientName == o.patientName && birthDate == o.birthDate
+            && sex == o.sex && patientAttrs == o.patientAttrs
+    }
+
+    var patientKey: String { patientID + "\u{0}" + issuer }
+}
+
 /// Decodes an entity blob (Explicit VR Little Endian, UTF-8 text).
 func decodeAttrs(_ blob: [UInt8]?) -> DataSet {
     guard let blob, !blob.isEmpty else { return DataSet() }

@@ -20,7 +20,8 @@ public struct FileStamp: Sendable, Hashable {
 /// - Without a path the index is "in memory" like the tool it replaces: a pool over a
 ///   private database file in a fresh temporary directory (`$TMPDIR`, else /tmp), with
 ///   `synchronous=OFF`. The directory is deleted by `close()` or when the store is
-///   deallocated. A real `:memory:` database cannot be shared by a pool's reader
+///   deallocated; one left by a crashed process (`qrscpd-index-<pid>-…` with a dead pid)
+///   is deleted when the next temporary index is created. A real `:memory:` database cannot be shared by a pool's reader
 ///   connections, and a `DatabaseQueue` would serialise readers behind the writer.
 ///
 /// Thread safety: every method may be called from any thread; each call runs in its
@@ -49,7 +50,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             pool = try DatabasePool(path: path, configuration: config)
         } else {
             let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-            var template = Array("\(base)/qrscpd-index-XXXXXX".utf8CString)
+            SQLiteIndexStore.removeStaleTemporaryIndexes(in: base)
+            var template = Array("\(base)/qrscpd-index-\(getpid())-XXXXXX".utf8CString)
             let dir: String = try template.withUnsafeMutableBufferPointer { buf in
                 guard let p = mkdtemp(buf.baseAddress!) else {
                     throw IndexError.unreadable("cannot create a temporary directory in \(base): errno \(errno)")
@@ -66,6 +68,19 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             }
         }
         try Schema.migrator.migrate(pool)
+    }
+
+    /// Deletes temporary indexes left by processes that died without closing them
+    /// (`qrscpd-index-<pid>-*` whose pid no longer exists).
+    static func removeStaleTemporaryIndexes(in base: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
+        for name in names where name.hasPrefix("qrscpd-index-") {
+            let parts = name.split(separator: "-")
+            guard parts.count == 4, let pid = Int32(parts[2]), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: base + "/" + name)
+            }
+        }
     }
 
     deinit {
@@ -90,7 +105,10 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
 
     public func index(_ record: InstanceRecord) throws {
         let prepared = try PreparedRecord(record)
-        try pool.write { db in _ = try Self.write(prepared, db, rejectDuplicates: false) }
+        try pool.write { db in
+            var cache = ParentCache()
+            _ = try Self.write(prepared, db, rejectDuplicates: false, cache: &cache)
+        }
     }
 
     /// Indexes many records in one transaction (the batch API for the scanner, the
@@ -106,7 +124,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             do { prepared.append((i, try PreparedRecord(r))) } catch { failures.append((i, error)) }
         }
         try pool.write { db in
-            for (_, p) in prepared { _ = try Self.write(p, db, rejectDuplicates: false) }
+            var cache = ParentCache()
+            for (_, p) in prepared { _ = try Self.write(p, db, rejectDuplicates: false, cache: &cache) }
         }
         return failures
     }
@@ -116,7 +135,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
     /// written and its error returned at its position.
     func write(_ records: [PreparedRecord], rejectDuplicates: Bool) throws -> [IndexError?] {
         try pool.write { db in
-            try records.map { try Self.write($0, db, rejectDuplicates: rejectDuplicates) }
+            var cache = ParentCache()
+            return try records.map { try Self.write($0, db, rejectDuplicates: rejectDuplicates, cache: &cache) }
         }
     }
 
@@ -222,44 +242,90 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
 
     // MARK: Writing
 
-    static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool) throws -> IndexError? {
-        // The instance as indexed before (same SOP Instance UID), if any.
-        let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, series_ref, path FROM instance WHERE sop_uid = ?"),
-                                   arguments: [r.sopInstanceUID])
-        if rejectDuplicates, let old, (old[2] as String) != r.path, FileManager.default.fileExists(atPath: old[2]) {
-            return .duplicateSOPInstance(uid: r.sopInstanceUID, indexedPath: old[2])
+    /// Parent rows written earlier in the same transaction, by Series Instance UID: a
+    /// record whose parents equal the cached ones skips their upserts.
+    struct ParentCache {
+        var bySeries: [String: (record: PreparedRecord, series: Int64, study: Int64)] = [:]
+        var byStudy: [String: (record: PreparedRecord, study: Int64, patient: Int64)] = [:]
+        var byPatient: [String: (record: PreparedRecord, patient: Int64)] = [:]
+
+        mutating func clear() {
+            bySeries.removeAll()
+            byStudy.removeAll()
+            byPatient.removeAll()
         }
-        // Another instance previously indexed from this path (the file was replaced).
-        for id in try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM instance WHERE path = ? AND sop_uid <> ?"),
-                                     arguments: [r.path, r.sopInstanceUID]) {
-            try removeInstance(id: id, db)
+    }
+
+    static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool,
+                      cache: inout ParentCache) throws -> IndexError? {
+        // The instance as indexed before (same SOP Instance UID), and any other instance
+        // previously indexed from this path (the file was replaced).
+        var old: (id: Int64, series: Int64)? = nil
+        var displaced: [Int64] = []
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, series_ref, path, sop_uid FROM instance WHERE sop_uid = ? OR path = ?"),
+                                    arguments: [r.sopInstanceUID, r.path]) {
+            if (row[3] as String) == r.sopInstanceUID {
+                let oldPath: String = row[2]
+                if rejectDuplicates, oldPath != r.path, FileManager.default.fileExists(atPath: oldPath) {
+                    return .duplicateSOPInstance(uid: r.sopInstanceUID, indexedPath: oldPath)
+                }
+                old = (row[0], row[1])
+            } else {
+                displaced.append(row[0])
+            }
         }
-        let oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
-                                            arguments: [r.studyUID])
+        if !displaced.isEmpty {
+            cache.clear() // removals may prune cached parents
+            for id in displaced { try removeInstance(id: id, db) }
+        }
+        if let cached = cache.bySeries[r.seriesUID], cached.record.sameParents(as: r) {
+            try writeInstance(r, series: cached.series, studyRef: cached.study, db)
+            if let old, old.series != cached.series {
+                cache.clear()
+                try prune(series: old.series, db)
+            }
+            return nil
+        }
+        let patientRef: Int64
+        let studyRef: Int64
+        var oldPatient: Int64? = nil
+        if let cs = cache.byStudy[r.studyUID], cs.record.sameStudy(as: r) {
+            studyRef = cs.study
+            patientRef = cs.patient
+        } else {
+            oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
+                                                arguments: [r.studyUID])
+            if let cp = cache.byPatient[r.patientKey], cp.record.samePatient(as: r) {
+                patientRef = cp.patient
+            } else {
+                patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
+                    INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (patient_id, issuer) DO UPDATE SET
+                      name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
+                      sex = excluded.sex, attrs = excluded.attrs
+                    RETURNING id
+                    """), arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
+                                      blob(r.patientAttrs)])!
+            }
+            studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
+                INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
+                                   ref_phys, ref_phys_norm, description, attrs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (study_uid) DO UPDATE SET
+                  patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
+                  accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
+                  ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
+                RETURNING id
+                """), arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
+                                  r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
+                                  blob(r.studyAttrs)])!
+            cache.byStudy[r.studyUID] = (r, studyRef, patientRef)
+            cache.byPatient[r.patientKey] = (r, patientRef)
+        }
         let oldStudy = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"),
                                           arguments: [r.seriesUID])
 
-        let patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (patient_id, issuer) DO UPDATE SET
-              name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
-              sex = excluded.sex, attrs = excluded.attrs
-            RETURNING id
-            """), arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
-                              blob(r.patientAttrs)])!
-        let studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
-                               ref_phys, ref_phys_norm, description, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (study_uid) DO UPDATE SET
-              patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
-              accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
-              ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
-            RETURNING id
-            """), arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
-                              r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
-                              blob(r.studyAttrs)])!
         let seriesRef = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, series_date, series_time, attrs)
             VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -269,6 +335,23 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             RETURNING id
             """), arguments: [studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
                               blob(r.seriesAttrs)])!
+        try writeInstance(r, series: seriesRef, studyRef: studyRef, db)
+        // Parents the instance (or its series/study) moved away from may now be empty.
+        let moved = (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
+            || (oldPatient.map { $0 != patientRef } ?? false)
+        if moved {
+            cache.clear()
+            if let old, old.series != seriesRef { try prune(series: old.series, db) }
+            if let oldStudy, oldStudy != studyRef { try prune(study: oldStudy, db) }
+            if let oldPatient, oldPatient != patientRef { try prune(patient: oldPatient, db) }
+        }
+        cache.bySeries[r.seriesUID] = (r, seriesRef, studyRef)
+        return nil
+    }
+
+    private static func blob(_ b: [UInt8]) -> Data? { b.isEmpty ? nil : Data(b) }
+
+    private static func writeInstance(_ r: PreparedRecord, series seriesRef: Int64, studyRef: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: """
             INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime,
                                   transfer_syntax, attrs)
@@ -279,14 +362,7 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
               mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs
             """).execute(arguments: [seriesRef, studyRef, r.sopInstanceUID, r.sopClassUID, r.instanceNumber, r.path,
                                      r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs)])
-        // Parents the instance (or its series/study) moved away from may now be empty.
-        if let old, let oldSeries: Int64 = old[1], oldSeries != seriesRef { try prune(series: oldSeries, db) }
-        if let oldStudy, oldStudy != studyRef { try prune(study: oldStudy, db) }
-        if let oldPatient, oldPatient != patientRef { try prune(patient: oldPatient, db) }
-        return nil
     }
-
-    private static func blob(_ b: [UInt8]) -> Data? { b.isEmpty ? nil : Data(b) }
 
     static func removeInstance(id: Int64, _ db: Database) throws {
         let series = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_ref FROM instance WHERE id = ?"),

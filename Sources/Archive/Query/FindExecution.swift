@@ -31,6 +31,8 @@ import GRDB
 ///   rows the SQL conditions select, page by page.
 /// - Keys whose level we do not know are kept at the IMAGE level. Asked at a higher
 ///   level, they are returned zero-length and `hasUnsupportedOptionalKeys` is set (FF01).
+///   Private attributes are not indexed: private data elements in a request are returned
+///   zero-length with FF01; private creator elements are echoed.
 /// - Computed keys reflect the index at query time: Modalities in Study, SOP Classes in
 ///   Study, Number of Patient Related Studies/Series/Instances, Number of Study Related
 ///   Series/Instances, Number of Series Related Instances; Instance Availability is
@@ -39,9 +41,19 @@ import GRDB
 ///   text is UTF-8: Specific Character Set "ISO_IR 192" is added to every identifier
 ///   holding a non-ASCII value. Retrieve AE Title is added by the service.
 extension SQLiteIndexStore {
+    /// One page of matches (see the matching choices above). The work per call is
+    /// bounded: when keys are matched in Swift (attribute blobs, sequences) and few rows
+    /// match, a page may hold fewer than `limit` matches, even none, with a non-nil
+    /// `next`; keep calling until `next` is nil. `limit` ≤ 0 means no limit.
     public func find(_ request: FindRequest, after token: ResumeToken?, limit: Int) throws -> FindPage {
+        try find(request, after: token, limit: limit, maxExaminedRows: FindPlan.maxExaminedRowsPerPage)
+    }
+
+    func find(_ request: FindRequest, after token: ResumeToken?, limit: Int, maxExaminedRows: Int) throws -> FindPage {
         let plan = FindPlan(request)
-        return try pool.read { db in try plan.run(db, after: token?.value ?? 0, limit: limit) }
+        return try pool.read { db in
+            try plan.run(db, after: token?.value ?? 0, limit: limit, maxExaminedRows: maxExaminedRows)
+        }
     }
 }
 
@@ -163,6 +175,10 @@ struct FindPlan {
     /// Column index in the row of each level's attribute blob, when needed.
     var blobColumn: [Int?] = [nil, nil, nil, nil]
     var unsupported = false
+    /// Where Query/Retrieve Level and Specific Character Set go among the outputs.
+    var levelSlot = 0
+    var charsetSlot = 0
+    var levelElement = DataElement(tag: .queryRetrieveLevel, vr: .CS, bytes: [])
 
     static let idColumn = ["p.id", "s.id", "se.id", "i.id"]
     static let from = [
@@ -182,6 +198,17 @@ struct FindPlan {
             let tag = e.tag
             if tag == Tag(0x0008, 0x0056) { // Instance Availability
                 outputs.append(Output(tag: tag, vr: .CS, source: .constant("ONLINE")))
+                continue
+            }
+            if tag.isPrivate {
+                // Private attributes are not indexed: creators are echoed, data elements
+                // returned zero-length with FF01.
+                if tag.isPrivateCreator {
+                    outputs.append(Output(tag: tag, vr: .LO, source: .constant(ids.string(tag) ?? "")))
+                } else {
+                    unsupported = true
+                    outputs.append(Output(tag: tag, vr: e.vr == .SQ ? .SQ : (e.vr == .UN ? .UN : e.vr), source: .empty))
+                }
                 continue
             }
             guard FindRequest.isKey(tag) else { continue }
@@ -245,6 +272,15 @@ struct FindPlan {
                 outputs.append(Output(tag: tag, vr: requestVR, source: .blob(level: lvl, tag: tag)))
             }
         }
+        finishOutputs()
+    }
+
+    private mutating func finishOutputs() {
+        outputs.sort { $0.tag < $1.tag }
+        levelSlot = outputs.firstIndex { $0.tag > .queryRetrieveLevel } ?? outputs.count
+        charsetSlot = outputs.firstIndex { $0.tag > .specificCharacterSet } ?? outputs.count
+        if levelSlot < charsetSlot { charsetSlot += 1 } else { charsetSlot = min(charsetSlot, levelSlot) }
+        levelElement = FindPlan.text(.queryRetrieveLevel, .CS, level.rawValue)
     }
 
     private mutating func needBlob(_ lvl: Int) {
@@ -328,14 +364,18 @@ struct FindPlan {
             + where_.joined(separator: " AND ") + " ORDER BY \(id) LIMIT ?"
     }
 
-    func run(_ db: Database, after: Int64, limit: Int) throws -> FindPage {
+    /// Rows examined by Swift-side filters before a page is returned short.
+    static let maxExaminedRowsPerPage = 20_000
+
+    func run(_ db: Database, after: Int64, limit: Int, maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> FindPage {
         let pageSize = limit > 0 ? limit : Int.max / 4
         let stmt = try db.cachedStatement(sql: sql)
         var matches: [DataSet] = []
         matches.reserveCapacity(min(pageSize, 1024))
         var position = after
         var lastReturned = after
-        let chunk = filters.isEmpty ? pageSize + 1 : max(pageSize + 1, 256)
+        var examined = 0
+        let chunk = filters.isEmpty ? pageSize + 1 : min(max(pageSize + 1, 256), max(1, maxExaminedRows))
         while true {
             var args: [DatabaseValueConvertible?] = [position]
             args.append(contentsOf: arguments)
@@ -355,6 +395,10 @@ struct FindPlan {
                 lastReturned = id
             }
             if fetched < chunk { break }
+            examined += fetched
+            if examined >= maxExaminedRows {
+                return FindPage(matches: matches, next: ResumeToken(position), hasUnsupportedOptionalKeys: unsupported)
+            }
         }
         return FindPage(matches: matches, next: nil, hasUnsupportedOptionalKeys: unsupported)
     }
@@ -397,31 +441,44 @@ struct FindPlan {
         matchers.allSatisfy { $0.matcher.matches(values(item, $0.tag), isPN: $0.vr == .PN, vr: $0.vr) }
     }
 
+    @inline(__always)
+    private static func text(_ tag: Tag, _ vr: VR, _ s: String) -> DataElement {
+        var b = Array(s.utf8)
+        if b.count & 1 == 1 { b.append(vr.paddingByte) }
+        return DataElement(tag: tag, vr: vr, bytes: b[...])
+    }
+
+    private static let emptyBytes: ArraySlice<UInt8> = []
+
+    /// Builds the response identifier; elements are produced in tag order (the request's
+    /// order), with Query/Retrieve Level and Specific Character Set slotted in.
     private func response(_ row: Row, _ cache: inout [DataSet?]) -> DataSet {
-        var ds = DataSet()
+        var elements: [DataElement] = []
+        elements.reserveCapacity(outputs.count + 2)
         var nonASCII = false
-        for out in outputs {
+        for (n, out) in outputs.enumerated() {
+            if n == levelSlot { elements.append(levelElement) }
             switch out.source {
             case .column(let i):
                 let dbv = row[i] as DatabaseValue
                 switch dbv.storage {
                 case .string(let s):
                     if !nonASCII, TextValues.isCharsetText(out.vr), s.utf8.contains(where: { $0 >= 0x80 }) { nonASCII = true }
-                    ds.set(out.tag, vr: out.vr, string: s)
-                case .int64(let v): ds.set(out.tag, vr: out.vr, string: String(v))
-                case .double(let v): ds.set(out.tag, vr: out.vr, string: String(v))
-                default: ds.set(out.tag, vr: out.vr, bytes: [])
+                    elements.append(FindPlan.text(out.tag, out.vr, s))
+                case .int64(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
+                case .double(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
+                default: elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
                 }
             case .list(let i):
                 let s: String? = row[i]
                 let values = (s ?? "").split(separator: ",").map(String.init).sorted()
-                ds.set(out.tag, vr: out.vr, strings: values)
+                elements.append(FindPlan.text(out.tag, out.vr, values.joined(separator: "\\")))
             case let .blob(lvl, tag):
                 if let e = blob(row, lvl, &cache)[tag] {
                     if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                    ds.set(e)
+                    elements.append(e)
                 } else {
-                    ds.set(out.tag, vr: out.vr, bytes: [])
+                    elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
                 }
             case let .sequence(lvl, tag, query, matchers):
                 let stored = blob(row, lvl, &cache).items(tag) ?? []
@@ -436,16 +493,19 @@ struct FindPlan {
                 }
                 let e = DataElement(tag: tag, items: items)
                 if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                ds.set(e)
+                elements.append(e)
             case .constant(let s):
-                ds.set(out.tag, vr: out.vr, string: s)
+                elements.append(FindPlan.text(out.tag, out.vr, s))
             case .empty:
-                if out.vr == .SQ { ds.set(out.tag, items: []) } else { ds.set(out.tag, vr: out.vr, bytes: []) }
+                elements.append(out.vr == .SQ ? DataElement(tag: out.tag, items: [])
+                                : DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
             }
         }
-        ds.set(.queryRetrieveLevel, vr: .CS, string: level.rawValue)
-        if nonASCII { ds.set(.specificCharacterSet, vr: .CS, string: "ISO_IR 192") }
-        return ds
+        if levelSlot == outputs.count { elements.append(levelElement) }
+        if nonASCII {
+            elements.insert(FindPlan.text(.specificCharacterSet, .CS, "ISO_IR 192"), at: charsetSlot)
+        }
+        return DataSet(elements)
     }
 }
 

@@ -60,7 +60,8 @@ public struct ScanSummary: Sendable {
 ///   longer, or the data set is deflated), parsed up to Pixel Data.
 /// - Incremental: a file whose size and modification time equal the indexed ones is not
 ///   read again; instances whose file disappeared are removed; a changed file is
-///   re-indexed (replacing what its path held).
+///   re-indexed (replacing what its path held), or removed from the index when it can no
+///   longer be indexed (it is then also listed as skipped).
 /// - Robust: a file that is not DICOM, is truncated or malformed, lacks Study/Series/SOP
 ///   Instance UID or SOP Class UID, or repeats the SOP Instance UID of another existing
 ///   indexed file is skipped and listed with the reason; the scan goes on.
@@ -127,20 +128,26 @@ public final class StorageScanner: Sendable {
         func process(_ batch: [String]) throws {
             // 1. stat and parse in parallel.
             let results = Slots<FileOutcome>(count: batch.count)
-            let stamps = known
+            let stamps = batch.map { known[$0] } // (not `known` itself: it is mutated below)
             let readSize = headerReadSize
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
-                results[i] = StorageScanner.examine(batch[i], indexed: stamps[batch[i]], readSize: readSize)
+                results[i] = StorageScanner.examine(batch[i], indexed: stamps[i], readSize: readSize)
             }
             var records: [PreparedRecord] = []
             var recordPaths: [String] = []
             for (i, path) in batch.enumerated() {
-                known.removeValue(forKey: path)
                 switch results[i]! {
-                case .vanished: continue
-                case .unchanged: seen += 1; unchanged += 1
-                case .skipped(let reason): seen += 1; parsed += 1; skipped.append(SkippedFile(path: path, reason: reason))
-                case .record(let r): seen += 1; parsed += 1; records.append(r); recordPaths.append(path)
+                case .vanished:
+                    continue // stays in `known`: removed from the index at the end
+                case .unchanged:
+                    known.removeValue(forKey: path)
+                    seen += 1; unchanged += 1
+                case .skipped(let reason):
+                    // An indexed file that became unreadable stays in `known` and is removed.
+                    seen += 1; parsed += 1; skipped.append(SkippedFile(path: path, reason: reason))
+                case .record(let r):
+                    known.removeValue(forKey: path)
+                    seen += 1; parsed += 1; records.append(r); recordPaths.append(path)
                 }
             }
             // 2. write the previous batch's records must be done before queueing this one.
@@ -217,12 +224,17 @@ public final class StorageScanner: Sendable {
     }
 
     static func examine(_ path: String, indexed: FileStamp?, readSize: Int) -> FileOutcome {
+        // Unchanged files cost one stat(2) and nothing else.
+        var st = stat()
+        if let indexed, stat(path, &st) == 0, indexed.size == Int64(st.st_size),
+           indexed.modificationTime == Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 {
+            return .unchanged
+        }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             return errno == ENOENT ? .vanished : .skipped("cannot open: \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        var st = stat()
         guard fstat(fd, &st) == 0 else { return .skipped("cannot stat: errno \(errno)") }
         let size = Int64(st.st_size)
         let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9

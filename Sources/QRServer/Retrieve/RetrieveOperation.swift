@@ -167,7 +167,7 @@ final class RetrieveOperation {
             channel = GetStoreChannel(association: association!)
             sendNext()
         case .move(let destination):
-            openSubAssociation(destination: destination.trimmingSpaces)
+            openSubAssociation(destination: destination.trimmingAEPadding)
         }
     }
 

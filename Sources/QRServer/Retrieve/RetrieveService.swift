@@ -86,7 +86,7 @@ enum RetrieveService {
         }
         var peer: PeerAddress?
         if let destination {
-            let trimmed = destination.trimmingSpaces
+            let trimmed = destination.trimmingAEPadding
             guard !trimmed.isEmpty, let address = association.server.configuration.peers[trimmed] else {
                 return refuse(.moveDestinationUnknown, "unknown move destination '\(trimmed)'",
                               model: model.rawValue, level: request.level.rawValue)
@@ -118,14 +118,14 @@ enum RetrieveService {
             "warning": "\(warning)",
             "duration_ms": "\(Int(milliseconds.rounded()))",
         ]
-        if let destination = kind.destination { metadata["move_destination"] = "\(destination.trimmingSpaces)" }
+        if let destination = kind.destination { metadata["move_destination"] = "\(destination.trimmingAEPadding)" }
         if let comment { metadata["error_comment"] = "\(comment)" }
         association.logger.info("\(kind.commandName)", metadata: metadata)
     }
 }
 
 extension String {
-    var trimmingSpaces: String {
+    var trimmingAEPadding: String {
         var s = Substring(self)
         while let f = s.first, f == " " || f == "\0" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\0" { s.removeLast() }

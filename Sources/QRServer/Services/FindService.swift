@@ -38,10 +38,11 @@ enum FindService {
                                                status: status, hasIdentifier: false)
             response.errorComment = String(comment.prefix(64))
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: message.contextID, command: response)
+            // Logged (and counted) before sending, so that the line exists once the peer has the answer.
             association.server.statistics.finds += 1
             logCompletion(on: association, status: status, model: model, level: level, matches: 0,
                           started: started, comment: comment)
+            association.sendMessage(contextID: message.contextID, command: response)
             return nil
         }
 
@@ -209,21 +210,28 @@ final class FindOperation {
         if page.hasUnsupportedOptionalKeys { unsupportedOptionalKeys = true }
         let status: DIMSEStatus = unsupportedOptionalKeys ? .pendingWithWarning : .pending
         let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
-        for var match in page.matches {
-            if wantsRetrieveAE {
-                match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
+        var encodingFailure: String?
+        association.coalescingWrites {
+            for var match in page.matches {
+                if wantsRetrieveAE {
+                    match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
+                }
+                let encoded: [UInt8]
+                do {
+                    encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
+                } catch {
+                    encodingFailure = "cannot encode response identifier: \(error)"
+                    return
+                }
+                let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                                                   status: status, hasIdentifier: true)
+                association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
+                matchCount += 1
             }
-            let encoded: [UInt8]
-            do {
-                encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
-            } catch {
-                finish(.outOfResources, comment: "cannot encode response identifier: \(error)")
-                return
-            }
-            let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
-                                               status: status, hasIdentifier: true)
-            association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
-            matchCount += 1
+        }
+        if let encodingFailure {
+            finish(.outOfResources, comment: encodingFailure)
+            return
         }
         association.server.statistics.findMatches += page.matches.count
         guard let next = page.next else {
@@ -247,11 +255,11 @@ final class FindOperation {
                                                status: status, hasIdentifier: false)
             if let comment { response.errorComment = String(comment.prefix(64)) }
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: contextID, command: response)
             association.server.statistics.finds += 1
             FindService.logCompletion(on: association, status: status, model: request.model.rawValue,
                                       level: request.level.rawValue, matches: matchCount, started: started,
                                       comment: comment)
+            association.sendMessage(contextID: contextID, command: response)
         }
         let onFinish = self.onFinish
         self.onFinish = nil

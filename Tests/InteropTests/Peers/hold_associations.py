@@ -6,6 +6,7 @@ usage: hold_associations.py HOST PORT CALLED_AE N
 """
 import json
 import sys
+import time
 
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
@@ -21,7 +22,12 @@ def main():
     results = []
     for _ in range(count):
         assoc = ae.associate(host, port, ae_title=called)
-        entry = {"established": assoc.is_established}
+        entry = {"established": assoc.is_established, "rejected": assoc.is_rejected,
+                 "aborted": assoc.is_aborted}
+        # pynetdicom flags the rejection from its own thread; the primitive can lag behind.
+        deadline = time.time() + 5
+        while assoc.is_rejected and assoc.acceptor.primitive is None and time.time() < deadline:
+            time.sleep(0.05)
         if assoc.is_rejected and assoc.acceptor.primitive is not None:
             p = assoc.acceptor.primitive
             entry["reject"] = {"result": p.result, "source": p.result_source,

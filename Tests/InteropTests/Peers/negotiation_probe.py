@@ -7,6 +7,7 @@ usage: negotiation_probe.py HOST PORT CALLED_AE SCENARIO
 """
 import json
 import sys
+import time
 
 from pynetdicom import AE, build_context
 from pynetdicom.sop_class import Verification
@@ -47,6 +48,9 @@ def main():
     assoc = ae.associate(host, port, ae_title=called)
     out = {"established": assoc.is_established, "rejected": assoc.is_rejected,
            "aborted": assoc.is_aborted}
+    deadline = time.time() + 5
+    while assoc.is_rejected and assoc.acceptor.primitive is None and time.time() < deadline:
+        time.sleep(0.05)
     if assoc.is_rejected and assoc.acceptor.primitive is not None:
         p = assoc.acceptor.primitive
         out["reject"] = {"result": p.result, "source": p.result_source, "reason": p.diagnostic}

@@ -1,0 +1,480 @@
+import DICOM
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Why a received object was not stored. The service maps ``kind`` to a C-STORE status
+/// (PS3.4 Table B.2-1) and sends ``comment`` as Error Comment.
+public struct StoreFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// Disk full, I/O error, index unavailable: A700 "Refused: Out of Resources".
+        case outOfResources
+        /// Unparsable data set, or its SOP Class/Instance UID differs from the command, or a
+        /// required UID is missing: A900 "Error: Data Set does not match SOP Class".
+        case dataSetMismatch
+        /// The SOP Instance UID is already stored and the policy is ``StoreDuplicatePolicy/reject``: 0111.
+        case duplicate
+    }
+
+    public var kind: Kind
+    public var comment: String
+    /// The system error behind an ``Kind/outOfResources`` failure, if any.
+    public var errno: Int32?
+
+    public init(_ kind: Kind, _ comment: String, errno: Int32? = nil) {
+        self.kind = kind
+        self.comment = comment
+        self.errno = errno
+    }
+
+    public var description: String { "\(kind): \(comment)" }
+}
+
+/// What happened to a received object that did not fail.
+public struct StoreOutcome: Sendable, Hashable {
+    public enum Disposition: Sendable, Hashable {
+        /// A new instance, now in place and indexed.
+        case stored
+        /// An instance that was already stored, replaced by the new copy (``StoreDuplicatePolicy/replace``).
+        case replaced
+        /// An instance that was already stored; the stored copy was kept and the new one
+        /// discarded (``StoreDuplicatePolicy/keep``).
+        case keptExisting
+    }
+
+    public var disposition: Disposition
+    /// Absolute path of the instance's file (the kept one for ``Disposition/keptExisting``).
+    public var path: String
+    /// Size of the received file (Part 10 header included).
+    public var size: Int64
+    public var studyInstanceUID: String
+    public var seriesInstanceUID: String
+}
+
+/// Places in the write path where tests can inject a system error.
+public enum StoreFaultPoint: Sendable, Hashable {
+    case open, write, fsync, rename, directorySync, index
+}
+
+/// The durable write path of C-STORE ingest (QR-28, QR-29, FF-01…FF-03).
+///
+/// An object is written to `<root>/.incoming/<uuid>.tmp` (same file system as its final
+/// place; the scanner skips dot names) as it arrives: Part 10 header first, then the data
+/// set bytes exactly as received. ``IncomingObject/finish()`` then fsyncs the file, parses
+/// its header (up to Pixel Data), checks it against the command, applies the duplicate
+/// policy, renames it to its layout path (UIDs sanitized), fsyncs the directory and indexes
+/// it. Only then is the object reported stored. Any failure removes the temporary file
+/// and leaves the index untouched.
+///
+/// All methods block; call them on the worker pool. One ``IncomingObject`` must be used
+/// from one thread at a time (one serial lane); different objects may be written and
+/// committed concurrently.
+public final class StoreWriter: Sendable {
+    public static let incomingDirectoryName = ".incoming"
+
+    /// The storage directory, absolute and resolved (as the scanner records paths).
+    public let root: String
+    public let store: any IndexStore
+    public let layout: StoreLayout
+    public let duplicatePolicy: StoreDuplicatePolicy
+    /// Test hook: returns an errno to make that step fail.
+    public let fault: (@Sendable (StoreFaultPoint) -> Int32?)?
+    /// Commits of the same SOP Instance UID are serialized (striped locks).
+    private let commitLocks: [NSLock]
+
+    public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
+                duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) {
+        var r = root
+        if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
+        if let real = realpath(r, nil) { r = String(cString: real); free(real) }
+        while r.count > 1, r.hasSuffix("/") { r.removeLast() }
+        self.root = r
+        self.store = store
+        self.layout = layout
+        self.duplicatePolicy = duplicatePolicy
+        self.fault = fault
+        self.commitLocks = (0..<64).map { _ in NSLock() }
+    }
+
+    /// `<root>/.incoming`.
+    public var incomingDirectory: String { Self.incomingDirectory(of: root) }
+
+    static func incomingDirectory(of root: String) -> String {
+        (root == "/" ? "" : root) + "/" + incomingDirectoryName
+    }
+
+    /// A new object to receive; no I/O until ``IncomingObject/begin()``.
+    public func incoming(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+                         sourceAETitle: String?) -> IncomingObject {
+        IncomingObject(writer: self, sopClassUID: Self.trimmed(sopClassUID),
+                       sopInstanceUID: Self.trimmed(sopInstanceUID),
+                       transferSyntaxUID: Self.trimmed(transferSyntaxUID), sourceAETitle: sourceAETitle)
+    }
+
+    /// Convenience: ``incoming(sopClassUID:sopInstanceUID:transferSyntaxUID:sourceAETitle:)`` + ``IncomingObject/begin()``.
+    public func begin(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+                      sourceAETitle: String?) -> IncomingObject {
+        let object = incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+                              transferSyntaxUID: transferSyntaxUID, sourceAETitle: sourceAETitle)
+        object.begin()
+        return object
+    }
+
+    /// Removes temporary files left in `<root>/.incoming` by a previous run (crash, power
+    /// loss). Call at start-up, before accepting associations. Returns how many were removed.
+    @discardableResult
+    public static func removeLeftovers(in root: String) -> Int {
+        let dir = incomingDirectory(of: root)
+        guard let d = opendir(dir) else { return 0 }
+        var names: [String] = []
+        while let ent = readdir(d) {
+            let name = withUnsafeBytes(of: ent.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        closedir(d)
+        var removed = 0
+        for name in names where unlink(dir + "/" + name) == 0 { removed += 1 }
+        if removed > 0 { Self.syncDirectory(dir) }
+        return removed
+    }
+
+    func lock(for sopInstanceUID: String) -> NSLock {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in sopInstanceUID.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return commitLocks[Int(h % UInt64(commitLocks.count))]
+    }
+
+    func injected(_ point: StoreFaultPoint) -> Int32? { fault?(point) }
+
+    static func trimmed(_ uid: String) -> String {
+        var u = Substring(uid)
+        while let l = u.last, l == "\0" || l == " " { u.removeLast() }
+        while let f = u.first, f == " " { u.removeFirst() }
+        return String(u)
+    }
+
+    @discardableResult
+    static func syncDirectory(_ path: String) -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        return fsync(fd) == 0 ? 0 : errno
+    }
+
+    static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
+}
+
+/// One object being received. Not thread-safe: use it from one serial lane.
+public final class IncomingObject: @unchecked Sendable {
+    public let sopClassUID: String
+    public let sopInstanceUID: String
+    public let transferSyntaxUID: String
+    public let sourceAETitle: String?
+    private let writer: StoreWriter
+    private var fd: Int32 = -1
+    /// The temporary file while it exists.
+    public private(set) var temporaryPath: String?
+    /// Bytes written to the temporary file so far (header included).
+    public private(set) var fileSize: Int64 = 0
+    /// Data set bytes received so far.
+    public private(set) var dataSetBytes: Int64 = 0
+    /// The first failure; once set, further input is ignored and `finish` reports it.
+    public private(set) var failure: StoreFailure?
+    private var done = false
+
+    init(writer: StoreWriter, sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+         sourceAETitle: String?) {
+        self.writer = writer
+        self.sopClassUID = sopClassUID
+        self.sopInstanceUID = sopInstanceUID
+        self.transferSyntaxUID = transferSyntaxUID
+        let ae = sourceAETitle.map { StoreWriter.trimmed($0) }
+        self.sourceAETitle = (ae?.isEmpty ?? true) ? nil : ae
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if let temporaryPath { unlink(temporaryPath) }
+    }
+
+    /// Creates the temporary file and writes the Part 10 header (preamble, "DICM", group 0002
+    /// with the command's SOP Class/Instance UIDs, the context's transfer syntax, our
+    /// implementation identification and the calling AE as Source AE Title).
+    public func begin() {
+        guard fd < 0, failure == nil, !done else { return }
+        let dir = writer.incomingDirectory
+        if mkdir(dir, 0o755) != 0, errno != EEXIST {
+            fail(.outOfResources, "cannot create \(dir)", errno: errno)
+            return
+        }
+        let path = dir + "/" + UUID().uuidString.lowercased() + ".tmp"
+        if let e = writer.injected(.open) {
+            fail(.outOfResources, "cannot create temporary file", errno: e)
+            return
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            fail(.outOfResources, "cannot create temporary file", errno: errno)
+            return
+        }
+        self.fd = fd
+        temporaryPath = path
+        let meta = DICOMFile.makeMeta(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+                                      transferSyntax: TransferSyntax(uid: transferSyntaxUID),
+                                      sourceAETitle: sourceAETitle)
+        let header: [UInt8]
+        do {
+            header = try DICOMFile.encodeHeader(meta: meta)
+        } catch {
+            fail(.dataSetMismatch, "cannot encode file meta information: \(error)")
+            return
+        }
+        write(header[...])
+    }
+
+    /// Appends data set bytes as received. After a failure the bytes are dropped (the
+    /// association keeps reading the message so that it can answer with a status).
+    public func append(_ bytes: ArraySlice<UInt8>) {
+        guard failure == nil, !done else { return }
+        if fd < 0 { begin() }
+        guard failure == nil else { return }
+        dataSetBytes += Int64(bytes.count)
+        write(bytes)
+    }
+
+    private func write(_ bytes: ArraySlice<UInt8>) {
+        if let e = writer.injected(.write) {
+            fail(.outOfResources, "write failed", errno: e)
+            return
+        }
+        var written = 0
+        let count = bytes.count
+        while written < count {
+            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + written, count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                fail(.outOfResources, "write failed", errno: errno)
+                return
+            }
+            written += n
+        }
+        fileSize += Int64(count)
+    }
+
+    /// The peer aborted, or the object is not wanted: closes and deletes the temporary file.
+    public func discard() {
+        done = true
+        removeTemporary()
+    }
+
+    /// Makes the object durable and indexed (see ``StoreWriter``), or fails cleanly.
+    public func finish() -> Result<StoreOutcome, StoreFailure> {
+        defer {
+            done = true
+            removeTemporary()
+        }
+        guard !done else { return .failure(StoreFailure(.outOfResources, "object already finished")) }
+        if fd < 0, failure == nil { begin() }
+        if let failure { return .failure(failure) }
+        do {
+            return .success(try commit())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func commit() throws(StoreFailure) -> StoreOutcome {
+        let file = try parseHeader()
+        let ds = file.dataSet
+        let dsClass = StoreWriter.trimmed(ds.uid(.sopClassUID) ?? "")
+        let dsInstance = StoreWriter.trimmed(ds.uid(.sopInstanceUID) ?? "")
+        guard dsClass == sopClassUID else {
+            throw StoreFailure(.dataSetMismatch, "SOP Class UID in data set (\(dsClass)) differs from the command")
+        }
+        guard dsInstance == sopInstanceUID else {
+            throw StoreFailure(.dataSetMismatch, "SOP Instance UID in data set (\(dsInstance)) differs from the command")
+        }
+        let study = StoreWriter.trimmed(ds.uid(.studyInstanceUID) ?? "")
+        let series = StoreWriter.trimmed(ds.uid(.seriesInstanceUID) ?? "")
+        guard !study.isEmpty else { throw StoreFailure(.dataSetMismatch, "Study Instance UID missing") }
+        guard !series.isEmpty else { throw StoreFailure(.dataSetMismatch, "Series Instance UID missing") }
+
+        if let e = writer.injected(.fsync) ?? (fsync(fd) == 0 ? nil : errno) {
+            throw StoreFailure(.outOfResources, "fsync failed", errno: e).described
+        }
+        close(fd)
+        fd = -1
+
+        let relative = writer.layout.relativePath(studyUID: study, seriesUID: series,
+                                                  sopInstanceUID: sopInstanceUID, sopClassUID: sopClassUID)
+        let root = writer.root == "/" ? "" : writer.root
+        let finalPath = root + "/" + relative
+        let lock = writer.lock(for: sopInstanceUID)
+        lock.lock()
+        defer { lock.unlock() }
+
+        let existing: IndexedInstance?
+        do {
+            existing = try writer.store.instance(sopInstanceUID: sopInstanceUID)
+        } catch {
+            throw StoreFailure(.outOfResources, "index unavailable: \(error)")
+        }
+        let existingOnDisk = existing.flatMap { access($0.path, F_OK) == 0 ? $0 : nil }
+        if let existingOnDisk {
+            switch writer.duplicatePolicy {
+            case .keep:
+                return StoreOutcome(disposition: .keptExisting, path: existingOnDisk.path, size: fileSize,
+                                    studyInstanceUID: existingOnDisk.studyInstanceUID,
+                                    seriesInstanceUID: existingOnDisk.seriesInstanceUID)
+            case .reject:
+                throw StoreFailure(.duplicate, "SOP Instance UID already stored")
+            case .replace:
+                break
+            }
+        }
+
+        let directory = String(finalPath[..<finalPath.lastIndex(of: "/")!])
+        try makeDirectories(directory)
+        var st = stat()
+        let overwrites = lstat(finalPath, &st) == 0
+        if let e = writer.injected(.rename) ?? (rename(temporaryPath!, finalPath) == 0 ? nil : errno) {
+            throw StoreFailure(.outOfResources, "cannot move the file into place", errno: e).described
+        }
+        temporaryPath = nil
+        if let e = writer.injected(.directorySync) ?? nonZero(StoreWriter.syncDirectory(directory)) {
+            undo(finalPath, directory: directory, overwrote: overwrites)
+            throw StoreFailure(.outOfResources, "directory fsync failed", errno: e).described
+        }
+        guard stat(finalPath, &st) == 0 else {
+            let e = errno
+            undo(finalPath, directory: directory, overwrote: overwrites)
+            throw StoreFailure(.outOfResources, "cannot stat the stored file", errno: e).described
+        }
+        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        let record = InstanceRecord(path: finalPath, size: Int64(st.st_size), modificationTime: mtime,
+                                    transferSyntaxUID: file.transferSyntax.uid, header: ds)
+        do {
+            if let e = writer.injected(.index) { throw StoreFailure(.outOfResources, "injected", errno: e) }
+            try writer.store.index(record)
+        } catch {
+            undo(finalPath, directory: directory, overwrote: overwrites)
+            throw StoreFailure(.outOfResources, "index update failed: \(error)")
+        }
+        // A replaced copy stored under another path (different layout or study) goes away.
+        if let old = existingOnDisk, old.path != finalPath, old.path.hasPrefix(root + "/") {
+            unlink(old.path)
+        }
+        return StoreOutcome(disposition: existingOnDisk == nil ? .stored : .replaced, path: finalPath,
+                            size: Int64(st.st_size), studyInstanceUID: study, seriesInstanceUID: series)
+    }
+
+    /// A file moved into place that cannot be indexed is taken out again, unless it replaced
+    /// a file at the same path (then the old one is gone either way; a rescan re-indexes it).
+    private func undo(_ path: String, directory: String, overwrote: Bool) {
+        guard !overwrote else { return }
+        unlink(path)
+        StoreWriter.syncDirectory(directory)
+    }
+
+    private func nonZero(_ code: Int32) -> Int32? { code == 0 ? nil : code }
+
+    /// mkdir -p below the root; each directory created is made durable in its parent.
+    private func makeDirectories(_ path: String) throws(StoreFailure) {
+        var st = stat()
+        if stat(path, &st) == 0 {
+            guard st.st_mode & S_IFMT == S_IFDIR else {
+                throw StoreFailure(.outOfResources, "\(path) exists and is not a directory")
+            }
+            return
+        }
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !parent.isEmpty { try makeDirectories(parent) }
+        if mkdir(path, 0o755) != 0 {
+            let e = errno
+            guard e == EEXIST else { throw StoreFailure(.outOfResources, "cannot create directory", errno: e).described }
+            return
+        }
+        StoreWriter.syncDirectory(parent.isEmpty ? "/" : parent)
+    }
+
+    /// Reads the file's header (up to Pixel Data) back from the temporary file: the first
+    /// 64 KiB, more only when the header is longer (or the data set is deflated).
+    private func parseHeader() throws(StoreFailure) -> DICOMFile {
+        let size = Int(fileSize)
+        var count = min(size, 64 * 1024)
+        while true {
+            let bytes = try readPrefix(count)
+            do {
+                let header = try DICOMFile.readHeader(bytes[...])
+                if header.transferSyntax.isDeflated, count < size {
+                    count = size
+                    continue
+                }
+                let file = try DICOMFile(bytes: bytes[...], options: .init(stopBeforePixelData: true))
+                if file.pixelDataOffset == nil, count < size {
+                    count = min(size, count * 4)
+                    continue
+                }
+                return file
+            } catch {
+                if count < size {
+                    count = min(size, count * 4)
+                    continue
+                }
+                throw StoreFailure(.dataSetMismatch, "cannot parse the data set: \(error)")
+            }
+        }
+    }
+
+    private func readPrefix(_ count: Int) throws(StoreFailure) -> [UInt8] {
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, done in
+            done = 0
+            while done < count {
+                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(done))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if n == 0 { break }
+                done += n
+            }
+        }
+        if failure != 0 { throw StoreFailure(.outOfResources, "cannot read back the file", errno: failure).described }
+        return bytes
+    }
+
+    private func fail(_ kind: StoreFailure.Kind, _ comment: String, errno code: Int32? = nil) {
+        guard failure == nil else { return }
+        failure = StoreFailure(kind, comment, errno: code).described
+        removeTemporary()
+    }
+
+    private func removeTemporary() {
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
+        if let path = temporaryPath {
+            unlink(path)
+            temporaryPath = nil
+        }
+    }
+}
+
+extension StoreFailure {
+    /// The comment with the system error text appended.
+    var described: StoreFailure {
+        guard let errno else { return self }
+        var copy = self
+        copy.comment = "\(comment): \(StoreWriter.errorText(errno))"
+        return copy
+    }
+}

@@ -1,0 +1,206 @@
+import Archive
+import DICOM
+import DICOMNetwork
+import Logging
+import Reactor
+
+/// Storage SCP (PS3.4 Annex B): C-STORE ingest, streamed to disk.
+///
+/// The data set of a C-STORE-RQ is never assembled in memory: each PDV fragment is handed to
+/// the association's serial lane on the worker pool, which appends it to a temporary file
+/// (``IncomingObject``). When the last fragment is in, the lane makes the file durable, moves
+/// it to its layout path and indexes it; the C-STORE-RSP is sent only after that (QR-28), so
+/// a stored instance is visible to C-FIND as soon as the peer sees success.
+///
+/// Statuses (PS3.4 Table B.2-1, PS3.7 Annex C):
+/// - 0000 stored (new, or replacing an existing copy under the `replace` policy);
+/// - B000 duplicate under the `keep` policy: the stored copy is kept and the new one
+///   discarded; Error Comment says so. (Table B.2-1 has no dedicated duplicate warning; B000
+///   is the generic C-STORE warning, chosen so the peer can tell "already there" from a
+///   fresh store while still counting it as delivered);
+/// - 0111 duplicate SOP instance under the `reject` policy;
+/// - A700 out of resources: disk full, I/O error, index unavailable;
+/// - A900 data set does not match SOP class: unparsable data set, SOP Class/Instance UID in
+///   the data set differing from the command, Study/Series Instance UID missing;
+/// - 0122 SOP class not supported: the context is not a storage context, or the Affected
+///   SOP Class UID differs from the context's abstract syntax;
+/// - 0117 invalid SOP instance: no Affected SOP Instance UID.
+/// Every failure carries an Error Comment; the temporary file is removed and the index is
+/// left untouched.
+enum StoreService {
+    /// Starts receiving a C-STORE-RQ whose data set follows as fragments.
+    static func start(_ command: CommandSet, contextID: UInt8, on association: Association) -> StoreOperation {
+        let operation = StoreOperation(association: association, command: command, contextID: contextID)
+        operation.start()
+        return operation
+    }
+
+    static func status(for failure: StoreFailure) -> DIMSEStatus {
+        switch failure.kind {
+        case .outOfResources: return .outOfResources
+        case .dataSetMismatch: return .identifierDoesNotMatchSOPClass
+        case .duplicate: return .duplicateSOPInstance
+        }
+    }
+}
+
+/// One C-STORE being received. Loop-confined.
+final class StoreOperation {
+    let contextID: UInt8
+    let messageID: UInt16?
+    let sopClassUID: String
+    let sopInstanceUID: String
+    private weak var association: Association?
+    private let started = ContinuousClock.now
+    private var object: IncomingObject?
+    private var lane: SerialWorkQueue?
+    /// Set when the request is refused before any byte is written; the data set is then
+    /// read and dropped, and this status sent after its last fragment.
+    private var refusal: (status: DIMSEStatus, comment: String)?
+    private(set) var receivedBytes = 0
+    private var ended = false
+
+    init(association: Association, command: CommandSet, contextID: UInt8) {
+        self.association = association
+        self.contextID = contextID
+        self.messageID = command.messageID
+        self.sopClassUID = command.affectedSOPClassUID ?? ""
+        self.sopInstanceUID = command.affectedSOPInstanceUID ?? ""
+    }
+
+    func start() {
+        guard let association else { return }
+        let context = association.negotiated?.contexts[contextID]
+        if messageID == nil {
+            refusal = (.unableToProcess, "C-STORE-RQ without Message ID")
+        } else if let context, !StorageContexts.isStorageSOPClass(context.abstractSyntax) {
+            refusal = (.sopClassNotSupported, "not a storage presentation context")
+        } else if context == nil || sopClassUID != context!.abstractSyntax {
+            refusal = (.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context")
+        } else if let calling = association.negotiated?.callingAETitle,
+                  !association.server.configuration.isAllowed(callingAE: calling, service: .store) {
+            refusal = (.notAuthorized, "calling AE title not allowed to store")
+        } else if sopInstanceUID.isEmpty {
+            refusal = (.invalidSOPInstance, "no Affected SOP Instance UID")
+        } else if let writer = association.server.storeWriter, let lane = association.storeLane {
+            let object = writer.incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+                                         transferSyntaxUID: context!.transferSyntax,
+                                         sourceAETitle: association.negotiated?.callingAETitle)
+            self.object = object
+            self.lane = lane
+            lane.run({ object.begin() }, on: association.server.loop) { _ in }
+        } else {
+            refusal = (.outOfResources, "storage not available (no archive index)")
+        }
+    }
+
+    /// Fragments received but not yet handed to the lane: handing them over in batches of
+    /// `StoreService.batchBytes` costs one worker hop per batch instead of one per PDV.
+    private var batch: [ArraySlice<UInt8>] = []
+    private var batchCount = 0
+    static let batchBytes = 256 * 1024
+
+    /// One data set fragment, in order.
+    func append(_ fragment: ArraySlice<UInt8>, isLast: Bool) {
+        guard !ended, let association else { return }
+        receivedBytes += fragment.count
+        if object != nil, !fragment.isEmpty {
+            association.storeBytesQueued(fragment.count)
+            batch.append(fragment)
+            batchCount += fragment.count
+        }
+        // A batch never waits for more than a quarter of the queue limit: reading pauses at
+        // the limit, and a batch that waited for bytes that cannot arrive would stall.
+        let threshold = min(Self.batchBytes, association.server.configuration.store.maxQueuedBytes / 4)
+        if let object, let lane, !batch.isEmpty, isLast || batchCount >= threshold {
+            let pieces = batch
+            let count = batchCount
+            batch = []
+            batchCount = 0
+            lane.run({ for piece in pieces { object.append(piece) } }, on: association.server.loop) { [weak association] _ in
+                association?.storeBytesWritten(count)
+            }
+        }
+        guard isLast else { return }
+        if let object, let lane {
+            lane.run({ object.finish() }, on: association.server.loop) { [self] result in
+                switch result {
+                case .success(.success(let outcome)): completed(outcome)
+                case .success(.failure(let failure)): failed(StoreService.status(for: failure), failure.comment)
+                case .failure(let error): failed(.outOfResources, "\(error)")
+                }
+            }
+        } else {
+            let refusal = self.refusal ?? (.unableToProcess, "C-STORE refused")
+            failed(refusal.status, refusal.comment)
+        }
+    }
+
+    /// The association ended before the object was complete: the temporary file is deleted
+    /// (after the fragments already queued), nothing is indexed, nothing is sent.
+    func abort() {
+        guard !ended else { return }
+        ended = true
+        if batchCount > 0 { association?.storeBytesWritten(batchCount) }
+        batch = []
+        batchCount = 0
+        if let object, let lane, let association {
+            lane.run({ object.discard() }, on: association.server.loop) { _ in }
+        }
+        association?.logger.notice("C-STORE aborted with the association", metadata: [
+            "dimse_command": "C-STORE", "sop_instance_uid": "\(sopInstanceUID)", "bytes": "\(receivedBytes)",
+        ])
+    }
+
+    private func completed(_ outcome: StoreOutcome) {
+        switch outcome.disposition {
+        case .stored, .replaced:
+            respond(.success, comment: nil, outcome: outcome)
+        case .keptExisting:
+            respond(.warning, comment: "duplicate SOP instance: stored copy kept", outcome: outcome)
+        }
+    }
+
+    private func failed(_ status: DIMSEStatus, _ comment: String) {
+        respond(status, comment: comment, outcome: nil)
+    }
+
+    private func respond(_ status: DIMSEStatus, comment: String?, outcome: StoreOutcome?) {
+        guard !ended else { return }
+        ended = true
+        guard let association else { return }
+        let stats = { (s: inout ServerStatistics) in
+            if status.isFailure { s.storesFailed += 1 } else { s.storesReceived += 1 }
+            s.storeBytesReceived += self.receivedBytes
+        }
+        stats(&association.server.statistics)
+        var metadata: Logger.Metadata = [
+            "dimse_command": "C-STORE",
+            "sop_instance_uid": "\(sopInstanceUID)",
+            "sop_class_uid": "\(sopClassUID)",
+            "status": "\(FindService.hex(status.rawValue))",
+            "bytes": "\(receivedBytes)",
+            "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+        ]
+        if let comment { metadata["error_comment"] = "\(comment)" }
+        if let outcome {
+            metadata["path"] = "\(outcome.path)"
+            metadata["disposition"] = "\(outcome.disposition)"
+        }
+        association.logger.info("C-STORE", metadata: metadata)
+        if let messageID {
+            var response = CommandSet.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                                                affectedSOPInstanceUID: sopInstanceUID, status: status)
+            if let comment { response.errorComment = String(comment.prefix(64)) }
+            association.sendMessage(contextID: contextID, command: response)
+        }
+        association.operationFinished()
+    }
+}
+
+extension Duration {
+    fileprivate var milliseconds: Int {
+        let c = components
+        return Int((Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15).rounded())
+    }
+}
