@@ -26,6 +26,8 @@ final class Association {
     /// The C-FIND being answered; further C-FIND-RQs wait in `queuedFinds` (async window 1).
     private var activeFind: FindOperation?
     private var queuedFinds: [DIMSEMessage] = []
+    /// The C-GET or C-MOVE being performed (see Association+Retrieve.swift).
+    var activeRetrieve: RetrieveOperation?
     /// C-STOREs being received, by presentation context (their data sets are streamed).
     private var stores: [UInt8: StoreOperation] = [:]
     /// Data sets of other requests (C-FIND identifiers, …), accumulated until complete:
@@ -310,7 +312,11 @@ final class Association {
             }
         case .cCancelRQ:
             cancelOperation(message)
-        case .cGetRQ, .cMoveRQ, .cStoreRQ:
+        case .cGetRQ, .cMoveRQ:
+            startRetrieve(message, field: field)
+        case .cStoreRSP:
+            retrieveStoreResponse(message)
+        case .cStoreRQ:
             refuse(message, field: field, status: .sopClassNotSupported, comment: "service not provided by this server")
         default:
             logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
@@ -355,6 +361,7 @@ final class Association {
             logger.debug("C-CANCEL without Message ID Being Responded To ignored")
             return
         }
+        if cancelRetrieve(messageID: target) { return }
         if let activeFind, activeFind.messageID == target {
             logger.debug("C-CANCEL received", metadata: ["message_id": "\(target)"])
             activeFind.cancel()
@@ -373,6 +380,7 @@ final class Association {
 
     private func connectionWritable() {
         activeFind?.connectionWritable()
+        activeRetrieve?.connectionWritable()
     }
 
     /// A request on a context we accepted but for a service this build does not provide.
@@ -491,6 +499,8 @@ final class Association {
         activeFind?.stop()
         activeFind = nil
         queuedFinds.removeAll()
+        activeRetrieve?.stop()
+        activeRetrieve = nil
         for store in stores.values { store.abort() }
         stores.removeAll()
         partialDataSets.removeAll()

@@ -18,6 +18,10 @@ enum ServicePolicy {
         verificationSOPClass: uncompressedTransferSyntaxes,
         FindService.patientRootFind: uncompressedTransferSyntaxes,
         FindService.studyRootFind: uncompressedTransferSyntaxes,
+        RetrieveService.patientRootGet: uncompressedTransferSyntaxes,
+        RetrieveService.studyRootGet: uncompressedTransferSyntaxes,
+        RetrieveService.patientRootMove: uncompressedTransferSyntaxes,
+        RetrieveService.studyRootMove: uncompressedTransferSyntaxes,
     ]
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
@@ -31,7 +35,8 @@ enum ServicePolicy {
             supported: table,
             maxPDULength: configuration.maxPDULength,
             implementationClassUID: QRServerVersion.implementationClassUID,
-            implementationVersionName: QRServerVersion.implementationVersionName
+            implementationVersionName: QRServerVersion.implementationVersionName,
+            requestorSCPRoleSOPClasses: StorageContexts.sopClasses
         )
         // A caller allowed for no service at all is rejected with A-ASSOCIATE-RJ 1/1/3.
         if configuration.restrictsCallingAETitles {

@@ -10,6 +10,9 @@ enum StorageContexts {
 
     static func isStorageSOPClass(_ uid: String) -> Bool { sopClasses.contains(uid) }
 
+    /// Whether the requestor may act as SCP on a context of this SOP class (C-GET, UL-14).
+    static func acceptsRequestorSCPRole(_ sopClassUID: String) -> Bool { isStorageSOPClass(sopClassUID) }
+
     /// Transfer syntaxes accepted for ingest, in our order of preference: Explicit VR LE,
     /// Implicit VR LE, then every other registered transfer syntax (compressed included) —
     /// the data set is stored as received, so no codec is needed. The negotiation picks the
@@ -45,13 +48,16 @@ enum StorageContexts {
             }
         }
         guard !proposed.isEmpty else { return base }
+        // C-GET (UL-14): storage SOP classes for which the requester proposes the SCP role are
+        // accepted to send C-STOREs on, whether or not ingest is enabled.
+        let scpRole = Set(request.userInformation.roleSelections.filter(\.scpRole).map(\.sopClassUID))
         var policy = base
         let table = base.transferSyntaxes
         let ranked = proposed
         policy.transferSyntaxes = { abstractSyntax in
-            // Only where the base policy accepts the SOP class at all (ingest enabled).
-            guard let ours = table(abstractSyntax) else { return nil }
-            return ranked[abstractSyntax] ?? ours
+            if let ours = table(abstractSyntax) { return ranked[abstractSyntax] ?? ours }
+            if scpRole.contains(abstractSyntax) { return ranked[abstractSyntax] }
+            return nil
         }
         return policy
     }

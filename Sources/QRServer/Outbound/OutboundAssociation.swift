@@ -1,0 +1,359 @@
+import DICOMNetwork
+import Logging
+import Reactor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An association we request (the C-MOVE sub-association, QR-17), driven by the state
+/// machine's requestor path: Evt1 → connect (non-blocking, on the loop) → Evt2 → A-ASSOCIATE-RQ
+/// → AC/RJ → data transfer → A-RELEASE (or A-ABORT). Loop-confined.
+///
+/// It keeps itself alive from ``open()`` until its connection has closed, so a release can
+/// complete after the operation that used it has finished.
+final class OutboundAssociation: StoreChannel {
+    let request: AssociateRequest
+    let peer: PeerAddress
+    private unowned let server: DICOMServer
+    private var logger: Logger
+    private var stateMachine = AssociationStateMachine()
+    private var connection: TCPConnection?
+    private(set) var negotiated: NegotiatedAssociation?
+    private var assembler: DIMSEAssembler?
+    private var timer: TimerID?
+    private var selfReference: OutboundAssociation?
+    private var ended = false
+    private var releasing = false
+
+    /// Once: established, or why not (connect failure, RJ, abort, timeout).
+    var onEstablished: ((Result<Void, SubOperationFailure>) -> Void)?
+    /// Every DIMSE message received once established.
+    var onMessage: ((DIMSEMessage) -> Void)?
+    /// The association ended after being established and before we released it.
+    var onUnexpectedEnd: ((String) -> Void)?
+
+    /// How long the destination may take to answer the A-ASSOCIATE-RQ, a C-STORE-RQ or the
+    /// A-RELEASE-RQ.
+    var responseTimeout: Duration
+
+    init(server: DICOMServer, request: AssociateRequest, peer: PeerAddress, logger: Logger) {
+        self.server = server
+        self.request = request
+        self.peer = peer
+        var logger = logger
+        logger[metadataKey: "move_destination"] = "\(request.calledAETitle)@\(peer)"
+        self.logger = logger
+        self.responseTimeout = max(server.configuration.artimTimeout, .seconds(30))
+    }
+
+    private var destinationText: String { "\(request.calledAETitle) at \(peer)" }
+
+    // MARK: StoreChannel
+
+    var isOpen: Bool { !ended && !releasing && stateMachine.state == .sta6 }
+
+    func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context] {
+        guard let negotiated else { return [] }
+        return negotiated.contexts.values.filter { $0.abstractSyntax == sopClassUID }.sorted { $0.id < $1.id }
+    }
+
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>) {
+        guard isOpen, let negotiated, let connection else { return }
+        connection.write(DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...],
+                                                dataSet: [dataSet], peerMaxPDULength: negotiated.peerMaxPDULength))
+        startTimer("no C-STORE-RSP")
+    }
+
+    // MARK: Control
+
+    func open() {
+        selfReference = self
+        process(.associateRequest(request))
+    }
+
+    /// A-RELEASE when established; otherwise just ends.
+    func release() {
+        onEstablished = nil
+        onMessage = nil
+        onUnexpectedEnd = nil
+        guard !ended else { return }
+        if stateMachine.state == .sta6 {
+            releasing = true
+            process(.releaseRequest)
+            startTimer("no A-RELEASE-RP")
+        } else {
+            abort()
+        }
+    }
+
+    /// A-ABORT (the originating association went away, QR-21, or a timeout).
+    func abort() {
+        onEstablished = nil
+        onMessage = nil
+        onUnexpectedEnd = nil
+        guard !ended else { return }
+        if stateMachine.state == .sta4 || connection == nil {
+            end()
+            return
+        }
+        process(.abortRequest)
+        connection?.closeAfterFlush(timeout: .seconds(2))
+    }
+
+    // MARK: Transport
+
+    private func connect() {
+        let host = peer.host
+        if Self.isNumeric(host) {
+            connect(address: host)
+            return
+        }
+        guard let workers = server.workers else {
+            fail("cannot resolve \(host): no worker pool")
+            return
+        }
+        workers.run({ try Self.resolve(host) }, on: server.loop) { [self] result in
+            guard !ended else { return }
+            switch result {
+            case .success(let address): connect(address: address)
+            case .failure(let error): fail("\(destinationText): cannot resolve \(host): \(error)")
+            }
+        }
+    }
+
+    private func connect(address: String) {
+        server.loop.connect(host: address, port: peer.port, timeout: responseTimeout) { [self] result in
+            guard !ended else {
+                if case .success(let c) = result { c.close() }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                fail("\(destinationText): \(Self.describe(error))")
+            case .success(let connection):
+                self.connection = connection
+                connection.onRead = { [unowned self] buffer in receive(&buffer) }
+                connection.onClose = { [unowned self] error in transportClosed(error) }
+                logger.debug("sub-association connection open")
+                process(.transportConnectConfirm)
+                startTimer("no A-ASSOCIATE response")
+            }
+        }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let e = error as? SystemError {
+            switch e.errno {
+            case ECONNREFUSED: return "connection refused"
+            case ETIMEDOUT: return "connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "host unreachable"
+            default: return "\(e)"
+            }
+        }
+        return "\(error)"
+    }
+
+    static func isNumeric(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+    }
+
+    /// Resolves a host name to a numeric address (blocking: worker pool only).
+    static func resolve(_ host: String) throws -> String {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, nil, &hints, &result)
+        guard rc == 0, let first = result else {
+            throw SubOperationFailure(String(cString: gai_strerror(rc)))
+        }
+        defer { freeaddrinfo(result) }
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0,
+                          NI_NUMERICHOST) == 0 else {
+            throw SubOperationFailure("getnameinfo failed")
+        }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    private func receive(_ buffer: inout ByteBuffer) {
+        while !ended, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+            if stateMachine.state == .sta13 {
+                buffer.clear()
+                return
+            }
+            if let error = server.decoderLimits.validate(header) {
+                logger.warning("invalid PDU header from the move destination, aborting", metadata: ["error": "\(error)"])
+                buffer.clear()
+                process(.invalidPDU(error.abortReason))
+                return
+            }
+            let total = PDUHeader.size + Int(header.length)
+            guard buffer.readableBytes >= total else { return }
+            buffer.moveReaderIndex(forwardBy: PDUHeader.size)
+            let body = buffer.readSlice(Int(header.length)) ?? []
+            let pdu: PDU
+            do {
+                pdu = try PDU.decode(type: header.type, body: body)
+            } catch {
+                logger.warning("malformed PDU from the move destination, aborting", metadata: ["error": "\(error)"])
+                buffer.clear()
+                process(.invalidPDU(error.abortReason))
+                return
+            }
+            process(AssociationStateMachine.Event(received: pdu))
+        }
+    }
+
+    private func transportClosed(_ error: Error?) {
+        if let error { logger.debug("sub-association connection closed", metadata: ["error": "\(error)"]) }
+        process(.transportClosed)
+        if !ended {
+            if onEstablished != nil {
+                fail("\(destinationText) closed the connection during association negotiation")
+            } else if !releasing {
+                unexpectedEnd("\(destinationText) closed the connection")
+            }
+            end()
+        }
+    }
+
+    // MARK: State machine
+
+    private func process(_ event: AssociationStateMachine.Event) {
+        guard !ended else { return }
+        for output in stateMachine.handle(event) { perform(output) }
+    }
+
+    private func perform(_ output: AssociationStateMachine.Output) {
+        switch output {
+        case .openTransport:
+            connect()
+        case .sendPDU(let pdu):
+            guard let connection else { return }
+            switch pdu {
+            case .pData(let p): connection.write(p.encodedPieces())
+            default: connection.write(pdu.encoded()[...])
+            }
+        case .indicateAssociateAccept(let ac):
+            cancelTimer()
+            let negotiated = NegotiatedAssociation(requestor: request, accept: ac)
+            self.negotiated = negotiated
+            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs)
+            logger.info("sub-association established", metadata: [
+                "contexts_accepted": "\(negotiated.contexts.count)",
+                "contexts_proposed": "\(request.presentationContexts.count)",
+            ])
+            let callback = onEstablished
+            onEstablished = nil
+            callback?(.success(()))
+        case .indicateAssociateReject(let rj):
+            fail("\(destinationText) refused the association (\(rj.result.rawValue)/\(rj.source.rawValue)/\(rj.reason.rawValue))")
+        case .indicatePData(let pData):
+            receive(pData)
+        case .indicateRelease:
+            // The destination asks to release in the middle of a move: agree, and stop.
+            process(.releaseResponse)
+            unexpectedEnd("\(destinationText) released the association")
+        case .confirmRelease:
+            cancelTimer()
+            logger.debug("sub-association released")
+        case .indicateAbort(let indication):
+            if negotiated == nil {
+                fail("\(destinationText) aborted during association negotiation")
+            } else if !releasing {
+                unexpectedEnd("\(destinationText) aborted the association (\(indication))")
+            }
+        case .startARTIM:
+            startTimer("ARTIM expired")
+        case .stopARTIM:
+            cancelTimer()
+        case .closeTransport:
+            if let connection { connection.closeAfterFlush(timeout: .seconds(2)) } else { end() }
+        case .indicateAssociateRequest:
+            break  // acceptor-side output
+        }
+    }
+
+    private func receive(_ pData: PDataTF) {
+        guard var assembler else { return }
+        let outputs: [DIMSEAssemblerOutput]
+        do {
+            outputs = try assembler.append(pData)
+        } catch {
+            self.assembler = assembler
+            logger.warning("invalid DIMSE stream from the move destination, aborting", metadata: ["error": "\(error)"])
+            process(.invalidPDU(error.abortReason))
+            return
+        }
+        self.assembler = assembler
+        for output in outputs {
+            if case .message(let message) = output {
+                cancelTimer()
+                onMessage?(message)
+            }
+        }
+    }
+
+    // MARK: Timers and end
+
+    private func startTimer(_ what: String) {
+        cancelTimer()
+        timer = server.loop.schedule(after: responseTimeout) { [weak self] in
+            guard let self else { return }
+            timer = nil
+            logger.notice("move destination timed out, aborting", metadata: ["waiting_for": "\(what)"])
+            if negotiated == nil {
+                fail("\(destinationText): \(what) within \(responseTimeout.components.seconds) s")
+                return
+            }
+            let callback = onUnexpectedEnd
+            onUnexpectedEnd = nil
+            callback?("\(destinationText): \(what) within \(responseTimeout.components.seconds) s")
+            abort()
+        }
+    }
+
+    private func cancelTimer() {
+        if let timer { _ = server.loop.cancel(timer) }
+        timer = nil
+    }
+
+    private func fail(_ reason: String) {
+        logger.notice("sub-association failed", metadata: ["reason": "\(reason)"])
+        let callback = onEstablished
+        onEstablished = nil
+        onMessage = nil
+        onUnexpectedEnd = nil
+        if let connection, !connection.isClosed {
+            if stateMachine.state == .sta5 { process(.abortRequest) }
+            connection.closeAfterFlush(timeout: .seconds(2))
+        } else {
+            end()
+        }
+        callback?(.failure(SubOperationFailure(reason)))
+    }
+
+    private func unexpectedEnd(_ reason: String) {
+        let callback = onUnexpectedEnd
+        onUnexpectedEnd = nil
+        onMessage = nil
+        callback?(reason)
+    }
+
+    private func end() {
+        guard !ended else { return }
+        ended = true
+        cancelTimer()
+        connection?.onRead = nil
+        connection?.onClose = nil
+        if let connection, !connection.isClosed { connection.close() }
+        connection = nil
+        selfReference = nil
+    }
+}
