@@ -13,6 +13,10 @@ public struct ServerStatistics: Sendable, Equatable {
     public var storesReceived = 0
     public var storesFailed = 0
     public var storeBytesReceived = 0
+    /// C-GET and C-MOVE operations answered, and instances they sent.
+    public var gets = 0
+    public var moves = 0
+    public var imagesSent = 0
     public var bytesIn = 0
     public var bytesOut = 0
 

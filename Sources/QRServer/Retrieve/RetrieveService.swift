@@ -107,6 +107,12 @@ enum RetrieveService {
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.seconds) * 1000
             + Double(elapsed.components.attoseconds) / 1e15
+        if kind.destination == nil {
+            association.server.statistics.gets += 1
+        } else {
+            association.server.statistics.moves += 1
+        }
+        association.server.statistics.imagesSent += completed + warning
         var metadata: Logger.Metadata = [
             "dimse_command": "\(kind.commandName)",
             "status": "\(FindService.hex(status.rawValue))",
