@@ -75,34 +75,24 @@ final class Association {
     /// Lengths are checked against our limits from the 6-byte header alone, before any
     /// body is buffered, so a hostile length never turns into an allocation.
     private func receive(_ buffer: inout ByteBuffer) {
-        while !isClosed, !connection.isReadingPaused, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+        while !isClosed, !connection.isReadingPaused {
             if stateMachine.state == .sta13 {
                 // Waiting for the peer to close: everything it sends now is ignored (AA-6).
                 buffer.clear()
                 return
             }
-            if let error = server.decoderLimits.validate(header) {
-                logger.warning("invalid PDU header, aborting", metadata: ["error": "\(error)"])
-                buffer.clear()
-                process(.invalidPDU(error.abortReason))
+            switch PDUReader.next(from: &buffer, limits: server.decoderLimits) {
+            case .needMoreBytes:
                 return
-            }
-            let total = PDUHeader.size + Int(header.length)
-            guard buffer.readableBytes >= total else { return }
-            buffer.moveReaderIndex(forwardBy: PDUHeader.size)
-            let body = buffer.readSlice(Int(header.length)) ?? []
-            let pdu: PDU
-            do {
-                pdu = try PDU.decode(type: header.type, body: body)
-            } catch {
-                logger.warning("malformed PDU, aborting", metadata: ["error": "\(error)"])
-                buffer.clear()
-                process(.invalidPDU(error.abortReason))
+            case .invalid(let reason, let description):
+                logger.warning("\(description), aborting")
+                process(.invalidPDU(reason))
                 return
+            case .pdu(let pdu, let length):
+                logger.trace("PDU received", metadata: ["pdu_type": "\(pdu.type)", "length": "\(length)"])
+                restartIdleTimer()
+                process(AssociationStateMachine.Event(received: pdu))
             }
-            logger.trace("PDU received", metadata: ["pdu_type": "\(pdu.type)", "length": "\(header.length)"])
-            restartIdleTimer()
-            process(AssociationStateMachine.Event(received: pdu))
         }
     }
 

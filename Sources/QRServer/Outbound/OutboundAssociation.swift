@@ -182,31 +182,21 @@ final class OutboundAssociation: StoreChannel {
     }
 
     private func receive(_ buffer: inout ByteBuffer) {
-        while !ended, let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) {
+        while !ended {
             if stateMachine.state == .sta13 {
                 buffer.clear()
                 return
             }
-            if let error = server.decoderLimits.validate(header) {
-                logger.warning("invalid PDU header from the move destination, aborting", metadata: ["error": "\(error)"])
-                buffer.clear()
-                process(.invalidPDU(error.abortReason))
+            switch PDUReader.next(from: &buffer, limits: server.decoderLimits) {
+            case .needMoreBytes:
                 return
-            }
-            let total = PDUHeader.size + Int(header.length)
-            guard buffer.readableBytes >= total else { return }
-            buffer.moveReaderIndex(forwardBy: PDUHeader.size)
-            let body = buffer.readSlice(Int(header.length)) ?? []
-            let pdu: PDU
-            do {
-                pdu = try PDU.decode(type: header.type, body: body)
-            } catch {
-                logger.warning("malformed PDU from the move destination, aborting", metadata: ["error": "\(error)"])
-                buffer.clear()
-                process(.invalidPDU(error.abortReason))
+            case .invalid(let reason, let description):
+                logger.warning("\(description) from the move destination, aborting")
+                process(.invalidPDU(reason))
                 return
+            case .pdu(let pdu, _):
+                process(AssociationStateMachine.Event(received: pdu))
             }
-            process(AssociationStateMachine.Event(received: pdu))
         }
     }
 
