@@ -221,7 +221,7 @@ struct StoreInteropTests {
 
     // MARK: Bounded memory
 
-    @Test("a 256 MiB object is streamed to disk: the daemon's memory does not grow with it")
+    @Test("a 500 MiB object is streamed to disk: the daemon's memory does not grow with it")
     func largeObject() throws {
         guard ExternalTool.require("/usr/bin/storescu") else { return }
         let daemon = try DaemonProcess()
@@ -229,8 +229,8 @@ struct StoreInteropTests {
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("storescu-big-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: source) }
-        // 256 MiB of pixel data: write the small file, then append the pixel bytes in chunks.
-        let pixelBytes = 256 * 1024 * 1024
+        // 500 MiB of pixel data: write the small file, then append the pixel bytes in chunks.
+        let pixelBytes = 500 * 1024 * 1024
         var ds = DataSet()
         ds.set(.sopClassUID, vr: .UI, string: Self.ctImage)
         ds.set(.sopInstanceUID, vr: .UI, string: "1.2.826.0.1.3680043.10.1489.77.9.1.1")
@@ -262,7 +262,7 @@ struct StoreInteropTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: stored)
         #expect((attributes[.size] as? Int ?? 0) > pixelBytes)
         let growthMiB = (monitor.peak - baseline) / 1024
-        #expect(growthMiB < 64, "daemon RSS grew by \(growthMiB) MiB while receiving 256 MiB")
+        #expect(growthMiB < 64, "daemon RSS grew by \(growthMiB) MiB while receiving 500 MiB")
     }
 }
 
