@@ -64,16 +64,13 @@ enum RetrieveService {
               let workers = association.server.workers else {
             return refuse(.unableToProcess, "no index", model: model.rawValue)
         }
-        guard let fragments = message.dataSet else {
-            return refuse(.identifierDoesNotMatchSOPClass, "\(name)-RQ without identifier", model: model.rawValue)
-        }
         let transferSyntax = TransferSyntax(uid: context.transferSyntax)
         let identifier: DataSet
         do {
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(message.dataSetLength)
-            for fragment in fragments { bytes.append(contentsOf: fragment) }
-            identifier = try DataSetReader.read(bytes[...], transferSyntax: transferSyntax)
+            guard let decoded = try message.decodedIdentifier(transferSyntax: transferSyntax) else {
+                return refuse(.identifierDoesNotMatchSOPClass, "\(name)-RQ without identifier", model: model.rawValue)
+            }
+            identifier = decoded
         } catch {
             return refuse(.unableToProcess, "cannot decode identifier: \(error)", model: model.rawValue)
         }
