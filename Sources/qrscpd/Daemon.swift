@@ -168,29 +168,38 @@ final class Daemon: @unchecked Sendable {
         let path = loader.configPath
         logger.notice("SIGHUP: reloading settings", metadata: ["config": "\(path ?? "(none)")"])
         notifier.reloading(status: "Reloading \(path ?? "settings")")
-        do {
-            let new = try loader.load()
-            if let server {
-                let needRestart = server.apply(new.serverConfiguration)
-                if !needRestart.isEmpty {
-                    logger.warning("these settings change only on restart; keeping the running values", metadata: ["settings": "\(needRestart.joined(separator: ","))"])
-                }
+        // Reading the file is disk I/O: it runs on the worker pool, serially so that two quick
+        // SIGHUPs apply in order, and the result comes back to the loop.
+        let loader = self.loader
+        workers.run({ try loader.load() }, on: loop, serialKey: "settings-reload") { [self] result in
+            switch result {
+            case .success(let new):
+                apply(new)
+            case .failure(let error):
+                logger.error("reload failed; keeping the previous settings: \(error)")
             }
-            let changes = Self.describeChanges(from: settings, to: new)
-            var applied = new
-            applied.port = settings.port
-            applied.aeTitle = settings.aeTitle
-            applied.bindAddress = settings.bindAddress
-            applied.storageDirectory = settings.storageDirectory
-            applied.indexDatabase = settings.indexDatabase
-            settings = applied
-            logLevel.level = new.logLevel
-            logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
-        } catch {
-            logger.error("reload failed; keeping the previous settings: \(error)")
+            lastStatus = statusLine()
+            notifier.ready(status: lastStatus)
         }
-        lastStatus = statusLine()
-        notifier.ready(status: lastStatus)
+    }
+
+    private func apply(_ new: DaemonSettings) {
+        if let server {
+            let needRestart = server.apply(new.serverConfiguration)
+            if !needRestart.isEmpty {
+                logger.warning("these settings change only on restart; keeping the running values", metadata: ["settings": "\(needRestart.joined(separator: ","))"])
+            }
+        }
+        let changes = Self.describeChanges(from: settings, to: new)
+        var applied = new
+        applied.port = settings.port
+        applied.aeTitle = settings.aeTitle
+        applied.bindAddress = settings.bindAddress
+        applied.storageDirectory = settings.storageDirectory
+        applied.indexDatabase = settings.indexDatabase
+        settings = applied
+        logLevel.level = new.logLevel
+        logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
     }
 
     static func describeChanges(from old: DaemonSettings, to new: DaemonSettings) -> [String] {
