@@ -96,20 +96,24 @@ private struct AssociateFixedPart {
     }
 }
 
-extension AssociateRequest {
-    init(decodingBody body: ArraySlice<UInt8>) throws(PDUDecodingError) {
-        let ctx = "A-ASSOCIATE-RQ"
-        let fixed = try AssociateFixedPart(body, context: ctx)
+extension AssociateFixedPart {
+    /// The variable items shared by A-ASSOCIATE-RQ and -AC (PS3.8 §9.3.2–9.3.3): one
+    /// application context, presentation context items of `contextItemType` (20H in the RQ,
+    /// 21H in the AC) and one user information item, in any order (UL-07).
+    func decodeItems<Context>(
+        context ctx: String, contextItemType: UInt8,
+        decodeContext: (ArraySlice<UInt8>) throws(PDUDecodingError) -> Context
+    ) throws(PDUDecodingError) -> (applicationContext: String, contexts: [Context], userInformation: UserInformation) {
         var appContext: String?
-        var contexts: [PresentationContextProposal] = []
+        var contexts: [Context] = []
         var userInfo: UserInformation?
-        for item in fixed.items {
+        for item in items {
             switch item.type {
             case 0x10:
                 guard appContext == nil else { throw .duplicateItem(context: "\(ctx) application context") }
                 appContext = DICOMText.uid(item.value)
-            case 0x20:
-                contexts.append(try PresentationContextProposal(decoding: item.value))
+            case contextItemType:
+                contexts.append(try decodeContext(item.value))
             case 0x50:
                 guard userInfo == nil else { throw .duplicateItem(context: "\(ctx) user information") }
                 userInfo = try UserInformation(decoding: item.value)
@@ -118,10 +122,22 @@ extension AssociateRequest {
             }
         }
         guard let appContext else { throw .missingItem(context: "\(ctx) application context (10H)") }
-        guard !contexts.isEmpty else { throw .missingItem(context: "\(ctx) presentation context (20H)") }
         guard let userInfo else { throw .missingItem(context: "\(ctx) user information (50H)") }
+        return (appContext, contexts, userInfo)
+    }
+}
+
+extension AssociateRequest {
+    init(decodingBody body: ArraySlice<UInt8>) throws(PDUDecodingError) {
+        let ctx = "A-ASSOCIATE-RQ"
+        let fixed = try AssociateFixedPart(body, context: ctx)
+        let items = try fixed.decodeItems(context: ctx, contextItemType: 0x20) { value throws(PDUDecodingError) in
+            try PresentationContextProposal(decoding: value)
+        }
+        guard !items.contexts.isEmpty else { throw .missingItem(context: "\(ctx) presentation context (20H)") }
         self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
-                  applicationContextName: appContext, presentationContexts: contexts, userInformation: userInfo)
+                  applicationContextName: items.applicationContext, presentationContexts: items.contexts,
+                  userInformation: items.userInformation)
     }
 }
 
@@ -129,27 +145,12 @@ extension AssociateAccept {
     init(decodingBody body: ArraySlice<UInt8>) throws(PDUDecodingError) {
         let ctx = "A-ASSOCIATE-AC"
         let fixed = try AssociateFixedPart(body, context: ctx)
-        var appContext: String?
-        var contexts: [PresentationContextResult] = []
-        var userInfo: UserInformation?
-        for item in fixed.items {
-            switch item.type {
-            case 0x10:
-                guard appContext == nil else { throw .duplicateItem(context: "\(ctx) application context") }
-                appContext = DICOMText.uid(item.value)
-            case 0x21:
-                contexts.append(try PresentationContextResult(decoding: item.value))
-            case 0x50:
-                guard userInfo == nil else { throw .duplicateItem(context: "\(ctx) user information") }
-                userInfo = try UserInformation(decoding: item.value)
-            default:
-                throw .unexpectedItem(type: item.type, context: ctx)
-            }
+        let items = try fixed.decodeItems(context: ctx, contextItemType: 0x21) { value throws(PDUDecodingError) in
+            try PresentationContextResult(decoding: value)
         }
-        guard let appContext else { throw .missingItem(context: "\(ctx) application context (10H)") }
-        guard let userInfo else { throw .missingItem(context: "\(ctx) user information (50H)") }
         self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
-                  applicationContextName: appContext, presentationContexts: contexts, userInformation: userInfo)
+                  applicationContextName: items.applicationContext, presentationContexts: items.contexts,
+                  userInformation: items.userInformation)
     }
 }
 
