@@ -1,8 +1,8 @@
 import Logging
 import QRServer
 
-/// Everything the daemon runs with, after command line, environment, config file and
-/// defaults have been combined (in that order of precedence) by ``SettingsLoader``.
+/// Everything the daemon runs with, as ``SettingsLoader`` resolved it through
+/// swift-configuration: command line over environment over config file over defaults.
 public struct DaemonSettings: Sendable, Equatable {
     public var port: Int
     public var aeTitle: String
@@ -42,32 +42,6 @@ public struct DaemonSettings: Sendable, Equatable {
     public init(port: Int, aeTitle: String) {
         self.port = port
         self.aeTitle = aeTitle
-    }
-
-    /// Settings from a merged layer; port and AE title must be present.
-    public init(_ layer: SettingsLayer, configFile: String?) throws(SettingsError) {
-        guard let port = layer.port else {
-            throw SettingsError(source: "settings", key: "port", message: "missing: give it as the first argument, in QRSCPD_PORT or as 'port:' in the config file")
-        }
-        guard let aeTitle = layer.aeTitle else {
-            throw SettingsError(source: "settings", key: "ae_title", message: "missing: give it as the second argument, in QRSCPD_AE_TITLE or as 'ae_title:' in the config file")
-        }
-        self.init(port: port, aeTitle: aeTitle)
-        self.configFile = configFile
-        bindAddress = layer.bindAddress ?? bindAddress
-        storageDirectory = layer.storageDirectory ?? storageDirectory
-        storageLayout = layer.storageLayout ?? storageLayout
-        duplicatePolicy = layer.duplicatePolicy ?? duplicatePolicy
-        indexDatabase = layer.indexDatabase.flatMap { $0.isEmpty ? nil : $0 }
-        scanOnly = layer.scanOnly ?? scanOnly
-        logLevel = layer.logLevel ?? logLevel
-        maxAssociations = layer.maxAssociations ?? maxAssociations
-        idleTimeout = layer.idleTimeout ?? idleTimeout
-        acseTimeout = layer.acseTimeout ?? acseTimeout
-        maxPDU = layer.maxPDU ?? maxPDU
-        shutdownGracePeriod = layer.shutdownGracePeriod ?? shutdownGracePeriod
-        peers = layer.peers ?? [:]
-        allowedCallingAETitles = (layer.allowedCallingAETitles ?? [:]).filter { !$0.value.isEmpty }
     }
 
     /// What `DICOMServer` is configured with.

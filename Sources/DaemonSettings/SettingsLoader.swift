@@ -1,14 +1,17 @@
+import Configuration
 import Foundation
 
-/// Combines the sources: command line over environment over config file over defaults.
+/// Resolves the daemon's settings with swift-configuration: one `ConfigReader` over the
+/// command line, then the `QRSCPD_*` environment, then the config file, then the defaults;
+/// the first of them that has a setting gives it.
 ///
-/// The command-line and environment layers are fixed for the life of the process; a reload
+/// The command line and the environment are fixed for the life of the process; a reload
 /// (SIGHUP) calls ``load()`` again, which re-reads only the file.
 public struct SettingsLoader: Sendable {
     public static let defaultConfigPath = "/etc/qrscpd/qrscpd.yaml"
 
     /// Values given on the command line (already validated by the parser).
-    public var flags: SettingsLayer
+    public var flags: CommandLineSettings
     /// `--config FILE`, when given.
     public var explicitConfigPath: String?
     public var environment: [String: String]
@@ -16,7 +19,7 @@ public struct SettingsLoader: Sendable {
     public var defaultConfigPath: String
 
     public init(
-        flags: SettingsLayer,
+        flags: CommandLineSettings,
         explicitConfigPath: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         defaultConfigPath: String = SettingsLoader.defaultConfigPath
@@ -31,16 +34,29 @@ public struct SettingsLoader: Sendable {
     /// when that file exists; `nil` for none.
     public var configPath: String? {
         if let explicitConfigPath, !explicitConfigPath.isEmpty { return explicitConfigPath }
-        if let fromEnvironment = environment["QRSCPD_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = environment[SettingsKeys.configVariable], !fromEnvironment.isEmpty { return fromEnvironment }
         return FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil
     }
 
-    /// Reads the environment and the config file, and resolves every setting.
+    /// Checks and reads the config file, and resolves every setting.
     public func load() throws(SettingsError) -> DaemonSettings {
         let path = configPath
-        let file = try path.map { p throws(SettingsError) in try SettingsFile.load(path: p) } ?? SettingsLayer()
-        let environmentLayer = try EnvironmentSettings.parse(environment)
-        let merged = flags.overriding(environmentLayer).overriding(file)
-        return try DaemonSettings(merged, configFile: path)
+        let file = try path.map { p throws(SettingsError) in try SettingsFileProvider.load(path: p) }
+        let flagValues = try flags.values()
+        let peerValues = try EnvironmentSettings.peerValues(environment)
+
+        var sources = [
+            SettingsSource(kind: .commandLine, provider: InMemoryProvider(name: "command line", values: flagValues)),
+            SettingsSource(kind: .environment(environment), provider: EnvironmentSettings.provider(environment)),
+            SettingsSource(kind: .environment(environment), provider: InMemoryProvider(name: SettingsKeys.peersVariable, values: peerValues)),
+        ]
+        if let file { sources.append(SettingsSource(kind: .file(file.outline), provider: file)) }
+        sources.append(SettingsSource(kind: .defaults, provider: SettingsDefaults.provider))
+
+        var peerTitles: [String] = []
+        for title in PeerSpecs.titles(in: flagValues) + PeerSpecs.titles(in: peerValues) + (file?.outline.peerTitles ?? []) where !peerTitles.contains(title) {
+            peerTitles.append(title)
+        }
+        return try SettingsResolver(sources: sources, peerTitles: peerTitles).resolve(configFile: path)
     }
 }

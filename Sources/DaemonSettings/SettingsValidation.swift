@@ -30,6 +30,11 @@ public enum SettingsValidation {
         return value
     }
 
+    /// The rule "at least `minimum`", for readers that take a rule.
+    public static func atLeast(_ minimum: Int) -> (Int) throws(Failure) -> Int {
+        { value throws(Failure) in try atLeast(minimum, value) }
+    }
+
     public static func maxPDU(_ value: Int) throws(Failure) -> Int {
         guard (4096...16_777_216).contains(value) else { throw Failure("must be between 4096 and 16777216, got \(value)") }
         return value

@@ -13,10 +13,10 @@ struct QRSCPDCommand: ParsableCommand {
         commandName: "qrscpd",
         abstract: "DICOM Query/Retrieve archive daemon (C-ECHO, C-FIND, C-GET, C-MOVE, C-STORE).",
         discussion: """
-            Settings come from the command line, then QRSCPD_* environment variables \
-            (QRSCPD_PORT, QRSCPD_AE_TITLE, QRSCPD_STORAGE_DIR, QRSCPD_LOG_LEVEL, \
-            QRSCPD_MAX_ASSOCIATIONS, ...), then the config file, then defaults. SIGHUP re-reads \
-            the config file.
+            Settings are resolved with swift-configuration: the command line, then QRSCPD_* \
+            environment variables (QRSCPD_PORT, QRSCPD_AE_TITLE, QRSCPD_STORAGE_DIR, \
+            QRSCPD_LOG_LEVEL, QRSCPD_MAX_ASSOCIATIONS, ...), then the config file, then defaults. \
+            SIGHUP re-reads the config file.
             """
     )
 
@@ -82,27 +82,21 @@ struct QRSCPDCommand: ParsableCommand {
         }
     }
 
-    /// The values given on the command line, as the top settings layer.
-    var settingsLayer: SettingsLayer {
-        var layer = SettingsLayer()
-        layer.port = port
-        layer.aeTitle = aeTitle.flatMap { try? SettingsValidation.aeTitle($0) }
-        layer.bindAddress = bindAddress
-        layer.storageDirectory = storageDirectory
-        layer.indexDatabase = indexDatabase
-        layer.scanOnly = scanOnly ? true : nil
-        layer.logLevel = logLevel.flatMap(Logger.Level.init(rawValue:))
-        layer.maxAssociations = maxAssociations
-        layer.idleTimeout = idleTimeout
-        layer.acseTimeout = acseTimeout
-        layer.maxPDU = maxPDU
-        if !peers.isEmpty {
-            var table: [String: PeerAddress] = [:]
-            for spec in peers {
-                if let (ae, address) = try? SettingsValidation.peer(spec) { table[ae] = address }
-            }
-            layer.peers = table
-        }
-        return layer
+    /// The values given on the command line: the first provider of the settings reader.
+    var commandLineSettings: CommandLineSettings {
+        var settings = CommandLineSettings()
+        settings.port = port
+        settings.aeTitle = aeTitle.flatMap { try? SettingsValidation.aeTitle($0) }
+        settings.bindAddress = bindAddress
+        settings.storageDirectory = storageDirectory
+        settings.indexDatabase = indexDatabase
+        settings.scanOnly = scanOnly
+        settings.logLevel = logLevel.flatMap(Logger.Level.init(rawValue:))
+        settings.maxAssociations = maxAssociations
+        settings.idleTimeout = idleTimeout
+        settings.acseTimeout = acseTimeout
+        settings.maxPDU = maxPDU
+        settings.peers = peers
+        return settings
     }
 }

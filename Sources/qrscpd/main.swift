@@ -24,7 +24,7 @@ do {
 
 // Command line over environment over config file over defaults. A bad file or variable
 // names the setting and its source; the daemon does not start.
-let loader = SettingsLoader(flags: command.settingsLayer, explicitConfigPath: command.configFile)
+let loader = SettingsLoader(flags: command.commandLineSettings, explicitConfigPath: command.configFile)
 let settings: DaemonSettings
 do {
     settings = try loader.load()

@@ -1,0 +1,72 @@
+import DaemonSettings
+import Foundation
+import QRServer
+import Testing
+
+@Suite("Peers and allowed calling AE titles")
+struct PeersAndPolicyTests {
+    @Test func peersFromFile() throws {
+        let path = try writeConfig("""
+            port: 1
+            ae_title: QR
+            peers:
+              STORESCP: {host: 127.0.0.1, port: 11113}
+              WS1:
+                host: ws1.example
+                port: 104
+              MY.AE: {host: dotted.example, port: 1}
+            """)
+        let settings = try loader(config: path).load()
+        #expect(settings.peers == [
+            "STORESCP": PeerAddress(host: "127.0.0.1", port: 11113),
+            "WS1": PeerAddress(host: "ws1.example", port: 104),
+            "MY.AE": PeerAddress(host: "dotted.example", port: 1),
+        ])
+    }
+
+    @Test func peerSpecs() throws {
+        let plain = try SettingsValidation.peer("DEST:10.0.0.1:11112")
+        #expect(plain.aeTitle == "DEST")
+        #expect(plain.address == PeerAddress(host: "10.0.0.1", port: 11112))
+        let v6 = try SettingsValidation.peer("DEST:[::1]:104")
+        #expect(v6.address == PeerAddress(host: "::1", port: 104))
+        for bad in ["DEST", "DEST:host", "DEST:host:0", "DEST:host:x", ":host:104", "THIS_TITLE_IS_TOO_LONG:h:1", "DEST::104"] {
+            #expect(throws: SettingsValidation.Failure.self, "\(bad)") { try SettingsValidation.peer(bad) }
+        }
+    }
+
+    @Test func allowedAELookup() throws {
+        let path = try writeConfig("""
+            port: 1
+            ae_title: QR
+            allowed_calling_ae_titles:
+              echo: []
+              find: [WS1, " WS2 "]
+              store: [MODALITY]
+              move:
+            """)
+        let configuration = try loader(config: path).load().serverConfiguration
+        #expect(configuration.isAllowed(callingAE: "ANYONE", service: .echo), "empty list: open")
+        #expect(configuration.isAllowed(callingAE: "ANYONE", service: .move), "blank: open")
+        #expect(configuration.isAllowed(callingAE: "ANYONE", service: .get), "absent: open")
+        #expect(configuration.isAllowed(callingAE: "WS1", service: .find))
+        #expect(configuration.isAllowed(callingAE: "WS2 ", service: .find), "compared trimmed")
+        #expect(!configuration.isAllowed(callingAE: "MODALITY", service: .find))
+        #expect(configuration.isAllowed(callingAE: "MODALITY", service: .store))
+        #expect(!configuration.isAllowed(callingAE: "WS1", service: .store))
+        #expect(!configuration.restrictsCallingAETitles, "echo, get and move are open")
+        #expect(configuration.isCallingAETitleKnown("ANYONE"))
+    }
+
+    @Test func callerAllowedForNoServiceIsUnknown() {
+        var configuration = ServerConfiguration(port: 1, aeTitle: "QR", storageDirectory: ".")
+        #expect(!configuration.restrictsCallingAETitles)
+        for service in DICOMService.allCases { configuration.allowedCallingAETitles[service] = ["GOOD"] }
+        configuration.allowedCallingAETitles[.find] = ["GOOD", "FINDER"]
+        #expect(configuration.restrictsCallingAETitles)
+        #expect(configuration.isCallingAETitleKnown("GOOD"))
+        #expect(configuration.isCallingAETitleKnown("FINDER"))
+        #expect(!configuration.isCallingAETitleKnown("BAD"))
+        #expect(!configuration.isAllowed(callingAE: "FINDER", service: .store))
+    }
+}

@@ -1,0 +1,26 @@
+import DaemonSettings
+import Foundation
+
+/// A config file in a fresh temporary directory.
+func writeConfig(_ text: String) throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-settings-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    let path = dir.appendingPathComponent("qrscpd.yaml").path
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// A loader that never falls back to /etc/qrscpd/qrscpd.yaml.
+func loader(flags: CommandLineSettings = CommandLineSettings(), config: String?, environment: [String: String] = [:]) -> SettingsLoader {
+    SettingsLoader(flags: flags, explicitConfigPath: config, environment: environment, defaultConfigPath: "/nonexistent/qrscpd.yaml")
+}
+
+/// The error `body` throws; `nil` (and so a failed expectation at the caller) when it does not.
+func settingsError(_ body: () throws(SettingsError) -> DaemonSettings) -> SettingsError? {
+    do {
+        _ = try body()
+        return nil
+    } catch {
+        return error
+    }
+}
