@@ -85,12 +85,17 @@ if [ -x /usr/bin/iperf3 ]; then
     ip_port=$(free_port)
     /usr/bin/iperf3 -s -B 127.0.0.1 -p "$ip_port" >/dev/null 2>&1 &
     ip_pid=$!; pids+=("$ip_pid")
-    # No connect probe here: iperf3 would take it for a test client. Retry until it listens.
+    # No connect probe here: iperf3 would take it for a test client. Retry until it listens
+    # (with -J, iperf3 3.12 exits 0 and reports a refused connection in the JSON "error").
     for _ in $(seq 1 50); do
-        if /usr/bin/iperf3 -c 127.0.0.1 -p "$ip_port" -t 3 -J >"$work/iperf3.json" 2>/dev/null; then
-            loopback_gbps=$(python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8e9))' "$work/iperf3.json")
-            break
-        fi
+        /usr/bin/iperf3 -c 127.0.0.1 -p "$ip_port" -t 3 -J >"$work/iperf3.json" 2>/dev/null || true
+        gbps=$(python3 -c '
+import json, sys
+try:
+    print("%.3f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 8e9))
+except (ValueError, KeyError):
+    pass' "$work/iperf3.json")
+        if [ -n "$gbps" ]; then loopback_gbps=$gbps; break; fi
         sleep 0.1
     done
     kill "$ip_pid" 2>/dev/null || true
