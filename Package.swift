@@ -100,6 +100,8 @@ let package = Package(
         ),
         .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
+        .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM"], swiftSettings: swiftSettings),
+        .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),
         .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )

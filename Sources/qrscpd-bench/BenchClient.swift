@@ -48,16 +48,21 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Blocking TCP client socket with TCP_NODELAY.
+/// Blocking TCP socket with TCP_NODELAY and a 1 MiB receive buffer: connected to a server
+/// (``init(port:)``) or accepted by a listener (``init(acceptedDescriptor:)``). Reads go through
+/// the buffer in large chunks, so the number of system calls stays far below one per PDU when
+/// the server streams many responses, and ``discard(_:)`` drops payload without copying it out.
 final class BlockingSocket {
     private var fd: Int32
-    private var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    /// Received bytes not consumed yet: `buffer[start..<end]`.
+    private var start = 0
+    private var end = 0
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw BenchError("socket: errno \(errno)") }
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        Self.setNoDelay(fd)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -68,8 +73,25 @@ final class BlockingSocket {
         guard result == 0 else {
             let error = errno
             Glibc.close(fd)
+            buffer.deallocate()
             throw BenchError("connect: errno \(error)")
         }
+    }
+
+    /// Takes ownership of a connection returned by `accept`.
+    init(acceptedDescriptor: Int32) {
+        fd = acceptedDescriptor
+        Self.setNoDelay(fd)
+    }
+
+    deinit {
+        close()
+        buffer.deallocate()
+    }
+
+    private static func setNoDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
     func close() {
@@ -92,23 +114,56 @@ final class BlockingSocket {
         return (header[0], try receiveExactly(length))
     }
 
-    /// Bytes received but not consumed yet: reading in large chunks keeps the client's
-    /// system calls far below one per PDU when the server streams many responses.
-    private var pending: [UInt8] = []
-    private var pendingStart = 0
-
-    private func receiveExactly(_ count: Int) throws -> [UInt8] {
-        while pending.count - pendingStart < count {
-            if pendingStart > 0 {
-                pending.removeFirst(pendingStart)
-                pendingStart = 0
-            }
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
-            pending.append(contentsOf: buffer[0..<n])
+    /// Fills the buffer with whatever the peer has sent (at least one byte) after compacting it.
+    private func fill() throws {
+        if start > 0 {
+            if end > start { memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start) }
+            end -= start
+            start = 0
         }
-        let result = Array(pending[pendingStart..<pendingStart + count])
-        pendingStart += count
+        let n = recv(fd, buffer.baseAddress! + end, buffer.count - end, 0)
+        guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
+        end += n
+    }
+
+    func receiveExactly(_ count: Int) throws -> [UInt8] {
+        guard count > 0 else { return [] }
+        if count > buffer.count {
+            // Larger than the buffer: what is buffered, then the rest straight from the socket.
+            var result = [UInt8](repeating: 0, count: count)
+            let buffered = end - start
+            try result.withUnsafeMutableBytes { out in
+                out.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
+                var done = buffered
+                while done < count {
+                    let n = recv(fd, out.baseAddress! + done, count - done, 0)
+                    guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
+                    done += n
+                }
+            }
+            start = 0
+            end = 0
+            return result
+        }
+        while end - start < count { try fill() }
+        let result = [UInt8](UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]))
+        start += count
         return result
+    }
+
+    /// Consumes `count` bytes without copying them anywhere: the receiving end of a benchmark
+    /// that measures transfer, not storage.
+    func discard(_ count: Int) throws {
+        var remaining = count
+        while remaining > 0 {
+            if end == start {
+                start = 0
+                end = 0
+                try fill()
+            }
+            let take = min(remaining, end - start)
+            start += take
+            remaining -= take
+        }
     }
 }

@@ -8,6 +8,10 @@ import Glibc
 //   assoc PORT AE SECONDS CONCURRENCY  associations/s (associate, one C-ECHO, release)
 //   echo  PORT AE COUNT                C-ECHOs/s on one association
 //   find  PORT AE REPEATS LEVEL KEY=VALUE...  C-FIND latency (median, p95) and responses/s
+//   get   PORT AE STUDY_UID            C-GET of a study, data discarded as it arrives
+//   move  PORT AE STUDY_UID DEST_AE SINK_PORT  C-MOVE of a study to DEST_AE, served by an
+//                                      in-process discarding Storage SCP on SINK_PORT
+//   store-sink PORT AE SECONDS         the discarding Storage SCP alone, for SECONDS
 // Prints one JSON object: operations, wall seconds, rate and the client's own CPU seconds,
 // so the benchmark can show the client was not the bottleneck.
 
@@ -20,7 +24,7 @@ func cpuSeconds() -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let port = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: qrscpd-bench assoc PORT AE SECONDS CONCURRENCY | echo PORT AE COUNT\n".utf8))
+    FileHandle.standardError.write(Data("usage: qrscpd-bench assoc PORT AE SECONDS CONCURRENCY | echo PORT AE COUNT | find … | get … | move … | store-sink …\n".utf8))
     exit(1)
 }
 let client = BenchClient(port: port, calledAE: arguments[3])
@@ -72,6 +76,42 @@ case "find":
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("find run failed: \(error)\n".utf8))
+        exit(1)
+    }
+case "get", "move":
+    let bench = RetrieveBench(port: port, calledAE: arguments[3])
+    do {
+        let result: RetrieveBench.Result
+        if arguments[1] == "get" {
+            result = try bench.get(studyUID: arguments[4])
+        } else {
+            guard arguments.count >= 7, let sinkPort = Int(arguments[6]) else {
+                throw BenchError("usage: qrscpd-bench move PORT AE STUDY_UID DEST_AE SINK_PORT")
+            }
+            let sink = try StoreSink(port: sinkPort, aeTitle: arguments[5])
+            sink.start()
+            result = try bench.move(studyUID: arguments[4], destinationAE: arguments[5], sink: sink)
+        }
+        print(String(format: "{\"images\": %d, \"bytes\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f, \"mb_per_s\": %.1f, \"client_cpu_seconds\": %.4f, \"max_pdu\": %d, \"status\": \"%04X\", \"completed\": %d, \"failed\": %d, ",
+                     result.images, result.bytes, result.seconds, Double(result.images) / result.seconds,
+                     Double(result.bytes) / 1e6 / result.seconds, cpuSeconds() - cpuStart,
+                     Int(RetrieveBench.maxPDULength), Int(result.status.rawValue), result.completed, result.failed)
+              + "\"transfer_syntax\": \"\(result.transferSyntax)\"}")
+        exit(result.status.isSuccess && result.failed == 0 ? 0 : 1)
+    } catch {
+        FileHandle.standardError.write(Data("\(arguments[1]) run failed: \(error)\n".utf8))
+        exit(1)
+    }
+case "store-sink":
+    do {
+        let sink = try StoreSink(port: port, aeTitle: arguments[3])
+        sink.start()
+        Thread.sleep(forTimeInterval: Double(arguments[4]) ?? 60)
+        let totals = sink.totals()
+        print("{\"images\": \(totals.images), \"bytes\": \(totals.bytes), \"associations\": \(totals.associationsDone)}")
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("store-sink failed: \(error)\n".utf8))
         exit(1)
     }
 default:

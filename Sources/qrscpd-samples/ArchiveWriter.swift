@@ -82,12 +82,60 @@ struct ArchiveWriter {
         bytesWritten += bytes.count
     }
 
+    /// Writes one Explicit VR Little Endian instance whose synthetic pixel data is generated and
+    /// written in bands of about `bandBytes`, so an image of hundreds of megabytes never sits
+    /// whole in memory. Pixel Data is the last element of these data sets, so the file is the
+    /// encoded header and data set without it, the Pixel Data element header, then the bands.
+    mutating func writeInstanceStreamingPixels(patient: PatientSpec, study: StudySpec, series: SeriesSpec,
+                                               instance: InstanceSpec, to relativePath: String, seed: Int,
+                                               bandBytes: Int = 4 << 20) throws {
+        guard instance.transferSyntax == .explicitVRLittleEndian else {
+            throw SampleError("streamed pixel data is written in Explicit VR Little Endian only")
+        }
+        let pixelLength = instance.rows * instance.columns * 2
+        guard pixelLength <= 0xFFFF_FFFE else { throw SampleError("pixel data of \(pixelLength) bytes is too long") }
+        var dataSet = ImageFactory.dataSet(patient: patient, study: study, series: series, instance: instance,
+                                           pixels: [])
+        _ = dataSet.remove(.pixelData)
+        var head = try DICOMFile.encode(dataSet: dataSet, transferSyntax: instance.transferSyntax,
+                                        sourceAETitle: "QRSCPD_SAMPLES")
+        // (7FE0,0010) OW, two reserved bytes, 32-bit little-endian length (PS3.5 §7.1.2).
+        head += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0, 0]
+        head += (0..<4).map { UInt8(truncatingIfNeeded: pixelLength >> (8 * $0)) }
+
+        let url = directory.appendingPathComponent(relativePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let fd = try Self.create(url.path)
+        defer { close(fd) }
+        try Self.writeAll(head, to: fd, path: url.path)
+        let rowsPerBand = max(1, bandBytes / (instance.columns * 2))
+        var row = 0
+        while row < instance.rows {
+            let band = row..<min(instance.rows, row + rowsPerBand)
+            let pixels = ImageFactory.syntheticPixelRows(band, rows: instance.rows, columns: instance.columns,
+                                                         seed: seed)
+            try Self.writeAll(pixels, to: fd, path: url.path)
+            row = band.upperBound
+        }
+        filesWritten += 1
+        bytesWritten += head.count + pixelLength
+    }
+
     /// Writes a file with plain open/write/close: no temporary file and rename per file,
     /// which would double the metadata work of writing thousands of small files.
     static func writeFile(_ bytes: [UInt8], to path: String) throws {
+        let fd = try create(path)
+        defer { close(fd) }
+        try writeAll(bytes, to: fd, path: path)
+    }
+
+    private static func create(_ path: String) throws -> Int32 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SampleError("cannot create \(path): errno \(errno)") }
-        defer { close(fd) }
+        return fd
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -190,13 +238,19 @@ enum ImageFactory {
 
     /// A 12-bit gradient with a bright disc whose size follows `seed`, little endian.
     static func syntheticPixels(rows: Int, columns: Int, seed: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: rows * columns * 2)
+        syntheticPixelRows(0..<rows, rows: rows, columns: columns, seed: seed)
+    }
+
+    /// The rows `band` of ``syntheticPixels(rows:columns:seed:)``: generating an image band by
+    /// band gives the same bytes as generating it whole.
+    static func syntheticPixelRows(_ band: Range<Int>, rows: Int, columns: Int, seed: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: band.count * columns * 2)
         let cx = columns / 2, cy = rows / 2
         let radius = max(1, min(rows, columns) / 4 + (seed % 7) - 3)
         let r2 = radius * radius
         out.withUnsafeMutableBufferPointer { buffer in
             var i = 0
-            for y in 0..<rows {
+            for y in band {
                 for x in 0..<columns {
                     let dx = x - cx, dy = y - cy
                     var value = (x * 4096 / max(1, columns) + y * 7 + seed * 31) & 0x0FFF

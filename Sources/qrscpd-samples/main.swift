@@ -60,8 +60,14 @@ struct Bulk: ParsableCommand {
     @Option(name: .customLong("instances-per-series"), help: "Instances per series.")
     var instancesPerSeries: Int = 50
 
-    @Option(name: .customLong("image-size"), help: "Rows and columns of each 16-bit image.")
+    @Option(name: .customLong("image-size"), help: "Rows and columns of each 16-bit image (1…4096).")
     var imageSize: Int = 512
+
+    @Option(help: "Rows of each image (1…65535), overriding --image-size; e.g. 10000 with --columns 10000 for 200 MB images.")
+    var rows: Int?
+
+    @Option(help: "Columns of each image (1…65535), overriding --image-size.")
+    var columns: Int?
 
     @Option(help: "Studies per patient.")
     var studiesPerPatient: Int = 2
@@ -74,14 +80,27 @@ struct Bulk: ParsableCommand {
             throw ValidationError("counts must be positive")
         }
         guard (1...4096).contains(imageSize) else { throw ValidationError("--image-size must be 1…4096") }
+        guard (1...65535).contains(imageRows), (1...65535).contains(imageColumns) else {
+            throw ValidationError("--rows and --columns must be 1…65535 (US values)")
+        }
+        guard imageRows * imageColumns * 2 <= 0xFFFF_FFFE else {
+            throw ValidationError("an image must stay under 4 GiB of pixel data (32-bit element length)")
+        }
     }
+
+    var imageRows: Int { rows ?? imageSize }
+    var imageColumns: Int { columns ?? imageSize }
+
+    /// Images larger than this are generated and written in bands rather than held whole.
+    static let streamingThreshold = 16 << 20
 
     func run() throws {
         let runID = runNumber ?? Int(Date().timeIntervalSince1970)
         let root = "\(SampleUIDs.root).3.\(runID)"
         var writer = try ArchiveWriter(directory: URL(fileURLWithPath: directory))
         let started = Date()
-        // One pixel buffer per series (instances differ in their headers); built once per series.
+        // One pixel buffer per series (instances differ in their headers), built once per series;
+        // large images are generated band by band for each instance instead.
         for study in 0..<studies {
             let patient = study / studiesPerPatient
             let date = Self.date(dayOffset: study)
@@ -96,13 +115,21 @@ struct Bulk: ParsableCommand {
                 let seriesSpec = SeriesSpec(uid: "\(root).2.\(study + 1).\(series + 1)", modality: modality,
                                             number: series + 1, description: "BULK \(modality) \(series + 1)",
                                             bodyPart: "CHEST", instances: [])
-                let pixels = ImageFactory.syntheticPixels(rows: imageSize, columns: imageSize, seed: series)
+                let streaming = imageRows * imageColumns * 2 > Self.streamingThreshold
+                let pixels = streaming ? nil
+                    : ImageFactory.syntheticPixels(rows: imageRows, columns: imageColumns, seed: series)
                 for instance in 1...instancesPerSeries {
                     let spec = InstanceSpec(uid: "\(root).3.\(study + 1).\(series + 1).\(instance)", number: instance,
-                                            transferSyntax: .explicitVRLittleEndian, rows: imageSize, columns: imageSize)
+                                            transferSyntax: .explicitVRLittleEndian, rows: imageRows, columns: imageColumns)
                     let path = String(format: "BULK%d/STU%05d/SER%03d/IMG%05d.dcm", runID, study + 1, series + 1, instance)
-                    try writer.writeInstance(patient: patientSpec, study: studySpec, series: seriesSpec,
-                                             instance: spec, to: path, pixels: pixels)
+                    if let pixels {
+                        try writer.writeInstance(patient: patientSpec, study: studySpec, series: seriesSpec,
+                                                 instance: spec, to: path, pixels: pixels)
+                    } else {
+                        try writer.writeInstanceStreamingPixels(patient: patientSpec, study: studySpec,
+                                                                series: seriesSpec, instance: spec, to: path,
+                                                                seed: series)
+                    }
                 }
             }
         }
