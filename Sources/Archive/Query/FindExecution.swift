@@ -12,7 +12,9 @@ import GRDB
 ///   not one byte); `*` alone is universal matching. They are translated to SQLite
 ///   `GLOB` (case-sensitive, unlike `LIKE`), with `[` escaped, so `%`, `_` and every
 ///   other character of a request are literals; a literal prefix also becomes an index
-///   range. No wild cards for DA TM DT UI or numbers (the value is then literal).
+///   range, and a pattern that is only a prefix and `*` is matched by that range alone
+///   (binary order: the strings in [prefix, successor) are those starting with prefix).
+///   No wild cards for DA TM DT UI or numbers (the value is then literal).
 /// - Range matching on DA, TM, DT: `a-b`, `-b`, `a-`, inclusive; partial TM/DT upper
 ///   bounds cover their span (`-10` includes 10:59:59.999999). Study Date and Study Time
 ///   are matched independently (combined date-time matching is not offered).
@@ -351,13 +353,17 @@ struct FindPlan {
                 default: glob.append(ch); if inPrefix { prefix.append(ch) }
                 }
             }
-            var sql = "\(column) GLOB ?"
-            var args: [DatabaseValueConvertible?] = [glob]
-            if !prefix.isEmpty, let upper = successor(of: prefix) {
-                sql = "\(column) >= ? AND \(column) < ? AND " + sql
-                args = [prefix, upper, glob]
+            let sql = "\(column) GLOB ?"
+            let args: [DatabaseValueConvertible?] = [glob]
+            guard !prefix.isEmpty, let upper = successor(of: prefix) else { return (sql, args) }
+            // A pattern that is a literal prefix followed only by `*` is exactly the index
+            // range [prefix, successor): no GLOB then. That matters beyond the scan: SQLite
+            // re-prepares a statement whose GLOB pattern is a bound parameter every time it
+            // is bound (to plan the range itself), which costs more than the query.
+            if p.drop(while: { $0 != "*" && $0 != "?" }).allSatisfy({ $0 == "*" }) {
+                return ("\(column) >= ? AND \(column) < ?", [prefix, upper])
             }
-            return (sql, args)
+            return ("\(column) >= ? AND \(column) < ? AND " + sql, [prefix, upper, glob])
         }
     }
 
