@@ -410,6 +410,17 @@ final class Association {
         }
     }
 
+    /// Sends P-DATA-TF PDUs framed elsewhere (see `DIMSEFragmenter.append`), e.g. a page
+    /// of C-FIND responses framed on the worker pool, as one piece.
+    func sendPData(_ pdus: [UInt8]) {
+        guard stateMachine.canSendPData, negotiated != nil, !pdus.isEmpty else { return }
+        if batchedPieces != nil {
+            batchedPieces!.append(pdus[...])
+        } else {
+            connection.write([pdus[...]])
+        }
+    }
+
     /// Output of `sendMessage` calls made while `body` runs, held back to go out in one
     /// `writev` instead of one system call per message (C-FIND pages, for instance).
     private var batchedPieces: [ArraySlice<UInt8>]?
