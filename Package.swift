@@ -39,7 +39,11 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(
             name: "Archive",
-            dependencies: ["DICOM", "CSystemShims", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "DICOM", "CSystemShims", .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, to copy column text without making Strings (IdentifierWriter).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         // sd_notify, watchdog, socket activation and journald logging over CSystemShims.

@@ -13,6 +13,12 @@ public protocol IndexStore: Sendable {
     /// while the reactor waits for a slow client to drain its socket.
     func find(_ request: FindRequest, after token: ResumeToken?, limit: Int) throws -> FindPage
 
+    /// The same page with each identifier encoded as `encoding` says: byte for byte
+    /// `encoding.encode(_:)` of each match of `find`. A default implementation does just
+    /// that; the SQLite store encodes straight from its rows.
+    func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int,
+                     encoding: IdentifierEncoding) throws -> EncodedFindPage
+
     /// Adds or replaces one instance (keyed by SOP Instance UID) and its patient, study
     /// and series, from the file's header (everything before Pixel Data).
     func index(_ record: InstanceRecord) throws

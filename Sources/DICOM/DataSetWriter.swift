@@ -34,6 +34,17 @@ public enum DataSetWriter {
                              into out: inout [UInt8]) throws {
         try Encoder.element(element, explicit: explicitVR, be: bigEndian, into: &out)
     }
+
+    /// Appends a primitive element whose value bytes are already in the target byte
+    /// order (text, or any value with `vr.byteSwapUnit == 1`), without building a
+    /// ``DataElement``: the same bytes as writing `DataElement(tag:vr:bytes:)`, with the
+    /// same padding and the same UN fallback for long values.
+    public static func writePrimitive(tag: Tag, vr: VR, value: UnsafeRawBufferPointer, explicitVR: Bool,
+                                      bigEndian: Bool, into out: inout [UInt8]) throws {
+        try Encoder.primitive(tag, vr: vr, count: value.count, explicit: explicitVR, be: bigEndian, into: &out) {
+            $0.append(contentsOf: value)
+        }
+    }
 }
 
 enum Encoder {
@@ -70,6 +81,20 @@ enum Encoder {
         }
     }
 
+    /// Header, value (appended by `value`, `count` bytes) and padding of a primitive element.
+    @inline(__always)
+    static func primitive(_ t: Tag, vr: VR, count: Int, explicit: Bool, be: Bool, into out: inout [UInt8],
+                          value: (inout [UInt8]) -> Void) throws {
+        let padded = count + (count & 1)
+        guard padded <= 0xFFFF_FFFE else { throw DICOMError.valueTooLong(tag: t, length: count) }
+        var headerVR = vr
+        if explicit, !headerVR.hasLongExplicitLength, padded > 0xFFFF { headerVR = .UN }
+        if headerVR == .SQ { headerVR = .UN } // raw bytes under SQ: keep them opaque
+        header(t, vr: headerVR, length: UInt32(padded), explicit: explicit, be: be, into: &out)
+        value(&out)
+        if count & 1 == 1 { out.append(vr.paddingByte) }
+    }
+
     static func dataSet(_ ds: DataSet, explicit: Bool, be: Bool, into out: inout [UInt8]) throws {
         for e in ds.elements { try element(e, explicit: explicit, be: be, into: &out) }
     }
@@ -78,14 +103,9 @@ enum Encoder {
         switch e.value {
         case .bytes:
             let b = e.bytes(bigEndian: be)
-            let padded = b.count + (b.count & 1)
-            guard padded <= 0xFFFF_FFFE else { throw DICOMError.valueTooLong(tag: e.tag, length: b.count) }
-            var vr = e.vr
-            if explicit, !vr.hasLongExplicitLength, padded > 0xFFFF { vr = .UN }
-            if vr == .SQ { vr = .UN } // raw bytes under SQ: keep them opaque
-            header(e.tag, vr: vr, length: UInt32(padded), explicit: explicit, be: be, into: &out)
-            out.append(contentsOf: b)
-            if b.count & 1 == 1 { out.append(e.vr.paddingByte) }
+            try primitive(e.tag, vr: e.vr, count: b.count, explicit: explicit, be: be, into: &out) {
+                $0.append(contentsOf: b)
+            }
         case .sequence(let items):
             header(e.tag, vr: .SQ, length: 0xFFFF_FFFF, explicit: explicit, be: be, into: &out)
             for item in items {

@@ -403,25 +403,14 @@ final class Association {
             dataSet: dataSet,
             peerMaxPDULength: negotiated.peerMaxPDULength
         )
-        if batchedPieces != nil {
-            batchedPieces!.append(contentsOf: pieces)
-        } else {
-            connection.write(pieces)
-        }
+        connection.write(pieces)
     }
 
-    /// Output of `sendMessage` calls made while `body` runs, held back to go out in one
-    /// `writev` instead of one system call per message (C-FIND pages, for instance).
-    private var batchedPieces: [ArraySlice<UInt8>]?
-
-    /// Runs `body` and writes every message it sends with a single `writev`.
-    func coalescingWrites(_ body: () -> Void) {
-        guard batchedPieces == nil else { body(); return }
-        batchedPieces = []
-        body()
-        let pieces = batchedPieces ?? []
-        batchedPieces = nil
-        if !pieces.isEmpty { connection.write(pieces) }
+    /// Sends P-DATA-TF PDUs framed elsewhere (see `DIMSEFragmenter.append`) as one piece:
+    /// a page of C-FIND responses, framed on the worker pool, goes out in one write.
+    func sendPData(_ pdus: [UInt8]) {
+        guard stateMachine.canSendPData, negotiated != nil, !pdus.isEmpty else { return }
+        connection.write([pdus[...]])
     }
 
     /// Marks the start and end of an operation that answers asynchronously.

@@ -22,8 +22,11 @@ public final class DICOMServer: @unchecked Sendable {
     /// C-STORE ingest: writes received objects under the storage directory and indexes
     /// them; nil without an index or with ingest disabled (C-STORE is then answered A700).
     let storeWriter: StoreWriter?
-    /// Matches fetched from the index per C-FIND page (one worker job per page).
-    public var findPageSize = 64
+    /// Matches fetched from the index per C-FIND page (one worker job, one read
+    /// transaction and one write per page). A page costs about as much as 20 matches
+    /// (transaction, plan, statement), so pages are large; 256 identifiers and their
+    /// PDUs are about 60 KB, and C-CANCEL still takes effect within one page.
+    public var findPageSize = 256
 
     var listener: TCPListener?
     private var associations: [Int: Association] = [:]

@@ -101,6 +101,31 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC[1]*")) == [])
     }
 
+    /// A literal prefix and `*` is an index range only (no GLOB: SQLite re-prepares a
+    /// statement with a bound GLOB pattern at every bind); other patterns keep the GLOB.
+    /// Both give what wild card matching says, including past the last byte value.
+    @Test func QR08_prefixPatternIsAnIndexRange() throws {
+        func sql(_ value: String) throws -> String {
+            FindPlan(try Query("STUDY").with(.patientName, .PN, value).with(studyUID, .UI).request()).sql
+        }
+        #expect(try !sql("doe*").contains("GLOB"))
+        #expect(try !sql("doe^j**").contains("GLOB"))
+        #expect(try sql("doe*n").contains("GLOB"))
+        #expect(try sql("d?e*").contains("GLOB"))
+        #expect(try sql("doe?").contains("GLOB"))
+        #expect(try store.explain(try Query("STUDY").with(.patientName, .PN, "doe*").request())
+            .contains { $0.contains("patient_name_norm") })
+        #expect(try studies(Query("STUDY").with(.patientName, .PN, "DOE^J*")) == ["1.2.3.1", "1.2.3.2", "1.2.3.3"])
+        #expect(try studies(Query("STUDY").with(.patientName, .PN, "DOE^JA*")) == ["1.2.3.3"])
+        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "MÜLLER*")) == ["1.2.3.4"])
+        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山田*")) == ["1.2.3.6"])
+        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山*")) == ["1.2.3.6"])
+        #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC*")).count == 7)
+        #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC1*")) == ["1.2.3.1"])
+        #expect(try studies(Query("STUDY").with(Tags.studyDescription, .LO, "MR Head 100%*")) == ["1.2.3.2"])
+        #expect(try studies(Query("STUDY").with(Tags.studyDescription, .LO, "MR Head 100_*")) == [])
+    }
+
     @Test func QR08_wildcardOnBlobAttribute() throws {
         let r = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.2").with(Tags.institution, .LO, "Clinic_*")
             .with(seriesUID, .UI))

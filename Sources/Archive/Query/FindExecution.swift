@@ -12,7 +12,9 @@ import GRDB
 ///   not one byte); `*` alone is universal matching. They are translated to SQLite
 ///   `GLOB` (case-sensitive, unlike `LIKE`), with `[` escaped, so `%`, `_` and every
 ///   other character of a request are literals; a literal prefix also becomes an index
-///   range. No wild cards for DA TM DT UI or numbers (the value is then literal).
+///   range, and a pattern that is only a prefix and `*` is matched by that range alone
+///   (binary order: the strings in [prefix, successor) are those starting with prefix).
+///   No wild cards for DA TM DT UI or numbers (the value is then literal).
 /// - Range matching on DA, TM, DT: `a-b`, `-b`, `a-`, inclusive; partial TM/DT upper
 ///   bounds cover their span (`-10` includes 10:59:59.999999). Study Date and Study Time
 ///   are matched independently (combined date-time matching is not offered).
@@ -53,6 +55,29 @@ extension SQLiteIndexStore {
         let plan = FindPlan(request)
         return try pool.read { db in
             try plan.run(db, after: token?.value ?? 0, limit: limit, maxExaminedRows: maxExaminedRows)
+        }
+    }
+
+    /// One page of matches encoded for the wire, straight from the rows: byte for byte what
+    /// `encoding.encode(_:)` gives for each data set of `find` (deflated transfer syntaxes
+    /// take that path), without building a data set per match.
+    public func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int,
+                            encoding: IdentifierEncoding) throws -> EncodedFindPage {
+        try findEncoded(request, after: token, limit: limit, encoding: encoding,
+                        maxExaminedRows: FindPlan.maxExaminedRowsPerPage)
+    }
+
+    func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int, encoding: IdentifierEncoding,
+                     maxExaminedRows: Int) throws -> EncodedFindPage {
+        if encoding.transferSyntax.isDeflated {
+            return try EncodedFindPage(find(request, after: token, limit: limit, maxExaminedRows: maxExaminedRows),
+                                       encoding: encoding)
+        }
+        let plan = FindPlan(request)
+        let encoder = try IdentifierWriter(plan: plan, encoding: encoding)
+        return try pool.read { db in
+            try plan.runEncoded(db, encoder: encoder, after: token?.value ?? 0, limit: limit,
+                                maxExaminedRows: maxExaminedRows)
         }
     }
 }
@@ -328,13 +353,17 @@ struct FindPlan {
                 default: glob.append(ch); if inPrefix { prefix.append(ch) }
                 }
             }
-            var sql = "\(column) GLOB ?"
-            var args: [DatabaseValueConvertible?] = [glob]
-            if !prefix.isEmpty, let upper = successor(of: prefix) {
-                sql = "\(column) >= ? AND \(column) < ? AND " + sql
-                args = [prefix, upper, glob]
+            let sql = "\(column) GLOB ?"
+            let args: [DatabaseValueConvertible?] = [glob]
+            guard !prefix.isEmpty, let upper = successor(of: prefix) else { return (sql, args) }
+            // A pattern that is a literal prefix followed only by `*` is exactly the index
+            // range [prefix, successor): no GLOB then. That matters beyond the scan: SQLite
+            // re-prepares a statement whose GLOB pattern is a bound parameter every time it
+            // is bound (to plan the range itself), which costs more than the query.
+            if p.drop(while: { $0 != "*" && $0 != "?" }).allSatisfy({ $0 == "*" }) {
+                return ("\(column) >= ? AND \(column) < ?", [prefix, upper])
             }
-            return (sql, args)
+            return ("\(column) >= ? AND \(column) < ? AND " + sql, [prefix, upper, glob])
         }
     }
 
@@ -368,10 +397,40 @@ struct FindPlan {
     static let maxExaminedRowsPerPage = 20_000
 
     func run(_ db: Database, after: Int64, limit: Int, maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> FindPage {
+        var matches: [DataSet] = []
+        matches.reserveCapacity(min(limit > 0 ? limit : 1024, 1024))
+        let next = try forEachMatch(db, after: after, limit: limit, maxExaminedRows: maxExaminedRows) { row, _, blobs in
+            matches.append(response(row, &blobs))
+        }
+        return FindPage(matches: matches, next: next, hasUnsupportedOptionalKeys: unsupported)
+    }
+
+    func runEncoded(_ db: Database, encoder: IdentifierWriter, after: Int64, limit: Int,
+                    maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> EncodedFindPage {
+        let expected = min(limit > 0 ? limit : 1024, 1024)
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        bytes.reserveCapacity(expected * encoder.estimatedSize)
+        ends.reserveCapacity(expected)
+        let next = try forEachMatch(db, after: after, limit: limit, maxExaminedRows: maxExaminedRows) { row, stmt, blobs in
+            do {
+                try encoder.append(row, stmt, &blobs, into: &bytes)
+            } catch {
+                throw IdentifierEncodingError(description: "\(error)")
+            }
+            ends.append(bytes.count)
+        }
+        return EncodedFindPage(bytes: bytes, ends: ends, next: next, hasUnsupportedOptionalKeys: unsupported)
+    }
+
+    /// Runs the query from `after`, calling `body` for each match (at most `limit`), and
+    /// returns where the next page resumes (nil when done). The row stays valid only
+    /// during the call; `blobs` caches the decoded attribute blobs of the row.
+    private func forEachMatch(_ db: Database, after: Int64, limit: Int, maxExaminedRows: Int,
+                              _ body: (Row, Statement, inout [DataSet?]) throws -> Void) throws -> ResumeToken? {
         let pageSize = limit > 0 ? limit : Int.max / 4
         let stmt = try db.cachedStatement(sql: sql)
-        var matches: [DataSet] = []
-        matches.reserveCapacity(min(pageSize, 1024))
+        var count = 0
         var position = after
         var lastReturned = after
         var examined = 0
@@ -388,23 +447,20 @@ struct FindPlan {
                 position = id
                 var blobs: [DataSet?] = [nil, nil, nil, nil]
                 if !filters.isEmpty, !passes(row, &blobs) { continue }
-                if matches.count == pageSize {
-                    return FindPage(matches: matches, next: ResumeToken(lastReturned), hasUnsupportedOptionalKeys: unsupported)
-                }
-                matches.append(response(row, &blobs))
+                if count == pageSize { return ResumeToken(lastReturned) }
+                try body(row, stmt, &blobs)
+                count += 1
                 lastReturned = id
             }
             if fetched < chunk { break }
             examined += fetched
-            if examined >= maxExaminedRows {
-                return FindPage(matches: matches, next: ResumeToken(position), hasUnsupportedOptionalKeys: unsupported)
-            }
+            if examined >= maxExaminedRows { return ResumeToken(position) }
         }
-        return FindPage(matches: matches, next: nil, hasUnsupportedOptionalKeys: unsupported)
+        return nil
     }
 
     @inline(__always)
-    private func blob(_ row: Row, _ lvl: Int, _ cache: inout [DataSet?]) -> DataSet {
+    func blob(_ row: Row, _ lvl: Int, _ cache: inout [DataSet?]) -> DataSet {
         if let ds = cache[lvl] { return ds }
         guard let col = blobColumn[lvl] else { return DataSet() }
         let data: Data? = row[col]
@@ -442,13 +498,13 @@ struct FindPlan {
     }
 
     @inline(__always)
-    private static func text(_ tag: Tag, _ vr: VR, _ s: String) -> DataElement {
+    static func text(_ tag: Tag, _ vr: VR, _ s: String) -> DataElement {
         var b = Array(s.utf8)
         if b.count & 1 == 1 { b.append(vr.paddingByte) }
         return DataElement(tag: tag, vr: vr, bytes: b[...])
     }
 
-    private static let emptyBytes: ArraySlice<UInt8> = []
+    static let emptyBytes: ArraySlice<UInt8> = []
 
     /// Builds the response identifier; elements are produced in tag order (the request's
     /// order), with Query/Retrieve Level and Specific Character Set slotted in.
@@ -458,54 +514,59 @@ struct FindPlan {
         var nonASCII = false
         for (n, out) in outputs.enumerated() {
             if n == levelSlot { elements.append(levelElement) }
-            switch out.source {
-            case .column(let i):
-                let dbv = row[i] as DatabaseValue
-                switch dbv.storage {
-                case .string(let s):
-                    if !nonASCII, TextValues.isCharsetText(out.vr), s.utf8.contains(where: { $0 >= 0x80 }) { nonASCII = true }
-                    elements.append(FindPlan.text(out.tag, out.vr, s))
-                case .int64(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
-                case .double(let v): elements.append(FindPlan.text(out.tag, out.vr, String(v)))
-                default: elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
-                }
-            case .list(let i):
-                let s: String? = row[i]
-                let values = (s ?? "").split(separator: ",").map(String.init).sorted()
-                elements.append(FindPlan.text(out.tag, out.vr, values.joined(separator: "\\")))
-            case let .blob(lvl, tag):
-                if let e = blob(row, lvl, &cache)[tag] {
-                    if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                    elements.append(e)
-                } else {
-                    elements.append(DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
-                }
-            case let .sequence(lvl, tag, query, matchers):
-                let stored = blob(row, lvl, &cache).items(tag) ?? []
-                var items: [DataSet] = []
-                for item in stored where FindPlan.itemMatches(item, matchers) {
-                    if query.isEmpty { items.append(item); continue }
-                    var reduced = DataSet()
-                    for q in query {
-                        if let e = item[q.tag] { reduced.set(e) } else { reduced.set(q.tag, vr: q.vr, bytes: []) }
-                    }
-                    items.append(reduced)
-                }
-                let e = DataElement(tag: tag, items: items)
-                if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
-                elements.append(e)
-            case .constant(let s):
-                elements.append(FindPlan.text(out.tag, out.vr, s))
-            case .empty:
-                elements.append(out.vr == .SQ ? DataElement(tag: out.tag, items: [])
-                                : DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes))
-            }
+            elements.append(element(out, row, &cache, &nonASCII))
         }
         if levelSlot == outputs.count { elements.append(levelElement) }
         if nonASCII {
             elements.insert(FindPlan.text(.specificCharacterSet, .CS, "ISO_IR 192"), at: charsetSlot)
         }
         return DataSet(elements)
+    }
+
+    /// The response element for one output; sets `nonASCII` when its text needs
+    /// Specific Character Set ISO_IR 192.
+    func element(_ out: Output, _ row: Row, _ cache: inout [DataSet?], _ nonASCII: inout Bool) -> DataElement {
+        switch out.source {
+        case .column(let i):
+            let dbv = row[i] as DatabaseValue
+            switch dbv.storage {
+            case .string(let s):
+                if !nonASCII, TextValues.isCharsetText(out.vr), s.utf8.contains(where: { $0 >= 0x80 }) { nonASCII = true }
+                return FindPlan.text(out.tag, out.vr, s)
+            case .int64(let v): return FindPlan.text(out.tag, out.vr, String(v))
+            case .double(let v): return FindPlan.text(out.tag, out.vr, String(v))
+            default: return DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes)
+            }
+        case .list(let i):
+            let s: String? = row[i]
+            let values = (s ?? "").split(separator: ",").map(String.init).sorted()
+            return FindPlan.text(out.tag, out.vr, values.joined(separator: "\\"))
+        case let .blob(lvl, tag):
+            if let e = blob(row, lvl, &cache)[tag] {
+                if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
+                return e
+            }
+            return DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes)
+        case let .sequence(lvl, tag, query, matchers):
+            let stored = blob(row, lvl, &cache).items(tag) ?? []
+            var items: [DataSet] = []
+            for item in stored where FindPlan.itemMatches(item, matchers) {
+                if query.isEmpty { items.append(item); continue }
+                var reduced = DataSet()
+                for q in query {
+                    if let e = item[q.tag] { reduced.set(e) } else { reduced.set(q.tag, vr: q.vr, bytes: []) }
+                }
+                items.append(reduced)
+            }
+            let e = DataElement(tag: tag, items: items)
+            if !nonASCII, TextValues.hasNonASCII(e) { nonASCII = true }
+            return e
+        case .constant(let s):
+            return FindPlan.text(out.tag, out.vr, s)
+        case .empty:
+            return out.vr == .SQ ? DataElement(tag: out.tag, items: [])
+                : DataElement(tag: out.tag, vr: out.vr, bytes: FindPlan.emptyBytes)
+        }
     }
 }
 

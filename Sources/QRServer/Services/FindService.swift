@@ -173,17 +173,30 @@ final class FindOperation {
             finish(.cancel)
             return
         }
+        guard let negotiated = association.negotiated else {
+            stop()
+            return
+        }
         phase = .querying
         let store = self.store
         let request = self.request
         let token = self.token
         let limit = pageSize
-        workers.run({ try store.find(request, after: token, limit: limit) }, on: association.server.loop) { [self] result in
+        let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
+        let encoding = IdentifierEncoding(transferSyntax: transferSyntax,
+                                          retrieveAETitle: wantsRetrieveAE ? association.server.configuration.aeTitle : nil)
+        let framing = PendingResponseFraming(
+            contextID: contextID, messageID: messageID, sopClassUID: sopClassUID,
+            warnUnsupportedKeys: unsupportedOptionalKeys, peerMaxPDULength: negotiated.peerMaxPDULength)
+        // Matching, identifier encoding and PDU framing all run on the worker pool; the
+        // loop only hands the page's bytes to the connection.
+        workers.run({ try framing.frame(store.findEncoded(request, after: token, limit: limit, encoding: encoding)) },
+                    on: association.server.loop) { [self] result in
             pageArrived(result)
         }
     }
 
-    private func pageArrived(_ result: Result<FindPage, Error>) {
+    private func pageArrived(_ result: Result<FramedFindPage, Error>) {
         guard phase == .querying else { return }
         guard let association, association.isActive else {
             stop()
@@ -193,10 +206,13 @@ final class FindOperation {
             finish(.cancel)
             return
         }
-        let page: FindPage
+        let page: FramedFindPage
         switch result {
         case .failure(let error as QueryError):
             finish(DIMSEStatus(error.status), comment: error.comment, offending: error.offendingElements)
+            return
+        case .failure(let error as IdentifierEncodingError):
+            finish(.outOfResources, comment: "cannot encode response identifier: \(error)")
             return
         case .failure(let error):
             finish(.outOfResources, comment: "index query failed: \(error)")
@@ -205,32 +221,9 @@ final class FindOperation {
             page = value
         }
         if page.hasUnsupportedOptionalKeys { unsupportedOptionalKeys = true }
-        let status: DIMSEStatus = unsupportedOptionalKeys ? .pendingWithWarning : .pending
-        let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
-        var encodingFailure: String?
-        association.coalescingWrites {
-            for var match in page.matches {
-                if wantsRetrieveAE {
-                    match.set(FindService.retrieveAETitle, vr: .AE, string: association.server.configuration.aeTitle)
-                }
-                let encoded: [UInt8]
-                do {
-                    encoded = try DataSetWriter.write(match, transferSyntax: transferSyntax)
-                } catch {
-                    encodingFailure = "cannot encode response identifier: \(error)"
-                    return
-                }
-                let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
-                                                   status: status, hasIdentifier: true)
-                association.sendMessage(contextID: contextID, command: response, dataSet: [encoded[...]])
-                matchCount += 1
-            }
-        }
-        if let encodingFailure {
-            finish(.outOfResources, comment: encodingFailure)
-            return
-        }
-        association.server.statistics.findMatches += page.matches.count
+        association.sendPData(page.pdus)
+        matchCount += page.count
+        association.server.statistics.findMatches += page.count
         guard let next = page.next else {
             finish(.success)
             return
@@ -261,5 +254,40 @@ final class FindOperation {
         let onFinish = self.onFinish
         self.onFinish = nil
         onFinish?()
+    }
+}
+
+/// A page of C-FIND matches as the P-DATA-TF PDUs of its pending responses.
+struct FramedFindPage: Sendable {
+    /// One C-FIND-RSP (pending) and its identifier per match, framed for the peer.
+    var pdus: [UInt8]
+    /// Number of matches (responses) in `pdus`.
+    var count: Int
+    var next: ResumeToken?
+    var hasUnsupportedOptionalKeys: Bool
+}
+
+/// Frames encoded identifiers as pending C-FIND-RSP messages. The command set is the
+/// same for every match of a page: it is encoded once per page, not once per match.
+struct PendingResponseFraming: Sendable {
+    let contextID: UInt8
+    let messageID: UInt16
+    let sopClassUID: String
+    /// FF01 already announced by an earlier page.
+    let warnUnsupportedKeys: Bool
+    let peerMaxPDULength: UInt32
+
+    func frame(_ page: EncodedFindPage) -> FramedFindPage {
+        let status: DIMSEStatus = warnUnsupportedKeys || page.hasUnsupportedOptionalKeys ? .pendingWithWarning : .pending
+        let command = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID, status: status,
+                                          hasIdentifier: true).encoded()
+        var pdus: [UInt8] = []
+        pdus.reserveCapacity(page.bytes.count + page.count * (command.count + 24))
+        for i in 0..<page.count {
+            DIMSEFragmenter.append(contextID: contextID, command: command[...], dataSet: page.identifier(i),
+                                   peerMaxPDULength: peerMaxPDULength, into: &pdus)
+        }
+        return FramedFindPage(pdus: pdus, count: page.count, next: page.next,
+                              hasUnsupportedOptionalKeys: page.hasUnsupportedOptionalKeys)
     }
 }
