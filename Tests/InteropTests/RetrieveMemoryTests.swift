@@ -1,0 +1,126 @@
+import DICOM
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Retrieving a study much larger than the memory bound: the daemon streams large files and
+/// loads only a small window ahead, so its peak resident size stays near its idle size; and a
+/// requester that stops answering C-STORE-RQs is aborted after the association timeout.
+@Suite("C-GET memory bound and stalled requesters", .serialized, .enabled(if: ExternalTool.interopEnabled),
+       .timeLimit(.minutes(10)))
+struct RetrieveMemoryTests {
+    /// Five instances of 10240 × 10240 × 16 bit: 200 MiB of Pixel Data each, 1 GiB in all.
+    static let fileCount = 5
+    static let side = 10240
+    static var pixelBytes: Int { side * side * 2 }
+    /// Peak growth allowed over the idle peak: well below one file, so a daemon that held
+    /// any one file whole would fail.
+    static let allowedGrowthKiB = 100 * 1024
+
+    /// A study of large Secondary Capture instances under `directory`. The Pixel Data is zeros
+    /// left as a hole in a sparse file: the test is about the daemon's memory, not the disk.
+    static func writeLargeStudy(in directory: URL) throws -> String {
+        let study = "1.2.826.0.1.3680043.10.1489.999.\(getpid()).1"
+        let series = study + ".1"
+        let folder = directory.appendingPathComponent("large")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for n in 1...fileCount {
+            var d = DataSet()
+            d.set(.sopClassUID, vr: .UI, string: "1.2.840.10008.5.1.4.1.1.7")
+            d.set(.sopInstanceUID, vr: .UI, string: series + ".\(n)")
+            d.set(.studyInstanceUID, vr: .UI, string: study)
+            d.set(.seriesInstanceUID, vr: .UI, string: series)
+            d.set(.patientID, vr: .LO, string: "LARGE")
+            d.set(.patientName, vr: .PN, string: "Large^Study")
+            d.set(.modality, vr: .CS, string: "OT")
+            d.set(DICOM.Tag(0x0020, 0x0013), vr: .IS, string: "\(n)")  // Instance Number
+            d.set(DICOM.Tag(0x0028, 0x0002), uint16: 1)  // Samples per Pixel
+            d.set(DICOM.Tag(0x0028, 0x0004), vr: .CS, string: "MONOCHROME2")
+            d.set(DICOM.Tag(0x0028, 0x0010), uint16: UInt16(side))  // Rows
+            d.set(DICOM.Tag(0x0028, 0x0011), uint16: UInt16(side))  // Columns
+            d.set(DICOM.Tag(0x0028, 0x0100), uint16: 16)  // Bits Allocated
+            d.set(DICOM.Tag(0x0028, 0x0101), uint16: 16)  // Bits Stored
+            d.set(DICOM.Tag(0x0028, 0x0102), uint16: 15)  // High Bit
+            d.set(.pixelRepresentation, uint16: 0)
+            var bytes = try DICOMFile.encode(dataSet: d, transferSyntax: .explicitVRLittleEndian)
+            // Pixel Data (7FE0,0010) OW header; its value is the sparse tail of the file.
+            let length = UInt32(pixelBytes)
+            bytes += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0x00, 0x00]
+            bytes += [UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)]
+            let path = folder.appendingPathComponent("im\(n).dcm").path
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw DaemonError("cannot create \(path): errno \(errno)") }
+            defer { close(fd) }
+            guard write(fd, bytes, bytes.count) == bytes.count, ftruncate(fd, off_t(bytes.count + pixelBytes)) == 0 else {
+                throw DaemonError("cannot write \(path): errno \(errno)")
+            }
+        }
+        return study
+    }
+
+    static func scratchDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-large-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test("C-GET of a 1 GiB study: every byte arrives, peak RSS stays under idle + 100 MB")
+    func largeStudyPeakMemory() throws {
+        // The bound must be one a whole-file send would break.
+        #expect(Self.allowedGrowthKiB * 1024 < Self.pixelBytes)
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let study = try Self.writeLargeStudy(in: scratch)
+        let daemon = try DaemonProcess(storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        #expect(daemon.echoWithDCMTK().succeeded)
+        let idlePeak = daemon.peakResidentKiB
+        try #require(idlePeak > 0)
+
+        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
+                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study],
+                                                     timeout: 400)
+        let out = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))")
+        let final = out["final"] as? [String: Any]
+        #expect(final?["status"] as? Int == 0, "\(out)\n\(daemon.log.suffix(3000))")
+        #expect(final?["NumberOfCompletedSuboperations"] as? Int == Self.fileCount)
+        #expect(out["received"] as? Int == Self.fileCount)
+        #expect((out["received_bytes"] as? Int ?? 0) > Self.fileCount * Self.pixelBytes)
+
+        let peak = daemon.peakResidentKiB
+        print("RetrieveMemoryTests: 1 GiB C-GET: idle VmHWM \(idlePeak) KiB, after \(peak) KiB, growth \(peak - idlePeak) KiB")
+        #expect(peak - idlePeak < Self.allowedGrowthKiB,
+                "peak RSS grew by \(peak - idlePeak) KiB retrieving \(Self.fileCount) × \(Self.pixelBytes) bytes")
+        #expect(daemon.echoWithDCMTK().succeeded)
+    }
+
+    @Test("A requester that stops answering C-STORE-RQs is aborted after --timeout, and the daemon goes on")
+    func stalledRequesterAborted() throws {
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let study = try Self.writeLargeStudy(in: scratch)
+        let daemon = try DaemonProcess(arguments: ["--timeout", "2"], storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        let idlePeak = daemon.peakResidentKiB
+
+        // The peer holds the first C-STORE-RQ for 10 s without answering.
+        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
+                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study,
+                                                      "--stall", "10"], timeout: 120)
+        let out = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))")
+        #expect(out["established"] as? Bool == true)
+        #expect(out["aborted"] as? Bool == true, "\(out)\n\(daemon.log.suffix(3000))")
+        #expect(out["final"] is NSNull || out["final"] == nil, "no final C-GET-RSP after an abort: \(out)")
+        let log = daemon.log
+        #expect(log.contains("the requester stopped answering sub-operations"), "\(log.suffix(3000))")
+        #expect(log.contains("aborting association"), "\(log.suffix(3000))")
+
+        // What was loaded ahead went with the association; the daemon serves the next one.
+        #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log.suffix(2000))")
+        #expect(daemon.peakResidentKiB - idlePeak < Self.allowedGrowthKiB)
+        #expect(daemon.isRunning)
+    }
+}
