@@ -97,6 +97,68 @@ struct RetrieveMemoryTests {
         #expect(daemon.echoWithDCMTK().succeeded)
     }
 
+    /// One instance of `side` × `side` × 16 bit whose Pixel Data is a pseudo-random pattern, so
+    /// that a piece sent twice, lost or out of order shows in a byte-for-byte comparison.
+    static func writePatternedInstance(in directory: URL, side: Int) throws -> (study: String, path: String) {
+        let study = "1.2.826.0.1.3680043.10.1489.999.\(getpid()).2"
+        var state: UInt32 = 0x1234_5678
+        let pixels = [UInt8](unsafeUninitializedCapacity: side * side * 2) { buffer, count in
+            for i in 0..<buffer.count {
+                state = state &* 1_664_525 &+ 1_013_904_223
+                buffer[i] = UInt8(truncatingIfNeeded: state >> 24)
+            }
+            count = buffer.count
+        }
+        var d = DataSet()
+        d.set(.sopClassUID, vr: .UI, string: "1.2.840.10008.5.1.4.1.1.7")
+        d.set(.sopInstanceUID, vr: .UI, string: study + ".1.1")
+        d.set(.studyInstanceUID, vr: .UI, string: study)
+        d.set(.seriesInstanceUID, vr: .UI, string: study + ".1")
+        d.set(.patientID, vr: .LO, string: "PATTERN")
+        d.set(.modality, vr: .CS, string: "OT")
+        d.set(DICOM.Tag(0x0028, 0x0002), uint16: 1)
+        d.set(DICOM.Tag(0x0028, 0x0004), vr: .CS, string: "MONOCHROME2")
+        d.set(DICOM.Tag(0x0028, 0x0010), uint16: UInt16(side))
+        d.set(DICOM.Tag(0x0028, 0x0011), uint16: UInt16(side))
+        d.set(DICOM.Tag(0x0028, 0x0100), uint16: 16)
+        d.set(DICOM.Tag(0x0028, 0x0101), uint16: 16)
+        d.set(DICOM.Tag(0x0028, 0x0102), uint16: 15)
+        d.set(.pixelRepresentation, uint16: 0)
+        d.set(.pixelData, vr: .OW, bytes: pixels[...])
+        let path = directory.appendingPathComponent("pattern.dcm").path
+        let bytes = try DICOMFile.encode(dataSet: d, transferSyntax: .explicitVRLittleEndian)
+        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
+            throw DaemonError("cannot write \(path)")
+        }
+        return (study, path)
+    }
+
+    @Test("A large file streamed in pieces, and one converted whole, arrive byte for byte",
+          arguments: [false, true])
+    func largeFileIntact(implicitOnly: Bool) throws {
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // 3000 × 3000 × 2 bytes: above the whole-file limit, several pieces of any PDU size.
+        let (study, stored) = try Self.writePatternedInstance(in: scratch, side: 3000)
+        let daemon = try DaemonProcess(storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        let out = scratch.appendingPathComponent("received")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let (result, json) = ExternalTool.pythonPeer(
+            "retrieve_peer.py",
+            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "get", "S", out.path]
+                + (implicitOnly ? ["--implicit-only"] : []) + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"],
+            timeout: 120)
+        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
+        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
+        #expect(final["status"] as? Int == 0)
+        #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
+        let path = out.appendingPathComponent("\(study).1.1.dcm").path
+        #expect(try DICOMFile(contentsOf: path).transferSyntax
+                == (implicitOnly ? .implicitVRLittleEndian : .explicitVRLittleEndian))
+        try RetrieveInteropTests.expectSame(path, stored)
+    }
+
     @Test("A requester that stops answering C-STORE-RQs is aborted after --timeout, and the daemon goes on")
     func stalledRequesterAborted() throws {
         let scratch = try Self.scratchDirectory()
