@@ -159,6 +159,31 @@ struct RetrieveMemoryTests {
         try RetrieveInteropTests.expectSame(path, stored)
     }
 
+    @Test("C-MOVE streams a large file to storescp byte for byte")
+    func largeFileMovedIntact() throws {
+        guard ExternalTool.require("/usr/bin/storescp") else { return }
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let (study, stored) = try Self.writePatternedInstance(in: scratch, side: 3000)
+        let received = scratch.appendingPathComponent("moved")
+        let storescpPort = try DaemonProcess.freeLoopbackPort()
+        let storescp = try RetrieveLifecycleTests.startStorescp(aeTitle: "STORESCP", port: storescpPort, directory: received)
+        defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
+        let daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        let (result, json) = ExternalTool.pythonPeer(
+            "retrieve_peer.py",
+            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "move", "S", received.path, "--dest", "STORESCP",
+             "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 120)
+        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
+        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
+        #expect(final["status"] as? Int == 0, "\(daemon.log.suffix(2000))")
+        #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
+        let files = try FileManager.default.contentsOfDirectory(atPath: received.path)
+        let file = try #require(files.first { $0.hasSuffix("\(study).1.1") }, "storescp wrote \(files)")
+        try RetrieveInteropTests.expectSame(received.appendingPathComponent(file).path, stored)
+    }
+
     @Test("A requester that stops answering C-STORE-RQs is aborted after --timeout, and the daemon goes on")
     func stalledRequesterAborted() throws {
         let scratch = try Self.scratchDirectory()
