@@ -5,6 +5,14 @@ import Logging
 import Reactor
 
 /// One C-GET or C-MOVE in progress. Loop-confined.
+///
+/// Memory is bounded by a read-ahead window: up to ``maxFilesAhead`` instances are loaded on the
+/// worker pool ahead of the sub-operation on the wire (no new load once ``maxBytesAhead`` are
+/// held), and the window is refilled as the channel drains below its low-water mark, so a peer
+/// that stops reading stops the loading. A file sent unchanged that is larger than
+/// ``InstanceLoader/wholeFileLimit`` goes out in pieces read one ahead of the socket. Cancel,
+/// abort and the end of the association drop the window; loads still running are discarded
+/// when they come back.
 final class RetrieveOperation {
     enum Kind {
         case get
@@ -36,7 +44,7 @@ final class RetrieveOperation {
     static let maxFilesAhead = 4
     static let maxBytesAhead = 16 * 1024 * 1024
     /// Streamed data sets are read in pieces of about this size (a multiple of the PDV size).
-    static let streamChunkTarget = 4 * 1024 * 1024
+    static let streamChunkTarget = 2 * 1024 * 1024
 
     /// One instance in the read-ahead window: its load is in flight (`result` nil) or done.
     private final class Slot {
