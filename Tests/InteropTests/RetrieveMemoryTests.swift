@@ -184,6 +184,31 @@ struct RetrieveMemoryTests {
         try RetrieveInteropTests.expectSame(received.appendingPathComponent(file).path, stored)
     }
 
+    @Test("C-CANCEL during a C-GET of large files: FE00 after the file in flight, files read ahead dropped")
+    func cancelDuringLargeGet() throws {
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let study = try Self.writeLargeStudy(in: scratch)
+        let daemon = try DaemonProcess(storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        let idlePeak = daemon.peakResidentKiB
+        let out = scratch.appendingPathComponent("received")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        // The peer cancels while handling the first C-STORE-RQ, before answering it.
+        let (result, json) = ExternalTool.pythonPeer(
+            "retrieve_peer.py",
+            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "get", "S", out.path, "--cancel-after", "1",
+             "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 300)
+        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
+        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
+        #expect(final["status"] as? Int == 0xFE00, "\(final)\n\(daemon.log.suffix(2000))")
+        #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
+        #expect(final["NumberOfRemainingSuboperations"] as? Int == Self.fileCount - 1)
+        #expect((outcome["received"] as? [Any])?.count == 1)
+        #expect(daemon.peakResidentKiB - idlePeak < Self.allowedGrowthKiB)
+        #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log.suffix(2000))")
+    }
+
     @Test("A requester that stops answering C-STORE-RQs is aborted after --timeout, and the daemon goes on")
     func stalledRequesterAborted() throws {
         let scratch = try Self.scratchDirectory()
