@@ -209,6 +209,48 @@ struct RetrieveMemoryTests {
         #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log.suffix(2000))")
     }
 
+    @Test("A requester that stops reading mid-transfer is aborted after --timeout, and the daemon goes on")
+    func frozenRequesterAborted() throws {
+        guard ExternalTool.require("/usr/bin/getscu") else { return }
+        let scratch = try Self.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let study = try Self.writeLargeStudy(in: scratch)
+        let daemon = try DaemonProcess(arguments: ["--timeout", "2"], storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+        let idlePeak = daemon.peakResidentKiB
+        let out = scratch.appendingPathComponent("received")
+        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+        let getscu = Process()
+        getscu.executableURL = URL(fileURLWithPath: "/usr/bin/getscu")
+        getscu.arguments = ["-S", "-aec", daemon.aeTitle, "-od", out.path, "-k", "QueryRetrieveLevel=STUDY",
+                            "-k", "StudyInstanceUID=\(study)", "127.0.0.1", "\(daemon.port)"]
+        getscu.environment = ProcessInfo.processInfo.environment.merging(["TCP_NODELAY": "1"]) { _, new in new }
+        getscu.standardOutput = FileHandle.nullDevice
+        getscu.standardError = FileHandle.nullDevice
+        try getscu.run()
+        defer {
+            kill(getscu.processIdentifier, SIGKILL)
+            getscu.waitUntilExit()
+        }
+        // Once the first file has arrived, freeze the requester: it neither reads nor answers.
+        let started = Date()
+        while ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) < 1,
+              Date().timeIntervalSince(started) < 120, getscu.isRunning {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try #require(getscu.isRunning, "getscu ended before it could be frozen\n\(daemon.log.suffix(2000))")
+        kill(getscu.processIdentifier, SIGSTOP)
+        let deadline = Date().addingTimeInterval(30)
+        while !daemon.log.contains("the requester stopped answering sub-operations"), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        let log = daemon.log
+        #expect(log.contains("the requester stopped answering sub-operations"), "\(log.suffix(3000))")
+        #expect(log.contains("aborting association"), "\(log.suffix(3000))")
+        #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log.suffix(2000))")
+        #expect(daemon.peakResidentKiB - idlePeak < Self.allowedGrowthKiB)
+    }
+
     @Test("A requester that stops answering C-STORE-RQs is aborted after --timeout, and the daemon goes on")
     func stalledRequesterAborted() throws {
         let scratch = try Self.scratchDirectory()
