@@ -50,32 +50,51 @@ public enum DIMSEFragmenter {
     /// A PDV may span several data set slices, so every PDU but the last of each part is full.
     public static func pieces(contextID: UInt8, command: ArraySlice<UInt8>, dataSet: [ArraySlice<UInt8>]?,
                               peerMaxPDULength: UInt32) -> [ArraySlice<UInt8>] {
-        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         var out: [ArraySlice<UInt8>] = []
-        func emit(_ parts: [ArraySlice<UInt8>], isCommand: Bool) {
-            var queue = parts.filter { !$0.isEmpty }[...]
-            repeat {
-                var chunk: [ArraySlice<UInt8>] = []
-                var size = 0
-                while size < cap, var head = queue.first {
-                    let take = head.prefix(cap - size)
-                    chunk.append(take)
-                    size += take.count
-                    head = head.dropFirst(take.count)
-                    if head.isEmpty { queue = queue.dropFirst() } else { queue[queue.startIndex] = head }
-                }
-                let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: queue.isEmpty, fragment: [])
-                var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(size + 6)).encoded()
-                var pdvHeader: [UInt8] = []
-                pdvHeader.appendBigEndian(UInt32(size + 2))  // PDV item length: big-endian
-                header += pdvHeader
-                header += [contextID, pdv.messageControlHeader]
-                out.append(header[...])
-                out += chunk
-            } while !queue.isEmpty
+        emit([command], contextID: contextID, isCommand: true, endsPart: true, peerMaxPDULength: peerMaxPDULength,
+             into: &out)
+        if let dataSet {
+            emit(dataSet, contextID: contextID, isCommand: false, endsPart: true, peerMaxPDULength: peerMaxPDULength,
+                 into: &out)
         }
-        emit([command], isCommand: true)
-        if let dataSet { emit(dataSet, isCommand: false) }
         return out
+    }
+
+    /// One stretch of a data set sent in several calls (streamed from disk), as `writev` pieces
+    /// like ``pieces(contextID:command:dataSet:peerMaxPDULength:)``: only when `isLast` does the
+    /// final PDV carry the last-fragment bit. Stretches that are multiples of
+    /// ``maxFragmentLength(peerMaxPDULength:)`` give full PDUs throughout.
+    public static func dataSetPieces(contextID: UInt8, _ parts: [ArraySlice<UInt8>], isLast: Bool,
+                                     peerMaxPDULength: UInt32) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        emit(parts, contextID: contextID, isCommand: false, endsPart: isLast, peerMaxPDULength: peerMaxPDULength,
+             into: &out)
+        return out
+    }
+
+    /// Cuts `parts` into PDUs of one PDV each; the last PDV is marked last only if `endsPart`.
+    private static func emit(_ parts: [ArraySlice<UInt8>], contextID: UInt8, isCommand: Bool, endsPart: Bool,
+                             peerMaxPDULength: UInt32, into out: inout [ArraySlice<UInt8>]) {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        var queue = parts.filter { !$0.isEmpty }[...]
+        repeat {
+            var chunk: [ArraySlice<UInt8>] = []
+            var size = 0
+            while size < cap, var head = queue.first {
+                let take = head.prefix(cap - size)
+                chunk.append(take)
+                size += take.count
+                head = head.dropFirst(take.count)
+                if head.isEmpty { queue = queue.dropFirst() } else { queue[queue.startIndex] = head }
+            }
+            let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: endsPart && queue.isEmpty, fragment: [])
+            var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(size + 6)).encoded()
+            var pdvHeader: [UInt8] = []
+            pdvHeader.appendBigEndian(UInt32(size + 2))  // PDV item length: big-endian
+            header += pdvHeader
+            header += [contextID, pdv.messageControlHeader]
+            out.append(header[...])
+            out += chunk
+        } while !queue.isEmpty
     }
 }

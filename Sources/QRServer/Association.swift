@@ -61,6 +61,15 @@ final class Association {
         process(.transportConnectIndication)
     }
 
+    /// Ends the association with an A-ABORT (a peer that stopped answering, a data set that
+    /// cannot be completed); the reason is logged.
+    func abort(because reason: String) {
+        guard !isClosed else { return }
+        logger.notice("aborting association", metadata: ["reason": "\(reason)"])
+        process(.abortRequest)
+        if !isClosed { connection.closeAfterFlush(timeout: .seconds(2)) }
+    }
+
     /// Ends the association because the daemon is stopping.
     func abortForShutdown() {
         guard !isClosed else { return }
@@ -403,14 +412,52 @@ final class Association {
             dataSet: dataSet,
             peerMaxPDULength: negotiated.peerMaxPDULength
         )
-        connection.write(pieces)
+        writeMessagePieces(pieces)
     }
 
     /// Sends P-DATA-TF PDUs framed elsewhere (see `DIMSEFragmenter.append`) as one piece:
     /// a page of C-FIND responses, framed on the worker pool, goes out in one write.
     func sendPData(_ pdus: [UInt8]) {
         guard stateMachine.canSendPData, negotiated != nil, !pdus.isEmpty else { return }
-        connection.write([pdus[...]])
+        writeMessagePieces([pdus[...]])
+    }
+
+    /// Writes whole messages, or holds them back while a streamed data set is going out.
+    private func writeMessagePieces(_ pieces: [ArraySlice<UInt8>]) {
+        if heldDuringStream != nil {
+            heldDuringStream!.append(contentsOf: pieces)
+        } else {
+            connection.write(pieces)
+        }
+    }
+
+    /// Messages sent while a C-STORE-RQ data set streams out (a C-GET of a large file): the PDVs
+    /// of two messages must not interleave, so they go out once the data set is complete.
+    /// They are small (responses to C-ECHO or C-FIND on the same association).
+    private var heldDuringStream: [ArraySlice<UInt8>]?
+
+    /// Sends a command and the first stretch of its data set; the data set goes on with
+    /// ``continueStreamedMessage(contextID:_:isLast:)``, and other messages wait until it ends.
+    func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: ArraySlice<UInt8>) {
+        guard stateMachine.canSendPData, let negotiated, heldDuringStream == nil else { return }
+        var pieces = DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...], dataSet: nil,
+                                            peerMaxPDULength: negotiated.peerMaxPDULength)
+        pieces += DIMSEFragmenter.dataSetPieces(contextID: contextID, [firstPart], isLast: false,
+                                                peerMaxPDULength: negotiated.peerMaxPDULength)
+        connection.write(pieces)
+        heldDuringStream = []
+    }
+
+    /// The next stretch of a streamed data set; after the last one, held messages go out.
+    func continueStreamedMessage(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+        guard stateMachine.canSendPData, let negotiated, heldDuringStream != nil else { return }
+        connection.write(DIMSEFragmenter.dataSetPieces(contextID: contextID, [part], isLast: isLast,
+                                                       peerMaxPDULength: negotiated.peerMaxPDULength))
+        if isLast {
+            let held = heldDuringStream ?? []
+            heldDuringStream = nil
+            if !held.isEmpty { connection.write(held) }
+        }
     }
 
     /// Marks the start and end of an operation that answers asynchronously.
@@ -483,6 +530,7 @@ final class Association {
         for store in stores.values { store.abort() }
         stores.removeAll()
         partialDataSets.removeAll()
+        heldDuringStream = nil
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()

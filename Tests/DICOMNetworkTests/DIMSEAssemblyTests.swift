@@ -140,6 +140,29 @@ struct DIMSEAssemblyTests {
         #expect(Array(pieces[5]) == hex("04 00 00 00 00 0B 00 00 00 07 01 02"))
     }
 
+    @Test("a data set streamed in stretches reassembles into one message; only the last PDV ends it",
+          arguments: [UInt32(0), 64, 1000])
+    func streamedStretches(max: UInt32) throws {
+        let command = Self.find.encoded()
+        let data = Self.dataSet
+        let cut = data.count / 3
+        var pieces = DIMSEFragmenter.pieces(contextID: 5, command: command[...], dataSet: nil, peerMaxPDULength: max)
+        pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[..<cut]], isLast: false, peerMaxPDULength: max)
+        let middle = try decodePieces(DIMSEFragmenter.dataSetPieces(contextID: 5, [data[cut..<(2 * cut)]], isLast: false,
+                                                                    peerMaxPDULength: max), max: max)
+        #expect(middle.allSatisfy { !$0.pdvs[0].isLast && !$0.pdvs[0].isCommand })
+        pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[cut..<(2 * cut)]], isLast: false, peerMaxPDULength: max)
+        pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[(2 * cut)...]], isLast: true, peerMaxPDULength: max)
+        var a = DIMSEAssembler(acceptedContextIDs: [5])
+        var messages: [DIMSEMessage] = []
+        for p in try decodePieces(pieces, max: max) {
+            for o in try a.append(p) { if case .message(let m) = o { messages.append(m) } }
+        }
+        #expect(messages.count == 1)
+        #expect(messages.first?.command == Self.find)
+        #expect(messages.first?.dataSet?.flatMap { Array($0) } == data)
+    }
+
     @Test("fragmenter payload slices share storage with the input (no copy)")
     func zeroCopy() {
         let data = Self.dataSet

@@ -34,6 +34,8 @@ final class OutboundAssociation: StoreChannel {
     var onMessage: ((DIMSEMessage) -> Void)?
     /// The association ended after being established and before we released it.
     var onUnexpectedEnd: ((String) -> Void)?
+    /// Output that had reached the connection's low-water mark has drained below it.
+    var onWritable: (() -> Void)?
 
     /// How long the destination may take to answer the A-ASSOCIATE-RQ, a C-STORE-RQ or the
     /// A-RELEASE-RQ.
@@ -60,10 +62,28 @@ final class OutboundAssociation: StoreChannel {
         return negotiated.contexts.values.filter { $0.abstractSyntax == sopClassUID }.sorted { $0.id < $1.id }
     }
 
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>) {
+    var peerMaxPDULength: UInt32 { negotiated?.peerMaxPDULength ?? 0 }
+    var pendingWriteBytes: Int { connection?.pendingWriteBytes ?? 0 }
+    var writeLowWaterMark: Int { connection?.writeLowWaterMark ?? 0 }
+
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool) {
         guard isOpen, let negotiated, let connection else { return }
-        connection.write(DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...],
-                                                dataSet: [dataSet], peerMaxPDULength: negotiated.peerMaxPDULength))
+        var pieces = DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...],
+                                            dataSet: isComplete ? [dataSet] : nil,
+                                            peerMaxPDULength: negotiated.peerMaxPDULength)
+        if !isComplete {
+            pieces += DIMSEFragmenter.dataSetPieces(contextID: contextID, [dataSet], isLast: false,
+                                                    peerMaxPDULength: negotiated.peerMaxPDULength)
+        }
+        connection.write(pieces)
+        startTimer("no C-STORE-RSP")
+    }
+
+    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+        guard isOpen, let negotiated, let connection else { return }
+        connection.write(DIMSEFragmenter.dataSetPieces(contextID: contextID, [part], isLast: isLast,
+                                                       peerMaxPDULength: negotiated.peerMaxPDULength))
+        // The destination is taking the data set: the wait for its answer starts again.
         startTimer("no C-STORE-RSP")
     }
 
@@ -79,6 +99,7 @@ final class OutboundAssociation: StoreChannel {
         onEstablished = nil
         onMessage = nil
         onUnexpectedEnd = nil
+        onWritable = nil
         guard !ended else { return }
         if stateMachine.state == .sta6 {
             releasing = true
@@ -94,6 +115,7 @@ final class OutboundAssociation: StoreChannel {
         onEstablished = nil
         onMessage = nil
         onUnexpectedEnd = nil
+        onWritable = nil
         guard !ended else { return }
         if stateMachine.state == .sta4 || connection == nil {
             end()
@@ -137,6 +159,7 @@ final class OutboundAssociation: StoreChannel {
                 self.connection = connection
                 connection.onRead = { [unowned self] buffer in receive(&buffer) }
                 connection.onClose = { [unowned self] error in transportClosed(error) }
+                connection.onWritable = { [unowned self] in onWritable?() }
                 logger.debug("sub-association connection open")
                 process(.transportConnectConfirm)
                 startTimer("no A-ASSOCIATE response")
@@ -342,6 +365,8 @@ final class OutboundAssociation: StoreChannel {
         cancelTimer()
         connection?.onRead = nil
         connection?.onClose = nil
+        connection?.onWritable = nil
+        onWritable = nil
         if let connection, !connection.isClosed { connection.close() }
         connection = nil
         selfReference = nil

@@ -4,17 +4,15 @@ import DICOMNetwork
 import Logging
 import Reactor
 
-/// Where the C-STORE sub-operations of a retrieve go: the requesting association (C-GET) or an
-/// association we open to the move destination (C-MOVE). Loop-confined.
-protocol StoreChannel: AnyObject {
-    /// Whether C-STORE-RQs can still be sent.
-    var isOpen: Bool { get }
-    /// Accepted contexts on which we may send a C-STORE-RQ for a SOP class, lowest ID first.
-    func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context]
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>)
-}
-
 /// One C-GET or C-MOVE in progress. Loop-confined.
+///
+/// Memory is bounded by a read-ahead window: up to ``maxFilesAhead`` instances are loaded on the
+/// worker pool ahead of the sub-operation on the wire (no new load once ``maxBytesAhead`` are
+/// held), and the window is refilled as the channel drains below its low-water mark, so a peer
+/// that stops reading stops the loading. A file sent unchanged that is larger than
+/// ``InstanceLoader/wholeFileLimit`` goes out in pieces read one ahead of the socket. Cancel,
+/// abort and the end of the association drop the window; loads still running are discarded
+/// when they come back.
 final class RetrieveOperation {
     enum Kind {
         case get
@@ -35,7 +33,45 @@ final class RetrieveOperation {
     }
 
     enum Phase: Equatable {
-        case idle, planning, connecting, loading, awaitingResponse(messageID: UInt16), waitingForWritable, finished
+        /// `running`: sub-operations are being loaded and sent.
+        case idle, planning, connecting, running, finished
+    }
+
+    /// How far ahead of the sub-operation on the wire files are loaded: at most this many files
+    /// and, once reached, no new load beyond this many bytes held. A file read whole is at most
+    /// ``InstanceLoader/wholeFileLimit``, a streamed one holds one chunk, so the window never
+    /// holds more than `maxFilesAhead` × that limit.
+    static let maxFilesAhead = 4
+    static let maxBytesAhead = 16 * 1024 * 1024
+    /// Streamed data sets are read in pieces of about this size (a multiple of the PDV size).
+    static let streamChunkTarget = 2 * 1024 * 1024
+
+    /// One instance in the read-ahead window: its load is in flight (`result` nil) or done.
+    private final class Slot {
+        let index: Int
+        let instance: IndexedInstance
+        let contextID: UInt8
+        var result: Result<LoadedInstance, SubOperationFailure>?
+
+        init(index: Int, instance: IndexedInstance, contextID: UInt8,
+             result: Result<LoadedInstance, SubOperationFailure>? = nil) {
+            self.index = index
+            self.instance = instance
+            self.contextID = contextID
+            self.result = result
+        }
+    }
+
+    /// A large data set going out piece by piece: one piece in the socket queue, at most one
+    /// more read ahead.
+    private struct OutgoingStream {
+        let file: StoredDataSetFile
+        let contextID: UInt8
+        /// File offset of the next piece to read.
+        var readOffset: Int
+        /// A piece read and not yet handed to the channel.
+        var ready: [UInt8]?
+        var reading = false
     }
 
     let kind: Kind
@@ -57,8 +93,21 @@ final class RetrieveOperation {
     private var subAssociation: OutboundAssociation?
 
     private var instances: [IndexedInstance] = []
-    private var next = 0
+    /// Index in `instances` of the next instance to load; those before it are loaded ahead
+    /// (`window`), on the wire (`current`) or done.
+    private var nextToLoad = 0
+    private var window: [Slot] = []
+    private var windowBytes = 0
+    /// The sub-operation on the wire, the Message ID of its C-STORE-RQ, and the rest of its
+    /// data set when streamed.
     private var current: IndexedInstance?
+    private var currentMessageID: UInt16?
+    private var stream: OutgoingStream?
+    /// A C-STORE-RSP that came before the whole data set was sent: acted on once it was.
+    private var earlyResponse: (status: DIMSEStatus, comment: String?)?
+    /// C-GET: no progress from the requester (no C-STORE-RSP, socket not draining) for the
+    /// association timeout aborts the association.
+    private var responseTimer: TimerID?
     private var completed = 0
     private var failed = 0
     private var warning = 0
@@ -101,18 +150,26 @@ final class RetrieveOperation {
         guard phase != .finished else { return }
         cancelRequested = true
         switch phase {
-        case .waitingForWritable, .connecting:
+        case .connecting:
             finish(.cancel)
+        case .running:
+            // What was loaded ahead will not be sent: release it now.
+            discardWindow()
+            if current == nil { finish(.cancel) }
         default:
-            break  // answered when the planning, load or C-STORE-RSP in progress comes back
+            break  // answered when the planning in progress comes back
         }
     }
 
-    /// The originating association ended: send nothing more, abort the sub-association (QR-21).
+    /// The originating association ended: send nothing more, release what was loaded, abort
+    /// the sub-association (QR-21).
     func stop() {
         guard phase != .finished else { return }
         phase = .finished
         onFinish = nil
+        discardWindow()
+        stream = nil
+        cancelResponseTimer()
         if let subAssociation {
             logger.notice("\(kind.commandName) stopped: the requesting association ended; aborting the sub-association")
             subAssociation.abort()
@@ -121,18 +178,27 @@ final class RetrieveOperation {
         channel = nil
     }
 
-    /// The requesting connection's output fell below the low-water mark.
+    /// The channel's output fell below its low-water mark.
     func connectionWritable() {
-        guard phase == .waitingForWritable else { return }
-        sendNext()
+        guard phase == .running else { return }
+        if current != nil { armResponseTimer() }  // the peer is taking data
+        pump()
     }
 
     /// A C-STORE-RSP on the requesting association (C-GET).
     func storeResponse(_ message: DIMSEMessage) -> Bool {
-        guard case .awaitingResponse(let id) = phase, message.command.messageIDBeingRespondedTo == id else {
+        guard phase == .running, let id = currentMessageID, message.command.messageIDBeingRespondedTo == id else {
             return false
         }
-        subOperationDone(status: message.command.status ?? DIMSEStatus(0xFFFF), comment: message.command.errorComment)
+        let status = message.command.status ?? DIMSEStatus(0xFFFF)
+        currentMessageID = nil
+        cancelResponseTimer()
+        if stream != nil {
+            // The message must still be completed before anything else goes out.
+            earlyResponse = (status, message.command.errorComment)
+            return true
+        }
+        subOperationDone(status: status, comment: message.command.errorComment)
         return true
     }
 
@@ -165,7 +231,8 @@ final class RetrieveOperation {
         switch kind {
         case .get:
             channel = GetStoreChannel(association: association!)
-            sendNext()
+            phase = .running
+            pump()
         case .move(let destination):
             openSubAssociation(destination: destination.trimmingAEPadding)
         }
@@ -217,7 +284,13 @@ final class RetrieveOperation {
             finish(.outOfResourcesUnableToPerformSubOperations, comment: failure.reason)
         case .success:
             channel = subAssociation
-            if cancelRequested { finish(.cancel) } else { sendNext() }
+            subAssociation?.onWritable = { [weak self] in self?.connectionWritable() }
+            if cancelRequested {
+                finish(.cancel)
+            } else {
+                phase = .running
+                pump()
+            }
         }
     }
 
@@ -234,6 +307,9 @@ final class RetrieveOperation {
     private func subAssociationEnded(_ reason: String) {
         subAssociation = nil
         guard phase != .finished, isAlive else { return }
+        stream = nil
+        currentMessageID = nil
+        earlyResponse = nil
         if let current {
             self.current = nil
             failed += 1
@@ -244,30 +320,59 @@ final class RetrieveOperation {
         finish(cancelRequested ? .cancel : finalStatus, comment: reason)
     }
 
-    /// Starts the next sub-operation, or finishes. Instances that cannot be attempted (no
-    /// usable context) fail here without leaving the loop.
-    private func sendNext() {
-        while isAlive {
-            if cancelRequested {
+    /// Moves the retrieve on as far as it can now: refills the read-ahead window, sends the
+    /// next piece of a streamed data set, or starts the next sub-operation once the channel has
+    /// drained; finishes when nothing is left. Instances that cannot be attempted (no usable
+    /// context, unreadable file) fail here without leaving the loop.
+    private func pump() {
+        while isAlive, phase == .running {
+            if cancelRequested, current == nil {
                 finish(.cancel)
                 return
             }
-            guard next < instances.count else {
-                finish(finalStatus)
-                return
-            }
-            guard let association, let channel, channel.isOpen else {
+            guard let channel, channel.isOpen else {
+                if let current {
+                    self.current = nil
+                    stream = nil
+                    recordFailure(current, reason: "the association for the sub-operations closed")
+                }
                 failRemaining(reason: "the \(kind.isMove ? "move destination" : "requesting") association is no longer open")
                 finish(finalStatus, comment: "the association for the sub-operations closed")
                 return
             }
-            // Flow control: the next file only once the requester has taken most of what we sent.
-            if association.connection.pendingWriteBytes >= association.connection.writeLowWaterMark {
-                phase = .waitingForWritable
+            fillWindow(channel)
+            if current != nil {
+                continueStream(channel)
                 return
             }
-            let instance = instances[next]
-            next += 1
+            guard let head = window.first else {
+                if nextToLoad >= instances.count { finish(finalStatus) }
+                return
+            }
+            guard let result = head.result else { return }  // its load comes back through `loaded`
+            switch result {
+            case .failure(let failure):
+                window.removeFirst()
+                recordFailure(head.instance, reason: failure.reason)
+            case .success(let loaded):
+                // Flow control: the next file only once the peer has taken most of what we sent.
+                if channel.pendingWriteBytes >= channel.writeLowWaterMark { return }
+                window.removeFirst()
+                windowBytes -= loaded.heldBytes
+                send(loaded, of: head.instance, contextID: head.contextID, on: channel)
+            }
+        }
+    }
+
+    /// Starts loads on the worker pool until the window is full.
+    private func fillWindow(_ channel: any StoreChannel) {
+        guard let association else { return }
+        let chunkSize = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
+        while !cancelRequested, nextToLoad < instances.count, window.count < Self.maxFilesAhead,
+              windowBytes < Self.maxBytesAhead {
+            let index = nextToLoad
+            let instance = instances[index]
+            nextToLoad += 1
             let contexts = channel.storeContexts(for: instance.sopClassUID)
             guard let ts = InstanceLoader.choose(stored: instance.transferSyntaxUID,
                                                  offered: contexts.map(\.transferSyntax)),
@@ -276,53 +381,177 @@ final class RetrieveOperation {
                     ? (kind.isMove ? "the destination accepted no context for SOP class \(instance.sopClassUID)"
                                    : "no accepted context with SCP role for SOP class \(instance.sopClassUID)")
                     : "no accepted transfer syntax can carry \(instance.transferSyntaxUID) (offered: \(contexts.map(\.transferSyntax).joined(separator: ",")))"
-                recordFailure(instance, reason: reason)
+                window.append(Slot(index: index, instance: instance, contextID: 0,
+                                   result: .failure(SubOperationFailure(reason))))
                 continue
             }
-            phase = .loading
-            current = instance
-            workers.run({ try InstanceLoader.load(instance, as: TransferSyntax(uid: ts)) }, on: association.server.loop) { [self] result in
-                loaded(result, instance: instance, contextID: context.id)
+            let slot = Slot(index: index, instance: instance, contextID: context.id)
+            window.append(slot)
+            let target = TransferSyntax(uid: ts)
+            workers.run({ try InstanceLoader.load(instance, as: target, chunkSize: chunkSize) },
+                        on: association.server.loop) { [self] result in
+                loaded(result, into: slot)
             }
-            return
         }
     }
 
-    private func loaded(_ result: Result<LoadedInstance, Error>, instance: IndexedInstance, contextID: UInt8) {
-        guard phase == .loading, isAlive else { return }
-        if cancelRequested {
-            // Not started on the wire yet: reported as not sent.
-            current = nil
-            next -= 1
-            finish(.cancel)
-            return
-        }
+    private func loaded(_ result: Result<LoadedInstance, Error>, into slot: Slot) {
+        // A slot no longer in the window was discarded (cancel, end): its bytes just go.
+        guard phase == .running, window.contains(where: { $0 === slot }) else { return }
         switch result {
-        case .failure(let error):
-            current = nil
-            recordFailure(instance, reason: "\(error)")
-            sendNext()
         case .success(let loaded):
-            guard let channel, channel.isOpen else {
-                current = nil
-                recordFailure(instance, reason: "association closed")
-                sendNext()
+            slot.result = .success(loaded)
+            windowBytes += loaded.heldBytes
+        case .failure(let error):
+            slot.result = .failure(error as? SubOperationFailure ?? SubOperationFailure("\(error)"))
+        }
+        pump()
+    }
+
+    /// Sends the C-STORE-RQ for a loaded instance: whole, or its first piece when streamed.
+    private func send(_ loaded: LoadedInstance, of instance: IndexedInstance, contextID: UInt8,
+                      on channel: any StoreChannel) {
+        let id = nextMessageID()
+        let command = CommandSet.cStoreRQ(
+            messageID: id, affectedSOPClassUID: instance.sopClassUID,
+            affectedSOPInstanceUID: instance.sopInstanceUID,
+            moveOriginatorAETitle: kind.isMove ? association?.negotiated?.callingAETitle : nil,
+            moveOriginatorMessageID: kind.isMove ? messageID : nil)
+        current = instance
+        currentMessageID = id
+        earlyResponse = nil
+        switch loaded.payload {
+        case .whole(let dataSet):
+            channel.sendStore(contextID: contextID, command: command, dataSet: dataSet, isComplete: true)
+        case .streamed(let file, let first):
+            let complete = file.start + first.count >= file.end
+            channel.sendStore(contextID: contextID, command: command, dataSet: first[...], isComplete: complete)
+            if !complete, phase == .running {
+                stream = OutgoingStream(file: file, contextID: contextID, readOffset: file.start + first.count)
+            }
+        }
+        armResponseTimer()
+    }
+
+    /// Streamed data set: hands the piece read ahead to the channel once it has drained, and
+    /// reads the next one meanwhile.
+    private func continueStream(_ channel: any StoreChannel) {
+        guard var s = stream else { return }
+        if let ready = s.ready, channel.pendingWriteBytes < channel.writeLowWaterMark {
+            s.ready = nil
+            let isLast = s.readOffset >= s.file.end && !s.reading
+            channel.sendStoreData(contextID: s.contextID, ready[...], isLast: isLast)
+            // Writing may have closed the connection (and stopped this operation) at once.
+            guard phase == .running else { return }
+            armResponseTimer()
+            if isLast {
+                stream = nil
+                if let early = earlyResponse {
+                    earlyResponse = nil
+                    subOperationDone(status: early.status, comment: early.comment)
+                }
                 return
             }
-            let id = nextMessageID()
-            let command = CommandSet.cStoreRQ(
-                messageID: id, affectedSOPClassUID: instance.sopClassUID,
-                affectedSOPInstanceUID: instance.sopInstanceUID,
-                moveOriginatorAETitle: kind.isMove ? association?.negotiated?.callingAETitle : nil,
-                moveOriginatorMessageID: kind.isMove ? messageID : nil)
-            phase = .awaitingResponse(messageID: id)
-            channel.sendStore(contextID: contextID, command: command, dataSet: loaded.dataSet)
         }
+        if s.ready == nil, !s.reading, s.readOffset < s.file.end, let association {
+            s.reading = true
+            let file = s.file
+            let offset = s.readOffset
+            let count = min(Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength), file.end - offset)
+            workers.run({ try file.read(at: offset, count: count) }, on: association.server.loop) { [self] result in
+                pieceRead(result, of: file)
+            }
+        }
+        stream = s
+    }
+
+    private func pieceRead(_ result: Result<[UInt8], Error>, of file: StoredDataSetFile) {
+        guard phase == .running, var s = stream, s.file === file else { return }
+        switch result {
+        case .success(let piece):
+            s.reading = false
+            s.readOffset += piece.count
+            s.ready = piece
+            stream = s
+            pump()
+        case .failure(let error):
+            streamBroken(reason: "\(error)")
+        }
+    }
+
+    /// A streamed file could not be read to its end: the C-STORE-RQ already on the wire cannot be
+    /// completed, so the association carrying it is aborted (C-GET: the requester's; C-MOVE:
+    /// the sub-association, and the C-MOVE ends with the instances not sent counted as failed).
+    private func streamBroken(reason: String) {
+        stream = nil
+        currentMessageID = nil
+        earlyResponse = nil
+        if let current {
+            self.current = nil
+            recordFailure(current, reason: reason)
+        }
+        switch kind {
+        case .get:
+            let association = self.association
+            stop()
+            association?.abort(because: "C-GET: a data set being sent could not be read to its end: \(reason)")
+        case .move:
+            subAssociation?.abort()
+            subAssociation = nil
+            failRemaining(reason: reason)
+            finish(finalStatus, comment: "a data set being sent could not be read to its end")
+        }
+    }
+
+    /// Bytes per streamed read: whole PDVs of the peer's size, about ``streamChunkTarget``.
+    static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
+        let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        guard fragment < streamChunkTarget else { return streamChunkTarget }
+        return (streamChunkTarget / fragment) * fragment
+    }
+
+    /// Releases every file loaded ahead; the instances go back to "not yet loaded".
+    private func discardWindow() {
+        if let first = window.first { nextToLoad = first.index }
+        window.removeAll()
+        windowBytes = 0
+    }
+
+    // MARK: Response timeout (C-GET)
+
+    private func armResponseTimer() {
+        guard !kind.isMove, let association, let timeout = association.server.configuration.idleTimeout else { return }
+        cancelResponseTimer()
+        responseTimer = association.server.loop.schedule(after: timeout) { [weak self] in
+            self?.responseTimedOut(after: timeout)
+        }
+    }
+
+    private func cancelResponseTimer() {
+        if let responseTimer, let association { _ = association.server.loop.cancel(responseTimer) }
+        responseTimer = nil
+    }
+
+    /// The requester neither answered the C-STORE-RQ nor took its data for the association
+    /// timeout: abort, releasing everything loaded (the move destination has its own timer).
+    private func responseTimedOut(after timeout: Duration) {
+        responseTimer = nil
+        guard phase == .running, let instance = current, let association else { return }
+        let reason = "no C-STORE-RSP within \(timeout.components.seconds) s"
+        logger.warning("C-GET: the requester stopped answering sub-operations, aborting the association", metadata: [
+            "sop_instance_uid": "\(instance.sopInstanceUID)",
+            "timeout_s": "\(timeout.components.seconds)",
+            "completed": "\(completed)",
+            "remaining": "\(remaining)",
+        ])
+        stop()
+        association.abort(because: reason)
     }
 
     private func subOperationDone(status: DIMSEStatus, comment: String?) {
         guard let instance = current else { return }
         current = nil
+        cancelResponseTimer()
         if status.isSuccess {
             completed += 1
         } else if status.isWarning {
@@ -333,7 +562,7 @@ final class RetrieveOperation {
             logSubOperationFailure(instance, reason: "C-STORE-RSP status \(status)" + (comment.map { ": \($0)" } ?? ""))
         }
         sendPending()
-        sendNext()
+        pump()
     }
 
     private func recordFailure(_ instance: IndexedInstance, reason: String) {
@@ -353,14 +582,15 @@ final class RetrieveOperation {
 
     /// Counts every instance not yet attempted as failed (destination unusable).
     private func failRemaining(reason: String) {
-        guard next < instances.count else { return }
-        for instance in instances[next...] {
+        discardWindow()
+        guard nextToLoad < instances.count else { return }
+        for instance in instances[nextToLoad...] {
             failed += 1
             failedUIDs.append(instance.sopInstanceUID)
         }
-        logger.warning("\(kind.commandName): \(instances.count - next) sub-operations not attempted",
+        logger.warning("\(kind.commandName): \(instances.count - nextToLoad) sub-operations not attempted",
                        metadata: ["reason": "\(reason)"])
-        next = instances.count
+        nextToLoad = instances.count
     }
 
     private func nextMessageID() -> UInt16 {
@@ -393,6 +623,9 @@ final class RetrieveOperation {
     private func finish(_ status: DIMSEStatus, comment: String? = nil, offending: [Tag] = []) {
         guard phase != .finished else { return }
         phase = .finished
+        discardWindow()
+        stream = nil
+        cancelResponseTimer()
         if let subAssociation {
             subAssociation.release()
             self.subAssociation = nil
@@ -401,12 +634,12 @@ final class RetrieveOperation {
         if let association, association.isActive {
             // Cancel: what was not sent is reported with the failures (DM-12).
             var uids = failedUIDs
-            if status.isCancel, next < instances.count {
-                uids += instances[next...].map(\.sopInstanceUID)
+            if status.isCancel, nextToLoad < instances.count {
+                uids += instances[nextToLoad...].map(\.sopInstanceUID)
             }
             var counts = SubOperationCounts(completed: Self.clamp(completed), failed: Self.clamp(failed),
                                             warning: Self.clamp(warning))
-            if status.isCancel { counts.remaining = Self.clamp(instances.count - next) }
+            if status.isCancel { counts.remaining = Self.clamp(instances.count - nextToLoad) }
             var identifier: [UInt8]?
             if !uids.isEmpty, status.isCancel || status.isWarning || status.isFailure {
                 var d = DataSet()
@@ -426,26 +659,5 @@ final class RetrieveOperation {
         let onFinish = self.onFinish
         self.onFinish = nil
         onFinish?()
-    }
-}
-
-/// C-GET: the sub-operations go back over the requesting association, on contexts for which the
-/// requester took the SCP role (QR-23).
-final class GetStoreChannel: StoreChannel {
-    private weak var association: Association?
-
-    init(association: Association) { self.association = association }
-
-    var isOpen: Bool { association?.isActive ?? false }
-
-    func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context] {
-        guard let negotiated = association?.negotiated else { return [] }
-        return negotiated.contexts.values
-            .filter { $0.abstractSyntax == sopClassUID && $0.requestorIsSCP }
-            .sorted { $0.id < $1.id }
-    }
-
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>) {
-        association?.sendMessage(contextID: contextID, command: command, dataSet: [dataSet])
     }
 }

@@ -78,6 +78,16 @@ final class DaemonProcess {
         return 0
     }
 
+    /// Peak resident set size of the daemon since it started (VmHWM) in KiB, from /proc.
+    var peakResidentKiB: Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+        }
+        return 0
+    }
+
     /// Sends a signal and waits (bounded) for the daemon to exit; returns its exit status.
     @discardableResult
     func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 20) -> Int32? {

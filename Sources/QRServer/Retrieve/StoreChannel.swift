@@ -1,0 +1,58 @@
+import DICOMNetwork
+
+/// Where the C-STORE sub-operations of a retrieve go: the requesting association (C-GET) or an
+/// association we open to the move destination (C-MOVE). Loop-confined.
+///
+/// A data set goes out either whole (``sendStore(contextID:command:dataSet:isComplete:)`` with
+/// `isComplete`) or streamed: the command with the first stretch, then stretches with
+/// ``sendStoreData(contextID:_:isLast:)``. Nothing else is sent on the channel in between, so
+/// the PDVs of two messages never interleave.
+protocol StoreChannel: AnyObject {
+    /// Whether C-STORE-RQs can still be sent.
+    var isOpen: Bool { get }
+    /// Accepted contexts on which we may send a C-STORE-RQ for a SOP class, lowest ID first.
+    func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context]
+    /// The peer's Maximum Length: streamed stretches are sized to fill its PDUs.
+    var peerMaxPDULength: UInt32 { get }
+    /// Output queued for the peer and not yet taken by the kernel.
+    var pendingWriteBytes: Int { get }
+    /// The output level below which the channel reports it can take more (``RetrieveOperation/connectionWritable()``).
+    var writeLowWaterMark: Int { get }
+    /// Sends a C-STORE-RQ and its data set, or only the data set's first stretch when not `isComplete`.
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool)
+    /// The next stretch of a streamed data set; `isLast` ends the message.
+    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool)
+}
+
+/// C-GET: the sub-operations go back over the requesting association, on contexts for which the
+/// requester took the SCP role (QR-23).
+final class GetStoreChannel: StoreChannel {
+    private weak var association: Association?
+
+    init(association: Association) { self.association = association }
+
+    var isOpen: Bool { association?.isActive ?? false }
+
+    func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context] {
+        guard let negotiated = association?.negotiated else { return [] }
+        return negotiated.contexts.values
+            .filter { $0.abstractSyntax == sopClassUID && $0.requestorIsSCP }
+            .sorted { $0.id < $1.id }
+    }
+
+    var peerMaxPDULength: UInt32 { association?.negotiated?.peerMaxPDULength ?? 0 }
+    var pendingWriteBytes: Int { association?.connection.pendingWriteBytes ?? 0 }
+    var writeLowWaterMark: Int { association?.connection.writeLowWaterMark ?? 0 }
+
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool) {
+        if isComplete {
+            association?.sendMessage(contextID: contextID, command: command, dataSet: [dataSet])
+        } else {
+            association?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet)
+        }
+    }
+
+    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+        association?.continueStreamedMessage(contextID: contextID, part, isLast: isLast)
+    }
+}
