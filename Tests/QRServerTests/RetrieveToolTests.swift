@@ -12,7 +12,7 @@ import Glibc
 /// Runs an external program with a time limit; stdout+stderr go to a file.
 func runTool(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) -> (status: Int32, output: String) {
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).log")
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: log) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
