@@ -22,6 +22,8 @@ public final class DICOMServer: @unchecked Sendable {
     /// C-STORE ingest: writes received objects under the storage directory and indexes
     /// them; nil without an index or with ingest disabled (C-STORE is then answered A700).
     let storeWriter: StoreWriter?
+    /// Commits the objects every association has received, in groups (one per writer).
+    let storeCommitter: StoreCommitter?
     /// Matches fetched from the index per C-FIND page (one worker job per page).
     public var findPageSize = 64
 
@@ -50,6 +52,7 @@ public final class DICOMServer: @unchecked Sendable {
         } else {
             storeWriter = nil
         }
+        storeCommitter = storeWriter.map { StoreCommitter(writer: $0) }
         self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }
