@@ -94,6 +94,8 @@ public final class StoreWriter: Sendable {
     /// holds many UIDs at once. Commits are short (the data is written before) and the
     /// server runs one committer anyway.
     let commitLock = NSLock()
+    /// Issues the fsyncs of a commit group together.
+    let syncFanOut = SyncFanOut()
 
     public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
                 duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
