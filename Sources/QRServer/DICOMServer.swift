@@ -57,6 +57,9 @@ public final class DICOMServer: @unchecked Sendable {
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }
 
+    /// How C-STORE commits were grouped so far (nil without ingest).
+    public var storeCommitStatistics: StoreCommitter.Statistics? { storeCommitter?.statistics }
+
     /// The port actually bound (differs from the configured one when that was 0).
     public var localPort: Int { listener?.localPort ?? configuration.port }
 
