@@ -82,6 +82,9 @@ CFG
     sleep 1  # let the per-association children exit so their CPU is accounted
     after=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pid/stat")
     python3 -c "print('%.3f %.3f' % ($t1 - $t0, ($after - $before) / $(getconf CLK_TCK)))"
+    # A run where dcmqrscp refused or lost images would give a meaningless ratio: say so.
+    local stored; stored=$(find "$dir" -type f ! -name 'index.dat' | wc -l)
+    [ "$stored" -ge "$ingest_count" ] || echo "  warning: dcmqrscp stored $stored of $ingest_count" >&2
     kill "$pid"; wait "$pid" 2>/dev/null || true; rm -rf "$dir"
 }
 

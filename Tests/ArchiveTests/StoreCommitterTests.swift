@@ -60,6 +60,14 @@ private func received(_ writer: StoreWriter, sop: String, series: String = "1.2.
     return object
 }
 
+/// Submits the gate object from another thread: an idle committer commits it on the
+/// submitting thread, which then waits at the gate.
+private func submitGate(_ committer: StoreCommitter, _ writer: StoreWriter,
+                        _ completion: @escaping StoreCommitter.Completion) throws {
+    let object = try received(writer, sop: CommitGate.gateUID)
+    DispatchQueue.global().async { committer.submit(object, completion: completion) }
+}
+
 @Suite("Store committer: group commit across associations", .serialized, .timeLimit(.minutes(2)))
 struct StoreCommitterTests {
     @Test("objects written by several writers while a commit runs are committed as one group")
@@ -70,7 +78,7 @@ struct StoreCommitterTests {
         let committer = StoreCommitter(writer: writer)
         let done = Completions()
 
-        committer.submit(try received(writer, sop: CommitGate.gateUID), completion: done.completion(for: CommitGate.gateUID))
+        try submitGate(committer, writer, done.completion(for: CommitGate.gateUID))
         gate.waitUntilEntered()
         // Six "associations", each in its own series directory, finish their objects at once.
         let failures = Mutex<[String]>([])
@@ -131,7 +139,7 @@ struct StoreCommitterTests {
 
         let committer = StoreCommitter(writer: writer)
         let done = Completions()
-        committer.submit(try received(writer, sop: CommitGate.gateUID), completion: done.completion(for: CommitGate.gateUID))
+        try submitGate(committer, writer, done.completion(for: CommitGate.gateUID))
         gate.waitUntilEntered()
         let uids = (20...26).map { "1.2.3.600.\($0)" }
         for sop in uids {
@@ -200,8 +208,7 @@ struct StoreCommitterTests {
                 gate.events.withLock { $0.append("complete \(sop)") }
             }
         }
-        committer.submit(try received(writer, sop: CommitGate.gateUID),
-                         completion: done.completion(for: CommitGate.gateUID, check: check(CommitGate.gateUID)))
+        try submitGate(committer, writer, done.completion(for: CommitGate.gateUID, check: check(CommitGate.gateUID)))
         gate.waitUntilEntered()
         let uids = (30...33).map { "1.2.3.600.\($0)" }
         for sop in uids {
@@ -228,7 +235,7 @@ struct StoreCommitterTests {
                                  objectFault: { gate.hook($0, $1) })
         let committer = StoreCommitter(writer: writer)
         let done = Completions()
-        committer.submit(try received(writer, sop: CommitGate.gateUID), completion: done.completion(for: CommitGate.gateUID))
+        try submitGate(committer, writer, done.completion(for: CommitGate.gateUID))
         gate.waitUntilEntered()
         committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "First"), completion: done.completion(for: "first"))
         committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "Second"), completion: done.completion(for: "second"))
