@@ -23,6 +23,11 @@ public protocol IndexStore: Sendable {
     /// and series, from the file's header (everything before Pixel Data).
     func index(_ record: InstanceRecord) throws
 
+    /// Adds or replaces several instances, in one transaction where the store can, and
+    /// returns per record nil (indexed) or the error that kept it out. A record that cannot
+    /// be written never keeps the others out (C-STORE group commit).
+    func index(batch records: [InstanceRecord]) -> [(any Error)?]
+
     /// Removes one instance; parents left without children are removed too.
     func remove(sopInstanceUID: String) throws
 
@@ -31,6 +36,20 @@ public protocol IndexStore: Sendable {
 
     /// Number of instances in the index.
     func instanceCount() throws -> Int
+}
+
+extension IndexStore {
+    /// One ``index(_:)`` call per record.
+    public func index(batch records: [InstanceRecord]) -> [(any Error)?] {
+        records.map { record in
+            do {
+                try index(record)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
 }
 
 /// Opaque position in a result stream, handed back to `find` for the next page.

@@ -22,6 +22,8 @@ public final class DICOMServer: @unchecked Sendable {
     /// C-STORE ingest: writes received objects under the storage directory and indexes
     /// them; nil without an index or with ingest disabled (C-STORE is then answered A700).
     let storeWriter: StoreWriter?
+    /// Commits the objects every association has received, in groups (one per writer).
+    let storeCommitter: StoreCommitter?
     /// Matches fetched from the index per C-FIND page (one worker job, one read
     /// transaction and one write per page). A page costs about as much as 20 matches
     /// (transaction, plan, statement), so pages are large; 256 identifiers and their
@@ -53,9 +55,13 @@ public final class DICOMServer: @unchecked Sendable {
         } else {
             storeWriter = nil
         }
+        storeCommitter = storeWriter.map { StoreCommitter(writer: $0) }
         self.acceptorPolicy = ServicePolicy.acceptorPolicy(for: configuration)
         self.decoderLimits = PDUStreamDecoder(maxPDataLength: configuration.maxPDULength)
     }
+
+    /// How C-STORE commits were grouped so far (nil without ingest).
+    public var storeCommitStatistics: StoreCommitter.Statistics? { storeCommitter?.statistics }
 
     /// The port actually bound (differs from the configured one when that was 0).
     public var localPort: Int { listener?.localPort ?? configuration.port }

@@ -256,7 +256,7 @@ final class Daemon: @unchecked Sendable {
         guard let server else { loop.stop(); return }
         server.shutdown { [self] in
             closeIndex()
-            logStatistics(server.statistics)
+            logStatistics(server.statistics, commits: server.storeCommitStatistics)
             loop.stop()
         }
     }
@@ -281,9 +281,9 @@ final class Daemon: @unchecked Sendable {
         logger.info("ready", metadata: ["port": "\(port)", "ae_title": "\(s.aeTitle)"])
     }
 
-    private func logStatistics(_ s: ServerStatistics) {
+    private func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?) {
         let uptime = ContinuousClock.now - startedAt
-        logger.notice("stopped", metadata: [
+        var metadata: Logger.Metadata = [
             "uptime_s": "\(uptime.components.seconds)",
             "connections": "\(s.connectionsOpened)",
             "associations": "\(s.associationsAccepted)",
@@ -300,7 +300,13 @@ final class Daemon: @unchecked Sendable {
             "stores_failed": "\(s.storesFailed)",
             "bytes_in": "\(s.bytesIn)",
             "bytes_out": "\(s.bytesOut)",
-        ])
+        ]
+        if let commits, commits.batches > 0 {
+            // How well C-STORE commits were grouped across associations.
+            metadata["store_commit_groups"] = "\(commits.batches)"
+            metadata["store_largest_group"] = "\(commits.largestBatch)"
+        }
+        logger.notice("stopped", metadata: metadata)
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {

@@ -111,6 +111,40 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         }
     }
 
+    /// All records in one transaction (one WAL commit for the group). When that
+    /// transaction fails, each record is retried in its own so that one bad row fails alone.
+    public func index(batch records: [InstanceRecord]) -> [(any Error)?] {
+        var errors = [(any Error)?](repeating: nil, count: records.count)
+        var prepared: [(Int, PreparedRecord)] = []
+        prepared.reserveCapacity(records.count)
+        for (i, r) in records.enumerated() {
+            do { prepared.append((i, try PreparedRecord(r))) } catch { errors[i] = error }
+        }
+        guard !prepared.isEmpty else { return errors }
+        do {
+            try pool.write { db in
+                var cache = ParentCache()
+                for (_, p) in prepared { _ = try Self.write(p, db, rejectDuplicates: false, cache: &cache) }
+            }
+        } catch {
+            guard prepared.count > 1 else {
+                errors[prepared[0].0] = error
+                return errors
+            }
+            for (i, p) in prepared {
+                do {
+                    try pool.write { db in
+                        var cache = ParentCache()
+                        _ = try Self.write(p, db, rejectDuplicates: false, cache: &cache)
+                    }
+                } catch {
+                    errors[i] = error
+                }
+            }
+        }
+        return errors
+    }
+
     /// Indexes many records in one transaction (the batch API for the scanner, the
     /// benchmark and bulk imports: ~1,000,000 rows go in as 2,000 calls of 500).
     /// Records that cannot be indexed are returned with the reason, the others are

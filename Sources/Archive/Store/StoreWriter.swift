@@ -65,15 +65,17 @@ public enum StoreFaultPoint: Sendable, Hashable {
 ///
 /// An object is written to `<root>/.incoming/<uuid>.tmp` (same file system as its final
 /// place; the scanner skips dot names) as it arrives: Part 10 header first, then the data
-/// set bytes exactly as received. ``IncomingObject/finish()`` then fsyncs the file, parses
-/// its header (up to Pixel Data), checks it against the command, applies the duplicate
-/// policy, renames it to its layout path (UIDs sanitized), fsyncs the directory and indexes
-/// it. Only then is the object reported stored. Any failure removes the temporary file
-/// and leaves the index untouched.
+/// set bytes exactly as received. Once complete it is *staged* (header parsed up to Pixel
+/// Data, checked against the command) and then *committed*, alone (``IncomingObject/finish()``)
+/// or in a batch with objects of other associations (``StoreCommitter``, see
+/// ``commit(_:)``): the file's data is made durable, the duplicate policy applied, the file
+/// renamed to its layout path (UIDs sanitized), its directory fsynced and its row indexed.
+/// Only then is the object reported stored. Any failure removes the temporary file and
+/// leaves the index untouched.
 ///
 /// All methods block; call them on the worker pool. One ``IncomingObject`` must be used
-/// from one thread at a time (one serial lane); different objects may be written and
-/// committed concurrently.
+/// from one thread at a time (one serial lane) until it is handed to a commit; different
+/// objects may be written concurrently. Commits are serialized (one at a time per writer).
 public final class StoreWriter: Sendable {
     public static let incomingDirectoryName = ".incoming"
 
@@ -82,13 +84,22 @@ public final class StoreWriter: Sendable {
     public let store: any IndexStore
     public let layout: StoreLayout
     public let duplicatePolicy: StoreDuplicatePolicy
-    /// Test hook: returns an errno to make that step fail.
+    /// Test hook: returns an errno to make that step fail (for any object).
     public let fault: (@Sendable (StoreFaultPoint) -> Int32?)?
-    /// Commits of the same SOP Instance UID are serialized (striped locks).
-    private let commitLocks: [NSLock]
+    /// Test hook: returns an errno to make that step fail for the object with this SOP
+    /// Instance UID (to fail one object inside a batch).
+    public let objectFault: (@Sendable (StoreFaultPoint, String) -> Int32?)?
+    /// One commit at a time: the duplicate check, rename and index row of an instance
+    /// must not interleave with another commit of the same SOP Instance UID, and a batch
+    /// holds many UIDs at once. Commits are short (the data is written before) and the
+    /// server runs one committer anyway.
+    let commitLock = NSLock()
+    /// Issues the fsyncs of a commit group together.
+    let syncFanOut = SyncFanOut()
 
     public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
-                duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) {
+                duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
+                objectFault: (@Sendable (StoreFaultPoint, String) -> Int32?)? = nil) {
         var r = root
         if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
         if let real = realpath(r, nil) { r = String(cString: real); free(real) }
@@ -98,7 +109,7 @@ public final class StoreWriter: Sendable {
         self.layout = layout
         self.duplicatePolicy = duplicatePolicy
         self.fault = fault
-        self.commitLocks = (0..<64).map { _ in NSLock() }
+        self.objectFault = objectFault
     }
 
     /// `<root>/.incoming`.
@@ -145,13 +156,11 @@ public final class StoreWriter: Sendable {
         return removed
     }
 
-    func lock(for sopInstanceUID: String) -> NSLock {
-        var h: UInt64 = 0xcbf29ce484222325
-        for b in sopInstanceUID.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
-        return commitLocks[Int(h % UInt64(commitLocks.count))]
+    func injected(_ point: StoreFaultPoint, sopInstanceUID: String? = nil) -> Int32? {
+        if let e = fault?(point) { return e }
+        if let sopInstanceUID, let e = objectFault?(point, sopInstanceUID) { return e }
+        return nil
     }
-
-    func injected(_ point: StoreFaultPoint) -> Int32? { fault?(point) }
 
     static func trimmed(_ uid: String) -> String {
         var u = Substring(uid)
@@ -215,7 +224,7 @@ public final class IncomingObject: @unchecked Sendable {
             return
         }
         let path = dir + "/" + UUID().uuidString.lowercased() + ".tmp"
-        if let e = writer.injected(.open) {
+        if let e = writer.injected(.open, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "cannot create temporary file", errno: e)
             return
         }
@@ -250,7 +259,7 @@ public final class IncomingObject: @unchecked Sendable {
     }
 
     private func write(_ bytes: ArraySlice<UInt8>) {
-        if let e = writer.injected(.write) {
+        if let e = writer.injected(.write, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "write failed", errno: e)
             return
         }
@@ -272,28 +281,59 @@ public final class IncomingObject: @unchecked Sendable {
     }
 
     /// The peer aborted, or the object is not wanted: closes and deletes the temporary file.
+    /// Does nothing once the object has been handed to a commit (``stage()`` succeeded):
+    /// it is complete by then and the commit owns it.
     public func discard() {
+        guard staged == nil else { return }
         done = true
         removeTemporary()
     }
 
-    /// Makes the object durable and indexed (see ``StoreWriter``), or fails cleanly.
+    /// Makes the object durable and indexed on its own (a batch of one, see
+    /// ``StoreWriter/commit(_:)``), or fails cleanly.
     public func finish() -> Result<StoreOutcome, StoreFailure> {
-        defer {
-            done = true
-            removeTemporary()
-        }
-        guard !done else { return .failure(StoreFailure(.outOfResources, "object already finished")) }
+        if let failure = stage() { return .failure(failure) }
+        return writer.commit([self])[0]
+    }
+
+    /// What the commit needs from the parsed header.
+    struct Staged {
+        var file: DICOMFile
+        var studyInstanceUID: String
+        var seriesInstanceUID: String
+    }
+
+    /// Set by a successful ``stage()``; from then on the object belongs to its commit.
+    private(set) var staged: Staged?
+
+    /// Checks a complete object before it joins a commit: reads its header back (up to
+    /// Pixel Data) and compares the SOP Class/Instance UIDs with the command; Study and
+    /// Series Instance UID must be present. Runs on the association's lane, so that the
+    /// parsing of several associations' objects proceeds in parallel and the commit does
+    /// only I/O. Returns the failure (temporary file removed), or nil when the object is
+    /// ready for ``StoreWriter/commit(_:)``.
+    public func stage() -> StoreFailure? {
+        guard !done, staged == nil else { return StoreFailure(.outOfResources, "object already finished") }
         if fd < 0, failure == nil { begin() }
-        if let failure { return .failure(failure) }
+        if let failure {
+            finishWithoutCommit()
+            return failure
+        }
         do {
-            return .success(try commit())
+            staged = try validate()
+            return nil
         } catch {
-            return .failure(error)
+            finishWithoutCommit()
+            return error
         }
     }
 
-    private func commit() throws(StoreFailure) -> StoreOutcome {
+    private func finishWithoutCommit() {
+        done = true
+        removeTemporary()
+    }
+
+    private func validate() throws(StoreFailure) -> Staged {
         let file = try parseHeader()
         let ds = file.dataSet
         let dsClass = StoreWriter.trimmed(ds.uid(.sopClassUID) ?? "")
@@ -308,103 +348,37 @@ public final class IncomingObject: @unchecked Sendable {
         let series = StoreWriter.trimmed(ds.uid(.seriesInstanceUID) ?? "")
         guard !study.isEmpty else { throw StoreFailure(.dataSetMismatch, "Study Instance UID missing") }
         guard !series.isEmpty else { throw StoreFailure(.dataSetMismatch, "Series Instance UID missing") }
+        return Staged(file: file, studyInstanceUID: study, seriesInstanceUID: series)
+    }
 
-        if let e = writer.injected(.fsync) ?? (fsync(fd) == 0 ? nil : errno) {
-            throw StoreFailure(.outOfResources, "fsync failed", errno: e).described
+    // MARK: Commit steps (called by StoreWriter.commit, under its lock)
+
+    /// Step 1: makes the data durable. fdatasync, not fsync: the file is new and only its
+    /// data and the metadata needed to read it back (size, block allocation) matter; the
+    /// name becomes durable with the directory fsync after the rename.
+    func syncData() -> StoreFailure? {
+        if let e = writer.injected(.fsync, sopInstanceUID: sopInstanceUID) ?? (fdatasync(fd) == 0 ? nil : errno) {
+            return StoreFailure(.outOfResources, "fsync failed", errno: e).described
         }
         close(fd)
         fd = -1
+        return nil
+    }
 
-        let relative = writer.layout.relativePath(studyUID: study, seriesUID: series,
-                                                  sopInstanceUID: sopInstanceUID, sopClassUID: sopClassUID)
-        let root = writer.root == "/" ? "" : writer.root
-        let finalPath = root + "/" + relative
-        let lock = writer.lock(for: sopInstanceUID)
-        lock.lock()
-        defer { lock.unlock() }
-
-        let existing: IndexedInstance?
-        do {
-            existing = try writer.store.instance(sopInstanceUID: sopInstanceUID)
-        } catch {
-            throw StoreFailure(.outOfResources, "index unavailable: \(error)")
-        }
-        let existingOnDisk = existing.flatMap { access($0.path, F_OK) == 0 ? $0 : nil }
-        if let existingOnDisk {
-            switch writer.duplicatePolicy {
-            case .keep:
-                return StoreOutcome(disposition: .keptExisting, path: existingOnDisk.path, size: fileSize,
-                                    studyInstanceUID: existingOnDisk.studyInstanceUID,
-                                    seriesInstanceUID: existingOnDisk.seriesInstanceUID)
-            case .reject:
-                throw StoreFailure(.duplicate, "SOP Instance UID already stored")
-            case .replace:
-                break
-            }
-        }
-
-        let directory = String(finalPath[..<finalPath.lastIndex(of: "/")!])
-        try makeDirectories(directory)
-        var st = stat()
-        let overwrites = lstat(finalPath, &st) == 0
-        if let e = writer.injected(.rename) ?? (rename(temporaryPath!, finalPath) == 0 ? nil : errno) {
-            throw StoreFailure(.outOfResources, "cannot move the file into place", errno: e).described
+    /// Step 2: renames the temporary file to `path`; the temporary file is gone afterwards.
+    func moveIntoPlace(_ path: String) -> StoreFailure? {
+        if let e = writer.injected(.rename, sopInstanceUID: sopInstanceUID)
+            ?? (rename(temporaryPath!, path) == 0 ? nil : errno) {
+            return StoreFailure(.outOfResources, "cannot move the file into place", errno: e).described
         }
         temporaryPath = nil
-        if let e = writer.injected(.directorySync) ?? nonZero(StoreWriter.syncDirectory(directory)) {
-            undo(finalPath, directory: directory, overwrote: overwrites)
-            throw StoreFailure(.outOfResources, "directory fsync failed", errno: e).described
-        }
-        guard stat(finalPath, &st) == 0 else {
-            let e = errno
-            undo(finalPath, directory: directory, overwrote: overwrites)
-            throw StoreFailure(.outOfResources, "cannot stat the stored file", errno: e).described
-        }
-        let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-        let record = InstanceRecord(path: finalPath, size: Int64(st.st_size), modificationTime: mtime,
-                                    transferSyntaxUID: file.transferSyntax.uid, header: ds)
-        do {
-            if let e = writer.injected(.index) { throw StoreFailure(.outOfResources, "injected", errno: e) }
-            try writer.store.index(record)
-        } catch {
-            undo(finalPath, directory: directory, overwrote: overwrites)
-            throw StoreFailure(.outOfResources, "index update failed: \(error)")
-        }
-        // A replaced copy stored under another path (different layout or study) goes away.
-        if let old = existingOnDisk, old.path != finalPath, old.path.hasPrefix(root + "/") {
-            unlink(old.path)
-        }
-        return StoreOutcome(disposition: existingOnDisk == nil ? .stored : .replaced, path: finalPath,
-                            size: Int64(st.st_size), studyInstanceUID: study, seriesInstanceUID: series)
+        return nil
     }
 
-    /// A file moved into place that cannot be indexed is taken out again, unless it replaced
-    /// a file at the same path (then the old one is gone either way; a rescan re-indexes it).
-    private func undo(_ path: String, directory: String, overwrote: Bool) {
-        guard !overwrote else { return }
-        unlink(path)
-        StoreWriter.syncDirectory(directory)
-    }
-
-    private func nonZero(_ code: Int32) -> Int32? { code == 0 ? nil : code }
-
-    /// mkdir -p below the root; each directory created is made durable in its parent.
-    private func makeDirectories(_ path: String) throws(StoreFailure) {
-        var st = stat()
-        if stat(path, &st) == 0 {
-            guard st.st_mode & S_IFMT == S_IFDIR else {
-                throw StoreFailure(.outOfResources, "\(path) exists and is not a directory")
-            }
-            return
-        }
-        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !parent.isEmpty { try makeDirectories(parent) }
-        if mkdir(path, 0o755) != 0 {
-            let e = errno
-            guard e == EEXIST else { throw StoreFailure(.outOfResources, "cannot create directory", errno: e).described }
-            return
-        }
-        StoreWriter.syncDirectory(parent.isEmpty ? "/" : parent)
+    /// The object's commit is over (whatever the outcome): nothing of it stays in `.incoming`.
+    func committed() {
+        done = true
+        removeTemporary()
     }
 
     /// Reads the file's header (up to Pixel Data) back from the temporary file: the first

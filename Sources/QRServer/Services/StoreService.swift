@@ -8,9 +8,11 @@ import Reactor
 ///
 /// The data set of a C-STORE-RQ is never assembled in memory: each PDV fragment is handed to
 /// the association's serial lane on the worker pool, which appends it to a temporary file
-/// (``IncomingObject``). When the last fragment is in, the lane makes the file durable, moves
-/// it to its layout path and indexes it; the C-STORE-RSP is sent only after that (QR-28), so
-/// a stored instance is visible to C-FIND as soon as the peer sees success.
+/// (``IncomingObject``). When the last fragment is in, the lane hands the object to the
+/// server's ``StoreCommitter``, which makes it durable, moves it to its layout path and
+/// indexes it together with the objects other associations completed meanwhile (group
+/// commit); the C-STORE-RSP is sent only after that (QR-28), so a stored instance is visible
+/// to C-FIND as soon as the peer sees success.
 ///
 /// Statuses (PS3.4 Table B.2-1, PS3.7 Annex C):
 /// - 0000 stored (new, or replacing an existing copy under the `replace` policy);
@@ -122,14 +124,19 @@ final class StoreOperation {
             }
         }
         guard isLast else { return }
-        if let object, let lane {
-            lane.run({ object.finish() }, on: association.server.loop) { [self] result in
+        if let object, let lane, let committer = association.server.storeCommitter {
+            // After its last bytes, the lane stages the object and queues it for the next group
+            // commit; the response goes out from the loop once the group is durable.
+            let loop = association.server.loop
+            let done = LoopBound({ [self] (result: Result<StoreOutcome, StoreFailure>) in
                 switch result {
-                case .success(.success(let outcome)): completed(outcome)
-                case .success(.failure(let failure)): failed(StoreService.status(for: failure), failure.comment)
-                case .failure(let error): failed(.outOfResources, "\(error)")
+                case .success(let outcome): completed(outcome)
+                case .failure(let failure): failed(StoreService.status(for: failure), failure.comment)
                 }
-            }
+            }, loop: loop)
+            lane.run({
+                committer.submit(object) { result in loop.submit { done.value(result) } }
+            }, on: loop) { _ in }
         } else {
             let refusal = self.refusal ?? (.unableToProcess, "C-STORE refused")
             failed(refusal.status, refusal.comment)
