@@ -55,7 +55,7 @@ struct MoveServiceTests {
         try archive.add(instance: 3, sopClass: RetrieveUIDs.mrImage, transferSyntax: .explicitVRBigEndian)
         let destination = try TestStoreSCP()
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store,
+        let server = try TestServer(retrievingFrom: archive.store,
                                             peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
@@ -88,7 +88,7 @@ struct MoveServiceTests {
     func unknownDestination() throws {
         let archive = try TestArchive()
         try archive.add(instance: 1)
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
         let outcome = try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
@@ -110,7 +110,7 @@ struct MoveServiceTests {
         let closed = try TestStoreSCP()
         let downPort = closed.port
         closed.stop()
-        let server = try RetrieveTestServer(store: archive.store, peers: [
+        let server = try TestServer(retrievingFrom: archive.store, peers: [
             "STORESCP": PeerAddress(host: "127.0.0.1", port: refusing.port),
             "DOWN": PeerAddress(host: "127.0.0.1", port: downPort),
         ])
@@ -145,7 +145,7 @@ struct MoveServiceTests {
         try archive.add(instance: 2, sopClass: RetrieveUIDs.mrImage)
         let destination = try TestStoreSCP(mode: .acceptOnly([RetrieveUIDs.ctImage]))
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store,
+        let server = try TestServer(retrievingFrom: archive.store,
                                             peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
@@ -165,7 +165,7 @@ struct MoveServiceTests {
         for i in 1...6 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(responseDelay: 0.1)
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store,
+        let server = try TestServer(retrievingFrom: archive.store,
                                             peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
@@ -189,7 +189,7 @@ struct MoveServiceTests {
         for i in 1...4 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(mode: .abortAfter(2))
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store,
+        let server = try TestServer(retrievingFrom: archive.store,
                                             peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
@@ -208,7 +208,7 @@ struct MoveServiceTests {
         for i in 1...6 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(responseDelay: 0.2)
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store,
+        let server = try TestServer(retrievingFrom: archive.store,
                                             peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())

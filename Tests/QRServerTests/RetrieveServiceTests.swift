@@ -15,7 +15,7 @@ struct GetServiceTests {
     func studyLevelGet() throws {
         let archive = try TestArchive()
         for i in 1...3 { try archive.add(instance: i) }
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootGet)
@@ -55,7 +55,7 @@ struct GetServiceTests {
         try archive.add(instance: 2)
         try archive.add(series: Self.series + ".2", instance: 3)
         try archive.add(patientID: "PID2", study: Self.study + ".9", series: Self.study + ".9.1", instance: 4)
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let studyRoot = try scu.contextID(RetrieveUIDs.studyRootGet)
@@ -94,7 +94,7 @@ struct GetServiceTests {
     func invalidIdentifiers() throws {
         let archive = try TestArchive()
         try archive.add(instance: 1)
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let studyRoot = try scu.contextID(RetrieveUIDs.studyRootGet)
@@ -125,7 +125,7 @@ struct GetServiceTests {
     func noSCPRole() throws {
         let archive = try TestArchive()
         for i in 1...2 { try archive.add(instance: i) }
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(role: false))
         let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
@@ -144,7 +144,7 @@ struct GetServiceTests {
         let archive = try TestArchive()
         for i in 1...4 { try archive.add(instance: i) }
         try FileManager.default.removeItem(atPath: archive.items[1].path)
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let refused = archive.items[3].sopInstanceUID
@@ -167,7 +167,7 @@ struct GetServiceTests {
     func cancel() throws {
         let archive = try TestArchive()
         for i in 1...6 { try archive.add(instance: i) }
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootGet)
@@ -197,7 +197,7 @@ struct GetServiceTests {
         let le = try archive.add(instance: 1, transferSyntax: .explicitVRLittleEndian)
         let be = try archive.add(instance: 2, transferSyntax: .explicitVRBigEndian)
         let jpeg = try archive.add(instance: 3, transferSyntax: TransferSyntax(uid: RetrieveUIDs.jpegBaseline))
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(storageSyntaxes: [UIDs.implicitLE]))
         let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
@@ -225,7 +225,7 @@ struct GetServiceTests {
     func compressedUnchanged() throws {
         let archive = try TestArchive()
         let jpeg = try archive.add(instance: 1, transferSyntax: TransferSyntax(uid: RetrieveUIDs.jpegBaseline))
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         var contexts = getContexts()
         contexts.append(RequestedContext(abstractSyntax: RetrieveUIDs.ctImage, transferSyntaxes: [RetrieveUIDs.jpegBaseline],
@@ -244,7 +244,7 @@ struct GetServiceTests {
     func abortDuringGet() throws {
         let archive = try TestArchive()
         for i in 1...5 { try archive.add(instance: i, pixelBytes: 200_000) }
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         do {
             let scu = try TestSCU(port: server.port, contexts: getContexts())

@@ -96,45 +96,10 @@ final class TestArchive {
     }
 }
 
-/// A DICOMServer over a real index, with a configurable peer table.
-final class RetrieveTestServer {
-    let loop: EventLoop
-    let server: DICOMServer
-    let port: Int
-    let logs = LogCapture()
-
-    init(store: any IndexStore, peers: [String: PeerAddress] = [:]) throws {
-        loop = try EventLoop()
-        var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: TestServer.aeTitle,
-                                                storageDirectory: NSTemporaryDirectory(), artimTimeout: .seconds(5))
-        configuration.peers = peers
-        server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
-                             store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.retrieve"))
-        try server.start()
-        port = server.localPort
-        loop.start()
-    }
-
-    func onLoop<T: Sendable>(_ body: @escaping @Sendable (DICOMServer) -> T) -> T? {
-        let result = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let server = self.server
-        loop.submit {
-            let value = body(server)
-            result.withLock { $0 = value }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 10) == .success else { return nil }
-        return result.withLock { $0 }
-    }
-
-    func shutdown() {
-        let done = DispatchSemaphore(value: 0)
-        let server = self.server
-        loop.submit { server.shutdown { done.signal() } }
-        _ = done.wait(timeout: .now() + 10)
-        loop.stop()
-        loop.join()
+extension TestServer {
+    /// A server for C-GET/C-MOVE tests: the server's own C-FIND page size, `peers` as move destinations.
+    convenience init(retrievingFrom store: any IndexStore, peers: [String: PeerAddress] = [:]) throws {
+        try self.init(store: store, pageSize: nil, peers: peers)
     }
 
     /// The info line logged for the retrieve (C-GET / C-MOVE).

@@ -129,7 +129,7 @@ struct RetrieveToolTests {
     @Test("getscu at STUDY, SERIES and IMAGE level receives every object intact")
     func getscu() throws {
         let archive = try Self.archive()
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let cases: [(String, [String], [TestArchive.Item])] = [
             ("STUDY", ["-k", "StudyInstanceUID=\(Self.study)"], archive.items),
@@ -164,7 +164,7 @@ struct RetrieveToolTests {
         let port = freeTCPPort()
         let destination = try StoreSCPProcess(port: port, arguments: ["+xi"])
         defer { destination.stop() }
-        let server = try RetrieveTestServer(store: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])
+        let server = try TestServer(retrievingFrom: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])
         defer { server.shutdown() }
         let result = runTool("/usr/bin/movescu", ["-S", "-aec", TestServer.aeTitle, "-aem", "STORESCP",
                                                   "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(Self.study)",
@@ -193,7 +193,7 @@ struct RetrieveToolTests {
     @Test("pynetdicom C-GET proposing only Implicit VR LE: Explicit LE and Big Endian files converted correctly")
     func pynetdicomImplicitOnly() throws {
         let archive = try Self.archive()
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
@@ -220,7 +220,7 @@ struct RetrieveToolTests {
     func pynetdicomCancel() throws {
         let archive = try TestArchive()
         for i in 1...8 { try archive.add(instance: i, pixelBytes: 100_000) }
-        let server = try RetrieveTestServer(store: archive.store)
+        let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)

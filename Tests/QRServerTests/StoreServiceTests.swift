@@ -20,51 +20,28 @@ private enum StoreUIDs {
 
 /// A real server with a SQLite index over a fresh storage directory.
 private final class StoreTestServer {
-    let loop: EventLoop
-    let server: DICOMServer
-    let port: Int
-    let logs = LogCapture()
+    let base: TestServer
     let store: SQLiteIndexStore
     let storageDirectory: String
+    var port: Int { base.port }
+    var logs: LogCapture { base.logs }
 
     init(settings: StoreSettings = StoreSettings(), duplicatePolicy: DuplicatePolicy = .keep,
          configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var template = Array("/tmp/qrscpd-storesvc-XXXXXX".utf8CString)
         storageDirectory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         store = try SQLiteIndexStore()
-        loop = try EventLoop()
-        var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: TestServer.aeTitle,
-                                                storageDirectory: storageDirectory, artimTimeout: .seconds(5))
-        configuration.store = settings
-        configuration.duplicatePolicy = duplicatePolicy
-        configure(&configuration)
-        server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
-                             store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.store"))
-        try server.start()
-        port = server.localPort
-        loop.start()
+        base = try TestServer(store: store, pageSize: nil, storageDirectory: storageDirectory) { configuration in
+            configuration.store = settings
+            configuration.duplicatePolicy = duplicatePolicy
+            configure(&configuration)
+        }
     }
 
-    func onLoop<T: Sendable>(_ body: @escaping @Sendable (DICOMServer) -> T) -> T? {
-        let result = Mutex<T?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        let server = self.server
-        loop.submit {
-            let value = body(server)
-            result.withLock { $0 = value }
-            done.signal()
-        }
-        guard done.wait(timeout: .now() + 10) == .success else { return nil }
-        return result.withLock { $0 }
-    }
+    func onLoop<T: Sendable>(_ body: @escaping @Sendable (DICOMServer) -> T) -> T? { base.onLoop(body) }
 
     func shutdown() {
-        let done = DispatchSemaphore(value: 0)
-        let server = self.server
-        loop.submit { server.shutdown { done.signal() } }
-        _ = done.wait(timeout: .now() + 10)
-        loop.stop()
-        loop.join()
+        base.shutdown()
         try? FileManager.default.removeItem(atPath: storageDirectory)
     }
 

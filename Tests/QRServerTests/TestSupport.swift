@@ -144,15 +144,19 @@ final class TestServer {
     let logs = LogCapture()
     static let aeTitle = "QRSCP"
 
-    init(store: (any IndexStore)?, pageSize: Int = 4,
+    /// A server on an ephemeral loopback port. `pageSize` is small by default so that C-FIND
+    /// tests cross page boundaries; nil keeps the server's own page size.
+    init(store: (any IndexStore)?, pageSize: Int? = 4, peers: [String: PeerAddress] = [:],
+         storageDirectory: String = NSTemporaryDirectory(),
          configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         loop = try EventLoop()
         var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: Self.aeTitle,
-                                                storageDirectory: NSTemporaryDirectory(), artimTimeout: .seconds(5))
+                                                storageDirectory: storageDirectory, artimTimeout: .seconds(5))
+        configuration.peers = peers
         configure(&configuration)
         server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
                              store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.worker"))
-        server.findPageSize = pageSize
+        if let pageSize { server.findPageSize = pageSize }
         try server.start()
         port = server.localPort
         (store as? FakeIndexStore)?.watch(loop)
