@@ -47,6 +47,19 @@ struct MoveServiceTests {
         ]
     }
 
+    /// A server over `archive` that knows `destination` as the move destination STORESCP.
+    func serverMoving(_ archive: TestArchive, to destination: TestStoreSCP) throws -> TestServer {
+        try TestServer(retrievingFrom: archive.store,
+                       peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+    }
+
+    /// A Study Root C-MOVE of the test study to STORESCP.
+    func moveStudy(_ scu: TestSCU, messageID: UInt16 = 1) throws -> GetOutcome {
+        try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove), messageID: messageID,
+                     sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
+                     identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+    }
+
     @Test("C-MOVE to a known destination: a sub-association with Move Originator, pending counts, 0000, A-RELEASE")
     func moveStudy() throws {
         let archive = try TestArchive()
@@ -55,13 +68,10 @@ struct MoveServiceTests {
         try archive.add(instance: 3, sopClass: RetrieveUIDs.mrImage, transferSyntax: .explicitVRBigEndian)
         let destination = try TestStoreSCP()
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store,
-                                            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+        let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
-        let outcome = try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove), messageID: 11,
-                                   sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
-                                   identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try moveStudy(scu, messageID: 11)
         #expect(outcome.status == .success)
         #expect(outcome.final.completedSubOperations == 3)
         #expect(outcome.final.failedSubOperations == 0)
@@ -145,13 +155,10 @@ struct MoveServiceTests {
         try archive.add(instance: 2, sopClass: RetrieveUIDs.mrImage)
         let destination = try TestStoreSCP(mode: .acceptOnly([RetrieveUIDs.ctImage]))
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store,
-                                            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+        let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
-        let outcome = try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
-                                   sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
-                                   identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try moveStudy(scu)
         #expect(outcome.status == .warning)
         #expect(outcome.final.completedSubOperations == 1)
         #expect(outcome.final.failedSubOperations == 1)
@@ -165,8 +172,7 @@ struct MoveServiceTests {
         for i in 1...6 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(responseDelay: 0.1)
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store,
-                                            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+        let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootMove)
@@ -189,13 +195,10 @@ struct MoveServiceTests {
         for i in 1...4 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(mode: .abortAfter(2))
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store,
-                                            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+        let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
-        let outcome = try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
-                                   sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
-                                   identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try moveStudy(scu)
         #expect(outcome.status == .warning)
         #expect(outcome.final.completedSubOperations == 1)
         #expect(outcome.final.failedSubOperations == 3)
@@ -208,8 +211,7 @@ struct MoveServiceTests {
         for i in 1...6 { try archive.add(instance: i) }
         let destination = try TestStoreSCP(responseDelay: 0.2)
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store,
-                                            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+        let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
         try scu.sendRetrieve(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
