@@ -63,8 +63,11 @@ struct SubOperationFailure: Error, Sendable, CustomStringConvertible {
 
 /// Reads stored files for C-GET/C-MOVE sub-operations. Blocking: runs on the worker pool.
 enum InstanceLoader {
-    /// Bytes read to find the end of the File Meta Information.
-    static let headerProbeSize = 64 * 1024
+    /// Bytes read first to find the end of the File Meta Information: enough for the usual
+    /// header, small next to the data set that is then sent without being read.
+    static let headerProbeSize = 4 * 1024
+    /// Bytes read when the header did not fit in ``headerProbeSize``.
+    static let largeHeaderProbeSize = 64 * 1024
 
     /// Loads `instance` for sending in `transferSyntax`.
     ///
@@ -90,12 +93,21 @@ enum InstanceLoader {
 
     /// A file whose stored syntax is `target`, with only its header read; nil when it has to be
     /// handled whole: its syntax must be converted, or its header is not within the first
-    /// ``headerProbeSize`` bytes (the whole-file path reports why).
+    /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
     private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int,
                                       target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance? {
-        let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, headerProbeSize))
-        guard let header = try? DICOMFile.readHeader(probe[...]), header.dataSetOffset < probe.count,
-              header.transferSyntax.uid == target.uid else { return nil }
+        var header: DICOMFile.Header?
+        for probeSize in [headerProbeSize, largeHeaderProbeSize] {
+            let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
+            // The 8 bytes after the header are in the probe too: the syntax check looks at them.
+            if let found = try? DICOMFile.readHeader(probe[...]),
+               found.dataSetOffset < probe.count, found.dataSetOffset + 8 <= probe.count || probe.count == size {
+                header = found
+                break
+            }
+            if probe.count == size { break }
+        }
+        guard let header, header.transferSyntax.uid == target.uid else { return nil }
         try checkIdentity(header, of: instance)
         let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
         return LoadedInstance(payload: .file(stored), converted: false)
