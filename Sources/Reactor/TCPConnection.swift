@@ -49,6 +49,8 @@ public final class TCPConnection {
 
     private var input = ByteBuffer()
     private var output: [OutputPiece] = []
+    /// File regions in `output`: while there are any, a flush runs with TCP_CORK on.
+    private var queuedFileRegions = 0
     private var outputHead = 0
     private var sizer = ReadChunkSizer()
     private var wasAboveLowWater = false
@@ -201,6 +203,7 @@ public final class TCPConnection {
     public func write(_ pieces: [OutputPiece]) {
         guard state == .open else { return }
         for piece in pieces where piece.count > 0 {
+            if case .file = piece { queuedFileRegions += 1 }
             output.append(piece)
             pendingWriteBytes += piece.count
         }
@@ -218,6 +221,14 @@ public final class TCPConnection {
     static let maxSendfileCount = 1 << 30
 
     private func flush(fromEvent: Bool) {
+        // Each PDU sent from a file is two calls (its header, then sendfile of its payload) and
+        // with TCP_NODELAY every sendfile would end in a segment of its own: with small PDUs
+        // (16 KiB from DCMTK) that is four times the segments, and the per-segment work of the
+        // TCP stack, of full-sized ones. Corked, the kernel fills segments across PDUs; the cork
+        // comes off before flush returns (all written, or the socket is full), which sends any
+        // partial segment at once, so nothing waits on the cork's 200 ms timer.
+        let corked = queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
+        defer { if corked && state != .closed { _ = qrs_set_cork(fd, 0) } }
         while pendingWriteBytes > 0 && state != .closed {
             let step: Result<Bool, Error>
             if case .file(let region) = output[outputHead] {
@@ -254,9 +265,9 @@ public final class TCPConnection {
     /// Slices right before a file region are the PDU and PDV headers of the payload that region
     /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
     /// one segment with the start of the region's data, instead of a 12-byte segment of their own
-    /// (TCP_NODELAY is on). MSG_MORE rather than TCP_CORK: it applies to this one call and needs
-    /// no uncorking, so no partial segment can be left waiting on the cork's 200 ms timer, and it
-    /// costs no extra `setsockopt` calls per PDU.
+    /// (TCP_NODELAY is on). The flush is corked anyway while regions are queued (see `flush`);
+    /// MSG_MORE is per call and costs nothing, and keeps headers with their payload where the
+    /// cork cannot be set.
     private func writeBytePieces() -> Result<Bool, Error> {
         var count = 0
         while count < Self.maxIOVecs, outputHead + count < output.count,
@@ -349,6 +360,7 @@ public final class TCPConnection {
             let size = output[outputHead].count
             if size <= remaining {
                 remaining -= size
+                if case .file = output[outputHead] { queuedFileRegions -= 1 }
                 output[outputHead] = .bytes([])
                 outputHead += 1
             } else {
@@ -410,6 +422,7 @@ public final class TCPConnection {
         fd = -1
         output.removeAll()
         outputHead = 0
+        queuedFileRegions = 0
         pendingWriteBytes = 0
         handler?.connection = nil
         handler = nil
