@@ -231,6 +231,8 @@ final class OutboundAssociation: StoreChannel {
         if !ended {
             if onEstablished != nil {
                 fail("\(destinationText) closed the connection during association negotiation")
+            } else if let error = error as? FileRegionError {
+                unexpectedEnd("a data set being sent could not be read to its end: \(error)")
             } else if !releasing {
                 unexpectedEnd("\(destinationText) closed the connection")
             }

@@ -456,7 +456,8 @@ final class RetrieveOperation {
         }
     }
 
-    /// Bytes per streamed read: whole PDVs of the peer's size, about ``streamChunkTarget``.
+    /// Bytes per stretch of a data set sent from a file: whole PDVs of the peer's size, about
+    /// ``streamChunkTarget``.
     static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         guard fragment < streamChunkTarget else { return streamChunkTarget }
