@@ -177,6 +177,7 @@ int qrs_socket_error(int fd, int *error) {
 }
 
 int qrs_set_nodelay(int fd, int on) { return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on); }
+int qrs_set_cork(int fd, int on) { return setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on); }
 int qrs_set_reuseaddr(int fd, int on) { return setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on); }
 int qrs_set_sndbuf(int fd, int bytes) { return setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes); }
 int qrs_set_rcvbuf(int fd, int bytes) { return setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes); }

@@ -87,14 +87,49 @@ public enum DIMSEFragmenter {
                 head = head.dropFirst(take.count)
                 if head.isEmpty { queue = queue.dropFirst() } else { queue[queue.startIndex] = head }
             }
-            let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: endsPart && queue.isEmpty, fragment: [])
-            var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(size + 6)).encoded()
-            var pdvHeader: [UInt8] = []
-            pdvHeader.appendBigEndian(UInt32(size + 2))  // PDV item length: big-endian
-            header += pdvHeader
-            header += [contextID, pdv.messageControlHeader]
-            out.append(header[...])
+            out.append(frameHeader(contextID: contextID, isCommand: isCommand, isLast: endsPart && queue.isEmpty,
+                                   payloadLength: size)[...])
             out += chunk
         } while !queue.isEmpty
+    }
+
+    /// The bytes before a PDV's payload when it is the only PDV of its P-DATA-TF PDU: the 6-byte
+    /// PDU header, the 4-byte PDV item length (big-endian) and the context ID and message
+    /// control header.
+    public static func frameHeader(contextID: UInt8, isCommand: Bool, isLast: Bool, payloadLength: Int) -> [UInt8] {
+        let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: isLast, fragment: [])
+        var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(payloadLength + 6)).encoded()
+        header.appendBigEndian(UInt32(payloadLength + 2))
+        header += [contextID, pdv.messageControlHeader]
+        return header
+    }
+
+    /// One PDU of a data set stretch whose payload stays where it is (a file): the header bytes to
+    /// write and the range of the stretch that follows them.
+    public struct Frame: Equatable, Sendable {
+        /// PDU and PDV header bytes (``frameHeader(contextID:isCommand:isLast:payloadLength:)``).
+        public var header: [UInt8]
+        /// The payload: offsets into the stretch, from 0 to its length.
+        public var payload: Range<Int>
+    }
+
+    /// The framing of a data set stretch of `length` bytes, for a sender that writes each
+    /// frame's header followed by the stretch's bytes in `payload` (e.g. from a file). The bytes
+    /// are those of ``dataSetPieces(contextID:_:isLast:peerMaxPDULength:)`` for a stretch of that
+    /// length: full PDUs, only the last marked last, and only when `isLast`.
+    public static func dataSetFrames(contextID: UInt8, length: Int, isLast: Bool,
+                                     peerMaxPDULength: UInt32) -> [Frame] {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        var frames: [Frame] = []
+        frames.reserveCapacity(max(1, (length + cap - 1) / cap))
+        var start = 0
+        repeat {
+            let end = min(length, start + cap)
+            frames.append(Frame(header: frameHeader(contextID: contextID, isCommand: false,
+                                                    isLast: isLast && end == length, payloadLength: end - start),
+                                payload: start..<end))
+            start = end
+        } while start < length
+        return frames
     }
 }

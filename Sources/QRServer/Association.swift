@@ -106,7 +106,14 @@ final class Association {
     }
 
     private func transportClosed(_ error: Error?) {
-        if let error { logger.debug("connection closed", metadata: ["error": "\(error)"]) }
+        if let error = error as? FileRegionError {
+            // A stored file got shorter while its data set was being sent: the C-STORE-RQ on the
+            // wire cannot be completed, so the connection was dropped (an abort for the peer).
+            logger.error("association aborted: a data set being sent could not be read to its end",
+                         metadata: ["error": "\(error)"])
+        } else if let error {
+            logger.debug("connection closed", metadata: ["error": "\(error)"])
+        }
         process(.transportClosed)
         finish()
     }
@@ -436,23 +443,24 @@ final class Association {
     /// They are small (responses to C-ECHO or C-FIND on the same association).
     private var heldDuringStream: [ArraySlice<UInt8>]?
 
-    /// Sends a command and the first stretch of its data set; the data set goes on with
-    /// ``continueStreamedMessage(contextID:_:isLast:)``, and other messages wait until it ends.
-    func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: ArraySlice<UInt8>) {
+    /// Sends a command and the first stretch of its data set (the whole data set when `isLast`).
+    /// Otherwise the data set goes on with ``continueStreamedMessage(contextID:_:isLast:)``, and
+    /// other messages wait until it ends.
+    func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
         guard stateMachine.canSendPData, let negotiated, heldDuringStream == nil else { return }
-        var pieces = DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...], dataSet: nil,
-                                            peerMaxPDULength: negotiated.peerMaxPDULength)
-        pieces += DIMSEFragmenter.dataSetPieces(contextID: contextID, [firstPart], isLast: false,
-                                                peerMaxPDULength: negotiated.peerMaxPDULength)
+        var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
+                                                   peerMaxPDULength: negotiated.peerMaxPDULength)
+        pieces += firstPart.outputPieces(contextID: contextID, isLast: isLast,
+                                         peerMaxPDULength: negotiated.peerMaxPDULength)
+        if !isLast { heldDuringStream = [] }
         connection.write(pieces)
-        heldDuringStream = []
     }
 
     /// The next stretch of a streamed data set; after the last one, held messages go out.
-    func continueStreamedMessage(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+    func continueStreamedMessage(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         guard stateMachine.canSendPData, let negotiated, heldDuringStream != nil else { return }
-        connection.write(DIMSEFragmenter.dataSetPieces(contextID: contextID, [part], isLast: isLast,
-                                                       peerMaxPDULength: negotiated.peerMaxPDULength))
+        connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
+                                           peerMaxPDULength: negotiated.peerMaxPDULength))
         if isLast {
             let held = heldDuringStream ?? []
             heldDuringStream = nil

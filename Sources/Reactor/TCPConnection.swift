@@ -11,7 +11,8 @@ import Musl
 /// it on the loop thread only.
 ///
 /// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
-/// queued as slices and written with `writev`, with `EPOLLOUT` armed only while output is pending.
+/// queued as slices (written with `writev`) and file regions (written with `sendfile`), with
+/// `EPOLLOUT` armed only while output is pending.
 public final class TCPConnection {
     /// The loop this connection belongs to.
     public let loop: EventLoop
@@ -47,7 +48,9 @@ public final class TCPConnection {
     private(set) var state = State.open
 
     private var input = ByteBuffer()
-    private var output: [ArraySlice<UInt8>] = []
+    private var output: [OutputPiece] = []
+    /// File regions in `output`: while there are any, a flush runs with TCP_CORK on.
+    private var queuedFileRegions = 0
     private var outputHead = 0
     private var sizer = ReadChunkSizer()
     private var wasAboveLowWater = false
@@ -57,7 +60,7 @@ public final class TCPConnection {
     /// The interest set currently given to epoll; `EPOLLOUT` is in it only while output is pending.
     private(set) var registeredInterest: EpollEvents = []
 
-    /// `writev` calls that took less than offered or would block (for tests forcing partial writes).
+    /// `writev`/`sendfile` calls that took less than offered or would block (for tests forcing partial writes).
     private(set) var partialWriteCount = 0
 
     /// Whether `EPOLLOUT` is currently armed (for tests: only while output is pending).
@@ -189,8 +192,18 @@ public final class TCPConnection {
     /// The slices are kept (not copied) until written. Writes after ``close()`` or
     /// ``closeAfterFlush(timeout:)`` are dropped.
     public func write(_ pieces: [ArraySlice<UInt8>]) {
+        write(pieces.map(OutputPiece.bytes))
+    }
+
+    /// Queues byte slices and file regions, written in order: consecutive byte slices with
+    /// `writev`, file regions with `sendfile` (no copy through user memory). A region is read
+    /// when it is written, not when it is queued; a file that has become shorter than the region
+    /// by then closes the connection with a ``FileRegionError``. Queued regions keep their file
+    /// open until written or dropped.
+    public func write(_ pieces: [OutputPiece]) {
         guard state == .open else { return }
-        for piece in pieces where !piece.isEmpty {
+        for piece in pieces where piece.count > 0 {
+            if case .file = piece { queuedFileRegions += 1 }
             output.append(piece)
             pendingWriteBytes += piece.count
         }
@@ -204,31 +217,33 @@ public final class TCPConnection {
         write([piece])
     }
 
+    /// Largest count asked of one `sendfile` (Linux sends at most about 2 GiB per call anyway).
+    static let maxSendfileCount = 1 << 30
+
     private func flush(fromEvent: Bool) {
+        // Each PDU sent from a file is two calls (its header, then sendfile of its payload) and
+        // with TCP_NODELAY every sendfile would end in a segment of its own: with small PDUs
+        // (16 KiB from DCMTK) that is four times the segments, and the per-segment work of the
+        // TCP stack, of full-sized ones. Corked, the kernel fills segments across PDUs; the cork
+        // comes off before flush returns (all written, or the socket is full), which sends any
+        // partial segment at once, so nothing waits on the cork's 200 ms timer.
+        let corked = queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
+        defer { if corked && state != .closed { _ = qrs_set_cork(fd, 0) } }
         while pendingWriteBytes > 0 && state != .closed {
-            let count = min(output.count - outputHead, Self.maxIOVecs)
-            let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
-            defer { iovecs.deallocate() }
-            var offered = 0
-            let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
-                Result { () throws(SystemError) -> IOResult<Int> in
-                    switch try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) }) {
-                    case .processed(let n): return .processed(n)
-                    case .wouldBlock: return .wouldBlock
-                    }
-                }
+            let step: Result<Bool, Error>
+            if case .file(let region) = output[outputHead] {
+                step = writeFileRegion(region)
+            } else {
+                step = writeBytePieces()
             }
-            switch result {
+            switch step {
             case .failure(let error):
                 close(error: error)
                 return
-            case .success(.wouldBlock):
-                partialWriteCount += 1
-            case .success(.processed(let n)):
-                consumeOutput(n)
-                if n == offered { continue }
-                // The socket buffer is full; writing again now would only return EAGAIN.
-                partialWriteCount += 1
+            case .success(true):
+                continue
+            case .success(false):
+                break
             }
             break
         }
@@ -244,6 +259,79 @@ public final class TCPConnection {
         }
     }
 
+    /// Writes the byte slices at the head of the queue in one call; true when all offered bytes
+    /// were taken (so writing on may succeed), false when the socket is full.
+    ///
+    /// Slices right before a file region are the PDU and PDV headers of the payload that region
+    /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
+    /// one segment with the start of the region's data, instead of a 12-byte segment of their own
+    /// (TCP_NODELAY is on). The flush is corked anyway while regions are queued (see `flush`);
+    /// MSG_MORE is per call and costs nothing, and keeps headers with their payload where the
+    /// cork cannot be set.
+    private func writeBytePieces() -> Result<Bool, Error> {
+        var count = 0
+        while count < Self.maxIOVecs, outputHead + count < output.count,
+              case .bytes = output[outputHead + count] {
+            count += 1
+        }
+        let beforeFile = outputHead + count < output.count && count < Self.maxIOVecs
+        let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
+        defer { iovecs.deallocate() }
+        var offered = 0
+        let fd = self.fd
+        let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
+            Result { () throws(SystemError) -> IOResult<Int> in
+                if beforeFile {
+                    var message = msghdr()
+                    message.msg_iov = iovecs
+                    message.msg_iovlen = count
+                    return try syscall("sendmsg", blocking: true, { sendmsg(fd, &message, Int32(MSG_MORE)) })
+                }
+                return try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) })
+            }
+        }
+        switch result {
+        case .failure(let error):
+            return .failure(error)
+        case .success(.wouldBlock):
+            partialWriteCount += 1
+            return .success(false)
+        case .success(.processed(let n)):
+            consumeOutput(n)
+            if n == offered { return .success(true) }
+            // The socket buffer is full; writing again now would only return EAGAIN.
+            partialWriteCount += 1
+            return .success(false)
+        }
+    }
+
+    /// Sends (part of) the file region at the head of the queue; true when the part asked for
+    /// went out in full, false when the socket is full.
+    private func writeFileRegion(_ region: FileRegion) -> Result<Bool, Error> {
+        let ask = min(region.length, Self.maxSendfileCount)
+        var offset = off_t(region.offset)
+        let fd = self.fd
+        let result: IOResult<Int>
+        do {
+            result = try syscall("sendfile", blocking: true, { sendfile(fd, region.file.fd, &offset, ask) })
+        } catch {
+            return .failure(error)
+        }
+        switch result {
+        case .wouldBlock:
+            partialWriteCount += 1
+            return .success(false)
+        case .processed(0):
+            // End of file before the region's end: the file got shorter since the region was made.
+            return .failure(FileRegionError(file: region.file.name, offset: region.offset, missing: region.length))
+        case .processed(let n):
+            consumeOutput(n)
+            if n == ask { return .success(true) }
+            partialWriteCount += 1
+            return .success(false)
+        }
+    }
+
     /// Builds iovecs for the queued slices by nesting `withUnsafeBufferPointer`, so every pointer
     /// is valid while `body` runs `writev`.
     private func withIOVecs<R>(
@@ -254,7 +342,10 @@ public final class TCPConnection {
         _ body: () -> R
     ) -> R {
         if index == count { return body() }
-        return output[outputHead + index].withUnsafeBufferPointer { buffer in
+        guard case .bytes(let slice) = output[outputHead + index] else {
+            preconditionFailure("withIOVecs: only byte pieces are gathered")
+        }
+        return slice.withUnsafeBufferPointer { buffer in
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
             offered += buffer.count
             return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
@@ -269,10 +360,19 @@ public final class TCPConnection {
             let size = output[outputHead].count
             if size <= remaining {
                 remaining -= size
-                output[outputHead] = []
+                if case .file = output[outputHead] { queuedFileRegions -= 1 }
+                output[outputHead] = .bytes([])
                 outputHead += 1
             } else {
-                output[outputHead].removeFirst(remaining)
+                switch output[outputHead] {
+                case .bytes(var bytes):
+                    bytes.removeFirst(remaining)
+                    output[outputHead] = .bytes(bytes)
+                case .file(var region):
+                    region.offset += remaining
+                    region.length -= remaining
+                    output[outputHead] = .file(region)
+                }
                 remaining = 0
             }
         }
@@ -322,6 +422,7 @@ public final class TCPConnection {
         fd = -1
         output.removeAll()
         outputHead = 0
+        queuedFileRegions = 0
         pendingWriteBytes = 0
         handler?.connection = nil
         handler = nil

@@ -266,4 +266,44 @@ struct GetServiceTests {
         #expect(outcome.stores.first?.dataSet[...] == archive.items[4].dataSetBytes)
         try scu.release()
     }
+
+    @Test("A file that shrinks while its data set is being sent aborts the association (logged); the next one is served")
+    func fileShrinksDuringGet() throws {
+        let archive = try TestArchive()
+        let large = try archive.add(instance: 1, pixelBytes: 2_000_000)
+        let intact = try archive.add(instance: 2)
+        let server = try TestServer(retrievingFrom: archive.store)
+        defer { server.shutdown() }
+        do {
+            // A small receive window and no reading: the data set stays queued in the server.
+            let scu = try TestSCU(port: server.port, contexts: getContexts(), receiveBufferSize: 16 * 1024)
+            try scu.sendRetrieve(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+                                 command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
+                                 identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
+                                                                sop: large.sopInstanceUID))
+            // The first bytes of the C-STORE-RQ arrived: the file was opened and its size taken.
+            var byte: UInt8 = 0
+            #expect(recv(scu.fd, &byte, 1, Int32(MSG_PEEK)) == 1)
+            #expect(truncate(large.path, 0) == 0)
+            #expect(throws: (any Error).self) {
+                while true { _ = try scu.receiveMessage() }
+            }
+            scu.close()
+        }
+        #expect(eventually {
+            server.logs.all.contains {
+                $0.level == .error && $0.message.contains("could not be read to its end")
+                    && ($0.metadata["error"] ?? "").contains(large.path)
+            }
+        })
+        #expect(eventually { server.onLoop { $0.openConnectionCount } == 0 })
+        let scu = try TestSCU(port: server.port, contexts: getContexts())
+        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+                                  sopClass: RetrieveUIDs.studyRootGet,
+                                  identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
+                                                                 sop: intact.sopInstanceUID))
+        #expect(outcome.status == .success)
+        #expect(outcome.stores.first?.dataSet[...] == intact.dataSetBytes)
+        try scu.release()
+    }
 }

@@ -190,7 +190,7 @@ final class TestServer {
 // MARK: - Blocking test client (association requestor built on DICOMNetwork's codec)
 
 final class TestSCU {
-    private var fd: Int32
+    private(set) var fd: Int32
     private var input: [UInt8] = []
     private var inputStart = 0
     private var assembler: DIMSEAssembler

@@ -69,6 +69,8 @@ int qrs_connect(int fd, const char *host, int port);
 /// Returns the pending SO_ERROR value (0 on success) or -1 with errno.
 int qrs_socket_error(int fd, int *error);
 int qrs_set_nodelay(int fd, int on);
+/// TCP_CORK on (1) or off (0): while on, partial segments are held back; turning it off sends them.
+int qrs_set_cork(int fd, int on);
 int qrs_set_reuseaddr(int fd, int on);
 int qrs_set_sndbuf(int fd, int bytes);
 int qrs_set_rcvbuf(int fd, int bytes);

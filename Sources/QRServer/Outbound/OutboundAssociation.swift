@@ -66,23 +66,20 @@ final class OutboundAssociation: StoreChannel {
     var pendingWriteBytes: Int { connection?.pendingWriteBytes ?? 0 }
     var writeLowWaterMark: Int { connection?.writeLowWaterMark ?? 0 }
 
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool) {
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
         guard isOpen, let negotiated, let connection else { return }
-        var pieces = DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...],
-                                            dataSet: isComplete ? [dataSet] : nil,
-                                            peerMaxPDULength: negotiated.peerMaxPDULength)
-        if !isComplete {
-            pieces += DIMSEFragmenter.dataSetPieces(contextID: contextID, [dataSet], isLast: false,
-                                                    peerMaxPDULength: negotiated.peerMaxPDULength)
-        }
+        var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
+                                                   peerMaxPDULength: negotiated.peerMaxPDULength)
+        pieces += dataSet.outputPieces(contextID: contextID, isLast: isComplete,
+                                       peerMaxPDULength: negotiated.peerMaxPDULength)
         connection.write(pieces)
         startTimer("no C-STORE-RSP")
     }
 
-    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+    func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         guard isOpen, let negotiated, let connection else { return }
-        connection.write(DIMSEFragmenter.dataSetPieces(contextID: contextID, [part], isLast: isLast,
-                                                       peerMaxPDULength: negotiated.peerMaxPDULength))
+        connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
+                                           peerMaxPDULength: negotiated.peerMaxPDULength))
         // The destination is taking the data set: the wait for its answer starts again.
         startTimer("no C-STORE-RSP")
     }
@@ -224,11 +221,18 @@ final class OutboundAssociation: StoreChannel {
     }
 
     private func transportClosed(_ error: Error?) {
-        if let error { logger.debug("sub-association connection closed", metadata: ["error": "\(error)"]) }
+        if let error = error as? FileRegionError {
+            logger.error("sub-association aborted: a data set being sent could not be read to its end",
+                         metadata: ["error": "\(error)"])
+        } else if let error {
+            logger.debug("sub-association connection closed", metadata: ["error": "\(error)"])
+        }
         process(.transportClosed)
         if !ended {
             if onEstablished != nil {
                 fail("\(destinationText) closed the connection during association negotiation")
+            } else if let error = error as? FileRegionError {
+                unexpectedEnd("a data set being sent could not be read to its end: \(error)")
             } else if !releasing {
                 unexpectedEnd("\(destinationText) closed the connection")
             }

@@ -1,5 +1,6 @@
 import Archive
 import DICOM
+import Reactor
 
 #if canImport(Glibc)
 import Glibc
@@ -10,48 +11,46 @@ import Musl
 /// A stored instance ready to go out as the data set of a C-STORE-RQ.
 struct LoadedInstance: Sendable {
     enum Payload: Sendable {
-        /// The whole data set in memory: a slice of the file as read (no copy) when the stored
-        /// syntax is the one sent, else the converted encoding.
+        /// The whole data set in memory: the converted encoding (or, for a file whose header
+        /// is not near its start, a slice of the file as read).
         case whole(ArraySlice<UInt8>)
-        /// A large file sent unchanged: its first chunk, the rest read piece by piece.
-        case streamed(StoredDataSetFile, first: [UInt8])
+        /// A file sent unchanged: only its header was read; the data set goes from the page
+        /// cache to the socket with `sendfile`.
+        case file(StoredDataSetFile)
     }
 
     var payload: Payload
     /// Whether the data set was converted from the stored transfer syntax.
     var converted: Bool
 
-    /// Bytes this instance holds in memory now.
+    /// Bytes this instance holds in memory now (an open file holds none).
     var heldBytes: Int {
         switch payload {
         case .whole(let bytes): return bytes.count
-        case .streamed(_, let first): return first.count
+        case .file: return 0
         }
     }
 }
 
-/// The data set of a stored file left open for chunked reads. Every read names its offset
-/// (`pread`), so one object may be read from any worker thread; the descriptor closes with it.
+/// The data set of a stored file left open to be sent with `sendfile`; the descriptor closes
+/// when the last region of it queued on a connection has been written or dropped.
 final class StoredDataSetFile: Sendable {
-    let path: String
+    let file: OpenFile
     /// File offsets of the data set: `start` is where its bytes begin, `end` one past the last.
     let start: Int
     let end: Int
-    private let fd: Int32
 
-    fileprivate init(path: String, fd: Int32, start: Int, end: Int) {
-        self.path = path
-        self.fd = fd
+    fileprivate init(file: OpenFile, start: Int, end: Int) {
+        self.file = file
         self.start = start
         self.end = end
     }
 
-    deinit { close(fd) }
+    var path: String { file.name }
 
-    /// Reads `count` bytes at file offset `offset` (blocking: worker pool). A short read means
-    /// the file shrank since it was opened.
-    func read(at offset: Int, count: Int) throws(SubOperationFailure) -> [UInt8] {
-        try InstanceLoader.readExactly(fd, path: path, at: offset, count: count)
+    /// The data set bytes from `offset`, at most `count` of them.
+    func stretch(at offset: Int, count: Int) -> DataSetStretch {
+        .file(file, offset: offset, length: min(count, end - offset))
     }
 }
 
@@ -64,56 +63,54 @@ struct SubOperationFailure: Error, Sendable, CustomStringConvertible {
 
 /// Reads stored files for C-GET/C-MOVE sub-operations. Blocking: runs on the worker pool.
 enum InstanceLoader {
-    /// Files up to this size are read whole; larger ones sent unchanged are streamed.
-    static let wholeFileLimit = 8 * 1024 * 1024
-    /// Bytes read to find the end of the File Meta Information of a large file.
-    static let headerProbeSize = 64 * 1024
+    /// Bytes read first to find the end of the File Meta Information: enough for the usual
+    /// header, small next to the data set that is then sent without being read.
+    static let headerProbeSize = 4 * 1024
+    /// Bytes read when the header did not fit in ``headerProbeSize``.
+    static let largeHeaderProbeSize = 64 * 1024
 
     /// Loads `instance` for sending in `transferSyntax`.
     ///
-    /// The file's data set is sent unchanged when its syntax equals the target (FF-03); the
-    /// native syntaxes are converted among themselves (EN-06); an encapsulated (compressed)
-    /// object can only go out in its own syntax. A file larger than ``wholeFileLimit`` sent
-    /// unchanged is opened for streaming and only its first `chunkSize` data set bytes are read.
-    static func load(_ instance: IndexedInstance, as target: TransferSyntax,
-                     chunkSize: Int) throws(SubOperationFailure) -> LoadedInstance {
+    /// The file's data set is sent unchanged when its syntax equals the target (FF-03): then
+    /// only the header is read and the file stays open for `sendfile`, whatever its size. The
+    /// native syntaxes are converted among themselves (EN-06), on the whole data set in memory;
+    /// an encapsulated (compressed) object can only go out in its own syntax.
+    static func load(_ instance: IndexedInstance, as target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance {
         let fd = open(instance.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SubOperationFailure("cannot read \(instance.path): \(DICOMError.io("cannot open \(instance.path): errno \(errno)"))")
         }
+        let file = OpenFile(takingOwnershipOf: fd, name: instance.path)
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            let e = errno
-            close(fd)
-            throw SubOperationFailure("cannot read \(instance.path): errno \(e)")
+            throw SubOperationFailure("cannot read \(instance.path): errno \(errno)")
         }
-        let size = Int(st.st_size)
-        if size > wholeFileLimit {
-            var keepOpen = false
-            defer { if !keepOpen { close(fd) } }
-            if let streamed = try openForStreaming(instance, fd: fd, size: size, target: target, chunkSize: chunkSize) {
-                keepOpen = true
-                return streamed
-            }
-        } else {
-            close(fd)
+        if let unchanged = try openUnchanged(instance, file: file, size: Int(st.st_size), target: target) {
+            return unchanged
         }
         return try loadWhole(instance, as: target)
     }
 
-    /// A large file whose stored syntax is `target`, with its first chunk read; nil when it has
-    /// to be handled whole: its syntax must be converted (the converter works on whole data
-    /// sets, so a converted large file is held in memory while it is sent), or its header is
-    /// not within the first ``headerProbeSize`` bytes (the whole-file path reports why).
-    private static func openForStreaming(_ instance: IndexedInstance, fd: Int32, size: Int, target: TransferSyntax,
-                                         chunkSize: Int) throws(SubOperationFailure) -> LoadedInstance? {
-        let probe = try readExactly(fd, path: instance.path, at: 0, count: min(size, headerProbeSize))
-        guard let header = try? DICOMFile.readHeader(probe[...]), header.dataSetOffset < probe.count,
-              header.transferSyntax.uid == target.uid else { return nil }
+    /// A file whose stored syntax is `target`, with only its header read; nil when it has to be
+    /// handled whole: its syntax must be converted, or its header is not within the first
+    /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
+    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int,
+                                      target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance? {
+        var header: DICOMFile.Header?
+        for probeSize in [headerProbeSize, largeHeaderProbeSize] {
+            let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
+            // The 8 bytes after the header are in the probe too: the syntax check looks at them.
+            if let found = try? DICOMFile.readHeader(probe[...]),
+               found.dataSetOffset < probe.count, found.dataSetOffset + 8 <= probe.count || probe.count == size {
+                header = found
+                break
+            }
+            if probe.count == size { break }
+        }
+        guard let header, header.transferSyntax.uid == target.uid else { return nil }
         try checkIdentity(header, of: instance)
-        let file = StoredDataSetFile(path: instance.path, fd: fd, start: header.dataSetOffset, end: size)
-        let first = try file.read(at: file.start, count: min(chunkSize, size - file.start))
-        return LoadedInstance(payload: .streamed(file, first: first), converted: false)
+        let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
+        return LoadedInstance(payload: .file(stored), converted: false)
     }
 
     private static func loadWhole(_ instance: IndexedInstance, as target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance {

@@ -9,8 +9,8 @@ import Reactor
 /// Memory is bounded by a read-ahead window: up to ``maxFilesAhead`` instances are loaded on the
 /// worker pool ahead of the sub-operation on the wire (no new load once ``maxBytesAhead`` are
 /// held), and the window is refilled as the channel drains below its low-water mark, so a peer
-/// that stops reading stops the loading. A file sent unchanged that is larger than
-/// ``InstanceLoader/wholeFileLimit`` goes out in pieces read one ahead of the socket. Cancel,
+/// that stops reading stops the loading. A file sent unchanged is held open, not read: its data
+/// set goes out with `sendfile` in stretches queued as the socket drains. Cancel,
 /// abort and the end of the association drop the window; loads still running are discarded
 /// when they come back.
 final class RetrieveOperation {
@@ -38,12 +38,12 @@ final class RetrieveOperation {
     }
 
     /// How far ahead of the sub-operation on the wire files are loaded: at most this many files
-    /// and, once reached, no new load beyond this many bytes held. A file read whole is at most
-    /// ``InstanceLoader/wholeFileLimit``, a streamed one holds one chunk, so the window never
-    /// holds more than `maxFilesAhead` × that limit.
+    /// and, once reached, no new load beyond this many bytes held. A file sent unchanged holds
+    /// only an open descriptor; a converted one holds its data set.
     static let maxFilesAhead = 4
     static let maxBytesAhead = 16 * 1024 * 1024
-    /// Streamed data sets are read in pieces of about this size (a multiple of the PDV size).
+    /// Data sets sent from files are queued in stretches of about this size (a multiple of the
+    /// PDV size), the next one once the socket has taken most of the last.
     static let streamChunkTarget = 2 * 1024 * 1024
 
     /// One instance in the read-ahead window: its load is in flight (`result` nil) or done.
@@ -62,16 +62,12 @@ final class RetrieveOperation {
         }
     }
 
-    /// A large data set going out piece by piece: one piece in the socket queue, at most one
-    /// more read ahead.
+    /// A data set going out from its file stretch by stretch.
     private struct OutgoingStream {
         let file: StoredDataSetFile
         let contextID: UInt8
-        /// File offset of the next piece to read.
-        var readOffset: Int
-        /// A piece read and not yet handed to the channel.
-        var ready: [UInt8]?
-        var reading = false
+        /// File offset of the next stretch to queue.
+        var sendOffset: Int
     }
 
     let kind: Kind
@@ -367,7 +363,6 @@ final class RetrieveOperation {
     /// Starts loads on the worker pool until the window is full.
     private func fillWindow(_ channel: any StoreChannel) {
         guard let association else { return }
-        let chunkSize = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
         while !cancelRequested, nextToLoad < instances.count, window.count < Self.maxFilesAhead,
               windowBytes < Self.maxBytesAhead {
             let index = nextToLoad
@@ -388,7 +383,7 @@ final class RetrieveOperation {
             let slot = Slot(index: index, instance: instance, contextID: context.id)
             window.append(slot)
             let target = TransferSyntax(uid: ts)
-            workers.run({ try InstanceLoader.load(instance, as: target, chunkSize: chunkSize) },
+            workers.run({ try InstanceLoader.load(instance, as: target) },
                         on: association.server.loop) { [self] result in
                 loaded(result, into: slot)
             }
@@ -408,7 +403,7 @@ final class RetrieveOperation {
         pump()
     }
 
-    /// Sends the C-STORE-RQ for a loaded instance: whole, or its first piece when streamed.
+    /// Sends the C-STORE-RQ for a loaded instance: whole, or its first stretch when from a file.
     private func send(_ loaded: LoadedInstance, of instance: IndexedInstance, contextID: UInt8,
                       on channel: any StoreChannel) {
         let id = nextMessageID()
@@ -422,30 +417,36 @@ final class RetrieveOperation {
         earlyResponse = nil
         switch loaded.payload {
         case .whole(let dataSet):
-            channel.sendStore(contextID: contextID, command: command, dataSet: dataSet, isComplete: true)
-        case .streamed(let file, let first):
-            let complete = file.start + first.count >= file.end
-            channel.sendStore(contextID: contextID, command: command, dataSet: first[...], isComplete: complete)
+            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(dataSet), isComplete: true)
+        case .file(let file):
+            let size = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
+            let first = file.stretch(at: file.start, count: size)
+            let next = min(file.end, file.start + size)
+            let complete = next >= file.end
+            channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: complete)
             if !complete, phase == .running {
-                stream = OutgoingStream(file: file, contextID: contextID, readOffset: file.start + first.count)
+                stream = OutgoingStream(file: file, contextID: contextID, sendOffset: next)
             }
         }
         armResponseTimer()
     }
 
-    /// Streamed data set: hands the piece read ahead to the channel once it has drained, and
-    /// reads the next one meanwhile.
+    /// Data set from a file: queues further stretches while the channel is below its low-water
+    /// mark (the kernel takes them as fast as the peer reads); the next call comes when the
+    /// channel drains again.
     private func continueStream(_ channel: any StoreChannel) {
         guard var s = stream else { return }
-        if let ready = s.ready, channel.pendingWriteBytes < channel.writeLowWaterMark {
-            s.ready = nil
-            let isLast = s.readOffset >= s.file.end && !s.reading
-            channel.sendStoreData(contextID: s.contextID, ready[...], isLast: isLast)
+        let size = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
+        while channel.pendingWriteBytes < channel.writeLowWaterMark {
+            let part = s.file.stretch(at: s.sendOffset, count: size)
+            s.sendOffset = min(s.file.end, s.sendOffset + size)
+            let isLast = s.sendOffset >= s.file.end
+            stream = isLast ? nil : s
+            channel.sendStoreData(contextID: s.contextID, part, isLast: isLast)
             // Writing may have closed the connection (and stopped this operation) at once.
-            guard phase == .running else { return }
+            guard phase == .running, stream != nil || isLast else { return }
             armResponseTimer()
             if isLast {
-                stream = nil
                 if let early = earlyResponse {
                     earlyResponse = nil
                     subOperationDone(status: early.status, comment: early.comment)
@@ -453,57 +454,10 @@ final class RetrieveOperation {
                 return
             }
         }
-        if s.ready == nil, !s.reading, s.readOffset < s.file.end, let association {
-            s.reading = true
-            let file = s.file
-            let offset = s.readOffset
-            let count = min(Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength), file.end - offset)
-            workers.run({ try file.read(at: offset, count: count) }, on: association.server.loop) { [self] result in
-                pieceRead(result, of: file)
-            }
-        }
-        stream = s
     }
 
-    private func pieceRead(_ result: Result<[UInt8], Error>, of file: StoredDataSetFile) {
-        guard phase == .running, var s = stream, s.file === file else { return }
-        switch result {
-        case .success(let piece):
-            s.reading = false
-            s.readOffset += piece.count
-            s.ready = piece
-            stream = s
-            pump()
-        case .failure(let error):
-            streamBroken(reason: "\(error)")
-        }
-    }
-
-    /// A streamed file could not be read to its end: the C-STORE-RQ already on the wire cannot be
-    /// completed, so the association carrying it is aborted (C-GET: the requester's; C-MOVE:
-    /// the sub-association, and the C-MOVE ends with the instances not sent counted as failed).
-    private func streamBroken(reason: String) {
-        stream = nil
-        currentMessageID = nil
-        earlyResponse = nil
-        if let current {
-            self.current = nil
-            recordFailure(current, reason: reason)
-        }
-        switch kind {
-        case .get:
-            let association = self.association
-            stop()
-            association?.abort(because: "C-GET: a data set being sent could not be read to its end: \(reason)")
-        case .move:
-            subAssociation?.abort()
-            subAssociation = nil
-            failRemaining(reason: reason)
-            finish(finalStatus, comment: "a data set being sent could not be read to its end")
-        }
-    }
-
-    /// Bytes per streamed read: whole PDVs of the peer's size, about ``streamChunkTarget``.
+    /// Bytes per stretch of a data set sent from a file: whole PDVs of the peer's size, about
+    /// ``streamChunkTarget``.
     static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         guard fragment < streamChunkTarget else { return streamChunkTarget }

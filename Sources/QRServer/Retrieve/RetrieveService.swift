@@ -8,12 +8,12 @@ import Reactor
 /// models.
 ///
 /// The C-GET-RQ / C-MOVE-RQ is validated on the reactor thread; the instance list is planned
-/// on the worker pool (``RetrieveIndex``); each instance is read (and converted if needed) on
-/// the worker pool, then sent as a C-STORE-RQ — on the same association for C-GET (QR-23), on
-/// a new association to the move destination for C-MOVE (QR-17). One sub-operation is on the
-/// wire at a time; a small window of files is read ahead of it, and large files are streamed
-/// in pieces (see ``RetrieveOperation``), so memory per retrieve is bounded whatever the
-/// study size.
+/// on the worker pool (``RetrieveIndex``); each instance is opened (and read and converted if
+/// needed) on the worker pool, then sent as a C-STORE-RQ — on the same association for C-GET
+/// (QR-23), on a new association to the move destination for C-MOVE (QR-17). One sub-operation
+/// is on the wire at a time; a small window of files is loaded ahead of it, and data sets sent
+/// unchanged go from the file to the socket with `sendfile` (see ``RetrieveOperation``), so
+/// memory per retrieve is bounded whatever the study size.
 enum RetrieveService {
     static let patientRootMove = "1.2.840.10008.5.1.4.1.2.1.2"
     static let patientRootGet = "1.2.840.10008.5.1.4.1.2.1.3"

@@ -19,9 +19,9 @@ protocol StoreChannel: AnyObject {
     /// The output level below which the channel reports it can take more (``RetrieveOperation/connectionWritable()``).
     var writeLowWaterMark: Int { get }
     /// Sends a C-STORE-RQ and its data set, or only the data set's first stretch when not `isComplete`.
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool)
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool)
     /// The next stretch of a streamed data set; `isLast` ends the message.
-    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool)
+    func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool)
 }
 
 /// C-GET: the sub-operations go back over the requesting association, on contexts for which the
@@ -44,15 +44,12 @@ final class GetStoreChannel: StoreChannel {
     var pendingWriteBytes: Int { association?.connection.pendingWriteBytes ?? 0 }
     var writeLowWaterMark: Int { association?.connection.writeLowWaterMark ?? 0 }
 
-    func sendStore(contextID: UInt8, command: CommandSet, dataSet: ArraySlice<UInt8>, isComplete: Bool) {
-        if isComplete {
-            association?.sendMessage(contextID: contextID, command: command, dataSet: [dataSet])
-        } else {
-            association?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet)
-        }
+    func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
+        association?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet,
+                                          isLast: isComplete)
     }
 
-    func sendStoreData(contextID: UInt8, _ part: ArraySlice<UInt8>, isLast: Bool) {
+    func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         association?.continueStreamedMessage(contextID: contextID, part, isLast: isLast)
     }
 }
