@@ -77,7 +77,7 @@ for line in sys.stdin:
 kill "$q_pid" "$d_pid" 2>/dev/null || true
 
 echo
-echo "== qrscpd alone, 10,000 studies as files"
+echo "== qrscpd alone, 10,000 studies as files (then one more with a 400-image series)"
 "$bin/qrscpd-samples" bulk "$work/a10k" --studies 10000 --series-per-study 1 --instances-per-series 1 \
     --image-size 64 --studies-per-patient 1 --run 9 | sed 's/^/   /'
 t0=$(date +%s.%N); "$bin/qrscpd" 1 QRSCPD --storage-dir "$work/a10k" --index-db "$work/a10k.sqlite" --scan-only >/dev/null 2>&1
@@ -85,7 +85,12 @@ t1=$(date +%s.%N); "$bin/qrscpd" 1 QRSCPD --storage-dir "$work/a10k" --index-db 
 t2=$(date +%s.%N)
 python3 -c "print('scan, cold:      %.0f files/s (%.2f s for 10,000 files)' % (10000/($t1-$t0), $t1-$t0))"
 python3 -c "print('re-scan, unchanged: %.2f s for 10,000 files (%.1f s per 100,000)' % ($t2-$t1, ($t2-$t1)*10))"
-EXACT_ID="BULK-9-4242"; PREFIX="BULK^PATIENT424*"; MONTH="20240601-20240630"; IMAGE_STUDY=""
+# After the scan figures: one more study with a 400-image series, for the IMAGE-level row
+# (indexed by the daemon's start-up scan).
+"$bin/qrscpd-samples" bulk "$work/a10k" --studies 1 --series-per-study 1 --instances-per-series 400 \
+    --image-size 64 --run 10 >/dev/null
+EXACT_ID="BULK-9-4242"; PREFIX="BULK^PATIENT424*"; MONTH="20240601-20240630"
+IMAGE_STUDY="$bulk_root.10.1.1"; IMAGE_SERIES="$bulk_root.10.2.1.1"
 start_qrscpd "$work/a10k" "$work/a10k.sqlite"
 queries q "$q_port" QRSCPD
 kill "$q_pid" 2>/dev/null || true
@@ -95,7 +100,7 @@ echo "== qrscpd alone, 1,000,000 instances (index rows: 10,000 patients x 2 stud
 "$bin/qrscpd-samples" synthetic-index "$work/m1.sqlite" --patients 10000 --studies-per-patient 2 \
     --series-per-study 2 --instances-per-series 25 | sed 's/^/   /'
 mkdir -p "$work/empty"
-EXACT_ID="SYN0004242"; PREFIX="DOE42*"; MONTH="20200601-20200630"
+EXACT_ID="SYN0004242"; PREFIX="DOE42*"; MONTH="20200601-20200630"; IMAGE_STUDY=""
 start_qrscpd "$work/empty" "$work/m1.sqlite"
 queries q "$q_port" QRSCPD
 echo "qrscpd peak RSS (1M index): $(awk '/VmHWM/{print $2, $3}' /proc/$q_pid/status 2>/dev/null || echo n/a)"
