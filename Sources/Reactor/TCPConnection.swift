@@ -12,8 +12,7 @@ import Musl
 ///
 /// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
 /// queued as slices and mapped file bytes (written with `writev`) and file regions (written with
-/// `sendfile`), with
-/// `EPOLLOUT` armed only while output is pending.
+/// `sendfile`), with `EPOLLOUT` armed only while output is pending.
 public final class TCPConnection {
     /// The loop this connection belongs to.
     public let loop: EventLoop
@@ -261,8 +260,10 @@ public final class TCPConnection {
         }
     }
 
-    /// Writes the byte slices at the head of the queue in one call; true when all offered bytes
-    /// were taken (so writing on may succeed), false when the socket is full.
+    /// Writes the byte slices and mapped bytes at the head of the queue in one call; true when all
+    /// offered bytes were taken (so writing on may succeed), false when the socket is full.
+    /// Mapped bytes are only read by the kernel: a page past the end of a shrunk file makes the
+    /// call fail with `EFAULT` (no SIGBUS), reported as a ``FileRegionError``.
     ///
     /// Slices right before a file region are the PDU and PDV headers of the payload that region
     /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
