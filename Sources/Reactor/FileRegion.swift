@@ -49,19 +49,24 @@ public enum OutputPiece: Sendable {
     case bytes(ArraySlice<UInt8>)
     /// A file region, written with `sendfile`.
     case file(FileRegion)
+    /// Bytes of a file mapping, gathered with byte slices into one `writev`.
+    case mapped(MappedBytes)
 
     /// Bytes this piece still has to write.
     public var count: Int {
         switch self {
         case .bytes(let bytes): return bytes.count
         case .file(let region): return region.length
+        case .mapped(let mapped): return mapped.length
         }
     }
 }
 
-/// A file region could not be sent in full: the file ended (it got shorter since the region was
-/// made) or reading it failed.
+/// A file region or mapped file bytes could not be sent in full: the file ended (it got shorter
+/// since the region or mapping was made) or reading it failed.
 public struct FileRegionError: Error, CustomStringConvertible, Sendable {
+    /// The call that failed: `"sendfile"` for a region, `"writev"` for mapped bytes.
+    public var call = "sendfile"
     /// The file's name (``OpenFile/name``).
     public var file: String
     /// File offset at which sending stopped.
@@ -70,6 +75,6 @@ public struct FileRegionError: Error, CustomStringConvertible, Sendable {
     public var missing: Int
 
     public var description: String {
-        "sendfile: \(file) ended at offset \(offset) with \(missing) bytes of the region still to send (it got shorter)"
+        "\(call): \(file) ended at offset \(offset) with \(missing) bytes of the region still to send (it got shorter)"
     }
 }

@@ -29,6 +29,7 @@ enum IOResult<T> {
 func syscall<T: FixedWidthInteger>(
     _ name: @autoclosure () -> String,
     blocking: Bool = false,
+    faultIsError: Bool = false,
     _ body: () -> T
 ) throws(SystemError) -> IOResult<T> {
     while true {
@@ -39,6 +40,9 @@ func syscall<T: FixedWidthInteger>(
         switch err {
         case EINTR:
             continue
+        case EFAULT where faultIsError:
+            // The caller passed memory that may legitimately fault (a file mapping whose file shrank).
+            throw SystemError(errno: err, call: name())
         case EBADF, EFAULT:
             preconditionFailure("unacceptable errno \(err) from \(name()): \(SystemError(errno: err, call: name()))")
         default:

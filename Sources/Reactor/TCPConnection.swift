@@ -11,8 +11,8 @@ import Musl
 /// it on the loop thread only.
 ///
 /// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
-/// queued as slices (written with `writev`) and file regions (written with `sendfile`), with
-/// `EPOLLOUT` armed only while output is pending.
+/// queued as slices and mapped file bytes (written with `writev`) and file regions (written with
+/// `sendfile`), with `EPOLLOUT` armed only while output is pending.
 public final class TCPConnection {
     /// The loop this connection belongs to.
     public let loop: EventLoop
@@ -195,11 +195,12 @@ public final class TCPConnection {
         write(pieces.map(OutputPiece.bytes))
     }
 
-    /// Queues byte slices and file regions, written in order: consecutive byte slices with
-    /// `writev`, file regions with `sendfile` (no copy through user memory). A region is read
-    /// when it is written, not when it is queued; a file that has become shorter than the region
-    /// by then closes the connection with a ``FileRegionError``. Queued regions keep their file
-    /// open until written or dropped.
+    /// Queues byte slices, mapped file bytes and file regions, written in order: consecutive byte
+    /// slices and mapped bytes with `writev`, file regions with `sendfile` (the file's bytes are
+    /// never read in user space). A region or mapping is read when it is written, not when it is
+    /// queued; a file that has become shorter by then closes the connection with a
+    /// ``FileRegionError``. Queued regions keep their file open, and mapped bytes their mapping,
+    /// until written or dropped.
     public func write(_ pieces: [OutputPiece]) {
         guard state == .open else { return }
         for piece in pieces where piece.count > 0 {
@@ -259,8 +260,10 @@ public final class TCPConnection {
         }
     }
 
-    /// Writes the byte slices at the head of the queue in one call; true when all offered bytes
-    /// were taken (so writing on may succeed), false when the socket is full.
+    /// Writes the byte slices and mapped bytes at the head of the queue in one call; true when all
+    /// offered bytes were taken (so writing on may succeed), false when the socket is full.
+    /// Mapped bytes are only read by the kernel: a page past the end of a shrunk file makes the
+    /// call fail with `EFAULT` (no SIGBUS), reported as a ``FileRegionError``.
     ///
     /// Slices right before a file region are the PDU and PDV headers of the payload that region
     /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
@@ -270,10 +273,14 @@ public final class TCPConnection {
     /// cork cannot be set.
     private func writeBytePieces() -> Result<Bool, Error> {
         var count = 0
-        while count < Self.maxIOVecs, outputHead + count < output.count,
-              case .bytes = output[outputHead + count] {
+        var firstMapped: MappedBytes?
+        while count < Self.maxIOVecs, outputHead + count < output.count {
+            let piece = output[outputHead + count]
+            if case .file = piece { break }
+            if firstMapped == nil, case .mapped(let mapped) = piece { firstMapped = mapped }
             count += 1
         }
+        let mayFault = firstMapped != nil
         let beforeFile = outputHead + count < output.count && count < Self.maxIOVecs
         let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
         defer { iovecs.deallocate() }
@@ -285,13 +292,22 @@ public final class TCPConnection {
                     var message = msghdr()
                     message.msg_iov = iovecs
                     message.msg_iovlen = count
-                    return try syscall("sendmsg", blocking: true, { sendmsg(fd, &message, Int32(MSG_MORE)) })
+                    return try syscall("sendmsg", blocking: true, faultIsError: mayFault,
+                                       { sendmsg(fd, &message, Int32(MSG_MORE)) })
                 }
-                return try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) })
+                return try syscall("writev", blocking: true, faultIsError: mayFault,
+                                   { qrs_writev(fd, iovecs, Int32(count)) })
             }
         }
         switch result {
         case .failure(let error):
+            if error.errno == EFAULT, let firstMapped {
+                // A mapped page past the file's end: the file got shorter since it was mapped.
+                var error = FileRegionError(file: firstMapped.mapping.file.name, offset: firstMapped.offset,
+                                            missing: firstMapped.length)
+                error.call = "writev"
+                return .failure(error)
+            }
             return .failure(error)
         case .success(.wouldBlock):
             partialWriteCount += 1
@@ -342,8 +358,17 @@ public final class TCPConnection {
         _ body: () -> R
     ) -> R {
         if index == count { return body() }
-        guard case .bytes(let slice) = output[outputHead + index] else {
-            preconditionFailure("withIOVecs: only byte pieces are gathered")
+        let slice: ArraySlice<UInt8>
+        switch output[outputHead + index] {
+        case .bytes(let bytes):
+            slice = bytes
+        case .mapped(let mapped):
+            // The mapping stays alive while queued; its bytes are only read by the kernel.
+            iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: mapped.address), iov_len: mapped.length)
+            offered += mapped.length
+            return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
+        case .file:
+            preconditionFailure("withIOVecs: file regions are not gathered")
         }
         return slice.withUnsafeBufferPointer { buffer in
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
@@ -372,6 +397,10 @@ public final class TCPConnection {
                     region.offset += remaining
                     region.length -= remaining
                     output[outputHead] = .file(region)
+                case .mapped(var mapped):
+                    mapped.offset += remaining
+                    mapped.length -= remaining
+                    output[outputHead] = .mapped(mapped)
                 }
                 remaining = 0
             }

@@ -66,7 +66,7 @@ final class TestArchive {
         d.set(.seriesInstanceUID, vr: .UI, string: series)
         d.set(Tag(0x0020, 0x0013), vr: .IS, string: "\(instance)")
         d.set(Tag(0x0028, 0x0010), uint16: 16)
-        d.set(Tag(0x0028, 0x0011), uint16: UInt16(max(1, pixelBytes / 32)))
+        d.set(Tag(0x0028, 0x0011), uint16: UInt16(min(65_535, max(1, pixelBytes / 32))))
         d.set(Tag(0x0028, 0x0100), uint16: 16)
         d.set(Tag(0x0029, 0x0010), vr: .LO, string: "QRSCPD TEST")
         if transferSyntax.isEncapsulated {

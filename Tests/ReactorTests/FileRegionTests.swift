@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// A temporary file holding `bytes`, opened read-only; removed when the test ends.
-private func temporaryFile(_ bytes: [UInt8]) throws -> (path: String, file: OpenFile) {
+func temporaryFile(_ bytes: [UInt8]) throws -> (path: String, file: OpenFile) {
     var template = Array("/tmp/qrscpd-fileregion-XXXXXX".utf8CString)
     let fd = mkstemp(&template)
     guard fd >= 0 else { throw SystemError(errno: errno, call: "mkstemp") }
@@ -24,7 +24,7 @@ private func temporaryFile(_ bytes: [UInt8]) throws -> (path: String, file: Open
 
 /// A connected AF_UNIX stream pair with small buffers: [0] non-blocking for the connection,
 /// [1] blocking (10 s receive timeout) for the reading thread.
-private func smallBufferPair() throws -> (Int32, Int32) {
+func smallBufferPair() throws -> (Int32, Int32) {
     var fds: [Int32] = [0, 0]
     guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0 else {
         throw SystemError(errno: errno, call: "socketpair")
@@ -39,7 +39,7 @@ private func smallBufferPair() throws -> (Int32, Int32) {
 
 /// Reads from `fd` until EOF, error or timeout, in small reads with pauses so the writer keeps
 /// finding the socket full.
-private func slowReadAll(_ fd: Int32, pauseEvery: Int = 256 * 1024) -> [UInt8] {
+func slowReadAll(_ fd: Int32, pauseEvery: Int = 256 * 1024) -> [UInt8] {
     var received: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 8 * 1024)
     var sincePause = 0

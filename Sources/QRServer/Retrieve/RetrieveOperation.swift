@@ -10,7 +10,8 @@ import Reactor
 /// worker pool ahead of the sub-operation on the wire (no new load once ``maxBytesAhead`` are
 /// held), and the window is refilled as the channel drains below its low-water mark, so a peer
 /// that stops reading stops the loading. A file sent unchanged is held open, not read: its data
-/// set goes out with `sendfile` in stretches queued as the socket drains. Cancel,
+/// set goes out with `sendfile` (or, for small PDUs, `writev` from a mapping) in stretches
+/// queued as the socket drains. Cancel,
 /// abort and the end of the association drop the window; loads still running are discarded
 /// when they come back.
 final class RetrieveOperation {

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A read-only shared mapping of part of a file, unmapped when the last reference goes away, so
+/// the ``MappedBytes`` of one mapping queued on a connection keep it alive until written.
+///
+/// The mapped bytes are never read in user space: they only go to the kernel as `writev` iovecs.
+/// If the file shrinks under the mapping, a user-space read of a page past its end would raise
+/// SIGBUS, while the kernel's copy in `writev` fails with `EFAULT` so the connection closes
+/// with a ``FileRegionError`` and the process lives on (tested in MappedBytesTests).
+public final class FileMapping: @unchecked Sendable {
+    // @unchecked: the mapping is read-only and never changes after init; the pointer is only
+    // handed to the kernel.
+    private let base: UnsafeMutableRawPointer
+    private let mappedLength: Int
+    /// The file mapped (kept open while mapped, for its name in errors).
+    public let file: OpenFile
+    /// File offset of ``start``.
+    public let offset: Int
+    /// Bytes of the file mapped from ``offset``.
+    public let length: Int
+    /// Address of the byte at file offset ``offset``.
+    let start: UnsafeRawPointer
+
+    /// Maps `length` bytes of `file` from `offset` read-only, with sequential read-ahead advice.
+    public init(file: OpenFile, offset: Int, length: Int) throws(SystemError) {
+        precondition(offset >= 0 && length > 0, "a file mapping needs a non-negative offset and a positive length")
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let alignedOffset = offset - offset % page
+        let lead = offset - alignedOffset
+        let total = lead + length
+        guard let pointer = mmap(nil, total, PROT_READ, MAP_SHARED, file.fd, off_t(alignedOffset)),
+              pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
+            throw SystemError(errno: errno, call: "mmap")
+        }
+        _ = madvise(pointer, total, MADV_SEQUENTIAL)
+        base = pointer
+        mappedLength = total
+        self.file = file
+        self.offset = offset
+        self.length = length
+        start = UnsafeRawPointer(pointer + lead)
+    }
+
+    deinit { munmap(base, mappedLength) }
+}
+
+/// Bytes of a ``FileMapping`` queued for writing: gathered into the same `writev` as byte
+/// slices, so many small PDUs (header slice + mapped payload) go out in one system call.
+public struct MappedBytes: Sendable {
+    /// The mapping the bytes lie in.
+    public let mapping: FileMapping
+    /// File offset of the next byte to send.
+    public internal(set) var offset: Int
+    /// Bytes still to send.
+    public internal(set) var length: Int
+
+    /// The `length` bytes at file offset `offset`, which must lie within `mapping`.
+    public init(mapping: FileMapping, offset: Int, length: Int) {
+        precondition(offset >= mapping.offset && length >= 0 && offset + length <= mapping.offset + mapping.length,
+                     "mapped bytes must lie within their mapping")
+        self.mapping = mapping
+        self.offset = offset
+        self.length = length
+    }
+
+    /// Address of the next byte to send (for the kernel only; see ``FileMapping``).
+    var address: UnsafeRawPointer { mapping.start + (offset - mapping.offset) }
+}
