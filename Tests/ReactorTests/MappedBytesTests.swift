@@ -9,37 +9,6 @@ import Glibc
 #endif
 
 @Suite struct MappedBytesTests {
-    struct Outcome: Sendable {
-        var closeError: String?
-        var closedWithFileRegionError = false
-        var closes = 0
-        var partialWrites = 0
-    }
-
-    /// Queues `pieces` (built on the loop) on a connection over `fd`, records how it closes, and
-    /// closes it once everything was written.
-    private func run(_ loop: EventLoop, fd: Int32, outcome: Locked<Outcome>, closed: Waiter,
-                     pieces: @escaping @Sendable () throws -> [OutputPiece]) throws {
-        try onLoop(loop) {
-            let connection = try TCPConnection(fd: fd, loop: loop)
-            connection.writeLowWaterMark = 1
-            connection.onClose = { [unowned connection] error in
-                let partial = connection.partialWriteCount
-                outcome.withLock {
-                    $0.closes += 1
-                    $0.closeError = error.map { "\($0)" }
-                    $0.closedWithFileRegionError = error is FileRegionError
-                    $0.partialWrites = partial
-                }
-                closed.signal()
-            }
-            connection.onWritable = { [unowned connection] in
-                if connection.pendingWriteBytes == 0 { connection.closeAfterFlush() }
-            }
-            connection.write(try pieces())
-        }
-    }
-
     /// `range` of `file` as PDU-like pairs: a 12-byte header slice, then `chunk` mapped bytes.
     private func pdus(_ mapping: FileMapping, _ range: Range<Int>, chunk: Int, seed: UInt64) -> [OutputPiece] {
         var pieces: [OutputPiece] = []
@@ -79,16 +48,10 @@ import Glibc
         try withRunningLoop { loop in
             let (writer, reader) = try smallBufferPair()
             defer { close(reader) }
-            let outcome = Locked(Outcome())
+            let outcome = Locked(OutputOutcome())
             let closed = Waiter()
-            let received = Locked<[UInt8]>([])
-            let readDone = Waiter()
-            DispatchQueue.global().async {
-                let bytes = slowReadAll(reader)
-                received.withLock { $0 = bytes }
-                readDone.signal()
-            }
-            try run(loop, fd: writer, outcome: outcome, closed: closed) {
+            let (received, readDone) = startSlowReader(reader)
+            try runOutput(loop, fd: writer, outcome: outcome, closed: closed) {
                 let mapping = try FileMapping(file: file, offset: mappedRange.lowerBound, length: mappedRange.count)
                 var pieces = pdus(mapping, mappedRange, chunk: chunk, seed: 1000)
                 pieces.append(.file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)))
@@ -118,21 +81,15 @@ import Glibc
         try withRunningLoop { loop in
             let (writer, reader) = try smallBufferPair()
             defer { close(reader) }
-            let outcome = Locked(Outcome())
+            let outcome = Locked(OutputOutcome())
             let closed = Waiter()
             // The reader does not read yet: the mapped bytes stay queued while the file is cut.
-            try run(loop, fd: writer, outcome: outcome, closed: closed) {
+            try runOutput(loop, fd: writer, outcome: outcome, closed: closed) {
                 let mapping = try FileMapping(file: file, offset: 0, length: content.count)
                 return [.bytes([1, 2, 3][...]), .mapped(MappedBytes(mapping: mapping, offset: 0, length: content.count))]
             }
             #expect(truncate(path, off_t(half)) == 0)
-            let received = Locked<[UInt8]>([])
-            let readDone = Waiter()
-            DispatchQueue.global().async {
-                let bytes = slowReadAll(reader)
-                received.withLock { $0 = bytes }
-                readDone.signal()
-            }
+            let (received, readDone) = startSlowReader(reader)
             #expect(closed.wait(seconds: 30))
             #expect(readDone.wait(seconds: 30))
             let result = outcome.value
