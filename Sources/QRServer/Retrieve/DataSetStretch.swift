@@ -8,7 +8,6 @@ enum DataSetStretch {
     case bytes(ArraySlice<UInt8>)
     case file(OpenFile, offset: Int, length: Int)
 
-    /// The stretch framed as P-DATA-TF PDUs of one PDV each for the connection's output queue.
     /// PDU payloads below this size go out from a mapping of the stretch: `sendfile` needs one
     /// call per PDU (plus one for its header), while one `writev` gathers the headers and mapped
     /// payloads of many PDUs (DCMTK's peers offer 16 KiB PDUs).
