@@ -169,7 +169,7 @@ struct StoreServiceTests {
                     let body = try DataSetWriter.write(image(sop: sop, series: "1.2.3.600.\(a)", pixels: 50_000),
                                                        transferSyntax: scu.transferSyntax(of: context))
                     let rsp = try scu.store(contextID: context, messageID: UInt16(i + 1), sopInstance: sop, dataSet: body)
-                    if rsp.status != .success { failures.withLock { $0.append("\(sop): \(rsp.status)") } }
+                    if rsp.status != .success { failures.withLock { $0.append("\(sop): \(rsp.status.map { String(describing: $0) } ?? "no status")") } }
                 }
                 try scu.release()
             } catch {

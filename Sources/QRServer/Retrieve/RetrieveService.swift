@@ -52,49 +52,30 @@ enum RetrieveService {
             return nil
         }
 
-        let sopClasses = kind.isMove ? moveSOPClasses : getSOPClasses
-        guard let context, sopClasses.contains(context.abstractSyntax),
-              let model = QueryModel(sopClassUID: context.abstractSyntax) else {
-            return refuse(.sopClassNotSupported, "\(name) is not supported on this presentation context")
+        let prelude: QueryRetrievePrelude<RetrieveRequest>
+        switch QueryRetrievePrelude.check(message, on: association, name: name,
+                                          sopClasses: kind.isMove ? moveSOPClasses : getSOPClasses,
+                                          missingIdentifier: .identifierDoesNotMatchSOPClass, parse: RetrieveRequest.init) {
+        case .success(let checked): prelude = checked
+        case .failure(let r): return refuse(r.status, r.comment, offending: r.offending, model: r.model, level: r.level)
         }
-        if let affected = message.command.affectedSOPClassUID, affected != context.abstractSyntax {
-            return refuse(.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context",
-                          model: model.rawValue)
+        guard let index = prelude.store as? any RetrieveIndex else {
+            return refuse(.unableToProcess, "no index", model: prelude.model.rawValue)
         }
-        guard let store = association.server.store, let index = store as? any RetrieveIndex,
-              let workers = association.server.workers else {
-            return refuse(.unableToProcess, "no index", model: model.rawValue)
-        }
-        let transferSyntax = TransferSyntax(uid: context.transferSyntax)
-        let identifier: DataSet
-        do {
-            guard let decoded = try message.decodedIdentifier(transferSyntax: transferSyntax) else {
-                return refuse(.identifierDoesNotMatchSOPClass, "\(name)-RQ without identifier", model: model.rawValue)
-            }
-            identifier = decoded
-        } catch {
-            return refuse(.unableToProcess, "cannot decode identifier: \(error)", model: model.rawValue)
-        }
-        let request: RetrieveRequest
-        do {
-            request = try RetrieveRequest(model: model, identifier: identifier)
-        } catch {
-            return refuse(DIMSEStatus(error.status), error.comment, offending: error.offendingElements,
-                          model: model.rawValue, level: identifier.string(.queryRetrieveLevel) ?? "-")
-        }
+        let request = prelude.request
         var peer: PeerAddress?
         if let destination {
             let trimmed = destination.trimmingAEPadding
             guard !trimmed.isEmpty, let address = association.server.configuration.peers[trimmed] else {
                 return refuse(.moveDestinationUnknown, "unknown move destination '\(trimmed)'",
-                              model: model.rawValue, level: request.level.rawValue)
+                              model: prelude.model.rawValue, level: request.level.rawValue)
             }
             peer = address
         }
         let operation = RetrieveOperation(
             association: association, kind: kind, messageID: messageID, contextID: message.contextID,
-            sopClassUID: sopClass, transferSyntax: transferSyntax, request: request, index: index,
-            workers: workers, peer: peer, started: started, onFinish: onFinish)
+            sopClassUID: sopClass, transferSyntax: prelude.transferSyntax, request: request, index: index,
+            workers: prelude.workers, peer: peer, started: started, onFinish: onFinish)
         operation.start()
         return operation
     }

@@ -15,7 +15,7 @@ import Reactor
 enum FindService {
     static let patientRootFind = "1.2.840.10008.5.1.4.1.2.1.1"
     static let studyRootFind = "1.2.840.10008.5.1.4.1.2.2.1"
-    static let sopClasses = [patientRootFind, studyRootFind]
+    static let sopClasses: Set<String> = [patientRootFind, studyRootFind]
 
     /// Retrieve AE Title (0008,0054).
     static let retrieveAETitle = Tag(0x0008, 0x0054)
@@ -46,37 +46,16 @@ enum FindService {
             return nil
         }
 
-        guard let context, sopClasses.contains(context.abstractSyntax),
-              let model = QueryModel(sopClassUID: context.abstractSyntax) else {
-            return refuse(.sopClassNotSupported, "C-FIND is not supported on this presentation context")
-        }
-        if let affected = message.command.affectedSOPClassUID, affected != context.abstractSyntax {
-            return refuse(.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context",
-                          model: model.rawValue)
-        }
-        guard let store = association.server.store, let workers = association.server.workers else {
-            return refuse(.unableToProcess, "no index", model: model.rawValue)
-        }
-        let transferSyntax = TransferSyntax(uid: context.transferSyntax)
-        let identifier: DataSet
-        do {
-            guard let decoded = try message.decodedIdentifier(transferSyntax: transferSyntax) else {
-                return refuse(.unableToProcess, "C-FIND-RQ without identifier", model: model.rawValue)
-            }
-            identifier = decoded
-        } catch {
-            return refuse(.unableToProcess, "cannot decode identifier: \(error)", model: model.rawValue)
-        }
-        let request: FindRequest
-        do {
-            request = try FindRequest(model: model, identifier: identifier)
-        } catch {
-            return refuse(DIMSEStatus(error.status), error.comment, offending: error.offendingElements,
-                          model: model.rawValue, level: identifier.string(.queryRetrieveLevel) ?? "-")
+        let prelude: QueryRetrievePrelude<FindRequest>
+        switch QueryRetrievePrelude.check(message, on: association, name: "C-FIND", sopClasses: sopClasses,
+                                          missingIdentifier: .unableToProcess, parse: FindRequest.init) {
+        case .success(let checked): prelude = checked
+        case .failure(let r): return refuse(r.status, r.comment, offending: r.offending, model: r.model, level: r.level)
         }
         let operation = FindOperation(
             association: association, messageID: messageID, contextID: message.contextID, sopClassUID: sopClass,
-            transferSyntax: transferSyntax, request: request, store: store, workers: workers,
+            transferSyntax: prelude.transferSyntax, request: prelude.request, store: prelude.store,
+            workers: prelude.workers,
             pageSize: max(1, association.server.findPageSize), started: started, onFinish: onFinish)
         operation.start()
         return operation
