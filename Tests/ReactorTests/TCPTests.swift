@@ -29,12 +29,18 @@ private func startEchoServer(_ loop: EventLoop, closes: Locked<[String]>? = nil)
 }
 
 /// A plain blocking POSIX client socket connected to 127.0.0.1:`port`, with 10 s I/O timeouts.
-private func blockingConnect(port: Int) throws -> Int32 {
+/// A blocking client socket connected to 127.0.0.1:`port`. A `receiveBuffer` size is set
+/// before connecting, which also turns off the kernel's receive-buffer autotuning: the peer
+/// can then have at most its send buffer plus this much in flight.
+private func blockingConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw SystemError(errno: errno, call: "socket") }
     var timeout = timeval(tv_sec: 10, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    if var size = receiveBuffer {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -428,7 +434,11 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
 
     @Test func onWritableFiresWhenOutputDrainsBelowLowWaterMark() throws {
         try withRunningLoop { loop in
-            let payload = randomBytes(count: 4 * 1024 * 1024, seed: 3)
+            // Far more than the socket pair can hold (a send buffer of at most 4 MiB, net.ipv4.tcp_wmem,
+            // plus the client's fixed 64 KiB receive buffer): the write must leave output queued above
+            // the low-water mark, or onWritable has nothing to report (once, under load, a 4 MiB
+            // payload was taken by the socket almost whole).
+            let payload = randomBytes(count: 16 * 1024 * 1024, seed: 3)
             let writableCalls = Locked<[Int]>([])
             let initialPending = Locked(0)
             let port = try onLoop(loop) {
@@ -442,7 +452,7 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
                     initialPending.withLock { $0 = connection.pendingWriteBytes }
                 }.localPort
             }
-            let fd = try blockingConnect(port: port)
+            let fd = try blockingConnect(port: port, receiveBuffer: 64 * 1024)
             defer { close(fd) }
             usleep(100_000)  // let the server's output back up
             let received = blockingReceive(fd, upTo: payload.count)
