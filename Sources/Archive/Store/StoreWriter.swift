@@ -192,6 +192,8 @@ public final class IncomingObject: @unchecked Sendable {
     public private(set) var temporaryPath: String?
     /// Bytes written to the temporary file so far (header included).
     public private(set) var fileSize: Int64 = 0
+    /// Start of the written bytes whose writeback has not been started yet.
+    private var writebackStart: Int64 = 0
     /// Data set bytes received so far.
     public private(set) var dataSetBytes: Int64 = 0
     /// The first failure; once set, further input is ignored and `finish` reports it.
@@ -251,33 +253,99 @@ public final class IncomingObject: @unchecked Sendable {
     /// Appends data set bytes as received. After a failure the bytes are dropped (the
     /// association keeps reading the message so that it can answer with a status).
     public func append(_ bytes: ArraySlice<UInt8>) {
+        append(contentsOf: CollectionOfOne(bytes))
+    }
+
+    /// Appends consecutive pieces of data set bytes (the fragments of one hand-over from
+    /// the association) with one `writev` per `IOV_MAX` pieces rather than a `write` each.
+    public func append(contentsOf pieces: some Collection<ArraySlice<UInt8>>) {
         guard failure == nil, !done else { return }
         if fd < 0 { begin() }
         guard failure == nil else { return }
-        dataSetBytes += Int64(bytes.count)
-        write(bytes)
+        var chunk: [ArraySlice<UInt8>] = []
+        chunk.reserveCapacity(min(pieces.count, Self.maxPiecesPerWrite))
+        for piece in pieces where !piece.isEmpty {
+            dataSetBytes += Int64(piece.count)
+            chunk.append(piece)
+            if chunk.count == Self.maxPiecesPerWrite {
+                write(chunk)
+                chunk.removeAll(keepingCapacity: true)
+                guard failure == nil else { return }
+            }
+        }
+        if !chunk.isEmpty { write(chunk) }
     }
 
-    private func write(_ bytes: ArraySlice<UInt8>) {
+    /// Pieces per `writev` (Linux's IOV_MAX is 1024; fewer keeps the pinning recursion in
+    /// ``withPointers(_:from:into:_:)`` shallow).
+    static let maxPiecesPerWrite = 64
+
+    /// Early writeback starts once this many bytes are written and not yet pushed: one
+    /// `sync_file_range` per stretch rather than per fragment. A smaller object gets none;
+    /// its fdatasync writes it whole, which costs no more than a writeback started a moment
+    /// earlier.
+    static let writebackStretch: Int64 = 1024 * 1024
+
+    private func write(_ bytes: ArraySlice<UInt8>) { write(CollectionOfOne(bytes)) }
+
+    private func write(_ pieces: some Collection<ArraySlice<UInt8>>) {
         if let e = writer.injected(.write, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "write failed", errno: e)
             return
         }
-        var written = 0
-        let count = bytes.count
-        while written < count {
-            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + written, count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                fail(.outOfResources, "write failed", errno: errno)
-                return
+        let pieces = Array(pieces)
+        let total = pieces.reduce(0) { $0 + $1.count }
+        let code: Int32 = Self.withPointers(pieces, from: 0, into: []) { iovecs in
+            var iov = iovecs
+            var remaining = total
+            var first = 0
+            while remaining > 0 {
+                let n = iov[first...].withUnsafeBufferPointer { buf in
+                    writev(fd, buf.baseAddress!, Int32(buf.count))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                // A short write: skip what went out and continue with the rest.
+                remaining -= n
+                var skip = n
+                while skip > 0, first < iov.count {
+                    if skip >= iov[first].iov_len {
+                        skip -= iov[first].iov_len
+                        first += 1
+                    } else {
+                        iov[first].iov_base = iov[first].iov_base! + skip
+                        iov[first].iov_len -= skip
+                        skip = 0
+                    }
+                }
             }
-            written += n
+            return 0
         }
-        // Start pushing this range to disk now, while the next fragments arrive: the fsync
-        // in finish() then waits for little more than the tail. Best effort.
-        _ = qrs_start_writeback(fd, fileSize, Int64(count))
-        fileSize += Int64(count)
+        if code != 0 {
+            fail(.outOfResources, "write failed", errno: code)
+            return
+        }
+        fileSize += Int64(total)
+        // Start pushing the written stretch to disk while the next fragments arrive: the
+        // fdatasync of the commit then waits for little more than the tail. Best effort.
+        if fileSize - writebackStart >= Self.writebackStretch {
+            _ = qrs_start_writeback(fd, writebackStart, fileSize - writebackStart)
+            writebackStart = fileSize
+        }
+    }
+
+    /// Calls `body` with one iovec per piece, each piece's storage pinned meanwhile.
+    private static func withPointers<R>(_ pieces: [ArraySlice<UInt8>], from i: Int, into iovecs: [iovec],
+                                        _ body: ([iovec]) -> R) -> R {
+        guard i < pieces.count else { return body(iovecs) }
+        return pieces[i].withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, raw.count > 0 else { return withPointers(pieces, from: i + 1, into: iovecs, body) }
+            var next = iovecs
+            next.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: raw.count))
+            return withPointers(pieces, from: i + 1, into: next, body)
+        }
     }
 
     /// The peer aborted, or the object is not wanted: closes and deletes the temporary file.

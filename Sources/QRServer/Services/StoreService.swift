@@ -119,7 +119,7 @@ final class StoreOperation {
             let count = batchCount
             batch = []
             batchCount = 0
-            lane.run({ for piece in pieces { object.append(piece) } }, on: association.server.loop) { [weak association] _ in
+            lane.run({ object.append(contentsOf: pieces) }, on: association.server.loop) { [weak association] _ in
                 association?.storeBytesWritten(count)
             }
         }
