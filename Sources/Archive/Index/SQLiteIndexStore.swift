@@ -222,6 +222,25 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         }
     }
 
+    public func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance] {
+        guard !sopInstanceUIDs.isEmpty else { return [:] }
+        return try pool.read { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
+                FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
+                WHERE i.sop_uid = ?
+                """)
+            var found: [String: IndexedInstance] = [:]
+            for uid in sopInstanceUIDs {
+                guard let row = try Row.fetchOne(statement, arguments: [uid]) else { continue }
+                found[uid] = IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                                             studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                                             size: row[6], modificationTime: row[7])
+            }
+            return found
+        }
+    }
+
     public func instanceCount() throws -> Int {
         try pool.read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM instance")) ?? 0 }
     }
