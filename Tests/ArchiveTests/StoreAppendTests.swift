@@ -64,3 +64,42 @@ struct StoreAppendTests {
         #expect(try sandbox.store.instanceCount() == 0)
     }
 }
+
+@Suite("Store writer: temporary files", .serialized)
+struct StoreTemporaryFileTests {
+    @Test("objects get distinct temporary files; the .incoming directory is created on first use")
+    func distinctNames() throws {
+        let sandbox = try StoreSandbox()
+        let writer = sandbox.writer()
+        #expect(!FileManager.default.fileExists(atPath: writer.incomingDirectory))
+        let objects = (0..<5).map { i in
+            writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.\(i)",
+                         transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        }
+        let paths = objects.compactMap(\.temporaryPath)
+        #expect(paths.count == 5 && Set(paths).count == 5)
+        #expect(paths.allSatisfy { $0.hasPrefix(writer.incomingDirectory + "/") && $0.hasSuffix(".tmp") })
+        #expect(sandbox.incomingFiles.count == 5)
+        for object in objects { object.discard() }
+        #expect(sandbox.incomingFiles.isEmpty)
+    }
+
+    @Test("a temporary name already taken (a leftover) is skipped, the object is stored")
+    func takenNameIsSkipped() throws {
+        let sandbox = try StoreSandbox()
+        let writer = sandbox.writer()
+        mkdir(writer.incomingDirectory, 0o755)
+        // The names come from a prefix and a counter: occupy the next two.
+        let probe = writer.nextTemporaryName()
+        let stem = probe.dropLast(".tmp".count)
+        let prefix = stem[..<stem.lastIndex(of: "-")!]
+        let next = Int(stem[stem.index(after: stem.lastIndex(of: "-")!)...])!
+        for n in [next + 1, next + 2] {
+            #expect(FileManager.default.createFile(atPath: "\(writer.incomingDirectory)/\(prefix)-\(n).tmp", contents: Data("old".utf8)))
+        }
+        let outcome = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.100.1.9")).get()
+        #expect(outcome.disposition == .stored)
+        // The leftovers are untouched (start-up removes them), nothing else remains.
+        #expect(Set(sandbox.incomingFiles) == ["\(prefix)-\(next + 1).tmp", "\(prefix)-\(next + 2).tmp"])
+    }
+}

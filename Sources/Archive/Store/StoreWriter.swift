@@ -1,6 +1,7 @@
 import CSystemShims
 import DICOM
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -96,6 +97,17 @@ public final class StoreWriter: Sendable {
     let commitLock = NSLock()
     /// Issues the fsyncs of a commit group together.
     let syncFanOut = SyncFanOut()
+    /// Temporary file names are this writer's random prefix and a counter: unique without
+    /// drawing 128 random bits per object (a UUID cost an open, read and close of
+    /// /dev/urandom each).
+    private let temporaryNamePrefix = String(getpid()) + "-" + String(UInt64.random(in: .min ... .max), radix: 36)
+    private let temporaryNameCounter = Atomic<UInt64>(0)
+
+    /// The next temporary file name (no directory).
+    func nextTemporaryName() -> String {
+        let n = temporaryNameCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return temporaryNamePrefix + "-" + String(n) + ".tmp"
+    }
 
     public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
                 duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
@@ -221,16 +233,25 @@ public final class IncomingObject: @unchecked Sendable {
     public func begin() {
         guard fd < 0, failure == nil, !done else { return }
         let dir = writer.incomingDirectory
-        if mkdir(dir, 0o755) != 0, errno != EEXIST {
-            fail(.outOfResources, "cannot create \(dir)", errno: errno)
-            return
-        }
-        let path = dir + "/" + UUID().uuidString.lowercased() + ".tmp"
         if let e = writer.injected(.open, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "cannot create temporary file", errno: e)
             return
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // The directory is created when the first open finds it missing (not tried before
+        // every object); a name already taken (a leftover of an earlier process that
+        // happened to draw the same prefix) moves on to the next one.
+        var path = dir + "/" + writer.nextTemporaryName()
+        var fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var attempts = 1
+        while fd < 0, attempts < 8, errno == ENOENT || errno == EEXIST {
+            if errno == ENOENT, mkdir(dir, 0o755) != 0, errno != EEXIST {
+                fail(.outOfResources, "cannot create \(dir)", errno: errno)
+                return
+            }
+            path = dir + "/" + writer.nextTemporaryName()
+            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            attempts += 1
+        }
         guard fd >= 0 else {
             fail(.outOfResources, "cannot create temporary file", errno: errno)
             return
