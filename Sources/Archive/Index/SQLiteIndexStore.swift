@@ -222,27 +222,25 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         }
     }
 
-    /// Read on the writer connection, in one read transaction: the C-STORE commit that asks
-    /// writes through that connection next, and its page cache stays valid across its own
-    /// commits, while a reader connection drops its cache after every commit and reads the
-    /// pages it needs back from the WAL.
+    /// Read on the writer connection: the C-STORE commit that asks writes through that
+    /// connection next, and its page cache stays valid across its own commits, while a
+    /// reader connection drops its cache after every commit and reads the pages it needs
+    /// back from the WAL. No transaction is needed for one snapshot: while this runs, the
+    /// writer connection (the only one that writes) is ours.
     public func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance] {
         guard !sopInstanceUIDs.isEmpty else { return [:] }
         return try pool.writeWithoutTransaction { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
+                FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
+                WHERE i.sop_uid = ?
+                """)
             var found: [String: IndexedInstance] = [:]
-            try db.inTransaction(.deferred) {
-                let statement = try db.cachedStatement(sql: """
-                    SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
-                    FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
-                    WHERE i.sop_uid = ?
-                    """)
-                for uid in sopInstanceUIDs {
-                    guard let row = try Row.fetchOne(statement, arguments: [uid]) else { continue }
-                    found[uid] = IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
-                                                 studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
-                                                 size: row[6], modificationTime: row[7])
-                }
-                return .commit
+            for uid in sopInstanceUIDs {
+                guard let row = try Row.fetchOne(statement, arguments: [uid]) else { continue }
+                found[uid] = IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                                             studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                                             size: row[6], modificationTime: row[7])
             }
             return found
         }
