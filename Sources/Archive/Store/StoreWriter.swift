@@ -64,9 +64,9 @@ public enum StoreFaultPoint: Sendable, Hashable {
 
 /// The durable write path of C-STORE ingest (QR-28, QR-29, FF-01…FF-03).
 ///
-/// An object is written to `<root>/.incoming/<uuid>.tmp` (same file system as its final
-/// place; the scanner skips dot names) as it arrives: Part 10 header first, then the data
-/// set bytes exactly as received. Once complete it is *staged* (header parsed up to Pixel
+/// An object is written to `<root>/.incoming/<pid>-<random>-<n>.tmp` (same file system as
+/// its final place; the scanner skips dot names) as it arrives: Part 10 header first, then
+/// the data set bytes exactly as received. Once complete it is *staged* (header parsed up to Pixel
 /// Data, checked against the command) and then *committed*, alone (``IncomingObject/finish()``)
 /// or in a batch with objects of other associations (``StoreCommitter``, see
 /// ``commit(_:)``): the file's data is made durable, the duplicate policy applied, the file
