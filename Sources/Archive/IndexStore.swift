@@ -34,11 +34,25 @@ public protocol IndexStore: Sendable {
     /// The indexed instance with this SOP Instance UID, if any.
     func instance(sopInstanceUID: String) throws -> IndexedInstance?
 
+    /// The indexed instances among these SOP Instance UIDs, by UID (absent ones are left
+    /// out), read in one snapshot where the store can (the duplicate check of a C-STORE
+    /// commit group).
+    func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance]
+
     /// Number of instances in the index.
     func instanceCount() throws -> Int
 }
 
 extension IndexStore {
+    /// One ``instance(sopInstanceUID:)`` call per UID.
+    public func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance] {
+        var found: [String: IndexedInstance] = [:]
+        for uid in sopInstanceUIDs {
+            if let instance = try instance(sopInstanceUID: uid) { found[uid] = instance }
+        }
+        return found
+    }
+
     /// One ``index(_:)`` call per record.
     public func index(batch records: [InstanceRecord]) -> [(any Error)?] {
         records.map { record in

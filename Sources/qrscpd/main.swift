@@ -48,6 +48,8 @@ if settings.scanOnly {
     exit(ArchiveStartup.scanOnly(settings, logger: logger))
 }
 
+MallocTuning.apply()
+
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
 let activatedSocket = SocketActivation.listeningSockets().first
 

@@ -176,6 +176,14 @@ struct StoreWriterTests {
         #expect(throws: StoreLayout.Error.self) { try StoreLayout(".hidden/{SOPInstanceUID}") }
         let flat = try StoreLayout("{SOPClassUID}/{StudyUID}_{SOPInstanceUID}")
         #expect(flat.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6") == "6/1.2_4.5")
+        // A placeholder used twice, literal text around and between placeholders, unsafe UIDs hashed.
+        let mixed = try StoreLayout("in-{StudyUID}/{StudyUID}.{SeriesUID}x/{SOPInstanceUID}.dcm")
+        #expect(mixed.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
+            == "in-1.2/1.2.3x/4.5.dcm")
+        #expect(mixed.relativePath(studyUID: "../a", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
+            == "in-x\(SHA256.hex(Array("../a".utf8)))/x\(SHA256.hex(Array("../a".utf8))).3x/4.5.dcm")
+        #expect(StoreLayout.default.relativePath(studyUID: "1", seriesUID: "2", sopInstanceUID: "3", sopClassUID: "4")
+            == "1/2/3.dcm")
         #expect(StoreLayout.pathComponent(forUID: "a") == "x" + SHA256.hex(Array("a".utf8)))
         // FIPS 180-4 test vector.
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

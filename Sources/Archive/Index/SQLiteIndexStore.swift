@@ -222,6 +222,30 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         }
     }
 
+    /// Read on the writer connection: the C-STORE commit that asks writes through that
+    /// connection next, and its page cache stays valid across its own commits, while a
+    /// reader connection drops its cache after every commit and reads the pages it needs
+    /// back from the WAL. No transaction is needed for one snapshot: while this runs, the
+    /// writer connection (the only one that writes) is ours.
+    public func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance] {
+        guard !sopInstanceUIDs.isEmpty else { return [:] }
+        return try pool.writeWithoutTransaction { db in
+            let statement = try db.cachedStatement(sql: """
+                SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
+                FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
+                WHERE i.sop_uid = ?
+                """)
+            var found: [String: IndexedInstance] = [:]
+            for uid in sopInstanceUIDs {
+                guard let row = try Row.fetchOne(statement, arguments: [uid]) else { continue }
+                found[uid] = IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                                             studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                                             size: row[6], modificationTime: row[7])
+            }
+            return found
+        }
+    }
+
     public func instanceCount() throws -> Int {
         try pool.read { db in try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM instance")) ?? 0 }
     }
@@ -332,17 +356,21 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             if let cp = cache.byPatient[r.patientKey], cp.record.samePatient(as: r) {
                 patientRef = cp.patient
             } else {
-                patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
+                patientRef = try upsert(db, sql: """
                     INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (patient_id, issuer) DO UPDATE SET
                       name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
                       sex = excluded.sex, attrs = excluded.attrs
+                    WHERE patient.name IS NOT excluded.name OR patient.name_norm IS NOT excluded.name_norm
+                      OR patient.birth_date IS NOT excluded.birth_date OR patient.sex IS NOT excluded.sex
+                      OR patient.attrs IS NOT excluded.attrs
                     RETURNING id
-                    """), arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
-                                      blob(r.patientAttrs)])!
+                    """, arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
+                                     blob(r.patientAttrs)],
+                    existing: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?", key: [r.patientID, r.issuer])
             }
-            studyRef = try Int64.fetchOne(db.cachedStatement(sql: """
+            studyRef = try upsert(db, sql: """
                 INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
                                    ref_phys, ref_phys_norm, description, attrs)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -350,25 +378,35 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
                   patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
                   accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
                   ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
+                WHERE study.patient_ref IS NOT excluded.patient_ref OR study.study_date IS NOT excluded.study_date
+                  OR study.study_time IS NOT excluded.study_time OR study.accession IS NOT excluded.accession
+                  OR study.study_id IS NOT excluded.study_id OR study.ref_phys IS NOT excluded.ref_phys
+                  OR study.ref_phys_norm IS NOT excluded.ref_phys_norm OR study.description IS NOT excluded.description
+                  OR study.attrs IS NOT excluded.attrs
                 RETURNING id
-                """), arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
-                                  r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
-                                  blob(r.studyAttrs)])!
+                """, arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
+                                 r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
+                                 blob(r.studyAttrs)],
+                existing: "SELECT id FROM study WHERE study_uid = ?", key: [r.studyUID])
             cache.byStudy[r.studyUID] = (r, studyRef, patientRef)
             cache.byPatient[r.patientKey] = (r, patientRef)
         }
         let oldStudy = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"),
                                           arguments: [r.seriesUID])
 
-        let seriesRef = try Int64.fetchOne(db.cachedStatement(sql: """
+        let seriesRef = try upsert(db, sql: """
             INSERT INTO series (study_ref, series_uid, modality, series_number, series_date, series_time, attrs)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (series_uid) DO UPDATE SET
               study_ref = excluded.study_ref, modality = excluded.modality, series_number = excluded.series_number,
               series_date = excluded.series_date, series_time = excluded.series_time, attrs = excluded.attrs
+            WHERE series.study_ref IS NOT excluded.study_ref OR series.modality IS NOT excluded.modality
+              OR series.series_number IS NOT excluded.series_number OR series.series_date IS NOT excluded.series_date
+              OR series.series_time IS NOT excluded.series_time OR series.attrs IS NOT excluded.attrs
             RETURNING id
-            """), arguments: [studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
-                              blob(r.seriesAttrs)])!
+            """, arguments: [studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
+                             blob(r.seriesAttrs)],
+            existing: "SELECT id FROM series WHERE series_uid = ?", key: [r.seriesUID])
         try writeInstance(r, series: seriesRef, studyRef: studyRef, db)
         // Parents the instance (or its series/study) moved away from may now be empty.
         let moved = (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
@@ -384,6 +422,21 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
     }
 
     private static func blob(_ b: [UInt8]) -> Data? { b.isEmpty ? nil : Data(b) }
+
+    /// Runs a parent upsert whose `DO UPDATE` only fires when a column differs, and returns
+    /// the row's id. An unchanged parent (the usual case: the next instance of a series)
+    /// is then not rewritten: rewriting it dirtied its table page and a page of every index
+    /// on the updated columns, each a WAL frame of its own at every commit. `RETURNING`
+    /// yields no row when the existing row was left alone; `existing` (a SELECT of the id by
+    /// the conflict key `key`) finds it then.
+    private static func upsert(_ db: Database, sql: String, arguments: StatementArguments, existing: String,
+                               key: StatementArguments) throws -> Int64 {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) { return id }
+        guard let id = try Int64.fetchOne(db.cachedStatement(sql: existing), arguments: key) else {
+            throw IndexError.unreadable("row vanished during its upsert")
+        }
+        return id
+    }
 
     private static func writeInstance(_ r: PreparedRecord, series seriesRef: Int64, studyRef: Int64, _ db: Database) throws {
         try db.cachedStatement(sql: """

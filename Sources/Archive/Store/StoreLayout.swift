@@ -33,7 +33,15 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
 
     /// The template as configured.
     public let template: String
-    private let segments: [String]
+    /// The template cut into literal text and placeholders once, so that a path is built
+    /// by appending pieces rather than searching the template for every placeholder at
+    /// every stored object.
+    private let pieces: [Piece]
+
+    private enum Piece: Sendable, Hashable {
+        case literal(String)
+        case studyUID, seriesUID, sopInstanceUID, sopClassUID
+    }
 
     /// Validates a template: relative, no empty, "." or ".." segment, no segment starting with
     /// "." (the scanner ignores those), only known placeholders, and `{SOPInstanceUID}` in the
@@ -55,24 +63,49 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
             throw .invalid("'\(template)': the last segment must contain {SOPInstanceUID}")
         }
         self.template = template
-        self.segments = segments
+        self.pieces = Self.pieces(of: template)
+    }
+
+    /// `template` as literal runs and placeholders (the template is valid: every "{" opens
+    /// a known placeholder).
+    private static func pieces(of template: String) -> [Piece] {
+        let known: [(String, Piece)] = [("{StudyUID}", .studyUID), ("{SeriesUID}", .seriesUID),
+                                        ("{SOPInstanceUID}", .sopInstanceUID), ("{SOPClassUID}", .sopClassUID)]
+        var pieces: [Piece] = []
+        var literal = ""
+        var rest = template[...]
+        while let c = rest.first {
+            if c == "{", let (name, piece) = known.first(where: { rest.hasPrefix($0.0) }) {
+                if !literal.isEmpty { pieces.append(.literal(literal)) }
+                literal = ""
+                pieces.append(piece)
+                rest = rest.dropFirst(name.count)
+            } else {
+                literal.append(c)
+                rest = rest.dropFirst()
+            }
+        }
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        return pieces
     }
 
     public var description: String { template }
 
     /// The relative path for an instance.
     public func relativePath(studyUID: String, seriesUID: String, sopInstanceUID: String, sopClassUID: String) -> String {
-        let values = [
-            "{StudyUID}": Self.pathComponent(forUID: studyUID),
-            "{SeriesUID}": Self.pathComponent(forUID: seriesUID),
-            "{SOPInstanceUID}": Self.pathComponent(forUID: sopInstanceUID),
-            "{SOPClassUID}": Self.pathComponent(forUID: sopClassUID),
-        ]
-        return segments.map { segment in
-            var s = segment
-            for (k, v) in values { s = s.replacingAll(k, with: v) }
-            return s
-        }.joined(separator: "/")
+        var path = ""
+        path.reserveCapacity(template.utf8.count + studyUID.utf8.count + seriesUID.utf8.count
+            + sopInstanceUID.utf8.count + sopClassUID.utf8.count)
+        for piece in pieces {
+            switch piece {
+            case .literal(let text): path += text
+            case .studyUID: path += Self.pathComponent(forUID: studyUID)
+            case .seriesUID: path += Self.pathComponent(forUID: seriesUID)
+            case .sopInstanceUID: path += Self.pathComponent(forUID: sopInstanceUID)
+            case .sopClassUID: path += Self.pathComponent(forUID: sopClassUID)
+            }
+        }
+        return path
     }
 
     /// A UID as a safe path component: the UID itself when it is a plausible UID (digits and
@@ -83,7 +116,7 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
 
     /// Digits and single dots only, 1–64 characters, not starting or ending with a dot.
     public static func isSafeUID(_ uid: String) -> Bool {
-        let b = Array(uid.utf8)
+        let b = uid.utf8
         guard !b.isEmpty, b.count <= 64, b.first != 0x2E, b.last != 0x2E else { return false }
         var previousDot = false
         for c in b {

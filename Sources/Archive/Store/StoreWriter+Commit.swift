@@ -91,19 +91,22 @@ extension StoreWriter {
             objects[i].committed()
         }
 
-        // 1. Duplicate policy and rename, per object.
+        // 1. Duplicate policy and rename, per object. The copies already indexed are looked
+        // up for the whole group in one read (the UIDs are distinct, and nothing indexes
+        // them meanwhile: commits hold the lock).
         let root = self.root == "/" ? "" : self.root
+        let indexed: [String: IndexedInstance]
+        do {
+            indexed = try store.instances(sopInstanceUIDs: objects.map(\.sopInstanceUID))
+        } catch {
+            for i in objects.indices { fail(i, StoreFailure(.outOfResources, "index unavailable: \(error)")) }
+            return results.map { $0! }
+        }
         var placed: [Placed] = []
         for i in objects.indices {
             let object = objects[i]
             let staged = object.staged!
-            let existing: IndexedInstance?
-            do {
-                existing = try store.instance(sopInstanceUID: object.sopInstanceUID)
-            } catch {
-                fail(i, StoreFailure(.outOfResources, "index unavailable: \(error)"))
-                continue
-            }
+            let existing = indexed[object.sopInstanceUID]
             let existingOnDisk = existing.flatMap { access($0.path, F_OK) == 0 ? $0 : nil }
             if let existingOnDisk {
                 switch duplicatePolicy {

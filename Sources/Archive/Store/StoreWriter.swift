@@ -1,6 +1,7 @@
 import CSystemShims
 import DICOM
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -63,9 +64,9 @@ public enum StoreFaultPoint: Sendable, Hashable {
 
 /// The durable write path of C-STORE ingest (QR-28, QR-29, FF-01…FF-03).
 ///
-/// An object is written to `<root>/.incoming/<uuid>.tmp` (same file system as its final
-/// place; the scanner skips dot names) as it arrives: Part 10 header first, then the data
-/// set bytes exactly as received. Once complete it is *staged* (header parsed up to Pixel
+/// An object is written to `<root>/.incoming/<pid>-<random>-<n>.tmp` (same file system as
+/// its final place; the scanner skips dot names) as it arrives: Part 10 header first, then
+/// the data set bytes exactly as received. Once complete it is *staged* (header parsed up to Pixel
 /// Data, checked against the command) and then *committed*, alone (``IncomingObject/finish()``)
 /// or in a batch with objects of other associations (``StoreCommitter``, see
 /// ``commit(_:)``): the file's data is made durable, the duplicate policy applied, the file
@@ -96,6 +97,17 @@ public final class StoreWriter: Sendable {
     let commitLock = NSLock()
     /// Issues the fsyncs of a commit group together.
     let syncFanOut = SyncFanOut()
+    /// Temporary file names are this writer's random prefix and a counter: unique without
+    /// drawing 128 random bits per object (a UUID cost an open, read and close of
+    /// /dev/urandom each).
+    private let temporaryNamePrefix = String(getpid()) + "-" + String(UInt64.random(in: .min ... .max), radix: 36)
+    private let temporaryNameCounter = Atomic<UInt64>(0)
+
+    /// The next temporary file name (no directory).
+    func nextTemporaryName() -> String {
+        let n = temporaryNameCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return temporaryNamePrefix + "-" + String(n) + ".tmp"
+    }
 
     public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
                 duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
@@ -192,6 +204,8 @@ public final class IncomingObject: @unchecked Sendable {
     public private(set) var temporaryPath: String?
     /// Bytes written to the temporary file so far (header included).
     public private(set) var fileSize: Int64 = 0
+    /// Start of the written bytes whose writeback has not been started yet.
+    private var writebackStart: Int64 = 0
     /// Data set bytes received so far.
     public private(set) var dataSetBytes: Int64 = 0
     /// The first failure; once set, further input is ignored and `finish` reports it.
@@ -219,16 +233,25 @@ public final class IncomingObject: @unchecked Sendable {
     public func begin() {
         guard fd < 0, failure == nil, !done else { return }
         let dir = writer.incomingDirectory
-        if mkdir(dir, 0o755) != 0, errno != EEXIST {
-            fail(.outOfResources, "cannot create \(dir)", errno: errno)
-            return
-        }
-        let path = dir + "/" + UUID().uuidString.lowercased() + ".tmp"
         if let e = writer.injected(.open, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "cannot create temporary file", errno: e)
             return
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // The directory is created when the first open finds it missing (not tried before
+        // every object); a name already taken (a leftover of an earlier process that
+        // happened to draw the same prefix) moves on to the next one.
+        var path = dir + "/" + writer.nextTemporaryName()
+        var fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        var attempts = 1
+        while fd < 0, attempts < 8, errno == ENOENT || errno == EEXIST {
+            if errno == ENOENT, mkdir(dir, 0o755) != 0, errno != EEXIST {
+                fail(.outOfResources, "cannot create \(dir)", errno: errno)
+                return
+            }
+            path = dir + "/" + writer.nextTemporaryName()
+            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            attempts += 1
+        }
         guard fd >= 0 else {
             fail(.outOfResources, "cannot create temporary file", errno: errno)
             return
@@ -251,33 +274,101 @@ public final class IncomingObject: @unchecked Sendable {
     /// Appends data set bytes as received. After a failure the bytes are dropped (the
     /// association keeps reading the message so that it can answer with a status).
     public func append(_ bytes: ArraySlice<UInt8>) {
+        append(contentsOf: CollectionOfOne(bytes))
+    }
+
+    /// Appends consecutive pieces of data set bytes (the fragments of one hand-over from
+    /// the association) with one `writev` per `IOV_MAX` pieces rather than a `write` each.
+    public func append(contentsOf pieces: some Collection<ArraySlice<UInt8>>) {
         guard failure == nil, !done else { return }
         if fd < 0 { begin() }
         guard failure == nil else { return }
-        dataSetBytes += Int64(bytes.count)
-        write(bytes)
+        var chunk: [ArraySlice<UInt8>] = []
+        chunk.reserveCapacity(min(pieces.count, Self.maxPiecesPerWrite))
+        for piece in pieces where !piece.isEmpty {
+            dataSetBytes += Int64(piece.count)
+            chunk.append(piece)
+            if chunk.count == Self.maxPiecesPerWrite {
+                write(chunk)
+                chunk.removeAll(keepingCapacity: true)
+                guard failure == nil else { return }
+            }
+        }
+        if !chunk.isEmpty { write(chunk) }
     }
 
-    private func write(_ bytes: ArraySlice<UInt8>) {
+    /// Pieces per `writev` (Linux's IOV_MAX is 1024; fewer keeps the pinning recursion in
+    /// ``withPointers(_:from:into:_:)`` shallow).
+    static let maxPiecesPerWrite = 64
+
+    /// Early writeback starts once this many bytes are written and not yet pushed: one
+    /// `sync_file_range` per stretch rather than per fragment; a smaller object gets none and
+    /// its fdatasync writes it whole. Not larger: measured with 512 KiB images from one
+    /// storescu association, a 1 MiB stretch (no early writeback for them) made the serial
+    /// ingest about a tenth slower than 256 KiB, at the same CPU time, because the
+    /// writeback of an object's first part no longer overlapped the receipt of the rest.
+    static let writebackStretch: Int64 = 256 * 1024
+
+    private func write(_ bytes: ArraySlice<UInt8>) { write(CollectionOfOne(bytes)) }
+
+    private func write(_ pieces: some Collection<ArraySlice<UInt8>>) {
         if let e = writer.injected(.write, sopInstanceUID: sopInstanceUID) {
             fail(.outOfResources, "write failed", errno: e)
             return
         }
-        var written = 0
-        let count = bytes.count
-        while written < count {
-            let n = bytes.withUnsafeBytes { raw in Glibc.write(fd, raw.baseAddress! + written, count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                fail(.outOfResources, "write failed", errno: errno)
-                return
+        let pieces = Array(pieces)
+        let total = pieces.reduce(0) { $0 + $1.count }
+        let code: Int32 = Self.withPointers(pieces, from: 0, into: []) { iovecs in
+            var iov = iovecs
+            var remaining = total
+            var first = 0
+            while remaining > 0 {
+                let n = iov[first...].withUnsafeBufferPointer { buf in
+                    writev(fd, buf.baseAddress!, Int32(buf.count))
+                }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                // A short write: skip what went out and continue with the rest.
+                remaining -= n
+                var skip = n
+                while skip > 0, first < iov.count {
+                    if skip >= iov[first].iov_len {
+                        skip -= iov[first].iov_len
+                        first += 1
+                    } else {
+                        iov[first].iov_base = iov[first].iov_base! + skip
+                        iov[first].iov_len -= skip
+                        skip = 0
+                    }
+                }
             }
-            written += n
+            return 0
         }
-        // Start pushing this range to disk now, while the next fragments arrive: the fsync
-        // in finish() then waits for little more than the tail. Best effort.
-        _ = qrs_start_writeback(fd, fileSize, Int64(count))
-        fileSize += Int64(count)
+        if code != 0 {
+            fail(.outOfResources, "write failed", errno: code)
+            return
+        }
+        fileSize += Int64(total)
+        // Start pushing the written stretch to disk while the next fragments arrive: the
+        // fdatasync of the commit then waits for little more than the tail. Best effort.
+        if fileSize - writebackStart >= Self.writebackStretch {
+            _ = qrs_start_writeback(fd, writebackStart, fileSize - writebackStart)
+            writebackStart = fileSize
+        }
+    }
+
+    /// Calls `body` with one iovec per piece, each piece's storage pinned meanwhile.
+    private static func withPointers<R>(_ pieces: [ArraySlice<UInt8>], from i: Int, into iovecs: [iovec],
+                                        _ body: ([iovec]) -> R) -> R {
+        guard i < pieces.count else { return body(iovecs) }
+        return pieces[i].withUnsafeBytes { raw in
+            guard let base = raw.baseAddress, raw.count > 0 else { return withPointers(pieces, from: i + 1, into: iovecs, body) }
+            var next = iovecs
+            next.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: raw.count))
+            return withPointers(pieces, from: i + 1, into: next, body)
+        }
     }
 
     /// The peer aborted, or the object is not wanted: closes and deletes the temporary file.

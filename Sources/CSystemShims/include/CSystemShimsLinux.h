@@ -99,4 +99,9 @@ int qrs_errno(void);
 /// Returns 0 or -1 with errno set.
 int qrs_start_writeback(int fd, int64_t offset, int64_t count);
 
+/// Sets glibc malloc's mmap threshold and heap trim threshold (mallopt M_MMAP_THRESHOLD,
+/// M_TRIM_THRESHOLD), which also turns off their dynamic adjustment. Returns 1 when both
+/// were accepted, 0 otherwise (always 0 with another C library).
+int qrs_set_malloc_thresholds(int mmap_threshold, int trim_threshold);
+
 #endif

@@ -119,7 +119,7 @@ final class StoreOperation {
             let count = batchCount
             batch = []
             batchCount = 0
-            lane.run({ for piece in pieces { object.append(piece) } }, on: association.server.loop) { [weak association] _ in
+            lane.run({ object.append(contentsOf: pieces) }, on: association.server.loop) { [weak association] _ in
                 association?.storeBytesWritten(count)
             }
         }
@@ -181,20 +181,24 @@ final class StoreOperation {
             s.storeBytesReceived += self.receivedBytes
         }
         stats(&association.server.statistics)
-        var metadata: Logger.Metadata = [
-            "dimse_command": "C-STORE",
-            "sop_instance_uid": "\(sopInstanceUID)",
-            "sop_class_uid": "\(sopClassUID)",
-            "status": "\(FindService.hex(status.rawValue))",
-            "bytes": "\(receivedBytes)",
-            "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
-        ]
-        if let comment { metadata["error_comment"] = "\(comment)" }
-        if let outcome {
-            metadata["path"] = "\(outcome.path)"
-            metadata["disposition"] = "\(outcome.disposition)"
+        // Built only when it will be written: at the default level it would cost a few
+        // string conversions and a dictionary per stored object for nothing.
+        if association.logger.logLevel <= .info {
+            var metadata: Logger.Metadata = [
+                "dimse_command": "C-STORE",
+                "sop_instance_uid": "\(sopInstanceUID)",
+                "sop_class_uid": "\(sopClassUID)",
+                "status": "\(FindService.hex(status.rawValue))",
+                "bytes": "\(receivedBytes)",
+                "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
+            ]
+            if let comment { metadata["error_comment"] = "\(comment)" }
+            if let outcome {
+                metadata["path"] = "\(outcome.path)"
+                metadata["disposition"] = "\(outcome.disposition)"
+            }
+            association.logger.info("C-STORE", metadata: metadata)
         }
-        association.logger.info("C-STORE", metadata: metadata)
         if let messageID {
             var response = CommandSet.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
                                                 affectedSOPInstanceUID: sopInstanceUID, status: status)
