@@ -13,6 +13,8 @@
 #   machine's disk) the inode allocator skips inodes freed in the last 5-35 s, so files
 #   created right after a large delete cost several times the CPU, and the server measured
 #   next would pay for the previous run's clean-up.
+# - Every run is followed by a sync (not timed): dcmqrscp leaves its gigabyte of images in
+#   the page cache, and without it the next run's fsyncs would wait behind that write-back.
 # The last line is the disk's own ceiling for such files (bench-fsync-ceiling.py), measured
 # in the same run, like iperf3 for the retrieve section.
 INGEST_SERIES="${INGEST_SERIES:-4}"
@@ -108,8 +110,8 @@ CFG
 
 for parallel in 1 "$INGEST_SERIES"; do
     for run in $(seq 1 "$INGEST_RUNS"); do
-        run_qrscpd_ingest "$parallel" "$run"
-        run_dcmqrscp_ingest "$parallel" "$run"
+        run_qrscpd_ingest "$parallel" "$run"; sync
+        run_dcmqrscp_ingest "$parallel" "$run"; sync
     done
 done
 
