@@ -9,8 +9,9 @@ import Testing
 import Glibc
 #endif
 
-/// Holds the first commit group inside its data sync (at the gate object's fsync) until
-/// released, so that objects submitted meanwhile all queue up for the next group.
+/// Holds the first commit group inside its place stage (at the directory fsync of the gate
+/// object) until released, so that objects submitted meanwhile, their data synced, all queue
+/// up for the next group.
 private final class CommitGate: Sendable {
     static let gateUID = "1.2.3.600.0"
     private let entered = DispatchSemaphore(value: 0)
@@ -20,7 +21,7 @@ private final class CommitGate: Sendable {
 
     func hook(_ point: StoreFaultPoint, _ uid: String) -> Int32? {
         events.withLock { $0.append("\(point) \(uid)") }
-        if point == .fsync, uid == Self.gateUID {
+        if point == .directorySync, uid == Self.gateUID {
             entered.signal()
             release.wait()
         }
@@ -29,6 +30,13 @@ private final class CommitGate: Sendable {
 
     func waitUntilEntered() { entered.wait() }
     func open() { release.signal() }
+
+    /// Waits (at most 10 s) until `count` objects submitted while the gate is shut have
+    /// their data synced and wait for the next group: their fsyncs run on their own, so
+    /// opening the gate earlier could leave a slow one for a later group.
+    func waitForQueued(_ count: Int, in committer: StoreCommitter) {
+        for _ in 0..<10_000 where committer.waitingForPlacement < count { usleep(1000) }
+    }
 }
 
 /// Completions collected from the committer's threads.
@@ -60,8 +68,8 @@ private func received(_ writer: StoreWriter, sop: String, series: String = "1.2.
     return object
 }
 
-/// Submits the gate object from another thread: an idle committer commits it on the
-/// submitting thread, which then waits at the gate.
+/// Submits the gate object from another thread; the committer's thread that places it then
+/// waits at the gate.
 private func submitGate(_ committer: StoreCommitter, _ writer: StoreWriter,
                         _ completion: @escaping StoreCommitter.Completion) throws {
     let object = try received(writer, sop: CommitGate.gateUID)
@@ -92,6 +100,7 @@ struct StoreCommitterTests {
             }
         }
         #expect(failures.withLock { $0 }.isEmpty)
+        gate.waitForQueued(6, in: committer)
         gate.open()
         done.wait()
 
@@ -147,6 +156,7 @@ struct StoreCommitterTests {
                                       patientName: "Second")
             committer.submit(object, completion: done.completion(for: sop))
         }
+        gate.waitForQueued(uids.count, in: committer)
         gate.open()
         done.wait()
         #expect(committer.statistics.largestBatch == uids.count)
@@ -214,6 +224,7 @@ struct StoreCommitterTests {
         for sop in uids {
             committer.submit(try received(writer, sop: sop, series: sop), completion: done.completion(for: sop, check: check(sop)))
         }
+        gate.waitForQueued(uids.count, in: committer)
         gate.open()
         done.wait()
         #expect(checks.withLock { $0 }.isEmpty, "\(checks.withLock { $0 })")
@@ -239,6 +250,7 @@ struct StoreCommitterTests {
         gate.waitUntilEntered()
         committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "First"), completion: done.completion(for: "first"))
         committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "Second"), completion: done.completion(for: "second"))
+        gate.waitForQueued(2, in: committer)
         gate.open()
         done.wait()
         #expect(committer.statistics.largestBatch == 2)

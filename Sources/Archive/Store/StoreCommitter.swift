@@ -5,33 +5,28 @@ import Synchronization
 ///
 /// Each association's lane writes its object's bytes and hands the complete object to
 /// ``submit(_:completion:)``, which stages it (header parsed and checked, on the caller's
-/// thread) and queues it. The commit then runs in two stages, each taking everything
-/// queued for it at once:
+/// thread) and passes it to the committer's own threads:
 ///
-/// 1. *data*: ``StoreWriter/syncData(_:)`` — one fdatasync per file;
-/// 2. *place*: ``StoreWriter/place(_:dataFailures:)`` — renames, one fsync per distinct
-///    directory, all index rows in one transaction; then every object of the group is
-///    completed.
+/// 1. *data*: ``IncomingObject/syncData()`` — the object's fdatasync, at once, on one of
+///    ``syncWidth`` sync threads: concurrent fsyncs are served by shared device flushes, and
+///    no object waits for another's;
+/// 2. *place*: ``StoreWriter/place(_:dataFailures:)`` — for every object whose data is
+///    durable by the time the stage is free: renames, one fsync per distinct directory, all
+///    index rows in one transaction; then every object of the group is completed, in the
+///    order the objects were submitted.
 ///
-/// Both stages wait mostly for journal commits of the file system. Running them on two
-/// queues lets the data sync of one group and the directory fsync of the previous group
-/// wait for the *same* journal commit, and the objects arriving meanwhile form the next
-/// group, so fsyncs and index commits are shared by as many objects as arrive during one
-/// commit. There is no timer and no waiting for a group to fill: a lone object goes through
-/// at once.
+/// Neither stage runs on the submitting thread: that is a worker of the shared pool, and a
+/// worker blocked in fsync would stall every other association whose lane it also serves
+/// (with a pool as wide as the cores, two or more associations share each worker) — their
+/// fragments would wait unwritten behind someone else's commit. There is no timer and no
+/// waiting for a group to fill: a lone object goes through at once.
 ///
 /// Each completion runs after its group's place stage, so an object is reported stored only
 /// once its own data, its name in its directory and its index row are durable (the row as
 /// durable as the index's `synchronous` setting makes it).
-///
-/// An idle stage handles a group on the submitting thread (the association's lane), so a
-/// lone object is committed without any thread hand-over, as before group commit. Objects
-/// that arrive while a stage is busy are handled on that stage's own queue rather than on
-/// workers of the pool: the stages block in fsync, and on a shared worker they would hold
-/// up the lanes of the associations that should be receiving their next object meanwhile.
 public final class StoreCommitter: Sendable {
     /// Called once per submitted object, on the thread that ran its group's place stage
-    /// (the submitting thread when the committer was idle or the object failed staging).
+    /// (the submitting thread when the object failed staging).
     public typealias Completion = @Sendable (Result<StoreOutcome, StoreFailure>) -> Void
 
     /// Figures for logs and tests.
@@ -47,10 +42,14 @@ public final class StoreCommitter: Sendable {
     public let writer: StoreWriter
     /// Most objects per group (bounds the open temporary files a group holds).
     public let maxBatch: Int
+    /// Threads issuing data syncs; more objects than this wait for a free one.
+    public static let syncWidth = 8
 
     struct Pending: Sendable {
         var object: IncomingObject
         var completion: Completion
+        /// Submission order, so that a group completes its objects in the order they came.
+        var sequence: UInt64
     }
 
     struct Synced: Sendable {
@@ -58,7 +57,8 @@ public final class StoreCommitter: Sendable {
         var failure: StoreFailure?
     }
 
-    private let dataStage: GroupStage<Pending>
+    private let syncQueues: [DispatchQueue]
+    private let nextSync = Atomic<UInt64>(0)
     private let placeStage: GroupStage<Synced>
     private final class Counters: Sendable {
         let value = Mutex(Statistics())
@@ -70,8 +70,10 @@ public final class StoreCommitter: Sendable {
         precondition(maxBatch > 0, "maxBatch must be positive")
         self.writer = writer
         self.maxBatch = maxBatch
+        self.syncQueues = (0..<Self.syncWidth).map { DispatchQueue(label: "\(label).data.\($0)") }
         let counters = self.counters
-        let placeStage = GroupStage<Synced>(label: label + ".place", maxGroup: maxBatch) { group in
+        self.placeStage = GroupStage<Synced>(label: label + ".place", maxGroup: maxBatch) { arrived in
+            let group = arrived.sorted { $0.pending.sequence < $1.pending.sequence }
             counters.value.withLock { s in
                 s.batches += 1
                 s.objects += group.count
@@ -80,25 +82,31 @@ public final class StoreCommitter: Sendable {
             let results = writer.place(group.map(\.pending.object), dataFailures: group.map(\.failure))
             for (entry, result) in zip(group, results) { entry.pending.completion(result) }
         }
-        self.placeStage = placeStage
-        self.dataStage = GroupStage<Pending>(label: label + ".data", maxGroup: maxBatch) { group in
-            let failures = writer.syncData(group.map(\.object))
-            placeStage.add(zip(group, failures).map { Synced(pending: $0, failure: $1) })
-        }
     }
 
     public var statistics: Statistics { counters.value.withLock { $0 } }
 
-    /// Stages `object` (on the calling thread) and queues it for the next group. A failure
-    /// found while staging (unparsable data set, UIDs disagreeing with the command, an
-    /// earlier write error) completes at once, before this returns. The object must not be
-    /// touched by the caller afterwards (``IncomingObject/discard()`` is then a no-op).
+    /// Objects whose data sync is done, queued for the next place group (for tests).
+    var waitingForPlacement: Int { placeStage.queued }
+
+    /// Stages `object` (on the calling thread) and starts its data sync; it joins the next
+    /// place group once that is done. A failure found while staging (unparsable data set,
+    /// UIDs disagreeing with the command, an earlier write error) completes at once, before
+    /// this returns. The object must not be touched by the caller afterwards
+    /// (``IncomingObject/discard()`` is then a no-op).
     public func submit(_ object: IncomingObject, completion: @escaping Completion) {
         if let failure = object.stage() {
             completion(.failure(failure))
             return
         }
-        dataStage.add([Pending(object: object, completion: completion)])
+        let sequence = nextSync.wrappingAdd(1, ordering: .relaxed).oldValue
+        let pending = Pending(object: object, completion: completion, sequence: sequence)
+        let placeStage = self.placeStage
+        let writer = self.writer
+        syncQueues[Int(sequence % UInt64(syncQueues.count))].async {
+            let failure = writer.syncData([pending.object])[0]
+            placeStage.add([Synced(pending: pending, failure: failure)])
+        }
     }
 }
 
@@ -116,9 +124,10 @@ final class GroupStage<Item: Sendable>: Sendable {
         self.handle = handle
     }
 
-    /// Queues `items`. An idle stage handles the first group on the caller's thread: a lone
-    /// object then costs no thread hand-over (each is a scheduler wake-up, milliseconds on
-    /// a busy machine). Whatever arrives meanwhile is handled on the stage's own queue.
+    /// Queues `items`. An idle stage handles the first group on the caller's thread (one of
+    /// the committer's own): a lone object then costs no further thread hand-over (each is a
+    /// scheduler wake-up, milliseconds on a busy machine). Whatever arrives meanwhile is
+    /// handled on the stage's own queue.
     func add(_ items: [Item]) {
         let inline = state.withLock { s in
             s.items.append(contentsOf: items)
@@ -137,6 +146,9 @@ final class GroupStage<Item: Sendable>: Sendable {
         }
         if more { queue.async { self.drain() } }
     }
+
+    /// Items queued and not yet taken into a group.
+    var queued: Int { state.withLock { $0.items.count } }
 
     private func nextGroup() -> [Item]? {
         state.withLock { s in
