@@ -51,8 +51,6 @@ public enum OutputPiece: Sendable {
     case file(FileRegion)
     /// Bytes of a file mapping, gathered with byte slices into one `writev`.
     case mapped(MappedBytes)
-    /// Bytes loaded into a pipe (file pages and headers), moved to the socket with `splice`.
-    case piped(PipedBytes)
 
     /// Bytes this piece still has to write.
     public var count: Int {
@@ -60,7 +58,6 @@ public enum OutputPiece: Sendable {
         case .bytes(let bytes): return bytes.count
         case .file(let region): return region.length
         case .mapped(let mapped): return mapped.length
-        case .piped(let piped): return piped.length
         }
     }
 }

@@ -77,18 +77,13 @@ public enum PageIn {
     @discardableResult
     public static func makeResident(_ file: OpenFile, offset: Int, length: Int) -> Outcome {
         let outcome = length <= 0 ? .alreadyResident : pageIn(file.fd, offset: offset, length: length)
-        report(file, offset: offset, length: length, outcome: outcome)
-        return outcome
-    }
-
-    /// Tells the observers about a page-in (also those done by splicing into a ``SplicePipe``).
-    static func report(_ file: OpenFile, offset: Int, length: Int, outcome: Outcome) {
         let observing = observers.withLock { Array($0.byID.values) }
         if !observing.isEmpty {
             let record = Record(file: file.name, offset: offset, length: length, outcome: outcome,
                                 onLoopThread: qrs_is_loop_thread() != 0)
             for observer in observing { observer(record) }
         }
+        return outcome
     }
 
     private static func pageIn(_ fd: Int32, offset: Int, length: Int) -> Outcome {

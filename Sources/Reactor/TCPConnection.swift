@@ -234,8 +234,6 @@ public final class TCPConnection {
             let step: Result<Bool, Error>
             if case .file(let region) = output[outputHead] {
                 step = writeFileRegion(region)
-            } else if case .piped(let piped) = output[outputHead] {
-                step = writePiped(piped)
             } else {
                 step = writeBytePieces()
             }
@@ -279,7 +277,6 @@ public final class TCPConnection {
         while count < Self.maxIOVecs, outputHead + count < output.count {
             let piece = output[outputHead + count]
             if case .file = piece { break }
-            if case .piped = piece { break }
             if firstMapped == nil, case .mapped(let mapped) = piece { firstMapped = mapped }
             count += 1
         }
@@ -351,35 +348,6 @@ public final class TCPConnection {
         }
     }
 
-    /// Moves (part of) the piped bytes at the head of the queue to the socket; true when all of
-    /// them went, false when the socket is full. `SPLICE_F_MORE` while more output is queued
-    /// lets the kernel fill segments across pieces.
-    private func writePiped(_ piped: PipedBytes) -> Result<Bool, Error> {
-        let more: Int32 = pendingWriteBytes > piped.length ? 1 : 0
-        let fd = self.fd
-        let result: IOResult<Int>
-        do {
-            result = try syscall("splice", blocking: true, {
-                qrs_splice_to_socket(piped.pipe.readFD, fd, piped.length, more)
-            })
-        } catch {
-            return .failure(error)
-        }
-        switch result {
-        case .wouldBlock:
-            partialWriteCount += 1
-            return .success(false)
-        case .processed(0):
-            // The pipe holds fewer bytes than were loaded: cannot happen unless it was misused.
-            return .failure(SystemError(errno: EPIPE, call: "splice"))
-        case .processed(let n):
-            consumeOutput(n)
-            if n == piped.length { return .success(true) }
-            partialWriteCount += 1
-            return .success(false)
-        }
-    }
-
     /// Builds iovecs for the queued slices by nesting `withUnsafeBufferPointer`, so every pointer
     /// is valid while `body` runs `writev`.
     private func withIOVecs<R>(
@@ -399,8 +367,8 @@ public final class TCPConnection {
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: mapped.address), iov_len: mapped.length)
             offered += mapped.length
             return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
-        case .file, .piped:
-            preconditionFailure("withIOVecs: file regions and piped bytes are not gathered")
+        case .file:
+            preconditionFailure("withIOVecs: file regions are not gathered")
         }
         return slice.withUnsafeBufferPointer { buffer in
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
@@ -433,9 +401,6 @@ public final class TCPConnection {
                     mapped.offset += remaining
                     mapped.length -= remaining
                     output[outputHead] = .mapped(mapped)
-                case .piped(var piped):
-                    piped.length -= remaining
-                    output[outputHead] = .piped(piped)
                 }
                 remaining = 0
             }

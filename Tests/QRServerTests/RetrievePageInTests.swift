@@ -27,21 +27,7 @@ struct RetrievePageInTests {
         close(fd)
     }
 
-    @Test("small PDUs are framed in pipes of whole PDUs; large ones go out as file regions")
-    func stretchShapes() {
-        let small = StretchShape(peerMaxPDULength: 16384)
-        let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: 16384)
-        #expect(small.pipeCapacity > 0)
-        #expect(small.size % fragment == 0 && small.size >= StretchShape.minimumPDUsPerPipe * fragment)
-        // Each PDU may take a slot for its header and one more page than its payload's length.
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        #expect(small.size / fragment * (2 + (fragment + page - 1) / page) <= small.pipeCapacity / page)
-        let large = StretchShape(peerMaxPDULength: 1 << 20)
-        #expect(large.pipeCapacity == 0)
-        #expect(large.size == RetrieveOperation.streamChunkSize(peerMaxPDULength: 1 << 20))
-    }
-
-    // 16 KiB PDUs go out framed in pipes (spliced), 1 MiB PDUs with sendfile.
+    // 16 KiB PDUs go out from a mapping with writev, 1 MiB PDUs with sendfile.
     @Test("a C-GET of files evicted from the page cache pages every stretch in on a worker; the bytes arrive intact",
           arguments: [UInt32(16384), UInt32(1 << 20)])
     func coldFilesArePagedInOffTheLoop(maxPDULength: UInt32) throws {

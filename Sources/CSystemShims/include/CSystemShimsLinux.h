@@ -109,15 +109,4 @@ void qrs_mark_loop_thread(int on);
 /// Whether the calling thread was marked with qrs_mark_loop_thread.
 int qrs_is_loop_thread(void);
 
-/// A non-blocking, close-on-exec pipe ([0] read end, [1] write end) for carrying file pages to a
-/// socket with splice, its capacity raised toward `bytes` (halved until the kernel allows it).
-/// Returns 0 with the capacity in *capacity, or -1 with errno.
-int qrs_splice_pipe(int fds[2], int bytes, int *capacity);
-/// splice(2) of up to `count` bytes of `file` at `offset` into a pipe (non-blocking on the pipe;
-/// blocks on the disk). Returns the bytes moved, 0 at end of file, or -1 with errno.
-ssize_t qrs_splice_from_file(int file, int64_t offset, int pipe_out, size_t count);
-/// splice(2) of up to `count` bytes from a pipe to a non-blocking socket, with SPLICE_F_MORE
-/// when `more` output follows. Returns the bytes moved or -1 with errno.
-ssize_t qrs_splice_to_socket(int pipe_in, int socket, size_t count, int more);
-
 #endif

@@ -2,40 +2,33 @@ import DICOMNetwork
 import Reactor
 
 /// Part of a C-STORE-RQ data set handed to a ``StoreChannel``: bytes in memory (a converted or
-/// small data set) or a range of the stored file. For small PDUs the range goes out framed in a
-/// pipe (``SplicePipe``: file pages spliced between the PDU headers, no copy); otherwise from the
-/// page cache with `sendfile`, or from a read-only mapping with `writev` where no pipe can be had.
+/// small data set) or a range of the stored file, sent from the page cache with `sendfile` or,
+/// for small PDUs, from a read-only mapping with `writev`.
 ///
-/// A file stretch is made on the worker pool (``StoredDataSetFile/residentStretch(at:count:contextID:shape:)``):
-/// its pages are read into the page cache (or pipe) and its mapping made there, so queuing and
-/// sending it on the loop thread never waits for the disk.
+/// A file stretch is made on the worker pool (``StoredDataSetFile/residentStretch(at:count:peerMaxPDULength:)``):
+/// its pages are brought into the page cache and its mapping made there, so queuing and sending
+/// it on the loop thread never waits for the disk.
 enum DataSetStretch: Sendable {
     case bytes(ArraySlice<UInt8>)
     /// File bytes already resident in the page cache; `mapping` covers them when the peer's
     /// PDUs are small enough for the mapped path.
     case file(OpenFile, offset: Int, length: Int, mapping: FileMapping?)
-    /// File bytes already framed as P-DATA-TF PDUs in a pipe, with the context ID and
-    /// last-fragment flag they were loaded for; `length` is the data set bytes among them.
-    case piped(PipedBytes, length: Int)
 
     /// PDU payloads below this size go out from a mapping of the stretch: `sendfile` needs one
     /// call per PDU (plus one for its header), while one `writev` gathers the headers and mapped
     /// payloads of many PDUs (DCMTK's peers offer 16 KiB PDUs).
     static let mappedPayloadThreshold = 256 * 1024
 
-    /// Whether stretches for this peer go out from a mapping (or a pipe).
+    /// Whether stretches for this peer go out from a mapping.
     static func usesMapping(peerMaxPDULength: UInt32) -> Bool {
         DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength) < mappedPayloadThreshold
     }
 
     /// The stretch framed as P-DATA-TF PDUs of one PDV each for the connection's output queue.
     /// A file stretch becomes [12 header bytes][file region] per PDU, or [12 header bytes]
-    /// [mapped bytes] when it has a mapping, and a piped one is already framed (for the same
-    /// `contextID` and `isLast`): the payload is never read into user memory.
+    /// [mapped bytes] when it has a mapping: the payload is never read into user memory.
     func outputPieces(contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32) -> [OutputPiece] {
         switch self {
-        case .piped(let piped, _):
-            return [.piped(piped)]
         case .bytes(let bytes):
             return DIMSEFragmenter.dataSetPieces(contextID: contextID, [bytes], isLast: isLast,
                                                  peerMaxPDULength: peerMaxPDULength).map(OutputPiece.bytes)
@@ -65,16 +58,5 @@ extension DIMSEFragmenter {
     static func commandPieces(contextID: UInt8, command: CommandSet, peerMaxPDULength: UInt32) -> [OutputPiece] {
         pieces(contextID: contextID, command: command.encoded()[...], dataSet: nil,
                peerMaxPDULength: peerMaxPDULength).map(OutputPiece.bytes)
-    }
-}
-
-extension DataSetStretch {
-    /// Data set bytes in the stretch.
-    var dataSetLength: Int {
-        switch self {
-        case .bytes(let bytes): return bytes.count
-        case .file(_, _, let length, _): return length
-        case .piped(_, let length): return length
-        }
     }
 }

@@ -1,6 +1,5 @@
 import Archive
 import DICOM
-import DICOMNetwork
 import Reactor
 
 #if canImport(Glibc)
@@ -50,38 +49,19 @@ final class StoredDataSetFile: Sendable {
 
     var path: String { file.name }
 
-    /// The data set bytes from `offset`, at most `count` of them, read into the page cache (a
-    /// pipe, or a mapping, for a peer with small PDUs) so that the loop thread, which sends them,
+    /// The data set bytes from `offset`, at most `count` of them, made resident in the page
+    /// cache (and mapped, for a peer with small PDUs) so that the loop thread, which sends them,
     /// never waits for the disk. Blocking: runs on the worker pool.
-    func residentStretch(at offset: Int, count: Int, contextID: UInt8, shape: StretchShape) -> DataSetStretch {
+    func residentStretch(at offset: Int, count: Int, peerMaxPDULength: UInt32) -> DataSetStretch {
         let length = max(0, min(count, end - offset))
         guard length > 0 else { return .file(file, offset: offset, length: 0, mapping: nil) }
-        if shape.pipeCapacity > 0,
-           let piped = pipedStretch(at: offset, length: length, contextID: contextID, shape: shape) {
-            return .piped(piped, length: length)
-        }
         PageIn.makeResident(file, offset: offset, length: length)
         var mapping: FileMapping?
-        if DataSetStretch.usesMapping(peerMaxPDULength: shape.peerMaxPDULength) {
+        if DataSetStretch.usesMapping(peerMaxPDULength: peerMaxPDULength) {
             // Failing to map (address space, an odd file system) only costs speed: use sendfile.
             mapping = try? FileMapping(file: file, offset: offset, length: length)
         }
         return .file(file, offset: offset, length: length, mapping: mapping)
-    }
-
-    /// The stretch framed into a pipe: each PDU header written, its payload spliced from the
-    /// file. Nil when that cannot be done in full (no pipe to be had, the file got shorter, a
-    /// read error): the caller falls back to a region or mapping, whose send reports a short file.
-    private func pipedStretch(at offset: Int, length: Int, contextID: UInt8, shape: StretchShape) -> PipedBytes? {
-        guard let pipe = try? SplicePipe(capacity: shape.pipeCapacity) else { return nil }
-        let frames = DIMSEFragmenter.dataSetFrames(contextID: contextID, length: length, isLast: offset + length >= end,
-                                                   peerMaxPDULength: shape.peerMaxPDULength)
-        for frame in frames {
-            guard pipe.append(frame.header[...]) else { return nil }
-            guard pipe.appendFile(file, offset: offset + frame.payload.lowerBound,
-                                  length: frame.payload.count) == .complete else { return nil }
-        }
-        return PipedBytes(pipe: pipe)
     }
 }
 
@@ -90,32 +70,10 @@ final class StoredDataSetFile: Sendable {
 struct StretchShape: Sendable {
     var size: Int
     var peerMaxPDULength: UInt32
-    /// Capacity of the pipe each stretch is framed in, 0 when stretches go out as file regions
-    /// or mappings.
-    var pipeCapacity = 0
-
-    /// Pipe capacity asked for: about 2 MiB of 16 KiB PDUs. A process without the privilege to
-    /// exceed `fs.pipe-max-size` (1 MiB by default) gets less, and smaller stretches.
-    static let wantedPipeCapacity = 4 << 20
-    /// What this process gets when it asks for ``wantedPipeCapacity`` (0: no pipes).
-    static let allowedPipeCapacity = SplicePipe.allowedCapacity(wantedPipeCapacity)
-    /// Stretches are framed in pipes only when a pipe carries at least this many PDUs: with
-    /// fewer, `sendfile` per PDU costs about as many calls.
-    static let minimumPDUsPerPipe = 8
 
     init(peerMaxPDULength: UInt32) {
         self.peerMaxPDULength = peerMaxPDULength
         size = RetrieveOperation.streamChunkSize(peerMaxPDULength: peerMaxPDULength)
-        guard DataSetStretch.usesMapping(peerMaxPDULength: peerMaxPDULength) else { return }
-        // A PDU takes a slot for its header and one per page its payload touches (payloads
-        // start anywhere in a page, so one more than their length in pages).
-        let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
-        let page = SplicePipe.pageSize
-        let slotsPerPDU = 2 + (fragment + page - 1) / page
-        let pdus = Self.allowedPipeCapacity / page / slotsPerPDU
-        guard pdus >= Self.minimumPDUsPerPipe else { return }
-        pipeCapacity = Self.allowedPipeCapacity
-        size = pdus * fragment
     }
 }
 
@@ -140,7 +98,7 @@ enum InstanceLoader {
     /// native syntaxes are converted among themselves (EN-06), on the whole data set in memory;
     /// an encapsulated (compressed) object can only go out in its own syntax. A file sent
     /// unchanged comes with its first stretch (cut as `shape` says) already resident.
-    static func load(_ instance: IndexedInstance, as target: TransferSyntax, contextID: UInt8,
+    static func load(_ instance: IndexedInstance, as target: TransferSyntax,
                      shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance {
         let fd = open(instance.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -152,7 +110,7 @@ enum InstanceLoader {
             throw SubOperationFailure("cannot read \(instance.path): errno \(errno)")
         }
         if let unchanged = try openUnchanged(instance, file: file, size: Int(st.st_size), target: target,
-                                             contextID: contextID, shape: shape) {
+                                             shape: shape) {
             return unchanged
         }
         return try loadWhole(instance, as: target)
@@ -162,7 +120,7 @@ enum InstanceLoader {
     /// handled whole: its syntax must be converted, or its header is not within the first
     /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
     private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int, target: TransferSyntax,
-                                      contextID: UInt8, shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
+                                      shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
         var header: DICOMFile.Header?
         for probeSize in [headerProbeSize, largeHeaderProbeSize] {
             let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
@@ -179,7 +137,7 @@ enum InstanceLoader {
         let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
         // The payload is read by the kernel on the reactor thread (sendfile, or writev from a
         // mapping): its pages are brought in here, on the worker pool, stretch by stretch.
-        let first = stored.residentStretch(at: stored.start, count: shape.size, contextID: contextID, shape: shape)
+        let first = stored.residentStretch(at: stored.start, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength)
         return LoadedInstance(payload: .file(stored, first: first), converted: false)
     }
 

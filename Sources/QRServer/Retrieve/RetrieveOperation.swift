@@ -395,8 +395,7 @@ final class RetrieveOperation {
             window.append(slot)
             let target = TransferSyntax(uid: ts)
             let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
-            let contextID = context.id
-            workers.run({ try InstanceLoader.load(instance, as: target, contextID: contextID, shape: shape) },
+            workers.run({ try InstanceLoader.load(instance, as: target, shape: shape) },
                         on: association.server.loop) { [self] result in
                 loaded(result, into: slot)
             }
@@ -432,7 +431,8 @@ final class RetrieveOperation {
         case .whole(let dataSet):
             channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(dataSet), isComplete: true)
         case .file(let file, let first):
-            let next = file.start + first.dataSetLength
+            guard case .file(_, let offset, let length, _) = first else { preconditionFailure("a file's first stretch") }
+            let next = offset + length
             let complete = next >= file.end
             channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: complete)
             if !complete, phase == .running {
@@ -453,8 +453,8 @@ final class RetrieveOperation {
               let association else { return }
         s.pagingIn = true
         stream = s
-        let (file, offset, shape, id, contextID) = (s.file, s.nextOffset, s.shape, s.id, s.contextID)
-        workers.run({ file.residentStretch(at: offset, count: shape.size, contextID: contextID, shape: shape) },
+        let (file, offset, shape, id) = (s.file, s.nextOffset, s.shape, s.id)
+        workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
                     on: association.server.loop) { [self] result in
             stretchResident(result, streamID: id)
         }
@@ -462,8 +462,8 @@ final class RetrieveOperation {
 
     private func stretchResident(_ result: Result<DataSetStretch, Error>, streamID: Int) {
         // A stream dropped meanwhile (cancel, abort, end): the stretch just goes.
-        guard phase == .running, var s = stream, s.id == streamID, case .success(let part) = result else { return }
-        let length = part.dataSetLength
+        guard phase == .running, var s = stream, s.id == streamID, case .success(let part) = result,
+              case .file(_, _, let length, _) = part else { return }
         s.pagingIn = false
         s.ready = part
         // A file that got shorter still yields the stretch as planned: sending it reports that.
