@@ -32,8 +32,9 @@ struct RetrievePageInTests {
           arguments: [UInt32(16384), UInt32(1 << 20)])
     func coldFilesArePagedInOffTheLoop(maxPDULength: UInt32) throws {
         let archive = try TestArchive()
-        // Three stretches of about 2 MiB, and a file of one stretch.
-        let large = try archive.add(instance: 1, pixelBytes: 5_000_000)
+        // Several stretches (of about 2 MiB for 16 KiB PDUs, 8 MiB for 1 MiB ones), and a
+        // file of one stretch.
+        let large = try archive.add(instance: 1, pixelBytes: 17_000_000)
         let small = try archive.add(instance: 2, pixelBytes: 300_000)
         for item in [large, small] { Self.evict(item.path) }
         let records = Mutex<[PageIn.Record]>([])
@@ -70,6 +71,10 @@ struct RetrievePageInTests {
             #expect(next == item.fileBytes.count)
             #expect(mine.first?.outcome == .pagedIn, "the evicted file was read from disk by the page-in")
         }
-        #expect(seen.filter { $0.file == large.path }.count >= 3)
+        // One page-in per stretch.
+        let stretch = StretchShape(peerMaxPDULength: maxPDULength).size
+        let stretches = (large.fileBytes.count - large.dataSetOffset + stretch - 1) / stretch
+        #expect(stretches >= 3)
+        #expect(seen.filter { $0.file == large.path }.count == stretches)
     }
 }

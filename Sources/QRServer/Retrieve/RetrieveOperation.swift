@@ -48,6 +48,11 @@ final class RetrieveOperation {
     /// Data sets sent from files are queued in stretches of about this size (a multiple of the
     /// PDV size), the next one once the socket has taken most of the last.
     static let streamChunkTarget = 2 * 1024 * 1024
+    /// Stretch size for peers with large PDUs, whose stretches go out with `sendfile`: each
+    /// stretch costs a page-in hop to the worker pool and back, and its bytes stay in the page
+    /// cache, not in our memory, so larger ones cost no RSS (measured with 1 MiB PDUs on 800 MB:
+    /// about 6% less server CPU than 2 MiB stretches, and 2.5 times fewer loop wake-ups).
+    static let sendfileChunkTarget = 8 * 1024 * 1024
 
     /// One instance in the read-ahead window: its load is in flight (`result` nil) or done.
     private final class Slot {
@@ -501,11 +506,12 @@ final class RetrieveOperation {
     }
 
     /// Bytes per stretch of a data set sent from a file: whole PDVs of the peer's size, about
-    /// ``streamChunkTarget``.
+    /// ``streamChunkTarget`` (``sendfileChunkTarget`` for large PDUs).
     static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
-        guard fragment < streamChunkTarget else { return streamChunkTarget }
-        return (streamChunkTarget / fragment) * fragment
+        let target = DataSetStretch.usesMapping(peerMaxPDULength: peerMaxPDULength) ? streamChunkTarget : sendfileChunkTarget
+        guard fragment < target else { return target }
+        return (target / fragment) * fragment
     }
 
     /// Releases every file loaded ahead; the instances go back to "not yet loaded".
