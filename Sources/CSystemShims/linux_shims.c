@@ -18,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -275,3 +276,19 @@ int qrs_set_malloc_thresholds(int mmap_threshold, int trim_threshold) {
     return 0;
 #endif
 }
+
+#ifndef __NR_cachestat
+#define __NR_cachestat 451  /* the same number on every architecture (Linux 6.5) */
+#endif
+
+int qrs_cached_pages(int fd, int64_t offset, int64_t count, uint64_t *pages) {
+    struct { uint64_t off, len; } range = { (uint64_t)offset, (uint64_t)count };
+    struct { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; } stat;
+    if (syscall(__NR_cachestat, fd, &range, &stat, 0) != 0) return -1;
+    *pages = stat.nr_cache;
+    return 0;
+}
+
+static __thread int loop_thread_marker;
+void qrs_mark_loop_thread(int on) { loop_thread_marker = on; }
+int qrs_is_loop_thread(void) { return loop_thread_marker; }

@@ -112,6 +112,8 @@ public final class EventLoop: @unchecked Sendable {
     public func run() {
         precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "EventLoop run twice")
         loopThread.store(UInt(pthread_self()), ordering: .releasing)
+        qrs_mark_loop_thread(1)
+        defer { qrs_mark_loop_thread(0) }
         while !stopRequested.load(ordering: .acquiring) {
             let timeout: Int32 = deferred.isEmpty ? -1 : 0
             let count: Int32

@@ -199,9 +199,10 @@ final class TestSCU {
     private let decoder = PDUStreamDecoder(maxPDataLength: 0)
 
     /// Connects and associates. `receiveBufferSize` shrinks the socket's receive buffer (set
-    /// before connecting, so the advertised TCP window stays small).
+    /// before connecting, so the advertised TCP window stays small); `maxPDULength` is the
+    /// Maximum Length offered.
     init(port: Int, contexts: [RequestedContext], calledAE: String = TestServer.aeTitle,
-         receiveBufferSize: Int32? = nil, timeout: Double = 10) throws {
+         receiveBufferSize: Int32? = nil, timeout: Double = 10, maxPDULength: UInt32 = 16384) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
         self.fd = fd
@@ -225,7 +226,7 @@ final class TestSCU {
             throw TestFailure("connect: errno \(errno)")
         }
         request = AssociateRequest.requestor(
-            callingAETitle: "TESTSCU", calledAETitle: calledAE, contexts: contexts, maxPDULength: 16384,
+            callingAETitle: "TESTSCU", calledAETitle: calledAE, contexts: contexts, maxPDULength: maxPDULength,
             implementationClassUID: "1.2.826.0.1.3680043.10.1489.99")
         assembler = DIMSEAssembler(acceptedContextIDs: [])
         try send(.associateRQ(request))

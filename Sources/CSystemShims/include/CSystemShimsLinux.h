@@ -104,4 +104,14 @@ int qrs_start_writeback(int fd, int64_t offset, int64_t count);
 /// were accepted, 0 otherwise (always 0 with another C library).
 int qrs_set_malloc_thresholds(int mmap_threshold, int trim_threshold);
 
+/// Pages of the file range [offset, offset + count) in the page cache (cachestat(2), Linux
+/// 6.5+). Returns 0, or -1 with errno (ENOSYS on older kernels).
+int qrs_cached_pages(int fd, int64_t offset, int64_t count, uint64_t *pages);
+
+/// Marks (1) or unmarks (0) the calling thread as an event-loop thread, for checks that blocking
+/// work never runs there.
+void qrs_mark_loop_thread(int on);
+/// Whether the calling thread was marked with qrs_mark_loop_thread.
+int qrs_is_loop_thread(void);
+
 #endif

