@@ -65,7 +65,7 @@ func evictFromPageCache(_ path: String) {
         }
         defer { PageIn.removeObserver(id) }
         PageIn.makeResident(file, offset: 0, length: content.count)
-        try withRunningLoop { loop in
+        _ = try withRunningLoop { loop in
             try onLoop(loop) { PageIn.makeResident(file, offset: 0, length: 4096) }
         }
         let seen = records.value
