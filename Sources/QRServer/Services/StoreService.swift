@@ -181,8 +181,9 @@ final class StoreOperation {
             s.storeBytesReceived += self.receivedBytes
         }
         stats(&association.server.statistics)
-        // Built only when it will be written: at the default level it would cost a few
-        // string conversions and a dictionary per stored object for nothing.
+        // Built only when it will be written: with the level above info (e.g. warning, as
+        // a busy ingest node may run) it would cost a few string conversions and a
+        // dictionary per stored object for nothing.
         if association.logger.logLevel <= .info {
             var metadata: Logger.Metadata = [
                 "dimse_command": "C-STORE",
