@@ -587,8 +587,16 @@ final class RetrieveOperation {
             failedUIDs.append(instance.sopInstanceUID)
             logSubOperationFailure(instance, reason: "C-STORE-RSP status \(status)" + (comment.map { ": \($0)" } ?? ""))
         }
-        sendPending()
-        pump()
+        guard let connection = association?.connection, !kind.isMove else {
+            sendPending()
+            pump()
+            return
+        }
+        // C-GET: the pending response and the next C-STORE-RQ share the connection; one write.
+        connection.holdingWrites {
+            sendPending()
+            pump()
+        }
     }
 
     private func recordFailure(_ instance: IndexedInstance, reason: String) {
