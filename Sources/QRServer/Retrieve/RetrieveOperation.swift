@@ -376,9 +376,13 @@ final class RetrieveOperation {
         }
     }
 
-    /// Starts loads on the worker pool until the window is full.
+    /// Starts loads on the worker pool until the window is full, once it has drained to
+    /// ``refillLevel``: the files of one refill are loaded by one job and come back together,
+    /// so a retrieve of many small files costs a worker wake-up and a loop wake-up per refill
+    /// rather than per file.
     private func fillWindow(_ channel: any StoreChannel) {
-        guard let association else { return }
+        guard let association, window.count <= Self.refillLevel else { return }
+        var batch: [(slot: Slot, target: TransferSyntax)] = []
         while !cancelRequested, nextToLoad < instances.count, window.count < Self.maxFilesAhead,
               windowBytes < Self.maxBytesAhead {
             let index = nextToLoad
@@ -398,24 +402,42 @@ final class RetrieveOperation {
             }
             let slot = Slot(index: index, instance: instance, contextID: context.id)
             window.append(slot)
-            let target = TransferSyntax(uid: ts)
-            let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
-            workers.run({ try InstanceLoader.load(instance, as: target, shape: shape) },
-                        on: association.server.loop) { [self] result in
-                loaded(result, into: slot)
+            batch.append((slot, TransferSyntax(uid: ts)))
+        }
+        guard !batch.isEmpty else { return }
+        let jobs = batch.map { (instance: $0.slot.instance, target: $0.target) }
+        let slots = batch.map(\.slot)
+        let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
+        workers.run({
+            jobs.map { job in
+                Result { () throws(SubOperationFailure) -> LoadedInstance in
+                    try InstanceLoader.load(job.instance, as: job.target, shape: shape)
+                }
             }
+        }, on: association.server.loop) { [self] results in
+            loaded(results, into: slots)
         }
     }
 
-    private func loaded(_ result: Result<LoadedInstance, Error>, into slot: Slot) {
-        // A slot no longer in the window was discarded (cancel, end): its bytes just go.
-        guard phase == .running, window.contains(where: { $0 === slot }) else { return }
-        switch result {
-        case .success(let loaded):
-            slot.result = .success(loaded)
-            windowBytes += loaded.heldBytes
+    /// Files loaded ahead below which the window is refilled: low enough that refills load
+    /// several files at once, high enough that the next file is loaded before it is due.
+    static let refillLevel = maxFilesAhead / 2
+
+    private func loaded(_ results: Result<[Result<LoadedInstance, SubOperationFailure>], Error>, into slots: [Slot]) {
+        guard phase == .running else { return }
+        let perSlot: [Result<LoadedInstance, SubOperationFailure>]
+        switch results {
+        case .success(let list):
+            perSlot = list
         case .failure(let error):
-            slot.result = .failure(error as? SubOperationFailure ?? SubOperationFailure("\(error)"))
+            let failure = SubOperationFailure("\(error)")
+            perSlot = slots.map { _ in .failure(failure) }
+        }
+        for (slot, result) in zip(slots, perSlot) {
+            // A slot no longer in the window was discarded (cancel, end): its bytes just go.
+            guard window.contains(where: { $0 === slot }) else { continue }
+            slot.result = result
+            if case .success(let loaded) = result { windowBytes += loaded.heldBytes }
         }
         pump()
     }
@@ -565,8 +587,16 @@ final class RetrieveOperation {
             failedUIDs.append(instance.sopInstanceUID)
             logSubOperationFailure(instance, reason: "C-STORE-RSP status \(status)" + (comment.map { ": \($0)" } ?? ""))
         }
-        sendPending()
-        pump()
+        guard let connection = association?.connection, !kind.isMove else {
+            sendPending()
+            pump()
+            return
+        }
+        // C-GET: the pending response and the next C-STORE-RQ share the connection; one write.
+        connection.holdingWrites {
+            sendPending()
+            pump()
+        }
     }
 
     private func recordFailure(_ instance: IndexedInstance, reason: String) {
