@@ -462,4 +462,32 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             #expect(received == Array(payload.prefix(received.count)))
         }
     }
+
+    @Test func holdingWritesQueuesUntilTheOutermostHoldEndsThenFlushesInOrder() throws {
+        try withRunningLoop { loop in
+            // Pending bytes seen: inside the inner hold, after it, after the outer one.
+            let pending = Locked<[Int]>([])
+            let port = try onLoop(loop) {
+                try loop.listen(host: "127.0.0.1", port: 0) { connection in
+                    connection.holdingWrites {
+                        connection.write([1, 2, 3][...])
+                        connection.holdingWrites {
+                            connection.write([4, 5][...])
+                            pending.withLock { $0.append(connection.pendingWriteBytes) }
+                        }
+                        pending.withLock { $0.append(connection.pendingWriteBytes) }
+                        connection.write([6][...])
+                    }
+                    pending.withLock { $0.append(connection.pendingWriteBytes) }
+                    connection.closeAfterFlush(timeout: .seconds(5))
+                }.localPort
+            }
+            let fd = try blockingConnect(port: port)
+            defer { close(fd) }
+            let received = blockingReceive(fd, upTo: 6)
+            #expect(received == [1, 2, 3, 4, 5, 6])
+            // Nothing left while any hold was open; all of it went once the outer hold ended.
+            #expect(pending.value == [5, 5, 0])
+        }
+    }
 }
