@@ -484,7 +484,8 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             }
             let fd = try blockingConnect(port: port)
             defer { close(fd) }
-            let received = blockingReceive(fd, upTo: 6)
+            // Read to the end: the server closes only after recording the last figure.
+            let received = blockingReceive(fd, upTo: 7)
             #expect(received == [1, 2, 3, 4, 5, 6])
             // Nothing left while any hold was open; all of it went once the outer hold ended.
             #expect(pending.value == [5, 5, 0])
