@@ -283,17 +283,10 @@ public final class StorageScanner: Sendable {
     }
 
     static func readPrefix(_ fd: Int32, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buf, done in
-            done = 0
-            while done < count {
-                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw DICOMError.io("read failed: errno \(errno)")
-                }
-                if n == 0 { break }
-                done += n
-            }
+        do {
+            return try FileBytes.read(fd, count: count)
+        } catch {
+            throw DICOMError.io("read failed: errno \(error.errno)")
         }
     }
 }

@@ -502,22 +502,11 @@ public final class IncomingObject: @unchecked Sendable {
     }
 
     private func readPrefix(_ count: Int) throws(StoreFailure) -> [UInt8] {
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, done in
-            done = 0
-            while done < count {
-                let n = pread(fd, buf.baseAddress! + done, count - done, off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                done += n
-            }
+        do {
+            return try FileBytes.read(fd, count: count)
+        } catch {
+            throw StoreFailure(.outOfResources, "cannot read back the file", errno: error.errno).described
         }
-        if failure != 0 { throw StoreFailure(.outOfResources, "cannot read back the file", errno: failure).described }
-        return bytes
     }
 
     private func fail(_ kind: StoreFailure.Kind, _ comment: String, errno code: Int32? = nil) {

@@ -185,22 +185,12 @@ enum InstanceLoader {
 
     /// Exactly `count` bytes at `offset`, in a new array.
     static func readExactly(_ fd: Int32, path: String, at offset: Int, count: Int) throws(SubOperationFailure) -> [UInt8] {
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count {
-                let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset + done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                done += n
-            }
-            initialized = done
+        let bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(fd, at: offset, count: count)
+        } catch {
+            throw SubOperationFailure("cannot read \(path): errno \(error.errno)")
         }
-        guard failure == 0 else { throw SubOperationFailure("cannot read \(path): errno \(failure)") }
         guard bytes.count == count else {
             throw SubOperationFailure("\(path) is shorter than when it was opened (\(offset + bytes.count) bytes)")
         }
