@@ -39,6 +39,21 @@ struct RetrieveBench {
         var failed = 0
         /// The transfer syntax the data sets came in (of the last C-STORE's context).
         var transferSyntax = ""
+
+        /// Takes a C-GET-RSP or C-MOVE-RSP: false while it is pending, true once the final
+        /// one's status and counts are recorded.
+        mutating func recordFinal(_ command: CommandSet) -> Bool {
+            let status = command.status ?? DIMSEStatus(0xFFFF)
+            if status.isPending { return false }
+            self.status = status
+            completed = Int(command.completedSubOperations ?? 0)
+            failed = Int(command.failedSubOperations ?? 0)
+            return true
+        }
+    }
+
+    static func unexpected(_ command: CommandSet) -> BenchError {
+        BenchError("unexpected command \(command.commandFieldValue.map { String($0, radix: 16) } ?? "?")")
     }
 
     let port: Int
@@ -78,14 +93,9 @@ struct RetrieveBench {
                                 contextID: contextID, peerMaxPDULength: association.peerMaxPDULength)
                 store = nil
             case .command(let command, _) where command.commandField == .cGetRSP:
-                let status = command.status ?? DIMSEStatus(0xFFFF)
-                if status.isPending { continue }
-                result.status = status
-                result.completed = Int(command.completedSubOperations ?? 0)
-                result.failed = Int(command.failedSubOperations ?? 0)
-                break receiving
+                if result.recordFinal(command) { break receiving }
             case .command(let command, _):
-                throw BenchError("unexpected command \(command.commandFieldValue.map { String($0, radix: 16) } ?? "?")")
+                throw Self.unexpected(command)
             case .abort:
                 throw BenchError("the server aborted the association")
             case .releaseRequest, .releaseReply, .otherPDU:
@@ -115,14 +125,9 @@ struct RetrieveBench {
         receiving: while true {
             switch try reader.next() {
             case .command(let command, _) where command.commandField == .cMoveRSP:
-                let status = command.status ?? DIMSEStatus(0xFFFF)
-                if status.isPending { continue }
-                result.status = status
-                result.completed = Int(command.completedSubOperations ?? 0)
-                result.failed = Int(command.failedSubOperations ?? 0)
-                break receiving
+                if result.recordFinal(command) { break receiving }
             case .command(let command, _):
-                throw BenchError("unexpected command \(command.commandFieldValue.map { String($0, radix: 16) } ?? "?")")
+                throw Self.unexpected(command)
             case .abort:
                 throw BenchError("the server aborted the association")
             case .dataSetEnd, .releaseRequest, .releaseReply, .otherPDU:
