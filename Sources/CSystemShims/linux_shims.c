@@ -292,3 +292,28 @@ int qrs_cached_pages(int fd, int64_t offset, int64_t count, uint64_t *pages) {
 static __thread int loop_thread_marker;
 void qrs_mark_loop_thread(int on) { loop_thread_marker = on; }
 int qrs_is_loop_thread(void) { return loop_thread_marker; }
+
+int qrs_splice_pipe(int fds[2], int bytes, int *capacity) {
+    if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return -1;
+    // Above /proc/sys/fs/pipe-max-size only a privileged process may go: take what is allowed.
+    int size = -1;
+    for (int want = bytes; want >= 4096 && size < 0; want /= 2) size = fcntl(fds[1], F_SETPIPE_SZ, want);
+    if (size < 0) size = fcntl(fds[1], F_GETPIPE_SZ);
+    if (size < 0) {
+        int saved = errno;
+        close(fds[0]);
+        close(fds[1]);
+        errno = saved;
+        return -1;
+    }
+    *capacity = size;
+    return 0;
+}
+
+ssize_t qrs_vmsplice(int pipe_out, const struct iovec *iov, int iovcnt) {
+    return vmsplice(pipe_out, iov, (unsigned long)iovcnt, SPLICE_F_NONBLOCK);
+}
+
+ssize_t qrs_splice_to_socket(int pipe_in, int socket, size_t count, int more) {
+    return splice(pipe_in, NULL, socket, NULL, count, SPLICE_F_NONBLOCK | (more ? SPLICE_F_MORE : 0));
+}

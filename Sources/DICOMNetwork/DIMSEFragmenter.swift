@@ -97,11 +97,54 @@ public enum DIMSEFragmenter {
     /// PDU header, the 4-byte PDV item length (big-endian) and the context ID and message
     /// control header.
     public static func frameHeader(contextID: UInt8, isCommand: Bool, isLast: Bool, payloadLength: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: frameHeaderLength) { buffer, initialized in
+            writeFrameHeader(contextID: contextID, isCommand: isCommand, isLast: isLast, payloadLength: payloadLength,
+                             into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = frameHeaderLength
+        }
+    }
+
+    /// Bytes of ``frameHeader(contextID:isCommand:isLast:payloadLength:)``.
+    public static let frameHeaderLength = 12
+
+    /// Writes ``frameHeader(contextID:isCommand:isLast:payloadLength:)`` into the first
+    /// ``frameHeaderLength`` bytes of `buffer`, for senders that keep headers in memory of their own.
+    public static func writeFrameHeader(contextID: UInt8, isCommand: Bool, isLast: Bool, payloadLength: Int,
+                                        into buffer: UnsafeMutableRawBufferPointer) {
+        precondition(buffer.count >= frameHeaderLength, "a frame header needs \(frameHeaderLength) bytes")
         let pdv = PDV(contextID: contextID, isCommand: isCommand, isLast: isLast, fragment: [])
-        var header = PDUHeader(type: PDUType.pData.rawValue, length: UInt32(payloadLength + 6)).encoded()
-        header.appendBigEndian(UInt32(payloadLength + 2))
-        header += [contextID, pdv.messageControlHeader]
-        return header
+        buffer[0] = PDUType.pData.rawValue
+        buffer[1] = 0
+        buffer.storeBytes(of: UInt32(payloadLength + 6).bigEndian, toByteOffset: 2, as: UInt32.self)
+        buffer.storeBytes(of: UInt32(payloadLength + 2).bigEndian, toByteOffset: 6, as: UInt32.self)
+        buffer[10] = contextID
+        buffer[11] = pdv.messageControlHeader
+    }
+
+    /// Writes the headers of every frame of ``dataSetFrames(contextID:length:isLast:peerMaxPDULength:)``
+    /// for a stretch of `length` bytes into `buffer`, one after the other (``frameHeaderLength``
+    /// bytes each); returns the number of frames.
+    @discardableResult
+    public static func writeDataSetFrameHeaders(contextID: UInt8, length: Int, isLast: Bool, peerMaxPDULength: UInt32,
+                                                into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        let frames = dataSetFrameCount(length: length, peerMaxPDULength: peerMaxPDULength)
+        precondition(buffer.count >= frames * frameHeaderLength, "room for every frame's header")
+        for frame in 0..<frames {
+            let start = frame * cap
+            let end = min(length, start + cap)
+            writeFrameHeader(contextID: contextID, isCommand: false, isLast: isLast && end == length,
+                             payloadLength: end - start,
+                             into: UnsafeMutableRawBufferPointer(rebasing: buffer[(frame * frameHeaderLength)...]))
+        }
+        return frames
+    }
+
+    /// Frames of ``dataSetFrames(contextID:length:isLast:peerMaxPDULength:)`` for a stretch of
+    /// `length` bytes (one, empty, when `length` is 0).
+    public static func dataSetFrameCount(length: Int, peerMaxPDULength: UInt32) -> Int {
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        return max(1, (length + cap - 1) / cap)
     }
 
     /// One PDU of a data set stretch whose payload stays where it is (a file): the header bytes to

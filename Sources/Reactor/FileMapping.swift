@@ -6,12 +6,13 @@ import Musl
 #endif
 
 /// A read-only shared mapping of part of a file, unmapped when the last reference goes away, so
-/// the ``MappedBytes`` of one mapping queued on a connection keep it alive until written.
+/// a ``FramedMapping`` queued on a connection keeps it alive until written.
 ///
-/// The mapped bytes are never read in user space: they only go to the kernel as `writev` iovecs.
-/// If the file shrinks under the mapping, a user-space read of a page past its end would raise
-/// SIGBUS, while the kernel's copy in `writev` fails with `EFAULT` so the connection closes
-/// with a ``FileRegionError`` and the process lives on (tested in MappedBytesTests).
+/// The mapped bytes are never read in user space: they only go to the kernel as iovecs
+/// (`vmsplice`, or `writev` without a pipe). If the file shrinks under the mapping, a user-space
+/// read of a page past its end would raise SIGBUS, while the kernel fails the call with `EFAULT`,
+/// so the connection closes with a ``FileRegionError`` and the process lives on (tested in
+/// FramedMappingTests).
 public final class FileMapping: @unchecked Sendable {
     // @unchecked: the mapping is read-only and never changes after init; the pointer is only
     // handed to the kernel.
@@ -47,27 +48,4 @@ public final class FileMapping: @unchecked Sendable {
     }
 
     deinit { munmap(base, mappedLength) }
-}
-
-/// Bytes of a ``FileMapping`` queued for writing: gathered into the same `writev` as byte
-/// slices, so many small PDUs (header slice + mapped payload) go out in one system call.
-public struct MappedBytes: Sendable {
-    /// The mapping the bytes lie in.
-    public let mapping: FileMapping
-    /// File offset of the next byte to send.
-    public internal(set) var offset: Int
-    /// Bytes still to send.
-    public internal(set) var length: Int
-
-    /// The `length` bytes at file offset `offset`, which must lie within `mapping`.
-    public init(mapping: FileMapping, offset: Int, length: Int) {
-        precondition(offset >= mapping.offset && length >= 0 && offset + length <= mapping.offset + mapping.length,
-                     "mapped bytes must lie within their mapping")
-        self.mapping = mapping
-        self.offset = offset
-        self.length = length
-    }
-
-    /// Address of the next byte to send (for the kernel only; see ``FileMapping``).
-    var address: UnsafeRawPointer { mapping.start + (offset - mapping.offset) }
 }

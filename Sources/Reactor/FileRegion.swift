@@ -49,15 +49,15 @@ public enum OutputPiece: Sendable {
     case bytes(ArraySlice<UInt8>)
     /// A file region, written with `sendfile`.
     case file(FileRegion)
-    /// Bytes of a file mapping, gathered with byte slices into one `writev`.
-    case mapped(MappedBytes)
+    /// A file mapping cut into frames with a header each, moved through a pipe without a copy.
+    case framed(FramedMapping)
 
     /// Bytes this piece still has to write.
     public var count: Int {
         switch self {
         case .bytes(let bytes): return bytes.count
         case .file(let region): return region.length
-        case .mapped(let mapped): return mapped.length
+        case .framed(let framed): return framed.length
         }
     }
 }
@@ -65,7 +65,8 @@ public enum OutputPiece: Sendable {
 /// A file region or mapped file bytes could not be sent in full: the file ended (it got shorter
 /// since the region or mapping was made) or reading it failed.
 public struct FileRegionError: Error, CustomStringConvertible, Sendable {
-    /// The call that failed: `"sendfile"` for a region, `"writev"` for mapped bytes.
+    /// The call that failed: `"sendfile"` for a region, `"vmsplice"` (or `"writev"`) for a framed
+    /// mapping.
     public var call = "sendfile"
     /// The file's name (``OpenFile/name``).
     public var file: String

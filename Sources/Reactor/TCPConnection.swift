@@ -11,8 +11,9 @@ import Musl
 /// it on the loop thread only.
 ///
 /// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
-/// queued as slices and mapped file bytes (written with `writev`) and file regions (written with
-/// `sendfile`), with `EPOLLOUT` armed only while output is pending.
+/// queued as slices (written with `writev`), framed file mappings (moved to the socket through a
+/// pipe with `vmsplice` and `splice`) and file regions (written with `sendfile`), with `EPOLLOUT`
+/// armed only while output is pending.
 public final class TCPConnection {
     /// The loop this connection belongs to.
     public let loop: EventLoop
@@ -52,6 +53,15 @@ public final class TCPConnection {
     /// File regions in `output`: while there are any, a flush runs with TCP_CORK on.
     private var queuedFileRegions = 0
     private var outputHead = 0
+    /// The pipe framed mappings go through, made on first use; nil after that failed.
+    private var splicePipe: SplicePipe?
+    private var splicePipeFailed = false
+    /// Whether framed mappings go through a pipe; tests turn it off to exercise `writev`.
+    var splicesFramedMappings = true
+    /// Whether this connection made a pipe for framed mappings (for tests).
+    private(set) var usedSplicePipe = false
+    /// Bytes in `splicePipe`, all of them from the framed mapping at the head of `output`.
+    private var pipedBytes = 0
     private var sizer = ReadChunkSizer()
     private var wasAboveLowWater = false
     /// Depth of ``holdingWrites(_:)`` calls: while above zero, writes are queued, not flushed.
@@ -197,12 +207,12 @@ public final class TCPConnection {
         write(pieces.map(OutputPiece.bytes))
     }
 
-    /// Queues byte slices, mapped file bytes and file regions, written in order: consecutive byte
-    /// slices and mapped bytes with `writev`, file regions with `sendfile` (the file's bytes are
-    /// never read in user space). A region or mapping is read when it is written, not when it is
-    /// queued; a file that has become shorter by then closes the connection with a
-    /// ``FileRegionError``. Queued regions keep their file open, and mapped bytes their mapping,
-    /// until written or dropped.
+    /// Queues byte slices, framed file mappings and file regions, written in order: consecutive
+    /// byte slices with `writev`, framed mappings through a pipe (`vmsplice`, then `splice`), file
+    /// regions with `sendfile` (the file's bytes are never read in user space). A region or
+    /// mapping is read when it is written, not when it is queued; a file that has become shorter
+    /// by then closes the connection with a ``FileRegionError``. Queued regions keep their file
+    /// open, and framed mappings their mapping, until written or dropped.
     public func write(_ pieces: [OutputPiece]) {
         guard state == .open else { return }
         for piece in pieces where piece.count > 0 {
@@ -246,10 +256,10 @@ public final class TCPConnection {
         defer { if corked && state != .closed { _ = qrs_set_cork(fd, 0) } }
         while pendingWriteBytes > 0 && state != .closed {
             let step: Result<Bool, Error>
-            if case .file(let region) = output[outputHead] {
-                step = writeFileRegion(region)
-            } else {
-                step = writeBytePieces()
+            switch output[outputHead] {
+            case .file(let region): step = writeFileRegion(region)
+            case .framed(let framed): step = writeFramed(framed)
+            case .bytes: step = writeBytePieces()
             }
             switch step {
             case .failure(let error):
@@ -274,10 +284,8 @@ public final class TCPConnection {
         }
     }
 
-    /// Writes the byte slices and mapped bytes at the head of the queue in one call; true when all
-    /// offered bytes were taken (so writing on may succeed), false when the socket is full.
-    /// Mapped bytes are only read by the kernel: a page past the end of a shrunk file makes the
-    /// call fail with `EFAULT` (no SIGBUS), reported as a ``FileRegionError``.
+    /// Writes the byte slices at the head of the queue in one call; true when all offered bytes
+    /// were taken (so writing on may succeed), false when the socket is full.
     ///
     /// Slices right before a file region are the PDU and PDV headers of the payload that region
     /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
@@ -287,14 +295,9 @@ public final class TCPConnection {
     /// cork cannot be set.
     private func writeBytePieces() -> Result<Bool, Error> {
         var count = 0
-        var firstMapped: MappedBytes?
-        while count < Self.maxIOVecs, outputHead + count < output.count {
-            let piece = output[outputHead + count]
-            if case .file = piece { break }
-            if firstMapped == nil, case .mapped(let mapped) = piece { firstMapped = mapped }
+        while count < Self.maxIOVecs, outputHead + count < output.count, case .bytes = output[outputHead + count] {
             count += 1
         }
-        let mayFault = firstMapped != nil
         let beforeFile = outputHead + count < output.count && count < Self.maxIOVecs
         let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
         defer { iovecs.deallocate() }
@@ -306,22 +309,13 @@ public final class TCPConnection {
                     var message = msghdr()
                     message.msg_iov = iovecs
                     message.msg_iovlen = count
-                    return try syscall("sendmsg", blocking: true, faultIsError: mayFault,
-                                       { sendmsg(fd, &message, Int32(MSG_MORE)) })
+                    return try syscall("sendmsg", blocking: true, { sendmsg(fd, &message, Int32(MSG_MORE)) })
                 }
-                return try syscall("writev", blocking: true, faultIsError: mayFault,
-                                   { qrs_writev(fd, iovecs, Int32(count)) })
+                return try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) })
             }
         }
         switch result {
         case .failure(let error):
-            if error.errno == EFAULT, let firstMapped {
-                // A mapped page past the file's end: the file got shorter since it was mapped.
-                var error = FileRegionError(file: firstMapped.mapping.file.name, offset: firstMapped.offset,
-                                            missing: firstMapped.length)
-                error.call = "writev"
-                return .failure(error)
-            }
             return .failure(error)
         case .success(.wouldBlock):
             partialWriteCount += 1
@@ -333,6 +327,115 @@ public final class TCPConnection {
             partialWriteCount += 1
             return .success(false)
         }
+    }
+
+    /// Moves (part of) the framed mapping at the head of the queue to the socket: the pipe is
+    /// topped up with `vmsplice` (page references, no copy) and emptied into the socket with
+    /// `splice`, until all of it went (true) or the socket is full (false). The pipe only ever
+    /// holds bytes of the head piece, so output keeps its order. Without a pipe (none could be
+    /// made) the frames are copied with `writev`.
+    private func writeFramed(_ framed: FramedMapping) -> Result<Bool, Error> {
+        if splicePipe == nil && !splicePipeFailed && splicesFramedMappings {
+            do {
+                splicePipe = try SplicePipe()
+                usedSplicePipe = true
+            } catch {
+                // Out of descriptors, most likely: copying the frames still works.
+                splicePipeFailed = true
+            }
+        }
+        guard let pipe = splicePipe else { return writeFramedCopying(framed) }
+        var framed = framed
+        let fd = self.fd
+        while true {
+            if framed.loaded < framed.totalLength {
+                let loading = framed.loaded
+                let loaded: IOResult<Int>
+                do {
+                    loaded = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iovecs throws(SystemError) in
+                        let (count, _) = framed.segments(from: loading, into: iovecs.baseAddress!, capacity: iovecs.count)
+                        return try syscall("vmsplice", blocking: true, faultIsError: true,
+                                           { qrs_vmsplice(pipe.writeFD, iovecs.baseAddress, Int32(count)) })
+                    }
+                } catch {
+                    return .failure(shortFileError(error, framed, at: loading, call: "vmsplice"))
+                }
+                if case .processed(let n) = loaded {
+                    framed.loaded += n
+                    pipedBytes += n
+                    output[outputHead] = .framed(framed)
+                }
+            }
+            let asked = pipedBytes
+            // vmsplice takes at least a byte while the pipe has room, and the pipe only holds
+            // bytes of this piece, which is not all sent yet: it cannot be empty here.
+            guard asked > 0 else { return .failure(SystemError(errno: EPIPE, call: "vmsplice")) }
+            let more: Int32 = pendingWriteBytes > asked ? 1 : 0
+            let moved: IOResult<Int>
+            do {
+                moved = try syscall("splice", blocking: true, { qrs_splice_to_socket(pipe.readFD, fd, asked, more) })
+            } catch {
+                return .failure(error)
+            }
+            switch moved {
+            case .wouldBlock:
+                partialWriteCount += 1
+                return .success(false)
+            case .processed(0):
+                // The pipe held fewer bytes than counted: the bookkeeping is wrong.
+                return .failure(SystemError(errno: EPIPE, call: "splice"))
+            case .processed(let n):
+                let wasLeft = framed.length
+                pipedBytes -= n
+                consumeOutput(n)
+                if n == wasLeft { return .success(true) }
+                if n < asked {
+                    partialWriteCount += 1
+                    return .success(false)
+                }
+                guard case .framed(let current) = output[outputHead] else { return .success(true) }
+                framed = current
+            }
+        }
+    }
+
+    /// Writes (part of) the framed mapping at the head of the queue with `writev`, for a
+    /// connection without a pipe; true when all offered bytes went.
+    private func writeFramedCopying(_ framed: FramedMapping) -> Result<Bool, Error> {
+        let fd = self.fd
+        let written: IOResult<Int>
+        var offered = 0
+        do {
+            written = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iovecs throws(SystemError) in
+                let (count, bytes) = framed.segments(from: framed.sent, into: iovecs.baseAddress!, capacity: iovecs.count)
+                offered = bytes
+                return try syscall("writev", blocking: true, faultIsError: true,
+                                   { qrs_writev(fd, iovecs.baseAddress, Int32(count)) })
+            }
+        } catch {
+            return .failure(shortFileError(error, framed, at: framed.sent, call: "writev"))
+        }
+        switch written {
+        case .wouldBlock:
+            partialWriteCount += 1
+            return .success(false)
+        case .processed(let n):
+            consumeOutput(n)
+            if n == offered { return .success(true) }
+            partialWriteCount += 1
+            return .success(false)
+        }
+    }
+
+    /// `EFAULT` from handing over mapped bytes means a page past the file's end: the file got
+    /// shorter since it was mapped (the kernel reports it where a user-space read would SIGBUS).
+    private func shortFileError(_ error: SystemError, _ framed: FramedMapping, at position: Int, call: String) -> Error {
+        guard error.errno == EFAULT else { return error }
+        let offset = framed.fileOffset(at: position)
+        var shortFile = FileRegionError(file: framed.mapping.file.name, offset: offset,
+                                        missing: framed.payloadOffset + framed.payloadLength - offset)
+        shortFile.call = call
+        return shortFile
     }
 
     /// Sends (part of) the file region at the head of the queue; true when the part asked for
@@ -376,13 +479,8 @@ public final class TCPConnection {
         switch output[outputHead + index] {
         case .bytes(let bytes):
             slice = bytes
-        case .mapped(let mapped):
-            // The mapping stays alive while queued; its bytes are only read by the kernel.
-            iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: mapped.address), iov_len: mapped.length)
-            offered += mapped.length
-            return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
-        case .file:
-            preconditionFailure("withIOVecs: file regions are not gathered")
+        case .file, .framed:
+            preconditionFailure("withIOVecs: only byte slices are gathered")
         }
         return slice.withUnsafeBufferPointer { buffer in
             iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
@@ -411,10 +509,9 @@ public final class TCPConnection {
                     region.offset += remaining
                     region.length -= remaining
                     output[outputHead] = .file(region)
-                case .mapped(var mapped):
-                    mapped.offset += remaining
-                    mapped.length -= remaining
-                    output[outputHead] = .mapped(mapped)
+                case .framed(var framed):
+                    framed.sent += remaining
+                    output[outputHead] = .framed(framed)
                 }
                 remaining = 0
             }
@@ -466,6 +563,8 @@ public final class TCPConnection {
         output.removeAll()
         outputHead = 0
         queuedFileRegions = 0
+        splicePipe = nil
+        pipedBytes = 0
         pendingWriteBytes = 0
         handler?.connection = nil
         handler = nil

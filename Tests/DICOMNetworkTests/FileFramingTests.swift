@@ -38,4 +38,25 @@ struct FileFramingTests {
                                                       peerMaxPDULength: max).flatMap { Array($0) }
         #expect(framed == reference)
     }
+
+    @Test("headers written into memory are the frames' headers, one after the other",
+          arguments: [UInt32(0), 7, 13, 100, 16384])
+    func writtenHeadersEqualFrameHeaders(max: UInt32) {
+        for size in [0, 1, 93, 94, 189, 1001, 20000, 100_000] {
+            for isLast in [false, true] {
+                let frames = DIMSEFragmenter.dataSetFrames(contextID: 9, length: size, isLast: isLast,
+                                                           peerMaxPDULength: max)
+                let count = DIMSEFragmenter.dataSetFrameCount(length: size, peerMaxPDULength: max)
+                #expect(count == frames.count, "max \(max), stretch \(size) bytes")
+                var written = [UInt8](repeating: 0xAA, count: count * DIMSEFragmenter.frameHeaderLength + 3)
+                let reported = written.withUnsafeMutableBytes {
+                    DIMSEFragmenter.writeDataSetFrameHeaders(contextID: 9, length: size, isLast: isLast,
+                                                             peerMaxPDULength: max, into: $0)
+                }
+                #expect(reported == count)
+                #expect(Array(written.dropLast(3)) == frames.flatMap(\.header), "max \(max), stretch \(size), last \(isLast)")
+                #expect(written.suffix(3).allSatisfy { $0 == 0xAA }, "nothing written past the headers")
+            }
+        }
+    }
 }

@@ -63,18 +63,24 @@ struct OutputOutcome: Sendable {
     var closes = 0
     var partialWrites = 0
     var pendingAfterQueue = 0
+    /// Whether framed mappings went through the connection's pipe.
+    var splicedThroughPipe = false
 }
 
 /// Queues `pieces` (built on the loop from the file) on a connection over `fd`, records how
-/// it closes, and closes it once everything was written.
-func runOutput(_ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter,
+/// it closes, and closes it once everything was written. `splice: false` sends framed mappings
+/// with `writev`, as a connection does when it cannot have a pipe.
+func runOutput(_ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter, splice: Bool = true,
                pieces: @escaping @Sendable () throws -> [OutputPiece]) throws {
     try onLoop(loop) {
         let connection = try TCPConnection(fd: fd, loop: loop)
         connection.writeLowWaterMark = 1
+        connection.splicesFramedMappings = splice
         connection.onClose = { [unowned connection] error in
             let partial = connection.partialWriteCount
+            let spliced = connection.usedSplicePipe
             outcome.withLock {
+                $0.splicedThroughPipe = spliced
                 $0.closes += 1
                 $0.closeError = error.map { "\($0)" }
                 $0.closedWithFileRegionError = error is FileRegionError

@@ -114,4 +114,17 @@ void qrs_mark_loop_thread(int on);
 /// Whether the calling thread was marked with qrs_mark_loop_thread.
 int qrs_is_loop_thread(void);
 
+/// A non-blocking, close-on-exec pipe ([0] read end, [1] write end) for moving pages to a socket
+/// with vmsplice and splice, its capacity raised toward `bytes` (halved until the kernel allows
+/// it). Returns 0 with the capacity in *capacity, or -1 with errno.
+int qrs_splice_pipe(int fds[2], int bytes, int *capacity);
+/// vmsplice(2) without SPLICE_F_GIFT: the pipe takes references to the pages behind `iov`, not
+/// copies, so that memory must never change afterwards. Non-blocking. Returns the bytes moved
+/// (fewer when the pipe filled up), or -1 with errno (EAGAIN: the pipe is full; EFAULT: an
+/// address is not backed, e.g. a mapping past the end of its file).
+ssize_t qrs_vmsplice(int pipe_out, const struct iovec *iov, int iovcnt);
+/// splice(2) of up to `count` bytes from a pipe to a non-blocking socket, with SPLICE_F_MORE
+/// when `more` output follows. Returns the bytes moved or -1 with errno.
+ssize_t qrs_splice_to_socket(int pipe_in, int socket, size_t count, int more);
+
 #endif
