@@ -109,6 +109,10 @@ final class RetrieveOperation {
     private var nextToLoad = 0
     private var window: [Slot] = []
     private var windowBytes = 0
+    /// How instances of a SOP class stored in a transfer syntax are sent on the channel: the
+    /// same for every instance of the kind, so decided once per kind (a requester such as
+    /// getscu proposes over a hundred contexts).
+    private var sendPlans: [SendPlanKey: Result<SendPlan, SubOperationFailure>] = [:]
     /// The sub-operation on the wire, the Message ID of its C-STORE-RQ, and the rest of its
     /// data set when streamed.
     private var current: IndexedInstance?
@@ -388,21 +392,20 @@ final class RetrieveOperation {
             let index = nextToLoad
             let instance = instances[index]
             nextToLoad += 1
-            let contexts = channel.storeContexts(for: instance.sopClassUID)
-            guard let ts = InstanceLoader.choose(stored: instance.transferSyntaxUID,
-                                                 offered: contexts.map(\.transferSyntax)),
-                  let context = contexts.first(where: { $0.transferSyntax == ts }) else {
-                let reason = contexts.isEmpty
-                    ? (kind.isMove ? "the destination accepted no context for SOP class \(instance.sopClassUID)"
-                                   : "no accepted context with SCP role for SOP class \(instance.sopClassUID)")
-                    : "no accepted transfer syntax can carry \(instance.transferSyntaxUID) (offered: \(contexts.map(\.transferSyntax).joined(separator: ",")))"
-                window.append(Slot(index: index, instance: instance, contextID: 0,
-                                   result: .failure(SubOperationFailure(reason))))
-                continue
+            let key = SendPlanKey(sopClassUID: instance.sopClassUID, transferSyntaxUID: instance.transferSyntaxUID)
+            let plan = sendPlans[key] ?? {
+                let plan = Self.sendPlan(for: key, contexts: channel.storeContexts(for: key.sopClassUID), isMove: kind.isMove)
+                sendPlans[key] = plan
+                return plan
+            }()
+            switch plan {
+            case .failure(let failure):
+                window.append(Slot(index: index, instance: instance, contextID: 0, result: .failure(failure)))
+            case .success(let plan):
+                let slot = Slot(index: index, instance: instance, contextID: plan.contextID)
+                window.append(slot)
+                batch.append((slot, plan.target))
             }
-            let slot = Slot(index: index, instance: instance, contextID: context.id)
-            window.append(slot)
-            batch.append((slot, TransferSyntax(uid: ts)))
         }
         guard !batch.isEmpty else { return }
         let jobs = batch.map { (instance: $0.slot.instance, target: $0.target) }
@@ -417,6 +420,31 @@ final class RetrieveOperation {
         }, on: association.server.loop) { [self] results in
             loaded(results, into: slots)
         }
+    }
+
+    private struct SendPlanKey: Hashable {
+        var sopClassUID: String
+        var transferSyntaxUID: String
+    }
+
+    private struct SendPlan {
+        var contextID: UInt8
+        var target: TransferSyntax
+    }
+
+    /// The accepted context to send an instance of `key` on and the syntax to send it in, or
+    /// why there is none (then each such instance is a failed sub-operation).
+    private static func sendPlan(for key: SendPlanKey, contexts: [NegotiatedAssociation.Context],
+                                 isMove: Bool) -> Result<SendPlan, SubOperationFailure> {
+        guard let ts = InstanceLoader.choose(stored: key.transferSyntaxUID, offered: contexts.map(\.transferSyntax)),
+              let context = contexts.first(where: { $0.transferSyntax == ts }) else {
+            let reason = contexts.isEmpty
+                ? (isMove ? "the destination accepted no context for SOP class \(key.sopClassUID)"
+                          : "no accepted context with SCP role for SOP class \(key.sopClassUID)")
+                : "no accepted transfer syntax can carry \(key.transferSyntaxUID) (offered: \(contexts.map(\.transferSyntax).joined(separator: ",")))"
+            return .failure(SubOperationFailure(reason))
+        }
+        return .success(SendPlan(contextID: context.id, target: TransferSyntax(uid: ts)))
     }
 
     /// Files loaded ahead below which the window is refilled: low enough that refills load
