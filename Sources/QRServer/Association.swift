@@ -442,6 +442,8 @@ final class Association {
     /// of two messages must not interleave, so they go out once the data set is complete.
     /// They are small (responses to C-ECHO or C-FIND on the same association).
     private var heldDuringStream: [ArraySlice<UInt8>]?
+    /// PDU headers of data sets sent from mapped files.
+    private let frameHeaders = SealedBytesArena()
 
     /// Sends a command and the first stretch of its data set (the whole data set when `isLast`).
     /// Otherwise the data set goes on with ``continueStreamedMessage(contextID:_:isLast:)``, and
@@ -451,7 +453,7 @@ final class Association {
         var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
                                                    peerMaxPDULength: negotiated.peerMaxPDULength)
         pieces += firstPart.outputPieces(contextID: contextID, isLast: isLast,
-                                         peerMaxPDULength: negotiated.peerMaxPDULength)
+                                         peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders)
         if !isLast { heldDuringStream = [] }
         connection.write(pieces)
     }
@@ -460,7 +462,7 @@ final class Association {
     func continueStreamedMessage(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         guard stateMachine.canSendPData, let negotiated, heldDuringStream != nil else { return }
         connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
-                                           peerMaxPDULength: negotiated.peerMaxPDULength))
+                                           peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
         if isLast {
             let held = heldDuringStream ?? []
             heldDuringStream = nil

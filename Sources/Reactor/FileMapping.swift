@@ -27,10 +27,11 @@ public final class FileMapping: @unchecked Sendable {
     /// Address of the byte at file offset ``offset``.
     let start: UnsafeRawPointer
 
-    /// Maps `length` bytes of `file` from `offset` read-only, with sequential read-ahead advice.
+    /// Maps `length` bytes of `file` from `offset` read-only. No read-ahead advice: the bytes are
+    /// made resident before they are mapped (``PageIn``).
     public init(file: OpenFile, offset: Int, length: Int) throws(SystemError) {
         precondition(offset >= 0 && length > 0, "a file mapping needs a non-negative offset and a positive length")
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = systemPageSize
         let alignedOffset = offset - offset % page
         let lead = offset - alignedOffset
         let total = lead + length
@@ -38,7 +39,6 @@ public final class FileMapping: @unchecked Sendable {
               pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
             throw SystemError(errno: errno, call: "mmap")
         }
-        _ = madvise(pointer, total, MADV_SEQUENTIAL)
         base = pointer
         mappedLength = total
         self.file = file

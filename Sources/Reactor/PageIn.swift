@@ -95,7 +95,7 @@ public enum PageIn {
             if available > 0 { _ = pageIn(fd, offset: offset, length: available) }
             return .fileEnded
         }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = systemPageSize
         let firstPage = offset / page
         let pages = (offset + length + page - 1) / page - firstPage
         var cached: UInt64 = 0

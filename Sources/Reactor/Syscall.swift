@@ -70,3 +70,6 @@ func closeDescriptor(_ fd: Int32) {
         precondition(err != EBADF, "close(\(fd)): EBADF, the descriptor was already closed")
     }
 }
+
+/// The system's page size (mappings, page-cache accounting).
+let systemPageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

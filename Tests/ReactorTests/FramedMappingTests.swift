@@ -15,7 +15,7 @@ import Glibc
                         content: [UInt8]) throws -> (piece: OutputPiece, expected: [UInt8]) {
         let frames = (range.count + chunk - 1) / chunk
         let headerBytes = (0..<frames).flatMap { randomBytes(count: 12, seed: seed &+ UInt64($0)) }
-        let headers = try SealedBytes(count: headerBytes.count) { buffer in
+        let headers = try SealedBytesArena(chunkSize: 4096).bytes(count: headerBytes.count) { buffer in
             buffer.copyBytes(from: headerBytes)
         }
         var expected: [UInt8] = []
@@ -145,11 +145,20 @@ import Glibc
         #expect(framed.fileOffset(at: framed.totalLength) == 8_300)
     }
 
-    @Test("sealed bytes hold what their fill wrote")
+    @Test("sealed bytes hold what their fill wrote; an arena never hands out a byte twice")
     func sealedBytesHoldTheirContents() throws {
-        let bytes = randomBytes(count: 5_000, seed: 8)
-        let sealed = try SealedBytes(count: bytes.count) { $0.copyBytes(from: bytes) }
-        #expect(sealed.count == bytes.count)
-        #expect(Array(UnsafeRawBufferPointer(start: sealed.start, count: sealed.count)) == bytes)
+        let arena = SealedBytesArena(chunkSize: 8192)
+        var made: [(SealedBytes, [UInt8])] = []
+        for (index, count) in [5_000, 3_000, 200, 10_000, 1].enumerated() {
+            let bytes = randomBytes(count: count, seed: UInt64(index))
+            made.append((try arena.bytes(count: count) { $0.copyBytes(from: bytes) }, bytes))
+        }
+        for (sealed, bytes) in made {
+            #expect(sealed.count == bytes.count)
+            #expect(Array(UnsafeRawBufferPointer(start: sealed.start, count: sealed.count)) == bytes)
+        }
+        // The first two share pages; the third does not fit after them and starts new ones.
+        #expect(made[1].0.start == made[0].0.start + 5_000)
+        #expect(made[2].0.pages !== made[0].0.pages)
     }
 }

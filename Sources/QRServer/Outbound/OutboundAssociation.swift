@@ -27,6 +27,8 @@ final class OutboundAssociation: StoreChannel {
     private var selfReference: OutboundAssociation?
     private var ended = false
     private var releasing = false
+    /// PDU headers of data sets sent from mapped files.
+    private let frameHeaders = SealedBytesArena()
 
     /// Once: established, or why not (connect failure, RJ, abort, timeout).
     var onEstablished: ((Result<Void, SubOperationFailure>) -> Void)?
@@ -71,7 +73,7 @@ final class OutboundAssociation: StoreChannel {
         var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
                                                    peerMaxPDULength: negotiated.peerMaxPDULength)
         pieces += dataSet.outputPieces(contextID: contextID, isLast: isComplete,
-                                       peerMaxPDULength: negotiated.peerMaxPDULength)
+                                       peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders)
         connection.write(pieces)
         startTimer("no C-STORE-RSP")
     }
@@ -79,7 +81,7 @@ final class OutboundAssociation: StoreChannel {
     func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         guard isOpen, let negotiated, let connection else { return }
         connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
-                                           peerMaxPDULength: negotiated.peerMaxPDULength))
+                                           peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
         // The destination is taking the data set: the wait for its answer starts again.
         startTimer("no C-STORE-RSP")
     }

@@ -31,7 +31,9 @@ enum DataSetStretch: Sendable {
     /// The stretch framed as P-DATA-TF PDUs of one PDV each for the connection's output queue.
     /// A file stretch becomes [12 header bytes][file region] per PDU, or, when it has a mapping,
     /// one framed mapping of all its PDUs: the payload is never read into user memory.
-    func outputPieces(contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32) -> [OutputPiece] {
+    /// The headers of a framed mapping come from `headers`.
+    func outputPieces(contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32,
+                      headers: SealedBytesArena) -> [OutputPiece] {
         switch self {
         case .bytes(let bytes):
             return DIMSEFragmenter.dataSetPieces(contextID: contextID, [bytes], isLast: isLast,
@@ -39,7 +41,7 @@ enum DataSetStretch: Sendable {
         case .file(let file, let offset, let length, let mapping):
             if let mapping, length > 0,
                let framed = Self.framed(mapping, offset: offset, length: length, contextID: contextID, isLast: isLast,
-                                        peerMaxPDULength: peerMaxPDULength) {
+                                        peerMaxPDULength: peerMaxPDULength, headers: headers) {
                 return [.framed(framed)]
             }
             let frames = DIMSEFragmenter.dataSetFrames(contextID: contextID, length: length, isLast: isLast,
@@ -56,13 +58,13 @@ enum DataSetStretch: Sendable {
         }
     }
 
-    /// The mapped stretch as frames with their headers in sealed pages; nil when those pages
-    /// cannot be had (address space), and the stretch goes out with `sendfile` instead.
+    /// The mapped stretch as frames with their headers in sealed bytes; nil when those cannot
+    /// be had (address space), and the stretch goes out with `sendfile` instead.
     private static func framed(_ mapping: FileMapping, offset: Int, length: Int, contextID: UInt8, isLast: Bool,
-                               peerMaxPDULength: UInt32) -> FramedMapping? {
+                               peerMaxPDULength: UInt32, headers arena: SealedBytesArena) -> FramedMapping? {
         let frames = DIMSEFragmenter.dataSetFrameCount(length: length, peerMaxPDULength: peerMaxPDULength)
         let headerLength = DIMSEFragmenter.frameHeaderLength
-        guard let headers = try? SealedBytes(count: frames * headerLength, fill: { buffer in
+        guard let headers = try? arena.bytes(count: frames * headerLength, fill: { buffer in
             DIMSEFragmenter.writeDataSetFrameHeaders(contextID: contextID, length: length, isLast: isLast,
                                                      peerMaxPDULength: peerMaxPDULength, into: buffer)
         }) else { return nil }
