@@ -37,16 +37,17 @@ public final class WorkerPool: Sendable {
     ///   - loop: the loop that receives the result.
     ///   - serialKey: jobs sharing a key run one at a time in submission order (e.g. one
     ///     association's file writes); nil spreads jobs over all workers.
-    ///   - then: called on the loop thread with the job's value or error.
-    public func run<T: Sendable>(
-        _ job: @escaping @Sendable () throws -> T,
+    ///   - then: called on the loop thread with the job's value or error (a job that cannot
+    ///     fail gives a `Result<T, Never>`).
+    public func run<T: Sendable, E: Error>(
+        _ job: @escaping @Sendable () throws(E) -> T,
         on loop: EventLoop,
         serialKey: (any Hashable & Sendable)? = nil,
-        then: @escaping (Result<T, Error>) -> Void
+        then: @escaping (Result<T, E>) -> Void
     ) {
         let completion = LoopBound(then, loop: loop)
         queue(for: serialKey).async {
-            let result = Result { try job() }
+            let result = Result { () throws(E) -> T in try job() }
             loop.submit { completion.value(result) }
         }
     }
@@ -83,10 +84,10 @@ public struct SerialWorkQueue: Sendable {
     }
 
     /// Like ``WorkerPool/run(_:on:serialKey:then:)``, ordered after earlier jobs of this queue.
-    public func run<T: Sendable>(
-        _ job: @escaping @Sendable () throws -> T,
+    public func run<T: Sendable, E: Error>(
+        _ job: @escaping @Sendable () throws(E) -> T,
         on loop: EventLoop,
-        then: @escaping (Result<T, Error>) -> Void
+        then: @escaping (Result<T, E>) -> Void
     ) {
         pool.run(job, on: loop, serialKey: key, then: then)
     }

@@ -417,8 +417,8 @@ final class RetrieveOperation {
                     try InstanceLoader.load(job.instance, as: job.target, shape: shape)
                 }
             }
-        }, on: association.server.loop) { [self] results in
-            loaded(results, into: slots)
+        }, on: association.server.loop) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
+            loaded(results.get(), into: slots)
         }
     }
 
@@ -451,16 +451,8 @@ final class RetrieveOperation {
     /// several files at once, high enough that the next file is loaded before it is due.
     static let refillLevel = maxFilesAhead / 2
 
-    private func loaded(_ results: Result<[Result<LoadedInstance, SubOperationFailure>], Error>, into slots: [Slot]) {
+    private func loaded(_ perSlot: [Result<LoadedInstance, SubOperationFailure>], into slots: [Slot]) {
         guard phase == .running else { return }
-        let perSlot: [Result<LoadedInstance, SubOperationFailure>]
-        switch results {
-        case .success(let list):
-            perSlot = list
-        case .failure(let error):
-            let failure = SubOperationFailure("\(error)")
-            perSlot = slots.map { _ in .failure(failure) }
-        }
         for (slot, result) in zip(slots, perSlot) {
             // A slot no longer in the window was discarded (cancel, end): its bytes just go.
             guard window.contains(where: { $0 === slot }) else { continue }
@@ -510,15 +502,14 @@ final class RetrieveOperation {
         stream = s
         let (file, offset, shape, id) = (s.file, s.nextOffset, s.shape, s.id)
         workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
-                    on: association.server.loop) { [self] result in
-            stretchResident(result, streamID: id)
+                    on: association.server.loop) { [self] (result: Result<DataSetStretch, Never>) in
+            stretchResident(result.get(), streamID: id)
         }
     }
 
-    private func stretchResident(_ result: Result<DataSetStretch, Error>, streamID: Int) {
+    private func stretchResident(_ part: DataSetStretch, streamID: Int) {
         // A stream dropped meanwhile (cancel, abort, end): the stretch just goes.
-        guard phase == .running, var s = stream, s.id == streamID, case .success(let part) = result,
-              case .file(_, _, let length, _) = part else { return }
+        guard phase == .running, var s = stream, s.id == streamID, case .file(_, _, let length, _) = part else { return }
         s.pagingIn = false
         s.ready = part
         // A file that got shorter still yields the stretch as planned: sending it reports that.
