@@ -433,6 +433,7 @@ final class Association {
     private func writeMessagePieces(_ pieces: [ArraySlice<UInt8>]) {
         if heldDuringStream != nil {
             heldDuringStream!.append(contentsOf: pieces)
+            heldBytes += pieces.reduce(0) { $0 + $1.count }
         } else {
             connection.write(pieces)
         }
@@ -442,6 +443,14 @@ final class Association {
     /// of two messages must not interleave, so they go out once the data set is complete.
     /// They are small (responses to C-ECHO or C-FIND on the same association).
     private var heldDuringStream: [ArraySlice<UInt8>]?
+    /// Bytes in `heldDuringStream`.
+    private var heldBytes = 0
+
+    /// Output queued for the peer: on the connection, or held back while a data set streams out.
+    var pendingOutputBytes: Int { connection.pendingWriteBytes + heldBytes }
+    /// Whether queued output (held messages included) is at or above the connection's low-water
+    /// mark: producers of responses (C-FIND pages) wait until it is not.
+    var isOutputAboveLowWater: Bool { pendingOutputBytes >= connection.writeLowWaterMark }
     /// PDU headers of data sets sent from mapped files.
     private let frameHeaders = SealedBytesArena()
 
@@ -466,7 +475,11 @@ final class Association {
         if isLast {
             let held = heldDuringStream ?? []
             heldDuringStream = nil
+            heldBytes = 0
             if !held.isEmpty { connection.write(held) }
+            // A C-FIND that waited on held pages may go on: the connection only reports draining
+            // below its low-water mark after having been above it, which held output never was.
+            if !isOutputAboveLowWater { activeFind?.connectionWritable() }
         }
     }
 
@@ -541,6 +554,7 @@ final class Association {
         stores.removeAll()
         partialDataSets.removeAll()
         heldDuringStream = nil
+        heldBytes = 0
         if holdsAssociationSlot {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()

@@ -137,9 +137,10 @@ final class FindOperation {
         onFinish = nil
     }
 
-    /// The connection's queued output fell below the low-water mark.
+    /// The connection's queued output fell below the low-water mark. Pages held back behind a
+    /// streaming data set count too: the next page waits until they have gone out.
     func connectionWritable() {
-        guard phase == .waitingForWritable else { return }
+        guard phase == .waitingForWritable, association?.isOutputAboveLowWater != true else { return }
         fetchNextPage()
     }
 
@@ -209,7 +210,7 @@ final class FindOperation {
         }
         token = next
         // Flow control: the next page only once the client has taken most of this one.
-        if association.connection.pendingWriteBytes >= association.connection.writeLowWaterMark {
+        if association.isOutputAboveLowWater {
             phase = .waitingForWritable
         } else {
             fetchNextPage()
