@@ -27,13 +27,12 @@ struct RetrievePageInTests {
         close(fd)
     }
 
-    // 16 KiB PDUs go out from a mapping with writev, 1 MiB PDUs with sendfile.
+    // 16 KiB PDUs go out framed from a mapping through a pipe, 1 MiB PDUs with sendfile.
     @Test("a C-GET of files evicted from the page cache pages every stretch in on a worker; the bytes arrive intact",
           arguments: [UInt32(16384), UInt32(1 << 20)])
     func coldFilesArePagedInOffTheLoop(maxPDULength: UInt32) throws {
         let archive = try TestArchive()
-        // Several stretches (of about 2 MiB for 16 KiB PDUs, 8 MiB for 1 MiB ones), and a
-        // file of one stretch.
+        // Several stretches (of about 8 MiB), and a file of one stretch.
         let large = try archive.add(instance: 1, pixelBytes: 17_000_000)
         let small = try archive.add(instance: 2, pixelBytes: 300_000)
         for item in [large, small] { Self.evict(item.path) }
