@@ -7,11 +7,17 @@ import Glibc
 
 /// The real qrscpd executable, started on a free loopback port for one test and
 /// stopped (SIGTERM) at the end of it.
+///
+/// Its log (and its storage, unless the caller passes one) lives in a scratch directory of
+/// its own, removed when the object goes away, after the daemon has exited. Tests that want
+/// the log on failure put `log` into the failure message.
 final class DaemonProcess {
     let port: Int
     let aeTitle: String
     let storageDirectory: URL
     let logURL: URL
+    /// Created by this object and removed by its deinit; never the caller's storage directory.
+    private let scratch: URL
     private let process: Process
     private var stopped = false
 
@@ -23,6 +29,10 @@ final class DaemonProcess {
         self.aeTitle = aeTitle
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        self.scratch = scratch
+        // deinit does not run for an init that throws; every attempt's process has exited by then.
+        var started = false
+        defer { if !started { try? FileManager.default.removeItem(at: scratch) } }
         self.storageDirectory = storageDirectory ?? scratch.appendingPathComponent("storage")
         try FileManager.default.createDirectory(at: self.storageDirectory, withIntermediateDirectories: true)
         self.logURL = scratch.appendingPathComponent("qrscpd.log")
@@ -51,6 +61,7 @@ final class DaemonProcess {
             if Self.waitForListening(port: port, process: process, timeout: 20) {
                 self.port = port
                 self.process = process
+                started = true
                 return
             }
             if process.isRunning { process.terminate() }
@@ -60,7 +71,11 @@ final class DaemonProcess {
         throw lastError
     }
 
-    deinit { _ = stop() }
+    deinit {
+        // stop() returns only once the process has exited, so nothing writes into scratch any more.
+        _ = stop()
+        try? FileManager.default.removeItem(at: scratch)
+    }
 
     var processIdentifier: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
