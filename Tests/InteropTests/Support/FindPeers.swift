@@ -78,7 +78,8 @@ enum FixtureArchive {
 
     private static let generated = Mutex<URL?>(nil)
 
-    /// The fixture archive, generated once per test process.
+    /// The fixture archive, generated once per test process and removed when the process exits
+    /// (suites in the process share it, so no one test can remove it).
     static func master() throws -> URL {
         try generated.withLock { cached in
             if let cached { return cached }
@@ -87,10 +88,20 @@ enum FixtureArchive {
                 throw DaemonError("qrscpd-samples not found at \(samplesBinary); build it first (swift build)")
             }
             let result = ExternalTool.run(samplesBinary, ["fixtures", dir.path], timeout: 120)
-            guard result.succeeded else { throw DaemonError("qrscpd-samples fixtures failed:\n\(result.transcript)") }
+            guard result.succeeded else {
+                try? FileManager.default.removeItem(at: dir)
+                throw DaemonError("qrscpd-samples fixtures failed:\n\(result.transcript)")
+            }
             cached = dir
+            atexit { FixtureArchive.removeGenerated() }
             return dir
         }
+    }
+
+    /// The exit handler: every test, and every daemon serving the archive, has finished by then.
+    private static func removeGenerated() {
+        guard let dir = generated.withLock({ $0 }) else { return }
+        try? FileManager.default.removeItem(at: dir)
     }
 
     static func truth() throws -> FixtureTruth {
