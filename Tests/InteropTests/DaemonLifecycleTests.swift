@@ -451,6 +451,8 @@ final class LaunchedDaemon {
     private let process = Process()
     private let stdoutURL: URL
     private let stderrURL: URL
+    /// Held so that the scratch directory outlives the process: deinit kills the process first.
+    private let scratch: LifecycleScratch
 
     /// - Parameter stderrIsJournal: set JOURNAL_STREAM to stderr's device and inode, as
     ///   systemd does when stderr is the journal.
@@ -461,6 +463,7 @@ final class LaunchedDaemon {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.daemonBinary) else {
             throw DaemonError("qrscpd binary not found at \(PackagePaths.daemonBinary); build it first (swift build)")
         }
+        self.scratch = scratch
         let id = UUID().uuidString.prefix(8)
         stdoutURL = URL(fileURLWithPath: scratch.path + "/stdout-\(id)")
         stderrURL = URL(fileURLWithPath: scratch.path + "/stderr-\(id)")
@@ -492,6 +495,8 @@ final class LaunchedDaemon {
         if status == nil { daemon.kill() }
         return (status, daemon.stdout, daemon.stderr)
     }
+
+    deinit { kill() }
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
