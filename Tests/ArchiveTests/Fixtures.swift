@@ -170,9 +170,14 @@ enum Fixture {
         return (store, root, summary)
     }
 
-    /// Shared scanned store for the matching tests (read-only use).
+    /// Shared scanned store for the matching tests (read-only use). A static is never
+    /// deallocated, so neither defer nor deinit cleans up after it: the tests query the index
+    /// only, so the scanned tree goes at once, and the temporary index is closed (deleted) at exit.
     static let shared: SQLiteIndexStore = {
-        try! scannedStore().0
+        let (store, root, _) = try! scannedStore()
+        try? FileManager.default.removeItem(atPath: root)
+        atexit { try? Fixture.shared.close() }
+        return store
     }()
 }
 
