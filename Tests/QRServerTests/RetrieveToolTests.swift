@@ -126,6 +126,22 @@ struct RetrieveToolTests {
     static let peerScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("InteropTests/Peers/retrieve_peer.py").path
 
+    /// A pynetdicom C-GET (Study Root) of `study` from `server` into `directory`, with the peer's
+    /// `options`: its JSON outcome, the final response in it, and its output for messages.
+    static func pynetdicomGet(_ server: TestServer, into directory: URL, _ options: [String],
+                              sourceLocation: SourceLocation = #_sourceLocation)
+        throws -> (json: [String: Any], final: [String: Any], output: String)
+    {
+        let result = runTool("/usr/bin/env", ["python3", peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
+                                              "get", "S", directory.path] + options
+                                             + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"])
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)",
+                                sourceLocation: sourceLocation)
+        let final = try #require(json["final"] as? [String: Any], "\(result.output)", sourceLocation: sourceLocation)
+        return (json, final, result.output)
+    }
+
     @Test("getscu at STUDY, SERIES and IMAGE level receives every object intact")
     func getscu() throws {
         let archive = try Self.archive()
@@ -198,12 +214,7 @@ struct RetrieveToolTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = runTool("/usr/bin/env", ["python3", Self.peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
-                                              "get", "S", out.path, "--implicit-only",
-                                              "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(Self.study)"])
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)")
-        let final = try #require(json["final"] as? [String: Any], "\(result.output)")
+        let (json, final, _) = try Self.pynetdicomGet(server, into: out, ["--implicit-only"])
         #expect(final["status"] as? Int == 0)
         #expect(final["NumberOfCompletedSuboperations"] as? Int == archive.items.count)
         let received = try #require(json["received"] as? [[String: Any]])
@@ -225,13 +236,8 @@ struct RetrieveToolTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = runTool("/usr/bin/env", ["python3", Self.peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
-                                              "get", "S", out.path, "--cancel-after", "1",
-                                              "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(Self.study)"])
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)")
-        let final = try #require(json["final"] as? [String: Any], "\(result.output)")
-        #expect(final["status"] as? Int == 0xFE00, "\(result.output)")
+        let (json, final, output) = try Self.pynetdicomGet(server, into: out, ["--cancel-after", "1"])
+        #expect(final["status"] as? Int == 0xFE00, "\(output)")
         let completed = final["NumberOfCompletedSuboperations"] as? Int ?? -1
         #expect(completed >= 1 && completed < 8)
         #expect((final["FailedSOPInstanceUIDList"] as? [String])?.count == 8 - completed)
