@@ -1,12 +1,13 @@
 import DaemonSettings
 import Foundation
+import TestSupport
 
 /// The directory every config file of this test process is written under, removed when the
 /// process exits: the paths go back to the tests (and into the errors they check), so no single
 /// place in a test could remove them.
 private let configFilesRoot: URL = {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-settings-\(UUID().uuidString)")
-    atexit { try? FileManager.default.removeItem(at: configFilesRoot) }
+    removeAtExit(root)
     return root
 }()
 

@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// The deterministic C-FIND fixture archive written by `qrscpd-samples fixtures`, and its
 /// ground truth (`ground-truth.json`).
@@ -93,15 +94,9 @@ enum FixtureArchive {
                 throw DaemonError("qrscpd-samples fixtures failed:\n\(result.transcript)")
             }
             cached = dir
-            atexit { FixtureArchive.removeGenerated() }
+            removeAtExit(dir)
             return dir
         }
-    }
-
-    /// The exit handler: every test, and every daemon serving the archive, has finished by then.
-    private static func removeGenerated() {
-        guard let dir = generated.withLock({ $0 }) else { return }
-        try? FileManager.default.removeItem(at: dir)
     }
 
     static func truth() throws -> FixtureTruth {
