@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ struct RetrieveInteropTests {
         init(storescpArguments: [String] = []) throws {
             truth = try FixtureArchive.truth()
             directory = try FixtureArchive.master()
-            storescpPort = try DaemonProcess.freeLoopbackPort()
+            storescpPort = try freeLoopbackPort()
             storescpDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("storescp-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: storescpDirectory, withIntermediateDirectories: true)
             storescp = Process()

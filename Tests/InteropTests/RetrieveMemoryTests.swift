@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -171,7 +172,7 @@ struct RetrieveMemoryTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let (study, stored) = try Self.writePatternedInstance(in: scratch, side: 3000)
         let received = scratch.appendingPathComponent("moved")
-        let storescpPort = try DaemonProcess.freeLoopbackPort()
+        let storescpPort = try freeLoopbackPort()
         let storescp = try RetrieveLifecycleTests.startStorescp(aeTitle: "STORESCP", port: storescpPort, directory: received)
         defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
         let daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: scratch)

@@ -4,6 +4,7 @@ import DICOMNetwork
 import Foundation
 @testable import QRServer
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -51,16 +52,10 @@ final class StoreSCPProcess {
         // Wait until it listens.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            if let fd = try? connectToLoopback(port: port, timeout: 1) {
+                Glibc.close(fd)
+                return
             }
-            Glibc.close(fd)
-            if rc == 0 { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
@@ -76,19 +71,6 @@ final class StoreSCPProcess {
         ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
             .filter { $0.pathExtension == "dcm" || !$0.lastPathComponent.hasPrefix(".") }
     }
-}
-
-func freeTCPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { Glibc.close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Every element of the stored data set is in the received one with the same value (byte
@@ -177,7 +159,7 @@ struct RetrieveToolTests {
     @Test("movescu to storescp (Implicit VR LE only): every object converted and intact, final 0000")
     func movescu() throws {
         let archive = try Self.archive()
-        let port = freeTCPPort()
+        let port = try freeLoopbackPort()
         let destination = try StoreSCPProcess(port: port, arguments: ["+xi"])
         defer { destination.stop() }
         let server = try TestServer(retrievingFrom: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,7 @@ final class DaemonProcess {
         var lastError: Error = DaemonError("no attempt made")
         // A free port can be taken by someone else between probing and binding; retry.
         for _ in 0..<5 {
-            let port = try Self.freeLoopbackPort()
+            let port = try freeLoopbackPort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["\(port)", aeTitle, "--storage-dir", self.storageDirectory.path] + arguments
@@ -124,25 +125,6 @@ final class DaemonProcess {
     /// Asks the daemon for a C-ECHO with DCMTK's echoscu and reports whether it succeeded.
     func echoWithDCMTK(callingAE: String = "ECHOSCU") -> ToolResult {
         ExternalTool.run("/usr/bin/echoscu", ["-aet", callingAE, "-aec", aeTitle, "-to", "10", "127.0.0.1", "\(port)"], timeout: 30)
-    }
-
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DaemonError("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw DaemonError("bind: errno \(errno)") }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func waitForListening(port: Int, process: Process, timeout: TimeInterval) -> Bool {
