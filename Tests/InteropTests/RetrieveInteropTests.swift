@@ -32,8 +32,18 @@ struct RetrieveInteropTests {
             storescp.arguments = ["-aet", "STORESCP", "-od", storescpDirectory.path] + storescpArguments + ["\(storescpPort)"]
             storescp.standardOutput = FileHandle.nullDevice
             storescp.standardError = FileHandle.nullDevice
-            try storescp.run()
-            daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
+            do {
+                try storescp.run()
+                daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
+            } catch {
+                // deinit does not run for an init that throws before every property is set.
+                if storescp.isRunning {
+                    kill(storescp.processIdentifier, SIGKILL)
+                    storescp.waitUntilExit()
+                }
+                try? FileManager.default.removeItem(at: storescpDirectory)
+                throw error
+            }
             try waitUntilIndexed()
         }
 

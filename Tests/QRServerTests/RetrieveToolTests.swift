@@ -48,7 +48,10 @@ final class StoreSCPProcess {
         process.arguments = ["-aet", "STORESCP", "-od", directory.path] + arguments + ["\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        do { try process.run() } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
         // Wait until it listens.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
