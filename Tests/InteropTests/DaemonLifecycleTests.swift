@@ -468,8 +468,8 @@ final class LaunchedDaemon {
         let id = UUID().uuidString.prefix(8)
         stdoutURL = URL(fileURLWithPath: scratch.path + "/stdout-\(id)")
         stderrURL = URL(fileURLWithPath: scratch.path + "/stderr-\(id)")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)

@@ -37,7 +37,7 @@ final class DaemonProcess {
         self.storageDirectory = storageDirectory ?? scratch.appendingPathComponent("storage")
         try FileManager.default.createDirectory(at: self.storageDirectory, withIntermediateDirectories: true)
         self.logURL = scratch.appendingPathComponent("qrscpd.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
 
         let binary = PackagePaths.daemonBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
