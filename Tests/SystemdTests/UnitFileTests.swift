@@ -12,14 +12,20 @@ private let systemdAnalyze = which("systemd-analyze")
 /// Copies of the unit files with ExecStart= pointing at /bin/true (verify needs an existing
 /// binary; the real one is installed later).
 private func stagedUnits() throws -> (dir: String, service: String, socket: String) {
-    let dir = try makeTemporaryDirectory()
     let source = repositoryRoot.appendingPathComponent("systemd")
     let service = try String(contentsOf: source.appendingPathComponent("qrscpd.service"), encoding: .utf8)
     let socket = try String(contentsOf: source.appendingPathComponent("qrscpd.socket"), encoding: .utf8)
     #expect(service.contains("\nExecStart=/usr/local/bin/qrscpd "))
     let substituted = service.replacingOccurrences(of: "\nExecStart=/usr/local/bin/qrscpd ", with: "\nExecStart=/bin/true ")
-    try substituted.write(toFile: dir + "/qrscpd.service", atomically: true, encoding: .utf8)
-    try socket.write(toFile: dir + "/qrscpd.socket", atomically: true, encoding: .utf8)
+    let dir = try makeTemporaryDirectory()
+    do {
+        try substituted.write(toFile: dir + "/qrscpd.service", atomically: true, encoding: .utf8)
+        try socket.write(toFile: dir + "/qrscpd.socket", atomically: true, encoding: .utf8)
+    } catch {
+        // The caller removes the directory only once it has it.
+        removeTree(dir)
+        throw error
+    }
     return (dir, dir + "/qrscpd.service", dir + "/qrscpd.socket")
 }
 
@@ -84,14 +90,20 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
     private func stageSourceTree(config: String?) throws -> String {
         let tree = try makeTemporaryDirectory()
         let fm = FileManager.default
-        for dir in ["scripts", "systemd", "etc/qrscpd"] {
-            try fm.createDirectory(atPath: tree + "/" + dir, withIntermediateDirectories: true)
-        }
-        for file in ["scripts/install.sh", "systemd/qrscpd.service", "systemd/qrscpd.socket"] {
-            try fm.copyItem(atPath: repositoryRoot.appendingPathComponent(file).path, toPath: tree + "/" + file)
-        }
-        if let config {
-            try config.write(toFile: tree + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+        do {
+            for dir in ["scripts", "systemd", "etc/qrscpd"] {
+                try fm.createDirectory(atPath: tree + "/" + dir, withIntermediateDirectories: true)
+            }
+            for file in ["scripts/install.sh", "systemd/qrscpd.service", "systemd/qrscpd.socket"] {
+                try fm.copyItem(atPath: repositoryRoot.appendingPathComponent(file).path, toPath: tree + "/" + file)
+            }
+            if let config {
+                try config.write(toFile: tree + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+            }
+        } catch {
+            // The caller removes the tree only once it has it.
+            removeTree(tree)
+            throw error
         }
         return tree
     }
