@@ -92,8 +92,8 @@ let package = Package(
         .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         // Helpers more than one test target uses (no test framework, no project module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
