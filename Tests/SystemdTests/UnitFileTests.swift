@@ -108,6 +108,16 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
         return tree
     }
 
+    /// Runs `body` with a staged source tree (holding `config`, if any) and an empty DESTDIR;
+    /// both are removed when it returns or throws.
+    private func withStagedInstall(config: String?, _ body: (_ tree: String, _ destdir: String) throws -> Void) throws {
+        let tree = try stageSourceTree(config: config)
+        defer { removeTree(tree) }
+        let destdir = try makeTemporaryDirectory()
+        defer { removeTree(destdir) }
+        try body(tree, destdir)
+    }
+
     private func install(tree: String, destdir: String) throws -> ChildResult {
         try runChild(
             ["/bin/bash", tree + "/scripts/install.sh", "--binary", "/bin/true"],
@@ -117,50 +127,38 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
     }
 
     @Test func stagesBinaryUnitsAndConfig() throws {
-        let tree = try stageSourceTree(config: "port: 104\n")
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: "port: 104\n") { tree, destdir in
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            let fm = FileManager.default
+            #expect(fm.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
+            #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.service",
+                                     andPath: tree + "/systemd/qrscpd.service"))
+            #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.socket",
+                                     andPath: tree + "/systemd/qrscpd.socket"))
+            #expect(fm.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("port: 104\n".utf8))
+            #expect(result.output.contains("systemctl enable --now qrscpd.service"))
+            #expect(!result.output.contains("daemon-reload"), "no systemctl with DESTDIR")
         }
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        let fm = FileManager.default
-        #expect(fm.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
-        #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.service",
-                                 andPath: tree + "/systemd/qrscpd.service"))
-        #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.socket",
-                                 andPath: tree + "/systemd/qrscpd.socket"))
-        #expect(fm.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("port: 104\n".utf8))
-        #expect(result.output.contains("systemctl enable --now qrscpd.service"))
-        #expect(!result.output.contains("daemon-reload"), "no systemctl with DESTDIR")
     }
 
     @Test func keepsAnExistingConfig() throws {
-        let tree = try stageSourceTree(config: "port: 104\n")
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: "port: 104\n") { tree, destdir in
+            try FileManager.default.createDirectory(atPath: destdir + "/etc/qrscpd", withIntermediateDirectories: true)
+            try "edited by the admin\n".write(toFile: destdir + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(FileManager.default.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("edited by the admin\n".utf8))
+            #expect(result.output.contains("kept existing"))
         }
-        try FileManager.default.createDirectory(atPath: destdir + "/etc/qrscpd", withIntermediateDirectories: true)
-        try "edited by the admin\n".write(toFile: destdir + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        #expect(FileManager.default.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("edited by the admin\n".utf8))
-        #expect(result.output.contains("kept existing"))
     }
 
     @Test func withoutAConfigSourceSkipsSilently() throws {
-        let tree = try stageSourceTree(config: nil)
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: nil) { tree, destdir in
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(!FileManager.default.fileExists(atPath: destdir + "/etc/qrscpd"))
+            #expect(FileManager.default.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
         }
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        #expect(!FileManager.default.fileExists(atPath: destdir + "/etc/qrscpd"))
-        #expect(FileManager.default.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
     }
 }
