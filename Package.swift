@@ -90,22 +90,24 @@ let package = Package(
         ),
         // The benchmark's Verification client: fixed PDUs over blocking sockets.
         .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork"], swiftSettings: swiftSettings),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor"], swiftSettings: swiftSettings),
+        // Helpers more than one test target uses (no test framework, no project module).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
             name: "QRServerTests",
             dependencies: [
-                "QRServer", "Archive", "DICOM", "DICOMNetwork", "Reactor",
+                "QRServer", "Archive", "DICOM", "DICOMNetwork", "Reactor", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),
-        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork"], exclude: ["Peers"], swiftSettings: swiftSettings),
+        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork", "TestSupport"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )

@@ -142,37 +142,54 @@ enum Fixture {
     /// Writes the good files (in nested directories) and three bad ones; returns the root.
     static func writeTree() throws -> String {
         let root = try temporaryDirectory()
-        for (i, inst) in instances.enumerated() {
-            let dir = "\(root)/\(inst.patientID)/\(inst.studyUID)"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let ts: TransferSyntax = i % 3 == 0 ? .implicitVRLittleEndian : .explicitVRLittleEndian
-            try inst.write(to: "\(dir)/\(inst.sopUID).dcm", transferSyntax: ts)
+        do {
+            for (i, inst) in instances.enumerated() {
+                let dir = "\(root)/\(inst.patientID)/\(inst.studyUID)"
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                let ts: TransferSyntax = i % 3 == 0 ? .implicitVRLittleEndian : .explicitVRLittleEndian
+                try inst.write(to: "\(dir)/\(inst.sopUID).dcm", transferSyntax: ts)
+            }
+            let bad = root + "/bad"
+            try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+            try Data("hello, this is not DICOM at all\n".utf8).write(to: URL(fileURLWithPath: bad + "/notes.txt"))
+            let full = try DICOMFile.encode(dataSet: instances[0].dataSet(), transferSyntax: .explicitVRLittleEndian)
+            try Data(full[..<(full.count / 2)]).write(to: URL(fileURLWithPath: bad + "/truncated.dcm"))
+            var noUID = instances[0].dataSet()
+            noUID.remove(.sopInstanceUID)
+            let b = try DICOMFile.encode(dataSet: noUID, transferSyntax: .explicitVRLittleEndian, sopInstanceUID: "1.2.3.999")
+            try Data(b).write(to: URL(fileURLWithPath: bad + "/nouid.dcm"))
+            // Hidden files are ignored.
+            try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/.partial"))
+        } catch {
+            // The caller removes the tree only once it has it.
+            try? FileManager.default.removeItem(atPath: root)
+            throw error
         }
-        let bad = root + "/bad"
-        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
-        try Data("hello, this is not DICOM at all\n".utf8).write(to: URL(fileURLWithPath: bad + "/notes.txt"))
-        let full = try DICOMFile.encode(dataSet: instances[0].dataSet(), transferSyntax: .explicitVRLittleEndian)
-        try Data(full[..<(full.count / 2)]).write(to: URL(fileURLWithPath: bad + "/truncated.dcm"))
-        var noUID = instances[0].dataSet()
-        noUID.remove(.sopInstanceUID)
-        let b = try DICOMFile.encode(dataSet: noUID, transferSyntax: .explicitVRLittleEndian, sopInstanceUID: "1.2.3.999")
-        try Data(b).write(to: URL(fileURLWithPath: bad + "/nouid.dcm"))
-        // Hidden files are ignored.
-        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/.partial"))
         return root
     }
 
     /// A scanned store over a fresh tree.
     static func scannedStore() throws -> (SQLiteIndexStore, String, ScanSummary) {
         let root = try writeTree()
-        let store = try SQLiteIndexStore()
-        let summary = try StorageScanner(store: store, root: root).scan()
-        return (store, root, summary)
+        do {
+            let store = try SQLiteIndexStore()
+            let summary = try StorageScanner(store: store, root: root).scan()
+            return (store, root, summary)
+        } catch {
+            // The caller removes the tree only once it has it.
+            try? FileManager.default.removeItem(atPath: root)
+            throw error
+        }
     }
 
-    /// Shared scanned store for the matching tests (read-only use).
+    /// Shared scanned store for the matching tests (read-only use). A static is never
+    /// deallocated, so neither defer nor deinit cleans up after it: the tests query the index
+    /// only, so the scanned tree goes at once, and the temporary index is closed (deleted) at exit.
     static let shared: SQLiteIndexStore = {
-        try! scannedStore().0
+        let (store, root, _) = try! scannedStore()
+        try? FileManager.default.removeItem(atPath: root)
+        atexit { try? Fixture.shared.close() }
+        return store
     }()
 }
 

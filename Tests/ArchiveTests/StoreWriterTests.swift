@@ -14,12 +14,13 @@ final class StoreSandbox {
     let store: SQLiteIndexStore
 
     init() throws {
+        // The index first: if it throws, no directory has been made yet (deinit would not run).
+        store = try SQLiteIndexStore()
         let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
         var template = Array("\(base)/qrscpd-store-XXXXXX".utf8CString)
         let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         root = dir + "/storage"
         mkdir(root, 0o755)
-        store = try SQLiteIndexStore()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import DICOMNetwork
 
 /// Drains a byte buffer through the stream decoder, as the connection would.

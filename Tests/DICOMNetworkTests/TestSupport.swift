@@ -41,19 +41,6 @@ func decodeWhole(_ bytes: [UInt8]) throws -> PDU {
     return try PDU.decode(type: h.type, body: bytes[6...])
 }
 
-/// A deterministic PRNG for the fuzz loops (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum UIDs {
     static let appContext = "1.2.840.10008.3.1.1.1"
     static let verification = "1.2.840.10008.1.1"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import DICOM
 
 @Suite struct RobustnessTests {
@@ -44,7 +45,7 @@ import Testing
     }
 
     @Test func randomGarbageAndMutations() throws {
-        var rng = SplitMix64(state: 0x5EED_1234)
+        var rng = SplitMix64(seed: 0x5EED_1234)
         let valid = try DataSetWriter.write(sampleDataSet(), transferSyntax: .explicitVRLittleEndian)
         let validImplicit = try DataSetWriter.write(sampleDataSet(), transferSyntax: .implicitVRLittleEndian)
         var errors = 0
@@ -100,7 +101,7 @@ import Testing
     /// Random byte mutations of real files: parse or throw, never trap.
     @Test func mutatedRealFiles() throws {
         guard let dir = pydicomTestFilesDir() else { return }
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         for name in ["rtplan.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm", "UN_sequence.dcm", "JPEG2000.dcm"] {
             let orig = try DICOMFile.readBytes(dir.appendingPathComponent(name).path)
             for _ in 0..<300 {

@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,7 @@ struct DaemonLifecycleTests {
     func readyWatchdogReloadStop() throws {
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let config = scratch.path + "/qrscpd.yaml"
         // Port and AE title come from the file only: the positional arguments are omitted.
         try Self.config(port: port, allowed: ["GOOD"], logLevel: "info").write(toFile: config, atomically: true, encoding: .utf8)
@@ -98,7 +99,7 @@ struct DaemonLifecycleTests {
     func gracefulStopWaitsThenAborts() throws {
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let config = scratch.path + "/qrscpd.yaml"
         try "limits:\n  shutdown_grace_period: 2\n".write(toFile: config, atomically: true, encoding: .utf8)
         let daemon = try LaunchedDaemon(
@@ -128,7 +129,7 @@ struct DaemonLifecycleTests {
     @Test("An association still open when the grace period ends is aborted; exit 0")
     func gracePeriodEndsWithAbort() throws {
         let scratch = try LifecycleScratch()
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let daemon = try LaunchedDaemon(
             arguments: ["\(port)", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
             environment: ["QRSCPD_SHUTDOWN_GRACE": "1"],
@@ -154,7 +155,7 @@ struct DaemonLifecycleTests {
         guard FileManager.default.isExecutableFile(atPath: activate) else { return }
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         // The port argument (1) is not bound: the passed socket is served instead.
         let daemon = try LaunchedDaemon(
             executable: activate,
@@ -184,7 +185,7 @@ struct DaemonLifecycleTests {
     @Test("With JOURNAL_STREAM naming stderr, records go to journald (or <N>-prefixed lines without its socket)")
     func journalLogging() throws {
         let scratch = try LifecycleScratch()
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let daemon = try LaunchedDaemon(
             arguments: ["\(port)", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
             environment: [:], scratch: scratch, stderrIsJournal: true
@@ -223,7 +224,7 @@ struct DaemonLifecycleTests {
         #expect(FileManager.default.fileExists(atPath: index))
 
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let daemon = try LaunchedDaemon(
             arguments: ["\(port)", "QRSCPD", "--storage-dir", storage, "--index-db", index],
             environment: ["NOTIFY_SOCKET": notify.path], scratch: scratch
@@ -451,6 +452,8 @@ final class LaunchedDaemon {
     private let process = Process()
     private let stdoutURL: URL
     private let stderrURL: URL
+    /// Held so that the scratch directory outlives the process: deinit kills the process first.
+    private let scratch: LifecycleScratch
 
     /// - Parameter stderrIsJournal: set JOURNAL_STREAM to stderr's device and inode, as
     ///   systemd does when stderr is the journal.
@@ -461,11 +464,12 @@ final class LaunchedDaemon {
         guard FileManager.default.isExecutableFile(atPath: PackagePaths.daemonBinary) else {
             throw DaemonError("qrscpd binary not found at \(PackagePaths.daemonBinary); build it first (swift build)")
         }
+        self.scratch = scratch
         let id = UUID().uuidString.prefix(8)
         stdoutURL = URL(fileURLWithPath: scratch.path + "/stdout-\(id)")
         stderrURL = URL(fileURLWithPath: scratch.path + "/stderr-\(id)")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
@@ -492,6 +496,8 @@ final class LaunchedDaemon {
         if status == nil { daemon.kill() }
         return (status, daemon.stdout, daemon.stderr)
     }
+
+    deinit { kill() }
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }

@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +24,7 @@ struct RetrieveInteropTests {
         init(storescpArguments: [String] = []) throws {
             truth = try FixtureArchive.truth()
             directory = try FixtureArchive.master()
-            storescpPort = try DaemonProcess.freeLoopbackPort()
+            storescpPort = try freeLoopbackPort()
             storescpDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("storescp-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: storescpDirectory, withIntermediateDirectories: true)
             storescp = Process()
@@ -31,8 +32,18 @@ struct RetrieveInteropTests {
             storescp.arguments = ["-aet", "STORESCP", "-od", storescpDirectory.path] + storescpArguments + ["\(storescpPort)"]
             storescp.standardOutput = FileHandle.nullDevice
             storescp.standardError = FileHandle.nullDevice
-            try storescp.run()
-            daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
+            do {
+                try storescp.run()
+                daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
+            } catch {
+                // deinit does not run for an init that throws before every property is set.
+                if storescp.isRunning {
+                    kill(storescp.processIdentifier, SIGKILL)
+                    storescp.waitUntilExit()
+                }
+                try? FileManager.default.removeItem(at: storescpDirectory)
+                throw error
+            }
             try waitUntilIndexed()
         }
 
@@ -149,10 +160,8 @@ struct RetrieveInteropTests {
             let pyOut = FileManager.default.temporaryDirectory.appendingPathComponent("pyretrieve-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: pyOut, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: pyOut) }
-            let (result, json) = ExternalTool.pythonPeer("retrieve_peer.py", ["127.0.0.1", "\(setup.daemon.port)", setup.daemon.aeTitle,
-                                                                             mode, c.model, pyOut.path, "--dest", "STORESCP"] + keys)
-            let outcome = try #require(json as? [String: Any], "\(result.transcript)")
-            let final = try #require(outcome["final"] as? [String: Any], "\(result.transcript)")
+            let (_, final) = try setup.daemon.retrieveWithPynetdicom(mode, model: c.model, into: pyOut,
+                                                                     ["--dest", "STORESCP"] + keys)
             #expect(final["status"] as? Int == 0, "\(mode): \(final)")
             #expect(final["NumberOfCompletedSuboperations"] as? Int == expected.count)
             #expect(final["NumberOfFailedSuboperations"] as? Int == 0)
@@ -172,11 +181,9 @@ struct RetrieveInteropTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyretrieve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let (result, json) = ExternalTool.pythonPeer("retrieve_peer.py", ["127.0.0.1", "\(setup.daemon.port)", setup.daemon.aeTitle,
-                                                                         "get", "S", out.path, "--implicit-only",
-                                                                         "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(be.StudyInstanceUID)"])
-        let outcome = try #require(json as? [String: Any], "\(result.transcript)")
-        let final = try #require(outcome["final"] as? [String: Any])
+        let (_, final) = try setup.daemon.retrieveWithPynetdicom(
+            "get", model: "S", into: out,
+            ["--implicit-only", "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(be.StudyInstanceUID)"])
         #expect(final["status"] as? Int == 0)
         for instance in expected {
             let path = out.appendingPathComponent("\(instance.SOPInstanceUID).dcm").path
@@ -190,19 +197,18 @@ struct RetrieveInteropTests {
         let setup = try Setup()
         let study = setup.truth.studies.max { a, b in a.NumberOfStudyRelatedInstances < b.NumberOfStudyRelatedInstances }!
         setup.stopDestination()
-        let (r1, j1) = ExternalTool.pythonPeer("retrieve_peer.py", ["127.0.0.1", "\(setup.daemon.port)", setup.daemon.aeTitle,
-                                                                   "move", "S", "/tmp", "--dest", "STORESCP",
-                                                                   "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study.StudyInstanceUID)"])
-        let down = try #require((j1 as? [String: Any])?["final"] as? [String: Any], "\(r1.transcript)")
+        // A C-MOVE's objects go to the destination, not into the peer's directory.
+        let (_, down) = try setup.daemon.retrieveWithPynetdicom(
+            "move", model: "S", into: FileManager.default.temporaryDirectory,
+            ["--dest", "STORESCP", "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study.StudyInstanceUID)"])
         #expect(down["status"] as? Int == 0xA702)
         #expect((down["ErrorComment"] as? String)?.contains("connection refused") == true, "\(down)")
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyretrieve-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let (r2, j2) = ExternalTool.pythonPeer("retrieve_peer.py", ["127.0.0.1", "\(setup.daemon.port)", setup.daemon.aeTitle,
-                                                                   "get", "S", out.path, "--cancel-after", "1",
-                                                                   "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study.StudyInstanceUID)"])
-        let cancelled = try #require((j2 as? [String: Any])?["final"] as? [String: Any], "\(r2.transcript)")
+        let (_, cancelled) = try setup.daemon.retrieveWithPynetdicom(
+            "get", model: "S", into: out,
+            ["--cancel-after", "1", "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study.StudyInstanceUID)"])
         if study.NumberOfStudyRelatedInstances > 1 {
             #expect(cancelled["status"] as? Int == 0xFE00, "\(cancelled)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -50,8 +51,8 @@ struct RetrieveLifecycleTests {
         let series = try #require(truth.series.first { $0.NumberOfSeriesRelatedInstances >= 2 && $0.NumberOfSeriesRelatedInstances < 50 })
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
-        let storescpPort = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
+        let storescpPort = try freeLoopbackPort()
         let received = URL(fileURLWithPath: scratch.path + "/received")
         let storescp = try Self.startStorescp(aeTitle: "LATECOMER", port: storescpPort, directory: received)
         defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
@@ -92,7 +93,7 @@ struct RetrieveLifecycleTests {
         let big = try #require(truth.series.max { $0.NumberOfSeriesRelatedInstances < $1.NumberOfSeriesRelatedInstances })
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
-        let port = try DaemonProcess.freeLoopbackPort()
+        let port = try freeLoopbackPort()
         let daemon = try LaunchedDaemon(arguments: ["\(port)", "QRSCPD", "--storage-dir", archive.path],
                                         environment: ["NOTIFY_SOCKET": notify.path], scratch: scratch)
         defer { daemon.kill() }

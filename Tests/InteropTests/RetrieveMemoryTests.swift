@@ -1,6 +1,7 @@
 import DICOM
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -67,6 +68,17 @@ struct RetrieveMemoryTests {
         return url
     }
 
+    /// A C-GET of `study` by get_discard_peer.py, which counts what arrives and keeps nothing;
+    /// returns the JSON outcome it printed (a missing one fails the test, with the daemon's log).
+    static func discardingGet(from daemon: DaemonProcess, study: String, options: [String] = [], timeout: TimeInterval,
+                              sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
+        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
+                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study] + options,
+                                                     timeout: timeout)
+        return try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))",
+                            sourceLocation: sourceLocation)
+    }
+
     @Test("C-GET of a 1 GiB study: every byte arrives, peak RSS stays under idle + 100 MB")
     func largeStudyPeakMemory() throws {
         // The bound must be one a whole-file send would break.
@@ -80,10 +92,7 @@ struct RetrieveMemoryTests {
         let idlePeak = daemon.peakResidentKiB
         try #require(idlePeak > 0)
 
-        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
-                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study],
-                                                     timeout: 400)
-        let out = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))")
+        let out = try Self.discardingGet(from: daemon, study: study, timeout: 400)
         let final = out["final"] as? [String: Any]
         #expect(final?["status"] as? Int == 0, "\(out)\n\(daemon.log.suffix(3000))")
         #expect(final?["NumberOfCompletedSuboperations"] as? Int == Self.fileCount)
@@ -144,13 +153,10 @@ struct RetrieveMemoryTests {
         defer { _ = daemon.stop() }
         let out = scratch.appendingPathComponent("received")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let (result, json) = ExternalTool.pythonPeer(
-            "retrieve_peer.py",
-            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "get", "S", out.path]
-                + (implicitOnly ? ["--implicit-only"] : []) + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"],
+        let (_, final) = try daemon.retrieveWithPynetdicom(
+            "get", model: "S", into: out,
+            (implicitOnly ? ["--implicit-only"] : []) + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"],
             timeout: 120)
-        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
-        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
         #expect(final["status"] as? Int == 0)
         #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
         let path = out.appendingPathComponent("\(study).1.1.dcm").path
@@ -166,17 +172,14 @@ struct RetrieveMemoryTests {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let (study, stored) = try Self.writePatternedInstance(in: scratch, side: 3000)
         let received = scratch.appendingPathComponent("moved")
-        let storescpPort = try DaemonProcess.freeLoopbackPort()
+        let storescpPort = try freeLoopbackPort()
         let storescp = try RetrieveLifecycleTests.startStorescp(aeTitle: "STORESCP", port: storescpPort, directory: received)
         defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
         let daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: scratch)
         defer { _ = daemon.stop() }
-        let (result, json) = ExternalTool.pythonPeer(
-            "retrieve_peer.py",
-            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "move", "S", received.path, "--dest", "STORESCP",
-             "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 120)
-        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
-        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
+        let (_, final) = try daemon.retrieveWithPynetdicom(
+            "move", model: "S", into: received,
+            ["--dest", "STORESCP", "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 120)
         #expect(final["status"] as? Int == 0, "\(daemon.log.suffix(2000))")
         #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
         let files = try FileManager.default.contentsOfDirectory(atPath: received.path)
@@ -195,12 +198,9 @@ struct RetrieveMemoryTests {
         let out = scratch.appendingPathComponent("received")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         // The peer cancels while handling the first C-STORE-RQ, before answering it.
-        let (result, json) = ExternalTool.pythonPeer(
-            "retrieve_peer.py",
-            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "get", "S", out.path, "--cancel-after", "1",
-             "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 300)
-        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(2000))")
-        let final = try #require(outcome["final"] as? [String: Any], "\(outcome)")
+        let (outcome, final) = try daemon.retrieveWithPynetdicom(
+            "get", model: "S", into: out,
+            ["--cancel-after", "1", "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"], timeout: 300)
         #expect(final["status"] as? Int == 0xFE00, "\(final)\n\(daemon.log.suffix(2000))")
         #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
         #expect(final["NumberOfRemainingSuboperations"] as? Int == Self.fileCount - 1)
@@ -261,10 +261,7 @@ struct RetrieveMemoryTests {
         let idlePeak = daemon.peakResidentKiB
 
         // The peer holds the first C-STORE-RQ for 10 s without answering.
-        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
-                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study,
-                                                      "--stall", "10"], timeout: 120)
-        let out = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))")
+        let out = try Self.discardingGet(from: daemon, study: study, options: ["--stall", "10"], timeout: 120)
         #expect(out["established"] as? Bool == true)
         #expect(out["aborted"] as? Bool == true, "\(out)\n\(daemon.log.suffix(3000))")
         #expect(out["final"] is NSNull || out["final"] == nil, "no final C-GET-RSP after an abort: \(out)")

@@ -72,6 +72,8 @@ struct StoreCrashTests {
     @Test("kill -9 mid-object: only a temporary file remains, the restart removes it, nothing is indexed")
     func killMidObject() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
+        // Runs last: both daemons' defers below have stopped them by then.
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let storage = scratch.appendingPathComponent("storage")
         let index = scratch.appendingPathComponent("index.sqlite").path
         let study = "1.2.826.0.1.3680043.10.1489.77.1", series = "1.2.826.0.1.3680043.10.1489.77.2"
@@ -79,6 +81,7 @@ struct StoreCrashTests {
         let dataSet = try Self.bigDataSet(sopInstanceUID: uid, study: study, series: series, megabytes: 32)
 
         let first = try DaemonProcess(arguments: ["--index-db", index], storageDirectory: storage)
+        defer { _ = first.stop() }
         let socket = try Self.startStore(port: first.port, aeTitle: first.aeTitle, sopInstanceUID: uid,
                                          dataSet: dataSet, fraction: 0.5)
         // The object is being written to .incoming when the daemon dies.
@@ -90,6 +93,7 @@ struct StoreCrashTests {
         #expect(Self.incomingFiles(storage).count <= 1)
 
         let second = try DaemonProcess(arguments: ["--index-db", index], storageDirectory: storage)
+        defer { _ = second.stop() }
         #expect(Self.incomingFiles(storage).isEmpty, "the restart left \(Self.incomingFiles(storage))\n\(second.log)")
         #expect(second.log.contains("removed unfinished incoming files"), "\(second.log)")
         let found = FindRunner.run(.dcmtk, port: second.port, aeTitle: second.aeTitle, model: .studyRoot, keys: [
@@ -104,6 +108,8 @@ struct StoreCrashTests {
     @Test("kill -9 right after a store was acknowledged: the restart still has the file and its row")
     func killAfterAcknowledgement() throws {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString)")
+        // Runs last: both daemons' defers below have stopped them by then.
+        defer { try? FileManager.default.removeItem(at: scratch) }
         let storage = scratch.appendingPathComponent("storage")
         let index = scratch.appendingPathComponent("index.sqlite").path
         let study = "1.2.826.0.1.3680043.10.1489.78.1", series = "1.2.826.0.1.3680043.10.1489.78.2"
@@ -111,6 +117,7 @@ struct StoreCrashTests {
         let dataSet = try Self.bigDataSet(sopInstanceUID: uid, study: study, series: series, megabytes: 2)
 
         let first = try DaemonProcess(arguments: ["--index-db", index], storageDirectory: storage)
+        defer { _ = first.stop() }
         let socket = try Self.startStore(port: first.port, aeTitle: first.aeTitle, sopInstanceUID: uid,
                                          dataSet: dataSet, fraction: 1.0)
         // C-STORE-RSP success means the file and its row are durable.
@@ -124,6 +131,7 @@ struct StoreCrashTests {
         let finalPath = storage.appendingPathComponent("\(study)/\(series)/\(uid).dcm").path
         #expect(FileManager.default.fileExists(atPath: finalPath))
         let second = try DaemonProcess(arguments: ["--index-db", index], storageDirectory: storage)
+        defer { _ = second.stop() }
         let found = FindRunner.run(.dcmtk, port: second.port, aeTitle: second.aeTitle, model: .studyRoot, keys: [
             "\(Key.level)=IMAGE", "\(Key.studyUID)=\(study)", "\(Key.seriesUID)=\(series)", Key.sopInstanceUID,
         ])

@@ -64,7 +64,7 @@ struct StoreInteropTests {
                    bytes: [UInt8]((0..<(64 * 64 * 2)).map { UInt8(truncatingIfNeeded: $0 &* (i + 3)) })[...])
             let bytes = try DICOMFile.encode(dataSet: ds, transferSyntax: TransferSyntax(uid: explicitLE))
             let path = directory.appendingPathComponent("ct\(i).dcm").path
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             return path
         }
     }
@@ -242,7 +242,7 @@ struct StoreInteropTests {
         bytes += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0, 0]  // (7FE0,0010) OW
         withUnsafeBytes(of: UInt32(pixelBytes).littleEndian) { bytes += $0 }
         let path = source.appendingPathComponent("big.dcm").path
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         try handle.seekToEnd()
         let chunk = Data((0..<(4 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 13) })

@@ -6,6 +6,7 @@ import Foundation
 import Reactor
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -18,15 +19,6 @@ struct RetrievePageInTests {
     static let study = "1.2.826.0.1.3680043.10.1489.7.1"
     static let series = "1.2.826.0.1.3680043.10.1489.7.1.1"
 
-    /// Drops a file's pages from the page cache (written back first, so the kernel lets them go).
-    static func evict(_ path: String) {
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fdatasync(fd)
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-        close(fd)
-    }
-
     // 16 KiB PDUs go out framed from a mapping through a pipe, 1 MiB PDUs with sendfile.
     @Test("a C-GET of files evicted from the page cache pages every stretch in on a worker; the bytes arrive intact",
           arguments: [UInt32(16384), UInt32(1 << 20)])
@@ -35,7 +27,7 @@ struct RetrievePageInTests {
         // Several stretches (of about 8 MiB), and a file of one stretch.
         let large = try archive.add(instance: 1, pixelBytes: 17_000_000)
         let small = try archive.add(instance: 2, pixelBytes: 300_000)
-        for item in [large, small] { Self.evict(item.path) }
+        for item in [large, small] { evictFromPageCache(item.path) }
         let records = Mutex<[PageIn.Record]>([])
         let paths = Set([large.path, small.path])
         let observer = PageIn.addObserver { record in

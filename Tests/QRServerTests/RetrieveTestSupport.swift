@@ -40,9 +40,10 @@ final class TestArchive {
     private(set) var items: [Item] = []
 
     init() throws {
+        // The index first: if it throws, no directory has been made yet (deinit would not run).
+        store = try SQLiteIndexStore()
         directory = NSTemporaryDirectory() + "qrscpd-retrieve-test-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try SQLiteIndexStore()
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }

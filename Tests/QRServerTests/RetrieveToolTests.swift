@@ -4,6 +4,7 @@ import DICOMNetwork
 import Foundation
 @testable import QRServer
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -47,20 +48,17 @@ final class StoreSCPProcess {
         process.arguments = ["-aet", "STORESCP", "-od", directory.path] + arguments + ["\(port)"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        do { try process.run() } catch {
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
         // Wait until it listens.
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            if let fd = try? connectToLoopback(port: port, timeout: 1) {
+                Glibc.close(fd)
+                return
             }
-            Glibc.close(fd)
-            if rc == 0 { return }
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
@@ -76,19 +74,6 @@ final class StoreSCPProcess {
         ((try? FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)) ?? [])
             .filter { $0.pathExtension == "dcm" || !$0.lastPathComponent.hasPrefix(".") }
     }
-}
-
-func freeTCPPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { Glibc.close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Every element of the stored data set is in the received one with the same value (byte
@@ -126,6 +111,22 @@ struct RetrieveToolTests {
     static let peerScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("InteropTests/Peers/retrieve_peer.py").path
 
+    /// A pynetdicom C-GET (Study Root) of `study` from `server` into `directory`, with the peer's
+    /// `options`: its JSON outcome, the final response in it, and its output for messages.
+    static func pynetdicomGet(_ server: TestServer, into directory: URL, _ options: [String],
+                              sourceLocation: SourceLocation = #_sourceLocation)
+        throws -> (json: [String: Any], final: [String: Any], output: String)
+    {
+        let result = runTool("/usr/bin/env", ["python3", peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
+                                              "get", "S", directory.path] + options
+                                             + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"])
+        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)",
+                                sourceLocation: sourceLocation)
+        let final = try #require(json["final"] as? [String: Any], "\(result.output)", sourceLocation: sourceLocation)
+        return (json, final, result.output)
+    }
+
     @Test("getscu at STUDY, SERIES and IMAGE level receives every object intact")
     func getscu() throws {
         let archive = try Self.archive()
@@ -161,7 +162,7 @@ struct RetrieveToolTests {
     @Test("movescu to storescp (Implicit VR LE only): every object converted and intact, final 0000")
     func movescu() throws {
         let archive = try Self.archive()
-        let port = freeTCPPort()
+        let port = try freeLoopbackPort()
         let destination = try StoreSCPProcess(port: port, arguments: ["+xi"])
         defer { destination.stop() }
         let server = try TestServer(retrievingFrom: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])
@@ -198,12 +199,7 @@ struct RetrieveToolTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = runTool("/usr/bin/env", ["python3", Self.peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
-                                              "get", "S", out.path, "--implicit-only",
-                                              "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(Self.study)"])
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)")
-        let final = try #require(json["final"] as? [String: Any], "\(result.output)")
+        let (json, final, _) = try Self.pynetdicomGet(server, into: out, ["--implicit-only"])
         #expect(final["status"] as? Int == 0)
         #expect(final["NumberOfCompletedSuboperations"] as? Int == archive.items.count)
         let received = try #require(json["received"] as? [[String: Any]])
@@ -225,13 +221,8 @@ struct RetrieveToolTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pyget-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let result = runTool("/usr/bin/env", ["python3", Self.peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
-                                              "get", "S", out.path, "--cancel-after", "1",
-                                              "QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(Self.study)"])
-        let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)")
-        let final = try #require(json["final"] as? [String: Any], "\(result.output)")
-        #expect(final["status"] as? Int == 0xFE00, "\(result.output)")
+        let (json, final, output) = try Self.pynetdicomGet(server, into: out, ["--cancel-after", "1"])
+        #expect(final["status"] as? Int == 0xFE00, "\(output)")
         let completed = final["NumberOfCompletedSuboperations"] as? Int ?? -1
         #expect(completed >= 1 && completed < 8)
         #expect((final["FailedSOPInstanceUIDList"] as? [String])?.count == 8 - completed)

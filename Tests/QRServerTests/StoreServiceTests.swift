@@ -30,11 +30,17 @@ private final class StoreTestServer {
          configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         var template = Array("/tmp/qrscpd-storesvc-XXXXXX".utf8CString)
         storageDirectory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-        store = try SQLiteIndexStore()
-        base = try TestServer(store: store, pageSize: nil, storageDirectory: storageDirectory) { configuration in
-            configuration.store = settings
-            configuration.duplicatePolicy = duplicatePolicy
-            configure(&configuration)
+        do {
+            store = try SQLiteIndexStore()
+            base = try TestServer(store: store, pageSize: nil, storageDirectory: storageDirectory) { configuration in
+                configuration.store = settings
+                configuration.duplicatePolicy = duplicatePolicy
+                configure(&configuration)
+            }
+        } catch {
+            // The caller's shutdown() removes the directory only once it has the server.
+            try? FileManager.default.removeItem(atPath: storageDirectory)
+            throw error
         }
     }
 

@@ -7,6 +7,7 @@ import Logging
 @testable import QRServer
 import Reactor
 import Synchronization
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -203,28 +204,7 @@ final class TestSCU {
     /// Maximum Length offered.
     init(port: Int, contexts: [RequestedContext], calledAE: String = TestServer.aeTitle,
          receiveBufferSize: Int32? = nil, timeout: Double = 10, maxPDULength: UInt32 = 16384) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        self.fd = fd
-        if var size = receiveBufferSize {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw TestFailure("connect: errno \(errno)")
-        }
+        fd = try connectToLoopback(port: port, timeout: timeout, receiveBufferSize: receiveBufferSize)
         request = AssociateRequest.requestor(
             callingAETitle: "TESTSCU", calledAETitle: calledAE, contexts: contexts, maxPDULength: maxPDULength,
             implementationClassUID: "1.2.826.0.1.3680043.10.1489.99")

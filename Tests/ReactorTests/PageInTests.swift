@@ -3,6 +3,7 @@ import CSystemShims
 import Dispatch
 import Testing
 @testable import Reactor
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -15,15 +16,6 @@ func cachedPages(_ file: OpenFile, offset: Int = 0, length: Int) throws -> Int {
         throw SystemError(errno: errno, call: "cachestat")
     }
     return Int(pages)
-}
-
-/// Drops `file`'s pages from the page cache (written back first, so the kernel lets them go).
-func evictFromPageCache(_ path: String) {
-    let fd = open(path, O_RDWR | O_CLOEXEC)
-    guard fd >= 0 else { return }
-    _ = fdatasync(fd)
-    _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-    close(fd)
 }
 
 @Suite struct PageInTests {

@@ -12,14 +12,20 @@ private let systemdAnalyze = which("systemd-analyze")
 /// Copies of the unit files with ExecStart= pointing at /bin/true (verify needs an existing
 /// binary; the real one is installed later).
 private func stagedUnits() throws -> (dir: String, service: String, socket: String) {
-    let dir = try makeTemporaryDirectory()
     let source = repositoryRoot.appendingPathComponent("systemd")
     let service = try String(contentsOf: source.appendingPathComponent("qrscpd.service"), encoding: .utf8)
     let socket = try String(contentsOf: source.appendingPathComponent("qrscpd.socket"), encoding: .utf8)
     #expect(service.contains("\nExecStart=/usr/local/bin/qrscpd "))
     let substituted = service.replacingOccurrences(of: "\nExecStart=/usr/local/bin/qrscpd ", with: "\nExecStart=/bin/true ")
-    try substituted.write(toFile: dir + "/qrscpd.service", atomically: true, encoding: .utf8)
-    try socket.write(toFile: dir + "/qrscpd.socket", atomically: true, encoding: .utf8)
+    let dir = try makeTemporaryDirectory()
+    do {
+        try substituted.write(toFile: dir + "/qrscpd.service", atomically: true, encoding: .utf8)
+        try socket.write(toFile: dir + "/qrscpd.socket", atomically: true, encoding: .utf8)
+    } catch {
+        // The caller removes the directory only once it has it.
+        removeTree(dir)
+        throw error
+    }
     return (dir, dir + "/qrscpd.service", dir + "/qrscpd.socket")
 }
 
@@ -84,16 +90,32 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
     private func stageSourceTree(config: String?) throws -> String {
         let tree = try makeTemporaryDirectory()
         let fm = FileManager.default
-        for dir in ["scripts", "systemd", "etc/qrscpd"] {
-            try fm.createDirectory(atPath: tree + "/" + dir, withIntermediateDirectories: true)
-        }
-        for file in ["scripts/install.sh", "systemd/qrscpd.service", "systemd/qrscpd.socket"] {
-            try fm.copyItem(atPath: repositoryRoot.appendingPathComponent(file).path, toPath: tree + "/" + file)
-        }
-        if let config {
-            try config.write(toFile: tree + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+        do {
+            for dir in ["scripts", "systemd", "etc/qrscpd"] {
+                try fm.createDirectory(atPath: tree + "/" + dir, withIntermediateDirectories: true)
+            }
+            for file in ["scripts/install.sh", "systemd/qrscpd.service", "systemd/qrscpd.socket"] {
+                try fm.copyItem(atPath: repositoryRoot.appendingPathComponent(file).path, toPath: tree + "/" + file)
+            }
+            if let config {
+                try config.write(toFile: tree + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+            }
+        } catch {
+            // The caller removes the tree only once it has it.
+            removeTree(tree)
+            throw error
         }
         return tree
+    }
+
+    /// Runs `body` with a staged source tree (holding `config`, if any) and an empty DESTDIR;
+    /// both are removed when it returns or throws.
+    private func withStagedInstall(config: String?, _ body: (_ tree: String, _ destdir: String) throws -> Void) throws {
+        let tree = try stageSourceTree(config: config)
+        defer { removeTree(tree) }
+        let destdir = try makeTemporaryDirectory()
+        defer { removeTree(destdir) }
+        try body(tree, destdir)
     }
 
     private func install(tree: String, destdir: String) throws -> ChildResult {
@@ -105,50 +127,38 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
     }
 
     @Test func stagesBinaryUnitsAndConfig() throws {
-        let tree = try stageSourceTree(config: "port: 104\n")
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: "port: 104\n") { tree, destdir in
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            let fm = FileManager.default
+            #expect(fm.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
+            #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.service",
+                                     andPath: tree + "/systemd/qrscpd.service"))
+            #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.socket",
+                                     andPath: tree + "/systemd/qrscpd.socket"))
+            #expect(fm.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("port: 104\n".utf8))
+            #expect(result.output.contains("systemctl enable --now qrscpd.service"))
+            #expect(!result.output.contains("daemon-reload"), "no systemctl with DESTDIR")
         }
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        let fm = FileManager.default
-        #expect(fm.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
-        #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.service",
-                                 andPath: tree + "/systemd/qrscpd.service"))
-        #expect(fm.contentsEqual(atPath: destdir + "/etc/systemd/system/qrscpd.socket",
-                                 andPath: tree + "/systemd/qrscpd.socket"))
-        #expect(fm.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("port: 104\n".utf8))
-        #expect(result.output.contains("systemctl enable --now qrscpd.service"))
-        #expect(!result.output.contains("daemon-reload"), "no systemctl with DESTDIR")
     }
 
     @Test func keepsAnExistingConfig() throws {
-        let tree = try stageSourceTree(config: "port: 104\n")
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: "port: 104\n") { tree, destdir in
+            try FileManager.default.createDirectory(atPath: destdir + "/etc/qrscpd", withIntermediateDirectories: true)
+            try "edited by the admin\n".write(toFile: destdir + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(FileManager.default.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("edited by the admin\n".utf8))
+            #expect(result.output.contains("kept existing"))
         }
-        try FileManager.default.createDirectory(atPath: destdir + "/etc/qrscpd", withIntermediateDirectories: true)
-        try "edited by the admin\n".write(toFile: destdir + "/etc/qrscpd/qrscpd.yaml", atomically: true, encoding: .utf8)
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        #expect(FileManager.default.contents(atPath: destdir + "/etc/qrscpd/qrscpd.yaml") == Data("edited by the admin\n".utf8))
-        #expect(result.output.contains("kept existing"))
     }
 
     @Test func withoutAConfigSourceSkipsSilently() throws {
-        let tree = try stageSourceTree(config: nil)
-        let destdir = try makeTemporaryDirectory()
-        defer {
-            removeTree(tree)
-            removeTree(destdir)
+        try withStagedInstall(config: nil) { tree, destdir in
+            let result = try install(tree: tree, destdir: destdir)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(!FileManager.default.fileExists(atPath: destdir + "/etc/qrscpd"))
+            #expect(FileManager.default.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
         }
-        let result = try install(tree: tree, destdir: destdir)
-        #expect(result.status == 0, "\(result.output)")
-        #expect(!FileManager.default.fileExists(atPath: destdir + "/etc/qrscpd"))
-        #expect(FileManager.default.isExecutableFile(atPath: destdir + "/usr/local/bin/qrscpd"))
     }
 }

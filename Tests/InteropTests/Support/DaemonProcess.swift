@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -7,11 +8,17 @@ import Glibc
 
 /// The real qrscpd executable, started on a free loopback port for one test and
 /// stopped (SIGTERM) at the end of it.
+///
+/// Its log (and its storage, unless the caller passes one) lives in a scratch directory of
+/// its own, removed when the object goes away, after the daemon has exited. Tests that want
+/// the log on failure put `log` into the failure message.
 final class DaemonProcess {
     let port: Int
     let aeTitle: String
     let storageDirectory: URL
     let logURL: URL
+    /// Created by this object and removed by its deinit; never the caller's storage directory.
+    private let scratch: URL
     private let process: Process
     private var stopped = false
 
@@ -23,10 +30,14 @@ final class DaemonProcess {
         self.aeTitle = aeTitle
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        self.scratch = scratch
+        // deinit does not run for an init that throws; every attempt's process has exited by then.
+        var started = false
+        defer { if !started { try? FileManager.default.removeItem(at: scratch) } }
         self.storageDirectory = storageDirectory ?? scratch.appendingPathComponent("storage")
         try FileManager.default.createDirectory(at: self.storageDirectory, withIntermediateDirectories: true)
         self.logURL = scratch.appendingPathComponent("qrscpd.log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
 
         let binary = PackagePaths.daemonBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -35,7 +46,7 @@ final class DaemonProcess {
         var lastError: Error = DaemonError("no attempt made")
         // A free port can be taken by someone else between probing and binding; retry.
         for _ in 0..<5 {
-            let port = try Self.freeLoopbackPort()
+            let port = try freeLoopbackPort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = ["\(port)", aeTitle, "--storage-dir", self.storageDirectory.path] + arguments
@@ -51,6 +62,7 @@ final class DaemonProcess {
             if Self.waitForListening(port: port, process: process, timeout: 20) {
                 self.port = port
                 self.process = process
+                started = true
                 return
             }
             if process.isRunning { process.terminate() }
@@ -60,7 +72,11 @@ final class DaemonProcess {
         throw lastError
     }
 
-    deinit { _ = stop() }
+    deinit {
+        // stop() returns only once the process has exited, so nothing writes into scratch any more.
+        _ = stop()
+        try? FileManager.default.removeItem(at: scratch)
+    }
 
     var processIdentifier: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
@@ -109,25 +125,6 @@ final class DaemonProcess {
     /// Asks the daemon for a C-ECHO with DCMTK's echoscu and reports whether it succeeded.
     func echoWithDCMTK(callingAE: String = "ECHOSCU") -> ToolResult {
         ExternalTool.run("/usr/bin/echoscu", ["-aet", callingAE, "-aec", aeTitle, "-to", "10", "127.0.0.1", "\(port)"], timeout: 30)
-    }
-
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw DaemonError("socket: errno \(errno)") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw DaemonError("bind: errno \(errno)") }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func waitForListening(port: Int, process: Process, timeout: TimeInterval) -> Bool {

@@ -2,6 +2,7 @@ import DICOM
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 
 /// The deterministic C-FIND fixture archive written by `qrscpd-samples fixtures`, and its
 /// ground truth (`ground-truth.json`).
@@ -78,7 +79,8 @@ enum FixtureArchive {
 
     private static let generated = Mutex<URL?>(nil)
 
-    /// The fixture archive, generated once per test process.
+    /// The fixture archive, generated once per test process and removed when the process exits
+    /// (suites in the process share it, so no one test can remove it).
     static func master() throws -> URL {
         try generated.withLock { cached in
             if let cached { return cached }
@@ -87,8 +89,12 @@ enum FixtureArchive {
                 throw DaemonError("qrscpd-samples not found at \(samplesBinary); build it first (swift build)")
             }
             let result = ExternalTool.run(samplesBinary, ["fixtures", dir.path], timeout: 120)
-            guard result.succeeded else { throw DaemonError("qrscpd-samples fixtures failed:\n\(result.transcript)") }
+            guard result.succeeded else {
+                try? FileManager.default.removeItem(at: dir)
+                throw DaemonError("qrscpd-samples fixtures failed:\n\(result.transcript)")
+            }
             cached = dir
+            removeAtExit(dir)
             return dir
         }
     }
