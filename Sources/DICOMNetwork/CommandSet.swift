@@ -23,7 +23,8 @@ public struct CommandSet: Sendable, Hashable {
     public var elements: [UInt16: [UInt8]]
 
     public init() {
-        elements = [:]
+        // Room for every element a message of PS3.7 carries, so building one never rehashes.
+        elements = Dictionary(minimumCapacity: 16)
     }
 
     /// Element numbers (group 0000).
@@ -220,21 +221,20 @@ public struct CommandSet: Sendable, Hashable {
     /// Implicit VR Little Endian encoding, elements in ascending order, preceded by
     /// (0000,0000) UL group length = byte count of the rest (DM-01/02).
     public func encoded() -> [UInt8] {
-        var rest: [UInt8] = []
-        for element in elements.keys.sorted() where element != Tag.groupLength {
-            let v = elements[element]!
-            rest.appendLittleEndian(UInt16(0x0000))  // group, little-endian
-            rest.appendLittleEndian(element)
-            rest.appendLittleEndian(UInt32(v.count))
-            rest += v
-        }
+        let sorted = elements.sorted { $0.key < $1.key }.filter { $0.key != Tag.groupLength }
+        let groupLength = sorted.reduce(0) { $0 + 8 + $1.value.count }
         var out: [UInt8] = []
-        out.reserveCapacity(12 + rest.count)
+        out.reserveCapacity(12 + groupLength)
         out.appendLittleEndian(UInt16(0x0000))  // (0000,0000), little-endian
         out.appendLittleEndian(UInt16(0x0000))
         out.appendLittleEndian(UInt32(4))
-        out.appendLittleEndian(UInt32(rest.count))
-        out += rest
+        out.appendLittleEndian(UInt32(groupLength))
+        for (element, value) in sorted {
+            out.appendLittleEndian(UInt16(0x0000))  // group, little-endian
+            out.appendLittleEndian(element)
+            out.appendLittleEndian(UInt32(value.count))
+            out += value
+        }
         return out
     }
 
