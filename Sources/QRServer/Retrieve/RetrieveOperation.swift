@@ -547,12 +547,18 @@ final class RetrieveOperation {
     }
 
     /// Bytes per stretch of a data set sent from a file: whole PDVs of the peer's size, about
-    /// ``streamChunkTarget``.
+    /// ``streamChunkTarget``, and at most ``maxFramesPerStretch`` of them.
     static func streamChunkSize(peerMaxPDULength: UInt32) -> Int {
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         guard fragment < streamChunkTarget else { return streamChunkTarget }
-        return (streamChunkTarget / fragment) * fragment
+        return min(streamChunkTarget / fragment, maxFramesPerStretch) * fragment
     }
+
+    /// PDUs per stretch at most. A stretch's PDU headers are held while it is queued (12 bytes
+    /// and a few iovecs each): a peer announcing a tiny Maximum Length (a few bytes of payload
+    /// per PDU) would otherwise make an 8 MiB stretch hold millions of them. DCMTK's 16 KiB
+    /// PDUs give 512 per stretch, so real peers are not limited by it.
+    static let maxFramesPerStretch = 1024
 
     /// Releases every file loaded ahead; the instances go back to "not yet loaded".
     private func discardWindow() {

@@ -1,0 +1,47 @@
+import Archive
+import DICOMNetwork
+@testable import QRServer
+import Testing
+
+@Suite("Stretch sizes of data sets sent from files")
+struct StretchSizeTests {
+    @Test("whole PDVs of the peer's size, about 8 MiB, and never more than the PDU cap per stretch",
+          arguments: [UInt32(7), 8, 100, 4096, 16384, 65536, 1 << 20, 0])
+    func stretchesAreBounded(maxPDULength: UInt32) {
+        let size = RetrieveOperation.streamChunkSize(peerMaxPDULength: maxPDULength)
+        let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: maxPDULength)
+        #expect(size > 0 && size <= RetrieveOperation.streamChunkTarget)
+        #expect(size % fragment == 0, "a stretch is whole PDVs")
+        #expect(size / fragment <= RetrieveOperation.maxFramesPerStretch, "at most the cap of PDUs per stretch")
+    }
+
+    @Test("real peers' PDUs fill the whole target")
+    func realPeersAreNotLimited() {
+        // DCMTK's default (16 KiB) and ours (1 MiB): within one PDV of the target.
+        for maxPDULength: UInt32 in [16384, 1 << 20] {
+            let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: maxPDULength)
+            let size = RetrieveOperation.streamChunkSize(peerMaxPDULength: maxPDULength)
+            #expect(RetrieveOperation.streamChunkTarget - size < fragment, "max PDU \(maxPDULength): \(size)")
+        }
+        // A tiny maximum: the cap, not millions of one-byte PDUs.
+        #expect(RetrieveOperation.streamChunkSize(peerMaxPDULength: 7) == RetrieveOperation.maxFramesPerStretch)
+    }
+
+    @Test("a peer with a tiny Maximum Length gets the data set intact, in many capped stretches")
+    func tinyPDUsCarryTheDataSet() throws {
+        let archive = try TestArchive()
+        let item = try archive.add(instance: 1, pixelBytes: 300_000)
+        let server = try TestServer(retrievingFrom: archive.store)
+        defer { server.shutdown() }
+        // 122 bytes of payload per PDU: about 2,500 PDUs, three stretches of at most 1,024.
+        let scu = try TestSCU(port: server.port, contexts: getContexts(), maxPDULength: 128)
+        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+                                  sopClass: RetrieveUIDs.studyRootGet,
+                                  identifier: retrieveIdentifier(level: "STUDY", study: item.studyUID))
+        try scu.release()
+        #expect(outcome.status == .success)
+        #expect(outcome.stores.count == 1)
+        #expect(outcome.stores.first?.dataSet[...] == item.dataSetBytes, "data set byte for byte")
+        #expect(RetrieveOperation.streamChunkSize(peerMaxPDULength: 128) == 1024 * 122)
+    }
+}
