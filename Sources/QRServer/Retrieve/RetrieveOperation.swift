@@ -10,10 +10,12 @@ import Reactor
 /// worker pool ahead of the sub-operation on the wire (no new load once ``maxBytesAhead`` are
 /// held), and the window is refilled as the channel drains below its low-water mark, so a peer
 /// that stops reading stops the loading. A file sent unchanged is held open, not read: its data
-/// set goes out with `sendfile` (or, for small PDUs, `writev` from a mapping) in stretches
+/// set goes out with `sendfile` (or, for small PDUs, spliced from a mapping) in stretches
 /// queued as the socket drains. Each stretch is made resident in the page cache on the worker
 /// pool before it is queued (the first one when its file is loaded, each next one while the one
-/// before is on the socket), so the loop thread never waits for the disk. Cancel,
+/// before is on the socket), so the loop thread never waits for the disk. A converted data set,
+/// in memory, goes out in stretches of the same size, so its PDUs are framed a stretch at a
+/// time. Cancel,
 /// abort and the end of the association drop the window; loads still running are discarded
 /// when they come back.
 final class RetrieveOperation {
@@ -70,19 +72,35 @@ final class RetrieveOperation {
         }
     }
 
-    /// A data set going out from its file stretch by stretch.
+    /// A data set going out stretch by stretch, from its file or from memory.
     private struct OutgoingStream {
-        let file: StoredDataSetFile
+        let source: StreamSource
         let contextID: UInt8
         let shape: StretchShape
         /// Tells this stream's page-ins from those of a stream dropped meanwhile.
         let id: Int
-        /// File offset of the next stretch to page in.
+        /// Offset of the next stretch: in the file, or an index of the in-memory data set.
         var nextOffset: Int
         /// The next stretch, resident and ready to queue.
         var ready: DataSetStretch?
         /// Whether the next stretch is being paged in on the worker pool.
         var pagingIn = false
+    }
+
+    /// Where a streamed data set's bytes come from.
+    private enum StreamSource {
+        /// A stored file, stretch by stretch through a page-in on the worker pool.
+        case file(StoredDataSetFile)
+        /// A converted data set in memory, cut into stretches so that its PDUs are framed (and
+        /// their headers held) one stretch at a time, whatever the peer's Maximum Length.
+        case memory(ArraySlice<UInt8>)
+
+        var end: Int {
+            switch self {
+            case .file(let file): file.end
+            case .memory(let bytes): bytes.endIndex
+            }
+        }
     }
 
     let kind: Kind
@@ -476,7 +494,16 @@ final class RetrieveOperation {
         earlyResponse = nil
         switch loaded.payload {
         case .whole(let dataSet):
-            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(dataSet), isComplete: true)
+            let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
+            let first = dataSet.prefix(shape.size)
+            let complete = first.count == dataSet.count
+            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(first), isComplete: complete)
+            if !complete, phase == .running {
+                lastStreamID += 1
+                stream = OutgoingStream(source: .memory(dataSet), contextID: contextID, shape: shape,
+                                        id: lastStreamID, nextOffset: first.endIndex)
+                pageInNextStretch()
+            }
         case .file(let file, let first):
             guard case .file(_, let offset, let length, _) = first else { preconditionFailure("a file's first stretch") }
             let next = offset + length
@@ -484,7 +511,7 @@ final class RetrieveOperation {
             channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: complete)
             if !complete, phase == .running {
                 lastStreamID += 1
-                stream = OutgoingStream(file: file, contextID: contextID,
+                stream = OutgoingStream(source: .file(file), contextID: contextID,
                                         shape: StretchShape(peerMaxPDULength: channel.peerMaxPDULength),
                                         id: lastStreamID, nextOffset: next)
                 pageInNextStretch()
@@ -494,13 +521,25 @@ final class RetrieveOperation {
     }
 
     /// Starts paging in the stream's next stretch on the worker pool, unless it is ready or on
-    /// its way: at most one stretch beyond those queued is held, so memory stays bounded.
+    /// its way: at most one stretch beyond those queued is held, so memory stays bounded. An
+    /// in-memory data set's next stretch is ready at once.
     private func pageInNextStretch() {
-        guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.file.end,
+        guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.source.end,
               let association else { return }
+        let file: StoredDataSetFile
+        switch s.source {
+        case .memory(let bytes):
+            let end = min(s.nextOffset + s.shape.size, bytes.endIndex)
+            s.ready = .bytes(bytes[s.nextOffset..<end])
+            s.nextOffset = end
+            stream = s
+            return
+        case .file(let stored):
+            file = stored
+        }
         s.pagingIn = true
         stream = s
-        let (file, offset, shape, id) = (s.file, s.nextOffset, s.shape, s.id)
+        let (offset, shape, id) = (s.nextOffset, s.shape, s.id)
         workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
                     on: association.server.loop) { [self] (result: Result<DataSetStretch, Never>) in
             stretchResident(result.get(), streamID: id)
@@ -518,17 +557,19 @@ final class RetrieveOperation {
         pump()
     }
 
-    /// Data set from a file: queues the next resident stretch once the channel is below its
+    /// Streamed data set: queues the next resident stretch once the channel is below its
     /// low-water mark (the kernel takes it as fast as the peer reads) and starts paging in the
     /// one after; the next call comes when the channel drains or that page-in is done.
     private func continueStream(_ channel: any StoreChannel) {
         while var s = stream, channel.pendingWriteBytes < channel.writeLowWaterMark {
             guard let part = s.ready else {
                 pageInNextStretch()
+                // An in-memory stretch is ready at once; a file's comes back from a worker.
+                if stream?.ready != nil { continue }
                 return
             }
             s.ready = nil
-            let isLast = s.nextOffset >= s.file.end
+            let isLast = s.nextOffset >= s.source.end
             stream = isLast ? nil : s
             channel.sendStoreData(contextID: s.contextID, part, isLast: isLast)
             // Writing may have closed the connection (and stopped this operation) at once.
