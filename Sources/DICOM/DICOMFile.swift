@@ -77,30 +77,15 @@ public struct DICOMFile: Sendable {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw DICOMError.io("cannot stat \(path): errno \(errno)") }
         let size = Int(st.st_size)
-        var failure: Int32 = 0
-        var bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-            var done = 0
-            while done < size {
-                let n = read(fd, buf.baseAddress! + done, size - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    break
-                }
-                if n == 0 { break }
-                done += n
-            }
-            count = done
+        var bytes: [UInt8]
+        do {
+            bytes = try FileBytes.read(fd, count: size)
+        } catch {
+            throw DICOMError.io("cannot read \(path): errno \(error.errno)")
         }
-        guard failure == 0 else { throw DICOMError.io("cannot read \(path): errno \(failure)") }
         // The file may have grown since fstat: read the rest.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
-            while true {
-                let n = read(fd, chunk.baseAddress!, chunk.count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[..<n]))
-            }
+        while bytes.count >= size, let more = try? FileBytes.read(fd, at: bytes.count, count: 4096), !more.isEmpty {
+            bytes += more
         }
         return bytes
     }

@@ -4,8 +4,8 @@ import Glibc
 import Musl
 #endif
 
-/// Reads a range of an open file into a new array: the one `pread` loop shared by the
-/// scanner, the C-STORE read-back and the retrieve loader.
+/// Reads a range of an open file into a new array: the one `pread` loop shared by
+/// ``DICOMFile/readBytes(_:)``, the scanner, the C-STORE read-back and the retrieve loader.
 public enum FileBytes {
     /// Up to `count` bytes at `offset` of `fd`, fewer only when the file ends first (the
     /// caller decides whether that is an error). Retries on EINTR; another error is thrown
