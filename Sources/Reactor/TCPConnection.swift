@@ -60,8 +60,6 @@ public final class TCPConnection {
     var splicesFramedMappings = true
     /// Whether this connection made a pipe for framed mappings (for tests).
     private(set) var usedSplicePipe = false
-    /// Bytes in `splicePipe`, all of them from the framed mapping at the head of `output`.
-    private var pipedBytes = 0
     private var sizer = ReadChunkSizer()
     private var wasAboveLowWater = false
     /// Depth of ``holdingWrites(_:)`` calls: while above zero, writes are queued, not flushed.
@@ -287,8 +285,8 @@ public final class TCPConnection {
     /// Writes the byte slices at the head of the queue in one call; true when all offered bytes
     /// were taken (so writing on may succeed), false when the socket is full.
     ///
-    /// Slices right before a file region are the PDU and PDV headers of the payload that region
-    /// holds. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
+    /// Slices right before a file region (or a framed mapping) are the PDU and PDV headers of
+    /// the payload that follows. They go out with `sendmsg(MSG_MORE)` so the kernel keeps them back and sends them in
     /// one segment with the start of the region's data, instead of a 12-byte segment of their own
     /// (TCP_NODELAY is on). The flush is corked anyway while regions are queued (see `flush`);
     /// MSG_MORE is per call and costs nothing, and keeps headers with their payload where the
@@ -314,18 +312,22 @@ public final class TCPConnection {
                 return try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) })
             }
         }
+        return result.map { wrote($0, of: offered) }.mapError { $0 }
+    }
+
+    /// Takes a gathering write's outcome off the queue: true when all `offered` bytes went (so
+    /// writing on may succeed), false when the socket is full.
+    private func wrote(_ result: IOResult<Int>, of offered: Int) -> Bool {
         switch result {
-        case .failure(let error):
-            return .failure(error)
-        case .success(.wouldBlock):
+        case .wouldBlock:
             partialWriteCount += 1
-            return .success(false)
-        case .success(.processed(let n)):
+            return false
+        case .processed(let n):
             consumeOutput(n)
-            if n == offered { return .success(true) }
+            if n == offered { return true }
             // The socket buffer is full; writing again now would only return EAGAIN.
             partialWriteCount += 1
-            return .success(false)
+            return false
         }
     }
 
@@ -362,11 +364,11 @@ public final class TCPConnection {
                 }
                 if case .processed(let n) = loaded {
                     framed.loaded += n
-                    pipedBytes += n
                     output[outputHead] = .framed(framed)
                 }
             }
-            let asked = pipedBytes
+            // The pipe holds what of this piece was loaded and not yet sent, and nothing else.
+            let asked = framed.loaded - framed.sent
             // vmsplice takes at least a byte while the pipe has room, and the pipe only holds
             // bytes of this piece, which is not all sent yet: it cannot be empty here.
             guard asked > 0 else { return .failure(SystemError(errno: EPIPE, call: "vmsplice")) }
@@ -386,7 +388,6 @@ public final class TCPConnection {
                 return .failure(SystemError(errno: EPIPE, call: "splice"))
             case .processed(let n):
                 let wasLeft = framed.length
-                pipedBytes -= n
                 consumeOutput(n)
                 if n == wasLeft { return .success(true) }
                 if n < asked {
@@ -415,16 +416,7 @@ public final class TCPConnection {
         } catch {
             return .failure(shortFileError(error, framed, at: framed.sent, call: "writev"))
         }
-        switch written {
-        case .wouldBlock:
-            partialWriteCount += 1
-            return .success(false)
-        case .processed(let n):
-            consumeOutput(n)
-            if n == offered { return .success(true) }
-            partialWriteCount += 1
-            return .success(false)
-        }
+        return .success(wrote(written, of: offered))
     }
 
     /// `EFAULT` from handing over mapped bytes means a page past the file's end: the file got
@@ -564,7 +556,6 @@ public final class TCPConnection {
         outputHead = 0
         queuedFileRegions = 0
         splicePipe = nil
-        pipedBytes = 0
         pendingWriteBytes = 0
         handler?.connection = nil
         handler = nil
