@@ -492,38 +492,34 @@ final class RetrieveOperation {
         current = instance
         currentMessageID = id
         earlyResponse = nil
+        let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
         switch loaded.payload {
         case .whole(let dataSet):
-            let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
             let first = dataSet.prefix(shape.size)
-            let complete = first.count == dataSet.count
-            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(first), isComplete: complete)
-            if !complete, phase == .running {
-                lastStreamID += 1
-                stream = OutgoingStream(source: .memory(dataSet), contextID: contextID, shape: shape,
-                                        id: lastStreamID, nextOffset: first.endIndex)
-                pageInNextStretch()
-            }
+            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(first),
+                              isComplete: first.count == dataSet.count)
+            streamRest(of: .memory(dataSet), from: first.endIndex, contextID: contextID, shape: shape)
         case .file(let file, let first):
             guard case .file(_, let offset, let length, _) = first else { preconditionFailure("a file's first stretch") }
-            let next = offset + length
-            let complete = next >= file.end
-            channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: complete)
-            if !complete, phase == .running {
-                lastStreamID += 1
-                stream = OutgoingStream(source: .file(file), contextID: contextID,
-                                        shape: StretchShape(peerMaxPDULength: channel.peerMaxPDULength),
-                                        id: lastStreamID, nextOffset: next)
-                pageInNextStretch()
-            }
+            channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: offset + length >= file.end)
+            streamRest(of: .file(file), from: offset + length, contextID: contextID, shape: shape)
         }
         armResponseTimer()
     }
 
-    /// Starts paging in the stream's next stretch on the worker pool, unless it is ready or on
-    /// its way: at most one stretch beyond those queued is held, so memory stays bounded. An
-    /// in-memory data set's next stretch is ready at once.
-    private func pageInNextStretch() {
+    /// After a data set's first stretch: the rest, if any, goes out stretch by stretch as the
+    /// channel drains.
+    private func streamRest(of source: StreamSource, from next: Int, contextID: UInt8, shape: StretchShape) {
+        guard next < source.end, phase == .running else { return }
+        lastStreamID += 1
+        stream = OutgoingStream(source: source, contextID: contextID, shape: shape, id: lastStreamID, nextOffset: next)
+        prepareNextStretch()
+    }
+
+    /// Readies the stream's next stretch, unless it is ready or on its way: a file's is paged in
+    /// on the worker pool, an in-memory data set's is ready at once. At most one stretch beyond
+    /// those queued is held, so memory stays bounded.
+    private func prepareNextStretch() {
         guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.source.end,
               let association else { return }
         let file: StoredDataSetFile
@@ -558,12 +554,12 @@ final class RetrieveOperation {
     }
 
     /// Streamed data set: queues the next resident stretch once the channel is below its
-    /// low-water mark (the kernel takes it as fast as the peer reads) and starts paging in the
-    /// one after; the next call comes when the channel drains or that page-in is done.
+    /// low-water mark (the kernel takes it as fast as the peer reads) and readies the one after;
+    /// the next call comes when the channel drains or a file's page-in is done.
     private func continueStream(_ channel: any StoreChannel) {
         while var s = stream, channel.pendingWriteBytes < channel.writeLowWaterMark {
             guard let part = s.ready else {
-                pageInNextStretch()
+                prepareNextStretch()
                 // An in-memory stretch is ready at once; a file's comes back from a worker.
                 if stream?.ready != nil { continue }
                 return
@@ -582,8 +578,8 @@ final class RetrieveOperation {
                 }
                 return
             }
-            // The socket now holds a whole stretch: page the next one in while it drains.
-            pageInNextStretch()
+            // The socket now holds a whole stretch: ready the next one while it drains.
+            prepareNextStretch()
         }
     }
 
