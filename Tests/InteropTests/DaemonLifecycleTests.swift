@@ -152,7 +152,7 @@ struct DaemonLifecycleTests {
     @Test("Socket activation: the daemon serves the socket systemd-socket-activate passes")
     func socketActivation() throws {
         let activate = "/usr/bin/systemd-socket-activate"
-        guard FileManager.default.isExecutableFile(atPath: activate) else { return }
+        guard ExternalTool.require(activate) else { return }
         let scratch = try LifecycleScratch()
         let notify = try NotifyReceiver(path: scratch.path + "/notify")
         let port = try freeLoopbackPort()

@@ -93,7 +93,8 @@ func expectSameContent(received path: String, as item: TestArchive.Item, sourceL
 }
 
 @Suite("C-GET / C-MOVE with DCMTK and pynetdicom against the in-process server", .serialized,
-       .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/getscu")), .timeLimit(.minutes(3)))
+       .enabled(if: InteropPolicy.enabled(requiring: "/usr/bin/getscu", "/usr/bin/movescu", "/usr/bin/storescp")),
+       .timeLimit(.minutes(3)))
 struct RetrieveToolTests {
     static let study = GetServiceTests.study
     static let series = GetServiceTests.series

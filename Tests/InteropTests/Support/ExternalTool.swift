@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The outcome of running a peer tool to completion.
 struct ToolResult {
@@ -16,7 +17,7 @@ struct ToolResult {
 /// interop tests talk to.
 enum ExternalTool {
     /// True under CI, where a missing peer tool is a failure rather than a skip.
-    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    static var isCI: Bool { InteropPolicy.isCI }
 
     static let python = "/usr/bin/env"
 
