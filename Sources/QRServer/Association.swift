@@ -447,7 +447,7 @@ final class Association {
     private var heldBytes = 0
 
     /// Output queued for the peer: on the connection, or held back while a data set streams out.
-    var pendingOutputBytes: Int { connection.pendingWriteBytes + heldBytes }
+    private var pendingOutputBytes: Int { connection.pendingWriteBytes + heldBytes }
     /// Whether queued output (held messages included) is at or above the connection's low-water
     /// mark: producers of responses (C-FIND pages) wait until it is not.
     var isOutputAboveLowWater: Bool { pendingOutputBytes >= connection.writeLowWaterMark }

@@ -7,8 +7,6 @@ import CSystemShims
 final class SplicePipe {
     let readFD: Int32
     let writeFD: Int32
-    /// Bytes the pipe holds at most (its slots times the page size).
-    let capacity: Int
 
     /// The capacity asked for: 1 MiB is what `fs.pipe-max-size` allows an unprivileged process
     /// by default; with less, the kernel's choice is taken.
@@ -16,13 +14,13 @@ final class SplicePipe {
 
     init(capacity: Int = SplicePipe.preferredCapacity) throws(SystemError) {
         var fds: [Int32] = [-1, -1]
-        var actual: Int32 = 0
-        guard qrs_splice_pipe(&fds, Int32(clamping: capacity), &actual) == 0 else {
+        // vmsplice fills what the kernel granted and says how much; the size itself is not needed.
+        var granted: Int32 = 0
+        guard qrs_splice_pipe(&fds, Int32(clamping: capacity), &granted) == 0 else {
             throw SystemError(errno: qrs_errno(), call: "pipe2")
         }
         readFD = fds[0]
         writeFD = fds[1]
-        self.capacity = Int(actual)
     }
 
     deinit {
