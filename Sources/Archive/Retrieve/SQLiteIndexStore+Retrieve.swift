@@ -44,7 +44,11 @@ extension SQLiteIndexStore: RetrieveIndex {
                 }
                 var sql = base
                 if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-                for row in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)) {
+                // A UID list makes the SQL differ by its length: such statements are not cached,
+                // or every list length would keep one. A cursor reads each row in place.
+                let statement = listColumn == nil ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
+                let rowCursor = try Row.fetchCursor(statement, arguments: StatementArguments(arguments))
+                while let row = try rowCursor.next() {
                     let instance = IndexedInstance(
                         sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
                         studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5], size: row[6],
