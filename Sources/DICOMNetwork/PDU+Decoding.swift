@@ -131,8 +131,9 @@ extension AssociateRequest {
     init(decodingBody body: ArraySlice<UInt8>) throws(PDUDecodingError) {
         let ctx = "A-ASSOCIATE-RQ"
         let fixed = try AssociateFixedPart(body, context: ctx)
+        var transferSyntaxes = RepeatedUIDs()
         let items = try fixed.decodeItems(context: ctx, contextItemType: 0x20) { value throws(PDUDecodingError) in
-            try PresentationContextProposal(decoding: value)
+            try PresentationContextProposal(decoding: value, transferSyntaxes: &transferSyntaxes)
         }
         guard !items.contexts.isEmpty else { throw .missingItem(context: "\(ctx) presentation context (20H)") }
         self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
@@ -157,6 +158,13 @@ extension AssociateAccept {
 extension PresentationContextProposal {
     /// Decodes the value of a 20H item.
     init(decoding value: ArraySlice<UInt8>) throws(PDUDecodingError) {
+        var transferSyntaxes = RepeatedUIDs()
+        try self.init(decoding: value, transferSyntaxes: &transferSyntaxes)
+    }
+
+    /// Decodes the value of a 20H item, taking transfer syntax UIDs seen in earlier contexts
+    /// of the same PDU from `transferSyntaxes`.
+    init(decoding value: ArraySlice<UInt8>, transferSyntaxes: inout RepeatedUIDs) throws(PDUDecodingError) {
         let ctx = "presentation context (20H)"
         var r = ByteReader(value)
         guard r.count >= 4 else { throw .truncated(context: ctx, needed: 4, available: r.count) }
@@ -170,7 +178,7 @@ extension PresentationContextProposal {
                 guard abstract == nil else { throw .duplicateItem(context: "\(ctx) abstract syntax") }
                 abstract = DICOMText.uid(sub.value)
             case 0x40:
-                ts.append(DICOMText.uid(sub.value))
+                ts.append(transferSyntaxes.uid(sub.value))
             default:
                 throw .unexpectedItem(type: sub.type, context: ctx)
             }
@@ -222,7 +230,7 @@ extension UserInformation {
             case 0x52:
                 implementationClassUID = DICOMText.uid(sub.value)
             case 0x55:
-                implementationVersionName = DICOMText.trimmed(sub.value, dropping: [0x00, 0x20])
+                implementationVersionName = DICOMText.withoutPadding(sub.value)
             case 0x53:
                 guard sub.value.count == 4 else {
                     throw .invalidLength(context: "asynchronous operations window (53H)", length: sub.value.count)
