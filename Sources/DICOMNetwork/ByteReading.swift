@@ -108,16 +108,11 @@ enum DICOMText {
 
     /// The text of `bytes` without leading and trailing NULs and spaces.
     static func withoutPadding(_ bytes: ArraySlice<UInt8>) -> String {
-        string(unpadded(bytes))
-    }
-
-    /// `bytes` without leading and trailing NULs and spaces.
-    static func unpadded(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         // Compared byte by byte: a UID is read for every proposed context and every command.
         var lo = bytes.startIndex, hi = bytes.endIndex
         while lo < hi, bytes[lo] == 0x00 || bytes[lo] == 0x20 { lo += 1 }
         while hi > lo, bytes[hi - 1] == 0x00 || bytes[hi - 1] == 0x20 { hi -= 1 }
-        return bytes[lo..<hi]
+        return string(bytes[lo..<hi])
     }
 
     /// The 16-byte space-padded AE title field of A-ASSOCIATE-RQ/AC (longer input is truncated).
@@ -128,21 +123,3 @@ enum DICOMText {
     }
 }
 
-/// UIDs that come back many times in one PDU — the few transfer syntaxes proposed in every
-/// presentation context of an A-ASSOCIATE-RQ. Each distinct value is decoded once and the
-/// same string is handed out again: no new string per context, and comparing two of them
-/// succeeds on identity.
-struct RepeatedUIDs {
-    /// Distinct values kept; past this many, further ones are decoded each time.
-    static let capacity = 8
-    private var seen: [(bytes: ArraySlice<UInt8>, uid: String)] = []
-
-    /// The UID in `bytes` as ``DICOMText/uid(_:)`` reads it.
-    mutating func uid(_ bytes: ArraySlice<UInt8>) -> String {
-        let value = DICOMText.unpadded(bytes)
-        for entry in seen where entry.bytes == value { return entry.uid }
-        let uid = DICOMText.string(value)
-        if seen.count < Self.capacity { seen.append((value, uid)) }
-        return uid
-    }
-}

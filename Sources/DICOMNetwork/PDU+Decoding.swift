@@ -131,9 +131,8 @@ extension AssociateRequest {
     init(decodingBody body: ArraySlice<UInt8>) throws(PDUDecodingError) {
         let ctx = "A-ASSOCIATE-RQ"
         let fixed = try AssociateFixedPart(body, context: ctx)
-        var transferSyntaxes = RepeatedUIDs()
         let items = try fixed.decodeItems(context: ctx, contextItemType: 0x20) { value throws(PDUDecodingError) in
-            try PresentationContextProposal(decoding: value, transferSyntaxes: &transferSyntaxes)
+            try PresentationContextProposal(decoding: value)
         }
         guard !items.contexts.isEmpty else { throw .missingItem(context: "\(ctx) presentation context (20H)") }
         self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
@@ -158,27 +157,22 @@ extension AssociateAccept {
 extension PresentationContextProposal {
     /// Decodes the value of a 20H item.
     init(decoding value: ArraySlice<UInt8>) throws(PDUDecodingError) {
-        var transferSyntaxes = RepeatedUIDs()
-        try self.init(decoding: value, transferSyntaxes: &transferSyntaxes)
-    }
-
-    /// Decodes the value of a 20H item, taking transfer syntax UIDs seen in earlier contexts
-    /// of the same PDU from `transferSyntaxes`.
-    init(decoding value: ArraySlice<UInt8>, transferSyntaxes: inout RepeatedUIDs) throws(PDUDecodingError) {
         let ctx = "presentation context (20H)"
         var r = ByteReader(value)
         guard r.count >= 4 else { throw .truncated(context: ctx, needed: 4, available: r.count) }
         let id = r.readUInt8()!
         _ = r.readSlice(3)  // reserved
         var abstract: String?
+        let subItems = try splitItems(r.readRest(), context: ctx)
         var ts: [String] = []
-        for sub in try splitItems(r.readRest(), context: ctx) {
+        ts.reserveCapacity(subItems.count)
+        for sub in subItems {
             switch sub.type {
             case 0x30:
                 guard abstract == nil else { throw .duplicateItem(context: "\(ctx) abstract syntax") }
                 abstract = DICOMText.uid(sub.value)
             case 0x40:
-                ts.append(transferSyntaxes.uid(sub.value))
+                ts.append(DICOMText.uid(sub.value))
             default:
                 throw .unexpectedItem(type: sub.type, context: ctx)
             }
