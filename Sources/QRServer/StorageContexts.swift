@@ -38,8 +38,12 @@ enum StorageContexts {
     /// proposing Explicit VR LE first gets it). Where one SOP class is proposed in several
     /// contexts, their transfer syntaxes are ranked in order of first appearance. Other
     /// abstract syntaxes keep `base`'s table.
-    /// Appends the syntaxes of `list` not yet in `ranked`, in their order.
+    /// Appends the syntaxes of `list` (no repeats) not yet in `ranked`, in their order.
     private static func appendNew(_ list: [String], to ranked: inout [String]) {
+        if ranked.isEmpty {
+            ranked = list  // the first context of a SOP class: its list as it is, no copy
+            return
+        }
         for ts in list where !ranked.contains(ts) { ranked.append(ts) }
     }
 
@@ -48,8 +52,11 @@ enum StorageContexts {
         let storage = sopClasses
         let known = knownTransferSyntaxes
         var proposed: [String: [String]] = [:]
+        proposed.reserveCapacity(request.presentationContexts.count)
         for context in request.presentationContexts where storage.contains(context.abstractSyntax) {
-            let usable = context.transferSyntaxes.filter { known.contains($0) }
+            var usable: [String] = []
+            usable.reserveCapacity(context.transferSyntaxes.count)
+            for ts in context.transferSyntaxes where known.contains(ts) && !usable.contains(ts) { usable.append(ts) }
             guard !usable.isEmpty else { continue }
             // One dictionary access per context; the lists hold a few syntaxes each.
             Self.appendNew(usable, to: &proposed[context.abstractSyntax, default: []])
