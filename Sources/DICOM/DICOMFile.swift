@@ -90,7 +90,7 @@ public struct DICOMFile: Sendable {
         return bytes
     }
 
-    private static func isDICM(_ b: ArraySlice<UInt8>, at o: Int) -> Bool {
+    static func isDICM(_ b: ArraySlice<UInt8>, at o: Int) -> Bool {
         let s = b.startIndex + o
         return b.count >= o + 4 && b[s] == 0x44 && b[s + 1] == 0x49 && b[s + 2] == 0x43 && b[s + 3] == 0x4D
     }
@@ -137,25 +137,22 @@ public struct DICOMFile: Sendable {
             offset = ms + (r.pixelDataOffset ?? metaBytes.count)
         }
         let meta = metaSet ?? DataSet()
-        let ts: TransferSyntax
-        if let uid = meta.uid(.transferSyntaxUID), !uid.isEmpty {
-            let declared = TransferSyntax(uid: uid)
-            // Tolerate a native syntax whose VR encoding (implicit/explicit) does not
-            // match the data set: use what the first element header shows.
-            if declared.isNative, !declared.isDeflated, !declared.isBigEndian {
-                if bytes.count - offset >= 8 {
-                    let guessed = guessSyntax(bytes, at: offset)
-                    ts = guessed.isBigEndian ? declared : guessed
-                } else {
-                    ts = declared
-                }
-            } else {
-                ts = declared
-            }
-        } else {
-            ts = guessSyntax(bytes, at: offset)
-        }
+        let ts = syntax(declared: meta.uid(.transferSyntaxUID), of: bytes, dataSetAt: offset)
         return Header(meta: meta, transferSyntax: ts, dataSetOffset: offset, hasPreamble: ms == 132)
+    }
+
+    /// The syntax of the data set at `offset`: the declared (0002,0010) value (trimmed), or a
+    /// guess when it is absent or empty.
+    static func syntax(declared uid: String?, of bytes: ArraySlice<UInt8>, dataSetAt offset: Int) -> TransferSyntax {
+        guard let uid, !uid.isEmpty else { return guessSyntax(bytes, at: offset) }
+        let declared = TransferSyntax(uid: uid)
+        // Tolerate a native syntax whose VR encoding (implicit/explicit) does not
+        // match the data set: use what the first element header shows.
+        guard declared.isNative, !declared.isDeflated, !declared.isBigEndian, bytes.count - offset >= 8 else {
+            return declared
+        }
+        let guessed = guessSyntax(bytes, at: offset)
+        return guessed.isBigEndian ? declared : guessed
     }
 
     /// Guesses the encoding of a raw data set from its first element header.

@@ -9,7 +9,7 @@ extension DataSet {
     /// Multiple values stay joined with backslashes. Nil if absent or not bytes.
     public func string(_ tag: Tag) -> String? {
         guard let e = self[tag], case .bytes(let b) = e.value else { return nil }
-        return DataSet.trim(DataSet.decodeDefault(b), vr: e.vr)
+        return DataSet.text(b, vr: e.vr)
     }
 
     /// The values of a multi-valued string element, split on backslash
@@ -40,6 +40,24 @@ extension DataSet {
 
     /// A UID value with trailing NUL/space padding removed (PS3.5 §9.1).
     public func uid(_ tag: Tag) -> String? { string(tag) }
+
+    /// A string value decoded with the default repertoire and trimmed as `string(_:)` says.
+    ///
+    /// UIDs and most other values are ASCII. There every byte is a character of its own (CR LF,
+    /// the one pair that joins, is not padding), so padding bytes are dropped before decoding:
+    /// the same result as trimming characters after it, without walking grapheme clusters.
+    static func text(_ b: ArraySlice<UInt8>, vr: VR) -> String {
+        var lo = b.startIndex, hi = b.endIndex
+        var ascii = true
+        for byte in b where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        guard ascii else { return trim(decodeDefault(b), vr: vr) }
+        while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x00 { hi -= 1 }
+        if trimsLeading(vr) { while lo < hi, b[lo] == 0x20 { lo += 1 } }
+        return String(decoding: b[lo..<hi], as: UTF8.self)
+    }
 
     static func decodeDefault(_ b: ArraySlice<UInt8>) -> String {
         if !b.contains(where: { $0 >= 0x80 }) { return String(decoding: b, as: UTF8.self) }

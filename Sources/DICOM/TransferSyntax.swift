@@ -25,9 +25,14 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     /// which PS3.5 §10 requires of every transfer syntax other than the
     /// four native ones. Trailing NUL/space padding is ignored.
     public init(uid raw: String) {
-        var u = Substring(raw)
-        while let l = u.last, l == "\0" || l == " " { u.removeLast() }
-        let uid = String(u)
+        let uid: String
+        if let last = raw.utf8.last, last != 0x00, last != 0x20 {
+            uid = raw  // the usual case, already trimmed: no walk over characters
+        } else {
+            var u = Substring(raw)
+            while let l = u.last, l == "\0" || l == " " { u.removeLast() }
+            uid = String(u)
+        }
         if let k = TransferSyntax.byUID[uid] { self = k; return }
         self.init(uid: uid, isExplicitVR: true, isBigEndian: false, isDeflated: false, isEncapsulated: true)
     }

@@ -98,19 +98,21 @@ enum DICOMText {
 
     /// A UID read from an item or element: trailing (and leading) NUL and space removed (UL-08).
     static func uid(_ bytes: ArraySlice<UInt8>) -> String {
-        trimmed(bytes, dropping: [0x00, 0x20])
+        withoutPadding(bytes)
     }
 
     /// An AE title: leading and trailing spaces (and NULs) are not significant (UL-06).
     static func aeTitle(_ bytes: ArraySlice<UInt8>) -> String {
-        trimmed(bytes, dropping: [0x00, 0x20])
+        withoutPadding(bytes)
     }
 
-    static func trimmed(_ bytes: ArraySlice<UInt8>, dropping: Set<UInt8>) -> String {
-        var s = bytes
-        while let f = s.first, dropping.contains(f) { s = s.dropFirst() }
-        while let l = s.last, dropping.contains(l) { s = s.dropLast() }
-        return string(s)
+    /// The text of `bytes` without leading and trailing NULs and spaces.
+    static func withoutPadding(_ bytes: ArraySlice<UInt8>) -> String {
+        // Compared byte by byte: a UID is read for every proposed context and every command.
+        var lo = bytes.startIndex, hi = bytes.endIndex
+        while lo < hi, bytes[lo] == 0x00 || bytes[lo] == 0x20 { lo += 1 }
+        while hi > lo, bytes[hi - 1] == 0x00 || bytes[hi - 1] == 0x20 { hi -= 1 }
+        return string(bytes[lo..<hi])
     }
 
     /// The 16-byte space-padded AE title field of A-ASSOCIATE-RQ/AC (longer input is truncated).
@@ -120,3 +122,4 @@ enum DICOMText {
         return b
     }
 }
+

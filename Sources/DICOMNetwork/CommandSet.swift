@@ -86,7 +86,7 @@ public struct CommandSet: Sendable, Hashable {
 
     /// A text value (AE, LO, ST), leading/trailing spaces removed.
     public func text(_ element: UInt16) -> String? {
-        elements[element].map { DICOMText.trimmed($0[...], dropping: [0x00, 0x20]) }
+        elements[element].map { DICOMText.withoutPadding($0[...]) }
     }
 
     /// Sets a text value (AE, LO, ST), space-padded to even length.

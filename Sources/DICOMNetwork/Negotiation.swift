@@ -86,7 +86,15 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
     }
 
     var results: [PresentationContextResult] = []
-    var accepted: [UInt8: NegotiatedAssociation.Context] = [:]
+    results.reserveCapacity(rq.presentationContexts.count)
+    // Accepted contexts by ID in a table of every possible ID (no hashing per context); the
+    // first context proposed with an ID wins.
+    var accepted = [NegotiatedAssociation.Context?](repeating: nil, count: 256)
+    var acceptedCount = 0
+    // The accepted context IDs of each abstract syntax: role selection and extended negotiation
+    // look SOP classes up here instead of comparing against every accepted context.
+    var acceptedIDs: [String: [UInt8]] = [:]
+    acceptedIDs.reserveCapacity(rq.presentationContexts.count)
     for pc in rq.presentationContexts {
         let fallbackTS = pc.transferSyntaxes.first ?? ""
         guard let ours = policy.transferSyntaxes(pc.abstractSyntax) else {
@@ -98,31 +106,35 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
             continue
         }
         results.append(.init(id: pc.id, result: .acceptance, transferSyntax: chosen))
-        if accepted[pc.id] == nil {
-            accepted[pc.id] = .init(id: pc.id, abstractSyntax: pc.abstractSyntax, transferSyntax: chosen)
+        if accepted[Int(pc.id)] == nil {
+            accepted[Int(pc.id)] = .init(id: pc.id, abstractSyntax: pc.abstractSyntax, transferSyntax: chosen)
+            acceptedCount += 1
+            acceptedIDs[pc.abstractSyntax, default: []].append(pc.id)
         }
     }
-    let acceptedSOPClasses = Set(accepted.values.map(\.abstractSyntax))
     let ui = rq.userInformation
 
     // Role selection (UL-14): echo only requested roles, for SOP classes we accepted.
     var roleReplies: [RoleSelection] = []
-    var seenRoles: Set<String> = []
-    for rs in ui.roleSelections where acceptedSOPClasses.contains(rs.sopClassUID) && !seenRoles.contains(rs.sopClassUID) {
-        seenRoles.insert(rs.sopClassUID)
+    var seenRoles = Set<String>(minimumCapacity: ui.roleSelections.count)
+    for rs in ui.roleSelections {
+        guard let ids = acceptedIDs[rs.sopClassUID], seenRoles.insert(rs.sopClassUID).inserted else { continue }
         let reply = RoleSelection(sopClassUID: rs.sopClassUID, scuRole: rs.scuRole,
                                   scpRole: rs.scpRole && policy.acceptsRequestorSCPRole(rs.sopClassUID))
         roleReplies.append(reply)
-        for (id, ctx) in accepted where ctx.abstractSyntax == rs.sopClassUID {
-            accepted[id]?.requestorIsSCU = reply.scuRole
-            accepted[id]?.requestorIsSCP = reply.scpRole
+        for id in ids {
+            accepted[Int(id)]?.requestorIsSCU = reply.scuRole
+            accepted[Int(id)]?.requestorIsSCP = reply.scpRole
         }
     }
+    var contexts: [UInt8: NegotiatedAssociation.Context] = [:]
+    contexts.reserveCapacity(acceptedCount)
+    for case let context? in accepted { contexts[context.id] = context }
 
     // Extended negotiation (UL-15).
     var extReplies: [SOPClassExtendedNegotiation] = []
     var agreed: [String: [UInt8]] = [:]
-    for en in ui.extendedNegotiations where acceptedSOPClasses.contains(en.sopClassUID) && agreed[en.sopClassUID] == nil {
+    for en in ui.extendedNegotiations where acceptedIDs[en.sopClassUID] != nil && agreed[en.sopClassUID] == nil {
         let requested = en.applicationInformation
         var reply = policy.extendedNegotiationReply(en.sopClassUID, requested)
             ?? [UInt8](repeating: 0, count: requested.count)
@@ -146,7 +158,7 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
                              callingAETitle: rq.callingAETitle, applicationContextName: dicomApplicationContextName,
                              presentationContexts: results, userInformation: userInfo)
     let negotiated = NegotiatedAssociation(
-        contexts: accepted, peerMaxPDULength: ui.maxPDULength ?? 0, ourMaxPDULength: policy.maxPDULength,
+        contexts: contexts, peerMaxPDULength: ui.maxPDULength ?? 0, ourMaxPDULength: policy.maxPDULength,
         peerImplementationClassUID: ui.implementationClassUID,
         peerImplementationVersionName: ui.implementationVersionName,
         callingAETitle: rq.callingAETitle, calledAETitle: rq.calledAETitle,

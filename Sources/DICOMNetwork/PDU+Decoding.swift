@@ -163,8 +163,10 @@ extension PresentationContextProposal {
         let id = r.readUInt8()!
         _ = r.readSlice(3)  // reserved
         var abstract: String?
+        let subItems = try splitItems(r.readRest(), context: ctx)
         var ts: [String] = []
-        for sub in try splitItems(r.readRest(), context: ctx) {
+        ts.reserveCapacity(subItems.count)
+        for sub in subItems {
             switch sub.type {
             case 0x30:
                 guard abstract == nil else { throw .duplicateItem(context: "\(ctx) abstract syntax") }
@@ -222,7 +224,7 @@ extension UserInformation {
             case 0x52:
                 implementationClassUID = DICOMText.uid(sub.value)
             case 0x55:
-                implementationVersionName = DICOMText.trimmed(sub.value, dropping: [0x00, 0x20])
+                implementationVersionName = DICOMText.withoutPadding(sub.value)
             case 0x53:
                 guard sub.value.count == 4 else {
                     throw .invalidLength(context: "asynchronous operations window (53H)", length: sub.value.count)

@@ -38,14 +38,28 @@ enum StorageContexts {
     /// proposing Explicit VR LE first gets it). Where one SOP class is proposed in several
     /// contexts, their transfer syntaxes are ranked in order of first appearance. Other
     /// abstract syntaxes keep `base`'s table.
+    /// Appends the syntaxes of `list` (no repeats) not yet in `ranked`, in their order.
+    private static func appendNew(_ list: [String], to ranked: inout [String]) {
+        if ranked.isEmpty {
+            ranked = list  // the first context of a SOP class: its list as it is, no copy
+            return
+        }
+        for ts in list where !ranked.contains(ts) { ranked.append(ts) }
+    }
+
     static func policy(_ base: AcceptorPolicy, for request: AssociateRequest) -> AcceptorPolicy {
+        // The tables are read once here rather than through their lazy globals per context.
+        let storage = sopClasses
+        let known = knownTransferSyntaxes
         var proposed: [String: [String]] = [:]
-        for context in request.presentationContexts where isStorageSOPClass(context.abstractSyntax) {
-            for ts in context.transferSyntaxes where knownTransferSyntaxes.contains(ts) {
-                if !(proposed[context.abstractSyntax]?.contains(ts) ?? false) {
-                    proposed[context.abstractSyntax, default: []].append(ts)
-                }
-            }
+        proposed.reserveCapacity(request.presentationContexts.count)
+        for context in request.presentationContexts where storage.contains(context.abstractSyntax) {
+            var usable: [String] = []
+            usable.reserveCapacity(context.transferSyntaxes.count)
+            for ts in context.transferSyntaxes where known.contains(ts) && !usable.contains(ts) { usable.append(ts) }
+            guard !usable.isEmpty else { continue }
+            // One dictionary access per context; the lists hold a few syntaxes each.
+            Self.appendNew(usable, to: &proposed[context.abstractSyntax, default: []])
         }
         guard !proposed.isEmpty else { return base }
         // C-GET (UL-14): storage SOP classes for which the requester proposes the SCP role are

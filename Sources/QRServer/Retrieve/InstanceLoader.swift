@@ -121,11 +121,11 @@ enum InstanceLoader {
     /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
     private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int, target: TransferSyntax,
                                       shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
-        var header: DICOMFile.Header?
+        var header: DICOMFile.HeaderSummary?
         for probeSize in [headerProbeSize, largeHeaderProbeSize] {
             let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
             // The 8 bytes after the header are in the probe too: the syntax check looks at them.
-            if let found = try? DICOMFile.readHeader(probe[...]),
+            if let found = try? DICOMFile.readHeaderSummary(probe[...]),
                found.dataSetOffset < probe.count, found.dataSetOffset + 8 <= probe.count || probe.count == size {
                 header = found
                 break
@@ -148,9 +148,9 @@ enum InstanceLoader {
         } catch {
             throw SubOperationFailure("cannot read \(instance.path): \(error)")
         }
-        let header: DICOMFile.Header
+        let header: DICOMFile.HeaderSummary
         do {
-            header = try DICOMFile.readHeader(bytes[...])
+            header = try DICOMFile.readHeaderSummary(bytes[...])
         } catch {
             throw SubOperationFailure("not a readable DICOM file \(instance.path): \(error)")
         }
@@ -176,8 +176,8 @@ enum InstanceLoader {
     }
 
     /// The file must still hold the instance the index points at.
-    private static func checkIdentity(_ header: DICOMFile.Header, of instance: IndexedInstance) throws(SubOperationFailure) {
-        if let stored = header.meta.uid(.mediaStorageSOPInstanceUID), !stored.isEmpty,
+    private static func checkIdentity(_ header: DICOMFile.HeaderSummary, of instance: IndexedInstance) throws(SubOperationFailure) {
+        if let stored = header.mediaStorageSOPInstanceUID, !stored.isEmpty,
            stored != instance.sopInstanceUID {
             throw SubOperationFailure("\(instance.path) now holds SOP instance \(stored), not \(instance.sopInstanceUID)")
         }
