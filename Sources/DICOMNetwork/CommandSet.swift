@@ -43,6 +43,11 @@ public struct CommandSet: Sendable, Hashable {
         storage = Self.emptyStorage(capacity: Self.initialCapacity)
     }
 
+    /// A command set of bytes already in the layout of ``storage``.
+    init(storage: [UInt8]) {
+        self.storage = storage
+    }
+
     /// The group length element with value 0, in a buffer of `capacity` bytes.
     static func emptyStorage(capacity: Int) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: Swift.max(capacity, groupLengthElementLength)) { buffer, initialized in
