@@ -16,6 +16,13 @@ extension CommandSet {
     /// Decodes an Implicit VR LE command set. The group length value is ignored (DM-02);
     /// elements of other groups are skipped; when an element occurs twice the later one counts.
     public init(decoding bytes: ArraySlice<UInt8>) throws(CommandSetDecodingError) {
+        if Self.isInLayout(bytes) {
+            // As every conformant peer sends it: taken over in one copy, group length recomputed.
+            var storage = Array(bytes)
+            Self.updateGroupLength(&storage)
+            self.storage = storage
+            return
+        }
         var storage = Self.emptyStorage(capacity: Self.groupLengthElementLength + bytes.count)
         let failure = bytes.withUnsafeBytes { raw -> CommandSetDecodingError? in
             var offset = 0
@@ -47,6 +54,33 @@ extension CommandSet {
         if let failure { throw failure }
         Self.updateGroupLength(&storage)
         self.storage = storage
+    }
+
+    /// Whether `bytes` are a well-formed command set already in the layout of ``storage``:
+    /// a 4-byte (0000,0000) first, then group-0000 elements in strictly ascending order, each
+    /// complete.
+    private static func isInLayout(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            guard raw.count >= groupLengthElementLength,
+                  raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == 0,  // (0000,0000)
+                  UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == 4
+            else { return false }
+            var offset = groupLengthElementLength
+            var previous = Tag.groupLength
+            while offset < raw.count {
+                guard raw.count - offset >= elementHeaderLength,
+                      raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self) == 0  // group 0000
+                else { return false }
+                let element = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))
+                let length = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+                guard element > previous, length != 0xFFFF_FFFF,
+                      raw.count - offset - elementHeaderLength >= Int(length)
+                else { return false }
+                previous = element
+                offset += elementHeaderLength + Int(length)
+            }
+            return true
+        }
     }
 
     // MARK: Layout
@@ -104,8 +138,11 @@ extension CommandSet {
     }
 
     /// Sets the (0000,0000) value to the byte count of the elements after it.
+    /// Bytes already holding the right value are not written, so a shared buffer is not copied.
     static func updateGroupLength(_ storage: inout [UInt8]) {
         let length = UInt32(storage.count - groupLengthElementLength)
+        let current = storage.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        guard current != length else { return }
         storage.withUnsafeMutableBytes { $0.storeBytes(of: length.littleEndian, toByteOffset: 8, as: UInt32.self) }
     }
 }
