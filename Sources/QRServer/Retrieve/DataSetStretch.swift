@@ -75,9 +75,8 @@ enum DataSetStretch: Sendable {
 }
 
 extension DIMSEFragmenter {
-    /// A command with no data set, as output pieces.
+    /// A command with no data set, as output pieces: one piece holding all its PDUs.
     static func commandPieces(contextID: UInt8, command: CommandSet, peerMaxPDULength: UInt32) -> [OutputPiece] {
-        pieces(contextID: contextID, command: command.encoded()[...], dataSet: nil,
-               peerMaxPDULength: peerMaxPDULength).map(OutputPiece.bytes)
+        [.bytes(commandPDUs(contextID: contextID, command: command, peerMaxPDULength: peerMaxPDULength)[...])]
     }
 }
