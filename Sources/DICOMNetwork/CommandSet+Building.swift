@@ -61,15 +61,13 @@ extension CommandSet {
         write(&measure)
         let length = measure.length
         let headerLength = groupLengthElementLength
-        let storage = [UInt8](unsafeUninitializedCapacity: headerLength + length) { buffer, initialized in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
+        let storage = [UInt8](count: headerLength + length) { raw in
             raw.storeBytes(of: UInt32(0), toByteOffset: 0, as: UInt32.self)  // (0000,0000)
             raw.storeBytes(of: UInt32(4).littleEndian, toByteOffset: 4, as: UInt32.self)
             raw.storeBytes(of: UInt32(length).littleEndian, toByteOffset: 8, as: UInt32.self)
             var writer = AscendingWriter(buffer: UnsafeMutableRawBufferPointer(rebasing: raw[headerLength...]))
             write(&writer)
             precondition(writer.length == length, "the same elements are written as were measured")
-            initialized = headerLength + length
         }
         return CommandSet(storage: storage)
     }

@@ -36,8 +36,7 @@ extension DIMSEFragmenter {
         let encoded = command.encoded()
         let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         let frames = Swift.max(1, (encoded.count + cap - 1) / cap)
-        return [UInt8](unsafeUninitializedCapacity: encoded.count + frames * frameHeaderLength) { buffer, initialized in
-            let out = UnsafeMutableRawBufferPointer(buffer)
+        return [UInt8](count: encoded.count + frames * frameHeaderLength) { out in
             encoded.withUnsafeBytes { source in
                 var written = 0
                 var start = 0
@@ -52,7 +51,7 @@ extension DIMSEFragmenter {
                     written += end - start
                     start = end
                 } while start < source.count
-                initialized = written
+                precondition(written == out.count, "every frame written")
             }
         }
     }
