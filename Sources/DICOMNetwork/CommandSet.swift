@@ -150,8 +150,11 @@ public struct CommandSet: Sendable, Hashable {
 
     /// A US value (2 bytes little-endian).
     public func us(_ element: UInt16) -> UInt16? {
-        guard let v = rawValue(element), v.count >= 2 else { return nil }
-        return UInt16(v[v.startIndex]) | UInt16(v[v.startIndex + 1]) << 8  // little-endian
+        // Read in place: the most frequent getter need not hand out a slice of the buffer.
+        let (offset, found) = Self.locate(element, in: storage)
+        guard found, Self.valueLength(at: offset, in: storage) >= 2 else { return nil }
+        let at = offset + Self.elementHeaderLength
+        return UInt16(storage[at]) | UInt16(storage[at + 1]) << 8  // little-endian
     }
 
     public mutating func setUS(_ element: UInt16, _ value: UInt16?) {
