@@ -464,10 +464,11 @@ final class Association {
     /// other messages wait until it ends.
     func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
         guard stateMachine.canSendPData, let negotiated, heldDuringStream == nil else { return }
-        var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
-                                                   peerMaxPDULength: negotiated.peerMaxPDULength)
-        pieces += firstPart.outputPieces(contextID: contextID, isLast: isLast,
-                                         peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders)
+        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
+                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
+        let pieces = firstPart.outputPieces(contextID: contextID, isLast: isLast,
+                                            peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
+                                            after: commandPiece)
         if !isLast { heldDuringStream = [] }
         connection.write(pieces)
     }
