@@ -18,13 +18,45 @@ public enum CommandSetDecodingError: Error, Sendable, Hashable, CustomStringConv
 /// Always encoded Implicit VR Little Endian with (0000,0000) Command Group Length computed
 /// (DM-01/02). Decoding ignores the received group length and keeps retired or unknown
 /// group-0000 elements as raw values; elements of other groups are skipped.
+///
+/// The command set is held in its encoded form: one byte buffer with the group length element
+/// first, then every other element in ascending element order, each once. A message has a
+/// handful of elements and is built once, then sent, or received once and read a few times;
+/// kept this way, ``encoded()`` hands out the buffer as it is, decoding copies the received
+/// bytes once, and typed getters read values where they lie. The element number (0000,0000)
+/// cannot be set: the group length is always the computed one.
 public struct CommandSet: Sendable, Hashable {
-    /// Raw element values keyed by element number of group 0000 (excluding 0000,0000).
-    public var elements: [UInt16: [UInt8]]
+    /// (0000,0000) UL group length, then (group, element, 4-byte length, value) per element,
+    /// little-endian, ascending element order, no element twice. Equal command sets have equal
+    /// bytes, so the synthesised `==` and `hash(into:)` compare contents.
+    /// The layout is kept by the functions of CommandSet+Storage.swift.
+    var storage: [UInt8]
+
+    /// Bytes of the (0000,0000) group length element that starts every command set.
+    static let groupLengthElementLength = 12
+    /// Bytes of an element's tag and length.
+    static let elementHeaderLength = 8
+    /// Room reserved by ``init()``: a C-STORE-RQ with 64-byte UIDs and a move originator fits.
+    static let initialCapacity = 256
 
     public init() {
-        // Room for every element a message of PS3.7 carries, so building one never rehashes.
-        elements = Dictionary(minimumCapacity: 16)
+        storage = Self.emptyStorage(capacity: Self.initialCapacity)
+    }
+
+    /// A command set of bytes already in the layout of ``storage``.
+    init(storage: [UInt8]) {
+        self.storage = storage
+    }
+
+    /// The group length element with value 0, in a buffer of `capacity` bytes.
+    static func emptyStorage(capacity: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: Swift.max(capacity, groupLengthElementLength)) { buffer, initialized in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            raw.storeBytes(of: UInt32(0), toByteOffset: 0, as: UInt32.self)  // (0000,0000)
+            raw.storeBytes(of: UInt32(4).littleEndian, toByteOffset: 4, as: UInt32.self)
+            raw.storeBytes(of: UInt32(0), toByteOffset: 8, as: UInt32.self)
+            initialized = groupLengthElementLength
+        }
     }
 
     /// Element numbers (group 0000).
@@ -56,45 +88,111 @@ public struct CommandSet: Sendable, Hashable {
     /// The value we send when a data set follows (any value ≠ 0101H is legal).
     public static let dataSetPresent: UInt16 = 0x0001
 
+    // MARK: Raw element access
+
+    /// The raw value of an element of group 0000, `nil` if absent (always for (0000,0000)).
+    /// The slice shares storage with the command set.
+    public func rawValue(_ element: UInt16) -> ArraySlice<UInt8>? {
+        let (offset, found) = Self.locate(element, in: storage)
+        guard found else { return nil }
+        let start = offset + Self.elementHeaderLength
+        return storage[start..<(start + Self.valueLength(at: offset, in: storage))]
+    }
+
+    /// Sets an element's raw value as given (no padding), or removes it when `nil`.
+    /// Setting (0000,0000) has no effect: the group length is computed.
+    public mutating func setRawValue(_ element: UInt16, _ value: some Collection<UInt8>) {
+        Self.setValue(element, count: value.count, in: &storage) { $0.copyBytes(from: value) }
+    }
+
+    /// Removes an element; removing an absent one does nothing.
+    public mutating func removeValue(_ element: UInt16) {
+        let (offset, found) = Self.locate(element, in: storage)
+        guard found else { return }
+        let end = offset + Self.elementHeaderLength + Self.valueLength(at: offset, in: storage)
+        storage.removeSubrange(offset..<end)
+        Self.updateGroupLength(&storage)
+    }
+
+    /// The elements present (excluding (0000,0000)), in ascending order.
+    public var elementNumbers: [UInt16] {
+        var numbers: [UInt16] = []
+        forEachElement { element, _ in numbers.append(element) }
+        return numbers
+    }
+
+    /// Raw element values keyed by element number of group 0000 (excluding 0000,0000): a copy,
+    /// for inspection; the typed accessors and ``rawValue(_:)`` read in place.
+    public var elements: [UInt16: [UInt8]] {
+        get {
+            var d: [UInt16: [UInt8]] = [:]
+            forEachElement { element, value in d[element] = Array(value) }
+            return d
+        }
+        set {
+            storage = Self.emptyStorage(capacity: Self.initialCapacity)
+            for (element, value) in newValue { setRawValue(element, value) }
+        }
+    }
+
+    /// Calls `body` with each element (excluding (0000,0000)) and its value, in ascending order.
+    private func forEachElement(_ body: (UInt16, ArraySlice<UInt8>) -> Void) {
+        var offset = Self.groupLengthElementLength
+        while offset < storage.count {
+            let length = Self.valueLength(at: offset, in: storage)
+            let start = offset + Self.elementHeaderLength
+            body(Self.elementNumber(at: offset, in: storage), storage[start..<(start + length)])
+            offset = start + length
+        }
+    }
+
     // MARK: Typed element access
 
     /// A US value (2 bytes little-endian).
     public func us(_ element: UInt16) -> UInt16? {
-        guard let v = elements[element], v.count >= 2 else { return nil }
-        return UInt16(v[0]) | UInt16(v[1]) << 8  // little-endian
+        // Read in place: the most frequent getter need not hand out a slice of the buffer.
+        let (offset, found) = Self.locate(element, in: storage)
+        guard found, Self.valueLength(at: offset, in: storage) >= 2 else { return nil }
+        let at = offset + Self.elementHeaderLength
+        return UInt16(storage[at]) | UInt16(storage[at + 1]) << 8  // little-endian
     }
 
     public mutating func setUS(_ element: UInt16, _ value: UInt16?) {
-        guard let value else { elements[element] = nil; return }
-        var b: [UInt8] = []
-        b.appendLittleEndian(value)  // little-endian
-        elements[element] = b
+        guard let value else { removeValue(element); return }
+        Self.setValue(element, count: 2, in: &storage) {
+            $0.storeBytes(of: value.littleEndian, as: UInt16.self)
+        }
     }
 
     /// A UI value, trailing NUL/space removed.
     public func ui(_ element: UInt16) -> String? {
-        elements[element].map { DICOMText.uid($0[...]) }
+        rawValue(element).map(DICOMText.uid)
     }
 
     /// Sets a UI value, NUL-padded to even length.
     public mutating func setUI(_ element: UInt16, _ value: String?) {
-        guard let value else { elements[element] = nil; return }
-        var b = Array(value.utf8)
-        if b.count % 2 == 1 { b.append(0x00) }
-        elements[element] = b
+        setPadded(element, value, pad: 0x00)
     }
 
     /// A text value (AE, LO, ST), leading/trailing spaces removed.
     public func text(_ element: UInt16) -> String? {
-        elements[element].map { DICOMText.withoutPadding($0[...]) }
+        rawValue(element).map(DICOMText.withoutPadding)
     }
 
     /// Sets a text value (AE, LO, ST), space-padded to even length.
     public mutating func setText(_ element: UInt16, _ value: String?) {
-        guard let value else { elements[element] = nil; return }
-        var b = Array(value.utf8)
-        if b.count % 2 == 1 { b.append(0x20) }
-        elements[element] = b
+        setPadded(element, value, pad: 0x20)
+    }
+
+    /// Sets the UTF-8 bytes of `value` padded with `pad` to even length, or removes the element.
+    private mutating func setPadded(_ element: UInt16, _ value: String?, pad: UInt8) {
+        guard let value else { removeValue(element); return }
+        let utf8 = value.utf8
+        let count = utf8.count
+        Self.setValue(element, count: count + count % 2, in: &storage) { buffer in
+            buffer.copyBytes(from: utf8)
+            if count % 2 == 1 { buffer[count] = pad }
+        }
     }
 
     public var affectedSOPClassUID: String? {
@@ -148,8 +246,8 @@ public struct CommandSet: Sendable, Hashable {
     /// Offending Element (0000,0901), AT: list of (group, element) tags.
     public var offendingElements: [UInt32]? {
         get {
-            guard let v = elements[Tag.offendingElement] else { return nil }
-            var r = ByteReader(v[...])
+            guard let v = rawValue(Tag.offendingElement) else { return nil }
+            var r = ByteReader(v)
             var tags: [UInt32] = []
             while let g = r.readUInt16LittleEndian(), let e = r.readUInt16LittleEndian() {  // little-endian
                 tags.append(UInt32(g) << 16 | UInt32(e))
@@ -157,13 +255,13 @@ public struct CommandSet: Sendable, Hashable {
             return tags
         }
         set {
-            guard let newValue else { elements[Tag.offendingElement] = nil; return }
-            var b: [UInt8] = []
-            for t in newValue {
-                b.appendLittleEndian(UInt16(t >> 16))  // little-endian
-                b.appendLittleEndian(UInt16(t & 0xFFFF))
+            guard let newValue else { removeValue(Tag.offendingElement); return }
+            Self.setValue(Tag.offendingElement, count: 4 * newValue.count, in: &storage) { buffer in
+                for (i, t) in newValue.enumerated() {
+                    buffer.storeBytes(of: UInt16(t >> 16).littleEndian, toByteOffset: 4 * i, as: UInt16.self)
+                    buffer.storeBytes(of: UInt16(t & 0xFFFF).littleEndian, toByteOffset: 4 * i + 2, as: UInt16.self)
+                }
             }
-            elements[Tag.offendingElement] = b
         }
     }
     public var errorComment: String? {
@@ -214,44 +312,5 @@ public struct CommandSet: Sendable, Hashable {
     public var moveOriginatorMessageID: UInt16? {
         get { us(Tag.moveOriginatorMessageID) }
         set { setUS(Tag.moveOriginatorMessageID, newValue) }
-    }
-
-    // MARK: Encoding / decoding
-
-    /// Implicit VR Little Endian encoding, elements in ascending order, preceded by
-    /// (0000,0000) UL group length = byte count of the rest (DM-01/02).
-    public func encoded() -> [UInt8] {
-        let sorted = elements.sorted { $0.key < $1.key }.filter { $0.key != Tag.groupLength }
-        let groupLength = sorted.reduce(0) { $0 + 8 + $1.value.count }
-        var out: [UInt8] = []
-        out.reserveCapacity(12 + groupLength)
-        out.appendLittleEndian(UInt16(0x0000))  // (0000,0000), little-endian
-        out.appendLittleEndian(UInt16(0x0000))
-        out.appendLittleEndian(UInt32(4))
-        out.appendLittleEndian(UInt32(groupLength))
-        for (element, value) in sorted {
-            out.appendLittleEndian(UInt16(0x0000))  // group, little-endian
-            out.appendLittleEndian(element)
-            out.appendLittleEndian(UInt32(value.count))
-            out += value
-        }
-        return out
-    }
-
-    /// Decodes an Implicit VR LE command set. The group length value is ignored (DM-02).
-    public init(decoding bytes: ArraySlice<UInt8>) throws(CommandSetDecodingError) {
-        self.init()
-        var r = ByteReader(bytes)
-        while !r.isEmpty {
-            let offset = bytes.count - r.count
-            guard let group = r.readUInt16LittleEndian(), let element = r.readUInt16LittleEndian(),
-                  let length = r.readUInt32LittleEndian()  // little-endian
-            else { throw .truncated(offset: offset) }
-            guard length != 0xFFFF_FFFF else { throw .undefinedLength(element: element) }
-            guard let value = r.readSlice(Int(length)) else { throw .truncated(offset: offset) }
-            if group == 0x0000 && element != Tag.groupLength {
-                elements[element] = Array(value)
-            }
-        }
     }
 }

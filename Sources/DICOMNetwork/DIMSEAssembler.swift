@@ -112,12 +112,17 @@ public struct DIMSEAssembler: Sendable {
             guard size <= maxCommandLength else {
                 throw .commandTooLarge(contextID: id, size: size, limit: maxCommandLength)
             }
-            fragments.append(pdv.fragment)
-            guard pdv.isLast else {
-                contexts[id] = .command(fragments: fragments, size: size)
-                return nil
+            let bytes: ArraySlice<UInt8>
+            if fragments.isEmpty && pdv.isLast {
+                bytes = pdv.fragment  // a command in one PDV, as commands almost always come
+            } else {
+                fragments.append(pdv.fragment)
+                guard pdv.isLast else {
+                    contexts[id] = .command(fragments: fragments, size: size)
+                    return nil
+                }
+                bytes = ArraySlice(fragments.joined())
             }
-            let bytes: ArraySlice<UInt8> = fragments.count == 1 ? fragments[0] : ArraySlice(fragments.joined())
             let command: CommandSet
             do {
                 command = try CommandSet(decoding: bytes)
@@ -125,7 +130,7 @@ public struct DIMSEAssembler: Sendable {
                 throw .invalidCommand(contextID: id, error)
             }
             guard command.hasDataSet else {
-                contexts[id] = nil
+                if state != nil { contexts[id] = nil }
                 return .message(DIMSEMessage(contextID: id, command: command, dataSet: nil))
             }
             if deliverDataSetIncrementally {

@@ -27,3 +27,32 @@ extension DIMSEFragmenter {
         } while !rest.isEmpty
     }
 }
+
+extension DIMSEFragmenter {
+    /// A command without a data set as its P-DATA-TF PDUs in one buffer of the exact size: the
+    /// bytes of ``pieces(contextID:command:dataSet:peerMaxPDULength:)`` for no data set, for a
+    /// sender that writes them as one piece.
+    public static func commandPDUs(contextID: UInt8, command: CommandSet, peerMaxPDULength: UInt32) -> [UInt8] {
+        let encoded = command.encoded()
+        let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
+        let frames = Swift.max(1, (encoded.count + cap - 1) / cap)
+        return [UInt8](count: encoded.count + frames * frameHeaderLength) { out in
+            encoded.withUnsafeBytes { source in
+                var written = 0
+                var start = 0
+                repeat {
+                    let end = Swift.min(source.count, start + cap)
+                    writeFrameHeader(contextID: contextID, isCommand: true, isLast: end == source.count,
+                                     payloadLength: end - start,
+                                     into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
+                    written += frameHeaderLength
+                    UnsafeMutableRawBufferPointer(rebasing: out[written...])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<end]))
+                    written += end - start
+                    start = end
+                } while start < source.count
+                precondition(written == out.count, "every frame written")
+            }
+        }
+    }
+}

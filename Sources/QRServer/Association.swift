@@ -413,6 +413,11 @@ final class Association {
     /// no state, and the fragmenter's output goes to `writev` without being re-boxed.
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
         guard stateMachine.canSendPData, let negotiated else { return }
+        guard let dataSet else {
+            writeMessagePieces([DIMSEFragmenter.commandPDUs(contextID: contextID, command: command,
+                                                            peerMaxPDULength: negotiated.peerMaxPDULength)[...]])
+            return
+        }
         let pieces = DIMSEFragmenter.pieces(
             contextID: contextID,
             command: command.encoded()[...],
@@ -459,10 +464,11 @@ final class Association {
     /// other messages wait until it ends.
     func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
         guard stateMachine.canSendPData, let negotiated, heldDuringStream == nil else { return }
-        var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
-                                                   peerMaxPDULength: negotiated.peerMaxPDULength)
-        pieces += firstPart.outputPieces(contextID: contextID, isLast: isLast,
-                                         peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders)
+        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
+                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
+        let pieces = firstPart.outputPieces(contextID: contextID, isLast: isLast,
+                                            peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
+                                            after: commandPiece)
         if !isLast { heldDuringStream = [] }
         connection.write(pieces)
     }

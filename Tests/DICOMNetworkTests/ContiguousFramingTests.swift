@@ -25,6 +25,21 @@ struct ContiguousFramingTests {
                                                       peerMaxPDULength: max).flatMap { Array($0) })
     }
 
+    @Test("commandPDUs gives the bytes of pieces for a command alone, for every size around the cap",
+          arguments: [UInt32(0), 1, 7, 8, 13, 64, 100, 101, 102, 255, 16384])
+    func commandPDUsEqualPieces(max: UInt32) {
+        let store = CommandSet.cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage,
+                                        affectedSOPInstanceUID: "1.2.3.4.5", moveOriginatorAETitle: "MOVESCU",
+                                        moveOriginatorMessageID: 4)
+        for command in [Self.response, store, CommandSet()] {
+            let bytes = DIMSEFragmenter.commandPDUs(contextID: 5, command: command, peerMaxPDULength: max)
+            let reference = DIMSEFragmenter.pieces(contextID: 5, command: command.encoded()[...], dataSet: nil,
+                                                   peerMaxPDULength: max).flatMap { Array($0) }
+            #expect(bytes == reference, "max \(max), command of \(command.encodedLength) bytes")
+            #expect(bytes.capacity >= bytes.count)
+        }
+    }
+
     @Test("a page of appended messages reassembles into the same messages")
     func pageRoundTrip() throws {
         let command = Self.response.encoded()

@@ -63,6 +63,16 @@ struct DIMSEAssemblyTests {
         #expect(throws: DIMSEAssemblyError.commandTooLarge(contextID: 1, size: 120, limit: 100)) {
             try a.append(PDV(contextID: 1, isCommand: true, isLast: false, fragment: big[...]))
         }
+        var single = DIMSEAssembler(acceptedContextIDs: [1], maxCommandLength: 100)
+        let bigCommand = CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: UIDs.ctImage,
+                                             affectedSOPInstanceUID: String(repeating: "1.", count: 40) + "1").encoded()
+        #expect(throws: DIMSEAssemblyError.commandTooLarge(contextID: 1, size: bigCommand.count, limit: 100)) {
+            try single.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: bigCommand[...]))
+        }
+        let echo = CommandSet.cEchoRQ(messageID: 4)
+        #expect(try single.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: echo.encoded()[...]))
+                == .message(DIMSEMessage(contextID: 1, command: echo)))
+        #expect(single.isIdle)
         var b = DIMSEAssembler(acceptedContextIDs: [1])
         #expect(throws: DIMSEAssemblyError.self) {
             try b.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: [0, 0, 1]))

@@ -70,11 +70,11 @@ final class OutboundAssociation: StoreChannel {
 
     func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
         guard isOpen, let negotiated, let connection else { return }
-        var pieces = DIMSEFragmenter.commandPieces(contextID: contextID, command: command,
-                                                   peerMaxPDULength: negotiated.peerMaxPDULength)
-        pieces += dataSet.outputPieces(contextID: contextID, isLast: isComplete,
-                                       peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders)
-        connection.write(pieces)
+        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
+                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
+        connection.write(dataSet.outputPieces(contextID: contextID, isLast: isComplete,
+                                              peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
+                                              after: commandPiece))
         startTimer("no C-STORE-RSP")
     }
 

@@ -31,23 +31,31 @@ enum DataSetStretch: Sendable {
     /// The stretch framed as P-DATA-TF PDUs of one PDV each for the connection's output queue.
     /// A file stretch becomes [12 header bytes][file region] per PDU, or, when it has a mapping,
     /// one framed mapping of all its PDUs: the payload is never read into user memory.
-    /// The headers of a framed mapping come from `headers`.
+    /// The headers of a framed mapping come from `headers`. A `leading` piece (the message's
+    /// command) comes first, in the same array, so the caller need not concatenate.
     func outputPieces(contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32,
-                      headers: SealedBytesArena) -> [OutputPiece] {
+                      headers: SealedBytesArena, after leading: OutputPiece? = nil) -> [OutputPiece] {
         switch self {
         case .bytes(let bytes):
-            return DIMSEFragmenter.dataSetPieces(contextID: contextID, [bytes], isLast: isLast,
-                                                 peerMaxPDULength: peerMaxPDULength).map(OutputPiece.bytes)
+            let framed = DIMSEFragmenter.dataSetPieces(contextID: contextID, [bytes], isLast: isLast,
+                                                       peerMaxPDULength: peerMaxPDULength)
+            var pieces: [OutputPiece] = []
+            pieces.reserveCapacity(framed.count + 1)
+            if let leading { pieces.append(leading) }
+            pieces.append(contentsOf: framed.lazy.map(OutputPiece.bytes))
+            return pieces
         case .file(let file, let offset, let length, let mapping):
             if let mapping, length > 0,
                let framed = Self.framed(mapping, offset: offset, length: length, contextID: contextID, isLast: isLast,
                                         peerMaxPDULength: peerMaxPDULength, headers: headers) {
+                if let leading { return [leading, .framed(framed)] }
                 return [.framed(framed)]
             }
             let frames = DIMSEFragmenter.dataSetFrames(contextID: contextID, length: length, isLast: isLast,
                                                        peerMaxPDULength: peerMaxPDULength)
             var pieces: [OutputPiece] = []
-            pieces.reserveCapacity(frames.count * 2)
+            pieces.reserveCapacity(frames.count * 2 + 1)
+            if let leading { pieces.append(leading) }
             for frame in frames {
                 pieces.append(.bytes(frame.header[...]))
                 guard !frame.payload.isEmpty else { continue }
@@ -75,9 +83,8 @@ enum DataSetStretch: Sendable {
 }
 
 extension DIMSEFragmenter {
-    /// A command with no data set, as output pieces.
-    static func commandPieces(contextID: UInt8, command: CommandSet, peerMaxPDULength: UInt32) -> [OutputPiece] {
-        pieces(contextID: contextID, command: command.encoded()[...], dataSet: nil,
-               peerMaxPDULength: peerMaxPDULength).map(OutputPiece.bytes)
+    /// A command's PDUs as one output piece.
+    static func commandPiece(contextID: UInt8, command: CommandSet, peerMaxPDULength: UInt32) -> OutputPiece {
+        .bytes(commandPDUs(contextID: contextID, command: command, peerMaxPDULength: peerMaxPDULength)[...])
     }
 }
