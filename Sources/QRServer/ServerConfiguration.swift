@@ -29,6 +29,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var duplicatePolicy: DuplicatePolicy = .keep
     /// C-STORE ingest (duplicate policy, storage layout, flow control).
     public var store: StoreSettings = StoreSettings()
+    /// Least time between two pending C-MOVE-RSPs (QR-19: pending responses are optional; one
+    /// per instance or every few seconds). A sub-operation that completes sooner after the last
+    /// one sends none; the final response always carries the counts. Zero sends one per
+    /// sub-operation. C-GET always sends one per sub-operation: its requester receives every
+    /// C-STORE on the same association anyway.
+    public var movePendingInterval: Duration = .milliseconds(500)
 
     public init(
         port: Int,

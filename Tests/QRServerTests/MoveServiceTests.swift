@@ -48,9 +48,13 @@ struct MoveServiceTests {
     }
 
     /// A server over `archive` that knows `destination` as the move destination STORESCP.
-    func serverMoving(_ archive: TestArchive, to destination: TestStoreSCP) throws -> TestServer {
-        try TestServer(retrievingFrom: archive.store,
-                       peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)])
+    /// A server moving to `destination`; by default it sends a pending C-MOVE-RSP after every
+    /// sub-operation, so that tests can follow the counts instance by instance.
+    func serverMoving(_ archive: TestArchive, to destination: TestStoreSCP,
+                      pendingInterval: Duration = .zero) throws -> TestServer {
+        try TestServer(store: archive.store, pageSize: nil,
+                       peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)],
+                       configure: { $0.movePendingInterval = pendingInterval })
     }
 
     /// A Study Root C-MOVE of the test study to STORESCP.
@@ -92,6 +96,46 @@ struct MoveServiceTests {
         let logs = server.retrieveLogs("C-MOVE")
         #expect(logs.first?.metadata["move_destination"] == "STORESCP")
         #expect(logs.first?.metadata["completed"] == "3")
+    }
+
+    @Test("Pending C-MOVE-RSPs at most once per interval: none for sub-operations quicker than it, exact counts at the end")
+    func pendingInterval() throws {
+        let archive = try TestArchive()
+        for i in 1...6 { try archive.add(instance: i) }
+        // Six quick sub-operations inside a long interval: no pending response, the final has the counts.
+        let quick = try TestStoreSCP()
+        defer { quick.stop() }
+        let quickServer = try serverMoving(archive, to: quick, pendingInterval: .seconds(60))
+        defer { quickServer.shutdown() }
+        let scu = try TestSCU(port: quickServer.port, contexts: moveContexts())
+        let outcome = try moveStudy(scu)
+        #expect(outcome.status == .success)
+        #expect(outcome.pending.isEmpty)
+        #expect(outcome.final.completedSubOperations == 6)
+        #expect(quick.received.count == 6)
+        try scu.release()
+
+        // Sub-operations of at least 0.1 s each with a 0.25 s interval: some pending responses
+        // (the third sub-operation ends after the interval), never more than one per interval of
+        // the whole move, each with counts that add up.
+        let slow = try TestStoreSCP(responseDelay: 0.1)
+        defer { slow.stop() }
+        let slowServer = try serverMoving(archive, to: slow, pendingInterval: .milliseconds(250))
+        defer { slowServer.shutdown() }
+        let slowSCU = try TestSCU(port: slowServer.port, contexts: moveContexts())
+        let start = ContinuousClock.now
+        let slowOutcome = try slowSCU.move(contextID: try slowSCU.contextID(RetrieveUIDs.studyRootMove), messageID: 2,
+                                           sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
+                                           identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let intervals = (ContinuousClock.now - start) / .milliseconds(250)
+        #expect(slowOutcome.status == .success)
+        #expect(slowOutcome.final.completedSubOperations == 6)
+        #expect(!slowOutcome.pending.isEmpty)
+        #expect(Double(slowOutcome.pending.count) <= intervals, "\(slowOutcome.pending.count) pending in \(intervals) intervals")
+        for response in slowOutcome.pending {
+            #expect(Int(response.remainingSubOperations ?? 99) + Int(response.completedSubOperations ?? 99) == 6)
+        }
+        try slowSCU.release()
     }
 
     @Test("Unknown destination: A801 without sub-operations")
