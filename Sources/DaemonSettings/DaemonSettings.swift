@@ -21,6 +21,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var maxPDU = Defaults.maxPDU
     /// Seconds open associations get to finish on SIGTERM before they are aborted.
     public var shutdownGracePeriod = Defaults.shutdownGracePeriod
+    /// Least milliseconds between two pending C-MOVE-RSPs; 0 = one per sub-operation.
+    public var movePendingInterval = Defaults.movePendingInterval
     public var peers: [String: PeerAddress] = [:]
     public var allowedCallingAETitles: [DICOMService: Set<String>] = [:]
     /// The config file these settings were read from, if any.
@@ -37,6 +39,7 @@ public struct DaemonSettings: Sendable, Equatable {
         public static let acseTimeout = 30
         public static let maxPDU = 256 * 1024
         public static let shutdownGracePeriod = 10
+        public static let movePendingInterval = 500
     }
 
     public init(port: Int, aeTitle: String) {
@@ -60,6 +63,7 @@ public struct DaemonSettings: Sendable, Equatable {
         configuration.allowedCallingAETitles = allowedCallingAETitles
         configuration.storageLayout = storageLayout
         configuration.duplicatePolicy = duplicatePolicy
+        configuration.movePendingInterval = .milliseconds(movePendingInterval)
         return configuration
     }
 }

@@ -18,6 +18,7 @@ public enum SettingsKeys {
     public static let acseTimeout = "limits.acse_timeout"
     public static let idleTimeout = "limits.idle_timeout"
     public static let shutdownGracePeriod = "limits.shutdown_grace_period"
+    public static let movePendingInterval = "limits.move_pending_interval_ms"
     /// `allowed_calling_ae_titles.<service>`: a list of AE titles.
     public static let allowedSection = "allowed_calling_ae_titles"
     /// `peers.<AE>.host` and `peers.<AE>.port`.
@@ -34,7 +35,7 @@ public enum SettingsKeys {
         port, aeTitle, bind, logLevel,
         storageDirectory, storageLayout, duplicatePolicy,
         indexDatabase, scanOnly,
-        maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod,
+        maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
     ]
 
     /// Keys whose value is a list.
@@ -59,6 +60,7 @@ public enum SettingsKeys {
         acseTimeout: "QRSCPD_ACSE_TIMEOUT",
         idleTimeout: "QRSCPD_TIMEOUT",
         shutdownGracePeriod: "QRSCPD_SHUTDOWN_GRACE",
+        movePendingInterval: "QRSCPD_MOVE_PENDING_INTERVAL_MS",
     ]
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"

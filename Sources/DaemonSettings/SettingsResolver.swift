@@ -37,6 +37,7 @@ struct SettingsResolver {
         settings.acseTimeout = try required(int(SettingsKeys.acseTimeout, SettingsValidation.atLeast(1)), SettingsKeys.acseTimeout)
         settings.idleTimeout = try required(int(SettingsKeys.idleTimeout, SettingsValidation.atLeast(0)), SettingsKeys.idleTimeout)
         settings.shutdownGracePeriod = try required(int(SettingsKeys.shutdownGracePeriod, SettingsValidation.atLeast(0)), SettingsKeys.shutdownGracePeriod)
+        settings.movePendingInterval = try required(int(SettingsKeys.movePendingInterval, SettingsValidation.atLeast(0)), SettingsKeys.movePendingInterval)
         for service in DICOMService.allCases {
             let titles = try required(aeTitleList(SettingsKeys.allowed(service)), SettingsKeys.allowed(service))
             if !titles.isEmpty { settings.allowedCallingAETitles[service] = titles }

@@ -210,6 +210,7 @@ final class Daemon: @unchecked Sendable {
         if old.acseTimeout != new.acseTimeout { changed.append("limits.acse_timeout") }
         if old.idleTimeout != new.idleTimeout { changed.append("limits.idle_timeout") }
         if old.shutdownGracePeriod != new.shutdownGracePeriod { changed.append("limits.shutdown_grace_period") }
+        if old.movePendingInterval != new.movePendingInterval { changed.append("limits.move_pending_interval_ms") }
         if old.peers != new.peers { changed.append("peers") }
         if old.allowedCallingAETitles != new.allowedCallingAETitles { changed.append("allowed_calling_ae_titles") }
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }

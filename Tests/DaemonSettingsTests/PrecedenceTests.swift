@@ -17,6 +17,7 @@ struct PrecedenceTests {
         limits:
           max_associations: 5
           max_pdu: 65536
+          move_pending_interval_ms: 2000
         peers:
           A: {host: file, port: 2}
           B: {host: file, port: 3}
@@ -27,7 +28,7 @@ struct PrecedenceTests {
     static let environment = [
         "QRSCPD_PORT": "2104", "QRSCPD_AE_TITLE": "ENVAE", "QRSCPD_LOG_LEVEL": "debug",
         "QRSCPD_STORAGE_DIR": "/env/storage", "QRSCPD_MAX_ASSOCIATIONS": "7", "QRSCPD_DUPLICATES": "replace",
-        "QRSCPD_PEERS": "B:env:4, C:env:5",
+        "QRSCPD_PEERS": "B:env:4, C:env:5", "QRSCPD_MOVE_PENDING_INTERVAL_MS": "0",
     ]
 
     static var flags: CommandLineSettings {
@@ -47,6 +48,8 @@ struct PrecedenceTests {
         #expect(settings.acseTimeout == 30)
         #expect(settings.idleTimeout == 0)
         #expect(settings.shutdownGracePeriod == 10)
+        #expect(settings.movePendingInterval == 500)
+        #expect(settings.serverConfiguration.movePendingInterval == .milliseconds(500))
         #expect(settings.storageDirectory == ".")
         #expect(settings.bindAddress == "0.0.0.0")
         #expect(settings.indexDatabase == nil)
@@ -67,6 +70,7 @@ struct PrecedenceTests {
         #expect(settings.duplicatePolicy == .reject)
         #expect(settings.maxAssociations == 5)
         #expect(settings.maxPDU == 65536)
+        #expect(settings.serverConfiguration.movePendingInterval == .seconds(2))
         #expect(settings.peers == ["A": PeerAddress(host: "file", port: 2), "B": PeerAddress(host: "file", port: 3)])
         #expect(settings.allowedCallingAETitles == [.find: ["WS1", "WS2"]])
         #expect(settings.acseTimeout == 30, "not in the file: the default")
@@ -81,6 +85,7 @@ struct PrecedenceTests {
         #expect(settings.storageDirectory == "/env/storage")
         #expect(settings.duplicatePolicy == .replace)
         #expect(settings.maxAssociations == 7)
+        #expect(settings.serverConfiguration.movePendingInterval == .zero, "0: one pending per sub-operation")
         #expect(settings.peers == [
             "A": PeerAddress(host: "file", port: 2),
             "B": PeerAddress(host: "env", port: 4),
