@@ -21,29 +21,20 @@ import Glibc
         let first = 1_000_000..<content.count
         let second = 3..<700_003
         let expected = head + content[first] + middle + content[second] + tail
-        try withRunningLoop { loop in
-            let (writer, reader) = try smallBufferPair()
-            defer { close(reader) }
-            let outcome = Locked(OutputOutcome())
-            let closed = Waiter()
-            let (received, readDone) = startSlowReader(reader)
-            try runOutput(loop, fd: writer, outcome: outcome, closed: closed) {
-                [.bytes(head[...]),
-                 .file(FileRegion(file: file, offset: first.lowerBound, length: first.count)),
-                 .bytes(middle[...]),
-                 .file(FileRegion(file: file, offset: second.lowerBound, length: second.count)),
-                 .bytes(tail[...])]
-            }
-            #expect(closed.wait(seconds: 60))
-            #expect(readDone.wait(seconds: 60))
-            let result = outcome.value
-            #expect(result.pendingAfterQueue > 0 && result.pendingAfterQueue <= expected.count)
-            #expect(result.closes == 1)
-            #expect(result.closeError == nil)
-            #expect(result.partialWrites > 0)
-            #expect(received.value.count == expected.count)
-            #expect(received.value == expected)
+        let delivery = try deliverToSlowReader {
+            [.bytes(head[...]),
+             .file(FileRegion(file: file, offset: first.lowerBound, length: first.count)),
+             .bytes(middle[...]),
+             .file(FileRegion(file: file, offset: second.lowerBound, length: second.count)),
+             .bytes(tail[...])]
         }
+        let result = delivery.outcome
+        #expect(result.pendingAfterQueue > 0 && result.pendingAfterQueue <= expected.count)
+        #expect(result.closes == 1)
+        #expect(result.closeError == nil)
+        #expect(result.partialWrites > 0)
+        #expect(delivery.received.count == expected.count)
+        #expect(delivery.received == expected)
     }
 
     @Test("a file that got shorter than its queued region closes the connection with an error")
@@ -51,25 +42,17 @@ import Glibc
         let content = randomBytes(count: 2 * 1024 * 1024, seed: 21)
         let (path, file) = try temporaryFile(content)
         defer { unlink(path) }
-        try withRunningLoop { loop in
-            let (writer, reader) = try smallBufferPair()
-            defer { close(reader) }
-            let outcome = Locked(OutputOutcome())
-            let closed = Waiter()
-            // The reader does not read yet: the region stays queued while the file is cut.
-            try runOutput(loop, fd: writer, outcome: outcome, closed: closed) {
-                [.bytes([1, 2, 3][...]), .file(FileRegion(file: file, offset: 0, length: content.count))]
-            }
+        // The reader does not read yet: the region stays queued while the file is cut.
+        let delivery = try deliverToSlowReader(waitSeconds: 30, beforeReading: {
             #expect(truncate(path, off_t(content.count / 2)) == 0)
-            let (received, readDone) = startSlowReader(reader)
-            #expect(closed.wait(seconds: 30))
-            #expect(readDone.wait(seconds: 30))
-            let result = outcome.value
-            #expect(result.closes == 1)
-            #expect(result.closedWithFileRegionError, "closed with \(result.closeError ?? "no error")")
-            // Everything the file still had went out before the error, nothing after it.
-            #expect(received.value == [1, 2, 3] + content[..<(content.count / 2)])
+        }) {
+            [.bytes([1, 2, 3][...]), .file(FileRegion(file: file, offset: 0, length: content.count))]
         }
+        let result = delivery.outcome
+        #expect(result.closes == 1)
+        #expect(result.closedWithFileRegionError, "closed with \(result.closeError ?? "no error")")
+        // Everything the file still had went out before the error, nothing after it.
+        #expect(delivery.received == [1, 2, 3] + content[..<(content.count / 2)])
     }
 
     @Test("a region starting past the end of its file is an error, not a hang")
@@ -77,16 +60,9 @@ import Glibc
         let content = randomBytes(count: 1000, seed: 31)
         let (path, file) = try temporaryFile(content)
         defer { unlink(path) }
-        try withRunningLoop { loop in
-            let (writer, reader) = try smallBufferPair()
-            defer { close(reader) }
-            let outcome = Locked(OutputOutcome())
-            let closed = Waiter()
-            try runOutput(loop, fd: writer, outcome: outcome, closed: closed) {
-                [.file(FileRegion(file: file, offset: 5000, length: 10))]
-            }
-            #expect(closed.wait(seconds: 10))
-            #expect(outcome.value.closedWithFileRegionError)
+        let delivery = try deliverToSlowReader(waitSeconds: 10) {
+            [.file(FileRegion(file: file, offset: 5000, length: 10))]
         }
+        #expect(delivery.outcome.closedWithFileRegionError)
     }
 }

@@ -43,35 +43,26 @@ import Glibc
         let tail = randomBytes(count: 1000, seed: 3)
         let chunk = 16 * 1024 - 6
         let expected = Locked<[UInt8]>([])
-        try withRunningLoop { loop in
-            let (writer, reader) = try smallBufferPair()
-            defer { close(reader) }
-            let outcome = Locked(OutputOutcome())
-            let closed = Waiter()
-            let (received, readDone) = startSlowReader(reader)
-            try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: throughPipe) {
-                let first = try framed(FileMapping(file: file, offset: firstRange.lowerBound, length: firstRange.count),
-                                       firstRange, chunk: chunk, seed: 1000, content: content)
-                // A mapping wider than its frames: only the framed part goes out.
-                let second = try framed(FileMapping(file: file, offset: 4096, length: content.count - 4096),
-                                        secondRange, chunk: chunk, seed: 2000, content: content)
-                expected.withLock {
-                    $0 = first.expected + between + second.expected + Array(content[regionRange]) + tail
-                }
-                return [first.piece, .bytes(between[...]), second.piece,
-                        .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
-                        .bytes(tail[...])]
+        let delivery = try deliverToSlowReader(splice: throughPipe) {
+            let first = try framed(FileMapping(file: file, offset: firstRange.lowerBound, length: firstRange.count),
+                                   firstRange, chunk: chunk, seed: 1000, content: content)
+            // A mapping wider than its frames: only the framed part goes out.
+            let second = try framed(FileMapping(file: file, offset: 4096, length: content.count - 4096),
+                                    secondRange, chunk: chunk, seed: 2000, content: content)
+            expected.withLock {
+                $0 = first.expected + between + second.expected + Array(content[regionRange]) + tail
             }
-            #expect(closed.wait(seconds: 60))
-            #expect(readDone.wait(seconds: 60))
-            let result = outcome.value
-            #expect(result.closes == 1)
-            #expect(result.closeError == nil)
-            #expect(result.partialWrites > 0)
-            #expect(result.splicedThroughPipe == throughPipe)
-            #expect(received.value.count == expected.value.count)
-            #expect(received.value == expected.value)
+            return [first.piece, .bytes(between[...]), second.piece,
+                    .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
+                    .bytes(tail[...])]
         }
+        let result = delivery.outcome
+        #expect(result.closes == 1)
+        #expect(result.closeError == nil)
+        #expect(result.partialWrites > 0)
+        #expect(result.splicedThroughPipe == throughPipe)
+        #expect(delivery.received.count == expected.value.count)
+        #expect(delivery.received == expected.value)
     }
 
     /// Reading a page of a shared mapping past the end of its file raises SIGBUS in user space;
@@ -85,33 +76,25 @@ import Glibc
         defer { unlink(path) }
         let half = content.count / 2
         let expected = Locked<[UInt8]>([])
-        try withRunningLoop { loop in
-            let (writer, reader) = try smallBufferPair()
-            defer { close(reader) }
-            let outcome = Locked(OutputOutcome())
-            let closed = Waiter()
-            // The reader does not read yet: the frames stay queued while the file is cut.
-            try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: throughPipe) {
-                let whole = try framed(FileMapping(file: file, offset: 0, length: content.count), 0..<content.count,
-                                       chunk: 16 * 1024 - 6, seed: 9, content: content)
-                expected.withLock { $0 = [1, 2, 3] + whole.expected }
-                return [.bytes([1, 2, 3][...]), whole.piece]
-            }
+        // The reader does not read yet: the frames stay queued while the file is cut.
+        let delivery = try deliverToSlowReader(splice: throughPipe, waitSeconds: 30, beforeReading: {
             #expect(truncate(path, off_t(half)) == 0)
-            let (received, readDone) = startSlowReader(reader)
-            #expect(closed.wait(seconds: 30))
-            #expect(readDone.wait(seconds: 30))
-            let result = outcome.value
-            #expect(result.closes == 1)
-            #expect(result.closedWithFileRegionError, "closed with \(result.closeError ?? "no error")")
-            #expect(result.closeError?.hasPrefix(throughPipe ? "vmsplice" : "writev") == true,
-                    "closed with \(result.closeError ?? "no error")")
-            // Only bytes the file still had went out, in order, before the error. What was already
-            // in the pipe or socket when the file was cut is the file's bytes from before.
-            let got = received.value
-            #expect(got.count >= 3 && got.count < expected.value.count, "received \(got.count) of \(expected.value.count)")
-            #expect(got.elementsEqual(expected.value.prefix(got.count)), "received bytes are not a prefix of the frames")
+        }) {
+            let whole = try framed(FileMapping(file: file, offset: 0, length: content.count), 0..<content.count,
+                                   chunk: 16 * 1024 - 6, seed: 9, content: content)
+            expected.withLock { $0 = [1, 2, 3] + whole.expected }
+            return [.bytes([1, 2, 3][...]), whole.piece]
         }
+        let result = delivery.outcome
+        #expect(result.closes == 1)
+        #expect(result.closedWithFileRegionError, "closed with \(result.closeError ?? "no error")")
+        #expect(result.closeError?.hasPrefix(throughPipe ? "vmsplice" : "writev") == true,
+                "closed with \(result.closeError ?? "no error")")
+        // Only bytes the file still had went out, in order, before the error. What was already
+        // in the pipe or socket when the file was cut is the file's bytes from before.
+        let got = delivery.received
+        #expect(got.count >= 3 && got.count < expected.value.count, "received \(got.count) of \(expected.value.count)")
+        #expect(got.elementsEqual(expected.value.prefix(got.count)), "received bytes are not a prefix of the frames")
     }
 
     @Test("the iovecs of a framed mapping follow its frames from any position")

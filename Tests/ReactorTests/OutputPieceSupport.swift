@@ -109,3 +109,30 @@ func startSlowReader(_ fd: Int32) -> (received: Locked<[UInt8]>, done: Waiter) {
     }
     return (received, done)
 }
+
+/// How a connection fed with output pieces ended, and the bytes its reader received.
+struct Delivery {
+    var outcome: OutputOutcome
+    var received: [UInt8]
+}
+
+/// Queues the pieces `pieces` builds (on the loop) on a connection over a small-buffer socket
+/// pair (see ``runOutput(_:fd:outcome:closed:splice:pieces:)``), then runs `beforeReading` while
+/// they are still queued (to cut the file under them, say) and reads the other end slowly until
+/// the connection has closed. A wait that times out is recorded as a failed expectation.
+func deliverToSlowReader(splice: Bool = true, waitSeconds: Double = 60, beforeReading: () throws -> Void = {},
+                         sourceLocation: SourceLocation = #_sourceLocation,
+                         _ pieces: @escaping @Sendable () throws -> [OutputPiece]) throws -> Delivery {
+    try withRunningLoop { loop in
+        let (writer, reader) = try smallBufferPair()
+        defer { close(reader) }
+        let outcome = Locked(OutputOutcome())
+        let closed = Waiter()
+        try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: splice, pieces: pieces)
+        try beforeReading()
+        let (received, readDone) = startSlowReader(reader)
+        #expect(closed.wait(seconds: waitSeconds), "the connection did not close", sourceLocation: sourceLocation)
+        #expect(readDone.wait(seconds: waitSeconds), "the reader did not finish", sourceLocation: sourceLocation)
+        return Delivery(outcome: outcome.value, received: received.value)
+    }
+}
