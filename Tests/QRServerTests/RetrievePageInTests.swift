@@ -38,9 +38,7 @@ struct RetrievePageInTests {
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(), maxPDULength: maxPDULength)
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.getStudy(Self.study)
         try scu.release()
         #expect(outcome.status == .success)
         #expect(outcome.stores.count == 2)

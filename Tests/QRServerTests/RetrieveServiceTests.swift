@@ -128,9 +128,7 @@ struct GetServiceTests {
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(role: false))
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.getStudy(Self.study)
         #expect(outcome.stores.isEmpty)
         #expect(outcome.status == .outOfResourcesUnableToPerformSubOperations)
         #expect(outcome.final.failedSubOperations == 2)
@@ -148,10 +146,7 @@ struct GetServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let refused = archive.items[3].sopInstanceUID
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study),
-                                  storeStatus: { $0.command.affectedSOPInstanceUID == refused ? DIMSEStatus(0xA700) : .success })
+        let outcome = try scu.getStudy(Self.study, storeStatus: { $0.command.affectedSOPInstanceUID == refused ? DIMSEStatus(0xA700) : .success })
         #expect(outcome.stores.count == 3)
         #expect(outcome.status == .warning)
         #expect(outcome.final.completedSubOperations == 2)
@@ -200,9 +195,7 @@ struct GetServiceTests {
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(storageSyntaxes: [UIDs.implicitLE]))
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.getStudy(Self.study)
         #expect(outcome.stores.count == 2)
         for (store, item) in zip(outcome.stores, [le, be]) {
             #expect(store.command.affectedSOPInstanceUID == item.sopInstanceUID)
@@ -231,9 +224,7 @@ struct GetServiceTests {
         contexts.append(RequestedContext(abstractSyntax: RetrieveUIDs.ctImage, transferSyntaxes: [RetrieveUIDs.jpegBaseline],
                                          role: (scu: false, scp: true)))
         let scu = try TestSCU(port: server.port, contexts: contexts)
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.getStudy(Self.study)
         #expect(outcome.status == .success)
         #expect(outcome.stores.first?.dataSet[...] == jpeg.dataSetBytes)
         #expect(outcome.stores.first.flatMap { scu.negotiated?.contexts[$0.contextID]?.transferSyntax } == RetrieveUIDs.jpegBaseline)

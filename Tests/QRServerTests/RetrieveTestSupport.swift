@@ -151,6 +151,13 @@ extension TestSCU {
         try sendMessage(contextID: contextID, command: command, dataSet: bytes)
     }
 
+    /// A Study Root C-GET of one study at STUDY level; see ``get(contextID:messageID:sopClass:identifier:storeStatus:onStore:)``.
+    func getStudy(_ studyUID: String, storeStatus: (ReceivedStore) -> DIMSEStatus = { _ in .success },
+                  onStore: (Int) throws -> Void = { _ in }) throws -> GetOutcome {
+        try get(contextID: try contextID(RetrieveUIDs.studyRootGet), sopClass: RetrieveUIDs.studyRootGet,
+                identifier: retrieveIdentifier(level: "STUDY", study: studyUID), storeStatus: storeStatus, onStore: onStore)
+    }
+
     /// Runs a C-GET: answers each C-STORE-RQ with `storeStatus` (default success), collects the
     /// pending C-GET-RSPs and the final one. `onStore` runs after each received store (e.g. to cancel).
     func get(contextID: UInt8, messageID: UInt16 = 1, sopClass: String, identifier: DataSet,

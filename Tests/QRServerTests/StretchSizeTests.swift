@@ -36,9 +36,7 @@ struct StretchSizeTests {
         defer { server.shutdown() }
         // 122 bytes of payload per PDU: about 2,500 PDUs, three stretches of at most 1,024.
         let scu = try TestSCU(port: server.port, contexts: getContexts(), maxPDULength: 128)
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: item.studyUID))
+        let outcome = try scu.getStudy(item.studyUID)
         try scu.release()
         #expect(outcome.status == .success)
         #expect(outcome.stores.count == 1)
@@ -57,9 +55,7 @@ struct StretchSizeTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts(storageSyntaxes: [UIDs.implicitLE]),
                               timeout: 30, maxPDULength: maxPDULength)
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: item.studyUID))
+        let outcome = try scu.getStudy(item.studyUID)
         try scu.release()
         #expect(outcome.status == .success)
         let store = try #require(outcome.stores.first)
