@@ -12,18 +12,18 @@ import Musl
 /// and `writev` from a mapping on the loop thread never wait for the disk. Blocking: call it on
 /// a worker, never on an event loop.
 ///
-/// How, and why this way (CPU per 2 MiB range on this project's machine, 6.18 kernel):
-/// - Check first with `cachestat(2)` (~10 µs, a walk of the cache's index, no page touched):
-///   a retrieve usually sends files that are already cached, and then nothing else is done.
-/// - Otherwise read the range with `sendfile` to `/dev/null` (~60 µs when cached): the kernel
-///   waits for each page to be read and only takes and drops a reference to it; no copy, no
-///   page tables, and the file's read-ahead state sees a sequential reader.
-/// The alternatives cost more: a temporary mapping with `MADV_POPULATE_READ` ~210 µs (a page
-/// table entry per page, then an unmap); `readahead(2)` does not wait, so it needs residency
-/// probes after it (`preadv2(RWF_NOWAIT)` copies what it probes); `pread` into a buffer copies
-/// every byte. A mapping queued for `writev` is not populated either: once its pages are
-/// cached, the faults `writev` takes on the loop are minor ones (no disk), cheaper than
-/// populating up front.
+/// How, and why this way:
+/// - Check first with `cachestat(2)`: it walks the cache's index without touching a page, and a
+///   retrieve usually sends files that are already cached, so then nothing else is done.
+/// - Otherwise read the range with `sendfile` to `/dev/null`: the kernel waits for each page to
+///   be read and only takes and drops a reference to it; no copy, no page tables, and the
+///   file's read-ahead state sees a sequential reader.
+/// The alternatives do more work: a temporary mapping with `MADV_POPULATE_READ` fills a page
+/// table entry per page and then unmaps them; `readahead(2)` does not wait, so it needs
+/// residency probes after it (`preadv2(RWF_NOWAIT)` copies what it probes); `pread` into a
+/// buffer copies every byte. A mapping queued for output is not populated either: once its
+/// pages are cached, the faults taken on the loop are minor ones (no disk), cheaper than
+/// populating up front. docs/BENCHMARKS.md has the measurements.
 ///
 /// Pages can still be evicted between this call and the send under memory pressure; that is a
 /// rare, short stall, not the normal path. A range past the end of a file that got shorter is

@@ -3,7 +3,7 @@ import Reactor
 
 /// Part of a C-STORE-RQ data set handed to a ``StoreChannel``: bytes in memory (a converted or
 /// small data set) or a range of the stored file, sent from the page cache with `sendfile` or,
-/// for small PDUs, from a read-only mapping with `writev`.
+/// for small PDUs, from a read-only mapping spliced through the connection's pipe.
 ///
 /// A file stretch is made on the worker pool (``StoredDataSetFile/residentStretch(at:count:peerMaxPDULength:)``):
 /// its pages are brought into the page cache and its mapping made there, so queuing and sending
@@ -18,9 +18,10 @@ enum DataSetStretch: Sendable {
     /// call per PDU (plus one for its header), while the frames of a mapped stretch — headers in
     /// sealed pages of their own, payloads in the mapping — go into the connection's pipe with
     /// one `vmsplice` per 256 page fragments and on to the socket with one `splice`, neither of
-    /// them copying (DCMTK's peers offer 16 KiB PDUs). Measured before: writing the same frames
-    /// with `writev` (a copy of every payload byte), and splicing file pages into a pipe between
-    /// headers written into it (two calls and a fresh page per PDU), cost more server CPU.
+    /// them copying (DCMTK's peers offer 16 KiB PDUs). Writing the same frames with `writev`
+    /// copies every payload byte, and splicing file pages into a pipe between headers written
+    /// into it needs two calls and a fresh page per PDU; both cost more server CPU
+    /// (docs/BENCHMARKS.md).
     static let mappedPayloadThreshold = 256 * 1024
 
     /// Whether stretches for this peer go out from a mapping.
