@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", exact: "1.4.0", traits: ["YAML"]),
     ],
     targets: [
-        // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd, zlib.
+        // C surface: epoll, eventfd, timerfd, signalfd, sockets, libsystemd.
         .systemLibrary(
             name: "CLibsystemd",
             path: "Sources/CLibsystemd",
@@ -34,13 +34,19 @@ let package = Package(
             dependencies: ["CLibsystemd"],
             linkerSettings: [.linkedLibrary("z")]
         ),
-        .target(name: "DICOM", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        // zlib's raw deflate, alone, so that DICOM links nothing else.
+        .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        // The one system-call helper, typed descriptors, file reads and the gathering write (libc only).
+        .target(name: "SystemCalls", swiftSettings: swiftSettings),
+        .target(name: "DICOM", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // Part 10 files on disk: DICOMFile read from and written to a path.
+        .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
-        .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        .target(name: "Reactor", dependencies: ["CSystemShims", "SystemCalls"], swiftSettings: swiftSettings),
         .target(
             name: "Archive",
             dependencies: [
-                "DICOM", "CSystemShims", .product(name: "GRDB", package: "GRDB.swift"),
+                "DICOM", "DICOMFiles", "SystemCalls", "CSystemShims", .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API, to copy column text without making Strings (IdentifierWriter).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -92,8 +98,9 @@ let package = Package(
         .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         // Helpers more than one test target uses (no test framework, no project module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
@@ -106,8 +113,8 @@ let package = Package(
         ),
         .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
-        .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM"], swiftSettings: swiftSettings),
+        .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),
-        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMNetwork", "TestSupport"], exclude: ["Peers"], swiftSettings: swiftSettings),
+        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMFiles", "DICOMNetwork", "TestSupport"], exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Project implementation identification written into File Meta Information
 /// (PS3.7 §D.3.3.2, PS3.10 §7.1).
 public enum Implementation {
@@ -13,6 +11,8 @@ public enum Implementation {
 
 /// A DICOM Part 10 file (PS3.10 §7): preamble, "DICM", File Meta Information
 /// (group 0002, always Explicit VR Little Endian) and the data set.
+///
+/// Bytes in, values out: reading a path and writing one are in the `DICOMFiles` module.
 public struct DICOMFile: Sendable {
     /// File Meta Information elements (group 0002); empty for files without meta.
     public var meta: DataSet
@@ -62,32 +62,6 @@ public struct DICOMFile: Sendable {
         self.init(meta: h.meta, transferSyntax: h.transferSyntax, dataSet: r.dataSet,
                   dataSetOffset: h.dataSetOffset, hasPreamble: h.hasPreamble)
         if !h.transferSyntax.isDeflated { pixelDataOffset = r.pixelDataOffset.map { $0 + h.dataSetOffset } }
-    }
-
-    /// Reads and parses a file from disk.
-    public init(contentsOf path: String, options: DataSetReader.Options = .init()) throws {
-        try self.init(bytes: DICOMFile.readBytes(path)[...], options: options)
-    }
-
-    /// Reads a file's bytes (one allocation, no intermediate copy).
-    public static func readBytes(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DICOMError.io("cannot open \(path): errno \(errno)") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DICOMError.io("cannot stat \(path): errno \(errno)") }
-        let size = Int(st.st_size)
-        var bytes: [UInt8]
-        do {
-            bytes = try FileBytes.read(fd, count: size)
-        } catch {
-            throw DICOMError.io("cannot read \(path): errno \(error.errno)")
-        }
-        // The file may have grown since fstat: read the rest.
-        while bytes.count >= size, let more = try? FileBytes.read(fd, at: bytes.count, count: 4096), !more.isEmpty {
-            bytes += more
-        }
-        return bytes
     }
 
     static func isDICM(_ b: ArraySlice<UInt8>, at o: Int) -> Bool {
@@ -214,13 +188,5 @@ public struct DICOMFile: Sendable {
                             sopInstanceUID: sopInstanceUID ?? dataSet.uid(.sopInstanceUID) ?? "",
                             transferSyntax: transferSyntax, sourceAETitle: sourceAETitle)
         return try DICOMFile(meta: meta, transferSyntax: transferSyntax, dataSet: dataSet).encoded()
-    }
-
-    /// Writes the encoded file to disk atomically.
-    public func write(to path: String) throws {
-        let bytes = try encoded()
-        do { try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw DICOMError.io("cannot write \(path): \(error)")
-        }
     }
 }

@@ -1,4 +1,4 @@
-import CSystemShims
+import CZlib
 
 /// Raw deflate (RFC 1951, no zlib header: windowBits -15), as used by the
 /// Deflated Explicit VR Little Endian transfer syntax (PS3.5 §A.5).
@@ -10,9 +10,9 @@ public enum Deflate {
         var outLen = 0
         var consumed = 0
         let rc = bytes.withUnsafeBufferPointer { p in
-            csys_inflate_raw(p.baseAddress, p.count, maxOutput, &out, &outLen, &consumed)
+            qrs_inflate_raw(p.baseAddress, p.count, maxOutput, &out, &outLen, &consumed)
         }
-        defer { csys_zlib_free(out) }
+        defer { qrs_zlib_free(out) }
         guard rc == 0 else {
             let msg: String
             switch rc {
@@ -33,9 +33,9 @@ public enum Deflate {
         var out: UnsafeMutablePointer<UInt8>? = nil
         var outLen = 0
         let rc = bytes.withUnsafeBufferPointer { p in
-            csys_deflate_raw(p.baseAddress, p.count, level, &out, &outLen)
+            qrs_deflate_raw(p.baseAddress, p.count, level, &out, &outLen)
         }
-        defer { csys_zlib_free(out) }
+        defer { qrs_zlib_free(out) }
         guard rc == 0 else { throw DICOMError.deflate(code: rc, message: "deflate failed") }
         guard let out else { return [] }
         return Array(UnsafeBufferPointer(start: out, count: outLen))

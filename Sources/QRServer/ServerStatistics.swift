@@ -9,6 +9,9 @@ public struct ServerStatistics: Sendable, Equatable {
     /// C-FIND operations answered (any final status) and pending responses sent.
     public var finds = 0
     public var findMatches = 0
+    /// C-FIND operations now holding their next page until the client takes the output queued
+    /// for it (flow control): a gauge, not a counter.
+    public var findsHeldForOutput = 0
     /// C-STORE: objects stored (success or kept-duplicate warning), refused, and data set bytes received.
     public var storesReceived = 0
     public var storesFailed = 0

@@ -8,6 +8,35 @@ import Musl
 #endif
 
 extension EventLoop {
+    /// Opens a TCP connection to `host`, a numeric address or a name. A name is resolved on
+    /// `workers` first (`getaddrinfo` blocks, so never on the loop); a failed resolution completes
+    /// with a ``NameResolutionError``. Otherwise as ``connect(host:port:timeout:completion:)``; the
+    /// timeout covers the connect, not the resolution. Loop-confined.
+    public func connect(
+        host: String,
+        port: Int,
+        timeout: Duration,
+        resolvingNamesOn workers: WorkerPool?,
+        completion: @escaping (Result<TCPConnection, Error>) -> Void
+    ) {
+        preconditionInLoop()
+        if HostAddress.isNumeric(host) {
+            connect(host: host, port: port, timeout: timeout, completion: completion)
+            return
+        }
+        guard let workers else {
+            execute { completion(.failure(NameResolutionError(host: host, reason: "no worker pool"))) }
+            return
+        }
+        let resolve = { @Sendable () throws(NameResolutionError) -> String in try HostAddress.resolve(host) }
+        workers.run(resolve, on: self) { [self] result in
+            switch result {
+            case .success(let address): connect(host: address, port: port, timeout: timeout, completion: completion)
+            case .failure(let error): completion(.failure(error))
+            }
+        }
+    }
+
     /// Opens a TCP connection to numeric `host` (IPv4 or IPv6 literal; resolve names on the worker
     /// pool first) without blocking. Loop-confined.
     ///
@@ -102,5 +131,64 @@ final class ConnectAttempt: EpollHandler {
         self.completion = nil
         selfReference = nil
         completion?(result)
+    }
+}
+
+/// A host name that did not resolve to an address (the resolver's own words in ``reason``).
+public struct NameResolutionError: Error, Sendable, CustomStringConvertible {
+    /// The name that was looked up.
+    public var host: String
+    /// Why it did not resolve, e.g. `"Name or service not known"`.
+    public var reason: String
+
+    public var description: String { reason }
+}
+
+/// Numeric addresses and name resolution for ``EventLoop/connect(host:port:timeout:resolvingNamesOn:completion:)``.
+enum HostAddress {
+    /// Whether `host` is an IPv4 or IPv6 literal (nothing to resolve).
+    static func isNumeric(_ host: String) -> Bool {
+        var family: Int32 = 0
+        return host.withCString { qrs_numeric_family($0, &family) } == 0
+    }
+
+    /// The first address `host` resolves to, as numeric text. Blocks: worker pool only.
+    static func resolve(_ host: String) throws(NameResolutionError) -> String {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, nil, &hints, &result)
+        guard rc == 0, let first = result else {
+            throw NameResolutionError(host: host, reason: String(cString: gai_strerror(rc)))
+        }
+        defer { freeaddrinfo(result) }
+        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0,
+                          NI_NUMERICHOST) == 0 else {
+            throw NameResolutionError(host: host, reason: "getnameinfo failed")
+        }
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// Why a connect failed, in the words a log line or an Error Comment uses: the one place that
+/// turns connect errnos into text.
+public enum ConnectFailure {
+    /// `"connection refused"`, `"connection timed out"`, `"host unreachable"`,
+    /// `"cannot resolve <host>: <reason>"`, or the error itself.
+    public static func describe(_ error: any Error) -> String {
+        if let error = error as? NameResolutionError {
+            return "cannot resolve \(error.host): \(error.reason)"
+        }
+        if let error = error as? SystemError {
+            switch error.errno {
+            case ECONNREFUSED: return "connection refused"
+            case ETIMEDOUT: return "connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "host unreachable"
+            default: return "\(error)"
+            }
+        }
+        return "\(error)"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DICOM
+import DICOMFiles
 
 /// Files we write are readable by DCMTK's dcmdump (skipped when not installed).
 @Suite struct DCMTKInteropTests {

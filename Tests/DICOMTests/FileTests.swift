@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DICOM
+import DICOMFiles
 
 @Suite struct FileTests {
     func sample() -> DataSet {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import DICOM
+import DICOMFiles
 
 /// Compares top-level element values with what pydicom reads from its own
 /// test files (via scripts/pydicom-reference.py).

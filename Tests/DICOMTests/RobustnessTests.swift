@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import DICOM
+import DICOMFiles
 
 @Suite struct RobustnessTests {
     /// Every prefix of an encoded data set parses iff it ends on a top-level

@@ -1,4 +1,5 @@
 import DICOM
+import DICOMFiles
 import Foundation
 import Testing
 import TestSupport

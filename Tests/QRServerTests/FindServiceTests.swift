@@ -110,18 +110,16 @@ struct FindServiceTests {
         let context = try scu.contextID(UIDs.studyRootFind)
         try scu.sendFind(contextID: context, messageID: 1, sopClass: UIDs.studyRootFind, identifier: studyQuery())
 
-        // Not reading: the index must stop being asked once the socket and our queue are full.
-        var previous = -1
-        var stableSamples = 0
-        #expect(eventually(seconds: 20) {
-            let now = store.pageRequests
-            stableSamples = now == previous && now > 0 ? stableSamples + 1 : 0
-            previous = now
-            Thread.sleep(forTimeInterval: 0.3)
-            return stableSamples >= 3
-        })
-        let stalled = store.pageRequests
-        Thread.sleep(forTimeInterval: 0.5)
+        // Not reading: the index must stop being asked once the socket and our queue are full. The
+        // server holds the query (no page in flight while it does), and the hold lasts: checked on
+        // the loop, where a page fetch would have to start, before and after a second barrier.
+        func held() -> (held: Bool, pages: Int)? {
+            server.onLoop { ($0.statistics.findsHeldForOutput == 1, store.pageRequests) }
+        }
+        #expect(eventually(seconds: 20) { held()?.held == true })
+        let stalled = held()?.pages ?? -1
+        _ = server.onLoop { _ in () }
+        #expect(held()?.held == true)
         #expect(store.pageRequests == stalled, "pages were fetched while the client was not reading")
         #expect(stalled < 200, "fetched \(stalled) of 500 pages without the client reading")
 
@@ -156,13 +154,14 @@ struct FindServiceTests {
         #expect(final.command.messageIDBeingRespondedTo == 42)
         // At most the page in flight when the cancel arrived (plus one, for a slow test thread).
         #expect(pending.count <= 3 * 2 * 2, "\(pending.count) matches after the cancel")
-        Thread.sleep(forTimeInterval: 0.3)
-        #expect(store.pageRequests <= pagesAtCancel + 2)
 
-        // The association stays usable.
+        // The association stays usable. The echo's answer also means that the loop has handled
+        // whatever page was in flight when the cancel arrived, once none is.
+        #expect(eventually { store.pagesInFlight == 0 })
         let echo = CommandSet.cEchoRQ(messageID: 43)
         try scu.sendMessage(contextID: try scu.contextID(UIDs.verification), command: echo)
         #expect(try scu.receiveMessage().command.status == .success)
+        #expect(store.pageRequests <= pagesAtCancel + 2)
         try scu.release()
         #expect(eventually { server.logs.all.contains { $0.message == "C-FIND" && $0.metadata["status"] == "FE00" } })
     }
@@ -179,7 +178,10 @@ struct FindServiceTests {
         try scu.send(.abort(AbortPDU(source: .serviceUser)))
         #expect(eventually { server.onLoop { $0.openConnectionCount } == 0 })
         let afterAbort = store.pageRequests
-        Thread.sleep(forTimeInterval: 0.3)
+        // Once no page is in flight and the loop has handled the last one's result, a query that
+        // went on would have asked for its next page.
+        #expect(eventually { store.pagesInFlight == 0 })
+        _ = server.onLoop { _ in () }
         #expect(store.pageRequests <= afterAbort + 1)
         #expect(afterAbort < 100)
     }

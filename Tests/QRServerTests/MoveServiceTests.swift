@@ -267,7 +267,8 @@ struct MoveServiceTests {
         try scu.send(.abort(AbortPDU(source: .serviceUser, reason: .notSpecified)))
         scu.close()
         #expect(eventually { server.onLoop { $0.openConnectionCount } == 0 })
-        Thread.sleep(forTimeInterval: 0.5)
+        // The sub-association has ended at the destination: nothing more can arrive there.
+        #expect(eventually { destination.associations > 0 && destination.ended >= destination.associations })
         #expect(destination.received.count < 6)
         #expect(destination.released == 0)
         #expect(server.logs.all.contains { $0.message.contains("aborting the sub-association") })

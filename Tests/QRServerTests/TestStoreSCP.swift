@@ -23,13 +23,16 @@ final class TestStoreSCP: @unchecked Sendable {
     let aeTitle = "STORESCP"
     private let listenFD: Int32
     private let mode: Mode
-    private let state = Mutex<(received: [Received], associations: Int, released: Int, closed: Bool)>(([], 0, 0, false))
+    private let state = Mutex<(received: [Received], associations: Int, released: Int, ended: Int, closed: Bool)>(
+        ([], 0, 0, 0, false))
     /// Delay before each C-STORE-RSP (to cancel mid-move).
     let responseDelay: Double
 
     var received: [Received] { state.withLock { $0.received } }
     var associations: Int { state.withLock { $0.associations } }
     var released: Int { state.withLock { $0.released } }
+    /// Connections served to their end (released, aborted or closed by the peer) and closed.
+    var ended: Int { state.withLock { $0.ended } }
 
     init(mode: Mode = .accept, responseDelay: Double = 0) throws {
         self.mode = mode
@@ -71,6 +74,7 @@ final class TestStoreSCP: @unchecked Sendable {
             let thread = Thread { [self] in
                 serve(fd)
                 close(fd)
+                state.withLock { $0.ended += 1 }
             }
             thread.start()
         }

@@ -52,6 +52,7 @@ final class FakeIndexStore: IndexStore {
 
     let behaviour: Behaviour
     private let calls = Mutex<[Call]>([])
+    private let running = Mutex(0)
     /// The loop the server runs on, to check that no query runs on it.
     private let loop = Mutex<EventLoop?>(nil)
 
@@ -61,9 +62,13 @@ final class FakeIndexStore: IndexStore {
 
     var recordedCalls: [Call] { calls.withLock { $0 } }
     var pageRequests: Int { calls.withLock { $0.count } }
+    /// Page requests started and not yet returned.
+    var pagesInFlight: Int { running.withLock { $0 } }
 
     func find(_ request: FindRequest, after token: ResumeToken?, limit: Int) throws -> FindPage {
         let inLoop = loop.withLock { $0?.isInLoop ?? false }
+        running.withLock { $0 += 1 }
+        defer { running.withLock { $0 -= 1 } }
         calls.withLock { $0.append(Call(after: token?.value, limit: limit, onLoopThread: inLoop)) }
         if behaviour.delay > .zero {
             let c = behaviour.delay.components

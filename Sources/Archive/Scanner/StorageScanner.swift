@@ -2,6 +2,7 @@ import DICOM
 import Dispatch
 import Foundation
 import Synchronization
+import SystemCalls
 
 /// A file the scanner did not index, and why.
 public struct SkippedFile: Sendable, Hashable, CustomStringConvertible {

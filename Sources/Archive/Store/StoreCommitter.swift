@@ -57,7 +57,8 @@ public final class StoreCommitter: Sendable {
         var failure: StoreFailure?
     }
 
-    private let syncQueues: [DispatchQueue]
+    /// The data-sync threads (see ``SyncFanOut`` for why they are not the worker pool's).
+    private let dataSync: SyncFanOut
     private let nextSync = Atomic<UInt64>(0)
     private let placeStage: GroupStage<Synced>
     private final class Counters: Sendable {
@@ -70,7 +71,7 @@ public final class StoreCommitter: Sendable {
         precondition(maxBatch > 0, "maxBatch must be positive")
         self.writer = writer
         self.maxBatch = maxBatch
-        self.syncQueues = (0..<Self.syncWidth).map { DispatchQueue(label: "\(label).data.\($0)") }
+        self.dataSync = SyncFanOut(width: Self.syncWidth, label: label + ".data")
         let counters = self.counters
         self.placeStage = GroupStage<Synced>(label: label + ".place", maxGroup: maxBatch) { arrived in
             let group = arrived.sorted { $0.pending.sequence < $1.pending.sequence }
@@ -103,7 +104,7 @@ public final class StoreCommitter: Sendable {
         let pending = Pending(object: object, completion: completion, sequence: sequence)
         let placeStage = self.placeStage
         let writer = self.writer
-        syncQueues[Int(sequence % UInt64(syncQueues.count))].async {
+        dataSync.async(sequence) {
             let failure = writer.syncData([pending.object])[0]
             placeStage.add([Synced(pending: pending, failure: failure)])
         }

@@ -28,8 +28,7 @@ extension StoreWriter {
     /// flushed with ours. The early writeback started while the fragments arrived has
     /// written most of the data by then. The calls are issued together (``SyncFanOut``):
     /// on a journalling file system they then wait for one journal commit and one cache
-    /// flush; one after the other, each after the first still waited for a flush of its own
-    /// (measured here: the first 3–6 ms, each further one 0.3–1.5 ms).
+    /// flush; one after the other, each after the first still waited for a flush of its own.
     public func syncData(_ objects: [IncomingObject]) -> [StoreFailure?] {
         syncFanOut.map(objects.count) { objects[$0].syncData() }
     }

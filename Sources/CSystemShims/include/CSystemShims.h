@@ -5,6 +5,5 @@
 
 #include "CSystemShimsLinux.h"
 #include "CSystemShimsSystemd.h"
-#include "CSystemShimsZlib.h"
 
 #endif

@@ -2,12 +2,6 @@ import DICOMNetwork
 import Logging
 import Reactor
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// An association we request (the C-MOVE sub-association, QR-17), driven by the state
 /// machine's requestor path: Evt1 → connect (non-blocking, on the loop) → Evt2 → A-ASSOCIATE-RQ
 /// → AC/RJ → data transfer → A-RELEASE (or A-ABORT). Loop-confined.
@@ -127,33 +121,15 @@ final class OutboundAssociation: StoreChannel {
     // MARK: Transport
 
     private func connect() {
-        let host = peer.host
-        if Self.isNumeric(host) {
-            connect(address: host)
-            return
-        }
-        guard let workers = server.workers else {
-            fail("cannot resolve \(host): no worker pool")
-            return
-        }
-        workers.run({ try Self.resolve(host) }, on: server.loop) { [self] result in
-            guard !ended else { return }
-            switch result {
-            case .success(let address): connect(address: address)
-            case .failure(let error): fail("\(destinationText): cannot resolve \(host): \(error)")
-            }
-        }
-    }
-
-    private func connect(address: String) {
-        server.loop.connect(host: address, port: peer.port, timeout: responseTimeout) { [self] result in
+        server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
+                            resolvingNamesOn: server.workers) { [self] result in
             guard !ended else {
                 if case .success(let c) = result { c.close() }
                 return
             }
             switch result {
             case .failure(let error):
-                fail("\(destinationText): \(Self.describe(error))")
+                fail("\(destinationText): \(ConnectFailure.describe(error))")
             case .success(let connection):
                 self.connection = connection
                 connection.onRead = { [unowned self] buffer in receive(&buffer) }
@@ -164,43 +140,6 @@ final class OutboundAssociation: StoreChannel {
                 startTimer("no A-ASSOCIATE response")
             }
         }
-    }
-
-    private static func describe(_ error: Error) -> String {
-        if let e = error as? SystemError {
-            switch e.errno {
-            case ECONNREFUSED: return "connection refused"
-            case ETIMEDOUT: return "connection timed out"
-            case EHOSTUNREACH, ENETUNREACH: return "host unreachable"
-            default: return "\(e)"
-            }
-        }
-        return "\(error)"
-    }
-
-    static func isNumeric(_ host: String) -> Bool {
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
-    }
-
-    /// Resolves a host name to a numeric address (blocking: worker pool only).
-    static func resolve(_ host: String) throws -> String {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        let rc = getaddrinfo(host, nil, &hints, &result)
-        guard rc == 0, let first = result else {
-            throw SubOperationFailure(String(cString: gai_strerror(rc)))
-        }
-        defer { freeaddrinfo(result) }
-        var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        guard getnameinfo(first.pointee.ai_addr, first.pointee.ai_addrlen, &text, socklen_t(text.count), nil, 0,
-                          NI_NUMERICHOST) == 0 else {
-            throw SubOperationFailure("getnameinfo failed")
-        }
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private func receive(_ buffer: inout ByteBuffer) {

@@ -97,10 +97,17 @@ final class FindOperation {
     let workers: WorkerPool
     let pageSize: Int
     private weak var association: Association?
+    /// For the flow-control gauge, which must be kept right after the association has gone.
+    private unowned let server: DICOMServer
     private let started: ContinuousClock.Instant
     private var onFinish: (() -> Void)?
     private var token: ResumeToken?
-    private(set) var phase = Phase.idle
+    private(set) var phase = Phase.idle {
+        didSet {
+            let held = phase == .waitingForWritable
+            if held != (oldValue == .waitingForWritable) { server.statistics.findsHeldForOutput += held ? 1 : -1 }
+        }
+    }
     private var cancelRequested = false
     private var matchCount = 0
     private var unsupportedOptionalKeys = false
@@ -109,6 +116,7 @@ final class FindOperation {
          transferSyntax: TransferSyntax, request: FindRequest, store: any IndexStore, workers: WorkerPool,
          pageSize: Int, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
         self.association = association
+        self.server = association.server
         self.messageID = messageID
         self.contextID = contextID
         self.sopClassUID = sopClassUID

@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: Apache-2.0
-import CSystemShims
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,8 +6,7 @@ import Musl
 #endif
 
 /// Outcome of a non-blocking system call.
-@usableFromInline
-enum IOResult<T> {
+public enum IOResult<T> {
     /// The call completed with a value.
     case processed(T)
     /// The call would have blocked (EAGAIN/EWOULDBLOCK); retry when the fd is ready.
@@ -24,9 +21,9 @@ enum IOResult<T> {
 /// - Traps on `EBADF` and `EFAULT`: they mean our own bookkeeping is wrong (a closed or reused fd, a
 ///   bad pointer), and carrying on would corrupt some other descriptor.
 /// - Throws ``SystemError`` carrying `name` for everything else.
+@inlinable
 @inline(never)
-@usableFromInline
-func syscall<T: FixedWidthInteger>(
+public func syscall<T: FixedWidthInteger>(
     _ name: @autoclosure () -> String,
     blocking: Bool = false,
     faultIsError: Bool = false,
@@ -35,7 +32,7 @@ func syscall<T: FixedWidthInteger>(
     while true {
         let result = body()
         if result != -1 { return .processed(result) }
-        let err = qrs_errno()
+        let err = errno
         if blocking && (err == EAGAIN || err == EWOULDBLOCK) { return .wouldBlock }
         switch err {
         case EINTR:
@@ -51,10 +48,14 @@ func syscall<T: FixedWidthInteger>(
     }
 }
 
-/// ``syscall(_:blocking:_:)`` for calls that must not report `EAGAIN`; returns the value directly.
+/// ``syscall(_:blocking:faultIsError:_:)`` for calls that must not report `EAGAIN`; returns the
+/// value directly.
+@inlinable
 @inline(never)
-@usableFromInline
-func syscallValue<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ body: () -> T) throws(SystemError) -> T {
+public func syscallValue<T: FixedWidthInteger>(
+    _ name: @autoclosure () -> String,
+    _ body: () -> T
+) throws(SystemError) -> T {
     switch try syscall(name(), blocking: false, body) {
     case .processed(let value): return value
     case .wouldBlock: preconditionFailure("unreachable: wouldBlock from a non-blocking-mode syscall")
@@ -63,13 +64,12 @@ func syscallValue<T: FixedWidthInteger>(_ name: @autoclosure () -> String, _ bod
 
 /// Closes `fd`. `EINTR` is ignored because Linux always releases the descriptor even when `close`
 /// is interrupted; retrying could close a descriptor another thread has just been given.
-@usableFromInline
-func closeDescriptor(_ fd: Int32) {
-    if qrs_close(fd) == -1 {
-        let err = qrs_errno()
+public func closeDescriptor(_ fd: Int32) {
+    if close(fd) == -1 {
+        let err = errno
         precondition(err != EBADF, "close(\(fd)): EBADF, the descriptor was already closed")
     }
 }
 
 /// The system's page size (mappings, page-cache accounting).
-let systemPageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+public let systemPageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

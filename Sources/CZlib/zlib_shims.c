@@ -1,9 +1,10 @@
-#include "CSystemShimsZlib.h"
+// SPDX-License-Identifier: Apache-2.0
+#include "CZlib.h"
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-int csys_inflate_raw(const uint8_t *src, size_t srcLen, size_t maxOut,
+int qrs_inflate_raw(const uint8_t *src, size_t srcLen, size_t maxOut,
                      uint8_t **out, size_t *outLen, size_t *consumed) {
     *out = NULL; *outLen = 0; *consumed = 0;
     z_stream zs;
@@ -46,7 +47,7 @@ int csys_inflate_raw(const uint8_t *src, size_t srcLen, size_t maxOut,
     return 0;
 }
 
-int csys_deflate_raw(const uint8_t *src, size_t srcLen, int level,
+int qrs_deflate_raw(const uint8_t *src, size_t srcLen, int level,
                      uint8_t **out, size_t *outLen) {
     *out = NULL; *outLen = 0;
     z_stream zs;
@@ -81,4 +82,4 @@ int csys_deflate_raw(const uint8_t *src, size_t srcLen, int level,
     return 0;
 }
 
-void csys_zlib_free(void *p) { free(p); }
+void qrs_zlib_free(void *p) { free(p); }
