@@ -36,7 +36,10 @@ struct BackupIndexCommand: ParsableCommand {
         let index: String
         do {
             guard let path = try loader.indexDatabase() else {
-                StandardErrorWriter.write("qrscpd: no index file to back up: the index is in memory unless --index-db, QRSCPD_INDEX_DB or index.database in the config file names one\n")
+                StandardErrorWriter.write(
+                    "qrscpd: no index file to back up: the index is in memory unless --index-db, "
+                        + "QRSCPD_INDEX_DB or index.database in the config file names one\n"
+                )
                 return 1
             }
             index = path
@@ -80,6 +83,8 @@ enum IndexBackup {
         readOnly.readonly = true
         // A WAL reader can meet a short lock while the daemon checkpoints.
         readOnly.busyMode = .timeout(10)
+        // Opening an index nobody has open creates its -wal and -shm files; run as root,
+        // SQLite gives them to the index file's owner, so the daemon's user keeps its index.
         let live = try DatabaseQueue(path: source, configuration: readOnly)
         defer { try? live.close() }
 

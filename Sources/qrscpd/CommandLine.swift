@@ -74,7 +74,10 @@ struct ServeCommand: ParsableCommand {
     @Argument(help: "Our AE title (1-16 characters, no backslash); may come from the config file instead.")
     var aeTitle: String?
 
-    @Option(name: .customLong("storage-dir"), help: "Directory holding the archive's DICOM files (required; or QRSCPD_STORAGE_DIR, or storage.directory in the config file).")
+    @Option(
+        name: .customLong("storage-dir"),
+        help: "Directory holding the archive's DICOM files (required; or QRSCPD_STORAGE_DIR, or storage.directory in the config file)."
+    )
     var storageDirectory: String?
 
     @OptionGroup var sources: SettingsSourceOptions

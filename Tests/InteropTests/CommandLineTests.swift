@@ -210,7 +210,10 @@ struct CommandLineTests {
         let copy = scratch.path + "/backups/index-copy.sqlite"
         try FileManager.default.createDirectory(atPath: scratch.path + "/backups", withIntermediateDirectories: true)
         // The index path comes from the same sources as the daemon's: here QRSCPD_INDEX_DB.
-        let backup = try LaunchedDaemon.runToExit(arguments: ["backup-index", copy], environment: ["QRSCPD_INDEX_DB": index, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)], scratch: scratch)
+        let backup = try LaunchedDaemon.runToExit(
+            arguments: ["backup-index", copy],
+            environment: ["QRSCPD_INDEX_DB": index, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)], scratch: scratch
+        )
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(backup.stdout.contains("backed up \(index) to \(copy)"), "\(backup.stdout)")
         #expect(daemon.isRunning, "the daemon stopped during the backup\n\(daemon.output)")
@@ -248,13 +251,19 @@ struct CommandLineTests {
         let none = try LaunchedDaemon.runToExit(arguments: ["backup-index", scratch.path + "/copy"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
         #expect(none.status == 1)
         #expect(none.stderr.contains("no index file to back up"), "\(none.stderr)")
-        let missing = try LaunchedDaemon.runToExit(arguments: ["backup-index", scratch.path + "/copy", "--index-db", scratch.path + "/absent.sqlite"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
+        let missing = try LaunchedDaemon.runToExit(
+            arguments: ["backup-index", scratch.path + "/copy", "--index-db", scratch.path + "/absent.sqlite"],
+            environment: ["QRSCPD_CONFIG": config], scratch: scratch
+        )
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("no index at \(scratch.path)/absent.sqlite"), "\(missing.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/copy"))
         let live = scratch.path + "/live.sqlite"
         _ = FileManager.default.createFile(atPath: live, contents: Data())
-        let itself = try LaunchedDaemon.runToExit(arguments: ["backup-index", scratch.path + "/./live.sqlite", "--index-db", live], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
+        let itself = try LaunchedDaemon.runToExit(
+            arguments: ["backup-index", scratch.path + "/./live.sqlite", "--index-db", live],
+            environment: ["QRSCPD_CONFIG": config], scratch: scratch
+        )
         #expect(itself.status == 2)
         #expect(itself.stderr.contains("is the live index itself"), "\(itself.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: live)).isEmpty, "the live index was written")
