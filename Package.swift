@@ -83,6 +83,7 @@ let package = Package(
                 "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

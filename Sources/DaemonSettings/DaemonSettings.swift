@@ -7,7 +7,9 @@ public struct DaemonSettings: Sendable, Equatable {
     public var port: Int
     public var aeTitle: String
     public var bindAddress: String = Defaults.bindAddress
-    public var storageDirectory: String = Defaults.storageDirectory
+    /// Required from some source (flag, variable or file): there is no default, so that the
+    /// daemon never serves whatever directory it happened to start in.
+    public var storageDirectory: String
     public var storageLayout: StorageLayout = Defaults.storageLayout
     public var duplicatePolicy: DuplicatePolicy = Defaults.duplicatePolicy
     /// The SQLite index file; `nil` keeps the index in memory.
@@ -30,21 +32,23 @@ public struct DaemonSettings: Sendable, Equatable {
 
     public enum Defaults {
         public static let bindAddress = "0.0.0.0"
-        public static let storageDirectory = "."
         public static let storageLayout = StorageLayout.hierarchical
         public static let duplicatePolicy = DuplicatePolicy.keep
         public static let logLevel = Logger.Level.info
-        public static let maxAssociations = 32
-        public static let idleTimeout = 0
+        /// The default of the tool qrscpd replaces; the shipped config file may set more.
+        public static let maxAssociations = 10
+        /// Seconds; the default of the tool qrscpd replaces (0 = never).
+        public static let idleTimeout = 300
         public static let acseTimeout = 30
         public static let maxPDU = 256 * 1024
         public static let shutdownGracePeriod = 10
         public static let movePendingInterval = 500
     }
 
-    public init(port: Int, aeTitle: String) {
+    public init(port: Int, aeTitle: String, storageDirectory: String) {
         self.port = port
         self.aeTitle = aeTitle
+        self.storageDirectory = storageDirectory
     }
 
     /// What `DICOMServer` is configured with.

@@ -2,14 +2,13 @@ import Configuration
 import QRServer
 
 /// The defaults, the last provider of the chain: what applies when no flag, variable or
-/// file sets a setting. Port, AE title and the index file have none.
+/// file sets a setting. Port, AE title, the storage directory and the index file have none.
 enum SettingsDefaults {
     typealias Defaults = DaemonSettings.Defaults
 
     static let provider: InMemoryProvider = {
         var values: [AbsoluteConfigKey: ConfigValue] = [
             key(SettingsKeys.bind): .init(.string(Defaults.bindAddress), isSecret: false),
-            key(SettingsKeys.storageDirectory): .init(.string(Defaults.storageDirectory), isSecret: false),
             key(SettingsKeys.storageLayout): .init(.string(Defaults.storageLayout.rawValue), isSecret: false),
             key(SettingsKeys.duplicatePolicy): .init(.string(Defaults.duplicatePolicy.rawValue), isSecret: false),
             key(SettingsKeys.scanOnly): .init(.bool(false), isSecret: false),

@@ -25,3 +25,11 @@ public struct SettingsError: Error, Sendable, Equatable, CustomStringConvertible
         return text + ": " + message
     }
 }
+
+extension SettingsError {
+    /// No source gives a storage directory. The message is the wording of the tool qrscpd
+    /// replaces; the daemon prints it as `Error: --storage-dir is required`, with the usage.
+    public static let missingStorageDirectory = SettingsError(
+        source: "settings", key: SettingsKeys.storageDirectory, message: "--storage-dir is required"
+    )
+}

@@ -41,6 +41,16 @@ public struct SettingsLoader: Sendable {
     /// Checks and reads the config file, and resolves every setting.
     public func load() throws(SettingsError) -> DaemonSettings {
         let path = configPath
+        return try resolver(configFile: path).resolve(configFile: path)
+    }
+
+    /// Only the index file, from the same sources as ``load()`` (for `qrscpd backup-index`,
+    /// which needs neither port nor AE title nor storage directory); `nil` for none.
+    public func indexDatabase() throws(SettingsError) -> String? {
+        try resolver(configFile: configPath).indexDatabase()
+    }
+
+    private func resolver(configFile path: String?) throws(SettingsError) -> SettingsResolver {
         let file = try path.map { p throws(SettingsError) in try SettingsFileProvider.load(path: p) }
         let flagValues = try flags.values()
         let peerValues = try EnvironmentSettings.peerValues(environment)
@@ -57,6 +67,6 @@ public struct SettingsLoader: Sendable {
         for title in PeerSpecs.titles(in: flagValues) + PeerSpecs.titles(in: peerValues) + (file?.outline.peerTitles ?? []) where !peerTitles.contains(title) {
             peerTitles.append(title)
         }
-        return try SettingsResolver(sources: sources, peerTitles: peerTitles).resolve(configFile: path)
+        return SettingsResolver(sources: sources, peerTitles: peerTitles)
     }
 }

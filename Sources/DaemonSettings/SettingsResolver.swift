@@ -23,13 +23,13 @@ struct SettingsResolver {
         // that a bad file is reported as such even when it lacks them.
         let port = try int(SettingsKeys.port, SettingsValidation.port)
         let aeTitle = try string(SettingsKeys.aeTitle, SettingsValidation.aeTitle)
-        var settings = DaemonSettings(port: port ?? 0, aeTitle: aeTitle ?? "")
+        let storageDirectory = try string(SettingsKeys.storageDirectory, SettingsValidation.nonEmpty)
+        var settings = DaemonSettings(port: port ?? 0, aeTitle: aeTitle ?? "", storageDirectory: storageDirectory ?? "")
         settings.configFile = configFile
         settings.bindAddress = try required(string(SettingsKeys.bind, SettingsValidation.host), SettingsKeys.bind)
-        settings.storageDirectory = try required(string(SettingsKeys.storageDirectory, SettingsValidation.nonEmpty), SettingsKeys.storageDirectory)
         settings.storageLayout = try required(choice(SettingsKeys.storageLayout, StorageLayout.self), SettingsKeys.storageLayout)
         settings.duplicatePolicy = try required(choice(SettingsKeys.duplicatePolicy, DuplicatePolicy.self), SettingsKeys.duplicatePolicy)
-        settings.indexDatabase = try string(SettingsKeys.indexDatabase) { $0 }.flatMap { $0.isEmpty ? nil : $0 }
+        settings.indexDatabase = try indexDatabase()
         settings.scanOnly = try required(bool(SettingsKeys.scanOnly), SettingsKeys.scanOnly)
         settings.logLevel = try required(logLevel(), SettingsKeys.logLevel)
         settings.maxAssociations = try required(int(SettingsKeys.maxAssociations, SettingsValidation.atLeast(1)), SettingsKeys.maxAssociations)
@@ -59,7 +59,13 @@ struct SettingsResolver {
         guard aeTitle != nil else {
             throw SettingsError(source: "settings", key: SettingsKeys.aeTitle, message: "missing: give it as the second argument, in QRSCPD_AE_TITLE or as 'ae_title:' in the config file")
         }
+        guard storageDirectory != nil else { throw SettingsError.missingStorageDirectory }
         return settings
+    }
+
+    /// The index file, `nil` for an index in memory ("" in a source means in memory too).
+    func indexDatabase() throws(SettingsError) -> String? {
+        try string(SettingsKeys.indexDatabase) { $0 }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     // MARK: - Reading one key

@@ -4,19 +4,67 @@ import Foundation
 import Logging
 import QRServer
 
-/// `qrscpd [<port> <ae_title>] [options]`: the command line of the archive daemon.
-///
-/// Every option is optional here so that precedence can tell "given" from "default":
-/// command line over `QRSCPD_*` environment variables over the config file over defaults.
+/// `qrscpd`: the archive daemon (``ServeCommand``, the default, so that
+/// `qrscpd 11112 MY_PACS --storage-dir DIR` reads as the tool qrscpd replaces) and its
+/// administration subcommands.
 struct QRSCPDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qrscpd",
+        abstract: ServeCommand.configuration.abstract,
+        usage: """
+            qrscpd [<port>] [<ae-title>] --storage-dir <dir> [<options>]
+              qrscpd backup-index <file> [--index-db <file>] [--config <file>]
+            """,
+        discussion: "Run 'qrscpd serve --help' for every option of the daemon and its defaults.",
+        version: QRServerVersion.string,
+        subcommands: [ServeCommand.self, BackupIndexCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+
+    /// `qrscpd --help` alone shows the daemon's options and their defaults (the default
+    /// subcommand's help, which names the other subcommands) rather than a list of subcommands.
+    static func helpMessage(forRootArguments arguments: [String]) -> String? {
+        arguments == ["--help"] || arguments == ["-h"] ? helpMessage(for: ServeCommand.self) : nil
+    }
+
+    /// "Usage: …" of the subcommand `arguments` run, for an error message.
+    static func usage(for arguments: [String]) -> String {
+        let subcommand: any ParsableCommand.Type =
+            arguments.first == BackupIndexCommand.configuration.commandName ? BackupIndexCommand.self : ServeCommand.self
+        return "Usage: " + usageString(for: subcommand)
+    }
+}
+
+/// The options every subcommand resolves settings with, from the same sources as the
+/// daemon: the command line, then `QRSCPD_*` variables, then the config file.
+struct SettingsSourceOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "YAML settings file (default \(SettingsLoader.defaultConfigPath) when it exists).")
+    var configFile: String?
+
+    @Option(name: .customLong("index-db"), help: "SQLite index file (default: in memory).")
+    var indexDatabase: String?
+}
+
+/// `qrscpd [serve] [<port> <ae_title>] [options]`: run the archive daemon.
+///
+/// Every option is optional here so that precedence can tell "given" from "default":
+/// command line over `QRSCPD_*` environment variables over the config file over defaults.
+struct ServeCommand: ParsableCommand {
+    typealias Defaults = DaemonSettings.Defaults
+
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "DICOM Query/Retrieve archive daemon (C-ECHO, C-FIND, C-GET, C-MOVE, C-STORE).",
+        usage: "qrscpd [<port>] [<ae-title>] --storage-dir <dir> [<options>]",
         discussion: """
             Settings are resolved with swift-configuration: the command line, then QRSCPD_* \
             environment variables (QRSCPD_PORT, QRSCPD_AE_TITLE, QRSCPD_STORAGE_DIR, \
             QRSCPD_LOG_LEVEL, QRSCPD_MAX_ASSOCIATIONS, ...), then the config file, then defaults. \
-            SIGHUP re-reads the config file.
+            SIGHUP re-reads the config file. The storage directory has no default: it must come \
+            from --storage-dir, QRSCPD_STORAGE_DIR or storage.directory in the config file.
+
+            Also: 'qrscpd backup-index FILE' copies the live index to FILE while the daemon \
+            runs (see 'qrscpd help backup-index').
             """
     )
 
@@ -26,22 +74,21 @@ struct QRSCPDCommand: ParsableCommand {
     @Argument(help: "Our AE title (1-16 characters, no backslash); may come from the config file instead.")
     var aeTitle: String?
 
-    @Option(name: .customLong("config"), help: "YAML settings file (default \(SettingsLoader.defaultConfigPath) when it exists).")
-    var configFile: String?
-
-    @Option(name: .customLong("storage-dir"), help: "Directory holding the archive's DICOM files (default .).")
+    @Option(
+        name: .customLong("storage-dir"),
+        help: "Directory holding the archive's DICOM files (required; or QRSCPD_STORAGE_DIR, or storage.directory in the config file)."
+    )
     var storageDirectory: String?
 
-    @Option(name: .customLong("index-db"), help: "SQLite index file (default: in memory).")
-    var indexDatabase: String?
+    @OptionGroup var sources: SettingsSourceOptions
 
     @Option(name: .customLong("peer"), help: "A C-MOVE destination as AE:host:port (repeatable).")
     var peers: [String] = []
 
-    @Option(name: .customLong("max-assoc"), help: "Most associations served at once (default 32).")
+    @Option(name: .customLong("max-assoc"), help: "Most associations served at once (default \(Defaults.maxAssociations)).")
     var maxAssociations: Int?
 
-    @Option(name: .customLong("timeout"), help: "Abort an association idle for this many seconds (0 = never, the default).")
+    @Option(name: .customLong("timeout"), help: "Abort an association idle for this many seconds (default \(Defaults.idleTimeout); 0 = never).")
     var idleTimeout: Int?
 
     @Option(name: .customLong("acse-timeout"), help: "Seconds a new connection has to send its A-ASSOCIATE-RQ (ARTIM; default 30).")
@@ -89,7 +136,7 @@ struct QRSCPDCommand: ParsableCommand {
         settings.aeTitle = aeTitle.flatMap { try? SettingsValidation.aeTitle($0) }
         settings.bindAddress = bindAddress
         settings.storageDirectory = storageDirectory
-        settings.indexDatabase = indexDatabase
+        settings.indexDatabase = sources.indexDatabase
         settings.scanOnly = scanOnly
         settings.logLevel = logLevel.flatMap(Logger.Level.init(rawValue:))
         settings.maxAssociations = maxAssociations

@@ -265,21 +265,8 @@ final class Daemon: @unchecked Sendable {
     // MARK: - Output
 
     private func printBanner(port: Int) {
-        let s = settings
-        let banner = """
-            qrscpd \(QRServerVersion.string) listening on \(s.bindAddress):\(port)\(activatedSocket.map { " (socket fd \($0) from systemd)" } ?? "")
-              AE title         \(s.aeTitle)
-              config file      \(s.configFile ?? "none")
-              storage          \(s.storageDirectory)
-              index            \(s.indexDatabase ?? "in memory"), \(indexedInstances) instances
-              max associations \(s.maxAssociations)
-              max PDU          \(s.maxPDU) bytes
-              idle timeout     \(s.idleTimeout > 0 ? "\(s.idleTimeout) s" : "none")
-              ACSE timeout     \(s.acseTimeout) s
-              peers            \(s.peers.isEmpty ? "none" : s.peers.keys.sorted().map { "\($0)=\(s.peers[$0]!)" }.joined(separator: " "))
-            """
-        StandardErrorWriter.write(banner + "\n", fd: 1)
-        logger.info("ready", metadata: ["port": "\(port)", "ae_title": "\(s.aeTitle)"])
+        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances)
+            .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
     }
 
     private func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?) {

@@ -9,28 +9,43 @@ import Systemd
 
 // Invalid command lines print one error line and the usage, and exit 1 as the tool
 // qrscpd replaces does (ArgumentParser's own default would be 64).
-let command: QRSCPDCommand
+let arguments = Array(CommandLine.arguments.dropFirst())
+let command: ServeCommand
 do {
-    command = try QRSCPDCommand.parse(Array(CommandLine.arguments.dropFirst()))
+    switch try QRSCPDCommand.parseAsRoot(arguments) {
+    case let serve as ServeCommand:
+        command = serve
+    case let backup as BackupIndexCommand:
+        exit(backup.runBackup())
+    case var other:
+        // `qrscpd help [subcommand]`.
+        try other.run()
+        exit(0)
+    }
 } catch {
     let exitCode = QRSCPDCommand.exitCode(for: error)
     if exitCode == .success {
-        print(QRSCPDCommand.fullMessage(for: error))
+        print(QRSCPDCommand.helpMessage(forRootArguments: arguments) ?? QRSCPDCommand.fullMessage(for: error))
         exit(0)
     }
-    StandardErrorWriter.write("qrscpd: \(QRSCPDCommand.message(for: error))\n\(QRSCPDCommand.usageString())\n")
+    StandardErrorWriter.write("qrscpd: \(QRSCPDCommand.message(for: error))\n\(QRSCPDCommand.usage(for: arguments))\n")
     exit(1)
 }
 
 // Command line over environment over config file over defaults. A bad file or variable
 // names the setting and its source; the daemon does not start.
-let loader = SettingsLoader(flags: command.commandLineSettings, explicitConfigPath: command.configFile)
+let loader = SettingsLoader(flags: command.commandLineSettings, explicitConfigPath: command.sources.configFile)
 let settings: DaemonSettings
 do {
     settings = try loader.load()
 } catch {
-    StandardErrorWriter.write("qrscpd: \(error)\n")
-    if error.source == "settings" { StandardErrorWriter.write(QRSCPDCommand.usageString() + "\n") }
+    if error == .missingStorageDirectory {
+        // The wording of the tool qrscpd replaces.
+        StandardErrorWriter.write("Error: \(error.message)\n")
+    } else {
+        StandardErrorWriter.write("qrscpd: \(error)\n")
+    }
+    if error.source == "settings" { StandardErrorWriter.write(QRSCPDCommand.usage(for: arguments) + "\n") }
     exit(1)
 }
 

@@ -9,6 +9,7 @@ struct PeersAndPolicyTests {
         let path = try writeConfig("""
             port: 1
             ae_title: QR
+            storage: {directory: /srv/dicom}
             peers:
               STORESCP: {host: 127.0.0.1, port: 11113}
               WS1:
@@ -39,6 +40,7 @@ struct PeersAndPolicyTests {
         let path = try writeConfig("""
             port: 1
             ae_title: QR
+            storage: {directory: /srv/dicom}
             allowed_calling_ae_titles:
               echo: []
               find: [WS1, " WS2 "]

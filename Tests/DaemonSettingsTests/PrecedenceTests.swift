@@ -41,16 +41,17 @@ struct PrecedenceTests {
     }
 
     @Test func defaultsApplyWhenNothingElseSays() throws {
-        let settings = try loader(config: writeConfig("port: 104\nae_title: QR\n")).load()
+        let settings = try loader(config: writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load()
         #expect(settings.logLevel == .info)
-        #expect(settings.maxAssociations == 32)
+        #expect(settings.maxAssociations == 10, "the default of the tool qrscpd replaces")
+        #expect(settings.serverConfiguration.maxAssociations == 10)
         #expect(settings.maxPDU == 262144)
         #expect(settings.acseTimeout == 30)
-        #expect(settings.idleTimeout == 0)
+        #expect(settings.idleTimeout == 300, "the default of the tool qrscpd replaces")
+        #expect(settings.serverConfiguration.idleTimeout == .seconds(300))
         #expect(settings.shutdownGracePeriod == 10)
         #expect(settings.movePendingInterval == 500)
         #expect(settings.serverConfiguration.movePendingInterval == .milliseconds(500))
-        #expect(settings.storageDirectory == ".")
         #expect(settings.bindAddress == "0.0.0.0")
         #expect(settings.indexDatabase == nil)
         #expect(!settings.scanOnly)
@@ -129,7 +130,7 @@ struct PrecedenceTests {
         case "--acse-timeout": flags.acseTimeout = 11; environment = [variable: "22"]
         default: flags.indexDatabase = "/flag/index.sqlite"; environment = [variable: "/env/index.sqlite"]
         }
-        let path = try writeConfig("port: 1\nae_title: QR\n" + fileLine)
+        let path = try writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n" + fileLine)
         func value(_ s: DaemonSettings) -> String {
             switch option {
             case "--max-pdu": "\(s.maxPDU)"
@@ -142,18 +143,18 @@ struct PrecedenceTests {
         let fromFlag = value(try loader(flags: flags, config: path, environment: environment).load())
         let fromEnvironment = value(try loader(config: path, environment: environment).load())
         let fromFile = value(try loader(config: path).load())
-        let fromDefault = value(try loader(config: writeConfig("port: 1\nae_title: QR\n")).load())
+        let fromDefault = value(try loader(config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load())
         #expect(fromFlag != fromEnvironment && fromEnvironment != fromFile && fromFile != fromDefault,
                 "\(option): \(fromFlag) / \(fromEnvironment) / \(fromFile) / \(fromDefault)")
-        #expect(fromFlag == value(try loader(flags: flags, config: nil, environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR"]).load()))
+        #expect(fromFlag == value(try loader(flags: flags, config: nil, environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]).load()))
     }
 
     @Test func scanOnlyFromFileOrFlag() throws {
-        let path = try writeConfig("port: 1\nae_title: QR\nindex:\n  scan_only: true\n")
+        let path = try writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\nindex:\n  scan_only: true\n")
         #expect(try loader(config: path).load().scanOnly)
         var flags = CommandLineSettings()
         flags.scanOnly = true
-        #expect(try loader(flags: flags, config: writeConfig("port: 1\nae_title: QR\n")).load().scanOnly)
+        #expect(try loader(flags: flags, config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load().scanOnly)
     }
 
     @Test func emptyEnvironmentVariablesCountAsUnset() throws {
@@ -165,12 +166,12 @@ struct PrecedenceTests {
 
     @Test func blankFileValuesCountAsUnset() throws {
         let path = try writeConfig("port: 104\nae_title: QR\nlog_level: ~\nlimits:\n  max_pdu:\nstorage:\npeers:\n")
-        let settings = try loader(config: path, environment: ["QRSCPD_LOG_LEVEL": ""]).load()
+        let settings = try loader(config: path, environment: ["QRSCPD_LOG_LEVEL": "", "QRSCPD_STORAGE_DIR": "/srv"]).load()
         #expect(settings.logLevel == .info)
         #expect(settings.maxPDU == 262144)
         #expect(settings.peers.isEmpty)
         let empty = try writeConfig("# only comments\n")
-        #expect(try loader(config: empty, environment: ["QRSCPD_PORT": "5", "QRSCPD_AE_TITLE": "QR"]).load().port == 5)
+        #expect(try loader(config: empty, environment: ["QRSCPD_PORT": "5", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]).load().port == 5)
     }
 
     @Test func missingPortOrAETitleIsAnError() throws {
@@ -181,11 +182,12 @@ struct PrecedenceTests {
         var flags = CommandLineSettings()
         flags.port = 104
         flags.aeTitle = "QR"
+        flags.storageDirectory = "/srv/dicom"
         #expect(try loader(flags: flags, config: nil).load().aeTitle == "QR")
     }
 
     @Test func configPathChoice() throws {
-        let existing = try writeConfig("port: 104\nae_title: QR\n")
+        let existing = try writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")
         #expect(SettingsLoader(flags: .init(), explicitConfigPath: "/a.yaml", environment: ["QRSCPD_CONFIG": "/b.yaml"], defaultConfigPath: existing).configPath == "/a.yaml")
         #expect(SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: ["QRSCPD_CONFIG": "/b.yaml"], defaultConfigPath: existing).configPath == "/b.yaml")
         #expect(SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: [:], defaultConfigPath: existing).configPath == existing)
@@ -195,12 +197,12 @@ struct PrecedenceTests {
     }
 
     @Test func reloadReadsTheChangedFileAndKeepsFlagsAndEnvironment() throws {
-        let path = try writeConfig("port: 104\nae_title: QR\nlog_level: info\nlimits: {max_pdu: 8192}\n")
+        let path = try writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 8192}\n")
         var flags = CommandLineSettings()
         flags.maxAssociations = 3
         let loader = loader(flags: flags, config: path, environment: ["QRSCPD_LOG_LEVEL": "debug"])
         #expect(try loader.load().maxPDU == 8192)
-        try "port: 104\nae_title: QR\nlog_level: info\nlimits: {max_pdu: 16384, max_associations: 9}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 16384, max_associations: 9}\n".write(toFile: path, atomically: true, encoding: .utf8)
         let reloaded = try loader.load()
         #expect(reloaded.maxPDU == 16384)
         #expect(reloaded.maxAssociations == 3)
@@ -212,7 +214,7 @@ struct PrecedenceTests {
             port: 104
             ae_title: QR
             limits: {idle_timeout: 60, acse_timeout: 5, max_pdu: 32768, max_associations: 4}
-            storage: {layout: flat, duplicates: reject}
+            storage: {directory: /srv/dicom, layout: flat, duplicates: reject}
             peers: {DEST: {host: 10.0.0.1, port: 11112}}
             allowed_calling_ae_titles: {find: [WS1]}
             """)

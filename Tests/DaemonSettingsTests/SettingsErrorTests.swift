@@ -146,6 +146,8 @@ struct SettingsErrorTests {
         #expect(settings.aeTitle == "QRSCPD")
         #expect(settings.storageDirectory == "/var/lib/qrscpd/storage")
         #expect(settings.indexDatabase == "/var/lib/qrscpd/index.sqlite")
+        #expect(settings.maxAssociations == 32, "the shipped file allows more than the default, and says why")
+        #expect(settings.idleTimeout == 300)
         #expect(settings.allowedCallingAETitles.isEmpty)
         // Every setting is present in the shipped file.
         let text = try String(contentsOfFile: path, encoding: .utf8)
