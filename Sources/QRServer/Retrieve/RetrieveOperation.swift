@@ -775,7 +775,13 @@ final class RetrieveOperation {
                                          counts: counts, hasIdentifier: identifier != nil)
             if let comment { response.errorComment = String(comment.prefix(64)) }
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
+            if let identifier, let negotiated = association.negotiated,
+               let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: response, identifier: identifier,
+                                                        peerMaxPDULength: negotiated.peerMaxPDULength) {
+                association.sendPData(pdu)
+            } else {
+                association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
+            }
             RetrieveService.logCompletion(
                 on: association, kind: kind, status: status, model: request.model.rawValue,
                 level: request.level.rawValue, matches: instances.count, completed: completed, failed: failed,
