@@ -182,11 +182,12 @@ enum InstanceLoader {
         do {
             header = try DICOMFile.readHeaderSummary(bytes[...])
         } catch {
-            throw SubOperationFailure("not a readable DICOM file \(instance.path): \(error)")
+            throw SubOperationFailure(damaged: "damaged file \(instance.path): not a readable DICOM file: \(error)",
+                                      file: stamp)
         }
         try checkIdentity(header, of: instance)
         guard header.dataSetOffset < bytes.count else {
-            throw SubOperationFailure("\(instance.path) has no data set")
+            throw SubOperationFailure(damaged: "damaged file \(instance.path): no data set", file: stamp)
         }
         let source = header.transferSyntax
         let dataSet = bytes[header.dataSetOffset...]
