@@ -82,9 +82,12 @@ struct SubOperationFailure: Error, Sendable, CustomStringConvertible {
     var reason: String
     /// Set when the stored file is damaged (truncated, not a data set): the file as found.
     var damagedFile: FileStamp?
+    /// What is wrong with a damaged file (``reason`` says it with the path), as the index keeps it.
+    var damage: String?
     init(_ reason: String) { self.reason = reason }
-    init(damaged reason: String, file: FileStamp) {
-        self.reason = reason
+    init(damaged damage: String, path: String, file: FileStamp) {
+        reason = "damaged file \(path): \(damage)"
+        self.damage = damage
         damagedFile = file
     }
     var description: String { reason }
@@ -115,7 +118,7 @@ enum InstanceLoader {
             var failure = error
             do {
                 try index.markDamaged(sopInstanceUID: instance.sopInstanceUID, path: instance.path,
-                                      stamp: error.damagedFile!, reason: error.reason)
+                                      stamp: error.damagedFile!, reason: error.damage ?? error.reason)
             } catch let marking {
                 failure.reason += " (not marked damaged in the index: \(marking))"
             }
@@ -182,12 +185,12 @@ enum InstanceLoader {
         do {
             header = try DICOMFile.readHeaderSummary(bytes[...])
         } catch {
-            throw SubOperationFailure(damaged: "damaged file \(instance.path): not a readable DICOM file: \(error)",
+            throw SubOperationFailure(damaged: "not a readable DICOM file: \(error)", path: instance.path,
                                       file: stamp)
         }
         try checkIdentity(header, of: instance)
         guard header.dataSetOffset < bytes.count else {
-            throw SubOperationFailure(damaged: "damaged file \(instance.path): no data set", file: stamp)
+            throw SubOperationFailure(damaged: "no data set", path: instance.path, file: stamp)
         }
         let source = header.transferSyntax
         let dataSet = bytes[header.dataSetOffset...]
@@ -205,7 +208,7 @@ enum InstanceLoader {
         do {
             parsed = try DataSetReader.read(dataSet, transferSyntax: source)
         } catch {
-            throw SubOperationFailure(damaged: "damaged file \(instance.path): the data set does not parse: \(error)",
+            throw SubOperationFailure(damaged: "the data set does not parse: \(error)", path: instance.path,
                                       file: stamp)
         }
         do {
@@ -233,7 +236,7 @@ enum InstanceLoader {
 
     private static func damaged(_ instance: IndexedInstance, _ verdict: DataSetStructureCheck.Verdict,
                                 stamp: FileStamp) -> SubOperationFailure {
-        SubOperationFailure(damaged: "damaged file \(instance.path): \(verdict)", file: stamp)
+        SubOperationFailure(damaged: "\(verdict)", path: instance.path, file: stamp)
     }
 
     /// The file must still hold the instance the index points at.
