@@ -20,6 +20,8 @@ public struct ServerStatistics: Sendable, Equatable {
     public var gets = 0
     public var moves = 0
     public var imagesSent = 0
+    /// Stored files found damaged when a C-GET or C-MOVE was to send them (failed sub-operations).
+    public var damagedFilesFound = 0
     public var bytesIn = 0
     public var bytesOut = 0
 

@@ -51,6 +51,16 @@ enum ArchiveStartup {
         if summary.skipped.count > 20 {
             logger.warning("more files not indexed", metadata: ["count": "\(summary.skipped.count - 20)"])
         }
+        // Files a retrieve found damaged stay flagged until they change: remind at each start.
+        let damaged = try store.damagedInstances()
+        for instance in damaged.prefix(20) {
+            logger.warning("file marked damaged", metadata: [
+                "path": "\(instance.path)", "sop_instance_uid": "\(instance.sopInstanceUID)", "reason": "\(instance.reason)",
+            ])
+        }
+        if damaged.count > 20 {
+            logger.warning("more files marked damaged", metadata: ["count": "\(damaged.count - 20)"])
+        }
         return Outcome(summary: summary, instances: instances)
     }
 
@@ -68,6 +78,7 @@ enum ArchiveStartup {
             let store = try openIndex(settings)
             let outcome = try scan(store: store, settings: settings, notifier: SystemdNotifier(logger: logger), logger: logger)
             let counts = try store.counts()
+            let damaged = try store.damagedInstances()
             try store.close()
             let s = outcome.summary
             var text = """
@@ -82,9 +93,11 @@ enum ArchiveStartup {
                   studies     \(counts.studies)
                   series      \(counts.series)
                   instances   \(counts.instances)
+                  damaged     \(damaged.count)
 
                 """
             for skipped in s.skipped { text += "  skipped: \(skipped)\n" }
+            for instance in damaged { text += "  damaged: \(instance)\n" }
             StandardErrorWriter.write(text, fd: 1)
             return 0
         } catch {

@@ -285,6 +285,7 @@ final class Daemon: @unchecked Sendable {
             "gets": "\(s.gets)",
             "moves": "\(s.moves)",
             "images_sent": "\(s.imagesSent)",
+            "damaged_files": "\(s.damagedFilesFound)",
             "stores_failed": "\(s.storesFailed)",
             "bytes_in": "\(s.bytesIn)",
             "bytes_out": "\(s.bytesOut)",

@@ -4,6 +4,7 @@ import Foundation
 @testable import QRServer
 import Reactor
 import Testing
+import TestSupport
 
 @Suite("Loading stored files for C-STORE sub-operations")
 struct InstanceLoaderTests {
@@ -61,5 +62,59 @@ struct InstanceLoaderTests {
         }
         #expect(loaded.converted)
         #expect(!bytes.isEmpty)
+    }
+
+    /// Records the instances the loader marks damaged.
+    private final class MarkRecorder: RetrieveIndex, @unchecked Sendable {
+        private let lock = NSLock()
+        private var marks: [(uid: String, path: String, stamp: FileStamp, reason: String)] = []
+        var recorded: [(uid: String, path: String, stamp: FileStamp, reason: String)] { lock.withLock { marks } }
+        func instances(for request: RetrieveRequest) throws -> [IndexedInstance] { [] }
+        func markDamaged(sopInstanceUID: String, path: String, stamp: FileStamp, reason: String) throws {
+            lock.withLock { marks.append((sopInstanceUID, path, stamp, reason)) }
+        }
+    }
+
+    enum Damage: String, CaseIterable, Sendable {
+        case truncatedInPixelData, randomBytes
+    }
+
+    @Test("a damaged file fails, sent unchanged or converted, and is marked with its stamp and reason",
+          arguments: Damage.allCases, [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian])
+    func damagedFileFails(_ damage: Damage, target: TransferSyntax) throws {
+        let (instance, bytes) = try storedFile(uid: "1.2.826.0.1.3680043.10.1489.97.1", privateInformation: 0)
+        defer { try? FileManager.default.removeItem(atPath: instance.path) }
+        switch damage {
+        case .truncatedInPixelData:
+            try Data(bytes[..<(bytes.count - 5000)]).write(to: URL(fileURLWithPath: instance.path))
+        case .randomBytes:
+            var rng = SplitMix64(seed: 99)
+            try Data((0..<bytes.count).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: instance.path))
+        }
+        let recorder = MarkRecorder()
+        #expect(throws: SubOperationFailure.self) {
+            _ = try InstanceLoader.load(instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
+                                        markingDamageIn: recorder)
+        }
+        let mark = try #require(recorder.recorded.first, "not marked damaged")
+        #expect(mark.uid == instance.sopInstanceUID && mark.path == instance.path)
+        // The index keeps what is wrong; the path is in the row already.
+        #expect(!mark.reason.isEmpty && !mark.reason.contains(instance.path), "\(mark.reason)")
+        if damage == .truncatedInPixelData { #expect(mark.reason.contains("(7FE0,0010) declares"), "\(mark.reason)") }
+        var st = stat()
+        #expect(stat(instance.path, &st) == 0)
+        #expect(mark.stamp == FileStamp(st))
+    }
+
+    @Test("a whole file is not marked")
+    func wholeFileIsNotMarked() throws {
+        let (instance, _) = try storedFile(uid: "1.2.826.0.1.3680043.10.1489.97.2", privateInformation: 0)
+        defer { try? FileManager.default.removeItem(atPath: instance.path) }
+        let recorder = MarkRecorder()
+        for target in [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian] {
+            _ = try InstanceLoader.load(instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
+                                        markingDamageIn: recorder)
+        }
+        #expect(recorder.recorded.isEmpty)
     }
 }

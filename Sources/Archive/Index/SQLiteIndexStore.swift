@@ -446,7 +446,8 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             ON CONFLICT (sop_uid) DO UPDATE SET
               series_ref = excluded.series_ref, study_ref = excluded.study_ref, sop_class = excluded.sop_class,
               instance_number = excluded.instance_number, path = excluded.path, size = excluded.size,
-              mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs
+              mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs,
+              damaged = NULL
             """).execute(arguments: [seriesRef, studyRef, r.sopInstanceUID, r.sopClassUID, r.instanceNumber, r.path,
                                      r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs)])
     }

@@ -11,7 +11,7 @@ import GRDB
 /// `attrs` BLOBs hold the entity's other attributes as an Explicit VR Little Endian
 /// data set, text re-encoded as UTF-8.
 enum Schema {
-    static let migrationIDs = ["v1", "v2"]
+    static let migrationIDs = ["v1", "v2", "v3"]
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
@@ -77,6 +77,15 @@ enum Schema {
                 CREATE INDEX instance_path ON instance(path);
                 CREATE INDEX study_description ON study(description);
                 CREATE INDEX series_number ON series(series_number);
+                """)
+        }
+        // v3: files found damaged when sent (truncated, not a data set): why, NULL when not found
+        // so; cleared when the file is indexed again. The partial index lists them at no cost
+        // to the rest.
+        m.registerMigration("v3") { db in
+            try db.execute(sql: """
+                ALTER TABLE instance ADD COLUMN damaged TEXT;
+                CREATE INDEX instance_damaged ON instance(sop_uid) WHERE damaged IS NOT NULL;
                 """)
         }
         return m

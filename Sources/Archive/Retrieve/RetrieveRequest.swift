@@ -97,4 +97,14 @@ public protocol RetrieveIndex: Sendable {
     /// The indexed instances matching a retrieve request, in a stable order (study, series,
     /// instance number). An empty list when nothing matches.
     func instances(for request: RetrieveRequest) throws -> [IndexedInstance]
+
+    /// Records that the file of an instance, as found (`stamp`), is damaged and why, so that an
+    /// administrator can find it (`--scan-only` lists such instances). Nothing happens when the
+    /// instance is no longer indexed at `path`.
+    func markDamaged(sopInstanceUID: String, path: String, stamp: FileStamp, reason: String) throws
+}
+
+extension RetrieveIndex {
+    /// A store that keeps no such record (test doubles) ignores it.
+    public func markDamaged(sopInstanceUID: String, path: String, stamp: FileStamp, reason: String) throws {}
 }

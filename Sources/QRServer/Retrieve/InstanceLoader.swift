@@ -80,7 +80,16 @@ struct StretchShape: Sendable {
 /// Why a sub-operation could not be attempted (the instance counts as failed).
 struct SubOperationFailure: Error, Sendable, CustomStringConvertible {
     var reason: String
+    /// Set when the stored file is damaged (truncated, not a data set): the file as found.
+    var damagedFile: FileStamp?
+    /// What is wrong with a damaged file (``reason`` says it with the path), as the index keeps it.
+    var damage: String?
     init(_ reason: String) { self.reason = reason }
+    init(damaged damage: String, path: String, file: FileStamp) {
+        reason = "damaged file \(path): \(damage)"
+        self.damage = damage
+        damagedFile = file
+    }
     var description: String { reason }
 }
 
@@ -98,6 +107,25 @@ enum InstanceLoader {
     /// native syntaxes are converted among themselves (EN-06), on the whole data set in memory;
     /// an encapsulated (compressed) object can only go out in its own syntax. A file sent
     /// unchanged comes with its first stretch (cut as `shape` says) already resident.
+    ///
+    /// A damaged file (one whose data set is not structurally whole, ``DataSetStructureCheck``)
+    /// fails with ``SubOperationFailure/damagedFile`` set, and is marked so in `index`.
+    static func load(_ instance: IndexedInstance, as target: TransferSyntax, shape: StretchShape,
+                     markingDamageIn index: any RetrieveIndex) throws(SubOperationFailure) -> LoadedInstance {
+        do {
+            return try load(instance, as: target, shape: shape)
+        } catch where error.damagedFile != nil {
+            var failure = error
+            do {
+                try index.markDamaged(sopInstanceUID: instance.sopInstanceUID, path: instance.path,
+                                      stamp: error.damagedFile!, reason: error.damage ?? error.reason)
+            } catch let marking {
+                failure.reason += " (not marked damaged in the index: \(marking))"
+            }
+            throw failure
+        }
+    }
+
     static func load(_ instance: IndexedInstance, as target: TransferSyntax,
                      shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance {
         let fd = open(instance.path, O_RDONLY | O_CLOEXEC)
@@ -109,18 +137,20 @@ enum InstanceLoader {
         guard fstat(fd, &st) == 0 else {
             throw SubOperationFailure("cannot read \(instance.path): errno \(errno)")
         }
-        if let unchanged = try openUnchanged(instance, file: file, size: Int(st.st_size), target: target,
-                                             shape: shape) {
+        let stamp = FileStamp(st)
+        if let unchanged = try openUnchanged(instance, file: file, stamp: stamp, target: target, shape: shape) {
             return unchanged
         }
-        return try loadWhole(instance, as: target)
+        return try loadWhole(instance, as: target, stamp: stamp)
     }
 
     /// A file whose stored syntax is `target`, with only its header read; nil when it has to be
     /// handled whole: its syntax must be converted, or its header is not within the first
-    /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why).
-    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, size: Int, target: TransferSyntax,
+    /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why), or it is deflated (its
+    /// structure is checked by inflating it).
+    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, stamp: FileStamp, target: TransferSyntax,
                                       shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
+        let size = Int(stamp.size)
         var header: DICOMFile.HeaderSummary?
         for probeSize in [headerProbeSize, largeHeaderProbeSize] {
             let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
@@ -132,8 +162,10 @@ enum InstanceLoader {
             }
             if probe.count == size { break }
         }
-        guard let header, header.transferSyntax.uid == target.uid else { return nil }
+        guard let header, header.transferSyntax.uid == target.uid, !target.isDeflated else { return nil }
         try checkIdentity(header, of: instance)
+        try checkStructure(of: instance, file: file, from: header.dataSetOffset, stamp: stamp,
+                           transferSyntax: header.transferSyntax)
         let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
         // The payload is read by the kernel on the reactor thread (sendfile, or writev from a
         // mapping): its pages are brought in here, on the worker pool, stretch by stretch.
@@ -141,7 +173,8 @@ enum InstanceLoader {
         return LoadedInstance(payload: .file(stored, first: first), converted: false)
     }
 
-    private static func loadWhole(_ instance: IndexedInstance, as target: TransferSyntax) throws(SubOperationFailure) -> LoadedInstance {
+    private static func loadWhole(_ instance: IndexedInstance, as target: TransferSyntax,
+                                  stamp: FileStamp) throws(SubOperationFailure) -> LoadedInstance {
         let bytes: [UInt8]
         do {
             bytes = try DICOMFile.readBytes(instance.path)
@@ -152,27 +185,58 @@ enum InstanceLoader {
         do {
             header = try DICOMFile.readHeaderSummary(bytes[...])
         } catch {
-            throw SubOperationFailure("not a readable DICOM file \(instance.path): \(error)")
+            throw SubOperationFailure(damaged: "not a readable DICOM file: \(error)", path: instance.path,
+                                      file: stamp)
         }
         try checkIdentity(header, of: instance)
         guard header.dataSetOffset < bytes.count else {
-            throw SubOperationFailure("\(instance.path) has no data set")
+            throw SubOperationFailure(damaged: "no data set", path: instance.path, file: stamp)
         }
         let source = header.transferSyntax
         let dataSet = bytes[header.dataSetOffset...]
+        // Offsets in the verdict are file offsets (`bytes` is the whole file).
+        let verdict = DataSetStructureCheck.check(dataSet, transferSyntax: source)
+        if case .damaged = verdict { throw damaged(instance, verdict, stamp: stamp) }
         if source.uid == target.uid {
             return LoadedInstance(payload: .whole(dataSet), converted: false)
         }
         guard source.isNative, target.isNative else {
             throw SubOperationFailure("cannot convert \(source) to \(target) without a codec")
         }
+        // The structure check passed; a parse that still fails means the file is damaged all the same.
+        let parsed: DataSet
         do {
-            let parsed = try DataSetReader.read(dataSet, transferSyntax: source)
+            parsed = try DataSetReader.read(dataSet, transferSyntax: source)
+        } catch {
+            throw SubOperationFailure(damaged: "the data set does not parse: \(error)", path: instance.path,
+                                      file: stamp)
+        }
+        do {
             let encoded = try DataSetWriter.write(parsed, transferSyntax: target)
             return LoadedInstance(payload: .whole(encoded[...]), converted: true)
         } catch {
             throw SubOperationFailure("cannot convert \(instance.path) from \(source) to \(target): \(error)")
         }
+    }
+
+    /// The data set at `start` of `file` must be structurally whole (``DataSetStructureCheck``):
+    /// only its element headers are read, so the file can still go out with `sendfile`.
+    private static func checkStructure(of instance: IndexedInstance, file: OpenFile, from start: Int, stamp: FileStamp,
+                                       transferSyntax: TransferSyntax) throws(SubOperationFailure) {
+        let verdict: DataSetStructureCheck.Verdict
+        do {
+            verdict = try DataSetStructureCheck.check(from: start, to: Int(stamp.size), transferSyntax: transferSyntax) {
+                offset, count in try FileBytes.read(file.fd, at: offset, count: count)[...]
+            }
+        } catch {
+            throw SubOperationFailure("cannot read \(instance.path): errno \((error as? FileReadError)?.errno ?? 0)")
+        }
+        if case .damaged = verdict { throw damaged(instance, verdict, stamp: stamp) }
+    }
+
+    private static func damaged(_ instance: IndexedInstance, _ verdict: DataSetStructureCheck.Verdict,
+                                stamp: FileStamp) -> SubOperationFailure {
+        SubOperationFailure(damaged: "\(verdict)", path: instance.path, file: stamp)
     }
 
     /// The file must still hold the instance the index points at.

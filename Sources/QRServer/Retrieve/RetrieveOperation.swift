@@ -390,6 +390,7 @@ final class RetrieveOperation {
             switch result {
             case .failure(let failure):
                 window.removeFirst()
+                if failure.damagedFile != nil { noteDamagedFile(head.instance, reason: failure.reason) }
                 recordFailure(head.instance, reason: failure.reason)
             case .success(let loaded):
                 // Flow control: the next file only once the peer has taken most of what we sent.
@@ -432,10 +433,11 @@ final class RetrieveOperation {
         let jobs = batch.map { (instance: $0.slot.instance, target: $0.target) }
         let slots = batch.map(\.slot)
         let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
+        let index = self.index
         workers.run({
             jobs.map { job in
                 Result { () throws(SubOperationFailure) -> LoadedInstance in
-                    try InstanceLoader.load(job.instance, as: job.target, shape: shape)
+                    try InstanceLoader.load(job.instance, as: job.target, shape: shape, markingDamageIn: index)
                 }
             }
         }, on: association.server.loop) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
@@ -670,6 +672,17 @@ final class RetrieveOperation {
         sendProgress()
     }
 
+    /// A stored file found damaged (and marked so in the index by the loader): logged on its own
+    /// so that an administrator finds it, and counted.
+    private func noteDamagedFile(_ instance: IndexedInstance, reason: String) {
+        association?.server.statistics.damagedFilesFound += 1
+        logger.error("damaged file in the archive: not sent, marked damaged in the index", metadata: [
+            "sop_instance_uid": "\(instance.sopInstanceUID)",
+            "path": "\(instance.path)",
+            "reason": "\(reason)",
+        ])
+    }
+
     private func logSubOperationFailure(_ instance: IndexedInstance, reason: String) {
         logger.warning("\(kind.commandName) sub-operation failed", metadata: [
             "sop_instance_uid": "\(instance.sopInstanceUID)",
@@ -762,7 +775,13 @@ final class RetrieveOperation {
                                          counts: counts, hasIdentifier: identifier != nil)
             if let comment { response.errorComment = String(comment.prefix(64)) }
             if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
+            if let identifier, let negotiated = association.negotiated,
+               let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: response, identifier: identifier,
+                                                        peerMaxPDULength: negotiated.peerMaxPDULength) {
+                association.sendPData(pdu)
+            } else {
+                association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
+            }
             RetrieveService.logCompletion(
                 on: association, kind: kind, status: status, model: request.model.rawValue,
                 level: request.level.rawValue, matches: instances.count, completed: completed, failed: failed,
