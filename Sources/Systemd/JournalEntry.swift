@@ -18,7 +18,9 @@ public enum JournalEntry {
 
     /// The fields of one record, in order: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, LOGGER (only
     /// when `label` differs from the identifier), CODE_FILE, CODE_LINE, CODE_FUNC, then the
-    /// metadata sorted by key, and the event's error as ERROR_MESSAGE/ERROR_TYPE.
+    /// metadata sorted by key, and the event's error as ERROR_MESSAGE/ERROR_TYPE. MESSAGE and
+    /// every metadata value are escaped and bounded by ``LogText/escaped(_:limit:)``: one
+    /// record is one line in `journalctl`, whatever a peer put in a UID or AE title.
     ///
     /// - Parameters:
     ///   - event: the swift-log event.
@@ -33,7 +35,7 @@ public enum JournalEntry {
         label: String? = nil
     ) -> [(String, String)] {
         var fields: [(String, String)] = [
-            ("MESSAGE", event.message.description),
+            ("MESSAGE", LogText.escaped(event.message.description)),
             ("PRIORITY", String(priority(for: event.level))),
             ("SYSLOG_IDENTIFIER", identifier),
         ]
@@ -54,7 +56,7 @@ public enum JournalEntry {
         }
         for key in merged.keys.sorted() {
             guard let name = metadataFieldName(key), let value = merged[key] else { continue }
-            fields.append((name, valueString(value)))
+            fields.append((name, LogText.escaped(value)))
         }
         return fields
     }
@@ -117,15 +119,6 @@ public enum JournalEntry {
         return bytes.allSatisfy {
             (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
-        }
-    }
-
-    /// Text of a metadata value: strings as they are, everything else as its description.
-    static func valueString(_ value: Logger.MetadataValue) -> String {
-        switch value {
-        case .string(let string): string
-        case .stringConvertible(let convertible): convertible.description
-        default: value.description
         }
     }
 }

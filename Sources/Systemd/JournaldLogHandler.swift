@@ -15,7 +15,8 @@ import Glibc
 /// If journald's socket (`/run/systemd/journal/socket`) did not exist when the handler was
 /// made, or a send fails, the record goes to stderr as `<priority>message` instead, which
 /// journald's stream reader (or a terminal) still understands. (libsystemd itself drops
-/// records silently when the socket is missing.)
+/// records silently when the socket is missing.) Either way the message and metadata values
+/// are escaped and bounded (``LogText``).
 public struct JournaldLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -88,7 +89,7 @@ public struct JournaldLogHandler: LogHandler {
 
     private static func writeFallback(priority: Int, message: String) {
         var line = Array("<\(priority)>".utf8)
-        line += message.utf8.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 }
+        line += LogText.escaped(message).utf8
         line.append(UInt8(ascii: "\n"))
         line.withUnsafeBytes { raw in
             var offset = 0

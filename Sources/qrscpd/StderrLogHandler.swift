@@ -1,10 +1,13 @@
 import Foundation
 import Logging
+import Systemd
 
 /// Readable, timestamped log lines on standard error:
 /// `2026-11-29T15:50:01.123Z info qrscpd: association accepted calling_ae=ECHOSCU`.
 ///
-/// Used whenever standard error is not the journal (terminal, file, tests).
+/// Used whenever standard error is not the journal (terminal, file, tests). The message and
+/// every metadata value are escaped and bounded (``LogText``), so that what a peer sent
+/// (an AE title, a UID with a newline and a made-up timestamp) stays inside its own line.
 struct StderrLogHandler: LogHandler {
     var metadata: Logger.Metadata = [:]
     var metadataProvider: Logger.MetadataProvider?
@@ -25,9 +28,9 @@ struct StderrLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "\(Self.timestamp()) \(event.level) \(label): \(event.message)"
+        var line = "\(Self.timestamp()) \(event.level) \(label): \(LogText.escaped(event.message.description))"
         for key in merged.keys.sorted() {
-            line += " \(key)=\(merged[key]!)"
+            line += " \(key)=\(LogText.escaped(merged[key]!))"
         }
         line += "\n"
         StandardErrorWriter.write(line)

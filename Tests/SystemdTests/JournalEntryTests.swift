@@ -117,12 +117,30 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
         #expect(byName["CALLED_AE"] == "QRSCPD")
     }
 
+    @Test func peerTextInMessageAndMetadataIsEscapedAndBounded() {
+        let forged = "1.2.3\n2026-12-07T06:00:00.000Z info qrscpd: association accepted\u{1B}[2J"
+        let fields = JournalEntry.fields(for: event(
+            .info, "C-STORE \(forged)", metadata: ["sop_instance_uid": .string(forged), "long": .string(String(repeating: "9", count: 10_000))]
+        ))
+        let byName = dictionary(fields)
+        let escaped = #"1.2.3\n2026-12-07T06:00:00.000Z info qrscpd: association accepted\x1b[2J"#
+        #expect(byName["MESSAGE"] == "C-STORE " + escaped)
+        #expect(byName["SOP_INSTANCE_UID"] == escaped)
+        for (_, value) in fields {
+            #expect(!value.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "\(value.prefix(80))")
+        }
+        let long = try! #require(byName["LONG"])
+        #expect(long.utf8.count <= LogText.maximumValueBytes + 32)
+        #expect(long.hasSuffix("…[+\(10_000 - LogText.maximumValueBytes) bytes]"))
+    }
+
     @Test func multiLineMessageAndStructuredValues() {
         let byName = dictionary(JournalEntry.fields(for: event(
             .info, "line one\nline two\n",
             metadata: ["contexts": ["1.2.840.10008.1.1", "1.2.840.10008.5.1.4.1.2.1.1"], "nested": ["k": "v"]]
         )))
-        #expect(byName["MESSAGE"] == "line one\nline two\n")
+        // One record is one line: the newlines are escaped, not sent raw.
+        #expect(byName["MESSAGE"] == #"line one\nline two\n"#)
         // Non-string values are written as swift-log describes them.
         #expect(byName["CONTEXTS"] == #"["1.2.840.10008.1.1", "1.2.840.10008.5.1.4.1.2.1.1"]"#)
         #expect(byName["NESTED"] == #"["k": "v"]"#)
