@@ -91,7 +91,12 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
     }
 
     /// Closes the database (and deletes a temporary index). Further calls fail.
+    ///
+    /// A file index is checkpointed first (``checkpoint()``), so that after a clean stop the
+    /// index file alone holds every row: an administrator who copies `index.sqlite` without
+    /// its `-wal` file still copies the whole index.
     public func close() throws {
+        if temporaryDirectory == nil { try checkpoint() }
         try pool.close()
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
     }
