@@ -1,3 +1,4 @@
+import DICOM
 import Logging
 import QRServer
 
@@ -12,6 +13,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var storageDirectory: String
     public var storageLayout: StorageLayout = Defaults.storageLayout
     public var duplicatePolicy: DuplicatePolicy = Defaults.duplicatePolicy
+    /// How C-STORE checks received UIDs (`storage.uid_policy`).
+    public var uidPolicy: UIDPolicy = Defaults.uidPolicy
     /// The SQLite index file; `nil` keeps the index in memory.
     public var indexDatabase: String?
     public var scanOnly = false
@@ -34,6 +37,7 @@ public struct DaemonSettings: Sendable, Equatable {
         public static let bindAddress = "0.0.0.0"
         public static let storageLayout = StorageLayout.hierarchical
         public static let duplicatePolicy = DuplicatePolicy.keep
+        public static let uidPolicy = UIDPolicy.strict
         public static let logLevel = Logger.Level.info
         /// The default of the tool qrscpd replaces; the shipped config file may set more.
         public static let maxAssociations = 10
@@ -67,6 +71,7 @@ public struct DaemonSettings: Sendable, Equatable {
         configuration.allowedCallingAETitles = allowedCallingAETitles
         configuration.storageLayout = storageLayout
         configuration.duplicatePolicy = duplicatePolicy
+        configuration.store.uidPolicy = uidPolicy
         configuration.movePendingInterval = .milliseconds(movePendingInterval)
         return configuration
     }

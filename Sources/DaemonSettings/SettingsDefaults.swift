@@ -11,6 +11,7 @@ enum SettingsDefaults {
             key(SettingsKeys.bind): .init(.string(Defaults.bindAddress), isSecret: false),
             key(SettingsKeys.storageLayout): .init(.string(Defaults.storageLayout.rawValue), isSecret: false),
             key(SettingsKeys.duplicatePolicy): .init(.string(Defaults.duplicatePolicy.rawValue), isSecret: false),
+            key(SettingsKeys.uidPolicy): .init(.string(Defaults.uidPolicy.rawValue), isSecret: false),
             key(SettingsKeys.scanOnly): .init(.bool(false), isSecret: false),
             key(SettingsKeys.logLevel): .init(.string(Defaults.logLevel.rawValue), isSecret: false),
             key(SettingsKeys.maxAssociations): .init(.int(Defaults.maxAssociations), isSecret: false),

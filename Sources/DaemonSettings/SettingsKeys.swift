@@ -11,6 +11,7 @@ public enum SettingsKeys {
     public static let storageDirectory = "storage.directory"
     public static let storageLayout = "storage.layout"
     public static let duplicatePolicy = "storage.duplicates"
+    public static let uidPolicy = "storage.uid_policy"
     public static let indexDatabase = "index.database"
     public static let scanOnly = "index.scan_only"
     public static let maxPDU = "limits.max_pdu"
@@ -33,7 +34,7 @@ public enum SettingsKeys {
     /// Keys whose value is a single scalar, in the order the shipped file lists them.
     public static let scalars: [String] = [
         port, aeTitle, bind, logLevel,
-        storageDirectory, storageLayout, duplicatePolicy,
+        storageDirectory, storageLayout, duplicatePolicy, uidPolicy,
         indexDatabase, scanOnly,
         maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
     ]
@@ -53,6 +54,7 @@ public enum SettingsKeys {
         storageDirectory: "QRSCPD_STORAGE_DIR",
         storageLayout: "QRSCPD_STORAGE_LAYOUT",
         duplicatePolicy: "QRSCPD_DUPLICATES",
+        uidPolicy: "QRSCPD_STORAGE_UID_POLICY",
         indexDatabase: "QRSCPD_INDEX_DB",
         logLevel: "QRSCPD_LOG_LEVEL",
         maxAssociations: "QRSCPD_MAX_ASSOCIATIONS",

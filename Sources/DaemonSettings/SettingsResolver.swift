@@ -1,4 +1,5 @@
 import Configuration
+import DICOM
 import Logging
 import QRServer
 
@@ -29,6 +30,7 @@ struct SettingsResolver {
         settings.bindAddress = try required(string(SettingsKeys.bind, SettingsValidation.host), SettingsKeys.bind)
         settings.storageLayout = try required(choice(SettingsKeys.storageLayout, StorageLayout.self), SettingsKeys.storageLayout)
         settings.duplicatePolicy = try required(choice(SettingsKeys.duplicatePolicy, DuplicatePolicy.self), SettingsKeys.duplicatePolicy)
+        settings.uidPolicy = try required(choice(SettingsKeys.uidPolicy, UIDPolicy.self), SettingsKeys.uidPolicy)
         settings.indexDatabase = try indexDatabase()
         settings.scanOnly = try required(bool(SettingsKeys.scanOnly), SettingsKeys.scanOnly)
         settings.logLevel = try required(logLevel(), SettingsKeys.logLevel)

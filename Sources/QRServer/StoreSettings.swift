@@ -1,4 +1,5 @@
 import Archive
+import DICOM
 
 /// C-STORE ingest settings (Storage SCP) beyond the two the daemon configures directly
 /// (``ServerConfiguration/storageLayout`` and ``ServerConfiguration/duplicatePolicy``).
@@ -11,11 +12,16 @@ public struct StoreSettings: Sendable, Equatable {
     /// Received-but-unwritten bytes per association above which the association stops
     /// reading its socket until the writer catches up (bounded memory per association).
     public var maxQueuedBytes: Int
+    /// How received SOP Instance, Study and Series Instance UIDs are checked
+    /// (`storage.uid_policy`); read per C-STORE, so a reload applies to the next one.
+    public var uidPolicy: UIDPolicy
 
-    public init(enabled: Bool = true, pathTemplate: StoreLayout? = nil, maxQueuedBytes: Int = 8 * 1024 * 1024) {
+    public init(enabled: Bool = true, pathTemplate: StoreLayout? = nil, maxQueuedBytes: Int = 8 * 1024 * 1024,
+                uidPolicy: UIDPolicy = .strict) {
         self.enabled = enabled
         self.pathTemplate = pathTemplate
         self.maxQueuedBytes = maxQueuedBytes
+        self.uidPolicy = uidPolicy
     }
 }
 

@@ -1,3 +1,4 @@
+import DICOM
 import Dispatch
 import Synchronization
 
@@ -92,12 +93,14 @@ public final class StoreCommitter: Sendable {
 
     /// Stages `object` (on the calling thread) and starts its data sync; it joins the next
     /// place group once that is done. A failure found while staging (unparsable data set,
-    /// UIDs disagreeing with the command, an earlier write error) completes at once, before
-    /// this returns. The object must not be touched by the caller afterwards
-    /// (``IncomingObject/discard()`` is then a no-op).
-    public func submit(_ object: IncomingObject, completion: @escaping Completion) {
-        if let failure = object.stage() {
-            completion(.failure(failure))
+    /// UIDs disagreeing with the command or not valid under `uidPolicy`, an earlier write
+    /// error) completes at once, before this returns; a write error on an instance already
+    /// stored gets the duplicate policy's answer (``StoreWriter/settle(_:of:)``). The object
+    /// must not be touched by the caller afterwards (``IncomingObject/discard()`` is then a
+    /// no-op).
+    public func submit(_ object: IncomingObject, uidPolicy: UIDPolicy = .strict, completion: @escaping Completion) {
+        if let failure = object.stage() ?? object.refuseInvalidUIDs(policy: uidPolicy) {
+            completion(writer.settle(failure, of: object))
             return
         }
         let sequence = nextSync.wrappingAdd(1, ordering: .relaxed).oldValue

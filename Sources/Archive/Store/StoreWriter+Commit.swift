@@ -50,7 +50,7 @@ extension StoreWriter {
         var remaining: [Int] = []
         for (i, failure) in dataFailures.enumerated() {
             if let failure {
-                results[i] = .failure(failure)
+                results[i] = settledLocked(failure, of: objects[i])
                 objects[i].committed()
             } else {
                 remaining.append(i)
@@ -69,6 +69,39 @@ extension StoreWriter {
             remaining = later
         }
         return results.map { $0! }
+    }
+
+    /// The answer for an object that failed before its commit. A copy that could not be
+    /// written or synced (disk full, I/O error) of an instance that is already stored gets
+    /// the duplicate policy's answer, as the same copy would on a disk with room: `keep`
+    /// reports the stored copy kept (B000), `reject` the duplicate (0111). Under `replace` the
+    /// failure stands (the new copy is not there to replace the old one, which stays). Any
+    /// other failure, or an instance not stored, is returned as it is.
+    ///
+    /// Blocks (index read): call it on a worker.
+    public func settle(_ failure: StoreFailure, of object: IncomingObject) -> Result<StoreOutcome, StoreFailure> {
+        guard failure.kind == .outOfResources, duplicatePolicy != .replace else { return .failure(failure) }
+        commitLock.lock()
+        defer { commitLock.unlock() }
+        return settledLocked(failure, of: object)
+    }
+
+    /// ``settle(_:of:)`` with the commit lock held.
+    private func settledLocked(_ failure: StoreFailure, of object: IncomingObject) -> Result<StoreOutcome, StoreFailure> {
+        guard failure.kind == .outOfResources, duplicatePolicy != .replace,
+              let existing = try? store.instance(sopInstanceUID: object.sopInstanceUID),
+              access(existing.path, F_OK) == 0
+        else { return .failure(failure) }
+        switch duplicatePolicy {
+        case .keep:
+            return .success(StoreOutcome(disposition: .keptExisting, path: existing.path, size: object.fileSize,
+                                         studyInstanceUID: existing.studyInstanceUID,
+                                         seriesInstanceUID: existing.seriesInstanceUID))
+        case .reject:
+            return .failure(StoreFailure(.duplicate, "SOP Instance UID already stored"))
+        case .replace:
+            return .failure(failure)
+        }
     }
 
     /// A file moved into place and waiting for its directory fsync and index row.

@@ -24,9 +24,16 @@ import Reactor
 /// - A700 out of resources: disk full, I/O error, index unavailable;
 /// - A900 data set does not match SOP class: unparsable data set, SOP Class/Instance UID in
 ///   the data set differing from the command, Study/Series Instance UID missing;
+/// - A900 also for a Study or Series Instance UID in the data set that is not a valid UID
+///   under `storage.uid_policy` (``UIDValidation``): the data set breaks its IOD, whose UIDs
+///   are Type 1 attributes of VR UI;
 /// - 0122 SOP class not supported: the context is not a storage context, or the Affected
 ///   SOP Class UID differs from the context's abstract syntax;
-/// - 0117 invalid SOP instance: no Affected SOP Instance UID.
+/// - 0117 invalid SOP instance: no Affected SOP Instance UID, or one that is not a valid
+///   UID under `storage.uid_policy` — PS3.7 Annex C defines 0117 as a SOP Instance UID that
+///   violates the UID construction rules, more precise than the A900 family here. It is
+///   refused before any byte is written; NUL and control characters are refused under
+///   either policy.
 /// Every failure carries an Error Comment; the temporary file is removed and the index is
 /// left untouched.
 enum StoreService {
@@ -61,6 +68,8 @@ final class StoreOperation {
     private var refusal: (status: DIMSEStatus, comment: String)?
     private(set) var receivedBytes = 0
     private var ended = false
+    /// The policy when the request came (a reload meanwhile does not change it midway).
+    private let uidPolicy: UIDPolicy
 
     init(association: Association, command: CommandSet, contextID: UInt8) {
         self.association = association
@@ -68,6 +77,7 @@ final class StoreOperation {
         self.messageID = command.messageID
         self.sopClassUID = command.affectedSOPClassUID ?? ""
         self.sopInstanceUID = command.affectedSOPInstanceUID ?? ""
+        self.uidPolicy = association.server.configuration.store.uidPolicy
     }
 
     func start() {
@@ -84,6 +94,8 @@ final class StoreOperation {
             refusal = (.notAuthorized, "calling AE title not allowed to store")
         } else if sopInstanceUID.isEmpty {
             refusal = (.invalidSOPInstance, "no Affected SOP Instance UID")
+        } else if let problem = UIDValidation.problem(sopInstanceUID, policy: uidPolicy) {
+            refusal = (.invalidSOPInstance, "SOP Instance UID invalid: \(problem)")
         } else if let writer = association.server.storeWriter, let lane = association.storeLane {
             let object = writer.incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
                                          transferSyntaxUID: context!.transferSyntax,
@@ -128,6 +140,7 @@ final class StoreOperation {
             // After its last bytes, the lane stages the object and queues it for the next group
             // commit; the response goes out from the loop once the group is durable.
             let loop = association.server.loop
+            let uidPolicy = self.uidPolicy
             let done = LoopBound({ [self] (result: Result<StoreOutcome, StoreFailure>) in
                 switch result {
                 case .success(let outcome): completed(outcome)
@@ -135,7 +148,7 @@ final class StoreOperation {
                 }
             }, loop: loop)
             lane.run({
-                committer.submit(object) { result in loop.submit { done.value(result) } }
+                committer.submit(object, uidPolicy: uidPolicy) { result in loop.submit { done.value(result) } }
             }, on: loop) { _ in }
         } else {
             let refusal = self.refusal ?? (.unableToProcess, "C-STORE refused")
