@@ -215,6 +215,7 @@ final class Daemon: @unchecked Sendable {
         if old.allowedCallingAETitles != new.allowedCallingAETitles { changed.append("allowed_calling_ae_titles") }
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
         if old.duplicatePolicy != new.duplicatePolicy { changed.append("storage.duplicates") }
+        if old.uidPolicy != new.uidPolicy { changed.append("storage.uid_policy") }
         return changed
     }
 
