@@ -39,6 +39,14 @@ let package = Package(
         // The one system-call helper, typed descriptors, file reads and the gathering write (libc only).
         .target(name: "SystemCalls", swiftSettings: swiftSettings),
         .target(name: "DICOM", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // OpenSSL 3 (Debian libssl-dev) for DICOM over TLS; COpenSSL wraps the macros Swift cannot call.
+        .systemLibrary(
+            name: "CLibssl",
+            path: "Sources/CLibssl",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "COpenSSL", dependencies: ["CLibssl"]),
         // Part 10 files on disk: DICOMFile read from and written to a path.
         .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
