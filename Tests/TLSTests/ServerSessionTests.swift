@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+import TLS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// TLSSession as a server on a non-blocking socket, the test acting as the reactor, against real
+/// `openssl s_client` processes.
+@Suite struct ServerSessionTests {
+    let certificates = try! TestCertificates.shared.get()
+
+    func serverContext(_ clientAuthentication: TLSConfiguration.ClientAuthentication) throws -> TLSContext {
+        try TLSContext(
+            TLSConfiguration(
+                certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey,
+                trustAnchorsPath: certificates.ca, clientAuthentication: clientAuthentication
+            ),
+            role: .server
+        )
+    }
+
+    /// What one accepted connection did.
+    struct Served {
+        var handshake: TLSSession.HandshakeResult
+        var session: TLSSession
+        var client: PeerProcess
+        var socket: Int32
+    }
+
+    /// Starts `openssl s_client` with `arguments` against a fresh listener and runs the server
+    /// side of the handshake. The caller closes `socket`.
+    func serve(
+        _ context: TLSContext,
+        clientCertificate: (String, String)? = nil,
+        _ arguments: [String] = []
+    ) throws -> Served {
+        let listener = try TestListener()
+        var clientArguments = [
+            "s_client", "-connect", "127.0.0.1:\(listener.port)", "-quiet", "-nocommands",
+            "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
+        ]
+        if let (certificate, key) = clientCertificate { clientArguments += ["-cert", certificate, "-key", key] }
+        let client = try PeerProcess(PeerProcess.openssl, clientArguments + arguments)
+        let socket = try listener.accept()
+        let session = try TLSSession(context: context, socket: socket)
+        return Served(handshake: LoopHarness.handshake(session), session: session, client: client, socket: socket)
+    }
+
+    func expectFailure(_ served: Served, containing text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard case .failed(let reason) = served.handshake else {
+            let message = "handshake \(served.handshake), expected a failure mentioning \"\(text)\""
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+            return
+        }
+        #expect(reason.contains(text), "reason: \(reason)", sourceLocation: sourceLocation)
+        #expect(served.client.waitForExit(timeout: 10), sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
+    func versionsAndEchoedBytes(option: String, version: String) throws {
+        let served = try serve(try serverContext(.none), [option])
+        defer { close(served.socket) }
+        #expect(served.handshake == .done, "\(served.client.transcript)")
+        guard served.handshake == .done else { return }
+        #expect(served.session.protocolVersion == version)
+        let cipher = try #require(served.session.cipher)
+        #expect(cipher.contains("GCM") || cipher.contains("CHACHA20"))
+
+        // More than one record's worth, so reads span records and drain what OpenSSL holds.
+        let payload = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
+        served.client.send(payload, thenClose: true)
+        let (received, ending) = LoopHarness.read(served.session, count: payload.count)
+        #expect(ending == .bytes(payload.count))
+        #expect(LoopHarness.write(served.session, received) == .written(payload.count))
+        #expect(LoopHarness.shutdown(served.session) == .done)
+        #expect(served.client.waitForOutput(timeout: 10) { $0.count >= payload.count })
+        #expect(served.client.stdout == payload)
+        #expect(served.client.waitForExit(timeout: 10))
+    }
+
+    @Test func tls1_1IsRefused() throws {
+        // SECLEVEL=0 lets s_client offer TLS 1.1 at all; the refusal must be ours.
+        let served = try serve(try serverContext(.none), ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
+        defer { close(served.socket) }
+        expectFailure(served, containing: "unsupported protocol")
+    }
+
+    @Test func kernelTLSSendAgreesWithTheKernelModule() throws {
+        let served = try serve(try serverContext(.none), ["-tls1_3"])
+        defer { close(served.socket) }
+        #expect(served.handshake == .done)
+        // The kernel's tls module registers /proc/net/tls_stat; without it OpenSSL keeps the
+        // encryption and SSL_write is the path.
+        let moduleLoaded = FileManager.default.fileExists(atPath: "/proc/net/tls_stat")
+        #expect(served.session.isKernelTLSSend == moduleLoaded)
+        served.client.closeInput()
+        _ = LoopHarness.shutdown(served.session)
+    }
+
+    @Test func requiredClientCertificateIsVerifiedAndRead() throws {
+        let served = try serve(try serverContext(.required), clientCertificate: certificates.client)
+        defer { close(served.socket) }
+        #expect(served.handshake == .done, "\(served.client.transcript)")
+        let peer = try #require(served.session.peerCertificate)
+        #expect(peer.commonName == "STORESCU-HOST")
+        #expect(peer.subject.contains("CN=STORESCU-HOST"))
+        #expect(peer.alternativeNames == [.dns("modality.example"), .email("pacs@modality.example")])
+        served.client.closeInput()
+        _ = LoopHarness.shutdown(served.session)
+    }
+
+    @Test func requiredClientCertificateMissingIsRefused() throws {
+        let served = try serve(try serverContext(.required))
+        defer { close(served.socket) }
+        expectFailure(served, containing: "peer did not return a certificate")
+    }
+
+    @Test func optionalClientCertificate() throws {
+        let without = try serve(try serverContext(.optional))
+        defer { close(without.socket) }
+        #expect(without.handshake == .done, "\(without.client.transcript)")
+        #expect(without.session.peerCertificate == nil)
+        without.client.closeInput()
+
+        let with = try serve(try serverContext(.optional), clientCertificate: certificates.client)
+        defer { close(with.socket) }
+        #expect(with.handshake == .done, "\(with.client.transcript)")
+        #expect(with.session.peerCertificate?.commonName == "STORESCU-HOST")
+        with.client.closeInput()
+
+        // Optional still means a certificate that is presented must verify.
+        let stranger = try serve(try serverContext(.optional), clientCertificate: certificates.stranger)
+        defer { close(stranger.socket) }
+        expectFailure(stranger, containing: "unable to get local issuer certificate")
+    }
+
+    @Test func noClientCertificateIsAskedFor() throws {
+        let served = try serve(try serverContext(.none), clientCertificate: certificates.client)
+        defer { close(served.socket) }
+        #expect(served.handshake == .done, "\(served.client.transcript)")
+        #expect(served.session.peerCertificate == nil)
+        served.client.closeInput()
+    }
+
+    @Test func certificateFromAnotherCAIsRefusedWithAReadableReason() throws {
+        let served = try serve(try serverContext(.required), clientCertificate: certificates.stranger)
+        defer { close(served.socket) }
+        expectFailure(served, containing: "certificate verification failed: unable to get local issuer certificate")
+    }
+
+    @Test func expiredClientCertificateIsRefused() throws {
+        let served = try serve(try serverContext(.required), clientCertificate: certificates.expired)
+        defer { close(served.socket) }
+        expectFailure(served, containing: "certificate has expired")
+    }
+
+    @Test func peerClosingWithoutCloseNotifyIsAnEndOfStream() throws {
+        // TLS 1.2: nothing (such as 1.3's session tickets) is left unread at the client, whose
+        // kernel would then answer the close with a reset instead of a FIN.
+        let served = try serve(try serverContext(.none), ["-tls1_2"])
+        defer { close(served.socket) }
+        #expect(served.handshake == .done)
+        served.client.send(Data("last words".utf8), thenClose: false)
+        let (received, _) = LoopHarness.read(served.session, count: 10)
+        #expect(received == Array("last words".utf8))
+        // SIGKILL: the TCP connection ends with no close_notify.
+        kill(served.client.process.processIdentifier, SIGKILL)
+        let (_, ending) = LoopHarness.read(served.session, count: 1)
+        #expect(ending == .closed)
+    }
+}
