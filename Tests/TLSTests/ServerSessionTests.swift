@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TLS
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -11,14 +12,16 @@ import Glibc
 @Suite struct ServerSessionTests {
     let certificates = try! TestCertificates.shared.get()
 
-    func serverContext(_ clientAuthentication: TLSConfiguration.ClientAuthentication) throws -> TLSContext {
-        try TLSContext(
-            TLSConfiguration(
-                certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey,
-                trustAnchorsPath: certificates.ca, clientAuthentication: clientAuthentication
-            ),
-            role: .server
+    func serverContext(
+        _ clientAuthentication: TLSConfiguration.ClientAuthentication,
+        adjust: (inout TLSConfiguration) -> Void = { _ in }
+    ) throws -> TLSContext {
+        var configuration = TLSConfiguration(
+            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey,
+            trustAnchorsPath: certificates.ca, clientAuthentication: clientAuthentication
         )
+        adjust(&configuration)
+        return try TLSContext(configuration, role: .server)
     }
 
     /// What one accepted connection did.
@@ -85,6 +88,40 @@ import Glibc
         let served = try serve(try serverContext(.none), ["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"])
         defer { close(served.socket) }
         expectFailure(served, containing: "unsupported protocol")
+    }
+
+    @Test func minimumVersionTLS1_3RefusesTLS1_2() throws {
+        let served = try serve(try serverContext(.none) { $0.minimumVersion = .tls1_3 }, ["-tls1_2"])
+        defer { close(served.socket) }
+        expectFailure(served, containing: "unsupported protocol")
+    }
+
+    @Test func cipherSettingDecidesTheTLS1_2Suite() throws {
+        let served = try serve(try serverContext(.none) { $0.ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384" }, ["-tls1_2"])
+        defer { close(served.socket) }
+        #expect(served.handshake == .done, "\(served.client.transcript)")
+        #expect(served.session.cipher == "ECDHE-ECDSA-AES256-GCM-SHA384")
+        served.client.closeInput()
+        _ = LoopHarness.shutdown(served.session)
+    }
+
+    @Test func plaintextAssociateRequestIsRefused() throws {
+        let listener = try TestListener()
+        let client = try connectToLoopback(port: listener.port, timeout: 10)
+        defer { close(client) }
+        let socket = try listener.accept()
+        defer { close(socket) }
+        // The start of an A-ASSOCIATE-RQ: PDU type 01, reserved, length, protocol version 1.
+        var request: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x00, 0x44, 0x00, 0x01, 0x00, 0x00]
+        request += Array("QRSCPD          STORESCU        ".utf8) + [UInt8](repeating: 0, count: 32)
+        #expect(Glibc.write(client, request, request.count) == request.count)
+        let session = try TLSSession(context: try serverContext(.none), socket: socket)
+        let handshake = LoopHarness.handshake(session)
+        guard case .failed(let reason) = handshake else {
+            Issue.record("handshake \(handshake), expected a refusal of plaintext")
+            return
+        }
+        #expect(reason.contains("wrong version number"), "reason: \(reason)")
     }
 
     @Test func kernelTLSSendAgreesWithTheKernelModule() throws {
