@@ -59,6 +59,8 @@ public final class TLSSession {
     public let socket: Int32
     let ssl: OpaquePointer
     private var handshakeDone = false
+    /// An end or failure met after some bytes were read; reported by the next read.
+    private var deferredEnding: ReadResult?
     /// The subject of a certificate that failed verification, filled in by OpenSSL's callback.
     private let verifyNote: UnsafeMutablePointer<qrs_verify_note>
 
@@ -134,6 +136,7 @@ public final class TLSSession {
     /// full buffer calls again before waiting for readiness (``hasBufferedPlaintext`` says whether
     /// any is left).
     public func read(into buffer: UnsafeMutableRawBufferPointer) -> ReadResult {
+        if let ending = deferredEnding { return ending }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return .bytes(0) }
         var total = 0
         while total < buffer.count {
@@ -143,17 +146,17 @@ public final class TLSSession {
                 total += count
                 continue
             }
-            let outcome = classify(0)
-            if total > 0 {
-                // Report the bytes now; the next call reports the end, failure or wait again.
-                return .bytes(total)
+            let ending: ReadResult
+            switch classify(0) {
+            case .wantRead: ending = .wantRead
+            case .wantWrite: ending = .wantWrite
+            case .closed: ending = .closed
+            case .failed(let reason): ending = .failed(reason)
             }
-            switch outcome {
-            case .wantRead: return .wantRead
-            case .wantWrite: return .wantWrite
-            case .closed: return .closed
-            case .failed(let reason): return .failed(reason)
-            }
+            guard total > 0 else { return ending }
+            // The bytes first; an end or failure (with its reason) is kept for the next call.
+            if ending != .wantRead && ending != .wantWrite { deferredEnding = ending }
+            return .bytes(total)
         }
         return .bytes(total)
     }

@@ -193,6 +193,29 @@ import Glibc
         expectFailure(served, containing: "certificate has expired")
     }
 
+    @Test func bytesBeforeCloseNotifyComeFirstThenTheEnd() throws {
+        // Without -quiet, s_client ends at stdin's end: its data, close_notify, then the close.
+        // TLS 1.2 so that nothing the server sent is left unread at the client (see below).
+        let listener = try TestListener()
+        let client = try PeerProcess(PeerProcess.openssl, [
+            "s_client", "-connect", "127.0.0.1:\(listener.port)", "-nocommands", "-tls1_2",
+            "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
+        ])
+        let socket = try listener.accept()
+        defer { close(socket) }
+        let session = try TLSSession(context: try serverContext(.none), socket: socket)
+        #expect(LoopHarness.handshake(session) == .done)
+        client.send(Data("goodbye".utf8), thenClose: true)
+        #expect(client.waitForExit(timeout: 10), "\(client.transcript)")
+        // Data and close_notify are both waiting: one read returns the bytes, the next the end.
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        #expect(LoopHarness.wait(socket, for: Int16(POLLIN), until: Date().addingTimeInterval(10)))
+        let first = buffer.withUnsafeMutableBytes { session.read(into: $0) }
+        #expect(first == .bytes(7))
+        #expect(Array(buffer[0..<7]) == Array("goodbye".utf8))
+        #expect(buffer.withUnsafeMutableBytes { session.read(into: $0) } == .closed)
+    }
+
     @Test func peerClosingWithoutCloseNotifyIsAnEndOfStream() throws {
         // TLS 1.2: nothing (such as 1.3's session tickets) is left unread at the client, whose
         // kernel would then answer the close with a reset instead of a FIN.
