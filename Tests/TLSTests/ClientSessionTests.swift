@@ -9,7 +9,10 @@ import Glibc
 
 /// TLSSession as a client (the C-MOVE side) against a real `openssl s_server`.
 @Suite struct ClientSessionTests {
-    let certificates = try! TestCertificates.shared.get()
+    let certificates: TestCertificates
+
+    /// Fails every test of the suite, with the openssl CLI's message, when the certificates could not be made.
+    init() throws { certificates = try TestCertificates.shared.get() }
 
     /// Starts `openssl s_server` for one connection and waits until it listens.
     func startServer() throws -> (PeerProcess, Int) {

@@ -10,7 +10,10 @@ import Glibc
 /// TLSSession as a server on a non-blocking socket, the test acting as the reactor, against real
 /// `openssl s_client` processes.
 @Suite struct ServerSessionTests {
-    let certificates = try! TestCertificates.shared.get()
+    let certificates: TestCertificates
+
+    /// Fails every test of the suite, with the openssl CLI's message, when the certificates could not be made.
+    init() throws { certificates = try TestCertificates.shared.get() }
 
     func serverContext(
         _ clientAuthentication: TLSConfiguration.ClientAuthentication,

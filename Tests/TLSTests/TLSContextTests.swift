@@ -4,7 +4,10 @@ import TLS
 
 /// Building contexts from real files: what works, and the error each broken setting gives.
 @Suite struct TLSContextTests {
-    let certificates = try! TestCertificates.shared.get()
+    let certificates: TestCertificates
+
+    /// Fails every test of the suite, with the openssl CLI's message, when the certificates could not be made.
+    init() throws { certificates = try TestCertificates.shared.get() }
 
     @Test func defaultsFollowBCP195() {
         let configuration = TLSConfiguration()
