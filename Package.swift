@@ -39,6 +39,16 @@ let package = Package(
         // The one system-call helper, typed descriptors, file reads and the gathering write (libc only).
         .target(name: "SystemCalls", swiftSettings: swiftSettings),
         .target(name: "DICOM", dependencies: ["CZlib"], swiftSettings: swiftSettings),
+        // OpenSSL 3 (Debian libssl-dev) for DICOM over TLS; COpenSSL wraps the macros Swift cannot call.
+        .systemLibrary(
+            name: "CLibssl",
+            path: "Sources/CLibssl",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "COpenSSL", dependencies: ["CLibssl"]),
+        // TLS contexts and non-blocking sessions over a socket, driven by the caller's readiness.
+        .target(name: "TLS", dependencies: ["CLibssl", "COpenSSL"], swiftSettings: swiftSettings),
         // Part 10 files on disk: DICOMFile read from and written to a path.
         .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
@@ -102,6 +112,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
