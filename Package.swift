@@ -37,6 +37,8 @@ let package = Package(
         .target(name: "DICOM", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
+        // HTTP/1.1 request parsing and response framing, pure (bytes in, events out), for DICOMweb.
+        .target(name: "HTTP1", swiftSettings: swiftSettings),
         .target(
             name: "Archive",
             dependencies: [
@@ -94,6 +96,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
