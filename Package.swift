@@ -39,6 +39,8 @@ let package = Package(
         .target(name: "Reactor", dependencies: ["CSystemShims"], swiftSettings: swiftSettings),
         // HTTP/1.1 request parsing and response framing, pure (bytes in, events out), for DICOMweb.
         .target(name: "HTTP1", swiftSettings: swiftSettings),
+        // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
+        .target(name: "DICOMJSON", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(
             name: "Archive",
             dependencies: [
@@ -97,6 +99,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
