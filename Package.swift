@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
         .target(name: "DICOMJSON", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        // Prometheus text exposition format writer (for /metrics), pure.
+        .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
             name: "Archive",
             dependencies: [
@@ -99,6 +101,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
