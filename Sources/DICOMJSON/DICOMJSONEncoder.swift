@@ -111,7 +111,8 @@ public struct DICOMJSONEncoder: Sendable {
             json.byte(0x5D)
         case .fragments(let fragments):
             let length = fragments.reduce(0) { $0 + $1.count }
-            let reference = BulkDataReference(path: path, tag: tag, vr: element.vr, length: length, isEncapsulated: true)
+            let reference = BulkDataReference(path: path, tag: tag, vr: element.vr, length: length,
+                                              isEncapsulated: true)
             // The limit applies to the value as stored: the fragments with their item headers.
             let storedLength = length + 8 * fragments.count
             if storedLength > inlineBinaryLimit, let uri = bulkDataURI?(reference) {
@@ -195,9 +196,17 @@ public struct DICOMJSONEncoder: Sendable {
             }
             json.byte(0x7D)
         case .IS:
-            if let digits = DecimalText.integer(value) { json.bytes.append(contentsOf: digits) } else { json.string(value) }
+            if let digits = DecimalText.integer(value) {
+                json.bytes.append(contentsOf: digits)
+            } else {
+                json.string(value)
+            }
         case .DS:
-            if let number = DecimalText.decimal(value) { json.bytes.append(contentsOf: number) } else { json.string(value) }
+            if let number = DecimalText.decimal(value) {
+                json.bytes.append(contentsOf: number)
+            } else {
+                json.string(value)
+            }
         default:
             json.string(value)
         }

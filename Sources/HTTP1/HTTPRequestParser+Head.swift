@@ -52,7 +52,9 @@ extension HTTPRequestParser {
             if head.requestLine == nil {
                 if line.isEmpty {
                     head.blankLines += 1
-                    if head.blankLines > Self.maxBlankLinesBeforeRequest { return fail(.bad("empty lines instead of a request")) }
+                    if head.blankLines > Self.maxBlankLinesBeforeRequest {
+                        return fail(.bad("empty lines instead of a request"))
+                    }
                     continue
                 }
                 if line.count > limits.maxRequestLineLength {

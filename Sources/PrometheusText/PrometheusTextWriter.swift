@@ -32,7 +32,8 @@ public struct PrometheusTextWriter: Sendable {
     }
 
     /// A histogram family with one series per label set.
-    public mutating func histogram(_ name: String, help: String, series: [(labels: [Label], histogram: PrometheusHistogram)]) {
+    public mutating func histogram(_ name: String, help: String,
+                                   series: [(labels: [Label], histogram: PrometheusHistogram)]) {
         header(name, help: help, type: "histogram")
         for s in series {
             var cumulative: UInt64 = 0
@@ -110,7 +111,9 @@ public struct PrometheusTextWriter: Sendable {
 
     static func isValidName(_ name: String, allowColon: Bool) -> Bool {
         guard let first = name.utf8.first else { return false }
-        func letter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x5F || (allowColon && b == 0x3A) }
+        func letter(_ b: UInt8) -> Bool {
+            (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A || b == 0x5F || (allowColon && b == 0x3A)
+        }
         return letter(first) && name.utf8.allSatisfy { letter($0) || ($0 >= 0x30 && $0 <= 0x39) }
     }
 }

@@ -42,10 +42,13 @@ private func run(_ stream: ArraySlice<UInt8>, limits: HTTPParserLimits, seed: UI
         buffer += stream[offset..<end]
         offset = end
         read += 1
+        // Each step consumes a byte, emits an event or stops; an event that consumes nothing
+        // (end, error) is followed by one that does or by a stop.
+        let maxSteps = 2 * buffer.count + 8
         var steps = 0
         stepping: while true {
             steps += 1
-            precondition(steps <= 4 * buffer.count + 8, "parser does not make progress")
+            precondition(steps <= maxSteps, "parser does not make progress")
             switch parser.next(buffer[...]) {
             case .needMoreBytes, .closed: break stepping
             case .consumed(let n):
