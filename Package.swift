@@ -53,6 +53,12 @@ let package = Package(
         .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims", "SystemCalls"], swiftSettings: swiftSettings),
+        // HTTP/1.1 request parsing and response framing, pure (bytes in, events out), for DICOMweb.
+        .target(name: "HTTP1", swiftSettings: swiftSettings),
+        // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
+        .target(name: "DICOMJSON", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        // Prometheus text exposition format writer (for /metrics), pure.
+        .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
             name: "Archive",
             dependencies: [
@@ -113,6 +119,9 @@ let package = Package(
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
