@@ -68,3 +68,27 @@ final class IdleTimeoutTests {
         #expect(daemon.log.contains("a data set left incomplete"), "\(daemon.log)")
     }
 }
+
+/// `--timeout` against a C-GET streaming 1 GiB out: busy sending is not idle.
+@Suite("Idle timeout while sending", .serialized, .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(10)))
+struct IdleTimeoutSendingTests {
+    @Test("A C-GET streaming 1 GiB out for longer than --timeout completes, not aborted")
+    func busySendingIsNotIdle() throws {
+        let scratch = try RetrieveMemoryTests.scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let study = try RetrieveMemoryTests.writeLargeStudy(in: scratch)
+        let daemon = try DaemonProcess(arguments: ["--timeout", "\(IdleTimeoutTests.timeoutSeconds)"], storageDirectory: scratch)
+        defer { _ = daemon.stop() }
+
+        let started = Date()
+        let out = try RetrieveMemoryTests.discardingGet(from: daemon, study: study, timeout: 400)
+        let elapsed = Date().timeIntervalSince(started)
+        let final = out["final"] as? [String: Any]
+        #expect(final?["status"] as? Int == 0, "\(out)\n\(daemon.log.suffix(3000))")
+        #expect(final?["NumberOfCompletedSuboperations"] as? Int == RetrieveMemoryTests.fileCount)
+        #expect(out["aborted"] as? Bool == false, "\(out)\n\(daemon.log.suffix(3000))")
+        // The transfer must have outlasted the timeout for the test to mean anything.
+        #expect(elapsed > Double(IdleTimeoutTests.timeoutSeconds), "the C-GET took only \(elapsed) s")
+        #expect(!daemon.log.contains("aborting"), "\(daemon.log.suffix(3000))")
+    }
+}
