@@ -72,6 +72,9 @@ public final class TCPListener {
                     // The peer gave up before we accepted; nothing to do for it.
                     continue
                 case EMFILE, ENFILE:
+                    // accept fails so whenever the table is full, connection waiting or not:
+                    // nothing to do (and nobody to make room for) unless one is waiting.
+                    guard hasPendingConnection else { return }
                     onAcceptError?(error)
                     if onDescriptorsExhausted?() == true || shedOne() { continue }
                     pauseAccepting()
@@ -94,6 +97,12 @@ public final class TCPListener {
             acceptedCount += 1
             onAccept?(connection)
         }
+    }
+
+    /// Whether a connection waits in the accept queue (the listening socket is readable).
+    private var hasPendingConnection: Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
     }
 
     /// Accepts one waiting connection on the reserve descriptor and closes it; false when there

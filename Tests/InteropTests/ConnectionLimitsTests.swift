@@ -104,6 +104,41 @@ struct ConnectionLimitsTests {
         #expect(stopped.range(of: "unassociated_dropped=[1-9]", options: .regularExpression) != nil, "\(stopped.suffix(2000))")
     }
 
+    @Test("With every descriptor held by associations, a new connection is closed at once, not left hanging; service resumes as they end")
+    func descriptorsHeldByAssociations() throws {
+        guard ExternalTool.require("/usr/bin/echoscu"), ExternalTool.require("/usr/bin/prlimit") else { return }
+        let daemon = try DaemonProcess(arguments: ["--max-assoc", "200"],
+                                       launcher: ["/usr/bin/prlimit", "--nofile=32:32", "--"])
+        var associations: [RawDICOMSocket] = []
+        var shed: RawDICOMSocket?
+        for _ in 0..<64 {
+            let socket = try RawDICOMSocket(port: daemon.port, timeout: 10)
+            socket.send(HandMadePDUs.associateRequest(called: daemon.aeTitle))
+            guard socket.receivePDU()?.type == 0x02 else {
+                shed = socket
+                break
+            }
+            associations.append(socket)
+        }
+        let refused = try #require(shed, "64 associations fit in 32 descriptors?\n\(daemon.log.suffix(2000))")
+        // Closed by the daemon without a word, not left waiting for a descriptor.
+        let (bytes, closed) = refused.receiveUntilClosed(timeout: 10)
+        #expect(closed && bytes.isEmpty, "\(daemon.log.suffix(2000))")
+        #expect(daemon.log.contains("cannot accept a connection: out of file descriptors"), "\(daemon.log.suffix(2000))")
+
+        // Descriptors come back as associations end, and accepting resumes by itself.
+        for socket in associations.prefix(4) {
+            socket.send(HandMadePDUs.releaseRequest)
+            #expect(socket.receivePDU()?.type == 0x06)
+            socket.close()
+        }
+        let echo = daemon.echoWithDCMTK()
+        #expect(echo.succeeded, "\(echo.transcript)\n\(daemon.log.suffix(2000))")
+        for socket in associations { socket.close() }
+        #expect(daemon.stop() == 0)
+        #expect(daemon.log.range(of: "connections_shed=[1-9]", options: .regularExpression) != nil, "\(daemon.log.suffix(2000))")
+    }
+
     static func setNoDelay(_ socket: RawDICOMSocket) {
         var one: Int32 = 1
         setsockopt(socket.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
