@@ -61,6 +61,8 @@ public final class TCPListener {
     }
 
     fileprivate func acceptAvailable() {
+        // A reserve lost to a full table (it could not be taken back) is retried here.
+        if reserveFD < 0 { reserveFD = Self.openReserve() }
         for _ in 0..<Self.maxAcceptsPerEvent {
             guard fd >= 0 else { return }
             let result: IOResult<Int32>
