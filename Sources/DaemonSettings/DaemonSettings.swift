@@ -28,6 +28,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var shutdownGracePeriod = Defaults.shutdownGracePeriod
     /// Least milliseconds between two pending C-MOVE-RSPs; 0 = one per sub-operation.
     public var movePendingInterval = Defaults.movePendingInterval
+    /// Most connections open at once that have not yet been accepted as an association.
+    public var maxUnassociated = Defaults.maxUnassociated
     public var peers: [String: PeerAddress] = [:]
     public var allowedCallingAETitles: [DICOMService: Set<String>] = [:]
     /// The config file these settings were read from, if any.
@@ -47,6 +49,7 @@ public struct DaemonSettings: Sendable, Equatable {
         public static let maxPDU = 256 * 1024
         public static let shutdownGracePeriod = 10
         public static let movePendingInterval = 500
+        public static let maxUnassociated = 128
     }
 
     public init(port: Int, aeTitle: String, storageDirectory: String) {
@@ -73,6 +76,7 @@ public struct DaemonSettings: Sendable, Equatable {
         configuration.duplicatePolicy = duplicatePolicy
         configuration.store.uidPolicy = uidPolicy
         configuration.movePendingInterval = .milliseconds(movePendingInterval)
+        configuration.maxUnassociated = maxUnassociated
         return configuration
     }
 }

@@ -20,6 +20,7 @@ enum SettingsDefaults {
             key(SettingsKeys.idleTimeout): .init(.int(Defaults.idleTimeout), isSecret: false),
             key(SettingsKeys.shutdownGracePeriod): .init(.int(Defaults.shutdownGracePeriod), isSecret: false),
             key(SettingsKeys.movePendingInterval): .init(.int(Defaults.movePendingInterval), isSecret: false),
+            key(SettingsKeys.maxUnassociated): .init(.int(Defaults.maxUnassociated), isSecret: false),
         ]
         // An empty list: every calling AE title may use the service.
         for service in DICOMService.allCases {

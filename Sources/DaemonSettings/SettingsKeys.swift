@@ -20,6 +20,7 @@ public enum SettingsKeys {
     public static let idleTimeout = "limits.idle_timeout"
     public static let shutdownGracePeriod = "limits.shutdown_grace_period"
     public static let movePendingInterval = "limits.move_pending_interval_ms"
+    public static let maxUnassociated = "limits.max_unassociated"
     /// `allowed_calling_ae_titles.<service>`: a list of AE titles.
     public static let allowedSection = "allowed_calling_ae_titles"
     /// `peers.<AE>.host` and `peers.<AE>.port`.
@@ -37,6 +38,7 @@ public enum SettingsKeys {
         storageDirectory, storageLayout, duplicatePolicy, uidPolicy,
         indexDatabase, scanOnly,
         maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
+        maxUnassociated,
     ]
 
     /// Keys whose value is a list.
@@ -63,6 +65,7 @@ public enum SettingsKeys {
         idleTimeout: "QRSCPD_TIMEOUT",
         shutdownGracePeriod: "QRSCPD_SHUTDOWN_GRACE",
         movePendingInterval: "QRSCPD_MOVE_PENDING_INTERVAL_MS",
+        maxUnassociated: "QRSCPD_MAX_UNASSOCIATED",
     ]
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"

@@ -40,6 +40,7 @@ struct SettingsResolver {
         settings.idleTimeout = try required(int(SettingsKeys.idleTimeout, SettingsValidation.atLeast(0)), SettingsKeys.idleTimeout)
         settings.shutdownGracePeriod = try required(int(SettingsKeys.shutdownGracePeriod, SettingsValidation.atLeast(0)), SettingsKeys.shutdownGracePeriod)
         settings.movePendingInterval = try required(int(SettingsKeys.movePendingInterval, SettingsValidation.atLeast(0)), SettingsKeys.movePendingInterval)
+        settings.maxUnassociated = try required(int(SettingsKeys.maxUnassociated, SettingsValidation.atLeast(1)), SettingsKeys.maxUnassociated)
         for service in DICOMService.allCases {
             let titles = try required(aeTitleList(SettingsKeys.allowed(service)), SettingsKeys.allowed(service))
             if !titles.isEmpty { settings.allowedCallingAETitles[service] = titles }

@@ -19,6 +19,8 @@ final class Association {
     private var holdsAssociationSlot = false
     private var artimTimer: TimerID?
     private var idleTimer: TimerID?
+    /// When the last complete PDU arrived or an operation ended (see `restartIdleTimer`).
+    private var lastProgress = ContinuousClock.now
     private var isClosed = false
     /// DIMSE operations still producing responses; a release waits for them (AR-7 allows it).
     private var operationsInProgress = 0
@@ -173,7 +175,7 @@ final class Association {
         case .reject(let reject):
             refuse(with: reject, because: "negotiation refused")
         case .accept(let accept, let negotiated):
-            guard server.reserveAssociationSlot() else {
+            guard server.reserveAssociationSlot(for: self) else {
                 refuse(
                     with: .localLimitExceeded,
                     because: "association limit (\(server.configuration.maxAssociations)) reached"
@@ -349,8 +351,6 @@ final class Association {
     private func findFinished() {
         activeFind = nil
         guard !isClosed else { return }
-        // The idle timer may have fired (and stood down) while the query ran.
-        restartIdleTimer()
         if !queuedFinds.isEmpty {
             let next = queuedFinds.removeFirst()
             operationFinished()
@@ -493,6 +493,7 @@ final class Association {
     func operationStarted() { operationsInProgress += 1 }
     func operationFinished() {
         operationsInProgress -= 1
+        if !isClosed { restartIdleTimer() }
         answerReleaseIfIdle()
     }
 
@@ -515,16 +516,61 @@ final class Association {
         }
     }
 
+    /// Progress on the association: a complete PDU arrived or an operation ended. Bytes of a
+    /// PDU still incomplete are not progress, so a peer dripping a PDU cannot hold its buffer
+    /// (or the association) for longer than the idle timeout. The timer is armed once and,
+    /// when it fires, re-armed for what is left since the last progress, rather than
+    /// rescheduled on every PDU.
     private func restartIdleTimer() {
-        guard let timeout = server.configuration.idleTimeout else { return }
-        cancel(&idleTimer)
-        idleTimer = server.loop.schedule(after: timeout) { [weak self] in
+        lastProgress = .now
+        guard idleTimer == nil, let timeout = server.configuration.idleTimeout else { return }
+        armIdleTimer(after: timeout)
+    }
+
+    private func armIdleTimer(after delay: Duration) {
+        idleTimer = server.loop.schedule(after: delay) { [weak self] in
             guard let self else { return }
             idleTimer = nil
-            guard stateMachine.state == .sta6, operationsInProgress == 0 else { return }
+            idleTimerFired()
+        }
+    }
+
+    /// No progress for the idle timeout: an association waiting for its peer (nothing under way,
+    /// or a PDU or a data set the peer started and did not finish) is aborted; one whose
+    /// operations are under way on our side (a query running, a C-GET streaming out with its
+    /// own response timer, C-STORE data being written) is busy, not idle, and is checked again
+    /// after another timeout.
+    private func idleTimerFired() {
+        guard !isClosed, let timeout = server.configuration.idleTimeout else { return }
+        let quiet = ContinuousClock.now - lastProgress
+        if quiet < timeout {
+            armIdleTimer(after: timeout - quiet)
+            return
+        }
+        guard stateMachine.state == .sta6 else { return }
+        if let stall = peerStall {
+            server.statistics.progressTimeouts += 1
+            logger.notice("no progress from the peer, aborting", metadata: [
+                "reason": "\(stall)", "idle_timeout_s": "\(timeout.components.seconds)",
+            ])
+            process(.abortRequest)
+        } else if operationsInProgress > 0 {
+            armIdleTimer(after: timeout)
+        } else {
             logger.notice("association idle, aborting", metadata: ["idle_timeout_s": "\(timeout.components.seconds)"])
             process(.abortRequest)
         }
+    }
+
+    /// What the association is waiting for from its peer, if anything was started and left
+    /// unfinished; nil while reading is paused (the wait is then on us).
+    private var peerStall: String? {
+        guard !connection.isReadingPaused else { return nil }
+        if connection.bufferedInputBytes > 0 {
+            return "a PDU left incomplete (\(connection.bufferedInputBytes) bytes received)"
+        }
+        if !stores.isEmpty || !partialDataSets.isEmpty { return "a data set left incomplete" }
+        return nil
     }
 
     private func cancel(_ timer: inout TimerID?) {

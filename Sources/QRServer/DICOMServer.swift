@@ -31,7 +31,11 @@ public final class DICOMServer: @unchecked Sendable {
     public var findPageSize = 256
 
     var listener: TCPListener?
-    private var associations: [Int: Association] = [:]
+    private(set) var associations: [Int: Association] = [:]
+    /// Connections not yet accepted as an association (`limits.max_unassociated`).
+    var unassociated = UnassociatedConnections()
+    var unassociatedDropLog = LogRateLimiter(interval: DICOMServer.admissionLogInterval)
+    var acceptErrorLog = LogRateLimiter(interval: DICOMServer.admissionLogInterval)
     private var nextAssociationID = 1
     /// Associations holding a slot of `maxAssociations` (accepted and not yet ended).
     private(set) var establishedCount = 0
@@ -69,16 +73,23 @@ public final class DICOMServer: @unchecked Sendable {
     /// Number of connections currently open (in any association state).
     public var openConnectionCount: Int { associations.count }
 
+    /// Number of open connections not accepted as an association (yet).
+    public var unassociatedCount: Int { unassociated.count }
+
     /// Binds the configured address and starts accepting connections.
     public func start() throws {
-        listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) { [unowned self] connection in
+        let listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) { [unowned self] connection in
             accept(connection)
         }
+        installAdmission(on: listener)
+        self.listener = listener
     }
 
     /// Serves an already-listening socket (socket activation) instead of binding one.
     public func start(listeningOn fd: Int32) throws {
-        listener = try loop.listen(fd: fd) { [unowned self] connection in accept(connection) }
+        let listener = try loop.listen(fd: fd) { [unowned self] connection in accept(connection) }
+        installAdmission(on: listener)
+        self.listener = listener
     }
 
     /// Stops accepting, aborts what is still open, and calls `completion` once every
@@ -97,15 +108,18 @@ public final class DICOMServer: @unchecked Sendable {
         statistics.connectionsOpened += 1
         let association = Association(id: id, connection: connection, server: self)
         associations[id] = association
+        admit(association)
         association.start()
     }
 
     // MARK: - Called by associations
 
-    /// Whether another association may be accepted now (`--max-assoc`).
-    func reserveAssociationSlot() -> Bool {
+    /// Whether another association may be accepted now (`--max-assoc`); once it is, the
+    /// connection no longer counts against `limits.max_unassociated`.
+    func reserveAssociationSlot(for association: Association) -> Bool {
         guard establishedCount < configuration.maxAssociations else { return false }
         establishedCount += 1
+        unassociated.remove(association.id)
         return true
     }
 
@@ -115,6 +129,7 @@ public final class DICOMServer: @unchecked Sendable {
 
     func associationDidClose(_ association: Association) {
         associations[association.id] = nil
+        unassociated.remove(association.id)
         statistics.bytesIn += association.connection.bytesRead
         statistics.bytesOut += association.connection.bytesWritten
         finishShutdownIfIdle()

@@ -35,6 +35,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// sub-operation. C-GET always sends one per sub-operation: its requester receives every
     /// C-STORE on the same association anyway.
     public var movePendingInterval: Duration = .milliseconds(500)
+    /// Most connections open at once that have not been accepted as an association (waiting
+    /// for, or rejected after, their A-ASSOCIATE-RQ); counted apart from ``maxAssociations``.
+    /// Beyond it the oldest such connection is closed.
+    public var maxUnassociated = 128
 
     public init(
         port: Int,

@@ -24,6 +24,16 @@ public struct ServerStatistics: Sendable, Equatable {
     public var damagedFilesFound = 0
     public var bytesIn = 0
     public var bytesOut = 0
+    /// Associations aborted because the peer left a PDU or a data set incomplete for the idle
+    /// timeout (see docs/LIMITS.md).
+    public var progressTimeouts = 0
+    /// Connections not yet associated that were closed, oldest first, to stay within
+    /// `limits.max_unassociated` or to free a descriptor for a new connection.
+    public var unassociatedDropped = 0
+    /// Times `accept` failed for want of file descriptors (EMFILE, ENFILE).
+    public var descriptorExhaustions = 0
+    /// Connections accepted and closed at once with the reserve descriptor, none being free.
+    public var connectionsShed = 0
 
     public init() {}
 }

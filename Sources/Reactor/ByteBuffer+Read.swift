@@ -20,7 +20,12 @@ struct ReadChunkSizer {
 }
 
 extension ByteBuffer {
-    /// Reads once from `fd` straight into a new chunk of `chunkSize` bytes and appends it.
+    /// Reads once from `fd` into a new chunk of `chunkSize` bytes and appends what was read.
+    ///
+    /// A chunk that came back at least half full is kept as it is (no copy). A smaller read is
+    /// copied onto the end of the last chunk and its chunk freed at once: kept, a one-byte read
+    /// would pin a whole chunk until the PDU it belongs to completes, so a peer sending one byte
+    /// per segment would cost memory in proportion to its segment count, not to its bytes.
     ///
     /// - Returns: `.processed(n)` with n bytes read (0 at end of stream) or `.wouldBlock`.
     mutating func read(from fd: Int32, chunkSize: Int) throws(SystemError) -> IOResult<Int> {
@@ -35,7 +40,13 @@ extension ByteBuffer {
             if case .success(.processed(let n)) = outcome { initialized = n } else { initialized = 0 }
         }
         let result = try outcome.get()
-        if case .processed(let n) = result, n > 0 { append(chunk[...]) }
+        if case .processed(let n) = result, n > 0 {
+            if n * 2 >= chunkSize {
+                append(chunk[...])
+            } else {
+                appendCoalescing(chunk[...])
+            }
+        }
         return result
     }
 }

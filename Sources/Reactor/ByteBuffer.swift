@@ -2,8 +2,9 @@
 
 /// Received bytes as a queue of chunks, read from without copying.
 ///
-/// Each socket read lands directly in a freshly allocated `[UInt8]` chunk, which is then only ever
-/// sliced: ``peek(_:)`` and ``readSlice(_:)`` return an `ArraySlice` sharing the chunk's storage
+/// Each socket read lands directly in a freshly allocated `[UInt8]` chunk (a read that filled
+/// less than half of it is copied onto the previous chunk instead, see
+/// ``appendCoalescing(_:)``), which is then only ever sliced: ``peek(_:)`` and ``readSlice(_:)`` return an `ArraySlice` sharing the chunk's storage
 /// when the requested bytes lie within one chunk, and copy only when they span chunks. A decoder can
 /// therefore keep slices of a PDU without holding on to a private copy.
 public struct ByteBuffer: Sendable {
@@ -28,6 +29,20 @@ public struct ByteBuffer: Sendable {
     public mutating func append(_ bytes: ArraySlice<UInt8>) {
         guard !bytes.isEmpty else { return }
         chunks.append(bytes)
+        readableBytes += bytes.count
+    }
+
+    /// Copies `bytes` onto the end of the last chunk (in place while that chunk's storage is not
+    /// shared and has room; otherwise its unconsumed bytes move to new storage that grows
+    /// geometrically), so that many small appends cost memory in proportion to their bytes and
+    /// add no chunk each.
+    public mutating func appendCoalescing(_ bytes: ArraySlice<UInt8>) {
+        guard !bytes.isEmpty else { return }
+        if head < chunks.count {
+            chunks[chunks.count - 1].append(contentsOf: bytes)
+        } else {
+            chunks.append(ArraySlice(Array(bytes)))
+        }
         readableBytes += bytes.count
     }
 

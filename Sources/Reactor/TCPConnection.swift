@@ -40,6 +40,8 @@ public final class TCPConnection {
     public private(set) var bytesWritten = 0
     /// Bytes queued and not yet accepted by the kernel.
     public private(set) var pendingWriteBytes = 0
+    /// Bytes received and not yet consumed by ``onRead`` (the start of a PDU still incomplete).
+    public var bufferedInputBytes: Int { input.readableBytes }
     /// Whether reading is paused by ``pauseReading()``.
     public private(set) var isReadingPaused = false
     /// Whether the connection has been closed.

@@ -22,11 +22,24 @@ public final class TCPListener {
     public var onAcceptError: ((SystemError) -> Void)?
     /// How long accepting pauses after a resource error.
     public var acceptBackoff: Duration = .milliseconds(100)
+    /// Called when `accept` failed for want of descriptors (`EMFILE`, `ENFILE`), after
+    /// ``onAcceptError``: return true when a descriptor was freed (a connection closed) and
+    /// accepting should be retried at once. Otherwise the waiting connection is shed (see
+    /// ``onShed``).
+    public var onDescriptorsExhausted: (() -> Bool)?
+    /// Called for each connection accepted and closed at once because no descriptor could be
+    /// freed for it: the descriptor held in reserve is given up for the `accept`, then taken
+    /// back. The peer sees its connection closed instead of waiting in the backlog for a
+    /// descriptor that may not come.
+    public var onShed: (() -> Void)?
     /// Connections accepted so far.
     public private(set) var acceptedCount = 0
 
     private var handler: ListenerHandler?
     private var backoffTimer: TimerID?
+    /// A descriptor kept open (on /dev/null) to be closed when the table is full, so that one
+    /// connection can still be accepted and closed; -1 when none could be opened.
+    private var reserveFD: Int32 = -1
     /// Accepts per readiness event before yielding to other work.
     static let maxAcceptsPerEvent = 64
 
@@ -40,9 +53,16 @@ public final class TCPListener {
         self.handler = handler
         try loop.register(fd: fd, interest: .readable, handler: handler)
         handler.target = self
+        reserveFD = Self.openReserve()
+    }
+
+    private static func openReserve() -> Int32 {
+        open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     fileprivate func acceptAvailable() {
+        // A reserve lost to a full table (it could not be taken back) is retried here.
+        if reserveFD < 0 { reserveFD = Self.openReserve() }
         for _ in 0..<Self.maxAcceptsPerEvent {
             guard fd >= 0 else { return }
             let result: IOResult<Int32>
@@ -53,6 +73,14 @@ public final class TCPListener {
                 case ECONNABORTED, EPROTO, EPERM:
                     // The peer gave up before we accepted; nothing to do for it.
                     continue
+                case EMFILE, ENFILE:
+                    // accept fails so whenever the table is full, connection waiting or not:
+                    // nothing to do (and nobody to make room for) unless one is waiting.
+                    guard hasPendingConnection else { return }
+                    onAcceptError?(error)
+                    if onDescriptorsExhausted?() == true || shedOne() { continue }
+                    pauseAccepting()
+                    return
                 default:
                     onAcceptError?(error)
                     pauseAccepting()
@@ -73,6 +101,26 @@ public final class TCPListener {
         }
     }
 
+    /// Whether a connection waits in the accept queue (the listening socket is readable).
+    private var hasPendingConnection: Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1 && entry.revents & Int16(POLLIN) != 0
+    }
+
+    /// Accepts one waiting connection on the reserve descriptor and closes it; false when there
+    /// was none waiting or no reserve to give up.
+    private func shedOne() -> Bool {
+        guard reserveFD >= 0 else { return false }
+        closeDescriptor(reserveFD)
+        defer { reserveFD = Self.openReserve() }
+        guard case .processed(let clientFD)? = try? syscall("accept4", blocking: true, { qrs_accept(fd) }) else {
+            return false
+        }
+        closeDescriptor(clientFD)
+        onShed?()
+        return true
+    }
+
     private func pauseAccepting() {
         guard backoffTimer == nil, fd >= 0 else { return }
         try? loop.reregister(fd: fd, interest: [])
@@ -91,10 +139,14 @@ public final class TCPListener {
         loop.deregister(fd: fd)
         closeDescriptor(fd)
         fd = -1
+        if reserveFD >= 0 { closeDescriptor(reserveFD) }
+        reserveFD = -1
         handler?.target = nil
         handler = nil
         onAccept = nil
         onAcceptError = nil
+        onDescriptorsExhausted = nil
+        onShed = nil
     }
 }
 

@@ -134,7 +134,11 @@ final class Daemon: @unchecked Sendable {
 
     private func statusLine() -> String {
         let open = server?.openConnectionCount ?? 0
-        return "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        var line = "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        if let s = server?.statistics, s.descriptorExhaustions > 0 {
+            line += ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
+        }
+        return line
     }
 
     private func scheduleStatusRefresh() {
@@ -211,6 +215,7 @@ final class Daemon: @unchecked Sendable {
         if old.idleTimeout != new.idleTimeout { changed.append("limits.idle_timeout") }
         if old.shutdownGracePeriod != new.shutdownGracePeriod { changed.append("limits.shutdown_grace_period") }
         if old.movePendingInterval != new.movePendingInterval { changed.append("limits.move_pending_interval_ms") }
+        if old.maxUnassociated != new.maxUnassociated { changed.append("limits.max_unassociated") }
         if old.peers != new.peers { changed.append("peers") }
         if old.allowedCallingAETitles != new.allowedCallingAETitles { changed.append("allowed_calling_ae_titles") }
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
@@ -290,6 +295,10 @@ final class Daemon: @unchecked Sendable {
             "stores_failed": "\(s.storesFailed)",
             "bytes_in": "\(s.bytesIn)",
             "bytes_out": "\(s.bytesOut)",
+            "progress_timeouts": "\(s.progressTimeouts)",
+            "unassociated_dropped": "\(s.unassociatedDropped)",
+            "descriptor_exhaustions": "\(s.descriptorExhaustions)",
+            "connections_shed": "\(s.connectionsShed)",
         ]
         if let commits, commits.batches > 0 {
             // How well C-STORE commits were grouped across associations.

@@ -64,6 +64,7 @@ if settings.scanOnly {
 }
 
 MallocTuning.apply()
+DescriptorLimit.raise(logger: logger)
 
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
 let activatedSocket = SocketActivation.listeningSockets().first

@@ -54,6 +54,39 @@ private func baseAddress(_ slice: ArraySlice<UInt8>) -> UnsafePointer<UInt8>? {
         #expect(buffer.isEmpty)
     }
 
+    /// A peer sending one byte per segment must not pin a chunk per segment (issue 17): small
+    /// reads are copied onto one chunk; a read that fills most of its chunk is still kept as is.
+    @Test func smallReadsCoalesceIntoOneChunk() throws {
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        var buffer = ByteBuffer()
+        var expected: [UInt8] = []
+        for index in 0..<2000 {
+            var byte = UInt8(truncatingIfNeeded: index)
+            #expect(write(fds[1], &byte, 1) == 1)
+            guard case .processed(1) = try buffer.read(from: fds[0], chunkSize: 16 * 1024) else {
+                Issue.record("one-byte read failed")
+                return
+            }
+            expected.append(byte)
+        }
+        #expect(buffer.chunkCount == 1)
+        #expect(buffer.readableBytes == 2000)
+
+        let large = randomBytes(count: 12 * 1024, seed: 11)
+        #expect(large.withUnsafeBytes { write(fds[1], $0.baseAddress, $0.count) } == large.count)
+        guard case .processed(large.count) = try buffer.read(from: fds[0], chunkSize: 16 * 1024) else {
+            Issue.record("large read failed")
+            return
+        }
+        #expect(buffer.chunkCount == 2)
+        #expect(Array(buffer.readableView) == expected + large)
+    }
+
     @Test func crossChunkPeekConcatenates() throws {
         var buffer = ByteBuffer()
         buffer.append([1, 2, 3])

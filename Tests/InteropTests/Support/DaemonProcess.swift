@@ -26,7 +26,11 @@ final class DaemonProcess {
     /// - Parameters:
     ///   - aeTitle: the AE title the daemon answers to.
     ///   - arguments: extra command-line options (e.g. `--max-assoc 2`).
-    init(aeTitle: String = "QRSCPD", arguments: [String] = [], storageDirectory: URL? = nil) throws {
+    ///   - environment: extra environment variables (e.g. `QRSCPD_*` settings).
+    ///   - launcher: a command that execs the daemon in its own process (e.g. `prlimit` with a
+    ///     descriptor limit); the process identifier stays the daemon's.
+    init(aeTitle: String = "QRSCPD", arguments: [String] = [], storageDirectory: URL? = nil,
+         environment extraEnvironment: [String: String] = [:], launcher: [String] = []) throws {
         self.aeTitle = aeTitle
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -48,8 +52,9 @@ final class DaemonProcess {
         for _ in 0..<5 {
             let port = try freeLoopbackPort()
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["\(port)", aeTitle, "--storage-dir", self.storageDirectory.path] + arguments
+            let daemonArguments = ["\(port)", aeTitle, "--storage-dir", self.storageDirectory.path] + arguments
+            process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+            process.arguments = launcher.isEmpty ? daemonArguments : Array(launcher.dropFirst()) + [binary] + daemonArguments
             let log = try FileHandle(forWritingTo: logURL)
             process.standardOutput = log
             process.standardError = log
@@ -57,6 +62,7 @@ final class DaemonProcess {
             var environment = ProcessInfo.processInfo.environment
             environment.removeValue(forKey: "NOTIFY_SOCKET")
             environment.removeValue(forKey: "JOURNAL_STREAM")
+            environment.merge(extraEnvironment) { _, new in new }
             process.environment = environment
             try process.run()
             if Self.waitForListening(port: port, process: process, timeout: 20) {
