@@ -23,8 +23,14 @@ public final class WorkerPool: Sendable {
     /// Creates a pool of `width` workers (defaults to the number of online cores).
     public init(width: Int = WorkerPool.defaultWidth, label: String = "qrscpd.worker") {
         precondition(width > 0, "WorkerPool width must be positive")
-        queues = (0..<width).map { DispatchQueue(label: "\(label).\($0)") }
+        queues = (0..<width).map { DispatchQueue(label: "\(label).\($0)", qos: Self.qos) }
     }
+
+    /// Quality of service of the workers: the default class, which libdispatch on Linux maps to
+    /// nice 0. It sets that nice value with setpriority(2) on every worker thread it starts;
+    /// a higher class would lower the nice value, which needs CAP_SYS_NICE, and the systemd
+    /// unit's system call filter (systemd/qrscpd.service) allows setpriority for this call only.
+    public static let qos = DispatchQoS.default
 
     /// Online CPU count, at least 1.
     public static var defaultWidth: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

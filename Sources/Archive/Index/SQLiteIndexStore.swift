@@ -44,6 +44,10 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         config.maximumReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+        // The default QoS class, like the worker pool's (Reactor's WorkerPool.qos): GRDB's own
+        // default (.userInitiated) has libdispatch lower the nice value of any worker thread it
+        // starts for the index, which needs CAP_SYS_NICE; the systemd unit does not grant it.
+        config.qos = .default
         if let path {
             self.path = path
             temporaryDirectory = nil
