@@ -31,8 +31,7 @@ let package = Package(
         ),
         .target(
             name: "CSystemShims",
-            dependencies: ["CLibsystemd"],
-            linkerSettings: [.linkedLibrary("z")]
+            dependencies: ["CLibsystemd"]
         ),
         // zlib's raw deflate, alone, so that DICOM links nothing else.
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
