@@ -13,35 +13,43 @@ final class Association {
     unowned let server: DICOMServer
     var logger: Logger
 
-    private var stateMachine = AssociationStateMachine()
-    private(set) var negotiated: NegotiatedAssociation?
-    private var assembler: DIMSEAssembler?
-    private var holdsAssociationSlot = false
-    private var artimTimer: TimerID?
-    private var idleTimer: TimerID?
+    var stateMachine = AssociationStateMachine()
+    var negotiated: NegotiatedAssociation?
+    var assembler: DIMSEAssembler?
+    var holdsAssociationSlot = false
+    var artimTimer: TimerID?
+    var idleTimer: TimerID?
     /// When the last complete PDU arrived or an operation ended (see `restartIdleTimer`).
-    private var lastProgress = ContinuousClock.now
-    private var isClosed = false
+    var lastProgress = ContinuousClock.now
+    var isClosed = false
     /// DIMSE operations still producing responses; a release waits for them (AR-7 allows it).
-    private var operationsInProgress = 0
-    private var releaseRequested = false
+    var operationsInProgress = 0
+    var releaseRequested = false
     /// The C-FIND being answered; further C-FIND-RQs wait in `queuedFinds` (async window 1).
-    private var activeFind: FindOperation?
-    private var queuedFinds: [DIMSEMessage] = []
+    var activeFind: FindOperation?
+    var queuedFinds: [DIMSEMessage] = []
     /// The C-GET or C-MOVE being performed (see Association+Retrieve.swift).
     var activeRetrieve: RetrieveOperation?
     /// C-STOREs being received, by presentation context (their data sets are streamed).
-    private var stores: [UInt8: StoreOperation] = [:]
+    var stores: [UInt8: StoreOperation] = [:]
     /// Data sets of other requests (C-FIND identifiers, …), accumulated until complete:
     /// the assembler delivers every data set incrementally so that C-STORE can stream.
-    private var partialDataSets: [UInt8: (command: CommandSet, fragments: [ArraySlice<UInt8>], size: Int)] = [:]
+    var partialDataSets: [UInt8: (command: CommandSet, fragments: [ArraySlice<UInt8>], size: Int)] = [:]
     /// Largest data set of a non-C-STORE request (a C-FIND identifier); beyond it, A-ABORT.
     static let maxAccumulatedDataSet = 16 * 1024 * 1024
     /// The ordered lane on the worker pool for this association's file writes.
     private(set) lazy var storeLane: SerialWorkQueue? = server.workers.map { SerialWorkQueue(pool: $0) }
     /// C-STORE bytes handed to the lane and not written yet; reading pauses above the limit.
-    private var storeQueuedBytes = 0
-    private var readingPausedForStore = false
+    var storeQueuedBytes = 0
+    var readingPausedForStore = false
+    /// Messages sent while a C-STORE-RQ data set streams out (a C-GET of a large file): the PDVs
+    /// of two messages must not interleave, so they go out once the data set is complete.
+    /// They are small (responses to C-ECHO or C-FIND on the same association).
+    var heldDuringStream: [ArraySlice<UInt8>]?
+    /// Bytes in `heldDuringStream`.
+    var heldBytes = 0
+    /// PDU headers of data sets sent from mapped files.
+    let frameHeaders = SealedBytesArena()
 
     init(id: Int, connection: TCPConnection, server: DICOMServer) {
         self.id = id
@@ -122,7 +130,7 @@ final class Association {
 
     // MARK: - State machine
 
-    private func process(_ event: AssociationStateMachine.Event) {
+    func process(_ event: AssociationStateMachine.Event) {
         guard !isClosed else { return }
         for output in stateMachine.handle(event) {
             perform(output)
@@ -164,52 +172,6 @@ final class Association {
         default:
             connection.write(pdu.encoded()[...])
         }
-    }
-
-    // MARK: - Negotiation
-
-    private func decide(_ request: AssociateRequest) {
-        logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
-        logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
-        switch negotiate(request, policy: StorageContexts.policy(server.acceptorPolicy, for: request)) {
-        case .reject(let reject):
-            refuse(with: reject, because: "negotiation refused")
-        case .accept(let accept, let negotiated):
-            guard server.reserveAssociationSlot(for: self) else {
-                refuse(
-                    with: .localLimitExceeded,
-                    because: "association limit (\(server.configuration.maxAssociations)) reached"
-                )
-                return
-            }
-            holdsAssociationSlot = true
-            self.negotiated = negotiated
-            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
-                                       deliverDataSetIncrementally: true)
-            server.statistics.associationsAccepted += 1
-            logger.info("association accepted", metadata: [
-                "contexts_accepted": "\(negotiated.contexts.count)",
-                "contexts_proposed": "\(request.presentationContexts.count)",
-                "peer_max_pdu": "\(negotiated.peerMaxPDULength)",
-            ])
-            if negotiated.contexts.isEmpty {
-                logger.warning("no presentation context was acceptable", metadata: [
-                    "abstract_syntaxes": "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))",
-                ])
-            }
-            process(.associateAcceptResponse(accept))
-        }
-    }
-
-    private func refuse(with reject: AssociateReject, because reason: String) {
-        server.statistics.associationsRejected += 1
-        logger.notice("association rejected", metadata: [
-            "reason": "\(reason)",
-            "result": "\(reject.result.rawValue)",
-            "source": "\(reject.source.rawValue)",
-            "diagnostic": "\(reject.reason.rawValue)",
-        ])
-        process(.associateRejectResponse(reject))
     }
 
     // MARK: - DIMSE
@@ -274,28 +236,6 @@ final class Association {
         }
     }
 
-    // MARK: - C-STORE flow control
-
-    /// Bytes handed to the store lane; above the limit the socket is no longer read.
-    func storeBytesQueued(_ count: Int) {
-        storeQueuedBytes += count
-        if !readingPausedForStore, storeQueuedBytes > server.configuration.store.maxQueuedBytes {
-            readingPausedForStore = true
-            logger.trace("store queue full, pausing reads", metadata: ["queued_bytes": "\(storeQueuedBytes)"])
-            connection.pauseReading()
-        }
-    }
-
-    /// Bytes written by the store lane; reading resumes once half the limit is drained.
-    func storeBytesWritten(_ count: Int) {
-        storeQueuedBytes -= count
-        if readingPausedForStore, storeQueuedBytes <= server.configuration.store.maxQueuedBytes / 2 {
-            readingPausedForStore = false
-            guard !isClosed else { return }
-            connection.resumeReading()
-        }
-    }
-
     private func handle(_ message: DIMSEMessage) {
         server.statistics.messagesProcessed += 1
         guard let field = message.command.commandField else {
@@ -334,61 +274,6 @@ final class Association {
     /// Whether DIMSE responses can still be sent (association established or releasing).
     var isActive: Bool { !isClosed && stateMachine.canSendPData }
 
-    private func startFind(_ message: DIMSEMessage) {
-        var finished = false
-        let operation = FindService.start(message, on: self) { [unowned self] in
-            finished = true
-            findFinished()
-        }
-        // Answered at once (failure) or already complete: nothing stays active.
-        if operation == nil {
-            findFinished()
-        } else if !finished {
-            activeFind = operation
-        }
-    }
-
-    private func findFinished() {
-        activeFind = nil
-        guard !isClosed else { return }
-        if !queuedFinds.isEmpty {
-            let next = queuedFinds.removeFirst()
-            operationFinished()
-            startFind(next)
-        } else {
-            operationFinished()
-        }
-    }
-
-    /// C-CANCEL-RQ: cancels the running or a queued C-FIND with that Message ID; a cancel for
-    /// an unknown message ID is ignored (PS3.7 §9.3.2.3, QR-14).
-    private func cancelOperation(_ message: DIMSEMessage) {
-        guard let target = message.command.messageIDBeingRespondedTo else {
-            logger.debug("C-CANCEL without Message ID Being Responded To ignored")
-            return
-        }
-        if cancelRetrieve(messageID: target) { return }
-        if let activeFind, activeFind.messageID == target {
-            logger.debug("C-CANCEL received", metadata: ["message_id": "\(target)"])
-            activeFind.cancel()
-        } else if let index = queuedFinds.firstIndex(where: { $0.command.messageID == target }) {
-            let queued = queuedFinds.remove(at: index)
-            let response = CommandSet.cFindRSP(
-                respondingTo: target, affectedSOPClassUID: queued.command.affectedSOPClassUID ?? "",
-                status: .cancel, hasIdentifier: false)
-            logger.info("C-FIND", metadata: ["dimse_command": "C-FIND", "status": "FE00", "matches": "0"])
-            sendMessage(contextID: queued.contextID, command: response)
-            operationFinished()
-        } else {
-            logger.debug("C-CANCEL ignored: no such operation in progress", metadata: ["message_id": "\(target)"])
-        }
-    }
-
-    private func connectionWritable() {
-        activeFind?.connectionWritable()
-        activeRetrieve?.connectionWritable()
-    }
-
     /// A request on a context we accepted but for a service this build does not provide.
     private func refuse(_ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String) {
         guard let messageID = message.command.messageID,
@@ -405,177 +290,6 @@ final class Association {
             "reason": "\(comment)",
         ])
         sendMessage(contextID: message.contextID, command: response)
-    }
-
-    /// Sends a DIMSE message as P-DATA-TF PDUs no larger than the peer accepts.
-    ///
-    /// DT-1 is carried out here directly rather than through the state machine: it changes
-    /// no state, and the fragmenter's output goes to `writev` without being re-boxed.
-    func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
-        guard stateMachine.canSendPData, let negotiated else { return }
-        guard let dataSet else {
-            writeMessagePieces([DIMSEFragmenter.commandPDUs(contextID: contextID, command: command,
-                                                            peerMaxPDULength: negotiated.peerMaxPDULength)[...]])
-            return
-        }
-        let pieces = DIMSEFragmenter.pieces(
-            contextID: contextID,
-            command: command.encoded()[...],
-            dataSet: dataSet,
-            peerMaxPDULength: negotiated.peerMaxPDULength
-        )
-        writeMessagePieces(pieces)
-    }
-
-    /// Sends P-DATA-TF PDUs framed elsewhere (see `DIMSEFragmenter.append`) as one piece:
-    /// a page of C-FIND responses, framed on the worker pool, goes out in one write.
-    func sendPData(_ pdus: [UInt8]) {
-        guard stateMachine.canSendPData, negotiated != nil, !pdus.isEmpty else { return }
-        writeMessagePieces([pdus[...]])
-    }
-
-    /// Writes whole messages, or holds them back while a streamed data set is going out.
-    private func writeMessagePieces(_ pieces: [ArraySlice<UInt8>]) {
-        if heldDuringStream != nil {
-            heldDuringStream!.append(contentsOf: pieces)
-            heldBytes += pieces.reduce(0) { $0 + $1.count }
-        } else {
-            connection.write(pieces)
-        }
-    }
-
-    /// Messages sent while a C-STORE-RQ data set streams out (a C-GET of a large file): the PDVs
-    /// of two messages must not interleave, so they go out once the data set is complete.
-    /// They are small (responses to C-ECHO or C-FIND on the same association).
-    private var heldDuringStream: [ArraySlice<UInt8>]?
-    /// Bytes in `heldDuringStream`.
-    private var heldBytes = 0
-
-    /// Output queued for the peer: on the connection, or held back while a data set streams out.
-    private var pendingOutputBytes: Int { connection.pendingWriteBytes + heldBytes }
-    /// Whether queued output (held messages included) is at or above the connection's low-water
-    /// mark: producers of responses (C-FIND pages) wait until it is not.
-    var isOutputAboveLowWater: Bool { pendingOutputBytes >= connection.writeLowWaterMark }
-    /// PDU headers of data sets sent from mapped files.
-    private let frameHeaders = SealedBytesArena()
-
-    /// Sends a command and the first stretch of its data set (the whole data set when `isLast`).
-    /// Otherwise the data set goes on with ``continueStreamedMessage(contextID:_:isLast:)``, and
-    /// other messages wait until it ends.
-    func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
-        guard stateMachine.canSendPData, let negotiated, heldDuringStream == nil else { return }
-        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
-                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
-        let pieces = firstPart.outputPieces(contextID: contextID, isLast: isLast,
-                                            peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
-                                            after: commandPiece)
-        if !isLast { heldDuringStream = [] }
-        connection.write(pieces)
-    }
-
-    /// The next stretch of a streamed data set; after the last one, held messages go out.
-    func continueStreamedMessage(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
-        guard stateMachine.canSendPData, let negotiated, heldDuringStream != nil else { return }
-        connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
-                                           peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
-        if isLast {
-            let held = heldDuringStream ?? []
-            heldDuringStream = nil
-            heldBytes = 0
-            if !held.isEmpty { connection.write(held) }
-            // A C-FIND that waited on held pages may go on: the connection only reports draining
-            // below its low-water mark after having been above it, which held output never was.
-            if !isOutputAboveLowWater { activeFind?.connectionWritable() }
-        }
-    }
-
-    /// Marks the start and end of an operation that answers asynchronously.
-    func operationStarted() { operationsInProgress += 1 }
-    func operationFinished() {
-        operationsInProgress -= 1
-        if !isClosed { restartIdleTimer() }
-        answerReleaseIfIdle()
-    }
-
-    private func answerReleaseIfIdle() {
-        guard releaseRequested, operationsInProgress == 0 else { return }
-        releaseRequested = false
-        logger.info("association released")
-        process(.releaseResponse)
-    }
-
-    // MARK: - Timers
-
-    private func startARTIM() {
-        cancel(&artimTimer)
-        artimTimer = server.loop.schedule(after: server.configuration.artimTimeout) { [weak self] in
-            guard let self else { return }
-            artimTimer = nil
-            logger.info("ARTIM expired", metadata: ["state": "\(stateMachine.state)"])
-            process(.artimExpired)
-        }
-    }
-
-    /// Progress on the association: a complete PDU arrived or an operation ended. Bytes of a
-    /// PDU still incomplete are not progress, so a peer dripping a PDU cannot hold its buffer
-    /// (or the association) for longer than the idle timeout. The timer is armed once and,
-    /// when it fires, re-armed for what is left since the last progress, rather than
-    /// rescheduled on every PDU.
-    private func restartIdleTimer() {
-        lastProgress = .now
-        guard idleTimer == nil, let timeout = server.configuration.idleTimeout else { return }
-        armIdleTimer(after: timeout)
-    }
-
-    private func armIdleTimer(after delay: Duration) {
-        idleTimer = server.loop.schedule(after: delay) { [weak self] in
-            guard let self else { return }
-            idleTimer = nil
-            idleTimerFired()
-        }
-    }
-
-    /// No progress for the idle timeout: an association waiting for its peer (nothing under way,
-    /// or a PDU or a data set the peer started and did not finish) is aborted; one whose
-    /// operations are under way on our side (a query running, a C-GET streaming out with its
-    /// own response timer, C-STORE data being written) is busy, not idle, and is checked again
-    /// after another timeout.
-    private func idleTimerFired() {
-        guard !isClosed, let timeout = server.configuration.idleTimeout else { return }
-        let quiet = ContinuousClock.now - lastProgress
-        if quiet < timeout {
-            armIdleTimer(after: timeout - quiet)
-            return
-        }
-        guard stateMachine.state == .sta6 else { return }
-        if let stall = peerStall {
-            server.statistics.progressTimeouts += 1
-            logger.notice("no progress from the peer, aborting", metadata: [
-                "reason": "\(stall)", "idle_timeout_s": "\(timeout.components.seconds)",
-            ])
-            process(.abortRequest)
-        } else if operationsInProgress > 0 {
-            armIdleTimer(after: timeout)
-        } else {
-            logger.notice("association idle, aborting", metadata: ["idle_timeout_s": "\(timeout.components.seconds)"])
-            process(.abortRequest)
-        }
-    }
-
-    /// What the association is waiting for from its peer, if anything was started and left
-    /// unfinished; nil while reading is paused (the wait is then on us).
-    private var peerStall: String? {
-        guard !connection.isReadingPaused else { return nil }
-        if connection.bufferedInputBytes > 0 {
-            return "a PDU left incomplete (\(connection.bufferedInputBytes) bytes received)"
-        }
-        if !stores.isEmpty || !partialDataSets.isEmpty { return "a data set left incomplete" }
-        return nil
-    }
-
-    private func cancel(_ timer: inout TimerID?) {
-        if let id = timer { _ = server.loop.cancel(id) }
-        timer = nil
     }
 
     // MARK: - End

@@ -1,0 +1,52 @@
+import DICOMNetwork
+import Logging
+import Reactor
+
+/// Answering an A-ASSOCIATE-RQ: the negotiated contexts and the association limit.
+extension Association {
+    // MARK: - Negotiation
+
+    func decide(_ request: AssociateRequest) {
+        logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
+        logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
+        switch negotiate(request, policy: StorageContexts.policy(server.acceptorPolicy, for: request)) {
+        case .reject(let reject):
+            refuse(with: reject, because: "negotiation refused")
+        case .accept(let accept, let negotiated):
+            guard server.reserveAssociationSlot(for: self) else {
+                refuse(
+                    with: .localLimitExceeded,
+                    because: "association limit (\(server.configuration.maxAssociations)) reached"
+                )
+                return
+            }
+            holdsAssociationSlot = true
+            self.negotiated = negotiated
+            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
+                                       deliverDataSetIncrementally: true)
+            server.statistics.associationsAccepted += 1
+            logger.info("association accepted", metadata: [
+                "contexts_accepted": "\(negotiated.contexts.count)",
+                "contexts_proposed": "\(request.presentationContexts.count)",
+                "peer_max_pdu": "\(negotiated.peerMaxPDULength)",
+            ])
+            if negotiated.contexts.isEmpty {
+                logger.warning("no presentation context was acceptable", metadata: [
+                    "abstract_syntaxes": "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))",
+                ])
+            }
+            process(.associateAcceptResponse(accept))
+        }
+    }
+
+    private func refuse(with reject: AssociateReject, because reason: String) {
+        server.statistics.associationsRejected += 1
+        logger.notice("association rejected", metadata: [
+            "reason": "\(reason)",
+            "result": "\(reject.result.rawValue)",
+            "source": "\(reject.source.rawValue)",
+            "diagnostic": "\(reject.reason.rawValue)",
+        ])
+        process(.associateRejectResponse(reject))
+    }
+}
