@@ -22,6 +22,9 @@ public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
     case deflate(code: Int32, message: String)
     /// A value too long to be encoded.
     case valueTooLong(tag: Tag, length: Int)
+    /// A value that Implicit VR cannot carry: the dictionary makes the element a sequence, so a
+    /// reader would parse its bytes as items, and they are not items (PS3.5 §6.2.2, §7.5).
+    case notEncodableInImplicitVR(tag: Tag, vr: VR)
     /// File system error.
     case io(String)
 
@@ -44,6 +47,8 @@ public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidFile(m): return "invalid DICOM file: \(m)"
         case let .deflate(code, m): return "deflate error \(code): \(m)"
         case let .valueTooLong(tag, length): return "value of \(tag) too long to encode: \(length) bytes"
+        case let .notEncodableInImplicitVR(tag, vr):
+            return "element \(tag) (VR \(vr.rawValue)) cannot be written in Implicit VR: its dictionary VR is SQ and its value is not a sequence"
         case let .io(m): return "I/O error: \(m)"
         }
     }
