@@ -2,8 +2,11 @@
 //
 // Input: byte 0 chooses the syntax (bits 0–1: Implicit VR LE, Explicit VR LE, Explicit VR BE,
 // Deflated Explicit VR LE) and bit 2 stops before Pixel Data as the indexer does; the rest is
-// the data set. A read either throws a DICOMError or gives a data set whose values the server
-// then decodes, describes and writes back; none of that may trap.
+// the data set; bits 3–4 choose the syntax to convert to, as C-GET converts a stored file for
+// the peer. A read either throws a DICOMError or gives a data set whose values the server then
+// decodes and describes without trapping; when the conversion writes, what it wrote must read
+// back in the target syntax with the same top-level elements (a peer must never be sent a data
+// set that does not parse).
 import DICOM
 
 private let syntaxes: [TransferSyntax] = [
@@ -20,7 +23,15 @@ public func fuzzDataSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let dataSet = try? DataSetReader.read(bytes[1...], transferSyntax: syntax, options: options) else { return 0 }
     exercise(dataSet, syntax: syntax, depth: 0)
     _ = dataSet.description
-    _ = try? DataSetWriter.write(dataSet, transferSyntax: syntax)
+    let target = syntaxes[Int(control >> 3 & 3)]
+    guard let converted = try? DataSetWriter.write(dataSet, transferSyntax: target) else { return 0 }
+    let reread: DataSet
+    do {
+        reread = try DataSetReader.read(converted[...], transferSyntax: target)
+    } catch {
+        preconditionFailure("a data set converted from \(syntax) to \(target) does not read back: \(error)")
+    }
+    precondition(reread.tags == dataSet.tags, "a data set converted from \(syntax) to \(target) reads back other elements")
     return 0
 }
 
