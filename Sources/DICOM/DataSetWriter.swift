@@ -132,6 +132,8 @@ enum Encoder {
             }
             tag(.sequenceDelimitationItem, be, &out); put32(0, be, &out)
         case .fragments(let frags):
+            // Implicit VR: undefined length on any tag but Pixel Data reads as a sequence.
+            if !explicit && e.tag != .pixelData { throw DICOMError.notEncodableInImplicitVR(tag: e.tag, vr: e.vr) }
             let vr: VR = e.vr == .OW ? .OW : .OB
             header(e.tag, vr: vr, length: 0xFFFF_FFFF, explicit: explicit, be: be, into: &out)
             for f in frags {

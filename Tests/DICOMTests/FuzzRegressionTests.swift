@@ -32,4 +32,22 @@ import Testing
         let reread = try DataSetReader.read(written[...], transferSyntax: .implicitVRLittleEndian)
         #expect(reread[Tag(0x0008, 0x1140)]?.items?.count == 1)
     }
+
+    /// fuzz-dataset: encapsulated fragments of undefined length under (0008,2640), not Pixel
+    /// Data, in Explicit VR Little Endian. In Implicit VR a reader takes undefined length on any
+    /// tag but Pixel Data for a sequence and failed on the fragment; the conversion now fails
+    /// with a clear error instead, and Pixel Data fragments still convert.
+    @Test func fragmentsOutsidePixelDataAreNotWrittenImplicitly() throws {
+        let input: [UInt8] = [0x08, 0x00, 0x40, 0x26, 0x4F, 0x42, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
+                              0xFE, 0xFF, 0x00, 0xE0, 0x04, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64,
+                              0xFE, 0xFF, 0xDD, 0xE0, 0x00, 0x00, 0x00, 0x00]
+        let dataSet = try DataSetReader.read(input[...], transferSyntax: .explicitVRLittleEndian)
+        #expect(throws: DICOMError.notEncodableInImplicitVR(tag: Tag(0x0008, 0x2640), vr: .OB)) {
+            try DataSetWriter.write(dataSet, transferSyntax: .implicitVRLittleEndian)
+        }
+        let pixels = DataSet([DataElement(fragments: [[0x61, 0x62, 0x63, 0x64][...]])])
+        let written = try DataSetWriter.write(pixels, transferSyntax: .implicitVRLittleEndian)
+        let reread = try DataSetReader.read(written[...], transferSyntax: .implicitVRLittleEndian)
+        #expect(reread[.pixelData]?.fragments?.count == 1)
+    }
 }
