@@ -22,6 +22,11 @@ public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
     case deflate(code: Int32, message: String)
     /// A value too long to be encoded.
     case valueTooLong(tag: Tag, length: Int)
+    /// A value that Implicit VR cannot carry, where a reader takes the VR from the dictionary:
+    /// bytes that are not items under a tag the dictionary makes a sequence, or encapsulated
+    /// fragments under a tag other than Pixel Data, which it reads as a sequence (PS3.5 §6.2.2,
+    /// §7.5, §A.4).
+    case notEncodableInImplicitVR(tag: Tag, vr: VR)
     /// File system error.
     case io(String)
 
@@ -44,6 +49,8 @@ public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .invalidFile(m): return "invalid DICOM file: \(m)"
         case let .deflate(code, m): return "deflate error \(code): \(m)"
         case let .valueTooLong(tag, length): return "value of \(tag) too long to encode: \(length) bytes"
+        case let .notEncodableInImplicitVR(tag, vr):
+            return "element \(tag) (VR \(vr.rawValue)) cannot be written in Implicit VR: a reader would take its value for a sequence"
         case let .io(m): return "I/O error: \(m)"
         }
     }

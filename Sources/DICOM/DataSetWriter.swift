@@ -95,6 +95,22 @@ enum Encoder {
         if count & 1 == 1 { out.append(vr.paddingByte) }
     }
 
+    /// In Implicit VR a reader takes the VR from the dictionary, so bytes under a tag the
+    /// dictionary makes a sequence are read as items: written only when they are items (as
+    /// in a UN value holding an Implicit VR Little Endian sequence, PS3.5 §6.2.2), otherwise
+    /// the conversion fails rather than send a data set that does not parse.
+    static func checkImplicitlyReadable(_ t: Tag, vr: VR, value: ArraySlice<UInt8>) throws {
+        guard DataDictionary.implicitVR(for: t) == .SQ, !value.isEmpty, value.count < 0xFFFF_FFFE else { return }
+        var probe: [UInt8] = []
+        probe.reserveCapacity(8 + value.count + 1)
+        header(t, vr: .SQ, length: UInt32(value.count + (value.count & 1)), explicit: false, be: false, into: &probe)
+        probe.append(contentsOf: value)
+        if value.count & 1 == 1 { probe.append(vr.paddingByte) }
+        guard (try? DataSetReader.read(probe[...], transferSyntax: .implicitVRLittleEndian)) != nil else {
+            throw DICOMError.notEncodableInImplicitVR(tag: t, vr: vr)
+        }
+    }
+
     static func dataSet(_ ds: DataSet, explicit: Bool, be: Bool, into out: inout [UInt8]) throws {
         for e in ds.elements { try element(e, explicit: explicit, be: be, into: &out) }
     }
@@ -103,6 +119,7 @@ enum Encoder {
         switch e.value {
         case .bytes:
             let b = e.bytes(bigEndian: be)
+            if !explicit { try checkImplicitlyReadable(e.tag, vr: e.vr, value: b) }
             try primitive(e.tag, vr: e.vr, count: b.count, explicit: explicit, be: be, into: &out) {
                 $0.append(contentsOf: b)
             }
@@ -115,6 +132,8 @@ enum Encoder {
             }
             tag(.sequenceDelimitationItem, be, &out); put32(0, be, &out)
         case .fragments(let frags):
+            // Implicit VR: undefined length on any tag but Pixel Data reads as a sequence.
+            if !explicit && e.tag != .pixelData { throw DICOMError.notEncodableInImplicitVR(tag: e.tag, vr: e.vr) }
             let vr: VR = e.vr == .OW ? .OW : .OB
             header(e.tag, vr: vr, length: 0xFFFF_FFFF, explicit: explicit, be: be, into: &out)
             for f in frags {
