@@ -6,8 +6,11 @@
 // is refused with an error or gives, for any UIDs, a relative path that cannot leave the
 // storage directory: not absolute, no empty, "." or ".." segment, no NUL, no segment starting
 // with "." (hidden from the scanner), the same segment count as the template, and a UID
-// placed as is only when it is a safe UID.
+// placed as is only when it is a safe UID. The C-STORE UID check (UIDValidation) runs on the
+// same UIDs: strict accepts nothing lenient refuses, a strictly valid UID is placed as is, and
+// no accepted UID carries a control character or non-ASCII byte.
 import Archive
+import DICOM
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzStoreLayout(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -28,6 +31,11 @@ public func fuzzStoreLayout(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         precondition(component == uid ? StoreLayout.isSafeUID(uid) : component.utf8.count == 65,
                      "a UID placed as is that is not safe")
         precondition(!component.contains("/") && component != "." && component != "..", "a UID became a path")
+        let strict = UIDValidation.isValid(uid, policy: .strict)
+        let lenient = UIDValidation.isValid(uid, policy: .lenient)
+        precondition(!strict || lenient, "strict accepts a UID lenient refuses")
+        precondition(!strict || component == uid, "a strictly valid UID is not placed as is")
+        precondition(!lenient || uid.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "an accepted UID with a control or non-ASCII byte")
     }
     let path = layout.relativePath(studyUID: uids[0], seriesUID: uids[1], sopInstanceUID: uids[2], sopClassUID: uids[3])
     precondition(!path.hasPrefix("/"), "an absolute path")
