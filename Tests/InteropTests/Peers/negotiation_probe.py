@@ -7,9 +7,9 @@ usage: negotiation_probe.py HOST PORT CALLED_AE SCENARIO
 """
 import json
 import sys
-import time
 
-from pynetdicom import AE, build_context
+from pynetdicom import AE, build_context, evt
+from pynetdicom.pdu import A_ASSOCIATE_RJ
 from pynetdicom.sop_class import Verification
 
 IMPLICIT = "1.2.840.10008.1.2"
@@ -45,15 +45,19 @@ def main():
     ae.network_timeout = 10
     for abstract, syntaxes in SCENARIOS[scenario]:
         ae.requested_contexts.append(build_context(abstract, syntaxes))
-    assoc = ae.associate(host, port, ae_title=called)
-    out = {"established": assoc.is_established, "rejected": assoc.is_rejected,
-           "aborted": assoc.is_aborted}
-    deadline = time.time() + 5
-    while assoc.is_rejected and assoc.acceptor.primitive is None and time.time() < deadline:
-        time.sleep(0.05)
-    if assoc.is_rejected and assoc.acceptor.primitive is not None:
-        p = assoc.acceptor.primitive
-        out["reject"] = {"result": p.result, "source": p.result_source, "reason": p.diagnostic}
+    # The A-ASSOCIATE-RJ is taken as it arrives, on pynetdicom's DUL thread, not from the
+    # association's flags: pynetdicom 3.0 checks in its main thread whether the socket is still
+    # connected after sending the A-ASSOCIATE-RQ, and when its DUL thread has already read the
+    # reject and closed the transport (AE-4) by then, it reports an abort and drops the reject.
+    received_rj = []
+    handlers = [(evt.EVT_PDU_RECV,
+                 lambda event: received_rj.append(event.pdu) if isinstance(event.pdu, A_ASSOCIATE_RJ) else None)]
+    assoc = ae.associate(host, port, ae_title=called, evt_handlers=handlers)
+    out = {"established": assoc.is_established, "rejected": assoc.is_rejected or bool(received_rj),
+           "aborted": assoc.is_aborted and not received_rj}
+    if received_rj:
+        rj = received_rj[0]
+        out["reject"] = {"result": rj.result, "source": rj.source, "reason": rj.reason_diagnostic}
     if assoc.is_established:
         out["contexts"] = [
             {"id": cx.context_id, "abstract": cx.abstract_syntax, "result": cx.result,
