@@ -98,11 +98,17 @@ public enum PageIn {
         let page = systemPageSize
         let firstPage = offset / page
         let pages = (offset + length + page - 1) / page - firstPage
-        var cached: UInt64 = 0
-        if qrs_cached_pages(fd, Int64(offset), Int64(length), &cached) == 0, cached >= UInt64(pages) {
-            return .alreadyResident
+        if !cachestatUnavailable.load(ordering: .relaxed) {
+            var cached: UInt64 = 0
+            if qrs_cached_pages(fd, Int64(offset), Int64(length), &cached) == 0 {
+                if cached >= UInt64(pages) { return .alreadyResident }
+            } else if errno == ENOSYS || errno == EPERM {
+                // A kernel before 6.5, or a seccomp filter that does not know the call (Debian
+                // 12's libseccomp cannot name it in SystemCallFilter=): it will not start working.
+                cachestatUnavailable.store(true, ordering: .relaxed)
+            }
         }
-        // ENOSYS (a kernel before 6.5) or some pages missing: read the whole range.
+        // Some pages missing, or no way to tell: read the whole range.
         return readThrough(fd, offset: offset, length: length)
     }
 
@@ -137,6 +143,10 @@ public enum PageIn {
     }
 
     /// `/dev/null` open for writing for the process's lifetime, nil if it cannot be opened.
+    /// Set once `cachestat(2)` has been refused as absent or forbidden, so it is not retried
+    /// for every range.
+    private static let cachestatUnavailable = Atomic<Bool>(false)
+
     private static let devNull: Int32? = {
         let fd = open("/dev/null", O_WRONLY | O_CLOEXEC)
         return fd >= 0 ? fd : nil

@@ -26,10 +26,8 @@ final class IdleTimeoutTests {
     func busyReceivingIsNotIdle() throws {
         let socket = try associate()
         let uid = "1.2.826.0.1.3680043.10.1489.17.2"
-        let pdus = HandMadeStore.dataSetPDUs(HandMadeStore.dataSet(instanceUID: uid, pixelBytes: 48 * 16384),
-                                             fragmentSize: 16384)
-        socket.send(HandMadePDUs.pData(contextID: HandMadeStore.contextID, controlHeader: 0x03,
-                                       fragment: HandMadeStore.command(messageID: 1, instanceUID: uid)))
+        let (command, pdus) = HandMadeStore.storeRequestPDUs(instanceUID: uid, pixelBytes: 48 * 16384)
+        socket.send(command)
         let started = Date()
         for pdu in pdus {
             #expect(socket.send(pdu), "connection closed while streaming\n\(daemon.log.suffix(2000))")
@@ -57,10 +55,8 @@ final class IdleTimeoutTests {
     func stalledDataSetIsAborted() throws {
         let socket = try associate()
         let uid = "1.2.826.0.1.3680043.10.1489.17.3"
-        let pdus = HandMadeStore.dataSetPDUs(HandMadeStore.dataSet(instanceUID: uid, pixelBytes: 8 * 16384),
-                                             fragmentSize: 16384)
-        socket.send(HandMadePDUs.pData(contextID: HandMadeStore.contextID, controlHeader: 0x03,
-                                       fragment: HandMadeStore.command(messageID: 1, instanceUID: uid)))
+        let (command, pdus) = HandMadeStore.storeRequestPDUs(instanceUID: uid, pixelBytes: 8 * 16384)
+        socket.send(command)
         for pdu in pdus.prefix(pdus.count / 2) { socket.send(pdu) }
         let (bytes, closed) = socket.receiveUntilClosed(timeout: 30)
         #expect(closed, "stalled C-STORE left open\n\(daemon.log)")

@@ -84,6 +84,12 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
 }
 
 @Suite struct TCPTests {
+    /// Bytes received on `fd` and not read yet (FIONREAD).
+    static func bytesQueued(on fd: Int32) -> Int32 {
+        var count: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &count) == 0 ? count : -1
+    }
+
     static let tenMegabytes = 10 * 1024 * 1024
 
     @Test func echoTenMegabytesThroughOwnConnect() throws {
@@ -223,9 +229,17 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             defer { close(fd) }
             #expect(accepted.wait(seconds: 5))
             #expect(blockingSend(fd, [[UInt8](repeating: 1, count: 1000)[...]]))
-            usleep(200_000)
-            #expect(reads.value == 0)
             let box = try #require(server.value)
+            // Wait until the bytes sit in the server socket's receive queue, then let the loop go
+            // once more round epoll: a connection still reading would have been handed them.
+            var queued: Int32 = 0
+            for _ in 0..<250 where queued < 1000 {
+                queued = try onLoop(loop) { Self.bytesQueued(on: box.value!.fd) }
+                if queued < 1000 { usleep(20_000) }
+            }
+            #expect(queued == 1000)
+            try onLoop(loop) {}
+            #expect(reads.value == 0)
             #expect(try onLoop(loop) { box.value!.bytesRead } == 0)
             try onLoop(loop) { box.value!.resumeReading() }
             for _ in 0..<250 where bytes.value < 1000 { usleep(20_000) }
@@ -382,7 +396,9 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
             close(fd)
             for _ in 0..<100 where closes.value.isEmpty { usleep(20_000) }
-            usleep(50_000)
+            // The connection is deregistered when it reports its close; a loop turn after that
+            // would carry any second report.
+            try onLoop(loop) {}
             #expect(closes.value == [ECONNRESET] || closes.value == [nil], "\(closes.value)")
         }
     }
@@ -454,7 +470,8 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             }
             let fd = try blockingConnect(port: port, receiveBuffer: 64 * 1024)
             defer { close(fd) }
-            usleep(100_000)  // let the server's output back up
+            // The server's output backs up in its queue before the client starts reading.
+            for _ in 0..<250 where initialPending.value == 0 { usleep(20_000) }
             let received = blockingReceive(fd, upTo: payload.count)
             #expect(initialPending.value >= 256 * 1024)
             #expect(writableCalls.value.count == 1)

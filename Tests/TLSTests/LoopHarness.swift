@@ -23,96 +23,85 @@ enum LoopHarness {
         }
     }
 
-    /// Waits for what the session asked for; false when the deadline passed first.
-    private static func wait(_ session: TLSSession, readable: Bool, until deadline: Date) -> Bool {
-        wait(session.socket, for: Int16(readable ? POLLIN : POLLOUT), until: deadline)
+    /// What a session call needs before it is tried again: nothing (it is done), nothing but
+    /// another try, or the socket readable or writable.
+    enum Need { case done, again, readable, writable }
+
+    /// Calls `step` until it is done, waiting on the socket for what it needs; `timedOut` when the
+    /// deadline passes first.
+    private static func repeatUntilDone<Result>(
+        _ session: TLSSession, timeout: Double, timedOut: Result, _ step: () -> (Result, Need)
+    ) -> Result {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let (result, need) = step()
+            switch need {
+            case .done: return result
+            case .again: continue
+            case .readable, .writable:
+                let events = Int16(need == .readable ? POLLIN : POLLOUT)
+                guard wait(session.socket, for: events, until: deadline) else { return timedOut }
+            }
+        }
     }
 
     /// Runs the handshake to its end, waiting on the socket as it asks.
     static func handshake(_ session: TLSSession, timeout: Double = 10) -> TLSSession.HandshakeResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
+        repeatUntilDone(session, timeout: timeout, timedOut: .failed("test timed out")) {
             let result = session.handshake()
             switch result {
-            case .wantRead:
-                guard wait(session, readable: true, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .wantWrite:
-                guard wait(session, readable: false, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .done, .failed:
-                return result
+            case .wantRead: return (result, .readable)
+            case .wantWrite: return (result, .writable)
+            case .done, .failed: return (result, .done)
             }
         }
     }
 
     /// Reads until `count` bytes have arrived or the stream ends; returns what arrived and how it ended.
     static func read(_ session: TLSSession, count: Int, timeout: Double = 10) -> ([UInt8], TLSSession.ReadResult) {
-        let deadline = Date().addingTimeInterval(timeout)
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 5000)
-        while received.count < count {
+        let end = repeatUntilDone(session, timeout: timeout, timedOut: .failed("test timed out")) {
+            () -> (TLSSession.ReadResult, Need) in
             let result = chunk.withUnsafeMutableBytes { session.read(into: $0) }
             switch result {
             case .bytes(let n):
                 received += chunk[0..<n]
-            case .wantRead:
-                guard wait(session, readable: true, until: deadline) else {
-                    return (received, .failed("test timed out"))
-                }
-            case .wantWrite:
-                guard wait(session, readable: false, until: deadline) else {
-                    return (received, .failed("test timed out"))
-                }
-            case .closed, .failed:
-                return (received, result)
+                return (.bytes(received.count), received.count < count ? .again : .done)
+            case .wantRead: return (result, .readable)
+            case .wantWrite: return (result, .writable)
+            case .closed, .failed: return (result, .done)
             }
         }
-        return (received, .bytes(received.count))
+        return (received, end)
     }
 
     /// Writes all of `bytes`, retrying with the same bytes after a wait.
     static func write(_ session: TLSSession, _ bytes: [UInt8], timeout: Double = 10) -> TLSSession.WriteResult {
-        let deadline = Date().addingTimeInterval(timeout)
         var offset = 0
-        while offset < bytes.count {
+        guard !bytes.isEmpty else { return .written(0) }
+        return repeatUntilDone(session, timeout: timeout, timedOut: .failed("test timed out")) {
+            () -> (TLSSession.WriteResult, Need) in
             let result = bytes.withUnsafeBytes { session.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }
             switch result {
             case .written(let n):
                 offset += n
-            case .wantRead:
-                guard wait(session, readable: true, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .wantWrite:
-                guard wait(session, readable: false, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .failed:
-                return result
+                return (.written(offset), offset < bytes.count ? .again : .done)
+            case .wantRead: return (result, .readable)
+            case .wantWrite: return (result, .writable)
+            case .failed: return (result, .done)
             }
         }
-        return .written(offset)
     }
 
     /// Sends close_notify, waiting on the socket as asked.
     static func shutdown(_ session: TLSSession, timeout: Double = 10) -> TLSSession.ShutdownResult {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
+        repeatUntilDone(session, timeout: timeout, timedOut: .failed("test timed out")) {
             let result = session.shutdown()
             switch result {
-            case .wantRead:
-                guard wait(session, readable: true, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .wantWrite:
-                guard wait(session, readable: false, until: deadline) else {
-                    return .failed("test timed out")
-                }
-            case .done, .failed:
-                return result
+            case .wantRead: return (result, .readable)
+            case .wantWrite: return (result, .writable)
+            case .done, .failed: return (result, .done)
             }
         }
     }

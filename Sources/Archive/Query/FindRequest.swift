@@ -100,9 +100,9 @@ public struct FindRequest: Sendable {
     /// The level an attribute is a key of in `model` (Study Root: patient keys are
     /// STUDY level keys), and whether we know its level.
     static func keyLevel(of tag: Tag, model: QueryModel) -> (level: QueryLevel, isKnown: Bool) {
-        var l = AttributeLevels.level(of: tag)
-        if model == .studyRoot, l.level == .patient { l.level = .study }
-        return l
+        var key = AttributeLevels.level(of: tag)
+        if model == .studyRoot, key.level == .patient { key.level = .study }
+        return key
     }
 
     /// Whether a tag takes part in matching/returning at all (not command, meta,
@@ -115,39 +115,42 @@ public struct FindRequest: Sendable {
         let depth = AttributeLevels.depth(level)
         let top = model == .patientRoot ? 0 : 1
         if depth > top {
-            for d in top..<depth {
-                let upper = QueryLevel.allCases[d]
+            for upperDepth in top..<depth {
+                let upper = QueryLevel.allCases[upperDepth]
                 let (tag, name) = uniqueKey(of: upper)
-                let v = identifier.string(tag) ?? ""
-                if v.isEmpty || v.contains(where: { $0 == "*" || $0 == "?" || $0 == "\\" }) {
+                let value = identifier.string(tag) ?? ""
+                if value.isEmpty || value.contains(where: { $0 == "*" || $0 == "?" || $0 == "\\" }) {
                     throw QueryError(status: 0xA900,
                                      comment: "\(name) \(tag) with a single value is required above the \(level.rawValue) level",
                                      offendingElements: [tag])
                 }
             }
         }
-        for e in identifier where isKey(e.tag) {
-            let (keyLevel, known) = keyLevel(of: e.tag, model: model)
-            let d = AttributeLevels.depth(keyLevel)
-            if d > depth {
+        for element in identifier where isKey(element.tag) {
+            let (keyLevel, known) = keyLevel(of: element.tag, model: model)
+            let keyDepth = AttributeLevels.depth(keyLevel)
+            if keyDepth > depth {
                 guard known else { continue }
-                throw QueryError(status: 0xA900,
-                                 comment: "key \(e.tag) is a \(keyLevel.rawValue) level key, below the \(level.rawValue) query level",
-                                 offendingElements: [e.tag])
+                throw QueryError(
+                    status: 0xA900,
+                    comment: "key \(element.tag) is a \(keyLevel.rawValue) level key, below the \(level.rawValue) query level",
+                    offendingElements: [element.tag])
             }
-            if d < depth, e.tag != uniqueKey(of: keyLevel).tag, !isEmptyValue(e) {
-                throw QueryError(status: 0xA900,
-                                 comment: "non-unique key \(e.tag) of the \(keyLevel.rawValue) level must be zero-length in a \(level.rawValue) level query",
-                                 offendingElements: [e.tag])
+            if keyDepth < depth, element.tag != uniqueKey(of: keyLevel).tag, !isEmptyValue(element) {
+                throw QueryError(
+                    status: 0xA900,
+                    comment: "non-unique key \(element.tag) of the \(keyLevel.rawValue) level must be zero-length"
+                        + " in a \(level.rawValue) level query",
+                    offendingElements: [element.tag])
             }
         }
     }
 
-    static func isEmptyValue(_ e: DataElement) -> Bool {
-        switch e.value {
-        case .bytes(let b): return b.allSatisfy { $0 == 0x20 || $0 == 0 }
+    static func isEmptyValue(_ element: DataElement) -> Bool {
+        switch element.value {
+        case .bytes(let bytes): return bytes.allSatisfy { $0 == 0x20 || $0 == 0 }
         case .sequence(let items): return items.allSatisfy(\.isEmpty)
-        case .fragments(let f): return f.isEmpty
+        case .fragments(let fragments): return fragments.isEmpty
         }
     }
 }

@@ -56,26 +56,27 @@ struct IdentifierWriter {
         // keys of every level, not outputs); merge the two lists by tag.
         var steps: [Step] = []
         var charsetPlaced = false
-        var o = 0, f = 0
+        var nextOutput = 0, nextFixed = 0
         let outputs = plan.outputs
-        while o < outputs.count || f < fixed.count {
-            let takeOutput = f == fixed.count || (o < outputs.count && outputs[o].tag < fixed[f].tag)
-            let tag = takeOutput ? outputs[o].tag : fixed[f].tag
+        while nextOutput < outputs.count || nextFixed < fixed.count {
+            let takeOutput = nextFixed == fixed.count
+                || (nextOutput < outputs.count && outputs[nextOutput].tag < fixed[nextFixed].tag)
+            let tag = takeOutput ? outputs[nextOutput].tag : fixed[nextFixed].tag
             if !charsetPlaced, tag > .specificCharacterSet {
                 steps.append(.charsetMark)
                 charsetPlaced = true
             }
             if takeOutput {
-                let output = outputs[o]
+                let output = outputs[nextOutput]
                 if case .column(let column) = output.source, output.vr.byteSwapUnit == 1 {
                     steps.append(.column(Int32(column), tag: output.tag, vr: output.vr))
                 } else {
-                    steps.append(.output(o))
+                    steps.append(.output(nextOutput))
                 }
-                o += 1
+                nextOutput += 1
             } else {
-                steps.append(.fixed(fixed[f].bytes))
-                f += 1
+                steps.append(.fixed(fixed[nextFixed].bytes))
+                nextFixed += 1
             }
         }
         if !charsetPlaced { steps.append(.charsetMark) }

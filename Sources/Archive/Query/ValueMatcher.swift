@@ -98,15 +98,15 @@ enum ValueMatcher: Sendable, Equatable {
         default: break
         }
         for raw in stored where !raw.isEmpty {
-            let v = isPN ? TextValues.normalizedPN(raw)
+            let value = isPN ? TextValues.normalizedPN(raw)
                 : (vr == .DA || vr == .TM ? ValueMatcher.normalizedTemporal(vr: vr, raw) : raw)
             switch self {
-            case .single(let s): if v == s { return true }
-            case .list(let l): if l.contains(v) { return true }
-            case .wildcard(let p): if ValueMatcher.glob(Array(p), Array(v)) { return true }
+            case .single(let wanted): if value == wanted { return true }
+            case .list(let wanted): if wanted.contains(value) { return true }
+            case .wildcard(let pattern): if ValueMatcher.glob(Array(pattern), Array(value)) { return true }
             case .range(let lo, let hi):
-                if let lo, v < lo { continue }
-                if let hi, v > hi { continue }
+                if let lo, value < lo { continue }
+                if let hi, value > hi { continue }
                 return true
             default: break
             }

@@ -58,6 +58,14 @@ enum HandMadeStore {
         }
     }
 
+    /// A C-STORE-RQ of a data set with `pixelBytes` of Pixel Data, as PDUs: the command PDU,
+    /// then the data set in PDUs of at most 16 KiB of data, for a test to send at its own pace.
+    static func storeRequestPDUs(instanceUID: String, pixelBytes: Int) -> (command: [UInt8], dataSet: [[UInt8]]) {
+        let command = HandMadePDUs.pData(contextID: contextID, controlHeader: 0x03,
+                                         fragment: self.command(messageID: 1, instanceUID: instanceUID))
+        return (command, dataSetPDUs(dataSet(instanceUID: instanceUID, pixelBytes: pixelBytes), fragmentSize: 16384))
+    }
+
     /// Status (0000,0900) 0000 in a response command's PDU body.
     static let successStatus: [UInt8] = [0x00, 0x00, 0x00, 0x09, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00]
 }
