@@ -16,7 +16,7 @@ start_qrscpd() {  # start_qrscpd STORAGE [INDEX_DB] -> sets q_port, q_pid
     q_port=$(free_port)
     local index_args=()
     [ -n "${2:-}" ] && index_args=(--index-db "$2")
-    "$bin/qrscpd" "$q_port" QRSCPD --storage-dir "$1" "${index_args[@]}" --bind 127.0.0.1 --log-level warning \
+    "$server" "$q_port" QRSCPD --storage-dir "$1" "${index_args[@]}" --bind 127.0.0.1 --log-level warning \
         >>"$work/qrscpd-find.log" 2>&1 &
     q_pid=$!; pids+=("$q_pid")
     for _ in $(seq 1 1200); do (exec 3<>/dev/tcp/127.0.0.1/"$q_port") 2>/dev/null && return 0; sleep 0.1; done
@@ -80,8 +80,8 @@ echo
 echo "== qrscpd alone, 10,000 studies as files (then one more with a 400-image series)"
 "$bin/qrscpd-samples" bulk "$work/a10k" --studies 10000 --series-per-study 1 --instances-per-series 1 \
     --image-size 64 --studies-per-patient 1 --run 9 | sed 's/^/   /'
-t0=$(date +%s.%N); "$bin/qrscpd" 1 QRSCPD --storage-dir "$work/a10k" --index-db "$work/a10k.sqlite" --scan-only >/dev/null 2>&1
-t1=$(date +%s.%N); "$bin/qrscpd" 1 QRSCPD --storage-dir "$work/a10k" --index-db "$work/a10k.sqlite" --scan-only >/dev/null 2>&1
+t0=$(date +%s.%N); "$server" 1 QRSCPD --storage-dir "$work/a10k" --index-db "$work/a10k.sqlite" --scan-only >/dev/null 2>&1
+t1=$(date +%s.%N); "$server" 1 QRSCPD --storage-dir "$work/a10k" --index-db "$work/a10k.sqlite" --scan-only >/dev/null 2>&1
 t2=$(date +%s.%N)
 python3 -c "print('scan, cold:      %.0f files/s (%.2f s for 10,000 files)' % (10000/($t1-$t0), $t1-$t0))"
 python3 -c "print('re-scan, unchanged: %.2f s for 10,000 files (%.1f s per 100,000)' % ($t2-$t1, ($t2-$t1)*10))"

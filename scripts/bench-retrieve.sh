@@ -52,7 +52,7 @@ sink_port=$(free_port)
 
 # qrscpd over the generated archive
 rq_port=$(free_port)
-"$bin/qrscpd" "$rq_port" QRSCPD --storage-dir "$data" --bind 127.0.0.1 --log-level warning \
+"$server" "$rq_port" QRSCPD --storage-dir "$data" --bind 127.0.0.1 --log-level warning \
     --peer "STORESCP:127.0.0.1:$dest_port" --peer "BENCHSINK:127.0.0.1:$sink_port" >>"$work/qrscpd-retrieve.log" 2>&1 &
 rq_pid=$!; pids+=("$rq_pid")
 for _ in $(seq 1 600); do (exec 3<>/dev/tcp/127.0.0.1/"$rq_port") 2>/dev/null && break; sleep 0.1; done

@@ -67,7 +67,7 @@ print(json.dumps({"server": server, "parallel": int(par), "seconds": float(t1) -
 run_qrscpd_ingest() {  # PARALLEL RUN
     local dir="$work/q-ingest-$1-$2"; mkdir -p "$dir"
     local port; port=$(free_port)
-    "$bin/qrscpd" "$port" QRSCPD --storage-dir "$dir" --index-db "$dir.sqlite" --bind 127.0.0.1 \
+    "$server" "$port" QRSCPD --storage-dir "$dir" --index-db "$dir.sqlite" --bind 127.0.0.1 \
         --max-assoc 16 --log-level warning >>"$work/qrscpd-ingest.log" 2>&1 &
     local pid=$!; pids+=("$pid"); wait_port "$port"
     local before after t0 t1
