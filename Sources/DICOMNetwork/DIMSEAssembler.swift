@@ -13,6 +13,9 @@ public enum DIMSEAssemblyError: Error, Sendable, Hashable, CustomStringConvertib
     case commandTooLarge(contextID: UInt8, size: Int, limit: Int)
     /// The command set could not be decoded.
     case invalidCommand(contextID: UInt8, CommandSetDecodingError)
+    /// An accumulated data set grew beyond ``DIMSEAssembler/maxAccumulatedDataSetLength``. Not a
+    /// protocol error: the receiver gives up as service user (A-ABORT source 0, reason 0, Evt15).
+    case dataSetTooLarge(contextID: UInt8, commandField: UInt16?, size: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -23,15 +26,19 @@ public enum DIMSEAssemblyError: Error, Sendable, Hashable, CustomStringConvertib
         case .commandTooLarge(let id, let size, let limit):
             return "command set on context \(id) is \(size) bytes, over the limit \(limit)"
         case .invalidCommand(let id, let e): return "invalid command set on context \(id): \(e)"
+        case .dataSetTooLarge(let id, _, let size, let limit):
+            return "data set on context \(id) is at least \(size) bytes, over the limit \(limit)"
         }
     }
 
     /// The A-ABORT reason to send (PS3.8 Table 9-26): 6 invalid parameter value for a bad context
-    /// or command, 2 unexpected PDU for out-of-order PDVs.
+    /// or command, 2 unexpected PDU for out-of-order PDVs, 0 (not specified) for a data set over
+    /// the receiver's own limit.
     public var abortReason: AbortReason {
         switch self {
         case .unacceptedContext, .commandTooLarge, .invalidCommand: return .invalidPDUParameterValue
         case .dataSetWithoutCommand, .commandDuringDataSet, .dataSetDuringCommand: return .unexpectedPDU
+        case .dataSetTooLarge: return .notSpecified
         }
     }
 }
@@ -46,12 +53,31 @@ public enum DIMSEAssemblerOutput: Sendable, Hashable {
     case dataSetFragment(contextID: UInt8, fragment: ArraySlice<UInt8>, isLast: Bool)
 }
 
+/// Which data sets a ``DIMSEAssembler`` hands on fragment by fragment instead of accumulating them.
+public enum DataSetStreaming: Sendable, Hashable {
+    /// Every data set is accumulated and delivered with its command as one message.
+    case never
+    /// Every data set is delivered fragment by fragment.
+    case always
+    /// Data sets of these commands are delivered fragment by fragment (a C-STORE-RQ's, so that
+    /// it can be written as it arrives); all others are accumulated.
+    case commands(Set<CommandField>)
+
+    func streams(_ command: CommandSet) -> Bool {
+        switch self {
+        case .never: return false
+        case .always: return true
+        case .commands(let fields): return command.commandField.map(fields.contains) ?? false
+        }
+    }
+}
+
 /// Reassembles DIMSE messages from PDVs, per presentation context (PS3.8 Annex E, PS3.7 §6.3; UL-19).
 ///
-/// Feed PDVs in arrival order. Command fragments are bounded by ``maxCommandLength``; data set
-/// fragments are kept as slices (no copy) and their size is exposed through
-/// ``accumulatedDataSetLength(contextID:)`` so the caller can apply its own limit, or delivered one
-/// by one when ``deliverDataSetIncrementally`` is set (for streaming C-STORE).
+/// Feed PDVs in arrival order. Command fragments are bounded by ``maxCommandLength``. Data set
+/// fragments are either delivered one by one as they arrive (``streaming``, for C-STORE) or kept
+/// as slices (no copy) until the data set is complete, bounded by ``maxAccumulatedDataSetLength``;
+/// their size so far is exposed through ``accumulatedDataSetLength(contextID:)``.
 public struct DIMSEAssembler: Sendable {
     private enum ContextState: Sendable {
         case command(fragments: [ArraySlice<UInt8>], size: Int)
@@ -63,20 +89,42 @@ public struct DIMSEAssembler: Sendable {
     public var acceptedContextIDs: Set<UInt8>
     /// Upper bound on a reassembled command set (default 64 KiB).
     public var maxCommandLength: Int
-    /// Deliver data set fragments as they arrive instead of accumulating them.
-    public var deliverDataSetIncrementally: Bool
+    /// Which data sets are delivered as they arrive; the others are accumulated.
+    public var streaming: DataSetStreaming
+    /// Upper bound on an accumulated data set (nil: none); beyond it ``append(_:)`` throws
+    /// ``DIMSEAssemblyError/dataSetTooLarge(contextID:commandField:size:limit:)``.
+    public var maxAccumulatedDataSetLength: Int?
 
     private var contexts: [UInt8: ContextState] = [:]
 
     public init(acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024,
                 deliverDataSetIncrementally: Bool = false) {
+        self.init(acceptedContextIDs: acceptedContextIDs, maxCommandLength: maxCommandLength,
+                  streaming: deliverDataSetIncrementally ? .always : .never, maxAccumulatedDataSetLength: nil)
+    }
+
+    public init(acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024, streaming: DataSetStreaming,
+                maxAccumulatedDataSetLength: Int?) {
         self.acceptedContextIDs = acceptedContextIDs
         self.maxCommandLength = maxCommandLength
-        self.deliverDataSetIncrementally = deliverDataSetIncrementally
+        self.streaming = streaming
+        self.maxAccumulatedDataSetLength = maxAccumulatedDataSetLength
+    }
+
+    /// Deliver every data set's fragments as they arrive instead of accumulating them.
+    public var deliverDataSetIncrementally: Bool {
+        get { streaming == .always }
+        set { streaming = newValue ? .always : .never }
     }
 
     /// True when no message is partially received on any context.
     public var isIdle: Bool { contexts.isEmpty }
+
+    /// True when a data set is being accumulated on some context (its command has arrived, its
+    /// last fragment has not).
+    public var isAccumulatingDataSet: Bool {
+        contexts.values.contains { if case .dataSet = $0 { return true } else { return false } }
+    }
 
     /// Bytes of data set received so far for the message in progress on a context.
     public func accumulatedDataSetLength(contextID: UInt8) -> Int {
@@ -133,7 +181,7 @@ public struct DIMSEAssembler: Sendable {
                 if state != nil { contexts[id] = nil }
                 return .message(DIMSEMessage(contextID: id, command: command, dataSet: nil))
             }
-            if deliverDataSetIncrementally {
+            if streaming.streams(command) {
                 contexts[id] = .streamingDataSet(size: 0)
                 return .command(contextID: id, command)
             }
@@ -148,6 +196,10 @@ public struct DIMSEAssembler: Sendable {
                 return .dataSetFragment(contextID: id, fragment: pdv.fragment, isLast: pdv.isLast)
             case .dataSet(let command, var fragments, let size)?:
                 contexts[id] = nil  // release the array before appending (keeps it uniquely referenced)
+                if let limit = maxAccumulatedDataSetLength, size + pdv.fragment.count > limit {
+                    throw .dataSetTooLarge(contextID: id, commandField: command.commandFieldValue,
+                                           size: size + pdv.fragment.count, limit: limit)
+                }
                 fragments.append(pdv.fragment)
                 if pdv.isLast {
                     return .message(DIMSEMessage(contextID: id, command: command, dataSet: fragments))

@@ -55,18 +55,70 @@ public struct PDUStreamDecoder: Sendable {
         return nil
     }
 
-    /// Tries to decode one PDU from the start of `bytes` (the readable bytes of the connection).
-    public func decode(_ bytes: ArraySlice<UInt8>) -> Outcome {
-        guard let header = PDUHeader.peek(bytes) else { return .needMoreBytes }
-        if let error = validate(header) { return .invalid(error) }
-        let total = PDUHeader.size + Int(header.length)
-        guard bytes.count >= total else { return .needMoreBytes }
-        let start = bytes.startIndex + PDUHeader.size
-        let body = bytes[start ..< bytes.startIndex + total]
-        do {
-            return .pdu(try PDU.decode(type: header.type, body: body), consumed: total)
-        } catch {
-            return .invalid(error)
+    /// One framing step over a connection's readable input.
+    public enum Step: Sendable, Hashable {
+        /// Not enough bytes yet for a whole PDU; nothing was consumed.
+        case needMoreBytes
+        /// A whole PDU, consumed from the input; `length` is its header's length field.
+        case pdu(PDU, length: UInt32)
+        /// The stream is invalid (Evt19): the header broke our limits (`inHeader`, nothing was
+        /// consumed) or the body did not decode (the PDU was consumed).
+        case invalid(PDUDecodingError, inHeader: Bool)
+    }
+
+    /// Cuts the next PDU out of `input`: the one framing every reader runs (the server over its
+    /// receive buffer, ``decode(_:)`` over plain bytes). The header is checked against the
+    /// limits before the body is waited for, so a hostile length never turns into an allocation;
+    /// the body is a slice of the input (no copy when the input holds it in one piece).
+    @inlinable
+    public func next<Input: PDUInput>(from input: inout Input) -> Step {
+        guard let headerBytes = input.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) else {
+            return .needMoreBytes
         }
+        if let error = validate(header) { return .invalid(error, inHeader: true) }
+        guard input.readableBytes >= PDUHeader.size + Int(header.length) else { return .needMoreBytes }
+        _ = input.readSlice(PDUHeader.size)
+        let body = input.readSlice(Int(header.length)) ?? []
+        do {
+            return .pdu(try PDU.decode(type: header.type, body: body), length: header.length)
+        } catch {
+            return .invalid(error, inHeader: false)
+        }
+    }
+
+    /// Tries to decode one PDU from the start of `bytes` (the readable bytes of the connection),
+    /// with ``next(from:)``.
+    public func decode(_ bytes: ArraySlice<UInt8>) -> Outcome {
+        var input = bytes
+        switch next(from: &input) {
+        case .needMoreBytes: return .needMoreBytes
+        case .pdu(let pdu, let length): return .pdu(pdu, consumed: PDUHeader.size + Int(length))
+        case .invalid(let error, _): return .invalid(error)
+        }
+    }
+}
+
+/// Bytes received and not yet consumed, as a PDU reader sees them: the reactor's receive buffer,
+/// or a plain slice of bytes.
+public protocol PDUInput {
+    /// Number of bytes not yet consumed.
+    var readableBytes: Int { get }
+    /// The next `count` bytes without consuming them, or nil if fewer are readable.
+    func peek(_ count: Int) -> ArraySlice<UInt8>?
+    /// Consumes and returns the next `count` bytes, or nil (consuming nothing) if fewer are readable.
+    mutating func readSlice(_ count: Int) -> ArraySlice<UInt8>?
+}
+
+extension ArraySlice: PDUInput where Element == UInt8 {
+    @inlinable public var readableBytes: Int { count }
+
+    @inlinable public func peek(_ count: Int) -> ArraySlice<UInt8>? {
+        count <= self.count ? prefix(count) : nil
+    }
+
+    @inlinable public mutating func readSlice(_ count: Int) -> ArraySlice<UInt8>? {
+        guard let slice = peek(count) else { return nil }
+        removeFirst(count)
+        return slice
     }
 }

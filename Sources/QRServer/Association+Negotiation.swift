@@ -21,9 +21,6 @@ extension Association {
                 return
             }
             holdsAssociationSlot = true
-            self.negotiated = negotiated
-            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
-                                       deliverDataSetIncrementally: true)
             server.statistics.associationsAccepted += 1
             logger.info("association accepted", metadata: [
                 "contexts_accepted": "\(negotiated.contexts.count)",
@@ -35,7 +32,7 @@ extension Association {
                     "abstract_syntaxes": "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))",
                 ])
             }
-            process(.associateAcceptResponse(accept))
+            driver.accept(accept, negotiated: negotiated)
         }
     }
 
@@ -47,6 +44,6 @@ extension Association {
             "source": "\(reject.source.rawValue)",
             "diagnostic": "\(reject.reason.rawValue)",
         ])
-        process(.associateRejectResponse(reject))
+        driver.reject(reject)
     }
 }

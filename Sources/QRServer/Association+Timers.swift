@@ -2,7 +2,8 @@ import DICOMNetwork
 import Logging
 import Reactor
 
-/// Operations in progress, the ARTIM timer and the idle timer (progress on the association).
+/// Operations in progress, the release that waits for them, and the idle timer (progress on the
+/// association). ARTIM is the driver's.
 extension Association {
     /// Marks the start and end of an operation that answers asynchronously.
     func operationStarted() { operationsInProgress += 1 }
@@ -16,20 +17,10 @@ extension Association {
         guard releaseRequested, operationsInProgress == 0 else { return }
         releaseRequested = false
         logger.info("association released")
-        process(.releaseResponse)
+        driver.releaseResponse()
     }
 
-    // MARK: - Timers
-
-    func startARTIM() {
-        cancel(&artimTimer)
-        artimTimer = server.loop.schedule(after: server.configuration.artimTimeout) { [weak self] in
-            guard let self else { return }
-            artimTimer = nil
-            logger.info("ARTIM expired", metadata: ["state": "\(stateMachine.state)"])
-            process(.artimExpired)
-        }
-    }
+    // MARK: - Idle timer
 
     /// Progress on the association: a complete PDU arrived or an operation ended. Bytes of a
     /// PDU still incomplete are not progress, so a peer dripping a PDU cannot hold its buffer
@@ -62,18 +53,18 @@ extension Association {
             armIdleTimer(after: timeout - quiet)
             return
         }
-        guard stateMachine.state == .sta6 else { return }
+        guard driver.state == .sta6 else { return }
         if let stall = peerStall {
             server.statistics.progressTimeouts += 1
             logger.notice("no progress from the peer, aborting", metadata: [
                 "reason": "\(stall)", "idle_timeout_s": "\(timeout.components.seconds)",
             ])
-            process(.abortRequest)
+            driver.abort()
         } else if operationsInProgress > 0 {
             armIdleTimer(after: timeout)
         } else {
             logger.notice("association idle, aborting", metadata: ["idle_timeout_s": "\(timeout.components.seconds)"])
-            process(.abortRequest)
+            driver.abort()
         }
     }
 
@@ -84,7 +75,7 @@ extension Association {
         if connection.bufferedInputBytes > 0 {
             return "a PDU left incomplete (\(connection.bufferedInputBytes) bytes received)"
         }
-        if !stores.isEmpty || !partialDataSets.isEmpty { return "a data set left incomplete" }
+        if !stores.isEmpty || driver.isAccumulatingDataSet { return "a data set left incomplete" }
         return nil
     }
 

@@ -2,11 +2,10 @@ import DICOMNetwork
 import Reactor
 
 /// Cuts the next complete PDU out of a connection's receive buffer, for inbound and
-/// outbound associations alike.
+/// outbound associations alike, with ``PDUStreamDecoder/next(from:)``: the framing the
+/// byte-level decoder tests check.
 ///
-/// Lengths are checked against our limits from the 6-byte header alone, before any body is
-/// buffered, so a hostile length never turns into an allocation. The body is a slice of the
-/// receive buffer (no copy when it lies in one chunk).
+/// The body is a slice of the receive buffer (no copy when it lies in one chunk).
 enum PDUReader {
     enum Next {
         case needMoreBytes
@@ -16,21 +15,17 @@ enum PDUReader {
     }
 
     static func next(from buffer: inout ByteBuffer, limits: PDUStreamDecoder) -> Next {
-        guard let headerBytes = buffer.peek(PDUHeader.size), let header = PDUHeader.peek(headerBytes) else {
+        switch limits.next(from: &buffer) {
+        case .needMoreBytes:
             return .needMoreBytes
-        }
-        if let error = limits.validate(header) {
+        case .pdu(let pdu, let length):
+            return .pdu(pdu, length: length)
+        case .invalid(let error, let inHeader):
             buffer.clear()
-            return .invalid(error.abortReason, "invalid PDU header: \(error)")
-        }
-        guard buffer.readableBytes >= PDUHeader.size + Int(header.length) else { return .needMoreBytes }
-        buffer.moveReaderIndex(forwardBy: PDUHeader.size)
-        let body = buffer.readSlice(Int(header.length)) ?? []
-        do {
-            return .pdu(try PDU.decode(type: header.type, body: body), length: header.length)
-        } catch {
-            buffer.clear()
-            return .invalid(error.abortReason, "malformed PDU: \(error)")
+            return .invalid(error.abortReason, inHeader ? "invalid PDU header: \(error)" : "malformed PDU: \(error)")
         }
     }
 }
+
+/// The reactor's receive buffer already has the three members a PDU reader needs.
+extension ByteBuffer: PDUInput {}

@@ -2,9 +2,12 @@ import DICOMNetwork
 import Logging
 import Reactor
 
-/// An association we request (the C-MOVE sub-association, QR-17), driven by the state
-/// machine's requestor path: Evt1 → connect (non-blocking, on the loop) → Evt2 → A-ASSOCIATE-RQ
-/// → AC/RJ → data transfer → A-RELEASE (or A-ABORT). Loop-confined.
+/// An association we request (the C-MOVE sub-association, QR-17): the requestor's side. The
+/// upper layer (PDUs, state machine, DIMSE assembly, ARTIM, sending) is its
+/// ``UpperLayerDriver``: Evt1 → connect (non-blocking, on the loop, here) → Evt2 →
+/// A-ASSOCIATE-RQ → AC/RJ → data transfer → A-RELEASE (or A-ABORT). This class adds the
+/// connecting, the wait for each answer of the destination, and the callbacks of its
+/// retrieve. Loop-confined.
 ///
 /// It keeps itself alive from ``open()`` until its connection has closed, so a release can
 /// complete after the operation that used it has finished.
@@ -12,17 +15,11 @@ final class OutboundAssociation: StoreChannel {
     let request: AssociateRequest
     let peer: PeerAddress
     private unowned let server: DICOMServer
-    private var logger: Logger
-    private var stateMachine = AssociationStateMachine()
-    private var connection: Connection?
-    private(set) var negotiated: NegotiatedAssociation?
-    private var assembler: DIMSEAssembler?
+    private let driver: UpperLayerDriver
+    private var logger: Logger { driver.logger }
     private var timer: TimerID?
     private var selfReference: OutboundAssociation?
-    private var ended = false
     private var releasing = false
-    /// PDU headers of data sets sent from mapped files.
-    private let frameHeaders = SealedBytesArena()
 
     /// Once: established, or why not (connect failure, RJ, abort, timeout).
     var onEstablished: ((Result<Void, SubOperationFailure>) -> Void)?
@@ -34,8 +31,8 @@ final class OutboundAssociation: StoreChannel {
     var onWritable: (() -> Void)?
 
     /// How long the destination may take to answer the A-ASSOCIATE-RQ, a C-STORE-RQ or the
-    /// A-RELEASE-RQ.
-    var responseTimeout: Duration
+    /// A-RELEASE-RQ; also our ARTIM.
+    let responseTimeout: Duration
 
     init(server: DICOMServer, request: AssociateRequest, peer: PeerAddress, logger: Logger) {
         self.server = server
@@ -43,15 +40,24 @@ final class OutboundAssociation: StoreChannel {
         self.peer = peer
         var logger = logger
         logger[metadataKey: "move_destination"] = "\(request.calledAETitle)@\(peer)"
-        self.logger = logger
-        self.responseTimeout = max(server.configuration.artimTimeout, .seconds(30))
+        let responseTimeout = max(server.configuration.artimTimeout, .seconds(30))
+        self.responseTimeout = responseTimeout
+        let settings = UpperLayerDriver.Settings(
+            decoderLimits: { [unowned server] in server.decoderLimits },
+            artimTimeout: { responseTimeout },
+            closeTimeout: { .seconds(2) },
+            peerPhrase: " from the move destination")
+        driver = UpperLayerDriver(loop: server.loop, settings: settings, logger: logger)
     }
 
     private var destinationText: String { "\(request.calledAETitle) at \(peer)" }
 
+    /// The association as negotiated, once established.
+    var negotiated: NegotiatedAssociation? { driver.negotiated }
+
     // MARK: StoreChannel
 
-    var isOpen: Bool { !ended && !releasing && stateMachine.state == .sta6 }
+    var isOpen: Bool { !driver.isEnded && !releasing && driver.state == .sta6 }
 
     func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context] {
         guard let negotiated else { return [] }
@@ -59,23 +65,18 @@ final class OutboundAssociation: StoreChannel {
     }
 
     var peerMaxPDULength: UInt32 { negotiated?.peerMaxPDULength ?? 0 }
-    var pendingWriteBytes: Int { connection?.pendingWriteBytes ?? 0 }
-    var writeLowWaterMark: Int { connection?.writeLowWaterMark ?? 0 }
+    var pendingWriteBytes: Int { driver.connection?.pendingWriteBytes ?? 0 }
+    var writeLowWaterMark: Int { driver.writeLowWaterMark }
 
     func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
-        guard isOpen, let negotiated, let connection else { return }
-        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
-                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
-        connection.write(dataSet.outputPieces(contextID: contextID, isLast: isComplete,
-                                              peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
-                                              after: commandPiece))
+        guard isOpen else { return }
+        driver.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet, isLast: isComplete)
         startTimer("no C-STORE-RSP")
     }
 
     func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
-        guard isOpen, let negotiated, let connection else { return }
-        connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
-                                           peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
+        guard isOpen else { return }
+        driver.continueStreamedMessage(contextID: contextID, part, isLast: isLast)
         // The destination is taking the data set: the wait for its answer starts again.
         startTimer("no C-STORE-RSP")
     }
@@ -84,19 +85,17 @@ final class OutboundAssociation: StoreChannel {
 
     func open() {
         selfReference = self
-        process(.associateRequest(request))
+        driver.delegate = self
+        driver.requestAssociation(request)
     }
 
     /// A-RELEASE when established; otherwise just ends.
     func release() {
-        onEstablished = nil
-        onMessage = nil
-        onUnexpectedEnd = nil
-        onWritable = nil
-        guard !ended else { return }
-        if stateMachine.state == .sta6 {
+        clearCallbacks()
+        guard !driver.isEnded else { return }
+        if driver.state == .sta6 {
             releasing = true
-            process(.releaseRequest)
+            driver.requestRelease()
             startTimer("no A-RELEASE-RP")
         } else {
             abort()
@@ -105,160 +104,20 @@ final class OutboundAssociation: StoreChannel {
 
     /// A-ABORT (the originating association went away, QR-21, or a timeout).
     func abort() {
+        clearCallbacks()
+        guard !driver.isEnded else { return }
+        cancelTimer()
+        driver.abort()
+    }
+
+    private func clearCallbacks() {
         onEstablished = nil
         onMessage = nil
         onUnexpectedEnd = nil
         onWritable = nil
-        guard !ended else { return }
-        if stateMachine.state == .sta4 || connection == nil {
-            end()
-            return
-        }
-        process(.abortRequest)
-        connection?.closeAfterFlush(timeout: .seconds(2))
     }
 
-    // MARK: Transport
-
-    private func connect() {
-        server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
-                            resolvingNamesOn: server.workers) { [self] result in
-            guard !ended else {
-                if case .success(let c) = result { c.close() }
-                return
-            }
-            switch result {
-            case .failure(let error):
-                fail("\(destinationText): \(ConnectFailure.describe(error))")
-            case .success(let connection):
-                self.connection = connection
-                connection.onRead = { [unowned self] buffer in receive(&buffer) }
-                connection.onClose = { [unowned self] error in transportClosed(error) }
-                connection.onWritable = { [unowned self] in onWritable?() }
-                logger.debug("sub-association connection open")
-                process(.transportConnectConfirm)
-                startTimer("no A-ASSOCIATE response")
-            }
-        }
-    }
-
-    private func receive(_ buffer: inout ByteBuffer) {
-        while !ended {
-            if stateMachine.state == .sta13 {
-                buffer.clear()
-                return
-            }
-            switch PDUReader.next(from: &buffer, limits: server.decoderLimits) {
-            case .needMoreBytes:
-                return
-            case .invalid(let reason, let description):
-                logger.warning("\(description) from the move destination, aborting")
-                process(.invalidPDU(reason))
-                return
-            case .pdu(let pdu, _):
-                process(AssociationStateMachine.Event(received: pdu))
-            }
-        }
-    }
-
-    private func transportClosed(_ error: Error?) {
-        if let error = error as? FileRegionError {
-            logger.error("sub-association aborted: a data set being sent could not be read to its end",
-                         metadata: ["error": "\(error)"])
-        } else if let error {
-            logger.debug("sub-association connection closed", metadata: ["error": "\(error)"])
-        }
-        process(.transportClosed)
-        if !ended {
-            if onEstablished != nil {
-                fail("\(destinationText) closed the connection during association negotiation")
-            } else if let error = error as? FileRegionError {
-                unexpectedEnd("a data set being sent could not be read to its end: \(error)")
-            } else if !releasing {
-                unexpectedEnd("\(destinationText) closed the connection")
-            }
-            end()
-        }
-    }
-
-    // MARK: State machine
-
-    private func process(_ event: AssociationStateMachine.Event) {
-        guard !ended else { return }
-        for output in stateMachine.handle(event) { perform(output) }
-    }
-
-    private func perform(_ output: AssociationStateMachine.Output) {
-        switch output {
-        case .openTransport:
-            connect()
-        case .sendPDU(let pdu):
-            guard let connection else { return }
-            switch pdu {
-            case .pData(let p): connection.write(p.encodedPieces())
-            default: connection.write(pdu.encoded()[...])
-            }
-        case .indicateAssociateAccept(let ac):
-            cancelTimer()
-            let negotiated = NegotiatedAssociation(requestor: request, accept: ac)
-            self.negotiated = negotiated
-            assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs)
-            logger.info("sub-association established", metadata: [
-                "contexts_accepted": "\(negotiated.contexts.count)",
-                "contexts_proposed": "\(request.presentationContexts.count)",
-            ])
-            let callback = onEstablished
-            onEstablished = nil
-            callback?(.success(()))
-        case .indicateAssociateReject(let rj):
-            fail("\(destinationText) refused the association (\(rj.result.rawValue)/\(rj.source.rawValue)/\(rj.reason.rawValue))")
-        case .indicatePData(let pData):
-            receive(pData)
-        case .indicateRelease:
-            // The destination asks to release in the middle of a move: agree, and stop.
-            process(.releaseResponse)
-            unexpectedEnd("\(destinationText) released the association")
-        case .confirmRelease:
-            cancelTimer()
-            logger.debug("sub-association released")
-        case .indicateAbort(let indication):
-            if negotiated == nil {
-                fail("\(destinationText) aborted during association negotiation")
-            } else if !releasing {
-                unexpectedEnd("\(destinationText) aborted the association (\(indication))")
-            }
-        case .startARTIM:
-            startTimer("ARTIM expired")
-        case .stopARTIM:
-            cancelTimer()
-        case .closeTransport:
-            if let connection { connection.closeAfterFlush(timeout: .seconds(2)) } else { end() }
-        case .indicateAssociateRequest:
-            break  // acceptor-side output
-        }
-    }
-
-    private func receive(_ pData: PDataTF) {
-        guard var assembler else { return }
-        let outputs: [DIMSEAssemblerOutput]
-        do {
-            outputs = try assembler.append(pData)
-        } catch {
-            self.assembler = assembler
-            logger.warning("invalid DIMSE stream from the move destination, aborting", metadata: ["error": "\(error)"])
-            process(.invalidPDU(error.abortReason))
-            return
-        }
-        self.assembler = assembler
-        for output in outputs {
-            if case .message(let message) = output {
-                cancelTimer()
-                onMessage?(message)
-            }
-        }
-    }
-
-    // MARK: Timers and end
+    // MARK: Timers and failures
 
     private func startTimer(_ what: String) {
         cancelTimer()
@@ -288,11 +147,11 @@ final class OutboundAssociation: StoreChannel {
         onEstablished = nil
         onMessage = nil
         onUnexpectedEnd = nil
-        if let connection, !connection.isClosed {
-            if stateMachine.state == .sta5 { process(.abortRequest) }
-            connection.closeAfterFlush(timeout: .seconds(2))
+        cancelTimer()
+        if driver.hasOpenConnection, driver.state == .sta5 {
+            driver.abort()
         } else {
-            end()
+            driver.close(timeout: .seconds(2))
         }
         callback?(.failure(SubOperationFailure(reason)))
     }
@@ -303,17 +162,95 @@ final class OutboundAssociation: StoreChannel {
         onMessage = nil
         callback?(reason)
     }
+}
 
-    private func end() {
-        guard !ended else { return }
-        ended = true
+extension OutboundAssociation: UpperLayerDelegate {
+    func upperLayerOpenTransport(_ driver: UpperLayerDriver) {
+        server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
+                            resolvingNamesOn: server.workers) { [self] result in
+            guard !driver.isEnded else {
+                if case .success(let c) = result { c.close() }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                fail("\(destinationText): \(ConnectFailure.describe(error))")
+            case .success(let connection):
+                logger.debug("sub-association connection open")
+                driver.transportConnected(connection)
+                startTimer("no A-ASSOCIATE response")
+            }
+        }
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, associationAccepted negotiated: NegotiatedAssociation) {
         cancelTimer()
-        connection?.onRead = nil
-        connection?.onClose = nil
-        connection?.onWritable = nil
+        logger.info("sub-association established", metadata: [
+            "contexts_accepted": "\(negotiated.contexts.count)",
+            "contexts_proposed": "\(request.presentationContexts.count)",
+        ])
+        let callback = onEstablished
+        onEstablished = nil
+        callback?(.success(()))
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, associationRejected rj: AssociateReject) {
+        fail("\(destinationText) refused the association (\(rj.result.rawValue)/\(rj.source.rawValue)/\(rj.reason.rawValue))")
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, receivedMessage message: DIMSEMessage) {
+        cancelTimer()
+        onMessage?(message)
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, receivedCommand command: CommandSet, contextID: UInt8) {
+        // A C-STORE-RQ from the destination of our C-STOREs: not ours to serve; its data set is dropped.
+        logger.debug("unexpected C-STORE-RQ on the C-MOVE sub-association ignored")
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
+                    contextID: UInt8, isLast: Bool) {}
+
+    func upperLayerReleaseRequested(_ driver: UpperLayerDriver) {
+        // The destination asks to release in the middle of a move: agree, and stop.
+        driver.releaseResponse()
+        unexpectedEnd("\(destinationText) released the association")
+    }
+
+    func upperLayerReleaseConfirmed(_ driver: UpperLayerDriver) {
+        cancelTimer()
+        logger.debug("sub-association released")
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, aborted indication: AssociationStateMachine.AbortIndication) {
+        cancelTimer()
+        if negotiated == nil {
+            fail("\(destinationText) aborted during association negotiation")
+        } else if !releasing {
+            unexpectedEnd("\(destinationText) aborted the association (\(indication))")
+        }
+    }
+
+    func upperLayerWritable(_ driver: UpperLayerDriver) {
+        onWritable?()
+    }
+
+    func upperLayer(_ driver: UpperLayerDriver, endedWith error: Error?) {
+        if let error = error as? FileRegionError {
+            logger.error("sub-association aborted: a data set being sent could not be read to its end",
+                         metadata: ["error": "\(error)"])
+        } else if let error {
+            logger.debug("sub-association connection closed", metadata: ["error": "\(error)"])
+        }
+        if onEstablished != nil {
+            fail("\(destinationText) closed the connection during association negotiation")
+        } else if let error = error as? FileRegionError {
+            unexpectedEnd("a data set being sent could not be read to its end: \(error)")
+        } else if !releasing {
+            unexpectedEnd("\(destinationText) closed the connection")
+        }
+        cancelTimer()
         onWritable = nil
-        if let connection, !connection.isClosed { connection.close() }
-        connection = nil
         selfReference = nil
     }
 }
