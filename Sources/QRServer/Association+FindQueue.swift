@@ -4,7 +4,16 @@ import Reactor
 
 /// The C-FIND queue (one answered at a time, the rest wait) and C-CANCEL.
 extension Association {
-    func startFind(_ message: DIMSEMessage) {
+    func enqueueFind(_ message: DIMSEMessage) {
+        operationStarted()
+        if activeFind == nil {
+            startFind(message)
+        } else {
+            queuedFinds.append(message)
+        }
+    }
+
+    private func startFind(_ message: DIMSEMessage) {
         var finished = false
         let operation = FindService.start(message, on: self) { [unowned self] in
             finished = true
@@ -46,8 +55,8 @@ extension Association {
             let response = CommandSet.cFindRSP(
                 respondingTo: target, affectedSOPClassUID: queued.command.affectedSOPClassUID ?? "",
                 status: .cancel, hasIdentifier: false)
-            logger.info("C-FIND", metadata: ["dimse_command": "C-FIND", "status": "FE00", "matches": "0"])
-            sendMessage(contextID: queued.contextID, command: response)
+            DIMSEResponder(host: self, contextID: queued.contextID, commandName: "C-FIND", started: nil)
+                .respond(response, status: .cancel, ["matches": "0"])
             operationFinished()
         } else {
             logger.debug("C-CANCEL ignored: no such operation in progress", metadata: ["message_id": "\(target)"])

@@ -44,6 +44,8 @@ final class Association {
     /// C-STORE bytes handed to the lane and not written yet; reading pauses above the limit.
     var storeQueuedBytes = 0
     var readingPausedForStore = false
+    /// The DIMSE services complete messages go to, by command field.
+    let services = DIMSEServiceRegistry<Association>.standard
 
     init(id: Int, connection: Connection, server: DICOMServer) {
         self.id = id
@@ -96,60 +98,11 @@ final class Association {
     }
 
     private func handle(_ message: DIMSEMessage) {
-        server.statistics.messagesProcessed += 1
-        guard let field = message.command.commandField else {
-            logger.warning("unknown DIMSE command field", metadata: ["command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"])
-            return
-        }
-        if let service = DICOMService(requestField: field), let calling = negotiated?.callingAETitle,
-           !server.configuration.isAllowed(callingAE: calling, service: service) {
-            refuse(message, field: field, status: .notAuthorized,
-                   comment: "calling AE \(calling) is not allowed to use \(service.rawValue)")
-            return
-        }
-        switch field {
-        case .cEchoRQ:
-            VerificationService.handle(message, on: self)
-        case .cFindRQ:
-            operationStarted()
-            if activeFind == nil {
-                startFind(message)
-            } else {
-                queuedFinds.append(message)
-            }
-        case .cCancelRQ:
-            cancelOperation(message)
-        case .cGetRQ, .cMoveRQ:
-            startRetrieve(message, field: field)
-        case .cStoreRSP:
-            retrieveStoreResponse(message)
-        case .cStoreRQ:
-            refuse(message, field: field, status: .sopClassNotSupported, comment: "service not provided by this server")
-        default:
-            logger.warning("unexpected DIMSE response from peer", metadata: ["dimse_command": "\(field)"])
-        }
+        services.dispatch(message, on: self)
     }
 
     /// Whether DIMSE responses can still be sent (association established or releasing).
     var isActive: Bool { !isClosed && driver.canSendPData }
-
-    /// A request on a context we accepted but for a service this build does not provide.
-    private func refuse(_ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String) {
-        guard let messageID = message.command.messageID,
-              let responseField = CommandField(rawValue: field.rawValue | 0x8000) else { return }
-        var response = CommandSet()
-        response.setUS(CommandSet.Tag.commandField, responseField.rawValue)
-        response.setUI(CommandSet.Tag.affectedSOPClassUID, message.command.affectedSOPClassUID)
-        response.setUS(CommandSet.Tag.messageIDBeingRespondedTo, messageID)
-        response.setUS(CommandSet.Tag.commandDataSetType, CommandSet.noDataSet)
-        response.status = status
-        response.errorComment = String(comment.prefix(64))
-        logger.notice("operation refused", metadata: [
-            "dimse_command": "\(field)", "status": "\(String(status.rawValue, radix: 16, uppercase: true))",
-            "reason": "\(comment)",
-        ])
-        sendMessage(contextID: message.contextID, command: response)
-    }
 
     // MARK: - End
 

@@ -8,13 +8,12 @@ extension Association {
         if activeRetrieve != nil {
             // Async window 1/1: a second retrieve before the first one's final response.
             guard let messageID = message.command.messageID else { return }
-            var response = kind.response(respondingTo: messageID, sopClass: message.command.affectedSOPClassUID ?? "",
+            let response = kind.response(respondingTo: messageID, sopClass: message.command.affectedSOPClassUID ?? "",
                                          status: .outOfResourcesUnableToPerformSubOperations,
-                                         counts: SubOperationCounts(completed: 0, failed: 0, warning: 0),
-                                         hasIdentifier: false)
-            response.errorComment = "another retrieve is in progress on this association"
+                                         counts: SubOperationTally.noneAttempted, hasIdentifier: false)
             logger.warning("\(kind.commandName) refused: another retrieve is in progress")
-            sendMessage(contextID: message.contextID, command: response)
+            sendMessage(contextID: message.contextID, command: DIMSEResponder.annotated(
+                response, comment: "another retrieve is in progress on this association"))
             return
         }
         operationStarted()

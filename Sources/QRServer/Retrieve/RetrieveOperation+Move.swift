@@ -6,7 +6,7 @@ import Reactor
 /// C-MOVE: the sub-association to the move destination and its presentation contexts.
 extension RetrieveOperation {
     func openSubAssociation(destination: String) {
-        guard let association, let peer else { return }
+        guard let host, let peer else { return }
         phase = .connecting
         // One context per SOP class / transfer syntax pair: the stored syntax, plus the two
         // uncompressed little-endian ones for native objects (EN-06).
@@ -28,13 +28,13 @@ extension RetrieveOperation {
             pairs = Array(pairs.prefix(128))
         }
         let contexts = pairs.map { RequestedContext(abstractSyntax: $0.0, transferSyntaxes: [$0.1]) }
-        let server = association.server
+        let configuration = host.configuration
         let rq = AssociateRequest.requestor(
-            callingAETitle: server.configuration.aeTitle, calledAETitle: destination, contexts: contexts,
-            maxPDULength: server.configuration.maxPDULength,
+            callingAETitle: configuration.aeTitle, calledAETitle: destination, contexts: contexts,
+            maxPDULength: configuration.maxPDULength,
             implementationClassUID: QRServerVersion.implementationClassUID,
             implementationVersionName: QRServerVersion.implementationVersionName)
-        let sub = OutboundAssociation(server: server, request: rq, peer: peer, logger: logger)
+        let sub = host.makeOutboundAssociation(request: rq, peer: peer, logger: logger)
         subAssociation = sub
         sub.onEstablished = { [weak self] result in self?.subAssociationEstablished(result) }
         sub.onMessage = { [weak self] message in self?.subAssociationMessage(message) }
@@ -79,11 +79,10 @@ extension RetrieveOperation {
         earlyResponse = nil
         if let current {
             self.current = nil
-            failed += 1
-            failedUIDs.append(current.sopInstanceUID)
+            tally.recordFailure(sopInstanceUID: current.sopInstanceUID)
             logSubOperationFailure(current, reason: reason)
         }
         failRemaining(reason: reason)
-        finish(cancelRequested ? .cancel : finalStatus, comment: reason)
+        finish(cancelRequested ? .cancel : tally.finalStatus, comment: reason)
     }
 }

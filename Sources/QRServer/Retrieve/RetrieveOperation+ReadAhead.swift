@@ -33,7 +33,7 @@ extension RetrieveOperation {
     /// so a retrieve of many small files costs a worker wake-up and a loop wake-up per refill
     /// rather than per file.
     func fillWindow(_ channel: any StoreChannel) {
-        guard let association, window.count <= Self.refillLevel else { return }
+        guard let host, window.count <= Self.refillLevel else { return }
         var batch: [(slot: Slot, target: TransferSyntax)] = []
         while !cancelRequested, nextToLoad < instances.count, window.count < Self.maxFilesAhead,
               windowBytes < Self.maxBytesAhead {
@@ -66,7 +66,7 @@ extension RetrieveOperation {
                     try InstanceLoader.load(job.instance, as: job.target, shape: shape, markingDamageIn: index)
                 }
             }
-        }, on: association.server.loop) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
+        }, on: host.loop) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
             loaded(results.get(), into: slots)
         }
     }

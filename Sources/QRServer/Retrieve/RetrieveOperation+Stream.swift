@@ -51,7 +51,7 @@ extension RetrieveOperation {
         let command = CommandSet.cStoreRQ(
             messageID: id, affectedSOPClassUID: instance.sopClassUID,
             affectedSOPInstanceUID: instance.sopInstanceUID,
-            moveOriginatorAETitle: kind.isMove ? association?.negotiated?.callingAETitle : nil,
+            moveOriginatorAETitle: kind.isMove ? host?.negotiated?.callingAETitle : nil,
             moveOriginatorMessageID: kind.isMove ? messageID : nil)
         current = instance
         currentMessageID = id
@@ -85,7 +85,7 @@ extension RetrieveOperation {
     /// those queued is held, so memory stays bounded.
     private func prepareNextStretch() {
         guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.source.end,
-              let association else { return }
+              let host else { return }
         let file: StoredDataSetFile
         switch s.source {
         case .memory(let bytes):
@@ -101,7 +101,7 @@ extension RetrieveOperation {
         stream = s
         let (offset, shape, id) = (s.nextOffset, s.shape, s.id)
         workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
-                    on: association.server.loop) { [self] (result: Result<DataSetStretch, Never>) in
+                    on: host.loop) { [self] (result: Result<DataSetStretch, Never>) in
             stretchResident(result.get(), streamID: id)
         }
     }

@@ -4,37 +4,31 @@ import DICOMNetwork
 import Logging
 import Reactor
 
-/// The sub-operation tally (completed, failed, warning), the pending responses that report it and
-/// the final response.
+/// Sub-operations ending (counted in the ``SubOperationTally``), the pending responses that
+/// report them and the final response.
 extension RetrieveOperation {
     func subOperationDone(status: DIMSEStatus, comment: String?) {
         guard let instance = current else { return }
         current = nil
         cancelResponseTimer()
-        if status.isSuccess {
-            completed += 1
-        } else if status.isWarning {
-            warning += 1
-        } else {
-            failed += 1
-            failedUIDs.append(instance.sopInstanceUID)
+        tally.record(status, sopInstanceUID: instance.sopInstanceUID)
+        if !status.isSuccess, !status.isWarning {
             logSubOperationFailure(instance, reason: "C-STORE-RSP status \(status)" + (comment.map { ": \($0)" } ?? ""))
         }
-        guard let connection = association?.connection, !kind.isMove else {
+        guard let host, !kind.isMove else {
             sendProgress()
             pump()
             return
         }
         // C-GET: the pending response and the next C-STORE-RQ share the connection; one write.
-        connection.holdingWrites {
+        host.holdingOutput {
             sendPending()
             pump()
         }
     }
 
     func recordFailure(_ instance: IndexedInstance, reason: String) {
-        failed += 1
-        failedUIDs.append(instance.sopInstanceUID)
+        tally.recordFailure(sopInstanceUID: instance.sopInstanceUID)
         logSubOperationFailure(instance, reason: reason)
         sendProgress()
     }
@@ -42,7 +36,7 @@ extension RetrieveOperation {
     /// A stored file found damaged (and marked so in the index by the loader): logged on its own
     /// so that an administrator finds it, and counted.
     func noteDamagedFile(_ instance: IndexedInstance, reason: String) {
-        association?.server.statistics.damagedFilesFound += 1
+        host?.statistics.record { $0.damagedFilesFound += 1 }
         logger.error("damaged file in the archive: not sent, marked damaged in the index", metadata: [
             "sop_instance_uid": "\(instance.sopInstanceUID)",
             "path": "\(instance.path)",
@@ -63,8 +57,7 @@ extension RetrieveOperation {
         discardWindow()
         guard nextToLoad < instances.count else { return }
         for instance in instances[nextToLoad...] {
-            failed += 1
-            failedUIDs.append(instance.sopInstanceUID)
+            tally.recordFailure(sopInstanceUID: instance.sopInstanceUID)
         }
         logger.warning("\(kind.commandName): \(instances.count - nextToLoad) sub-operations not attempted",
                        metadata: ["reason": "\(reason)"])
@@ -77,17 +70,13 @@ extension RetrieveOperation {
         return lastMessageID
     }
 
-    private static func clamp(_ n: Int) -> UInt16 { UInt16(clamping: n) }
-
-    var remaining: Int { instances.count - completed - failed - warning }
-
     /// A pending response after a sub-operation: always for C-GET; for C-MOVE only once the
     /// configured interval has passed since the last one. Each pending C-MOVE-RSP wakes the
     /// requester on a connection of its own, a cost per instance that buys nothing when
     /// instances complete hundreds of times a second; the counts stay current to within the
     /// interval, and the final response has them exact.
     private func sendProgress() {
-        if kind.isMove, let interval = association?.server.configuration.movePendingInterval, interval > .zero {
+        if kind.isMove, let interval = host?.configuration.movePendingInterval, interval > .zero {
             let now = ContinuousClock.now
             guard now - lastPendingSent >= interval else { return }
             lastPendingSent = now
@@ -96,20 +85,10 @@ extension RetrieveOperation {
     }
 
     private func sendPending() {
-        guard let association, association.isActive else { return }
-        let counts = SubOperationCounts(remaining: Self.clamp(remaining), completed: Self.clamp(completed),
-                                        failed: Self.clamp(failed), warning: Self.clamp(warning))
+        guard let host, host.isActive else { return }
         let response = kind.response(respondingTo: messageID, sopClass: sopClassUID, status: .pending,
-                                     counts: counts, hasIdentifier: false)
-        association.sendMessage(contextID: contextID, command: response)
-    }
-
-    /// DM-11: 0000 when every sub-operation succeeded (or nothing matched), A702 when all
-    /// failed, B000 otherwise.
-    var finalStatus: DIMSEStatus {
-        if failed == 0 && warning == 0 { return .success }
-        if completed == 0 && warning == 0 { return .outOfResourcesUnableToPerformSubOperations }
-        return .warning
+                                     counts: tally.pendingCounts, hasIdentifier: false)
+        host.sendMessage(contextID: contextID, command: response)
     }
 
     func finish(_ status: DIMSEStatus, comment: String? = nil, offending: [Tag] = []) {
@@ -123,36 +102,21 @@ extension RetrieveOperation {
             self.subAssociation = nil
         }
         channel = nil
-        if let association, association.isActive {
-            // Cancel: what was not sent is reported with the failures (DM-12).
-            var uids = failedUIDs
-            if status.isCancel, nextToLoad < instances.count {
-                uids += instances[nextToLoad...].map(\.sopInstanceUID)
-            }
-            var counts = SubOperationCounts(completed: Self.clamp(completed), failed: Self.clamp(failed),
-                                            warning: Self.clamp(warning))
-            if status.isCancel { counts.remaining = Self.clamp(instances.count - nextToLoad) }
+        if let host, host.isActive {
+            let notAttempted = nextToLoad < instances.count ? instances[nextToLoad...].map(\.sopInstanceUID) : []
+            let final = tally.finalResponse(status: status, notAttempted: notAttempted)
             var identifier: [UInt8]?
-            if !uids.isEmpty, status.isCancel || status.isWarning || status.isFailure {
+            if !final.failedUIDs.isEmpty {
                 var d = DataSet()
-                d.set(RetrieveService.failedSOPInstanceUIDList, vr: .UI, strings: uids)
+                d.set(RetrieveService.failedSOPInstanceUIDList, vr: .UI, strings: final.failedUIDs)
                 identifier = try? DataSetWriter.write(d, transferSyntax: transferSyntax)
             }
-            var response = kind.response(respondingTo: messageID, sopClass: sopClassUID, status: status,
-                                         counts: counts, hasIdentifier: identifier != nil)
-            if let comment { response.errorComment = String(comment.prefix(64)) }
-            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            if let identifier, let negotiated = association.negotiated,
-               let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: response, identifier: identifier,
-                                                        peerMaxPDULength: negotiated.peerMaxPDULength) {
-                association.sendPData(pdu)
-            } else {
-                association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
-            }
-            RetrieveService.logCompletion(
-                on: association, kind: kind, status: status, model: request.model.rawValue,
-                level: request.level.rawValue, matches: instances.count, completed: completed, failed: failed,
-                warning: warning, started: started, comment: comment)
+            let response = kind.response(respondingTo: messageID, sopClass: sopClassUID, status: status,
+                                         counts: final.counts, hasIdentifier: identifier != nil)
+            RetrieveService.respondFinal(
+                response, identifier: identifier, on: host, contextID: contextID, kind: kind, status: status,
+                comment: comment, offending: offending, model: request.model.rawValue,
+                level: request.level.rawValue, tally: tally, started: started)
         }
         let onFinish = self.onFinish
         self.onFinish = nil

@@ -51,7 +51,7 @@ final class RetrieveOperation {
     let index: any RetrieveIndex
     let workers: WorkerPool
     let peer: PeerAddress?
-    weak var association: Association?
+    weak var host: (any DIMSEServiceHost)?
     let logger: Logger
     let started: ContinuousClock.Instant
     var onFinish: (() -> Void)?
@@ -81,18 +81,16 @@ final class RetrieveOperation {
     /// C-GET: no progress from the requester (no C-STORE-RSP, socket not draining) for the
     /// association timeout aborts the association.
     private var responseTimer: TimerID?
-    var completed = 0
-    var failed = 0
-    var warning = 0
-    var failedUIDs: [String] = []
+    /// The sub-operations ended so far; its total is set once the instances are planned.
+    var tally = SubOperationTally(total: 0)
     /// When the last pending response went out (C-MOVE rate-limits them; see `sendProgress`).
     var lastPendingSent: ContinuousClock.Instant
     var lastMessageID: UInt16
 
-    init(association: Association, kind: Kind, messageID: UInt16, contextID: UInt8, sopClassUID: String,
+    init(host: any DIMSEServiceHost, kind: Kind, messageID: UInt16, contextID: UInt8, sopClassUID: String,
          transferSyntax: TransferSyntax, request: RetrieveRequest, index: any RetrieveIndex, workers: WorkerPool,
          peer: PeerAddress?, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
-        self.association = association
+        self.host = host
         self.kind = kind
         self.messageID = messageID
         self.contextID = contextID
@@ -105,18 +103,18 @@ final class RetrieveOperation {
         self.started = started
         lastPendingSent = started
         self.onFinish = onFinish
-        self.logger = association.logger
+        self.logger = host.logger
         self.lastMessageID = messageID
     }
 
     // MARK: Control
 
     func start() {
-        guard let association else { return }
+        guard let host else { return }
         phase = .planning
         let index = self.index
         let request = self.request
-        workers.run({ try index.instances(for: request) }, on: association.server.loop) { [self] result in
+        workers.run({ try index.instances(for: request) }, on: host.loop) { [self] result in
             planned(result)
         }
     }
@@ -181,7 +179,7 @@ final class RetrieveOperation {
     // MARK: Steps
 
     var isAlive: Bool {
-        guard phase != .finished, let association, association.isActive else {
+        guard phase != .finished, let host, host.isActive else {
             if phase != .finished { stop() }
             return false
         }
@@ -199,6 +197,7 @@ final class RetrieveOperation {
             return
         case .success(let list):
             instances = list
+            tally = SubOperationTally(total: list.count)
         }
         if cancelRequested || instances.isEmpty {
             finish(cancelRequested ? .cancel : .success)
@@ -206,7 +205,7 @@ final class RetrieveOperation {
         }
         switch kind {
         case .get:
-            channel = GetStoreChannel(association: association!)
+            channel = GetStoreChannel(host: host!)
             phase = .running
             pump()
         case .move(let destination):
@@ -231,7 +230,7 @@ final class RetrieveOperation {
                     recordFailure(current, reason: "the association for the sub-operations closed")
                 }
                 failRemaining(reason: "the \(kind.isMove ? "move destination" : "requesting") association is no longer open")
-                finish(finalStatus, comment: "the association for the sub-operations closed")
+                finish(tally.finalStatus, comment: "the association for the sub-operations closed")
                 return
             }
             fillWindow(channel)
@@ -240,7 +239,7 @@ final class RetrieveOperation {
                 return
             }
             guard let head = window.first else {
-                if nextToLoad >= instances.count { finish(finalStatus) }
+                if nextToLoad >= instances.count { finish(tally.finalStatus) }
                 return
             }
             guard let result = head.result else { return }  // its load comes back through `loaded`
@@ -262,15 +261,15 @@ final class RetrieveOperation {
     // MARK: Response timeout (C-GET)
 
     func armResponseTimer() {
-        guard !kind.isMove, let association, let timeout = association.server.configuration.idleTimeout else { return }
+        guard !kind.isMove, let host, let timeout = host.configuration.idleTimeout else { return }
         cancelResponseTimer()
-        responseTimer = association.server.loop.schedule(after: timeout) { [weak self] in
+        responseTimer = host.loop.schedule(after: timeout) { [weak self] in
             self?.responseTimedOut(after: timeout)
         }
     }
 
     func cancelResponseTimer() {
-        if let responseTimer, let association { _ = association.server.loop.cancel(responseTimer) }
+        if let responseTimer, let host { _ = host.loop.cancel(responseTimer) }
         responseTimer = nil
     }
 
@@ -278,15 +277,15 @@ final class RetrieveOperation {
     /// timeout: abort, releasing everything loaded (the move destination has its own timer).
     private func responseTimedOut(after timeout: Duration) {
         responseTimer = nil
-        guard phase == .running, let instance = current, let association else { return }
+        guard phase == .running, let instance = current, let host else { return }
         let reason = "no C-STORE-RSP within \(timeout.components.seconds) s"
         logger.warning("C-GET: the requester stopped answering sub-operations, aborting the association", metadata: [
             "sop_instance_uid": "\(instance.sopInstanceUID)",
             "timeout_s": "\(timeout.components.seconds)",
-            "completed": "\(completed)",
-            "remaining": "\(remaining)",
+            "completed": "\(tally.completed)",
+            "remaining": "\(tally.remaining)",
         ])
         stop()
-        association.abort(because: reason)
+        host.abort(because: reason)
     }
 }

@@ -27,33 +27,29 @@ enum RetrieveService {
 
     /// Starts a C-GET or C-MOVE. Returns the running operation, or nil when the request was
     /// answered at once (refused) or could not be answered at all.
-    static func start(_ message: DIMSEMessage, kind: RetrieveOperation.Kind, on association: Association,
+    static func start(_ message: DIMSEMessage, kind: RetrieveOperation.Kind, on host: any DIMSEServiceHost,
                       onFinish: @escaping () -> Void) -> RetrieveOperation? {
         let started = ContinuousClock.now
         let name = kind.commandName
         guard let messageID = message.command.messageID else {
-            association.logger.warning("\(name)-RQ without Message ID ignored")
+            host.logger.warning("\(name)-RQ without Message ID ignored")
             return nil
         }
-        let context = association.negotiated?.contexts[message.contextID]
+        let context = host.negotiated?.contexts[message.contextID]
         let sopClass = message.command.affectedSOPClassUID ?? context?.abstractSyntax ?? ""
-        let destination = kind.destination
 
         func refuse(_ status: DIMSEStatus, _ comment: String, offending: [Tag] = [], model: String = "-",
                     level: String = "-") -> RetrieveOperation? {
-            var response = kind.response(respondingTo: messageID, sopClass: sopClass, status: status,
-                                         counts: SubOperationCounts(completed: 0, failed: 0, warning: 0),
-                                         hasIdentifier: false)
-            response.errorComment = String(comment.prefix(64))
-            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.sendMessage(contextID: message.contextID, command: response)
-            logCompletion(on: association, kind: kind, status: status, model: model, level: level, matches: 0,
-                          completed: 0, failed: 0, warning: 0, started: started, comment: comment)
+            let response = kind.response(respondingTo: messageID, sopClass: sopClass, status: status,
+                                         counts: SubOperationTally.noneAttempted, hasIdentifier: false)
+            respondFinal(response, on: host, contextID: message.contextID, kind: kind, status: status,
+                         comment: comment, offending: offending, model: model, level: level,
+                         tally: SubOperationTally(total: 0), started: started)
             return nil
         }
 
         let prelude: QueryRetrievePrelude<RetrieveRequest>
-        switch QueryRetrievePrelude.check(message, on: association, name: name,
+        switch QueryRetrievePrelude.check(message, on: host, name: name,
                                           sopClasses: kind.isMove ? moveSOPClasses : getSOPClasses,
                                           missingIdentifier: .identifierDoesNotMatchSOPClass, parse: RetrieveRequest.init) {
         case .success(let checked): prelude = checked
@@ -64,48 +60,52 @@ enum RetrieveService {
         }
         let request = prelude.request
         var peer: PeerAddress?
-        if let destination {
+        if let destination = kind.destination {
             let trimmed = destination.trimmingAEPadding
-            guard !trimmed.isEmpty, let address = association.server.configuration.peers[trimmed] else {
+            guard !trimmed.isEmpty, let address = host.configuration.peers[trimmed] else {
                 return refuse(.moveDestinationUnknown, "unknown move destination '\(trimmed)'",
                               model: prelude.model.rawValue, level: request.level.rawValue)
             }
             peer = address
         }
         let operation = RetrieveOperation(
-            association: association, kind: kind, messageID: messageID, contextID: message.contextID,
+            host: host, kind: kind, messageID: messageID, contextID: message.contextID,
             sopClassUID: sopClass, transferSyntax: prelude.transferSyntax, request: request, index: index,
             workers: prelude.workers, peer: peer, started: started, onFinish: onFinish)
         operation.start()
         return operation
     }
 
-    static func logCompletion(on association: Association, kind: RetrieveOperation.Kind, status: DIMSEStatus,
-                              model: String, level: String, matches: Int, completed: Int, failed: Int,
-                              warning: Int, started: ContinuousClock.Instant, comment: String? = nil) {
-        let elapsed = ContinuousClock.now - started
-        let milliseconds = Double(elapsed.components.seconds) * 1000
-            + Double(elapsed.components.attoseconds) / 1e15
-        if kind.destination == nil {
-            association.server.statistics.gets += 1
-        } else {
-            association.server.statistics.moves += 1
+    /// The final C-GET-RSP or C-MOVE-RSP `response` (with its Failed SOP Instance UID List in
+    /// `identifier`, if any), counted and logged with the tally of its sub-operations. The
+    /// response and a short list go out in one PDU (``FinalResponseFraming``).
+    static func respondFinal(_ response: CommandSet, identifier: [UInt8]? = nil, on host: any DIMSEServiceHost,
+                             contextID: UInt8, kind: RetrieveOperation.Kind, status: DIMSEStatus, comment: String?,
+                             offending: [Tag] = [], model: String, level: String, tally: SubOperationTally,
+                             started: ContinuousClock.Instant) {
+        host.statistics.record { statistics in
+            if kind.isMove { statistics.moves += 1 } else { statistics.gets += 1 }
+            statistics.imagesSent += tally.completed + tally.warning
         }
-        association.server.statistics.imagesSent += completed + warning
-        var metadata: Logger.Metadata = [
-            "dimse_command": "\(kind.commandName)",
-            "status": "\(FindService.hex(status.rawValue))",
+        let responder = DIMSEResponder(host: host, contextID: contextID, commandName: kind.commandName, started: started)
+        var details: Logger.Metadata = [
             "model": "\(model)",
             "level": "\(level)",
-            "matches": "\(matches)",
-            "completed": "\(completed)",
-            "failed": "\(failed)",
-            "warning": "\(warning)",
-            "duration_ms": "\(Int(milliseconds.rounded()))",
+            "matches": "\(tally.total)",
+            "completed": "\(tally.completed)",
+            "failed": "\(tally.failed)",
+            "warning": "\(tally.warning)",
         ]
-        if let destination = kind.destination { metadata["move_destination"] = "\(destination.trimmingAEPadding)" }
-        if let comment { metadata["error_comment"] = "\(comment)" }
-        association.logger.info("\(kind.commandName)", metadata: metadata)
+        if let destination = kind.destination { details["move_destination"] = "\(destination.trimmingAEPadding)" }
+        responder.logCompletion(status: status, comment: comment, details)
+        let command = DIMSEResponder.annotated(response, comment: comment, offending: offending)
+        if let identifier, let negotiated = host.negotiated,
+           let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: command, identifier: identifier,
+                                                    peerMaxPDULength: negotiated.peerMaxPDULength) {
+            host.sendPData(pdu)
+        } else {
+            host.sendMessage(contextID: contextID, command: command, dataSet: identifier.map { [$0[...]] })
+        }
     }
 }
 

@@ -27,29 +27,29 @@ protocol StoreChannel: AnyObject {
 /// C-GET: the sub-operations go back over the requesting association, on contexts for which the
 /// requester took the SCP role (QR-23).
 final class GetStoreChannel: StoreChannel {
-    private weak var association: Association?
+    private weak var host: (any DIMSEServiceHost)?
 
-    init(association: Association) { self.association = association }
+    init(host: any DIMSEServiceHost) { self.host = host }
 
-    var isOpen: Bool { association?.isActive ?? false }
+    var isOpen: Bool { host?.isActive ?? false }
 
     func storeContexts(for sopClassUID: String) -> [NegotiatedAssociation.Context] {
-        guard let negotiated = association?.negotiated else { return [] }
+        guard let negotiated = host?.negotiated else { return [] }
         return negotiated.contexts.values
             .filter { $0.abstractSyntax == sopClassUID && $0.requestorIsSCP }
             .sorted { $0.id < $1.id }
     }
 
-    var peerMaxPDULength: UInt32 { association?.negotiated?.peerMaxPDULength ?? 0 }
-    var pendingWriteBytes: Int { association?.connection.pendingWriteBytes ?? 0 }
-    var writeLowWaterMark: Int { association?.connection.writeLowWaterMark ?? 0 }
+    var peerMaxPDULength: UInt32 { host?.negotiated?.peerMaxPDULength ?? 0 }
+    var pendingWriteBytes: Int { host?.queuedOutputBytes ?? 0 }
+    var writeLowWaterMark: Int { host?.outputLowWaterMark ?? 0 }
 
     func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
-        association?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet,
+        host?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet,
                                           isLast: isComplete)
     }
 
     func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
-        association?.continueStreamedMessage(contextID: contextID, part, isLast: isLast)
+        host?.continueStreamedMessage(contextID: contextID, part, isLast: isLast)
     }
 }

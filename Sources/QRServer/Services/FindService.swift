@@ -22,65 +22,46 @@ enum FindService {
 
     /// Starts answering a C-FIND-RQ. Returns the running operation, or nil when the request
     /// was answered at once (failure) or could not be answered at all.
-    static func start(_ message: DIMSEMessage, on association: Association,
+    static func start(_ message: DIMSEMessage, on host: any DIMSEServiceHost,
                       onFinish: @escaping () -> Void) -> FindOperation? {
         let started = ContinuousClock.now
         guard let messageID = message.command.messageID else {
-            association.logger.warning("C-FIND-RQ without Message ID ignored")
+            host.logger.warning("C-FIND-RQ without Message ID ignored")
             return nil
         }
-        let context = association.negotiated?.contexts[message.contextID]
+        let context = host.negotiated?.contexts[message.contextID]
         let sopClass = message.command.affectedSOPClassUID ?? context?.abstractSyntax ?? ""
 
-        func refuse(_ status: DIMSEStatus, _ comment: String, offending: [Tag] = [], model: String = "-",
-                    level: String = "-") -> FindOperation? {
-            var response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClass,
-                                               status: status, hasIdentifier: false)
-            response.errorComment = String(comment.prefix(64))
-            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            // Logged (and counted) before sending, so that the line exists once the peer has the answer.
-            association.server.statistics.finds += 1
-            logCompletion(on: association, status: status, model: model, level: level, matches: 0,
-                          started: started, comment: comment)
-            association.sendMessage(contextID: message.contextID, command: response)
-            return nil
-        }
-
         let prelude: QueryRetrievePrelude<FindRequest>
-        switch QueryRetrievePrelude.check(message, on: association, name: "C-FIND", sopClasses: sopClasses,
+        switch QueryRetrievePrelude.check(message, on: host, name: "C-FIND", sopClasses: sopClasses,
                                           missingIdentifier: .unableToProcess, parse: FindRequest.init) {
         case .success(let checked): prelude = checked
-        case .failure(let r): return refuse(r.status, r.comment, offending: r.offending, model: r.model, level: r.level)
+        case .failure(let r):
+            respondFinal(on: host, contextID: message.contextID, messageID: messageID, sopClass: sopClass,
+                         status: r.status, comment: r.comment, offending: r.offending, model: r.model,
+                         level: r.level, matches: 0, started: started)
+            return nil
         }
         let operation = FindOperation(
-            association: association, messageID: messageID, contextID: message.contextID, sopClassUID: sopClass,
+            host: host, messageID: messageID, contextID: message.contextID, sopClassUID: sopClass,
             transferSyntax: prelude.transferSyntax, request: prelude.request, store: prelude.store,
             workers: prelude.workers,
-            pageSize: max(1, association.server.findPageSize), started: started, onFinish: onFinish)
+            pageSize: max(1, host.findPageSize), started: started, onFinish: onFinish)
         operation.start()
         return operation
     }
 
-    static func logCompletion(on association: Association, status: DIMSEStatus, model: String, level: String,
-                              matches: Int, started: ContinuousClock.Instant, comment: String? = nil) {
-        let elapsed = ContinuousClock.now - started
-        let milliseconds = Double(elapsed.components.seconds) * 1000
-            + Double(elapsed.components.attoseconds) / 1e15
-        var metadata: Logger.Metadata = [
-            "dimse_command": "C-FIND",
-            "status": "\(hex(status.rawValue))",
-            "model": "\(model)",
-            "level": "\(level)",
-            "matches": "\(matches)",
-            "duration_ms": "\(Int(milliseconds.rounded()))",
-        ]
-        if let comment { metadata["error_comment"] = "\(comment)" }
-        association.logger.info("C-FIND", metadata: metadata)
-    }
-
-    static func hex(_ value: UInt16) -> String {
-        let digits = String(value, radix: 16, uppercase: true)
-        return String(repeating: "0", count: 4 - digits.count) + digits
+    /// The final C-FIND-RSP (success, cancel, or a failure with its Error Comment and Offending
+    /// Element), counted and logged.
+    static func respondFinal(on host: any DIMSEServiceHost, contextID: UInt8, messageID: UInt16, sopClass: String,
+                             status: DIMSEStatus, comment: String?, offending: [Tag], model: String, level: String,
+                             matches: Int, started: ContinuousClock.Instant) {
+        let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClass,
+                                           status: status, hasIdentifier: false)
+        host.statistics.record { $0.finds += 1 }
+        DIMSEResponder(host: host, contextID: contextID, commandName: "C-FIND", started: started)
+            .respond(response, status: status, comment: comment, offending: offending,
+                     ["model": "\(model)", "level": "\(level)", "matches": "\(matches)"])
     }
 }
 
@@ -96,27 +77,27 @@ final class FindOperation {
     let store: any IndexStore
     let workers: WorkerPool
     let pageSize: Int
-    private weak var association: Association?
+    private weak var host: (any DIMSEServiceHost)?
     /// For the flow-control gauge, which must be kept right after the association has gone.
-    private unowned let server: DICOMServer
+    private unowned let statistics: any ServerStatisticsRecorder
     private let started: ContinuousClock.Instant
     private var onFinish: (() -> Void)?
     private var token: ResumeToken?
     private(set) var phase = Phase.idle {
         didSet {
             let held = phase == .waitingForWritable
-            if held != (oldValue == .waitingForWritable) { server.statistics.findsHeldForOutput += held ? 1 : -1 }
+            if held != (oldValue == .waitingForWritable) { statistics.record { $0.findsHeldForOutput += held ? 1 : -1 } }
         }
     }
     private var cancelRequested = false
     private var matchCount = 0
     private var unsupportedOptionalKeys = false
 
-    init(association: Association, messageID: UInt16, contextID: UInt8, sopClassUID: String,
+    init(host: any DIMSEServiceHost, messageID: UInt16, contextID: UInt8, sopClassUID: String,
          transferSyntax: TransferSyntax, request: FindRequest, store: any IndexStore, workers: WorkerPool,
          pageSize: Int, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
-        self.association = association
-        self.server = association.server
+        self.host = host
+        self.statistics = host.statistics
         self.messageID = messageID
         self.contextID = contextID
         self.sopClassUID = sopClassUID
@@ -148,12 +129,12 @@ final class FindOperation {
     /// The connection's queued output fell below the low-water mark. Pages held back behind a
     /// streaming data set count too: the next page waits until they have gone out.
     func connectionWritable() {
-        guard phase == .waitingForWritable, association?.isOutputAboveLowWater != true else { return }
+        guard phase == .waitingForWritable, host?.isOutputAboveLowWater != true else { return }
         fetchNextPage()
     }
 
     private func fetchNextPage() {
-        guard let association, association.isActive else {
+        guard let host, host.isActive else {
             stop()
             return
         }
@@ -161,7 +142,7 @@ final class FindOperation {
             finish(.cancel)
             return
         }
-        guard let negotiated = association.negotiated else {
+        guard let negotiated = host.negotiated else {
             stop()
             return
         }
@@ -172,21 +153,21 @@ final class FindOperation {
         let limit = pageSize
         let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
         let encoding = IdentifierEncoding(transferSyntax: transferSyntax,
-                                          retrieveAETitle: wantsRetrieveAE ? association.server.configuration.aeTitle : nil)
+                                          retrieveAETitle: wantsRetrieveAE ? host.configuration.aeTitle : nil)
         let framing = PendingResponseFraming(
             contextID: contextID, messageID: messageID, sopClassUID: sopClassUID,
             warnUnsupportedKeys: unsupportedOptionalKeys, peerMaxPDULength: negotiated.peerMaxPDULength)
         // Matching, identifier encoding and PDU framing all run on the worker pool; the
         // loop only hands the page's bytes to the connection.
         workers.run({ try framing.frame(store.findEncoded(request, after: token, limit: limit, encoding: encoding)) },
-                    on: association.server.loop) { [self] result in
+                    on: host.loop) { [self] result in
             pageArrived(result)
         }
     }
 
     private func pageArrived(_ result: Result<FramedFindPage, Error>) {
         guard phase == .querying else { return }
-        guard let association, association.isActive else {
+        guard let host, host.isActive else {
             stop()
             return
         }
@@ -209,16 +190,16 @@ final class FindOperation {
             page = value
         }
         if page.hasUnsupportedOptionalKeys { unsupportedOptionalKeys = true }
-        association.sendPData(page.pdus)
+        host.sendPData(page.pdus)
         matchCount += page.count
-        association.server.statistics.findMatches += page.count
+        statistics.record { $0.findMatches += page.count }
         guard let next = page.next else {
             finish(.success)
             return
         }
         token = next
         // Flow control: the next page only once the client has taken most of this one.
-        if association.isOutputAboveLowWater {
+        if host.isOutputAboveLowWater {
             phase = .waitingForWritable
         } else {
             fetchNextPage()
@@ -228,16 +209,11 @@ final class FindOperation {
     private func finish(_ status: DIMSEStatus, comment: String? = nil, offending: [Tag] = []) {
         guard phase != .finished else { return }
         phase = .finished
-        if let association {
-            var response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
-                                               status: status, hasIdentifier: false)
-            if let comment { response.errorComment = String(comment.prefix(64)) }
-            if !offending.isEmpty { response.offendingElements = offending.map(\.value) }
-            association.server.statistics.finds += 1
-            FindService.logCompletion(on: association, status: status, model: request.model.rawValue,
-                                      level: request.level.rawValue, matches: matchCount, started: started,
-                                      comment: comment)
-            association.sendMessage(contextID: contextID, command: response)
+        if let host {
+            FindService.respondFinal(on: host, contextID: contextID, messageID: messageID, sopClass: sopClassUID,
+                                     status: status, comment: comment, offending: offending,
+                                     model: request.model.rawValue, level: request.level.rawValue,
+                                     matches: matchCount, started: started)
         }
         let onFinish = self.onFinish
         self.onFinish = nil

@@ -29,10 +29,10 @@ struct QueryRetrievePrelude<Request> {
     /// reported. `name` is the DIMSE command for comments ("C-GET"); a request without an
     /// identifier is refused with `missingIdentifier` (C-FIND answers "unable to process",
     /// C-GET and C-MOVE "identifier does not match SOP class").
-    static func check(_ message: DIMSEMessage, on association: Association, name: String,
+    static func check(_ message: DIMSEMessage, on host: any DIMSEServiceHost, name: String,
                       sopClasses: Set<String>, missingIdentifier: DIMSEStatus,
                       parse: (QueryModel, DataSet) throws(QueryError) -> Request) -> Result<Self, Refusal> {
-        guard let context = association.negotiated?.contexts[message.contextID],
+        guard let context = host.negotiated?.contexts[message.contextID],
               sopClasses.contains(context.abstractSyntax),
               let model = QueryModel(sopClassUID: context.abstractSyntax) else {
             return .failure(Refusal(status: .sopClassNotSupported,
@@ -43,7 +43,7 @@ struct QueryRetrievePrelude<Request> {
                                     comment: "Affected SOP Class UID does not match the presentation context",
                                     model: model.rawValue))
         }
-        guard let store = association.server.store, let workers = association.server.workers else {
+        guard let store = host.index, let workers = host.workers else {
             return .failure(Refusal(status: .unableToProcess, comment: "no index", model: model.rawValue))
         }
         let transferSyntax = TransferSyntax(uid: context.transferSyntax)

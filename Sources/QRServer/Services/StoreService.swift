@@ -38,8 +38,8 @@ import Reactor
 /// left untouched.
 enum StoreService {
     /// Starts receiving a C-STORE-RQ whose data set follows as fragments.
-    static func start(_ command: CommandSet, contextID: UInt8, on association: Association) -> StoreOperation {
-        let operation = StoreOperation(association: association, command: command, contextID: contextID)
+    static func start(_ command: CommandSet, contextID: UInt8, on host: any DIMSEServiceHost) -> StoreOperation {
+        let operation = StoreOperation(host: host, command: command, contextID: contextID)
         operation.start()
         return operation
     }
@@ -59,7 +59,7 @@ final class StoreOperation {
     let messageID: UInt16?
     let sopClassUID: String
     let sopInstanceUID: String
-    private weak var association: Association?
+    private weak var host: (any DIMSEServiceHost)?
     private let started = ContinuousClock.now
     private var object: IncomingObject?
     private var lane: SerialWorkQueue?
@@ -71,38 +71,38 @@ final class StoreOperation {
     /// The policy when the request came (a reload meanwhile does not change it midway).
     private let uidPolicy: UIDPolicy
 
-    init(association: Association, command: CommandSet, contextID: UInt8) {
-        self.association = association
+    init(host: any DIMSEServiceHost, command: CommandSet, contextID: UInt8) {
+        self.host = host
         self.contextID = contextID
         self.messageID = command.messageID
         self.sopClassUID = command.affectedSOPClassUID ?? ""
         self.sopInstanceUID = command.affectedSOPInstanceUID ?? ""
-        self.uidPolicy = association.server.configuration.store.uidPolicy
+        self.uidPolicy = host.configuration.store.uidPolicy
     }
 
     func start() {
-        guard let association else { return }
-        let context = association.negotiated?.contexts[contextID]
+        guard let host else { return }
+        let context = host.negotiated?.contexts[contextID]
         if messageID == nil {
             refusal = (.unableToProcess, "C-STORE-RQ without Message ID")
         } else if let context, !StorageContexts.isStorageSOPClass(context.abstractSyntax) {
             refusal = (.sopClassNotSupported, "not a storage presentation context")
         } else if context == nil || sopClassUID != context!.abstractSyntax {
             refusal = (.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context")
-        } else if let calling = association.negotiated?.callingAETitle,
-                  !association.server.configuration.isAllowed(callingAE: calling, service: .store) {
+        } else if let calling = host.negotiated?.callingAETitle,
+                  !host.configuration.isAllowed(callingAE: calling, service: .store) {
             refusal = (.notAuthorized, "calling AE title not allowed to store")
         } else if sopInstanceUID.isEmpty {
             refusal = (.invalidSOPInstance, "no Affected SOP Instance UID")
         } else if let problem = UIDValidation.problem(sopInstanceUID, policy: uidPolicy) {
             refusal = (.invalidSOPInstance, "SOP Instance UID invalid: \(problem)")
-        } else if let writer = association.server.storeWriter, let lane = association.storeLane {
+        } else if let writer = host.storeWriter, let lane = host.storeLane {
             let object = writer.incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
                                          transferSyntaxUID: context!.transferSyntax,
-                                         sourceAETitle: association.negotiated?.callingAETitle)
+                                         sourceAETitle: host.negotiated?.callingAETitle)
             self.object = object
             self.lane = lane
-            lane.run({ object.begin() }, on: association.server.loop) { _ in }
+            lane.run({ object.begin() }, on: host.loop) { _ in }
         } else {
             refusal = (.outOfResources, "storage not available (no archive index)")
         }
@@ -116,30 +116,30 @@ final class StoreOperation {
 
     /// One data set fragment, in order.
     func append(_ fragment: ArraySlice<UInt8>, isLast: Bool) {
-        guard !ended, let association else { return }
+        guard !ended, let host else { return }
         receivedBytes += fragment.count
         if object != nil, !fragment.isEmpty {
-            association.storeBytesQueued(fragment.count)
+            host.storeBytesQueued(fragment.count)
             batch.append(fragment)
             batchCount += fragment.count
         }
         // A batch never waits for more than a quarter of the queue limit: reading pauses at
         // the limit, and a batch that waited for bytes that cannot arrive would stall.
-        let threshold = min(Self.batchBytes, association.server.configuration.store.maxQueuedBytes / 4)
+        let threshold = min(Self.batchBytes, host.configuration.store.maxQueuedBytes / 4)
         if let object, let lane, !batch.isEmpty, isLast || batchCount >= threshold {
             let pieces = batch
             let count = batchCount
             batch = []
             batchCount = 0
-            lane.run({ object.append(contentsOf: pieces) }, on: association.server.loop) { [weak association] _ in
-                association?.storeBytesWritten(count)
+            lane.run({ object.append(contentsOf: pieces) }, on: host.loop) { [weak host] _ in
+                host?.storeBytesWritten(count)
             }
         }
         guard isLast else { return }
-        if let object, let lane, let committer = association.server.storeCommitter {
+        if let object, let lane, let committer = host.storeCommitter {
             // After its last bytes, the lane stages the object and queues it for the next group
             // commit; the response goes out from the loop once the group is durable.
-            let loop = association.server.loop
+            let loop = host.loop
             let uidPolicy = self.uidPolicy
             let done = LoopBound({ [self] (result: Result<StoreOutcome, StoreFailure>) in
                 switch result {
@@ -161,13 +161,13 @@ final class StoreOperation {
     func abort() {
         guard !ended else { return }
         ended = true
-        if batchCount > 0 { association?.storeBytesWritten(batchCount) }
+        if batchCount > 0 { host?.storeBytesWritten(batchCount) }
         batch = []
         batchCount = 0
-        if let object, let lane, let association {
-            lane.run({ object.discard() }, on: association.server.loop) { _ in }
+        if let object, let lane, let host {
+            lane.run({ object.discard() }, on: host.loop) { _ in }
         }
-        association?.logger.notice("C-STORE aborted with the association", metadata: [
+        host?.logger.notice("C-STORE aborted with the association", metadata: [
             "dimse_command": "C-STORE", "sop_instance_uid": "\(sopInstanceUID)", "bytes": "\(receivedBytes)",
         ])
     }
@@ -188,44 +188,32 @@ final class StoreOperation {
     private func respond(_ status: DIMSEStatus, comment: String?, outcome: StoreOutcome?) {
         guard !ended else { return }
         ended = true
-        guard let association else { return }
-        let stats = { (s: inout ServerStatistics) in
+        guard let host else { return }
+        let receivedBytes = self.receivedBytes
+        host.statistics.record { s in
             if status.isFailure { s.storesFailed += 1 } else { s.storesReceived += 1 }
-            s.storeBytesReceived += self.receivedBytes
+            s.storeBytesReceived += receivedBytes
         }
-        stats(&association.server.statistics)
-        // Built only when it will be written: with the level above info (e.g. warning, as
-        // a busy ingest node may run) it would cost a few string conversions and a
-        // dictionary per stored object for nothing.
-        if association.logger.logLevel <= .info {
+        let responder = DIMSEResponder(host: host, contextID: contextID, commandName: "C-STORE", started: started)
+        var details: Logger.Metadata {
             var metadata: Logger.Metadata = [
-                "dimse_command": "C-STORE",
                 "sop_instance_uid": "\(sopInstanceUID)",
                 "sop_class_uid": "\(sopClassUID)",
-                "status": "\(FindService.hex(status.rawValue))",
                 "bytes": "\(receivedBytes)",
-                "duration_ms": "\((ContinuousClock.now - started).milliseconds)",
             ]
-            if let comment { metadata["error_comment"] = "\(comment)" }
             if let outcome {
                 metadata["path"] = "\(outcome.path)"
                 metadata["disposition"] = "\(outcome.disposition)"
             }
-            association.logger.info("C-STORE", metadata: metadata)
+            return metadata
         }
         if let messageID {
-            var response = CommandSet.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+            let response = CommandSet.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
                                                 affectedSOPInstanceUID: sopInstanceUID, status: status)
-            if let comment { response.errorComment = String(comment.prefix(64)) }
-            association.sendMessage(contextID: contextID, command: response)
+            responder.respond(response, status: status, comment: comment, details)
+        } else {
+            responder.logCompletion(status: status, comment: comment, details)
         }
-        association.operationFinished()
-    }
-}
-
-extension Duration {
-    fileprivate var milliseconds: Int {
-        let c = components
-        return Int((Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15).rounded())
+        host.operationFinished()
     }
 }
