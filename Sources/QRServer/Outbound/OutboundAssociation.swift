@@ -212,7 +212,9 @@ extension OutboundAssociation: UpperLayerDelegate {
                     contextID: UInt8, isLast: Bool) {}
 
     func upperLayerReleaseRequested(_ driver: UpperLayerDriver) {
-        // The destination asks to release in the middle of a move: agree, and stop.
+        // The destination asks to release in the middle of a move: agree, and stop. Its answer
+        // is no longer awaited; ARTIM now bounds the wait for it to close.
+        cancelTimer()
         driver.releaseResponse()
         unexpectedEnd("\(destinationText) released the association")
     }
