@@ -310,4 +310,56 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         #expect(error.reason.contains("TLS handshake failed"), "\(error)")
         #expect(error.reason.contains("wrong version number"), "\(error)")
     }
+    /// Connects on the loop with a TLS client transport to a fresh `openssl s_server`, writes
+    /// `message` at once (before the handshake is done), and closes after the flush.
+    fileprivate func connectAndSend(serverName: String, message: String) throws -> (observed: Observed, server: PeerProcess) {
+        let port = try freeLoopbackPort()
+        let server = try PeerProcess(PeerProcess.openssl, [
+            "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
+            "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
+        ])
+        let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
+        guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
+        let context = try TLSContext(TLSConfiguration(trustAnchorsPath: certificates.ca), role: .client)
+        return try withLoop { loop in
+            let observed = Shared(Observed())
+            let closed = DispatchSemaphore(value: 0)
+            try onLoop(loop) {
+                let factory = TransportFactory.tls(context, serverName: serverName, handshakeTimeout: .seconds(10))
+                loop.connect(host: "127.0.0.1", port: port, timeout: .seconds(10), transport: factory) { result in
+                    guard case .success(let connection) = result else {
+                        observed.update { $0.closeError = "connect: \(result)" }
+                        closed.signal()
+                        return
+                    }
+                    observe(connection, observed, closed: closed)
+                    connection.write(Array(message.utf8)[...])
+                    connection.closeAfterFlush()
+                }
+            }
+            #expect(closed.wait(timeout: .now() + 20) == .success)
+            return (observed.value, server)
+        }
+    }
+
+    @Test("a TLS client transport from connect verifies the server, sends what was queued before the handshake, ends with close_notify")
+    func clientTransportSendsAfterTheHandshake() throws {
+        let (observed, server) = try connectAndSend(serverName: "localhost", message: "A-ASSOCIATE-RQ over TLS\n")
+        #expect(observed.closeError == nil)
+        #expect(observed.established == 1)
+        #expect(observed.sendPath == (kernelTLSAvailable ? .kernelTLS : .userSpace))
+        #expect(server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("A-ASSOCIATE-RQ over TLS") })
+        #expect(server.waitForExit(timeout: 10), "\(server.transcript)")
+    }
+
+    @Test("a TLS client transport refuses a server whose certificate does not carry the name asked for")
+    func clientTransportRefusesAWrongHostname() throws {
+        let (observed, server) = try connectAndSend(serverName: "archive.wrong.example", message: "never sent\n")
+        #expect(observed.established == 0)
+        let error = try #require(observed.establishError, "closed with \(observed.closeError ?? "no error")")
+        #expect(!error.timedOut)
+        #expect(error.reason.contains("hostname mismatch"), "\(error)")
+        server.waitForExit(timeout: 10)
+        #expect(!String(decoding: server.stdout, as: UTF8.self).contains("never sent"))
+    }
 }
