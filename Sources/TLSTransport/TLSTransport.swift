@@ -44,6 +44,9 @@ public final class TLSTransport: ByteTransport {
     public private(set) var sendPath: SendPath?
     public private(set) var interest: TransportInterest
     private var shutDown = false
+    /// Whether the last read filled its chunk: only then may OpenSSL hold more plaintext. After
+    /// a read that ran dry, what it holds is an incomplete record that only the socket can finish.
+    private var lastReadFilledChunk = false
 
     /// A transport over `session`, whose handshake must finish within `handshakeTimeout`
     /// (nil: no limit).
@@ -88,10 +91,15 @@ public final class TLSTransport: ByteTransport {
             }
         }
         if wantsWrite { interest = .writable }
+        if case .processed(let count) = result, count == chunkSize {
+            lastReadFilledChunk = true
+        } else {
+            lastReadFilledChunk = false
+        }
         return result
     }
 
-    public var hasBufferedInput: Bool { session.hasBufferedPlaintext }
+    public var hasBufferedInput: Bool { lastReadFilledChunk && session.hasBufferedPlaintext }
 
     public func write(_ iovecs: UnsafePointer<iovec>, count: Int, moreFollows: Bool) throws -> IOResult<Int> {
         if sendPath == .kernelTLS {
