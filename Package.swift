@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims", "SystemCalls"], swiftSettings: swiftSettings),
+        // DICOM over TLS on the reactor: TLSSession as Reactor's second ByteTransport.
+        .target(name: "TLSTransport", dependencies: ["TLS", "Reactor"], swiftSettings: swiftSettings),
         // HTTP/1.1 request parsing and response framing, pure (bytes in, events out), for DICOMweb.
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
@@ -117,7 +119,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
