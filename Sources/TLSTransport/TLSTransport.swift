@@ -160,7 +160,9 @@ extension TransportFactory {
     /// }
     /// listener.transportFactory = .tls(reloadedContext, handshakeTimeout: .seconds(30))
     /// ```
-    public static func tls(_ context: TLSContext, serverName: String? = nil, handshakeTimeout: Duration?) -> TransportFactory {
+    public static func tls(
+        _ context: TLSContext, serverName: String? = nil, handshakeTimeout: Duration?
+    ) -> TransportFactory {
         TransportFactory { socket, _ in
             TLSTransport(session: try TLSSession(context: context, socket: socket, serverName: serverName),
                          handshakeTimeout: handshakeTimeout)

@@ -102,8 +102,9 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     let headerBytes = (0..<frames * 12).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let headers = try SealedBytesArena().bytes(count: headerBytes.count) { $0.copyBytes(from: headerBytes) }
     let mapping = try FileMapping(file: file, offset: framedRange.lowerBound, length: framedRange.count)
-    let framed = FramedMapping(mapping: mapping, payloadOffset: framedRange.lowerBound, payloadLength: framedRange.count,
-                               frameLength: frameLength, headers: headers, headerLength: 12)
+    let framed = FramedMapping(mapping: mapping, payloadOffset: framedRange.lowerBound,
+                               payloadLength: framedRange.count, frameLength: frameLength,
+                               headers: headers, headerLength: 12)
     var expected = head + content[regionRange]
     for frame in 0..<frames {
         let start = framedRange.lowerBound + frame * frameLength
@@ -312,7 +313,9 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     }
     /// Connects on the loop with a TLS client transport to a fresh `openssl s_server`, writes
     /// `message` at once (before the handshake is done), and closes after the flush.
-    fileprivate func connectAndSend(serverName: String, message: String) throws -> (observed: Observed, server: PeerProcess) {
+    fileprivate func connectAndSend(
+        serverName: String, message: String
+    ) throws -> (observed: Observed, server: PeerProcess) {
         let port = try freeLoopbackPort()
         let server = try PeerProcess(PeerProcess.openssl, [
             "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
@@ -348,7 +351,10 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         #expect(observed.closeError == nil)
         #expect(observed.established == 1)
         #expect(observed.sendPath == (kernelTLSAvailable ? .kernelTLS : .userSpace))
-        #expect(server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("A-ASSOCIATE-RQ over TLS") })
+        let arrived = server.waitForOutput(timeout: 10) {
+            String(decoding: $0, as: UTF8.self).contains("A-ASSOCIATE-RQ over TLS")
+        }
+        #expect(arrived)
         #expect(server.waitForExit(timeout: 10), "\(server.transcript)")
     }
 
