@@ -108,19 +108,24 @@ public final class TLSTransport: ByteTransport {
         interest = []
         var total = 0
         for index in 0..<count {
-            let bytes = UnsafeRawBufferPointer(start: iovecs[index].iov_base, count: iovecs[index].iov_len)
-            switch session.write(bytes) {
-            case .written(let written):
-                total += written
-                if written < bytes.count { return .processed(total) }
-            case .wantWrite:
-                return total > 0 ? .processed(total) : .wouldBlock
-            case .wantRead:
-                if total > 0 { return .processed(total) }
-                interest = .readable
-                return .wouldBlock
-            case .failed(let reason):
-                throw TLSTransportError(reason: "TLS write failed: \(reason)")
+            let buffer = UnsafeRawBufferPointer(start: iovecs[index].iov_base, count: iovecs[index].iov_len)
+            var offset = 0
+            // With partial writes on, SSL_write returns after each record: go on until the socket
+            // is full, or the connection would wait for a writability it already has.
+            while offset < buffer.count {
+                switch session.write(UnsafeRawBufferPointer(rebasing: buffer[offset...])) {
+                case .written(let written):
+                    offset += written
+                    total += written
+                case .wantWrite:
+                    return total > 0 ? .processed(total) : .wouldBlock
+                case .wantRead:
+                    if total > 0 { return .processed(total) }
+                    interest = .readable
+                    return .wouldBlock
+                case .failed(let reason):
+                    throw TLSTransportError(reason: "TLS write failed: \(reason)")
+                }
             }
         }
         return .processed(total)
@@ -160,7 +165,9 @@ extension TransportFactory {
     /// }
     /// listener.transportFactory = .tls(reloadedContext, handshakeTimeout: .seconds(30))
     /// ```
-    public static func tls(_ context: TLSContext, serverName: String? = nil, handshakeTimeout: Duration?) -> TransportFactory {
+    public static func tls(
+        _ context: TLSContext, serverName: String? = nil, handshakeTimeout: Duration?
+    ) -> TransportFactory {
         TransportFactory { socket, _ in
             TLSTransport(session: try TLSSession(context: context, socket: socket, serverName: serverName),
                          handshakeTimeout: handshakeTimeout)

@@ -249,7 +249,9 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             let closes = Locked(0)
             let bothClosed = DispatchSemaphore(value: 0)
             let port = try onLoop(loop) {
-                let factory = TransportFactory { socket, _ in ScramblingTransport(socket: socket, timeout: .milliseconds(300)) }
+                let factory = TransportFactory { socket, _ in
+                    ScramblingTransport(socket: socket, timeout: .milliseconds(300))
+                }
                 let listener = try loop.listen(host: "127.0.0.1", port: 0, transport: factory) { connection in
                     let peer = connection.peerAddress
                     connection.onRead = { _ in Issue.record("input delivered before establishment") }

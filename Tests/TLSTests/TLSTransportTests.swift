@@ -102,8 +102,9 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     let headerBytes = (0..<frames * 12).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let headers = try SealedBytesArena().bytes(count: headerBytes.count) { $0.copyBytes(from: headerBytes) }
     let mapping = try FileMapping(file: file, offset: framedRange.lowerBound, length: framedRange.count)
-    let framed = FramedMapping(mapping: mapping, payloadOffset: framedRange.lowerBound, payloadLength: framedRange.count,
-                               frameLength: frameLength, headers: headers, headerLength: 12)
+    let framed = FramedMapping(mapping: mapping, payloadOffset: framedRange.lowerBound,
+                               payloadLength: framedRange.count, frameLength: frameLength,
+                               headers: headers, headerLength: 12)
     var expected = head + content[regionRange]
     for frame in 0..<frames {
         let start = framedRange.lowerBound + frame * frameLength
@@ -312,7 +313,9 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     }
     /// Connects on the loop with a TLS client transport to a fresh `openssl s_server`, writes
     /// `message` at once (before the handshake is done), and closes after the flush.
-    fileprivate func connectAndSend(serverName: String, message: String) throws -> (observed: Observed, server: PeerProcess) {
+    fileprivate func connectAndSend(
+        serverName: String, message: String
+    ) throws -> (observed: Observed, server: PeerProcess) {
         let port = try freeLoopbackPort()
         let server = try PeerProcess(PeerProcess.openssl, [
             "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
@@ -348,7 +351,10 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         #expect(observed.closeError == nil)
         #expect(observed.established == 1)
         #expect(observed.sendPath == (kernelTLSAvailable ? .kernelTLS : .userSpace))
-        #expect(server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("A-ASSOCIATE-RQ over TLS") })
+        let arrived = server.waitForOutput(timeout: 10) {
+            String(decoding: $0, as: UTF8.self).contains("A-ASSOCIATE-RQ over TLS")
+        }
+        #expect(arrived)
         #expect(server.waitForExit(timeout: 10), "\(server.transcript)")
     }
 
@@ -361,5 +367,65 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         #expect(error.reason.contains("hostname mismatch"), "\(error)")
         server.waitForExit(timeout: 10)
         #expect(!String(decoding: server.stdout, as: UTF8.self).contains("never sent"))
+    }
+    /// Epoll cannot see plaintext OpenSSL already holds. Here it holds some when the socket is
+    /// empty: a 1,000-byte record first shifts every later 16 KiB record off the read chunks'
+    /// boundaries; everything is in the server's socket before it reads; its four reads of one
+    /// readiness event (16, 32, 64 and 128 KiB) end mid-record with the socket drained, and
+    /// only the transport's buffered input brings the record's last 1,000 bytes.
+    @Test("plaintext held inside OpenSSL with the socket empty is still delivered")
+    func plaintextHeldByOpenSSLIsDrained() throws {
+        let context = try serverContext()
+        let total = 1_000 + 15 * 16_384
+        try withLoop { loop in
+            let received = Shared(0)
+            let established = DispatchSemaphore(value: 0)
+            let complete = DispatchSemaphore(value: 0)
+            let server = Shared<LoopBound<Connection>?>(nil)
+            let port = try onLoop(loop) {
+                let tls = TransportFactory.tls(context, handshakeTimeout: .seconds(10))
+                let roomy = TransportFactory { socket, loop in
+                    var size: Int32 = 4 << 20
+                    setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+                    return try tls.make(socket, loop)
+                }
+                let listener = try loop.listen(host: "127.0.0.1", port: 0, transport: roomy) { connection in
+                    server.update { $0 = LoopBound(connection, loop: loop) }
+                    connection.onEstablished = { [unowned connection] in
+                        connection.pauseReading()
+                        established.signal()
+                    }
+                    connection.onRead = { buffer in
+                        let count = buffer.readableBytes
+                        buffer.moveReaderIndex(forwardBy: count)
+                        received.update { $0 += count }
+                        if received.value == total { complete.signal() }
+                    }
+                }
+                return listener.localPort
+            }
+            let socket = try connectNonBlocking(port: port)
+            defer { close(socket) }
+            var size: Int32 = 4 << 20
+            setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            let clientContext = try TLSContext(TLSConfiguration(trustAnchorsPath: certificates.ca), role: .client)
+            let session = try TLSSession(context: clientContext, socket: socket, serverName: "localhost")
+            #expect(LoopHarness.handshake(session) == .done)
+            #expect(established.wait(timeout: .now() + 10) == .success)
+            #expect(LoopHarness.write(session, [UInt8](repeating: 1, count: 1_000)) == .written(1_000))
+            #expect(LoopHarness.write(session, [UInt8](repeating: 2, count: total - 1_000)) == .written(total - 1_000))
+            // All of it in the server's socket: nothing left unsent or unacknowledged here.
+            let deadline = Date().addingTimeInterval(10)
+            var unsent: Int32 = -1
+            while Date() < deadline {
+                _ = ioctl(socket, UInt(TIOCOUTQ), &unsent)
+                if unsent == 0 { break }
+                usleep(1_000)
+            }
+            #expect(unsent == 0)
+            try onLoop(loop) { server.value?.value.resumeReading() }
+            #expect(complete.wait(timeout: .now() + 10) == .success, "received \(received.value) of \(total)")
+            #expect(received.value == total)
+        }
     }
 }
