@@ -56,6 +56,8 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
         .target(name: "DICOMJSON", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        // DICOMweb pieces with no I/O: multipart/related, Accept negotiation, frame ranges, STOW responses.
+        .target(name: "DICOMWeb", dependencies: ["DICOM", "DICOMJSON", "HTTP1"], swiftSettings: swiftSettings),
         // Prometheus text exposition format writer (for /metrics), pure.
         .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
@@ -121,6 +123,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMWebTests", dependencies: ["DICOMWeb", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
