@@ -78,7 +78,16 @@ let package = Package(
         .target(
             name: "QRServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Reactor", "Archive",
+                "DICOM", "DICOMNetwork", "Reactor", "Archive", "PrometheusText",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP/1.1 server on the reactor: route table, QIDO-RS, /metrics (docs/ARCHITECTURE.md).
+        .target(
+            name: "WebServer",
+            dependencies: [
+                "HTTP1", "DICOMJSON", "PrometheusText", "Reactor", "Archive", "QRServer", "DICOM",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -97,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive", "WebServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -15,6 +15,7 @@ extension Association {
     /// no state, and the fragmenter's output goes to `writev` without being re-boxed.
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
         guard stateMachine.canSendPData, let negotiated else { return }
+        noteResponse(command)
         guard let dataSet else {
             writeMessagePieces([DIMSEFragmenter.commandPDUs(contextID: contextID, command: command,
                                                             peerMaxPDULength: negotiated.peerMaxPDULength)[...]])

@@ -34,6 +34,8 @@ final class Association {
     var stores: [UInt8: StoreOperation] = [:]
     /// Data sets of other requests (C-FIND identifiers, …), accumulated until complete:
     /// the assembler delivers every data set incrementally so that C-STORE can stream.
+    /// When each request in progress arrived, by Message ID (operation duration metrics).
+    var operationStarts: [UInt16: ContinuousClock.Instant] = [:]
     var partialDataSets: [UInt8: (command: CommandSet, fragments: [ArraySlice<UInt8>], size: Int)] = [:]
     /// Largest data set of a non-C-STORE request (a C-FIND identifier); beyond it, A-ABORT.
     static let maxAccumulatedDataSet = 16 * 1024 * 1024
@@ -205,6 +207,7 @@ final class Association {
     private func commandWithDataSet(_ command: CommandSet, contextID: UInt8) {
         if command.commandField == .cStoreRQ {
             server.statistics.messagesProcessed += 1
+            noteRequest(command)
             operationStarted()
             stores[contextID] = StoreService.start(command, contextID: contextID, on: self)
         } else {
@@ -238,6 +241,7 @@ final class Association {
 
     private func handle(_ message: DIMSEMessage) {
         server.statistics.messagesProcessed += 1
+        noteRequest(message.command)
         guard let field = message.command.commandField else {
             logger.warning("unknown DIMSE command field", metadata: ["command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"])
             return

@@ -145,6 +145,7 @@ extension RetrieveOperation {
             if let identifier, let negotiated = association.negotiated,
                let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: response, identifier: identifier,
                                                         peerMaxPDULength: negotiated.peerMaxPDULength) {
+                association.noteResponse(response)
                 association.sendPData(pdu)
             } else {
                 association.sendMessage(contextID: contextID, command: response, dataSet: identifier.map { [$0[...]] })
