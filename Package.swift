@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "WebServer",
             dependencies: [
-                "HTTP1", "DICOMJSON", "PrometheusText", "Reactor", "Archive", "QRServer", "DICOM",
+                "HTTP1", "DICOMJSON", "DICOMWeb", "PrometheusText", "Reactor", "Archive", "QRServer", "DICOM",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

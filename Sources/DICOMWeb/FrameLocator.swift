@@ -196,7 +196,11 @@ public struct StoredFrames: Sendable {
     public init(prefix: ArraySlice<UInt8>, fileSize: Int, read: (Int, Int) throws -> [UInt8]) throws {
         let file = try DICOMFile(bytes: prefix, options: .init(stopBeforePixelData: true))
         guard !file.transferSyntax.isDeflated else { throw FrameLocationError("frames of a deflated data set are not located") }
-        guard let at = file.pixelDataOffset else { throw FrameLocationError("no Pixel Data") }
+        guard let at = file.pixelDataOffset else {
+            // A prefix ending between elements reads as a whole data set without Pixel Data.
+            if prefix.count < fileSize { throw DICOMError.invalidFile("header longer than the bytes read") }
+            throw FrameLocationError("no Pixel Data")
+        }
         transferSyntax = file.transferSyntax
         header = file.dataSet
         frames = try FrameLocator.frames(header: file.dataSet, transferSyntax: file.transferSyntax,

@@ -19,6 +19,7 @@ public enum DICOMWebRoutes {
         server.add("GET", "\(base)/studies/{study}/instances", name: "qido_study_instances", qido(.image))
         server.add("GET", "\(base)/series", name: "qido_series", qido(.series))
         server.add("GET", "\(base)/instances", name: "qido_instances", qido(.image))
+        installWADO(on: server, store: store, workers: workers, dicom: dicom)
         server.add("GET", "/metrics", name: "metrics",
                    MetricsHandler(dicom: dicom, http: server, workers: workers, indexCounts: indexCounts))
     }
