@@ -53,20 +53,20 @@ def image(n, ts, rows, cols, samples, bits, frames):
 
 
 def fake_jpeg(i, length):
-    """Bytes shaped like a JPEG codestream (SOI ... EOI), distinct per frame."""
-    body = bytes((i * 37 + k * 11) % 251 for k in range(length))
+    """Bytes shaped like a JPEG codestream (SOI ... EOI), distinct per frame, no FF inside."""
+    body = bytes((i * 37 + k * 11) % 251 for k in range(length))  # < 0xFF: no marker inside
     return b"\xff\xd8" + body + b"\xff\xd9"
 
 
 def make_fixtures(out):
     os.makedirs(out, exist_ok=True)
-    ds = image(1, ExplicitVRLittleEndian, 3, 5, 3, 8, 3)
-    ds.PixelData = bytes(k % 256 for k in range(135))
+    ds = image(1, ExplicitVRLittleEndian, 15, 17, 3, 8, 3)
+    ds.PixelData = bytes(k % 256 for k in range(15 * 17 * 3 * 3))
     ds.save_as(os.path.join(out, "native_rgb_explicit.dcm"), enforce_file_format=True)
-    ds = image(2, ImplicitVRLittleEndian, 3, 3, 1, 16, 4)
-    ds.PixelData = bytes((k * 7) % 256 for k in range(72))
+    ds = image(2, ImplicitVRLittleEndian, 21, 20, 1, 16, 4)
+    ds.PixelData = bytes((k * 7) % 256 for k in range(21 * 20 * 2 * 4))
     ds.save_as(os.path.join(out, "native_16_implicit.dcm"), enforce_file_format=True)
-    frames = [fake_jpeg(i, 40 + 9 * i) for i in range(3)]
+    frames = [fake_jpeg(i, 400 + 9 * i) for i in range(3)]
     for n, name, data, extra in [
         (3, "jpeg_bot_2frag.dcm", encapsulate(frames, fragments_per_frame=2, has_bot=True), None),
         (4, "jpeg_nobot.dcm", encapsulate(frames, fragments_per_frame=1, has_bot=False), None),

@@ -88,6 +88,9 @@ public enum WADONegotiation {
         "image/jpx": ["1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93"],
         "image/jphc": ["1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203"],
         "image/dicom-rle": ["1.2.840.10008.1.2.5"],
+        // Names used before PS3.18 registered the ones above, still sent by clients.
+        "image/x-dicom-rle": ["1.2.840.10008.1.2.5"],
+        "image/x-jls": ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"],
     ]
 
     /// The representation to send for `resource` given the request's `Accept` lines (the
@@ -103,8 +106,10 @@ public enum WADONegotiation {
         let anything = m.type == "*" || (m.type == "multipart" && m.subtype == "*")
         let related = m.type == "multipart" && m.subtype == "related"
         // A multipart range's part type, or nil for "any part type".
-        let partType: MediaType? = related ? m.parameter("type").flatMap { MediaType(parsing: $0) } : nil
+        var partType: MediaType? = related ? m.parameter("type").flatMap { MediaType(parsing: $0) } : nil
         if related, m.parameter("type") != nil, partType == nil { return nil }
+        // type="*/*" (dicomweb-client's default) leaves the part type to the server.
+        if partType?.type == "*" { partType = nil }
         let requestedSyntax = m.parameter("transfer-syntax") ?? partType?.parameter("transfer-syntax")
         switch resource {
         case .metadata:
@@ -135,7 +140,7 @@ public enum WADONegotiation {
     static func frames(stored: String, anything: Bool, partType: String?, requestedSyntax: String?)
         -> WADORepresentation? {
         let storedIsNative = TransferSyntax(uid: stored).isNative && TransferSyntax(uid: stored).isKnown
-        let storedPixelType = pixelMediaTypes.first { $0.value.contains(stored) }?.key
+        let storedPixelType = pixelMediaTypes.first { !$0.key.hasPrefix("image/x-") && $0.value.contains(stored) }?.key
         if anything {
             if storedIsNative, let r = frames(stored: stored, anything: false, partType: "application/octet-stream",
                                                requestedSyntax: "*") { return r }

@@ -72,6 +72,9 @@ struct AcceptNegotiationTests {
         #expect(choose(Self.explicitLE, "*/*") == .multipartBulk(partType: "application/octet-stream", transferSyntax: Self.explicitLE))
         #expect(choose(Self.jpeg, "multipart/related; type=\"image/jpeg\"; transfer-syntax=1.2.840.10008.1.2.4.70") == nil)
         #expect(choose(Self.jpeg, "application/dicom+json") == nil)
+        // dicomweb-client's default Accept for frames.
+        #expect(choose(Self.implicitLE, "multipart/related; type=\"*/*\"") == .multipartBulk(partType: "application/octet-stream", transferSyntax: Self.explicitLE))
+        #expect(choose(Self.jpeg, "multipart/related; type=\"*/*\"") == .multipartBulk(partType: "image/jpeg", transferSyntax: Self.jpeg))
         #expect(WADORepresentation.multipartBulk(partType: "image/jpeg", transferSyntax: Self.jpeg).partContentType
             == "image/jpeg; transfer-syntax=\(Self.jpeg)")
     }
