@@ -9,7 +9,7 @@ import TestSupport
 /// multi-frame images (equal to pydicom's frames), bulk data, 406 answers, and WADO-URI with curl.
 @Suite("DICOMweb interop (dicomweb-client, curl, DCMTK)", .serialized,
        .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
-struct DICOMWebInteropTests {
+struct WADOInteropTests {
     static let study = "1.2.826.0.1.3680043.10.1489.98.100"
 
     /// Runs scripts/pydicom-frames-reference.py with `arguments`; stdout, or nil after recording why.
