@@ -140,6 +140,7 @@ struct DICOMWebInteropTests {
         #expect(delta("qrscpd_dimse_operation_duration_seconds_bucket", ["command": "C-FIND", "le": "+Inf"]) == 2)
         #expect(delta("qrscpd_associations_total", ["result": "accepted"]) == 5)
         #expect(delta("qrscpd_instances_received_total") == 1)
+        #expect(delta("qrscpd_store_commit_duration_seconds_count") == 1)
         #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == 1)
         #expect(after.value("qrscpd_associations_active") == 0)
         #expect(delta("qrscpd_received_bytes_total", ["listener": "dicom"]) > 0)
