@@ -143,6 +143,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "HTTP1", "Archive", "DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),

@@ -18,7 +18,17 @@ public struct DIMSEMetrics: Sendable {
     public private(set) var durations = [PrometheusHistogram](repeating: PrometheusHistogram(upperBounds: durationBounds),
                                                                count: commands.count)
 
+    /// C-STORE commit latency: from an object's last fragment to its durable, indexed commit
+    /// (staging, fdatasync, rename, directory fsync, index transaction; PS3.4 B.2.3 success).
+    public private(set) var storeCommits = PrometheusHistogram(upperBounds: commitBounds)
+    public static let commitBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
     public init() {}
+
+    mutating func recordCommit(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        storeCommits.observe(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
 
     /// The counter for `command` and `statusClass` indexes.
     public func count(command: Int, statusClass: Int) -> UInt64 { operations[command * Self.statusClasses.count + statusClass] }

@@ -34,8 +34,6 @@ final class HTTPExchange {
         return c
     }
 
-    func headSent(status: Int) {}
-
     func responseEnded(truncated: Bool) {
         owner?.responseEnded(self, truncated: truncated)
     }

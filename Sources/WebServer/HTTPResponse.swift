@@ -113,7 +113,6 @@ public final class HTTPResponse {
             }
         }
         if closesConnection { head.fields.append(name: "Connection", value: "close") }
-        exchange?.headSent(status: status)
         connection?.write(head.encoded[...])
     }
 

@@ -202,7 +202,7 @@ final class HTTPServerConnection {
             // connection cannot carry another message reliably.
             exchange.keepAlive = false
         }
-        if !exchange.keepAlive || closing {
+        if !exchange.keepAlive || exchange.response.closesConnection || closing {
             closing = true
             cancelTimer()
             connection.closeAfterFlush(timeout: server.configuration.progressTimeout)

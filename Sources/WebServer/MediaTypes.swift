@@ -13,7 +13,8 @@ enum MediaTypes {
         for range in ranges {
             let parts = range.split(separator: ";").map { $0.trimmingCharacters().lowercased() }
             guard let media = parts.first else { continue }
-            if parts.dropFirst().contains(where: { $0.replacingOccurrences(" ", "") == "q=0" || $0.hasPrefix("q=0.0") && Double($0.dropFirst(2)) == 0 }) { continue }
+            let refused = parts.dropFirst().contains { $0.hasPrefix("q=") && Double($0.dropFirst(2)) == 0 }
+            if refused { continue }
             if media == "*/*" { return true }
             for w in wanted {
                 if media == w { return true }
@@ -21,11 +22,5 @@ enum MediaTypes {
             }
         }
         return false
-    }
-}
-
-extension String {
-    func replacingOccurrences(_ a: Character, _ b: String) -> String {
-        String(flatMap { $0 == a ? Array(b) : [$0] })
     }
 }

@@ -73,6 +73,9 @@ public struct MetricsHandler: HTTPHandler {
         w.histogram("qrscpd_dimse_operation_duration_seconds",
                     help: "Time from a DIMSE request to its final response, by command.",
                     series: DIMSEMetrics.commands.enumerated().map { ([("command", $0.element)], m.durations[$0.offset]) })
+        w.histogram("qrscpd_store_commit_duration_seconds",
+                    help: "C-STORE: from an object's last byte received to its durable, indexed commit.",
+                    series: [([], m.storeCommits)])
         w.counter("qrscpd_instances_received", help: "Instances stored by C-STORE.", samples: [([], UInt64(s.storesReceived))])
         w.counter("qrscpd_instances_sent", help: "Instances sent by C-GET and C-MOVE.", samples: [([], UInt64(s.imagesSent))])
         let bytes = dicom.bytesTransferred
