@@ -10,6 +10,9 @@ public struct MultipartStream: Sendable {
 
     public init(parser: MultipartParser) { self.parser = parser }
 
+    /// Bytes held between chunks (for bounds checks).
+    public var carriedByteCount: Int { carry.count }
+
     /// Whether the close delimiter has been read (or an error ended the parse).
     public var isFinished: Bool { parser.isFinished }
 

@@ -95,6 +95,15 @@ struct WADOInteropTests {
                                                       "\(base)/dicom-web/studies"])
         #expect(junk.stdout.hasSuffix("\n409") && junk.stdout.contains("00081198"), "\(junk.transcript)")
 
+        // A part of another study than the path names: 409, Failure Reason A900, nothing stored.
+        let other = scratch.appendingPathComponent("other.body")
+        try Self.stowBody([made[2]], boundary: "b").write(to: other)
+        let wrongStudy = ExternalTool.run("/usr/bin/curl", ["-s", "-w", "\n%{http_code}",
+            "-H", "Content-Type: multipart/related; type=\"application/dicom\"; boundary=b",
+            "--data-binary", "@\(other.path)", "\(base)/dicom-web/studies/1.2.3.999"])
+        #expect(wrongStudy.stdout.hasSuffix("\n409") && wrongStudy.stdout.contains("\"00081197\":{\"vr\":\"US\",\"Value\":[43264]}"),
+                "\(wrongStudy.transcript)")
+
         // dicomweb-client: everything else (the two stored above come again: kept as duplicates).
         let files = (made + extra).map(\.path)
         let (peer, json) = ExternalTool.pythonPeer("dicomweb_peer.py", ["\(base)/dicom-web", daemon.storageDirectory.path] + files,

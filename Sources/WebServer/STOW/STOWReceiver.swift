@@ -96,22 +96,44 @@ final class STOWReceiver: HTTPBodyReceiver {
         switch part {
         case .probing(var buffer)?:
             buffer.append(contentsOf: bytes)
-            do {
-                guard let preamble = try Part10Preamble.parse(buffer[...]) else {
-                    if buffer.count > Part10Preamble.maxLength { throw DICOMError.invalidFile("File Meta Information too long") }
-                    part = .probing(buffer)
-                    return
-                }
-                start(preamble, firstBytes: Array(buffer[preamble.dataSetOffset...]))
-            } catch {
-                fail(reason: 0xC000, "not a DICOM Part 10 file: \(error)", sopClass: "", sopInstance: "")
-                part = .skipping
-            }
+            probe(buffer, partEnded: false)
         case .writing?:
             batch.append(contentsOf: bytes)
             if batch.count >= Self.batchSize { flush() }
         case .skipping?, nil:
             break
+        }
+    }
+
+    /// Starts the object once the File Meta Information (and, for `/studies/{study}`, the Study
+    /// Instance UID) has arrived; refuses the part when it is not a Part 10 file or of another study.
+    private func probe(_ buffer: [UInt8], partEnded: Bool) {
+        do {
+            guard let preamble = try Part10Preamble.parse(buffer[...]) else {
+                if partEnded || buffer.count > Part10Preamble.maxLength {
+                    throw DICOMError.invalidFile(partEnded ? "too short" : "File Meta Information too long")
+                }
+                part = .probing(buffer)
+                return
+            }
+            if let study {
+                let scan = StudyUIDScan.scan(buffer[preamble.dataSetOffset...],
+                                             transferSyntax: TransferSyntax(uid: preamble.transferSyntaxUID))
+                if scan == .needMoreBytes, !partEnded, buffer.count <= Part10Preamble.maxLength {
+                    part = .probing(buffer)
+                    return
+                }
+                if case .found(let uid) = scan, uid != study {
+                    fail(reason: 0xA900, "Study Instance UID \(uid ?? "(none)") differs from the request's \(study)",
+                         sopClass: preamble.sopClassUID, sopInstance: preamble.sopInstanceUID)
+                    part = .skipping
+                    return
+                }
+            }
+            start(preamble, firstBytes: Array(buffer[preamble.dataSetOffset...]))
+        } catch {
+            fail(reason: 0xC000, "not a DICOM Part 10 file: \(error)", sopClass: "", sopInstance: "")
+            part = .skipping
         }
     }
 
@@ -151,8 +173,11 @@ final class STOWReceiver: HTTPBodyReceiver {
 
     private func partEnded() {
         switch part {
-        case .probing?:
-            fail(reason: 0xC000, "a part too short to be a DICOM Part 10 file", sopClass: "", sopInstance: "")
+        case .probing(let buffer)?:
+            // A part shorter than its header probe: decide now, and store it if it may be.
+            probe(buffer, partEnded: true)
+            if case .writing? = part { partEnded() } else { part = nil }
+            return
         case .writing(let object, let preamble)?:
             flush()
             guard let storePath, let lane else { break }
