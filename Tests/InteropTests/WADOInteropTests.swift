@@ -64,8 +64,13 @@ struct WADOInteropTests {
         let extra = ["SC_rgb_jpeg_dcmtk.dcm", "CT_small.dcm"].map { URL(fileURLWithPath: testDir).appendingPathComponent($0) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
 
+        // A file over the metadata handler's whole-file limit, placed before start (the scan
+        // indexes it): its metadata comes from its header alone.
+        let storage = scratch.appendingPathComponent("storage")
+        try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+        guard Self.framesScript(["--make-large", storage.appendingPathComponent("large.dcm").path]) != nil else { return }
         let httpPort = try freeLoopbackPort()
-        let daemon = try DaemonProcess(arguments: ["--http-port", "\(httpPort)"])
+        let daemon = try DaemonProcess(arguments: ["--http-port", "\(httpPort)"], storageDirectory: storage)
         #expect(Self.waitForHTTP(port: httpPort), "\(daemon.log)")
         let base = "http://127.0.0.1:\(httpPort)"
 
@@ -106,7 +111,8 @@ struct WADOInteropTests {
 
         // dicomweb-client: everything else (the two stored above come again: kept as duplicates).
         let files = (made + extra).map(\.path)
-        let (peer, json) = ExternalTool.pythonPeer("dicomweb_peer.py", ["\(base)/dicom-web", daemon.storageDirectory.path] + files,
+        let (peer, json) = ExternalTool.pythonPeer("dicomweb_peer.py", ["\(base)/dicom-web", daemon.storageDirectory.path,
+                                                    "--preloaded", "1.2.826.0.1.3680043.10.1489.98.7"] + files,
                                                    timeout: 180)
         let checks = (json as? [String: Any])?["checks"] as? [String: Bool] ?? [:]
         #expect(!checks.isEmpty, "\(peer.transcript)")

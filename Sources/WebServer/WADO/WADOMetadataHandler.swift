@@ -34,14 +34,68 @@ struct WADOMetadataHandler: HTTPHandler {
         let key = MetadataCache.Key(path: instance.path, size: instance.size, modificationTime: instance.modificationTime,
                                     base: base)
         if let hit = cache.get(key) { return hit }
-        let bytes = try DICOMFile.readBytes(instance.path)
-        let file = try DICOMFile(bytes: bytes[...])
         let prefix = "\(base)/studies/\(instance.studyInstanceUID)/series/\(instance.seriesInstanceUID)/instances/\(instance.sopInstanceUID)/bulk/"
         let encoder = DICOMJSONEncoder(inlineBinaryLimit: inlineBinaryLimit) { reference in
             reference.path.isEmpty ? prefix + String(format8: reference.tag.value) : nil
         }
-        let json = encoder.encode(file.dataSet)
+        let json: [UInt8]
+        if instance.size > wholeFileLimit, let header = try headerOnlyJSON(instance, encoder: encoder, bulkPrefix: prefix) {
+            json = header
+        } else {
+            let bytes = try DICOMFile.readBytes(instance.path)
+            json = encoder.encode(try DICOMFile(bytes: bytes[...]).dataSet)
+        }
         cache.put(key, json)
+        return json
+    }
+}
+
+extension WADOMetadataHandler {
+    /// Files larger than this are not read whole for their metadata: the header up to Pixel
+    /// Data is, and Pixel Data (when it is the last element) becomes a BulkDataURI without its
+    /// value being read.
+    static let wholeFileLimit = 8 * 1024 * 1024
+
+    /// The JSON of a large file from its header and Pixel Data's element header; nil when
+    /// something follows Pixel Data (the caller then reads the whole file). Blocking.
+    static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String) throws -> [UInt8]? {
+        let (file, size) = try WADOLookup.open(instance)
+        let fd = FileDescriptor(rawValue: file.fd)
+        func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
+            guard offset < size, count > 0 else { return [] }
+            return try fd.read(at: offset, count: min(count, size - offset))
+        }
+        var probe = min(size, WADOFramesHandler.headerProbe)
+        var parsed: DICOMFile?
+        while parsed == nil {
+            do {
+                let candidate = try DICOMFile(bytes: try read(0, probe)[...], options: .init(stopBeforePixelData: true))
+                if candidate.pixelDataOffset == nil, probe < size { throw DICOMError.invalidFile("header longer than read") }
+                parsed = candidate
+            } catch where probe < min(size, WADOFramesHandler.maxHeaderProbe) {
+                probe = min(size, WADOFramesHandler.maxHeaderProbe)
+            }
+        }
+        guard let header = parsed, let at = header.pixelDataOffset, !header.transferSyntax.isDeflated,
+              !header.transferSyntax.isBigEndian else { return nil }
+        let explicit = header.transferSyntax.isExplicitVR
+        let h = try read(at, explicit ? 12 : 8)
+        guard h.count == (explicit ? 12 : 8) else { return nil }
+        let length = Int(h[h.count - 4]) | Int(h[h.count - 3]) << 8 | Int(h[h.count - 2]) << 16 | Int(h[h.count - 1]) << 24
+        var end: Int
+        if length == 0xFFFF_FFFF {
+            let items = try FrameLocator.walkItems(from: at + h.count, fileSize: size, read: read)
+            end = (items.last?.value.upperBound ?? at + h.count) + 8
+        } else {
+            end = at + h.count + length
+        }
+        guard end == size else { return nil }
+        let vr = explicit ? String(decoding: h[4..<6], as: UTF8.self) : (header.dataSet.int(Tag(0x0028, 0x0100)) ?? 16 > 8 ? "OW" : "OB")
+        var json = encoder.encode(header.dataSet)
+        guard json.last == 0x7D else { return nil }
+        json.removeLast()
+        if json.count > 1 { json.append(0x2C) }
+        json += Array("\"7FE00010\":{\"vr\":\"\(vr)\",\"BulkDataURI\":\"\(bulkPrefix)7FE00010\"}}".utf8)
         return json
     }
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """DICOMweb checks with dicomweb-client against a running qrscpd, for DICOMWebInteropTests.
 
-Usage: dicomweb_peer.py URL STORAGE_DIR FILE...
+Usage: dicomweb_peer.py URL STORAGE_DIR [--preloaded UID]... FILE...
   URL          the DICOMweb base, e.g. http://127.0.0.1:8080/dicom-web
   STORAGE_DIR  the daemon's storage directory (stored files are compared with what comes back)
-  FILE...      Part 10 files to store with store_instances (one study)
+  --preloaded  an instance already in the storage directory (indexed at start, not stored here)
+  FILE...      Part 10 files to store with store_instances
 
 Prints one JSON object on the last line: {"checks": {name: true/false}, "details": {...}}.
 """
@@ -77,7 +78,12 @@ def multipart_parts(response):
 
 
 def main(argv):
-    url, storage, files = argv[0], argv[1], argv[2:]
+    url, storage, rest = argv[0], argv[1], argv[2:]
+    preloaded = set()
+    while rest[:1] == ["--preloaded"]:
+        preloaded.add(rest[1])
+        rest = rest[2:]
+    files = rest
     client = DICOMwebClient(url)
     checks, details = {}, {}
     datasets = [pydicom.dcmread(f) for f in files]
@@ -91,7 +97,9 @@ def main(argv):
     on_disk = {}
     for path in glob.glob(os.path.join(storage, "**", "*.dcm"), recursive=True):
         on_disk[pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID] = path
-    checks["stored_on_disk"] = set(on_disk) == {d.SOPInstanceUID for d in datasets}
+    checks["stored_on_disk"] = set(on_disk) == {d.SOPInstanceUID for d in datasets} | preloaded
+    studies = sorted(set(studies) | {pydicom.dcmread(on_disk[u], stop_before_pixels=True).StudyInstanceUID
+                                     for u in preloaded})
 
     any_syntax = (("application/dicom", "*"),)
     got, parts, status_ok = [], [], True
