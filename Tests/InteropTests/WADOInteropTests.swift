@@ -119,7 +119,7 @@ struct WADOInteropTests {
         for (name, passed) in checks.sorted(by: { $0.key < $1.key }) {
             #expect(passed, "\(name): \(String(describing: (json as? [String: Any])?["details"]))")
         }
-        #expect(checks.count == 13)
+        #expect(checks.count == 14)
 
         // Objects stored over the web are visible to C-FIND and C-GET.
         let find = ExternalTool.run("/usr/bin/findscu", ["-v", "-S", "-aec", daemon.aeTitle, "-k", "QueryRetrieveLevel=SERIES",

@@ -154,6 +154,17 @@ def main(argv):
             if bulk != frames:
                 bulk_ok = False
                 details[f"bulk {uid}"] = [len(b) for b in bulk]
+    # Explicit VR Little Endian asked for a native instance stored in Implicit VR: converted,
+    # pixels unchanged.
+    converted_ok = False
+    for uid, path in on_disk.items():
+        ds = pydicom.dcmread(path)
+        if ds.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2":
+            inst = client.retrieve_instance(ds.StudyInstanceUID, ds.SeriesInstanceUID, uid,
+                                            media_types=(("application/dicom", "1.2.840.10008.1.2.1"),))
+            converted_ok = (inst.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
+                            and inst.PixelData == ds.PixelData and inst.Rows == ds.Rows)
+    checks["native_conversion"] = converted_ok
     checks["retrieve_series"] = series_ok
     checks["retrieve_instance"] = instance_ok
     checks["instance_metadata_equals_pydicom"] = metadata_ok
