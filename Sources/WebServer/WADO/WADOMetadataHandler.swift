@@ -39,7 +39,7 @@ struct WADOMetadataHandler: HTTPHandler {
             reference.path.isEmpty ? prefix + String(format8: reference.tag.value) : nil
         }
         let json: [UInt8]
-        if instance.size > wholeFileLimit, let header = try headerOnlyJSON(instance, encoder: encoder, bulkPrefix: prefix) {
+        if let header = try headerOnlyJSON(instance, encoder: encoder, bulkPrefix: prefix) {
             json = header
         } else {
             let bytes = try DICOMFile.readBytes(instance.path)
@@ -51,13 +51,11 @@ struct WADOMetadataHandler: HTTPHandler {
 }
 
 extension WADOMetadataHandler {
-    /// Files larger than this are not read whole for their metadata: the header up to Pixel
-    /// Data is, and Pixel Data (when it is the last element) becomes a BulkDataURI without its
-    /// value being read.
-    static let wholeFileLimit = 8 * 1024 * 1024
-
-    /// The JSON of a large file from its header and Pixel Data's element header; nil when
-    /// something follows Pixel Data (the caller then reads the whole file). Blocking.
+    /// The JSON of a stored file from its header and Pixel Data's element header, without
+    /// reading the pixel data: Pixel Data becomes a BulkDataURI. nil when that would differ from
+    /// encoding the whole data set — something follows Pixel Data, or its value is short enough
+    /// to go inline, or the syntax is deflated or big endian — and the caller reads the whole
+    /// file. Blocking.
     static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String) throws -> [UInt8]? {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
@@ -82,14 +80,17 @@ extension WADOMetadataHandler {
         let h = try read(at, explicit ? 12 : 8)
         guard h.count == (explicit ? 12 : 8) else { return nil }
         let length = Int(h[h.count - 4]) | Int(h[h.count - 3]) << 8 | Int(h[h.count - 2]) << 16 | Int(h[h.count - 1]) << 24
-        var end: Int
+        var end: Int, storedLength: Int
         if length == 0xFFFF_FFFF {
             let items = try FrameLocator.walkItems(from: at + h.count, fileSize: size, read: read)
-            end = (items.last?.value.upperBound ?? at + h.count) + 8
+            let itemsEnd = items.last?.value.upperBound ?? at + h.count
+            end = itemsEnd + 8
+            storedLength = itemsEnd - (at + h.count)  // the items with their headers, as the encoder counts
         } else {
             end = at + h.count + length
+            storedLength = length
         }
-        guard end == size else { return nil }
+        guard end == size, storedLength > inlineBinaryLimit else { return nil }
         let vr = explicit ? String(decoding: h[4..<6], as: UTF8.self) : (header.dataSet.int(Tag(0x0028, 0x0100)) ?? 16 > 8 ? "OW" : "OB")
         var json = encoder.encode(header.dataSet)
         guard json.last == 0x7D else { return nil }
