@@ -11,6 +11,7 @@ import Reactor
 /// `sendfile` after a worker made them resident; no pixel data passes through our memory.
 struct WADOFramesHandler: HTTPHandler {
     let lookup: WADOLookup
+    let layouts: FrameLayoutCache
     /// True for `bulk/{tag}` (the value of one top-level element), false for `frames/{list}`.
     let bulk: Bool
 
@@ -36,11 +37,11 @@ struct WADOFramesHandler: HTTPHandler {
             }
             frameNumbers = list
         }
-        let (tagWanted, framesWanted) = (tag, frameNumbers)
+        let (tagWanted, framesWanted, layouts) = (tag, frameNumbers, layouts)
         lookup.instances(request, response) { instances in
             let instance = instances[0]
             lookup.workers.run({ () throws(WADOError) -> Ranges in
-                try Self.locate(instance, tag: tagWanted, frames: framesWanted)
+                try Self.locate(instance, tag: tagWanted, frames: framesWanted, layouts: layouts)
             }, on: lookup.loop) { result in
                 guard !response.isAborted else { return }
                 switch result {
@@ -95,7 +96,7 @@ struct WADOFramesHandler: HTTPHandler {
     }
 
     /// Opens the file and locates the requested frames or element value. Blocking.
-    static func locate(_ instance: IndexedInstance, tag: Tag?, frames: [Int]) throws(WADOError) -> Ranges {
+    static func locate(_ instance: IndexedInstance, tag: Tag?, frames: [Int], layouts: FrameLayoutCache) throws(WADOError) -> Ranges {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
         func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
@@ -112,19 +113,27 @@ struct WADOFramesHandler: HTTPHandler {
                 }
                 return Ranges(file: file, storedSyntax: instance.transferSyntaxUID, parts: [[value.startIndex..<value.endIndex]])
             }
-            var located: StoredFrames
-            var probe = min(size, headerProbe)
-            while true {
-                do {
-                    located = try StoredFrames(prefix: try read(0, probe)[...], fileSize: size, read: read)
-                    break
-                } catch let error as FrameLocationError {
-                    throw WADOError(404, "no frames: \(error.reason)")
-                } catch where probe < min(size, maxHeaderProbe) {
-                    probe = min(size, maxHeaderProbe)
+            let key = FrameLayoutCache.Key(path: instance.path, size: instance.size, modificationTime: instance.modificationTime)
+            let layout: FrameLayoutCache.Layout
+            if let cached = layouts.get(key) {
+                layout = cached
+            } else {
+                var located: StoredFrames
+                var probe = min(size, headerProbe)
+                while true {
+                    do {
+                        located = try StoredFrames(prefix: try read(0, probe)[...], fileSize: size, read: read)
+                        break
+                    } catch let error as FrameLocationError {
+                        throw WADOError(404, "no frames: \(error.reason)")
+                    } catch where probe < min(size, maxHeaderProbe) {
+                        probe = min(size, maxHeaderProbe)
+                    }
                 }
+                layout = FrameLayoutCache.Layout(transferSyntax: located.transferSyntax.uid, frames: located.frames)
+                layouts.put(key, layout)
             }
-            let all = located.frames
+            let all = layout.frames
             let wanted = tag == .pixelData ? Array(1...all.count) : frames
             if let beyond = wanted.first(where: { $0 > all.count }) {
                 throw WADOError(404, "frame \(beyond) is beyond the \(all.count) frames of this instance")
@@ -133,7 +142,7 @@ struct WADOFramesHandler: HTTPHandler {
             if let first = parts.first?.first, let last = parts.last?.last, last.upperBound > first.lowerBound {
                 PageIn.makeResident(file, offset: first.lowerBound, length: last.upperBound - first.lowerBound)
             }
-            return Ranges(file: file, storedSyntax: located.transferSyntax.uid, parts: parts)
+            return Ranges(file: file, storedSyntax: layout.transferSyntax, parts: parts)
         } catch let error as WADOError {
             throw error
         } catch {
