@@ -5,8 +5,9 @@ Usage: scripts/pydicom-frames-reference.py --make-fixtures DIR
            writes multi-frame files into DIR: native (explicit and implicit VR, odd frame
            lengths) and encapsulated (Basic Offset Table with two fragments a frame, no table
            with one fragment a frame, no table with two fragments a frame, Extended Offset Table)
-       scripts/pydicom-frames-reference.py --make-large FILE
-           writes one native multi-frame file of about 10 MiB (20 frames of 512 x 512, 16 bits)
+       scripts/pydicom-frames-reference.py --make-large FILE [FRAMES [N]]
+           writes one native multi-frame file of FRAMES (default 20) frames of 512 x 512, 16 bits
+           (512 KiB a frame), instance number N (default 7) of its own study
        scripts/pydicom-frames-reference.py --test-files-dir
            prints pydicom's test file directory
        scripts/pydicom-frames-reference.py --frames FILE...
@@ -86,10 +87,10 @@ def make_fixtures(out):
         ds.save_as(os.path.join(out, name), enforce_file_format=True)
 
 
-def make_large(path):
-    ds = image(7, ExplicitVRLittleEndian, 512, 512, 1, 16, 20)
+def make_large(path, frames=20, n=7):
+    ds = image(n, ExplicitVRLittleEndian, 512, 512, 1, 16, frames)
     ds.StudyInstanceUID = "1.2.826.0.1.3680043.10.1489.98.101"
-    ds.PixelData = bytes((k * 13) % 256 for k in range(256)) * (512 * 512 * 2 * 20 // 256)
+    ds.PixelData = bytes((k * 13 + n) % 256 for k in range(256)) * (512 * 512 * 2 * frames // 256)
     ds["PixelData"].VR = "OW"
     ds.save_as(path, enforce_file_format=True)
 
@@ -113,7 +114,7 @@ def main(argv):
     if argv[:1] == ["--make-fixtures"]:
         make_fixtures(argv[1])
     elif argv[:1] == ["--make-large"]:
-        make_large(argv[1])
+        make_large(argv[1], *(int(a) for a in argv[2:4]))
     elif argv[:1] == ["--test-files-dir"]:
         print(os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"))
     elif argv[:1] == ["--frames"]:

@@ -1,3 +1,5 @@
+import DICOM
+import DICOMFiles
 import Foundation
 import Testing
 import TestSupport
@@ -89,6 +91,26 @@ struct WADOInteropTests {
         #expect(referenced?.count == 2, "\(String(describing: response))")
         #expect(response?["00081198"] == nil)
 
+        // A part larger than a write batch, sent chunked in small pieces: stored with its data set
+        // unchanged (the Part 10 header is the archive's own, as for C-STORE).
+        let mid = scratch.appendingPathComponent("mid.dcm")
+        guard Self.framesScript(["--make-large", mid.path, "1", "8"]) != nil else { return }
+        try Self.stowBody([mid], boundary: "mid-boundary").write(to: body)
+        let midStow = ExternalTool.run("/usr/bin/curl", [
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Transfer-Encoding: chunked",
+            "-H", "Content-Type: multipart/related; type=\"application/dicom\"; boundary=mid-boundary",
+            "--limit-rate", "4M", "--data-binary", "@\(body.path)", "\(base)/dicom-web/studies",
+        ])
+        #expect(midStow.stdout == "200", "\(midStow.transcript)\n\(daemon.log.suffix(2000))")
+        let midBack = scratch.appendingPathComponent("mid-back.dcm")
+        let midURI = ExternalTool.run("/usr/bin/curl", ["-s", "-o", midBack.path, "-w", "%{http_code}",
+            "\(base)/wado?requestType=WADO&studyUID=1.2.826.0.1.3680043.10.1489.98.101&seriesUID=1.2.826.0.1.3680043.10.1489.98.200.8"
+                + "&objectUID=1.2.826.0.1.3680043.10.1489.98.8&contentType=application/dicom"])
+        #expect(midURI.stdout == "200")
+        let sent = try DICOMFile.readBytes(mid.path), back = try DICOMFile.readBytes(midBack.path)
+        let sentStart = try DICOMFile.readHeader(sent[...]).dataSetOffset, backStart = try DICOMFile.readHeader(back[...]).dataSetOffset
+        #expect(sent.count > 512 * 1024 && sent[sentStart...] == back[backStart...])
+
         // A body that is not multipart: 415; a part that is not DICOM: 409 with a Failed SOP Sequence.
         let notMultipart = ExternalTool.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}",
                                                               "-H", "Content-Type: application/dicom", "--data-binary", "x",
@@ -112,7 +134,8 @@ struct WADOInteropTests {
         // dicomweb-client: everything else (the two stored above come again: kept as duplicates).
         let files = (made + extra).map(\.path)
         let (peer, json) = ExternalTool.pythonPeer("dicomweb_peer.py", ["\(base)/dicom-web", daemon.storageDirectory.path,
-                                                    "--preloaded", "1.2.826.0.1.3680043.10.1489.98.7"] + files,
+                                                    "--preloaded", "1.2.826.0.1.3680043.10.1489.98.7",
+                                                    "--preloaded", "1.2.826.0.1.3680043.10.1489.98.8"] + files,
                                                    timeout: 180)
         let checks = (json as? [String: Any])?["checks"] as? [String: Bool] ?? [:]
         #expect(!checks.isEmpty, "\(peer.transcript)")
