@@ -58,6 +58,8 @@ let package = Package(
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
         .target(name: "DICOMJSON", dependencies: ["DICOM"], swiftSettings: swiftSettings),
+        // DICOMweb pieces with no I/O: multipart/related, Accept negotiation, frame ranges, STOW responses.
+        .target(name: "DICOMWeb", dependencies: ["DICOM", "DICOMJSON", "HTTP1"], swiftSettings: swiftSettings),
         // Prometheus text exposition format writer (for /metrics), pure.
         .target(name: "PrometheusText", swiftSettings: swiftSettings),
         .target(
@@ -78,7 +80,16 @@ let package = Package(
         .target(
             name: "QRServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Reactor", "Archive",
+                "DICOM", "DICOMNetwork", "Reactor", "Archive", "PrometheusText",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The HTTP/1.1 server on the reactor: route table, QIDO-RS, /metrics (docs/ARCHITECTURE.md).
+        .target(
+            name: "WebServer",
+            dependencies: [
+                "HTTP1", "DICOMJSON", "DICOMWeb", "PrometheusText", "Reactor", "Archive", "QRServer", "DICOM",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -97,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive", "WebServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -123,6 +134,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DICOMWebTests", dependencies: ["DICOMWeb", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
@@ -133,6 +145,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "HTTP1", "Archive", "DICOM"], swiftSettings: swiftSettings),
         .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),

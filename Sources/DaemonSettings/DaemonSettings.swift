@@ -32,6 +32,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var maxUnassociated = Defaults.maxUnassociated
     public var peers: [String: PeerAddress] = [:]
     public var allowedCallingAETitles: [DICOMService: Set<String>] = [:]
+    /// The HTTP listener (DICOMweb, /metrics); off unless `http.port` is set.
+    public var http = HTTPSettings()
     /// The config file these settings were read from, if any.
     public var configFile: String?
 

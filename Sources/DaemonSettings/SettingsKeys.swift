@@ -39,10 +39,11 @@ public enum SettingsKeys {
         indexDatabase, scanOnly,
         maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
         maxUnassociated,
+        httpPort, httpBind,
     ]
 
     /// Keys whose value is a list.
-    public static let lists: [String] = DICOMService.allCases.map(allowed)
+    public static let lists: [String] = DICOMService.allCases.map(allowed) + [httpCORSOrigins]
 
     /// Every key a config file may hold, dotted; `<AE>` stands for any peer's AE title.
     public static let knownKeys: [String] = scalars + lists + ["peers.<AE>.host", "peers.<AE>.port"]
@@ -66,6 +67,8 @@ public enum SettingsKeys {
         shutdownGracePeriod: "QRSCPD_SHUTDOWN_GRACE",
         movePendingInterval: "QRSCPD_MOVE_PENDING_INTERVAL_MS",
         maxUnassociated: "QRSCPD_MAX_UNASSOCIATED",
+        httpPort: "QRSCPD_HTTP_PORT",
+        httpBind: "QRSCPD_HTTP_BIND",
     ]
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"
@@ -85,5 +88,6 @@ public enum SettingsKeys {
         acseTimeout: "--acse-timeout",
         idleTimeout: "--timeout",
         peersSection: "--peer",
+        httpPort: "--http-port",
     ]
 }

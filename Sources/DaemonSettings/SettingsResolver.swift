@@ -45,6 +45,9 @@ struct SettingsResolver {
             let titles = try required(aeTitleList(SettingsKeys.allowed(service)), SettingsKeys.allowed(service))
             if !titles.isEmpty { settings.allowedCallingAETitles[service] = titles }
         }
+        settings.http.port = try int(SettingsKeys.httpPort, SettingsValidation.port)
+        settings.http.bindAddress = try string(SettingsKeys.httpBind, SettingsValidation.host)
+        settings.http.corsOrigins = try read(components(SettingsKeys.httpCORSOrigins), "must be a list of origins, e.g. [\"https://viewer.example.org\"]") { $0.stringArray(forKey: $1) }?.value ?? []
         for title in peerTitles {
             // Every source that names a peer gives both fields (the file check and the
             // AE:host:port syntax make sure), so both resolve.

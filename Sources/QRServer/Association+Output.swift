@@ -12,6 +12,7 @@ extension Association {
 
     /// Sends a DIMSE message as P-DATA-TF PDUs no larger than the peer accepts.
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
+        if driver.canSendPData { noteResponse(command) }
         driver.sendMessage(contextID: contextID, command: command, dataSet: dataSet)
     }
 

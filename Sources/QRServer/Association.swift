@@ -39,6 +39,8 @@ final class Association {
     /// C-STOREs being received, by presentation context (their data sets are streamed; every
     /// other data set arrives whole, accumulated by the driver).
     var stores: [UInt8: StoreOperation] = [:]
+    /// When each request in progress arrived, by Message ID (operation duration metrics).
+    var operationStarts: [UInt16: ContinuousClock.Instant] = [:]
     /// The ordered lane on the worker pool for this association's file writes.
     private(set) lazy var storeLane: SerialWorkQueue? = server.workers.map { SerialWorkQueue(pool: $0) }
     /// C-STORE bytes handed to the lane and not written yet; reading pauses above the limit.
@@ -87,6 +89,7 @@ final class Association {
     /// A C-STORE-RQ, whose data set streams (``UpperLayerDriver/streamedCommands``).
     private func commandWithDataSet(_ command: CommandSet, contextID: UInt8) {
         server.statistics.messagesProcessed += 1
+        noteRequest(command)
         operationStarted()
         stores[contextID] = StoreService.start(command, contextID: contextID, on: self)
     }
@@ -98,6 +101,7 @@ final class Association {
     }
 
     private func handle(_ message: DIMSEMessage) {
+        noteRequest(message.command)
         services.dispatch(message, on: self)
     }
 

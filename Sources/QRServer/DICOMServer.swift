@@ -14,6 +14,8 @@ public final class DICOMServer: @unchecked Sendable {
     var acceptorPolicy: AcceptorPolicy
     var decoderLimits: PDUStreamDecoder
     public internal(set) var statistics = ServerStatistics()
+    /// DIMSE operations by command and status, and their durations (for /metrics).
+    public internal(set) var metrics = DIMSEMetrics()
     /// The archive index C-FIND (and later C-MOVE/C-GET) query; nil = no index configured,
     /// C-FIND is then refused with C000 "no index".
     let store: (any IndexStore)?

@@ -16,6 +16,10 @@ import Musl
 public final class WorkerPool: Sendable {
     private let queues: [DispatchQueue]
     private let nextQueue = Atomic<Int>(0)
+    private let waiting = Atomic<Int>(0)
+
+    /// Jobs submitted and not yet started (a gauge for /metrics).
+    public var queuedJobs: Int { waiting.load(ordering: .relaxed) }
 
     /// Number of worker queues.
     public var width: Int { queues.count }
@@ -52,7 +56,9 @@ public final class WorkerPool: Sendable {
         then: @escaping (Result<T, E>) -> Void
     ) {
         let completion = LoopBound(then, loop: loop)
-        queue(for: serialKey).async {
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        queue(for: serialKey).async { [self] in
+            self.waiting.wrappingSubtract(1, ordering: .relaxed)
             let result = Result { () throws(E) -> T in try job() }
             loop.submit { completion.value(result) }
         }
@@ -60,7 +66,11 @@ public final class WorkerPool: Sendable {
 
     /// Runs `job` on a worker without a result hand-back (fire and forget).
     public func run(serialKey: (any Hashable & Sendable)? = nil, _ job: @escaping @Sendable () -> Void) {
-        queue(for: serialKey).async(execute: job)
+        waiting.wrappingAdd(1, ordering: .relaxed)
+        queue(for: serialKey).async { [self] in
+            self.waiting.wrappingSubtract(1, ordering: .relaxed)
+            job()
+        }
     }
 
     private func queue(for key: (any Hashable & Sendable)?) -> DispatchQueue {

@@ -103,6 +103,9 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("http-port"), help: "Serve DICOMweb and /metrics over HTTP on this port (default: off).")
+    var httpPort: Int?
+
     @Flag(name: .customLong("scan-only"), help: "Scan the storage directory into the index, print a summary and exit.")
     var scanOnly = false
 
@@ -117,6 +120,7 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--log-level must be one of \(SettingsValidation.logLevels); got '\(logLevel)'")
         }
         if let storageDirectory, storageDirectory.isEmpty { throw ValidationError("--storage-dir must not be empty") }
+        if let httpPort { _ = try check("--http-port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(httpPort) } }
         if let bindAddress { _ = try check("--bind ") { () throws(SettingsValidation.Failure) in try SettingsValidation.host(bindAddress) } }
         for peer in peers { _ = try check("--peer ") { () throws(SettingsValidation.Failure) in try SettingsValidation.peer(peer) } }
     }
@@ -144,6 +148,7 @@ struct ServeCommand: ParsableCommand {
         settings.acseTimeout = acseTimeout
         settings.maxPDU = maxPDU
         settings.peers = peers
+        settings.httpPort = httpPort
         return settings
     }
 }

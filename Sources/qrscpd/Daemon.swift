@@ -5,6 +5,7 @@ import Logging
 import QRServer
 import Reactor
 import Systemd
+import WebServer
 
 /// The daemon's life on the reactor thread: start the server, tell systemd, ping the
 /// watchdog, reload on SIGHUP, drain and stop on SIGTERM/SIGINT.
@@ -17,6 +18,9 @@ final class Daemon: @unchecked Sendable {
     private let logLevel: LogLevelControl
     private let notifier: SystemdNotifier
     private let activatedSocket: Int32?
+    /// The socket systemd passed as `FileDescriptorName=http`, if any.
+    private let activatedHTTPSocket: Int32?
+    private var httpServer: HTTPServer?
     private let store: SQLiteIndexStore
     private let workers: WorkerPool
     /// Instances in the index after the start-up scan.
@@ -35,8 +39,9 @@ final class Daemon: @unchecked Sendable {
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
         logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
-        store: SQLiteIndexStore, workers: WorkerPool
+        activatedHTTPSocket: Int32? = nil, store: SQLiteIndexStore, workers: WorkerPool
     ) {
+        self.activatedHTTPSocket = activatedHTTPSocket
         self.store = store
         self.workers = workers
         self.settings = settings
@@ -87,6 +92,11 @@ final class Daemon: @unchecked Sendable {
                 try server.start()
             }
             self.server = server
+            if let web = Self.makeHTTPServer(settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
+                                             logger: logger, store: store, workers: workers, dicom: server) {
+                try Self.startHTTP(web, activatedSocket: activatedHTTPSocket, logger: logger)
+                httpServer = web
+            }
             printBanner(port: server.localPort)
             lastStatus = statusLine()
             notifier.ready(status: lastStatus)
@@ -239,6 +249,7 @@ final class Daemon: @unchecked Sendable {
             return
         }
         server.stopAccepting()
+        httpServer?.stopAccepting()
         let deadline = ContinuousClock.now + .seconds(settings.shutdownGracePeriod)
         drain(until: deadline)
     }
@@ -261,6 +272,7 @@ final class Daemon: @unchecked Sendable {
         guard !finishing else { return }
         finishing = true
         guard let server else { loop.stop(); return }
+        httpServer?.shutdown {}
         server.shutdown { [self] in
             closeIndex()
             logStatistics(server.statistics, commits: server.storeCommitStatistics)

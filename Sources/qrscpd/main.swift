@@ -67,7 +67,10 @@ MallocTuning.apply()
 DescriptorLimit.raise(logger: logger)
 
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
-let activatedSocket = SocketActivation.listeningSockets().first
+// The DICOM socket is the first not named "http"; `FileDescriptorName=http` is the HTTP listener's.
+let activatedSockets = SocketActivation.activatedSockets()
+let activatedSocket = activatedSockets.first { $0.name != "http" }?.fd
+let activatedHTTPSocket = activatedSockets.first { $0.name == "http" }?.fd
 
 do {
     // Signals must be blocked before any other thread exists, so that only the
@@ -83,7 +86,7 @@ do {
     }
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
-        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket,
+        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket, activatedHTTPSocket: activatedHTTPSocket,
         store: store, workers: WorkerPool()
     )
     loop.submit { daemon.start() }

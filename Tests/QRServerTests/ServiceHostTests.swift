@@ -60,6 +60,7 @@ final class RecordingHost: DIMSEOperationScheduler {
         sent.append(Sent(contextID: contextID, command: command, dataSet: dataSet))
     }
     func sendPData(_ pdus: [UInt8]) { Issue.record("unexpected framed P-DATA") }
+    func noteResponse(_ command: CommandSet) {}
     func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
         Issue.record("unexpected streamed message")
     }
@@ -88,6 +89,7 @@ final class RecordingHost: DIMSEOperationScheduler {
 
 final class RecordedStatistics: ServerStatisticsRecorder {
     var statistics = ServerStatistics()
+    var metrics = DIMSEMetrics()
 }
 
 @Suite("Services through a host that is not an Association, and the registry's routing")

@@ -102,6 +102,7 @@ enum RetrieveService {
         if let identifier, let negotiated = host.negotiated,
            let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: command, identifier: identifier,
                                                     peerMaxPDULength: negotiated.peerMaxPDULength) {
+            host.noteResponse(command)
             host.sendPData(pdu)
         } else {
             host.sendMessage(contextID: contextID, command: command, dataSet: identifier.map { [$0[...]] })

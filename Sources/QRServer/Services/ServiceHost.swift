@@ -63,6 +63,9 @@ protocol DIMSEServiceHost: AnyObject {
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]?)
     /// Sends P-DATA-TF PDUs framed elsewhere (a page of C-FIND responses) as one piece.
     func sendPData(_ pdus: [UInt8])
+    /// Counts a response for the operation metrics; `sendMessage` does it, a response sent as
+    /// framed P-DATA (``sendPData(_:)``) says so here.
+    func noteResponse(_ command: CommandSet)
     /// Sends a command and the first stretch of its data set (the whole data set when `isLast`);
     /// other messages wait until the data set has ended.
     func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool)
@@ -98,6 +101,8 @@ extension DIMSEServiceHost {
 /// association (an operation may still count after its association has gone).
 protocol ServerStatisticsRecorder: AnyObject {
     var statistics: ServerStatistics { get set }
+    /// DIMSE operations by command and status, their durations and C-STORE commit latency.
+    var metrics: DIMSEMetrics { get set }
 }
 
 extension ServerStatisticsRecorder {

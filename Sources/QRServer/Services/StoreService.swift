@@ -61,6 +61,8 @@ final class StoreOperation {
     let sopInstanceUID: String
     private weak var host: (any DIMSEServiceHost)?
     private let started = ContinuousClock.now
+    /// When the last fragment arrived: the commit latency metric runs from here to the response.
+    private var lastFragmentAt: ContinuousClock.Instant?
     private var object: IncomingObject?
     private var lane: SerialWorkQueue?
     /// Set when the request is refused before any byte is written; the data set is then
@@ -136,6 +138,7 @@ final class StoreOperation {
             }
         }
         guard isLast else { return }
+        lastFragmentAt = .now
         if let object, let lane, let committer = host.storeCommitter {
             // After its last bytes, the lane stages the object and queues it for the next group
             // commit; the response goes out from the loop once the group is durable.
@@ -173,6 +176,7 @@ final class StoreOperation {
     }
 
     private func completed(_ outcome: StoreOutcome) {
+        if let lastFragmentAt, let host { host.statistics.metrics.recordCommit(since: lastFragmentAt) }
         switch outcome.disposition {
         case .stored, .replaced:
             respond(.success, comment: nil, outcome: outcome)

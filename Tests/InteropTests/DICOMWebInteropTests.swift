@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// QIDO-RS with dicomweb-client against the daemon on the fixture archive, compared with what
+/// C-FIND (DCMTK's findscu) returns for the same keys; /metrics parsed with prometheus_client
+/// after a known sequence of DIMSE operations.
+@Suite("DICOMweb QIDO-RS and /metrics (dicomweb-client, prometheus_client)", .serialized,
+       .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(5)))
+struct DICOMWebInteropTests {
+    /// A search both ways: dicomweb-client arguments and findscu keys (Study Root).
+    struct Case: Sendable, CustomStringConvertible {
+        var name: String
+        var qido: [String]
+        var cfind: [String]
+        /// The unique key of the level, "GGGGEEEE".
+        var uid: String
+        /// Attributes compared value by value ("GGGGEEEE").
+        var compared: [String]
+        var description: String { name }
+    }
+
+    static let studyFields = ["00080020", "00080030", "00080050", "00200010", "00100020"]
+
+    static func cases(_ truth: FixtureTruth) -> [Case] {
+        let multi = truth.studies.first { $0.ModalitiesInStudy.count > 1 }!
+        let series = truth.series(ofStudy: multi.StudyInstanceUID).first!
+        let study: (String) -> [String] = { ["0008,0052=STUDY", "0020,000D", "0008,0020", "0008,0030", "0008,0050", "0020,0010", "0010,0020"] + [$0] }
+        return [
+            Case(name: "studies by PatientID", qido: ["studies", "-f", "PatientID=FX-0001"],
+                 cfind: study("0010,0020=FX-0001"), uid: "0020000D", compared: studyFields),
+            Case(name: "studies by a date range", qido: ["studies", "-f", "StudyDate=20240101-20240229"],
+                 cfind: study("0008,0020=20240101-20240229"), uid: "0020000D", compared: studyFields),
+            Case(name: "studies by a name wild card", qido: ["studies", "-f", "PatientName=DOE*"],
+                 cfind: study("0010,0010=DOE*"), uid: "0020000D", compared: studyFields),
+            Case(name: "studies by fuzzy name (a case-insensitive prefix)", qido: ["studies", "-f", "PatientName=doe", "--fuzzy"],
+                 cfind: study("0010,0010=doe*"), uid: "0020000D", compared: studyFields),
+            Case(name: "studies by tag 00080061 (Modalities in Study)", qido: ["studies", "-f", "00080061=MR"],
+                 cfind: study("0008,0061=MR"), uid: "0020000D", compared: studyFields),
+            Case(name: "studies by a UID list", qido: ["studies", "-f", "StudyInstanceUID=\(truth.studies[0].StudyInstanceUID),\(truth.studies[1].StudyInstanceUID)"],
+                 cfind: ["0008,0052=STUDY", "0020,000D=\(truth.studies[0].StudyInstanceUID)\\\(truth.studies[1].StudyInstanceUID)", "0008,0020", "0008,0030", "0008,0050", "0020,0010", "0010,0020"],
+                 uid: "0020000D", compared: studyFields),
+            Case(name: "series of a study by modality", qido: ["series", "--study", multi.StudyInstanceUID, "-f", "Modality=MR", "--field", "0008103E"],
+                 cfind: ["0008,0052=SERIES", "0020,000D=\(multi.StudyInstanceUID)", "0008,0060=MR", "0020,000E", "0020,0011", "0008,103E"],
+                 uid: "0020000E", compared: ["00080060", "00200011", "0008103E"]),
+            Case(name: "instances of a series, includefield=all", qido: ["instances", "--study", multi.StudyInstanceUID, "--series", series.SeriesInstanceUID, "--field", "all"],
+                 cfind: ["0008,0052=IMAGE", "0020,000D=\(multi.StudyInstanceUID)", "0020,000E=\(series.SeriesInstanceUID)", "0008,0018", "0008,0016", "0020,0013"],
+                 uid: "00080018", compared: ["00080016", "00200013"]),
+        ]
+    }
+
+    @Test("searches with filters and includefield return what C-FIND returns")
+    func searchesMatchCFind() throws {
+        let truth = try FixtureArchive.truth()
+        let web = try WebDaemon(storageDirectory: try FixtureArchive.master(), expectedInstances: truth.instances.count)
+        for c in Self.cases(truth) {
+            let (result, json) = web.search(c.qido)
+            let results = try #require(json?["results"] as? [[String: Any]], "\(c): \(result.transcript)")
+            let found = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot, keys: c.cfind)
+            #expect(found.finalStatus == "0000", "\(c): \(found)")
+            #expect(!found.matches.isEmpty, "\(c): the case must match something")
+            let key = Self.findKey(c.uid)
+            #expect(Set(results.map { "\($0[c.uid] ?? "")" }) == found.valueSet(key), "\(c)")
+            #expect(results.count == found.matches.count, "\(c)")
+            for match in found.matches {
+                guard let r = results.first(where: { "\($0[c.uid] ?? "")" == match[key] }) else { continue }
+                for attribute in c.compared {
+                    #expect("\(r[attribute] ?? "")" == match[Self.findKey(attribute)] ?? "", "\(c): \(attribute)")
+                }
+                #expect(r["00081190"] != nil, "\(c): Retrieve URL")
+            }
+        }
+    }
+
+    @Test("series across studies, limit and offset, no match, bad keys")
+    func pagingAndErrors() throws {
+        let truth = try FixtureArchive.truth()
+        let web = try WebDaemon(storageDirectory: try FixtureArchive.master(), expectedInstances: truth.instances.count)
+        let (_, ct) = web.search(["series", "-f", "Modality=CT"])
+        let ctSeries = try #require(ct?["results"] as? [[String: Any]])
+        #expect(Set(ctSeries.map { "\($0["0020000E"] ?? "")" }) == Set(truth.series.filter { $0.Modality == "CT" }.map(\.SeriesInstanceUID)))
+        #expect(ctSeries.allSatisfy { $0["00100020"] != nil }, "a search across studies returns the study's attributes")
+
+        var paged: [String] = []
+        for offset in stride(from: 0, to: truth.studies.count + 5, by: 5) {
+            let (_, page) = web.search(["studies", "--limit", "5", "--offset", "\(offset)"])
+            let results = try #require(page?["results"] as? [[String: Any]])
+            #expect(results.count <= 5)
+            paged += results.map { "\($0["0020000D"] ?? "")" }
+        }
+        #expect(paged.count == truth.studies.count && Set(paged) == Set(truth.studies.map(\.StudyInstanceUID)))
+
+        let (_, none) = web.search(["studies", "-f", "PatientID=NOBODY"])
+        #expect((none?["results"] as? [Any])?.isEmpty == true, "no match: an empty result (204)")
+        let empty = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/dicom-web/studies?PatientID=NOBODY")
+        #expect(empty.stdout == "204")
+
+        for (query, words) in [("Foo=1", "Foo"), ("SOPInstanceUID=1", "IMAGE level"), ("limit=-1", "limit"),
+                               ("00091001=x", "private"), ("fuzzymatching=maybe", "fuzzymatching")] {
+            let bad = web.curl(["-w", "\n%{http_code}"], path: "/dicom-web/studies?\(query)")
+            #expect(bad.stdout.hasSuffix("\n400") && bad.stdout.contains(words), "\(query): \(bad.transcript)")
+        }
+        let notJSON = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Accept: application/xml"], path: "/dicom-web/studies")
+        #expect(notJSON.stdout == "406")
+    }
+
+    @Test("/metrics parses with prometheus_client and counts a known sequence of operations")
+    func metrics() throws {
+        let truth = try FixtureArchive.truth()
+        let web = try WebDaemon()
+        let before = try web.scrape()
+        #expect(before.contentType.hasPrefix("text/plain; version=0.0.4"))
+        #expect(before.types["qrscpd_dimse_operations"] == "counter")
+        #expect(before.types["qrscpd_dimse_operation_duration_seconds"] == "histogram")
+        #expect(before.types["qrscpd_http_requests"] == "counter")
+
+        #expect(web.daemon.echoWithDCMTK().succeeded)
+        #expect(web.daemon.echoWithDCMTK().succeeded)
+        let ok = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
+                                keys: ["0008,0052=STUDY", "0020,000D"])
+        #expect(ok.finalStatus == "0000", "\(ok)")
+        let refused = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
+                                     keys: ["0008,0052=BOGUS", "0020,000D"])
+        #expect(refused.finalStatus == "A900", "\(refused)")
+        let file = try FixtureArchive.master().appendingPathComponent(truth.instances[0].path).path
+        let store = ExternalTool.run("/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)", file], timeout: 60)
+        #expect(store.succeeded, "\(store.transcript)")
+
+        let after = try web.scrape()
+        func delta(_ name: String, _ labels: [String: String] = [:]) -> Double {
+            (after.value(name, labels) ?? -1000) - (before.value(name, labels) ?? 0)
+        }
+        let ops = "qrscpd_dimse_operations_total"
+        #expect(delta(ops, ["command": "C-ECHO", "status": "success"]) == 2)
+        #expect(delta(ops, ["command": "C-FIND", "status": "success"]) == 1)
+        #expect(delta(ops, ["command": "C-FIND", "status": "failure"]) == 1)
+        #expect(delta(ops, ["command": "C-STORE", "status": "success"]) == 1)
+        #expect(delta(ops, ["command": "C-GET", "status": "success"]) == 0)
+        #expect(delta("qrscpd_dimse_operation_duration_seconds_count", ["command": "C-ECHO"]) == 2)
+        #expect(delta("qrscpd_dimse_operation_duration_seconds_bucket", ["command": "C-FIND", "le": "+Inf"]) == 2)
+        #expect(delta("qrscpd_associations_total", ["result": "accepted"]) == 5)
+        #expect(delta("qrscpd_instances_received_total") == 1)
+        #expect(delta("qrscpd_store_commit_duration_seconds_count") == 1)
+        #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == 1)
+        #expect(after.value("qrscpd_associations_active") == 0)
+        #expect(delta("qrscpd_received_bytes_total", ["listener": "dicom"]) > 0)
+        #expect(delta("qrscpd_http_requests_total", ["route": "metrics", "code": "200"]) == 1, "the first scrape")
+    }
+
+    /// "GGGGEEEE" as findscu's "GGGG,EEEE".
+    static func findKey(_ tag: String) -> String { "\(tag.prefix(4)),\(tag.suffix(4))" }
+}
