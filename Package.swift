@@ -76,7 +76,7 @@ let package = Package(
         .target(
             name: "QRServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Reactor", "Archive",
+                "DICOM", "DICOMNetwork", "Reactor", "Archive", "TLS",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "DaemonSettings",
             dependencies: [
-                "QRServer",
+                "QRServer", "TLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -131,7 +131,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TLS", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),

@@ -19,6 +19,8 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var maxPDU: Int?
     /// `--peer AE:host:port`, repeatable.
     public var peers: [String] = []
+    /// `--tls-port`, `--tls-certificate`, `--tls-key`, `--tls-ca`, `--tls-client-auth`.
+    public var tls = TLSCommandLineSettings()
 
     public init() {}
 
@@ -39,6 +41,7 @@ public struct CommandLineSettings: Sendable, Equatable {
         set(SettingsKeys.idleTimeout, idleTimeout.map(ConfigContent.int))
         set(SettingsKeys.acseTimeout, acseTimeout.map(ConfigContent.int))
         set(SettingsKeys.maxPDU, maxPDU.map(ConfigContent.int))
+        values.merge(tls.values()) { _, new in new }
         do {
             values.merge(try PeerSpecs.values(peers)) { _, new in new }
         } catch {

@@ -34,6 +34,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var allowedCallingAETitles: [DICOMService: Set<String>] = [:]
     /// The config file these settings were read from, if any.
     public var configFile: String?
+    /// The `tls:` block (off unless it has a port).
+    public var tls = TLSSettings()
 
     public enum Defaults {
         public static let bindAddress = "0.0.0.0"
@@ -77,6 +79,8 @@ public struct DaemonSettings: Sendable, Equatable {
         configuration.store.uidPolicy = uidPolicy
         configuration.movePendingInterval = .milliseconds(movePendingInterval)
         configuration.maxUnassociated = maxUnassociated
+        configuration.tlsPort = tls.port
+        configuration.certificateIdentities = tls.identityBinding
         return configuration
     }
 }

@@ -39,13 +39,14 @@ public enum SettingsKeys {
         indexDatabase, scanOnly,
         maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
         maxUnassociated,
-    ]
+    ] + tlsScalars
 
     /// Keys whose value is a list.
     public static let lists: [String] = DICOMService.allCases.map(allowed)
 
     /// Every key a config file may hold, dotted; `<AE>` stands for any peer's AE title.
-    public static let knownKeys: [String] = scalars + lists + ["peers.<AE>.host", "peers.<AE>.port"]
+    public static let knownKeys: [String] =
+        scalars + lists + ["peers.<AE>.host", "peers.<AE>.port", "peers.<AE>.tls", tlsIdentities]
 
     /// The `QRSCPD_*` variable for each key that has one (`QRSCPD_PEERS` and `QRSCPD_CONFIG`
     /// are handled apart: a peer list and the file's path).
@@ -66,7 +67,7 @@ public enum SettingsKeys {
         shutdownGracePeriod: "QRSCPD_SHUTDOWN_GRACE",
         movePendingInterval: "QRSCPD_MOVE_PENDING_INTERVAL_MS",
         maxUnassociated: "QRSCPD_MAX_UNASSOCIATED",
-    ]
+    ].merging(tlsEnvironmentVariables) { old, _ in old }
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"
 
@@ -85,5 +86,5 @@ public enum SettingsKeys {
         acseTimeout: "--acse-timeout",
         idleTimeout: "--timeout",
         peersSection: "--peer",
-    ]
+    ].merging(tlsOptions) { old, _ in old }
 }
