@@ -2,6 +2,7 @@ import Archive
 import DICOMNetwork
 import Logging
 import Reactor
+import TLS
 
 /// The DICOM listener and its associations, all on one reactor thread.
 ///
@@ -31,6 +32,10 @@ public final class DICOMServer: @unchecked Sendable {
     public var findPageSize = 256
 
     var listener: TCPListener?
+    /// The DICOM-over-TLS listener (``ServerConfiguration/tlsPort``), beside ``listener``.
+    var tlsListener: TCPListener?
+    /// The contexts new TLS connections get; replaced on reload (see DICOMServer+TLS.swift).
+    public internal(set) var tlsContexts = TLSContexts()
     private(set) var associations: [Int: Association] = [:]
     /// Connections not yet accepted as an association (`limits.max_unassociated`).
     var unassociated = UnassociatedConnections()

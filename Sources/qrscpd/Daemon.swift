@@ -5,6 +5,7 @@ import Logging
 import QRServer
 import Reactor
 import Systemd
+import TLS
 
 /// The daemon's life on the reactor thread: start the server, tell systemd, ping the
 /// watchdog, reload on SIGHUP, drain and stop on SIGTERM/SIGINT.
@@ -19,6 +20,8 @@ final class Daemon: @unchecked Sendable {
     private let activatedSocket: Int32?
     private let store: SQLiteIndexStore
     private let workers: WorkerPool
+    /// The TLS contexts in force (start-up, then each reload that built new ones).
+    private var tlsContexts: TLSContexts
     /// Instances in the index after the start-up scan.
     private var indexedInstances = 0
     private var server: DICOMServer?
@@ -35,8 +38,9 @@ final class Daemon: @unchecked Sendable {
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
         logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
-        store: SQLiteIndexStore, workers: WorkerPool
+        store: SQLiteIndexStore, workers: WorkerPool, tlsContexts: TLSContexts
     ) {
+        self.tlsContexts = tlsContexts
         self.store = store
         self.workers = workers
         self.settings = settings
@@ -80,6 +84,7 @@ final class Daemon: @unchecked Sendable {
             let server = DICOMServer(
                 configuration: settings.serverConfiguration, loop: loop, logger: logger, store: store, workers: workers
             )
+            server.replaceTLSContexts(tlsContexts)
             if let activatedSocket {
                 try server.start(listeningOn: activatedSocket)
                 logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
@@ -175,9 +180,16 @@ final class Daemon: @unchecked Sendable {
         // Reading the file is disk I/O: it runs on the worker pool, serially so that two quick
         // SIGHUPs apply in order, and the result comes back to the loop.
         let loader = self.loader
-        workers.run({ try loader.load() }, on: loop, serialKey: "settings-reload") { [self] result in
+        let environment = ProcessInfo.processInfo.environment
+        // The TLS files are read on the worker too; a bad one keeps the running contexts.
+        let work = { @Sendable () throws -> (DaemonSettings, Result<TLSContexts, TLSError>) in
+            let new = try loader.load()
+            return (new, Result { () throws(TLSError) in try new.makeTLSContexts(environment: environment) })
+        }
+        workers.run(work, on: loop, serialKey: "settings-reload") { [self] result in
             switch result {
-            case .success(let new):
+            case .success(let (new, contexts)):
+                applyTLS(contexts)
                 apply(new)
             case .failure(let error):
                 logger.error("reload failed; keeping the previous settings: \(error)")
@@ -201,9 +213,23 @@ final class Daemon: @unchecked Sendable {
         applied.bindAddress = settings.bindAddress
         applied.storageDirectory = settings.storageDirectory
         applied.indexDatabase = settings.indexDatabase
+        applied.tls.port = settings.tls.port
         settings = applied
         logLevel.level = new.logLevel
         logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
+    }
+
+    private func applyTLS(_ contexts: Result<TLSContexts, TLSError>) {
+        switch contexts {
+        case .success(let contexts):
+            tlsContexts = contexts
+            server?.replaceTLSContexts(contexts)
+            if contexts.server != nil || contexts.client != nil {
+                logger.notice("TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
+            }
+        case .failure(let error):
+            logger.error("TLS reload failed; keeping the running certificate, key and trust anchors: \(error)")
+        }
     }
 
     static func describeChanges(from old: DaemonSettings, to new: DaemonSettings) -> [String] {
@@ -221,6 +247,7 @@ final class Daemon: @unchecked Sendable {
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
         if old.duplicatePolicy != new.duplicatePolicy { changed.append("storage.duplicates") }
         if old.uidPolicy != new.uidPolicy { changed.append("storage.uid_policy") }
+        if old.tls != new.tls { changed.append("tls") }
         return changed
     }
 

@@ -6,6 +6,7 @@ import Logging
 import QRServer
 import Reactor
 import Systemd
+import TLS
 
 // Invalid command lines print one error line and the usage, and exit 1 as the tool
 // qrscpd replaces does (ArgumentParser's own default would be 64).
@@ -49,6 +50,16 @@ do {
     exit(1)
 }
 
+// A certificate, key or trust anchor file that is missing, unreadable, not PEM or not a
+// matching pair stops the daemon here, naming the file and OpenSSL's reason.
+let tlsContexts: TLSContexts
+do {
+    tlsContexts = try settings.makeTLSContexts(environment: ProcessInfo.processInfo.environment)
+} catch {
+    StandardErrorWriter.write("qrscpd: \(error)\n")
+    exit(1)
+}
+
 let logLevel = LogLevelControl(settings.logLevel)
 let toJournal = JournaldLogHandler.isStderrConnectedToJournal()
 LoggingSystem.bootstrap { label -> any LogHandler in
@@ -84,7 +95,7 @@ do {
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
         notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket,
-        store: store, workers: WorkerPool()
+        store: store, workers: WorkerPool(), tlsContexts: tlsContexts
     )
     loop.submit { daemon.start() }
     loop.run()
