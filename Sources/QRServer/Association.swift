@@ -9,7 +9,7 @@ import Reactor
 /// Lives on the reactor thread only.
 final class Association {
     let id: Int
-    let connection: TCPConnection
+    let connection: Connection
     unowned let server: DICOMServer
     var logger: Logger
 
@@ -51,7 +51,7 @@ final class Association {
     /// PDU headers of data sets sent from mapped files.
     let frameHeaders = SealedBytesArena()
 
-    init(id: Int, connection: TCPConnection, server: DICOMServer) {
+    init(id: Int, connection: Connection, server: DICOMServer) {
         self.id = id
         self.connection = connection
         self.server = server

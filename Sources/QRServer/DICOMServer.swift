@@ -107,7 +107,7 @@ public final class DICOMServer: @unchecked Sendable {
         finishShutdownIfIdle()
     }
 
-    private func accept(_ connection: TCPConnection) {
+    private func accept(_ connection: Connection) {
         let id = nextAssociationID
         nextAssociationID += 1
         statistics.connectionsOpened += 1

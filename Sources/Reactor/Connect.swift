@@ -17,11 +17,12 @@ extension EventLoop {
         port: Int,
         timeout: Duration,
         resolvingNamesOn workers: WorkerPool?,
-        completion: @escaping (Result<TCPConnection, Error>) -> Void
+        transport: TransportFactory = .plainTCP,
+        completion: @escaping (Result<Connection, Error>) -> Void
     ) {
         preconditionInLoop()
         if HostAddress.isNumeric(host) {
-            connect(host: host, port: port, timeout: timeout, completion: completion)
+            connect(host: host, port: port, timeout: timeout, transport: transport, completion: completion)
             return
         }
         guard let workers else {
@@ -31,7 +32,8 @@ extension EventLoop {
         let resolve = { @Sendable () throws(NameResolutionError) -> String in try HostAddress.resolve(host) }
         workers.run(resolve, on: self) { [self] result in
             switch result {
-            case .success(let address): connect(host: address, port: port, timeout: timeout, completion: completion)
+            case .success(let address):
+                connect(host: address, port: port, timeout: timeout, transport: transport, completion: completion)
             case .failure(let error): completion(.failure(error))
             }
         }
@@ -43,15 +45,20 @@ extension EventLoop {
     /// `completion` runs on the loop exactly once, never synchronously inside this call: with the
     /// connection, or with a ``SystemError`` (`ECONNREFUSED`, `ETIMEDOUT` after `timeout`, `EINVAL`
     /// for a host that is not a numeric address, ...).
+    ///
+    /// `transport` wraps the connected socket (plain TCP by default). A TLS connection completes
+    /// here once TCP is connected, before its handshake: output written meanwhile waits for it,
+    /// and a failed or stalled handshake closes the connection with a ``TransportEstablishError``.
     public func connect(
         host: String,
         port: Int,
         timeout: Duration,
-        completion: @escaping (Result<TCPConnection, Error>) -> Void
+        transport: TransportFactory = .plainTCP,
+        completion: @escaping (Result<Connection, Error>) -> Void
     ) {
         preconditionInLoop()
         do {
-            let attempt = try ConnectAttempt(host: host, port: port, loop: self, completion: completion)
+            let attempt = try ConnectAttempt(host: host, port: port, loop: self, transport: transport, completion: completion)
             attempt.begin(timeout: timeout)
         } catch {
             execute { completion(.failure(error)) }
@@ -63,13 +70,18 @@ extension EventLoop {
 final class ConnectAttempt: EpollHandler {
     private let loop: EventLoop
     private var fd: Int32
-    private var completion: ((Result<TCPConnection, Error>) -> Void)?
+    private var completion: ((Result<Connection, Error>) -> Void)?
+    private let transport: TransportFactory
     private var timer: TimerID?
     /// Keeps the attempt alive while only the loop's tables refer to it.
     private var selfReference: ConnectAttempt?
 
-    init(host: String, port: Int, loop: EventLoop, completion: @escaping (Result<TCPConnection, Error>) -> Void) throws {
+    init(
+        host: String, port: Int, loop: EventLoop, transport: TransportFactory,
+        completion: @escaping (Result<Connection, Error>) -> Void
+    ) throws {
         self.loop = loop
+        self.transport = transport
         self.completion = completion
         var family: Int32 = 0
         let rc = host.withCString { qrs_numeric_family($0, &family) }
@@ -111,7 +123,7 @@ final class ConnectAttempt: EpollHandler {
         let connectedFD = fd
         fd = -1
         do {
-            let connection = try TCPConnection(fd: connectedFD, loop: loop)
+            let connection = try Connection(fd: connectedFD, loop: loop, transport: transport.make(connectedFD, loop))
             finish(.success(connection))
         } catch {
             closeDescriptor(connectedFD)
@@ -119,7 +131,7 @@ final class ConnectAttempt: EpollHandler {
         }
     }
 
-    private func finish(_ result: Result<TCPConnection, Error>) {
+    private func finish(_ result: Result<Connection, Error>) {
         if let timer { loop.cancel(timer) }
         timer = nil
         if fd >= 0 {

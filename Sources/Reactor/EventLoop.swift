@@ -10,7 +10,7 @@ import Musl
 
 /// A single-threaded epoll reactor.
 ///
-/// One thread runs the loop; all I/O objects created by the loop (``TCPConnection``,
+/// One thread runs the loop; all I/O objects created by the loop (``Connection``,
 /// ``TCPListener``, timers, signal handlers) are confined to it and need no locks. Other threads talk
 /// to the loop only through ``submit(_:)``, which queues a closure and wakes the loop through an
 /// eventfd. The loop blocks only in `epoll_wait`.
@@ -42,6 +42,8 @@ public final class EventLoop: @unchecked Sendable {
     /// How often the timerfd was re-armed; lets tests check that arming happens only when needed.
     var timerArmCount = 0
     var signalFDs: [Int32] = []
+    /// Where connections copy file output for a transport that cannot take it zero-copy.
+    lazy var outputStaging = OutputStaging()
 
     private static let maxEvents = 256
     private let eventData = UnsafeMutablePointer<UInt64>.allocate(capacity: EventLoop.maxEvents)

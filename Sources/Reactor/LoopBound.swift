@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 
 /// Carries a loop-confined (non-Sendable) value through `@Sendable` closures, e.g. a
-/// ``TCPConnection`` into ``EventLoop/submit(_:)``.
+/// ``Connection`` into ``EventLoop/submit(_:)``.
 ///
 /// Safe because the value is only ever touched on its loop's thread, which ``value`` checks.
 public final class LoopBound<Value>: @unchecked Sendable {

@@ -8,6 +8,10 @@ import Musl
 #endif
 
 /// A listening TCP socket that accepts connections on its ``EventLoop``. Loop-confined.
+///
+/// Each listener has its own handler (``onAccept``) and its own ``transportFactory``, so one loop
+/// can serve several protocols and transports side by side: the DICOM upper layer on a plain and
+/// a TLS port, HTTP on another.
 public final class TCPListener {
     /// The loop accepting on this listener.
     public let loop: EventLoop
@@ -15,8 +19,16 @@ public final class TCPListener {
     public private(set) var fd: Int32
     /// The bound local port (useful after binding port 0).
     public let localPort: Int
-    /// Called on the loop for each accepted connection; set its callbacks here.
-    public var onAccept: ((TCPConnection) -> Void)?
+    /// Called on the loop for each accepted connection; set its callbacks here. The connection
+    /// may not be established yet (a TLS handshake runs first; see ``Connection/isEstablished``
+    /// and ``Connection/onEstablished``): it reads and writes nothing until it is, and a failed
+    /// or stalled handshake closes it with a ``TransportEstablishError``.
+    public var onAccept: ((Connection) -> Void)?
+    /// Makes the transport of each accepted connection (plain TCP by default). Replace it to
+    /// change what later connections get (a reloaded TLS context); open ones keep theirs. A
+    /// factory that throws refuses the connection: the socket is closed and ``onAcceptError``
+    /// hears why.
+    public var transportFactory: TransportFactory
     /// Called when `accept` fails with something other than a transient error (e.g. `EMFILE`);
     /// accepting pauses for ``acceptBackoff`` so a full fd table doesn't spin the loop.
     public var onAcceptError: ((SystemError) -> Void)?
@@ -43,10 +55,11 @@ public final class TCPListener {
     /// Accepts per readiness event before yielding to other work.
     static let maxAcceptsPerEvent = 64
 
-    init(fd: Int32, loop: EventLoop, onAccept: @escaping (TCPConnection) -> Void) throws {
+    init(fd: Int32, loop: EventLoop, transport: TransportFactory, onAccept: @escaping (Connection) -> Void) throws {
         self.fd = fd
         self.loop = loop
         self.onAccept = onAccept
+        self.transportFactory = transport
         let port = qrs_local_port(fd)
         localPort = Int(port)
         let handler = ListenerHandler()
@@ -88,12 +101,12 @@ public final class TCPListener {
                 }
             }
             guard case .processed(let clientFD) = result else { return }
-            let connection: TCPConnection
+            let connection: Connection
             do {
-                connection = try TCPConnection(fd: clientFD, loop: loop)
+                connection = try Connection(fd: clientFD, loop: loop, transport: transportFactory.make(clientFD, loop))
             } catch {
                 closeDescriptor(clientFD)
-                onAcceptError?(error as? SystemError ?? SystemError(errno: EIO, call: "register"))
+                onAcceptError?(error as? SystemError ?? SystemError(errno: EIO, call: "accept: \(error)"))
                 continue
             }
             acceptedCount += 1
@@ -160,19 +173,21 @@ extension EventLoop {
     /// Binds a listening socket to numeric `host` (`"0.0.0.0"`, `"::"`, `"127.0.0.1"`) and `port`
     /// (0 picks a free port; read it back from ``TCPListener/localPort``). Loop-confined.
     ///
-    /// Accepted sockets are non-blocking, close-on-exec and have `TCP_NODELAY` set.
+    /// Accepted sockets are non-blocking, close-on-exec and have `TCP_NODELAY` set; `transport`
+    /// wraps each (plain TCP by default, or TLS) before `onAccept` receives its connection.
     public func listen(
         host: String,
         port: Int,
         backlog: Int32 = 128,
-        onAccept: @escaping (TCPConnection) -> Void
+        transport: TransportFactory = .plainTCP,
+        onAccept: @escaping (Connection) -> Void
     ) throws -> TCPListener {
         preconditionInLoop()
         let fd = try host.withCString { (cHost) throws(SystemError) -> Int32 in
             try syscallValue("listen(\(host):\(port))") { qrs_listen_tcp(cHost, Int32(port), backlog) }
         }
         do {
-            return try TCPListener(fd: fd, loop: self, onAccept: onAccept)
+            return try TCPListener(fd: fd, loop: self, transport: transport, onAccept: onAccept)
         } catch {
             closeDescriptor(fd)
             throw error
@@ -180,13 +195,18 @@ extension EventLoop {
     }
 
     /// Adopts an already bound and listening socket, e.g. one passed by systemd socket activation.
-    /// The socket is made non-blocking and close-on-exec. Loop-confined.
-    public func listen(fd: Int32, onAccept: @escaping (TCPConnection) -> Void) throws -> TCPListener {
+    /// The socket is made non-blocking and close-on-exec; `transport` as for
+    /// ``listen(host:port:backlog:transport:onAccept:)``. Loop-confined.
+    public func listen(
+        fd: Int32,
+        transport: TransportFactory = .plainTCP,
+        onAccept: @escaping (Connection) -> Void
+    ) throws -> TCPListener {
         preconditionInLoop()
         let listening = try syscallValue("getsockopt(SO_ACCEPTCONN)") { qrs_is_listening_stream(fd) }
         guard listening == 1 else { throw SystemError(errno: EINVAL, call: "listen(fd: \(fd))") }
         _ = try syscallValue("fcntl(O_NONBLOCK)") { qrs_set_nonblocking(fd) }
         _ = try syscallValue("fcntl(FD_CLOEXEC)") { qrs_set_cloexec(fd) }
-        return try TCPListener(fd: fd, loop: self, onAccept: onAccept)
+        return try TCPListener(fd: fd, loop: self, transport: transport, onAccept: onAccept)
     }
 }

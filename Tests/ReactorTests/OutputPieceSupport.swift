@@ -73,7 +73,7 @@ struct OutputOutcome: Sendable {
 func runOutput(_ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter, splice: Bool = true,
                pieces: @escaping @Sendable () throws -> [OutputPiece]) throws {
     try onLoop(loop) {
-        let connection = try TCPConnection(fd: fd, loop: loop)
+        let connection = try Connection(fd: fd, loop: loop)
         connection.writeLowWaterMark = 1
         connection.splicesFramedMappings = splice
         connection.onClose = { [unowned connection] error in

@@ -107,7 +107,7 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             let closed = Waiter()
             try onLoop(loop) {
                 loop.connect(host: "127.0.0.1", port: port, timeout: .seconds(5)) { result in
-                    let connection: TCPConnection
+                    let connection: Connection
                     switch result {
                     case .failure(let error):
                         outcome.withLock { $0.error = "\(error)" }
@@ -205,7 +205,7 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
         try withRunningLoop { loop in
             let reads = Locked(0)
             let bytes = Locked(0)
-            let server = Locked<LoopBound<TCPConnection?>?>(nil)
+            let server = Locked<LoopBound<Connection?>?>(nil)
             let accepted = Waiter()
             let port = try onLoop(loop) {
                 try loop.listen(host: "127.0.0.1", port: 0) { connection in
@@ -304,7 +304,7 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
             let outcomes = Locked<[String]>([])
             let done = Waiter()
             try onLoop(loop) {
-                let keep = LoopBound([TCPConnection](), loop: loop)
+                let keep = LoopBound([Connection](), loop: loop)
                 func attempt(_ remaining: Int) {
                     loop.connect(host: "127.0.0.1", port: port, timeout: .milliseconds(300)) { result in
                         switch result {

@@ -14,7 +14,7 @@ final class OutboundAssociation: StoreChannel {
     private unowned let server: DICOMServer
     private var logger: Logger
     private var stateMachine = AssociationStateMachine()
-    private var connection: TCPConnection?
+    private var connection: Connection?
     private(set) var negotiated: NegotiatedAssociation?
     private var assembler: DIMSEAssembler?
     private var timer: TimerID?

@@ -7,20 +7,24 @@ import Glibc
 import Musl
 #endif
 
-/// A non-blocking TCP connection driven by an ``EventLoop``. Loop-confined: create, use and close
-/// it on the loop thread only.
+/// A non-blocking stream connection driven by an ``EventLoop``, over a ``ByteTransport`` (plain
+/// TCP or TLS). Loop-confined: create, use and close it on the loop thread only.
 ///
 /// Input accumulates in a ``ByteBuffer`` handed to ``onRead`` after each batch of reads; output is
-/// queued as slices (written with `writev`), framed file mappings (moved to the socket through a
+/// queued as slices (gathered writes), framed file mappings (moved to the socket through a
 /// pipe with `vmsplice` and `splice`) and file regions (written with `sendfile`), with `EPOLLOUT`
-/// armed only while output is pending.
-public final class TCPConnection {
+/// armed only while output is pending. A transport that cannot take files zero-copy gets them
+/// read into a bounded buffer instead (``sendsFilesZeroCopy``). While the transport is being
+/// established (a TLS handshake) nothing is read or written; output queued meanwhile waits.
+public final class Connection {
     /// The loop this connection belongs to.
     public let loop: EventLoop
     /// The socket; -1 once closed.
     public private(set) var fd: Int32
     /// The peer as `"host:port"` (`"[v6]:port"`), captured when the connection was set up.
     public let peerAddress: String
+    /// How bytes move over the socket (``PlainTCPTransport``, or TLS).
+    public let transport: any ByteTransport
 
     /// Called on the loop after data arrived, with all unconsumed input. Consume what can be
     /// decoded and leave the rest for the next call.
@@ -30,6 +34,9 @@ public final class TCPConnection {
     public var onClose: ((Error?) -> Void)?
     /// Called when queued output that had reached ``writeLowWaterMark`` drains below it.
     public var onWritable: (() -> Void)?
+    /// Called once when the transport has been established (after a TLS handshake); never for a
+    /// transport established from the start (plain TCP).
+    public var onEstablished: (() -> Void)?
 
     /// Output level below which ``onWritable`` fires after having been reached.
     public var writeLowWaterMark = 64 * 1024
@@ -46,6 +53,12 @@ public final class TCPConnection {
     public internal(set) var isReadingPaused = false
     /// Whether the connection has been closed.
     public var isClosed: Bool { state == .closed }
+    /// Whether application bytes flow (the transport is established: a TLS handshake is done).
+    public internal(set) var isEstablished: Bool
+    /// Whether file regions and framed mappings go to the socket zero-copy (`sendfile`, `splice`);
+    /// false when they are read into a bounded buffer and written through the transport (TLS
+    /// without the kernel's send offload). Meaningful once established.
+    public var sendsFilesZeroCopy: Bool { transport.sendsFilesZeroCopy }
 
     enum State { case open, closingAfterFlush, closed }
     private(set) var state = State.open
@@ -67,7 +80,10 @@ public final class TCPConnection {
     /// Depth of ``holdingWrites(_:)`` calls: while above zero, writes are queued, not flushed.
     var writesHeld = 0
     private var flushTimer: TimerID?
-    private var handler: ConnectionHandler?
+    var establishTimer: TimerID?
+    /// Readiness the transport asked for after its last would-block (see ``ByteTransport/interest``).
+    var transportWants: TransportInterest = []
+    private var handler: ConnectionEventRouter?
     private var registered = false
     /// The interest set currently given to epoll; `EPOLLOUT` is in it only while output is pending.
     private(set) var registeredInterest: EpollEvents = []
@@ -83,11 +99,15 @@ public final class TCPConnection {
     /// Reads per readiness event before yielding to other connections.
     static let maxReadsPerEvent = 4
 
-    /// Adopts a connected non-blocking socket and registers it with `loop`.
-    init(fd: Int32, loop: EventLoop) throws {
+    /// Adopts a connected non-blocking socket and registers it with `loop`; `transport` (plain
+    /// TCP when nil) moves its bytes. On failure the caller keeps (and closes) the socket.
+    init(fd: Int32, loop: EventLoop, transport: (any ByteTransport)? = nil) throws {
         loop.preconditionInLoop()
         self.fd = fd
         self.loop = loop
+        let transport = transport ?? PlainTCPTransport(socket: fd)
+        self.transport = transport
+        isEstablished = transport.isEstablished
         var text = [CChar](repeating: 0, count: 64)
         if qrs_peer_address(fd, &text, text.count) == 0 {
             peerAddress = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -95,7 +115,7 @@ public final class TCPConnection {
             peerAddress = "unknown"
         }
         _ = qrs_set_nodelay(fd, 1)
-        let handler = ConnectionHandler()
+        let handler = ConnectionEventRouter()
         self.handler = handler
         handler.connection = self
         do {
@@ -106,6 +126,7 @@ public final class TCPConnection {
             self.handler = nil
             throw error
         }
+        if !isEstablished { startEstablishTimer() }
     }
 
     // MARK: Closing
@@ -138,6 +159,11 @@ public final class TCPConnection {
         state = .closed
         if let flushTimer { loop.cancel(flushTimer) }
         flushTimer = nil
+        if let establishTimer { loop.cancel(establishTimer) }
+        establishTimer = nil
+        // An orderly end says so above TCP too (TLS close_notify); after a failure there is
+        // nothing to say, or no way to say it.
+        if error == nil && isEstablished { transport.shutdown() }
         if registered { loop.deregister(fd: fd) }
         registered = false
         registeredInterest = []
@@ -155,6 +181,7 @@ public final class TCPConnection {
         self.onClose = nil
         self.onRead = nil
         self.onWritable = nil
+        self.onEstablished = nil
         onClose?(error)
     }
 
@@ -162,6 +189,11 @@ public final class TCPConnection {
 
     private var desiredInterest: EpollEvents {
         var interest: EpollEvents = []
+        // While establishing, only the transport's next step counts.
+        let wants = isEstablished ? transportWants : transport.interest
+        if wants.contains(.readable) { interest.insert(.readable) }
+        if wants.contains(.writable) { interest.insert(.writable) }
+        guard isEstablished else { return interest }
         if !isReadingPaused { interest.formUnion([.readable, .readHangup]) }
         if pendingWriteBytes > 0 { interest.insert(.writable) }
         return interest
@@ -189,8 +221,8 @@ public final class TCPConnection {
 }
 
 /// Routes epoll events to a connection without the loop's table owning it past `close()`.
-private final class ConnectionHandler: EpollHandler {
-    var connection: TCPConnection?
+private final class ConnectionEventRouter: EpollHandler {
+    var connection: Connection?
     func handleEvents(_ events: EpollEvents) {
         connection?.handleEvents(events)
     }

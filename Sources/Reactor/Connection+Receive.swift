@@ -8,7 +8,7 @@ import Musl
 #endif
 
 /// The receive path: readiness events, reads into the input buffer, delivery to ``onRead``, pausing.
-extension TCPConnection {
+extension Connection {
     // MARK: Reading
 
     /// Stops reading from the socket (backpressure): no ``onRead`` until ``resumeReading()``.
@@ -23,22 +23,41 @@ extension TCPConnection {
         guard isReadingPaused, state == .open else { return }
         isReadingPaused = false
         try? updateInterest()
+        guard isEstablished else { return }
         if !input.isEmpty {
             loop.execute { [weak self] in
                 guard let self, !self.isReadingPaused, self.state == .open else { return }
                 self.deliverInput()
             }
         }
+        // Input held inside the transport is not signalled by epoll.
+        if transport.hasBufferedInput { scheduleBufferedRead() }
+    }
+
+    /// Reads on the next loop iteration what the transport holds (decrypted bytes epoll cannot see).
+    private func scheduleBufferedRead() {
+        loop.execute { [weak self] in
+            guard let self, !self.isReadingPaused, self.state == .open, self.isEstablished else { return }
+            self.readAvailable()
+        }
     }
 
     func handleEvents(_ events: EpollEvents) {
+        guard isEstablished else {
+            establishStep()
+            return
+        }
         let failed = !events.isDisjoint(with: [.error, .hangup])
-        if events.contains(.writable) || (failed && pendingWriteBytes > 0) {
+        // A transport that waited for readiness on its own account (a TLS read that must write)
+        // gets both directions retried.
+        let transportRetry = !transportWants.isEmpty
+        transportWants = []
+        if events.contains(.writable) || ((failed || transportRetry) && pendingWriteBytes > 0) {
             flush(fromEvent: true)
         }
         guard state != .closed else { return }
         if !isReadingPaused {
-            if !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { readAvailable() }
+            if transportRetry || !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { readAvailable() }
         } else if events.contains(.error) {
             // Paused: don't deliver input, but don't spin on a pending error either.
             var err: Int32 = 0
@@ -47,15 +66,16 @@ extension TCPConnection {
         }
     }
 
-    private func readAvailable() {
+    func readAvailable() {
         var reads = 0
         var eof = false
-        var failure: SystemError?
+        var failure: Error?
         while reads < Self.maxReadsPerEvent && !isReadingPaused {
             let chunkSize = sizer.next
             do {
-                switch try input.read(from: fd, chunkSize: chunkSize) {
+                switch try transport.read(into: &input, chunkSize: chunkSize) {
                 case .wouldBlock:
+                    noteTransportWants()
                     reads = Self.maxReadsPerEvent
                 case .processed(0):
                     eof = true
@@ -76,7 +96,18 @@ extension TCPConnection {
             close(error: failure)
         } else if eof {
             close(error: nil)
+        } else if !isReadingPaused && transport.hasBufferedInput {
+            scheduleBufferedRead()
         }
+    }
+
+    /// After a would-block: takes what readiness the transport waits for on its own account and
+    /// re-arms epoll when that adds to the connection's interest.
+    func noteTransportWants() {
+        let wants = transport.interest
+        guard wants != transportWants else { return }
+        transportWants = wants
+        try? updateInterest()
     }
 
     private func deliverInput() {

@@ -9,7 +9,7 @@ import Musl
 
 /// Output from files: framed mappings through a pipe (or copied with `writev`) and file regions
 /// with `sendfile`.
-extension TCPConnection {
+extension Connection {
     /// Moves (part of) the framed mapping at the head of the queue to the socket: the pipe is
     /// topped up with `vmsplice` (page references, no copy) and emptied into the socket with
     /// `splice`, until all of it went (true) or the socket is full (false). The pipe only ever

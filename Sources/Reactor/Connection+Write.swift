@@ -8,7 +8,7 @@ import Musl
 #endif
 
 /// The output queue: queuing pieces, flushing them in order, gathered writes of byte slices.
-extension TCPConnection {
+extension Connection {
     // MARK: Writing
 
     /// Queues `pieces` for sending and writes as much as the socket takes now.
@@ -20,11 +20,14 @@ extension TCPConnection {
     }
 
     /// Queues byte slices, framed file mappings and file regions, written in order: consecutive
-    /// byte slices with `writev`, framed mappings through a pipe (`vmsplice`, then `splice`), file
+    /// byte slices with one gathered write, framed mappings through a pipe (`vmsplice`, then `splice`), file
     /// regions with `sendfile` (the file's bytes are never read in user space). A region or
     /// mapping is read when it is written, not when it is queued; a file that has become shorter
     /// by then closes the connection with a ``FileRegionError``. Queued regions keep their file
-    /// open, and framed mappings their mapping, until written or dropped.
+    /// open, and framed mappings their mapping, until written or dropped. Over a transport that
+    /// cannot take files zero-copy (``sendsFilesZeroCopy``) the pieces are copied, a bounded
+    /// buffer at a time, and written through it. Before the transport is established the pieces
+    /// wait in the queue.
     public func write(_ pieces: [OutputPiece]) {
         guard state == .open else { return }
         for piece in pieces where piece.count > 0 {
@@ -58,6 +61,11 @@ extension TCPConnection {
     static let maxSendfileCount = 1 << 30
 
     func flush(fromEvent: Bool) {
+        guard isEstablished else { return }
+        if !transport.sendsFilesZeroCopy {
+            flushCopying(fromEvent: fromEvent)
+            return
+        }
         // Each PDU sent from a file is two calls (its header, then sendfile of its payload) and
         // with TCP_NODELAY every sendfile would end in a segment of its own: with small PDUs
         // (16 KiB from DCMTK) that is four times the segments, and the per-segment work of the
@@ -84,6 +92,12 @@ extension TCPConnection {
             }
             break
         }
+        finishFlush(fromEvent: fromEvent)
+    }
+
+    /// After writing as much as the socket took: close when asked to after the flush, re-arm
+    /// epoll, and tell the owner when output drained below the low-water mark.
+    func finishFlush(fromEvent: Bool) {
         guard state != .closed else { return }
         if pendingWriteBytes == 0 && state == .closingAfterFlush {
             close(error: nil)
@@ -114,19 +128,11 @@ extension TCPConnection {
         let iovecs = UnsafeMutablePointer<iovec>.allocate(capacity: count)
         defer { iovecs.deallocate() }
         var offered = 0
-        let fd = self.fd
-        let result: Result<IOResult<Int>, SystemError> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
-            Result { () throws(SystemError) -> IOResult<Int> in
-                if beforeFile {
-                    var message = msghdr()
-                    message.msg_iov = iovecs
-                    message.msg_iovlen = count
-                    return try syscall("sendmsg", blocking: true, { sendmsg(fd, &message, Int32(MSG_MORE)) })
-                }
-                return try syscall("writev", blocking: true, { qrs_writev(fd, iovecs, Int32(count)) })
-            }
+        let transport = self.transport
+        let result: Result<IOResult<Int>, Error> = withIOVecs(iovecs, index: 0, count: count, offered: &offered) {
+            Result { try transport.write(iovecs, count: count, moreFollows: beforeFile) }
         }
-        return result.map { wrote($0, of: offered) }.mapError { $0 }
+        return result.map { wrote($0, of: offered) }
     }
 
     /// Takes a gathering write's outcome off the queue: true when all `offered` bytes went (so
@@ -135,6 +141,7 @@ extension TCPConnection {
         switch result {
         case .wouldBlock:
             partialWriteCount += 1
+            noteTransportWants()
             return false
         case .processed(let n):
             consumeOutput(n)
