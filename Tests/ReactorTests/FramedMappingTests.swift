@@ -11,7 +11,7 @@ import Glibc
 @Suite struct FramedMappingTests {
     /// `range` of the file in `mapping` framed in `chunk`-byte payloads, each after a 12-byte
     /// header drawn from `seed`; with the bytes a peer should receive.
-    private func framed(_ mapping: FileMapping, _ range: Range<Int>, chunk: Int, seed: UInt64,
+    func framed(_ mapping: FileMapping, _ range: Range<Int>, chunk: Int, seed: UInt64,
                         content: [UInt8]) throws -> (piece: OutputPiece, expected: [UInt8]) {
         let frames = (range.count + chunk - 1) / chunk
         let headerBytes = (0..<frames).flatMap { randomBytes(count: 12, seed: seed &+ UInt64($0)) }

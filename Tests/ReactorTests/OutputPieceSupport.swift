@@ -65,15 +65,21 @@ struct OutputOutcome: Sendable {
     var pendingAfterQueue = 0
     /// Whether framed mappings went through the connection's pipe.
     var splicedThroughPipe = false
+    /// Whether the connection's transport took files zero-copy.
+    var zeroCopy = true
 }
 
 /// Queues `pieces` (built on the loop from the file) on a connection over `fd`, records how
 /// it closes, and closes it once everything was written. `splice: false` sends framed mappings
-/// with `writev`, as a connection does when it cannot have a pipe.
+/// with `writev`, as a connection does when it cannot have a pipe. `transport` makes the
+/// connection's transport (plain TCP when nil).
 func runOutput(_ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter, splice: Bool = true,
+               transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
                pieces: @escaping @Sendable () throws -> [OutputPiece]) throws {
     try onLoop(loop) {
-        let connection = try Connection(fd: fd, loop: loop)
+        let connection = try Connection(fd: fd, loop: loop, transport: transport?(fd))
+        let zeroCopy = connection.sendsFilesZeroCopy
+        outcome.withLock { $0.zeroCopy = zeroCopy }
         connection.writeLowWaterMark = 1
         connection.splicesFramedMappings = splice
         connection.onClose = { [unowned connection] error in
@@ -121,6 +127,7 @@ struct Delivery {
 /// they are still queued (to cut the file under them, say) and reads the other end slowly until
 /// the connection has closed. A wait that times out is recorded as a failed expectation.
 func deliverToSlowReader(splice: Bool = true, waitSeconds: Double = 60, beforeReading: () throws -> Void = {},
+                         transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
                          sourceLocation: SourceLocation = #_sourceLocation,
                          _ pieces: @escaping @Sendable () throws -> [OutputPiece]) throws -> Delivery {
     try withRunningLoop { loop in
@@ -128,7 +135,8 @@ func deliverToSlowReader(splice: Bool = true, waitSeconds: Double = 60, beforeRe
         defer { close(reader) }
         let outcome = Locked(OutputOutcome())
         let closed = Waiter()
-        try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: splice, pieces: pieces)
+        try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: splice, transport: transport,
+                      pieces: pieces)
         try beforeReading()
         let (received, readDone) = startSlowReader(reader)
         #expect(closed.wait(seconds: waitSeconds), "the connection did not close", sourceLocation: sourceLocation)
