@@ -52,6 +52,8 @@ let package = Package(
         .target(name: "DICOMFiles", dependencies: ["DICOM", "SystemCalls"], swiftSettings: swiftSettings),
         .target(name: "DICOMNetwork", dependencies: ["DICOM"], swiftSettings: swiftSettings),
         .target(name: "Reactor", dependencies: ["CSystemShims", "SystemCalls"], swiftSettings: swiftSettings),
+        // DICOM over TLS on the reactor: TLSSession as Reactor's second ByteTransport.
+        .target(name: "TLSTransport", dependencies: ["TLS", "Reactor"], swiftSettings: swiftSettings),
         // HTTP/1.1 request parsing and response framing, pure (bytes in, events out), for DICOMweb.
         .target(name: "HTTP1", swiftSettings: swiftSettings),
         // application/dicom+json (PS3.18 Annex F) encoding of data sets, pure.
@@ -76,7 +78,7 @@ let package = Package(
         .target(
             name: "QRServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Reactor", "Archive", "TLS",
+                "DICOM", "DICOMNetwork", "Reactor", "Archive", "TLS", "TLSTransport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -34,5 +34,7 @@ extension DICOMServer {
     public func stopAccepting() {
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
     }
 }

@@ -21,6 +21,11 @@ enum PDUReader {
         }
         if let error = limits.validate(header) {
             buffer.clear()
+            // A TLS record header (handshake, version 3.x) where a PDU belongs: say so, since
+            // the peer's own error will not ("unexpected EOF" or a protocol version alert).
+            if headerBytes.first == 0x16, headerBytes.dropFirst().first == 0x03 {
+                return .invalid(error.abortReason, "a TLS ClientHello on a plain DICOM port (the peer speaks DICOM over TLS; this port does not)")
+            }
             return .invalid(error.abortReason, "invalid PDU header: \(error)")
         }
         guard buffer.readableBytes >= PDUHeader.size + Int(header.length) else { return .needMoreBytes }

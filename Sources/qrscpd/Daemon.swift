@@ -18,6 +18,8 @@ final class Daemon: @unchecked Sendable {
     private let logLevel: LogLevelControl
     private let notifier: SystemdNotifier
     private let activatedSocket: Int32?
+    /// The TLS listening socket systemd passed (`FileDescriptorName=dicom-tls`), if any.
+    private let activatedTLSSocket: Int32?
     private let store: SQLiteIndexStore
     private let workers: WorkerPool
     /// The TLS contexts in force (start-up, then each reload that built new ones).
@@ -37,7 +39,7 @@ final class Daemon: @unchecked Sendable {
 
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
-        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
+        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?, activatedTLSSocket: Int32?,
         store: SQLiteIndexStore, workers: WorkerPool, tlsContexts: TLSContexts
     ) {
         self.tlsContexts = tlsContexts
@@ -50,6 +52,7 @@ final class Daemon: @unchecked Sendable {
         self.logLevel = logLevel
         self.notifier = notifier
         self.activatedSocket = activatedSocket
+        self.activatedTLSSocket = activatedTLSSocket
     }
 
     /// Signals and watchdog first (a long scan stays stoppable and pinged), then the start-up
@@ -90,6 +93,12 @@ final class Daemon: @unchecked Sendable {
                 logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
             } else {
                 try server.start()
+            }
+            if let activatedTLSSocket {
+                try server.startTLS(listeningOn: activatedTLSSocket)
+                logger.info("serving the TLS socket passed by systemd", metadata: ["fd": "\(activatedTLSSocket)"])
+            } else {
+                try server.startTLS()
             }
             self.server = server
             printBanner(port: server.localPort)
@@ -139,7 +148,12 @@ final class Daemon: @unchecked Sendable {
 
     private func statusLine() -> String {
         let open = server?.openConnectionCount ?? 0
-        var line = "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        var line = "Listening on :\(server?.localPort ?? settings.port)"
+        if let tlsPort = server?.localTLSPort { line += " and :\(tlsPort) (TLS)" }
+        line += ", \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        if let s = server?.statistics, server?.localTLSPort != nil {
+            line += ", \(s.tlsAssociations) TLS association\(s.tlsAssociations == 1 ? "" : "s"), \(s.tlsHandshakeFailures) TLS handshake\(s.tlsHandshakeFailures == 1 ? "" : "s") failed"
+        }
         if let s = server?.statistics, s.descriptorExhaustions > 0 {
             line += ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
         }
@@ -298,7 +312,8 @@ final class Daemon: @unchecked Sendable {
     // MARK: - Output
 
     private func printBanner(port: Int) {
-        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances)
+        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances,
+                       tlsPort: server?.localTLSPort)
             .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
     }
 
@@ -326,6 +341,11 @@ final class Daemon: @unchecked Sendable {
             "unassociated_dropped": "\(s.unassociatedDropped)",
             "descriptor_exhaustions": "\(s.descriptorExhaustions)",
             "connections_shed": "\(s.connectionsShed)",
+            "tls_handshakes": "\(s.tlsHandshakes)",
+            "tls_handshake_failures": "\(s.tlsHandshakeFailures)",
+            "tls_associations": "\(s.tlsAssociations)",
+            "tls_ktls_send": "\(s.tlsKernelSend)",
+            "tls_ssl_write": "\(s.tlsLibrarySend)",
         ]
         if let commits, commits.batches > 0 {
             // How well C-STORE commits were grouped across associations.

@@ -78,7 +78,11 @@ MallocTuning.apply()
 DescriptorLimit.raise(logger: logger)
 
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
-let activatedSocket = SocketActivation.listeningSockets().first
+let activated = ActivatedListeners(SocketActivation.activatedSockets())
+if activated.tls != nil && !settings.tls.isEnabled {
+    StandardErrorWriter.write("qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName) but tls.port, tls.certificate and tls.key are not set\n")
+    exit(1)
+}
 
 do {
     // Signals must be blocked before any other thread exists, so that only the
@@ -94,7 +98,7 @@ do {
     }
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
-        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket,
+        notifier: SystemdNotifier(logger: logger), activatedSocket: activated.plain, activatedTLSSocket: activated.tls,
         store: store, workers: WorkerPool(), tlsContexts: tlsContexts
     )
     loop.submit { daemon.start() }

@@ -121,8 +121,12 @@ final class OutboundAssociation: StoreChannel {
     // MARK: Transport
 
     private func connect() {
+        guard let transport = server.outboundTransport(to: peer) else {
+            fail("\(destinationText) is marked tls: true but no TLS client context is loaded")
+            return
+        }
         server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
-                            resolvingNamesOn: server.workers) { [self] result in
+                            resolvingNamesOn: server.workers, transport: transport) { [self] result in
             guard !ended else {
                 if case .success(let c) = result { c.close() }
                 return
@@ -167,6 +171,10 @@ final class OutboundAssociation: StoreChannel {
                          metadata: ["error": "\(error)"])
         } else if let error {
             logger.debug("sub-association connection closed", metadata: ["error": "\(error)"])
+        }
+        if !ended, let error = error as? TransportEstablishError {
+            // Before the state machine's abort indication, which would name no reason.
+            fail("\(destinationText): \(error.reason)")
         }
         process(.transportClosed)
         if !ended {
