@@ -11,6 +11,8 @@ import Glibc
 ///   `client` (CN STORESCU-HOST, SAN DNS:modality.example and email:pacs@modality.example) are
 ///   issued by it, as is `expired` (a client certificate whose validity ended).
 /// - `otherCA` issues `stranger`, a client certificate our anchors do not trust.
+/// - `elsewhere` is a server certificate from `ca` for elsewhere.example only (a wrong host name
+///   for a peer reached at 127.0.0.1).
 /// - `renewed` is a second server certificate from `ca` (CN localhost, O Renewed; same names),
 ///   for tests that replace the server's certificate while it runs.
 public struct TestCertificates: Sendable {
@@ -39,6 +41,9 @@ public struct TestCertificates: Sendable {
 
     public var renewedCertificate: String { path("renewed.pem") }
     public var renewedKey: String { path("renewed.key") }
+    /// A server certificate for another host name (elsewhere.example), not 127.0.0.1.
+    public var elsewhereCertificate: String { path("elsewhere.pem") }
+    public var elsewhereKey: String { path("elsewhere.key") }
 
     /// (certificate, key) pairs for `s_client -cert -key`.
     public var client: (String, String) { (clientCertificate, clientKey) }
@@ -52,15 +57,18 @@ public struct TestCertificates: Sendable {
         directory = url.path
         try makeAuthority("ca", subject: "/CN=qrscpd Test CA")
         try makeAuthority("other-ca", subject: "/CN=Some Other CA")
+        // serverAuth and clientAuth: the daemon presents it to C-MOVE destinations too.
         try issue("server", by: "ca", subject: "/CN=localhost",
-                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
         let clientExtensions =
             "subjectAltName=DNS:modality.example,email:pacs@modality.example\nextendedKeyUsage=clientAuth\n"
         try issue("client", by: "ca", subject: "/CN=STORESCU-HOST", extensions: clientExtensions)
         try issue("stranger", by: "other-ca", subject: "/CN=STRANGER", extensions: clientExtensions)
         try issue("expired", by: "ca", subject: "/CN=EXPIRED", extensions: clientExtensions, days: -1)
         try issue("renewed", by: "ca", subject: "/CN=localhost/O=Renewed",
-                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+        try issue("elsewhere", by: "ca", subject: "/CN=elsewhere.example",
+                  extensions: "subjectAltName=DNS:elsewhere.example\nextendedKeyUsage=serverAuth\n")
     }
 
     private func makeAuthority(_ name: String, subject: String) throws {
