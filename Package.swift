@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "QRServer",
             dependencies: [
-                "DICOM", "DICOMNetwork", "Reactor", "Archive", "PrometheusText",
+                "DICOM", "DICOMNetwork", "Reactor", "Archive", "PrometheusText", "TLS", "TLSTransport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "DaemonSettings",
             dependencies: [
-                "QRServer",
+                "QRServer", "TLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -108,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "qrscpd",
             dependencies: [
-                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive", "WebServer",
+                "QRServer", "DaemonSettings", "Systemd", "Reactor", "Archive", "WebServer", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -146,7 +146,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WebServerTests", dependencies: ["WebServer", "HTTP1", "Archive", "DICOM"], swiftSettings: swiftSettings),
-        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TLS", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
         .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
         .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),

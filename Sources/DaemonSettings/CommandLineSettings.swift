@@ -21,6 +21,8 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var peers: [String] = []
     /// `--http-port`.
     public var httpPort: Int?
+    /// `--tls-port`, `--tls-certificate`, `--tls-key`, `--tls-ca`, `--tls-client-auth`.
+    public var tls = TLSCommandLineSettings()
 
     public init() {}
 
@@ -42,6 +44,7 @@ public struct CommandLineSettings: Sendable, Equatable {
         set(SettingsKeys.acseTimeout, acseTimeout.map(ConfigContent.int))
         set(SettingsKeys.maxPDU, maxPDU.map(ConfigContent.int))
         set(SettingsKeys.httpPort, httpPort.map(ConfigContent.int))
+        values.merge(tls.values()) { _, new in new }
         do {
             values.merge(try PeerSpecs.values(peers)) { _, new in new }
         } catch {

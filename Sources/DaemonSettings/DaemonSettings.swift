@@ -36,6 +36,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var http = HTTPSettings()
     /// The config file these settings were read from, if any.
     public var configFile: String?
+    /// The `tls:` block (off unless it has a port).
+    public var tls = TLSSettings()
 
     public enum Defaults {
         public static let bindAddress = "0.0.0.0"
@@ -79,6 +81,8 @@ public struct DaemonSettings: Sendable, Equatable {
         configuration.store.uidPolicy = uidPolicy
         configuration.movePendingInterval = .milliseconds(movePendingInterval)
         configuration.maxUnassociated = maxUnassociated
+        configuration.tlsPort = tls.port
+        configuration.certificateIdentities = tls.identityBinding
         return configuration
     }
 }

@@ -16,6 +16,9 @@ public struct SettingsFileOutline: Sendable, Equatable {
     public var peerTitles: [String] = []
     /// True for a file with no settings at all (empty, or only comments).
     public var isEmpty = true
+    /// `tls.identities`: certificate identity → calling AE titles (the reader cannot list a
+    /// mapping's keys either).
+    public var tlsIdentities: [String: [String]] = [:]
 
     public init(path: String) { self.path = path }
 }
@@ -100,6 +103,10 @@ public enum SettingsFileCheck {
             guard !SettingsFileCheck.isBlank(node) else { return }
             for (name, keyNode, value) in try entries(section, node) {
                 let key = "\(section).\(name)"
+                if key == SettingsKeys.tlsIdentities {
+                    try tlsIdentities(value)
+                    continue
+                }
                 guard members.contains(name) else {
                     if section == SettingsKeys.allowedSection {
                         throw error(key, keyNode, "unknown service; expected one of \(DICOMService.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -122,8 +129,8 @@ public enum SettingsFileCheck {
                 var fields: Set<String> = []
                 for (field, fieldNode, fieldValue) in try entries(peerKey, value) {
                     let key = "\(peerKey).\(field)"
-                    guard field == "host" || field == "port" else {
-                        throw error(key, fieldNode, "unknown setting; a peer has host and port")
+                    guard field == "host" || field == "port" || field == "tls" else {
+                        throw error(key, fieldNode, "unknown setting; a peer has host, port and tls")
                     }
                     try scalar(key, fieldValue)
                     if !outline.blankKeys.contains(key) { fields.insert(field) }
@@ -131,6 +138,29 @@ public enum SettingsFileCheck {
                 guard fields.contains("host") else { throw error("\(peerKey).host", value, "missing") }
                 guard fields.contains("port") else { throw error("\(peerKey).port", value, "missing") }
                 outline.peerTitles.append(title)
+            }
+        }
+
+        /// `tls.identities`: each identity maps to a list of AE titles (`*`: any).
+        mutating func tlsIdentities(_ node: Node) throws(SettingsError) {
+            let key = SettingsKeys.tlsIdentities
+            outline.lines[key] = node.mark?.line
+            guard !SettingsFileCheck.isBlank(node) else { return }
+            for (identity, _, value) in try entries(key, node) {
+                let entryKey = "\(key).\(identity)"
+                guard let items = value.sequence else {
+                    throw error(entryKey, value, "must be a list of calling AE titles, e.g. [MODALITY1] or [\"*\"]")
+                }
+                var titles: [String] = []
+                for item in items {
+                    guard let text = item.scalar?.string else { throw error(entryKey, item, "must be a list of calling AE titles") }
+                    if text == "*" {
+                        titles.append(text)
+                        continue
+                    }
+                    do { titles.append(try SettingsValidation.aeTitle(text)) } catch { throw self.error(entryKey, item, error.message) }
+                }
+                outline.tlsIdentities[identity, default: []] += titles
             }
         }
 

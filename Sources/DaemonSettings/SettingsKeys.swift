@@ -40,13 +40,14 @@ public enum SettingsKeys {
         maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
         maxUnassociated,
         httpPort, httpBind,
-    ]
+    ] + tlsScalars
 
     /// Keys whose value is a list.
     public static let lists: [String] = DICOMService.allCases.map(allowed) + [httpCORSOrigins]
 
     /// Every key a config file may hold, dotted; `<AE>` stands for any peer's AE title.
-    public static let knownKeys: [String] = scalars + lists + ["peers.<AE>.host", "peers.<AE>.port"]
+    public static let knownKeys: [String] =
+        scalars + lists + ["peers.<AE>.host", "peers.<AE>.port", "peers.<AE>.tls", tlsIdentities]
 
     /// The `QRSCPD_*` variable for each key that has one (`QRSCPD_PEERS` and `QRSCPD_CONFIG`
     /// are handled apart: a peer list and the file's path).
@@ -69,7 +70,7 @@ public enum SettingsKeys {
         maxUnassociated: "QRSCPD_MAX_UNASSOCIATED",
         httpPort: "QRSCPD_HTTP_PORT",
         httpBind: "QRSCPD_HTTP_BIND",
-    ]
+    ].merging(tlsEnvironmentVariables) { old, _ in old }
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"
 
@@ -89,5 +90,5 @@ public enum SettingsKeys {
         idleTimeout: "--timeout",
         peersSection: "--peer",
         httpPort: "--http-port",
-    ]
+    ].merging(tlsOptions) { old, _ in old }
 }

@@ -57,8 +57,11 @@ struct SettingsResolver {
                 throw SettingsError(source: "settings", key: "peers.\(title)", message: "needs both host and port")
             }
             let name = (try? SettingsValidation.aeTitle(title)) ?? title
-            settings.peers[name] = PeerAddress(host: try check(host, SettingsValidation.host), port: try check(port, SettingsValidation.port))
+            var address = PeerAddress(host: try check(host, SettingsValidation.host), port: try check(port, SettingsValidation.port))
+            address.tls = try read(SettingsKeys.peer(title, "tls"), "must be true or false") { $0.bool(forKey: $1) }?.value ?? false
+            settings.peers[name] = address
         }
+        settings.tls = try tls()
         guard port != nil else {
             throw SettingsError(source: "settings", key: SettingsKeys.port, message: "missing: give it as the first argument, in QRSCPD_PORT or as 'port:' in the config file")
         }
@@ -85,7 +88,7 @@ struct SettingsResolver {
 
     /// Reads `key` with `get` and finds the source that answered from the access event. A
     /// value the library could not convert to the asked type is an error from that source.
-    private func read<Value>(
+    func read<Value>(
         _ key: [String],
         _ expectation: String,
         _ get: (ConfigReader, ConfigKey) -> Value?
@@ -112,7 +115,7 @@ struct SettingsResolver {
         text.map { "\(expectation)\(expectation.contains(",") ? ";" : ",") got '\($0)'" } ?? expectation
     }
 
-    private func check<Value, Result>(_ resolved: Resolved<Value>, _ rule: (Value) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result {
+    func check<Value, Result>(_ resolved: Resolved<Value>, _ rule: (Value) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result {
         do {
             return try rule(resolved.value)
         } catch {
@@ -126,21 +129,21 @@ struct SettingsResolver {
         return value
     }
 
-    private func components(_ key: String) -> [String] { key.split(separator: ".").map(String.init) }
+    func components(_ key: String) -> [String] { key.split(separator: ".").map(String.init) }
 
-    private func int<Result>(_ key: String, _ rule: (Int) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result? {
+    func int<Result>(_ key: String, _ rule: (Int) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result? {
         try read(components(key), "must be an integer") { $0.int(forKey: $1) }.map { r throws(SettingsError) in try check(r, rule) }
     }
 
-    private func string<Result>(_ key: String, _ rule: (String) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result? {
+    func string<Result>(_ key: String, _ rule: (String) throws(SettingsValidation.Failure) -> Result) throws(SettingsError) -> Result? {
         try read(components(key), "must be a single value") { $0.string(forKey: $1) }.map { r throws(SettingsError) in try check(r, rule) }
     }
 
-    private func bool(_ key: String) throws(SettingsError) -> Bool? {
+    func bool(_ key: String) throws(SettingsError) -> Bool? {
         try read(components(key), "must be true or false") { $0.bool(forKey: $1) }?.value
     }
 
-    private func choice<Choice: RawRepresentable<String> & CaseIterable>(_ key: String, _ type: Choice.Type) throws(SettingsError) -> Choice? {
+    func choice<Choice: RawRepresentable<String> & CaseIterable>(_ key: String, _ type: Choice.Type) throws(SettingsError) -> Choice? {
         let expectation = "must be one of \(Choice.allCases.map(\.rawValue).joined(separator: ", "))"
         return try read(components(key), expectation) { $0.string(forKey: $1, as: Choice.self) }?.value
     }

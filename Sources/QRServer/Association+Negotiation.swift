@@ -9,6 +9,11 @@ extension Association {
     func decide(_ request: AssociateRequest) {
         logger[metadataKey: "calling_ae"] = "\(request.callingAETitle)"
         logger[metadataKey: "called_ae"] = "\(request.calledAETitle)"
+        if let refusal = server.certificateRefusal(for: self, callingAETitle: request.callingAETitle) {
+            logger[metadataKey: "certificate_subject"] = "\(refusal.subject)"
+            refuse(with: .callingAETitleNotRecognized, because: refusal.reason)
+            return
+        }
         switch negotiate(request, policy: StorageContexts.policy(server.acceptorPolicy, for: request)) {
         case .reject(let reject):
             refuse(with: reject, because: "negotiation refused")
@@ -22,6 +27,7 @@ extension Association {
             }
             holdsAssociationSlot = true
             server.statistics.associationsAccepted += 1
+            server.tlsAssociationAccepted(self)
             logger.info("association accepted", metadata: [
                 "contexts_accepted": "\(negotiated.contexts.count)",
                 "contexts_proposed": "\(request.presentationContexts.count)",

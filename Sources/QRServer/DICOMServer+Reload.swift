@@ -14,10 +14,12 @@ extension DICOMServer {
         if updated.bindAddress != configuration.bindAddress { needRestart.append("bind") }
         if updated.aeTitle != configuration.aeTitle { needRestart.append("ae_title") }
         if updated.storageDirectory != configuration.storageDirectory { needRestart.append("storage.directory") }
+        if updated.tlsPort != configuration.tlsPort { needRestart.append("tls.port") }
         updated.port = configuration.port
         updated.bindAddress = configuration.bindAddress
         updated.aeTitle = configuration.aeTitle
         updated.storageDirectory = configuration.storageDirectory
+        updated.tlsPort = configuration.tlsPort
         // Associations already open negotiated the old maximum: keep accepting PDUs up to the
         // larger of the two.
         let tolerated = max(decoderLimits.maxPDataLength, updated.maxPDULength)
@@ -32,5 +34,7 @@ extension DICOMServer {
     public func stopAccepting() {
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
     }
 }

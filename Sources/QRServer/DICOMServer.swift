@@ -2,6 +2,7 @@ import Archive
 import DICOMNetwork
 import Logging
 import Reactor
+import TLS
 
 /// The DICOM listener and its associations, all on one reactor thread.
 ///
@@ -33,6 +34,12 @@ public final class DICOMServer: @unchecked Sendable {
     public var findPageSize = 256
 
     var listener: TCPListener?
+    /// The DICOM-over-TLS listener (``ServerConfiguration/tlsPort``), beside ``listener``.
+    var tlsListener: TCPListener?
+    /// The contexts new TLS connections get; replaced on reload (see DICOMServer+TLS.swift).
+    public internal(set) var tlsContexts = TLSContexts()
+    /// What the handshake of each open TLS connection established, by association id.
+    var tlsPeers: [Int: TLSPeer] = [:]
     private(set) var associations: [Int: Association] = [:]
     /// Connections not yet accepted as an association (`limits.max_unassociated`).
     var unassociated = UnassociatedConnections()
@@ -99,12 +106,15 @@ public final class DICOMServer: @unchecked Sendable {
     public func shutdown(completion: @escaping () -> Void) {
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
         shutdownCompletion = completion
         for association in associations.values { association.abortForShutdown() }
         finishShutdownIfIdle()
     }
 
-    private func accept(_ connection: Connection) {
+    @discardableResult
+    func accept(_ connection: Connection) -> Association {
         let id = nextAssociationID
         nextAssociationID += 1
         statistics.connectionsOpened += 1
@@ -112,6 +122,7 @@ public final class DICOMServer: @unchecked Sendable {
         associations[id] = association
         admit(association)
         association.start()
+        return association
     }
 
     // MARK: - Called by associations

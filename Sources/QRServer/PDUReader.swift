@@ -21,6 +21,14 @@ enum PDUReader {
         case .pdu(let pdu, let length):
             return .pdu(pdu, length: length)
         case .invalid(let error, let inHeader):
+            // A TLS record header (handshake, version 3.x) where a PDU belongs: say so, since
+            // the peer's own error will not ("unexpected EOF" or a protocol version alert).
+            if inHeader, let start = buffer.peek(2), Array(start) == [0x16, 0x03] {
+                buffer.clear()
+                return .invalid(
+                    error.abortReason,
+                    "a TLS ClientHello on a plain DICOM port (the peer speaks DICOM over TLS; this port does not)")
+            }
             buffer.clear()
             return .invalid(error.abortReason, inHeader ? "invalid PDU header: \(error)" : "malformed PDU: \(error)")
         }

@@ -20,10 +20,14 @@ public enum DICOMService: String, Sendable, CaseIterable, Hashable, Codable {
 public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
     public var port: Int
+    /// Reached over TLS (`peers.<AE>.tls: true`): our certificate, the peer's verified
+    /// against the trust anchors and `host`.
+    public var tls: Bool
 
-    public init(host: String, port: Int) {
+    public init(host: String, port: Int, tls: Bool = false) {
         self.host = host
         self.port = port
+        self.tls = tls
     }
 
     public var description: String { "\(host):\(port)" }

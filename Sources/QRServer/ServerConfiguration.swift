@@ -1,3 +1,5 @@
+import TLS
+
 /// Everything the server needs to know to serve: where to listen, who it is, where the
 /// archive lives, and the limits that keep it healthy under load or attack.
 public struct ServerConfiguration: Sendable, Equatable {
@@ -39,6 +41,11 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// for, or rejected after, their A-ASSOCIATE-RQ); counted apart from ``maxAssociations``.
     /// Beyond it the oldest such connection is closed.
     public var maxUnassociated = 128
+    /// The DICOM-over-TLS listener's port (PS3.15 Annex B; 2762 by convention); nil: none.
+    public var tlsPort: Int?
+    /// Which certificate identities may use which calling AE titles on the TLS listener;
+    /// empty: any certificate the context accepted may use any title.
+    public var certificateIdentities = CertificateIdentityBinding()
 
     public init(
         port: Int,

@@ -34,6 +34,15 @@ public struct ServerStatistics: Sendable, Equatable {
     public var descriptorExhaustions = 0
     /// Connections accepted and closed at once with the reserve descriptor, none being free.
     public var connectionsShed = 0
+    /// TLS connections whose handshake completed, and those whose handshake failed or stalled.
+    public var tlsHandshakes = 0
+    public var tlsHandshakeFailures = 0
+    /// Completed TLS handshakes whose output the kernel encrypts (kTLS), and those whose output
+    /// goes through SSL_write.
+    public var tlsKernelSend = 0
+    public var tlsLibrarySend = 0
+    /// Associations accepted on the TLS listener.
+    public var tlsAssociations = 0
 
     public init() {}
 }

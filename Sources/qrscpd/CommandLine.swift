@@ -109,6 +109,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(name: .customLong("scan-only"), help: "Scan the storage directory into the index, print a summary and exit.")
     var scanOnly = false
 
+    @OptionGroup(title: "DICOM over TLS") var tls: TLSOptions
+
     func validate() throws {
         if let port { _ = try check("port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(port) } }
         if let aeTitle { _ = try check { () throws(SettingsValidation.Failure) in try SettingsValidation.aeTitle(aeTitle) } }
@@ -149,6 +151,7 @@ struct ServeCommand: ParsableCommand {
         settings.maxPDU = maxPDU
         settings.peers = peers
         settings.httpPort = httpPort
+        settings.tls = tls.commandLineSettings
         return settings
     }
 }

@@ -5,6 +5,7 @@ import Logging
 import QRServer
 import Reactor
 import Systemd
+import TLS
 import WebServer
 
 /// The daemon's life on the reactor thread: start the server, tell systemd, ping the
@@ -21,8 +22,12 @@ final class Daemon: @unchecked Sendable {
     /// The socket systemd passed as `FileDescriptorName=http`, if any.
     private let activatedHTTPSocket: Int32?
     private var httpServer: HTTPServer?
+    /// The TLS listening socket systemd passed (`FileDescriptorName=dicom-tls`), if any.
+    private let activatedTLSSocket: Int32?
     private let store: SQLiteIndexStore
     private let workers: WorkerPool
+    /// The TLS contexts in force (start-up, then each reload that built new ones).
+    private var tlsContexts: TLSContexts
     /// Instances in the index after the start-up scan.
     private var indexedInstances = 0
     private var server: DICOMServer?
@@ -38,10 +43,11 @@ final class Daemon: @unchecked Sendable {
 
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
-        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?,
-        activatedHTTPSocket: Int32? = nil, store: SQLiteIndexStore, workers: WorkerPool
+        logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?, activatedTLSSocket: Int32?,
+        activatedHTTPSocket: Int32? = nil, store: SQLiteIndexStore, workers: WorkerPool, tlsContexts: TLSContexts
     ) {
         self.activatedHTTPSocket = activatedHTTPSocket
+        self.tlsContexts = tlsContexts
         self.store = store
         self.workers = workers
         self.settings = settings
@@ -51,6 +57,7 @@ final class Daemon: @unchecked Sendable {
         self.logLevel = logLevel
         self.notifier = notifier
         self.activatedSocket = activatedSocket
+        self.activatedTLSSocket = activatedTLSSocket
     }
 
     /// Signals and watchdog first (a long scan stays stoppable and pinged), then the start-up
@@ -85,11 +92,18 @@ final class Daemon: @unchecked Sendable {
             let server = DICOMServer(
                 configuration: settings.serverConfiguration, loop: loop, logger: logger, store: store, workers: workers
             )
+            server.replaceTLSContexts(tlsContexts)
             if let activatedSocket {
                 try server.start(listeningOn: activatedSocket)
                 logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
             } else {
                 try server.start()
+            }
+            if let activatedTLSSocket {
+                try server.startTLS(listeningOn: activatedTLSSocket)
+                logger.info("serving the TLS socket passed by systemd", metadata: ["fd": "\(activatedTLSSocket)"])
+            } else {
+                try server.startTLS()
             }
             self.server = server
             if let web = Self.makeHTTPServer(settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
@@ -144,7 +158,12 @@ final class Daemon: @unchecked Sendable {
 
     private func statusLine() -> String {
         let open = server?.openConnectionCount ?? 0
-        var line = "Listening on :\(server?.localPort ?? settings.port), \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        var line = "Listening on :\(server?.localPort ?? settings.port)"
+        if let tlsPort = server?.localTLSPort { line += " and :\(tlsPort) (TLS)" }
+        line += ", \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        if let s = server?.statistics, server?.localTLSPort != nil {
+            line += ", \(s.tlsAssociations) TLS association\(s.tlsAssociations == 1 ? "" : "s"), \(s.tlsHandshakeFailures) TLS handshake\(s.tlsHandshakeFailures == 1 ? "" : "s") failed"
+        }
         if let s = server?.statistics, s.descriptorExhaustions > 0 {
             line += ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
         }
@@ -185,9 +204,16 @@ final class Daemon: @unchecked Sendable {
         // Reading the file is disk I/O: it runs on the worker pool, serially so that two quick
         // SIGHUPs apply in order, and the result comes back to the loop.
         let loader = self.loader
-        workers.run({ try loader.load() }, on: loop, serialKey: "settings-reload") { [self] result in
+        let environment = ProcessInfo.processInfo.environment
+        // The TLS files are read on the worker too; a bad one keeps the running contexts.
+        let work = { @Sendable () throws -> (DaemonSettings, Result<TLSContexts, TLSError>) in
+            let new = try loader.load()
+            return (new, Result { () throws(TLSError) in try new.makeTLSContexts(environment: environment) })
+        }
+        workers.run(work, on: loop, serialKey: "settings-reload") { [self] result in
             switch result {
-            case .success(let new):
+            case .success(let (new, contexts)):
+                applyTLS(contexts)
                 apply(new)
             case .failure(let error):
                 logger.error("reload failed; keeping the previous settings: \(error)")
@@ -211,9 +237,23 @@ final class Daemon: @unchecked Sendable {
         applied.bindAddress = settings.bindAddress
         applied.storageDirectory = settings.storageDirectory
         applied.indexDatabase = settings.indexDatabase
+        applied.tls.port = settings.tls.port
         settings = applied
         logLevel.level = new.logLevel
         logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
+    }
+
+    private func applyTLS(_ contexts: Result<TLSContexts, TLSError>) {
+        switch contexts {
+        case .success(let contexts):
+            tlsContexts = contexts
+            server?.replaceTLSContexts(contexts)
+            if contexts.server != nil || contexts.client != nil {
+                logger.notice("TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
+            }
+        case .failure(let error):
+            logger.error("TLS reload failed; keeping the running certificate, key and trust anchors: \(error)")
+        }
     }
 
     static func describeChanges(from old: DaemonSettings, to new: DaemonSettings) -> [String] {
@@ -231,6 +271,7 @@ final class Daemon: @unchecked Sendable {
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
         if old.duplicatePolicy != new.duplicatePolicy { changed.append("storage.duplicates") }
         if old.uidPolicy != new.uidPolicy { changed.append("storage.uid_policy") }
+        if old.tls != new.tls { changed.append("tls") }
         return changed
     }
 
@@ -283,7 +324,8 @@ final class Daemon: @unchecked Sendable {
     // MARK: - Output
 
     private func printBanner(port: Int) {
-        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances)
+        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances,
+                       tlsPort: server?.localTLSPort)
             .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
     }
 
@@ -311,6 +353,11 @@ final class Daemon: @unchecked Sendable {
             "unassociated_dropped": "\(s.unassociatedDropped)",
             "descriptor_exhaustions": "\(s.descriptorExhaustions)",
             "connections_shed": "\(s.connectionsShed)",
+            "tls_handshakes": "\(s.tlsHandshakes)",
+            "tls_handshake_failures": "\(s.tlsHandshakeFailures)",
+            "tls_associations": "\(s.tlsAssociations)",
+            "tls_ktls_send": "\(s.tlsKernelSend)",
+            "tls_ssl_write": "\(s.tlsLibrarySend)",
         ]
         if let commits, commits.batches > 0 {
             // How well C-STORE commits were grouped across associations.

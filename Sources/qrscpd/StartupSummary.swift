@@ -15,10 +15,13 @@ struct StartupSummary {
     let activatedSocket: Int32?
     /// Instances in the index after the start-up scan.
     let instances: Int
+    /// The TLS listener's port, if there is one.
+    var tlsPort: Int? = nil
 
     var headline: String {
         "qrscpd \(QRServerVersion.string) listening on \(settings.bindAddress):\(port)"
             + (activatedSocket.map { " (socket fd \($0) from systemd)" } ?? "")
+            + (tlsPort.map { " and :\($0) (TLS)" } ?? "")
     }
 
     private var peers: String {
@@ -74,6 +77,7 @@ struct StartupSummary {
             SettingsKeys.peersVariable: "\(peers)",
         ]
         if let activatedSocket { fields["QRSCPD_SOCKET_FD"] = "\(activatedSocket)" }
+        if let tlsPort { fields["QRSCPD_TLS_PORT"] = "\(tlsPort)" }
         return fields
     }
 

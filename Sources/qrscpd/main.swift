@@ -6,6 +6,7 @@ import Logging
 import QRServer
 import Reactor
 import Systemd
+import TLS
 
 // Invalid command lines print one error line and the usage, and exit 1 as the tool
 // qrscpd replaces does (ArgumentParser's own default would be 64).
@@ -49,6 +50,16 @@ do {
     exit(1)
 }
 
+// A certificate, key or trust anchor file that is missing, unreadable, not PEM or not a
+// matching pair stops the daemon here, naming the file and OpenSSL's reason.
+let tlsContexts: TLSContexts
+do {
+    tlsContexts = try settings.makeTLSContexts(environment: ProcessInfo.processInfo.environment)
+} catch {
+    StandardErrorWriter.write("qrscpd: \(error)\n")
+    exit(1)
+}
+
 let logLevel = LogLevelControl(settings.logLevel)
 let toJournal = JournaldLogHandler.isStderrConnectedToJournal()
 LoggingSystem.bootstrap { label -> any LogHandler in
@@ -67,10 +78,11 @@ MallocTuning.apply()
 DescriptorLimit.raise(logger: logger)
 
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
-// The DICOM socket is the first not named "http"; `FileDescriptorName=http` is the HTTP listener's.
-let activatedSockets = SocketActivation.activatedSockets()
-let activatedSocket = activatedSockets.first { $0.name != "http" }?.fd
-let activatedHTTPSocket = activatedSockets.first { $0.name == "http" }?.fd
+let activated = ActivatedListeners(SocketActivation.activatedSockets())
+if activated.tls != nil && !settings.tls.isEnabled {
+    StandardErrorWriter.write("qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName) but tls.port, tls.certificate and tls.key are not set\n")
+    exit(1)
+}
 
 do {
     // Signals must be blocked before any other thread exists, so that only the
@@ -86,8 +98,8 @@ do {
     }
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
-        notifier: SystemdNotifier(logger: logger), activatedSocket: activatedSocket, activatedHTTPSocket: activatedHTTPSocket,
-        store: store, workers: WorkerPool()
+        notifier: SystemdNotifier(logger: logger), activatedSocket: activated.plain, activatedTLSSocket: activated.tls,
+        activatedHTTPSocket: activated.http, store: store, workers: WorkerPool(), tlsContexts: tlsContexts
     )
     loop.submit { daemon.start() }
     loop.run()

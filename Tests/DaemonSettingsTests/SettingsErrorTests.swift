@@ -72,7 +72,7 @@ struct SettingsErrorTests {
         ("storage: {dir: /x}", "storage.dir"),
         ("index: {file: /x}", "index.file"),
         ("allowed_calling_ae_titles: {query: [A]}", "allowed_calling_ae_titles.query"),
-        ("peers: {DEST: {host: h, port: 1, tls: true}}", "peers.DEST.tls"),
+        ("peers: {DEST: {host: h, port: 1, secure: true}}", "peers.DEST.secure"),
     ]
 
     @Test(arguments: 0..<unknownKeys.count)

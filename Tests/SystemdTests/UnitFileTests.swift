@@ -83,4 +83,26 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
             #expect(socketLines.contains(expected), "missing \(expected)")
         }
     }
+
+    /// The TLS port's socket is told apart by its name; the service documents the key as a
+    /// credential and how to load the kernel's `tls` module at boot.
+    @Test func tlsSocketAndServiceNotes() throws {
+        let socket = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd-tls.socket"), encoding: .utf8)
+        let socketLines = Set(socket.split(separator: "\n").map(String.init))
+        for expected in ["ListenStream=2762", "Accept=no", "FileDescriptorName=dicom-tls", "Service=qrscpd.service"] {
+            #expect(socketLines.contains(expected), "missing \(expected)")
+        }
+        let service = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.service"), encoding: .utf8)
+        #expect(service.contains("#LoadCredential=qrscpd.key:"))
+        #expect(service.contains("/etc/modules-load.d/"))
+        if let systemdAnalyze {
+            let units = try stagedUnits()
+            defer { removeTree(units.dir) }
+            try socket.write(toFile: units.dir + "/qrscpd-tls.socket", atomically: true, encoding: .utf8)
+            let result = try runChild([systemdAnalyze, "verify", "--man=no", units.service, units.dir + "/qrscpd-tls.socket"])
+            #expect(result.status == 0, "\(result.output)")
+            let ours = result.output.split(separator: "\n").filter { $0.contains("qrscpd") }
+            #expect(ours.isEmpty, "verify warnings:\n\(result.output)")
+        }
+    }
 }

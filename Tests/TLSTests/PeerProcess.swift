@@ -44,16 +44,6 @@ final class PeerProcess {
         try? FileManager.default.removeItem(at: errURL)
     }
 
-    /// Runs `openssl arguments` to completion (at most `timeout` seconds); throws with its
-    /// stderr when it fails.
-    static func runOpenSSL(_ arguments: [String], timeout: Double = 30) throws {
-        let peer = try PeerProcess(openssl, arguments)
-        peer.closeInput()
-        guard peer.waitForExit(timeout: timeout), peer.process.terminationStatus == 0 else {
-            throw PeerError(description: "openssl \(arguments.joined(separator: " ")) failed: \(peer.stderr)")
-        }
-    }
-
     var stdout: Data { (try? Data(contentsOf: outURL)) ?? Data() }
     var stderr: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
     var transcript: String { "stdout: \(String(decoding: stdout, as: UTF8.self))\nstderr: \(stderr)" }

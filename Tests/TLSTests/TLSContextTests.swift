@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TLS
+import TestSupport
 
 /// Building contexts from real files: what works, and the error each broken setting gives.
 @Suite struct TLSContextTests {

@@ -166,8 +166,12 @@ final class OutboundAssociation: StoreChannel {
 
 extension OutboundAssociation: UpperLayerDelegate {
     func upperLayerOpenTransport(_ driver: UpperLayerDriver) {
+        guard let transport = server.outboundTransport(to: peer) else {
+            fail("\(destinationText) is marked tls: true but no TLS client context is loaded")
+            return
+        }
         server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
-                            resolvingNamesOn: server.workers) { [self] result in
+                            resolvingNamesOn: server.workers, transport: transport) { [self] result in
             guard !driver.isEnded else {
                 if case .success(let c) = result { c.close() }
                 return
@@ -226,7 +230,10 @@ extension OutboundAssociation: UpperLayerDelegate {
 
     func upperLayer(_ driver: UpperLayerDriver, aborted indication: AssociationStateMachine.AbortIndication) {
         cancelTimer()
-        if negotiated == nil {
+        if negotiated == nil, let error = driver.transportError as? TransportEstablishError {
+            // A TLS handshake that failed: its reason, not the state machine's reasonless abort.
+            fail("\(destinationText): \(error.reason)")
+        } else if negotiated == nil {
             fail("\(destinationText) aborted during association negotiation")
         } else if !releasing {
             unexpectedEnd("\(destinationText) aborted the association (\(indication))")

@@ -160,10 +160,15 @@ final class UpperLayerDriver {
 
     // MARK: - Receiving
 
+    /// Why the connection closed, when it reported a reason (read by the delegate while it is
+    /// told of the abort that follows).
+    private(set) var transportError: Error?
+
     private func attach(_ connection: Connection) {
         self.connection = connection
         connection.onRead = { [unowned self] buffer in receive(&buffer) }
         connection.onClose = { [unowned self] error in
+            transportError = error
             process(.transportClosed)
             end(error: error)
         }

@@ -1,0 +1,13 @@
+import QRServer
+import TLS
+
+extension DaemonSettings {
+    /// Whether any C-MOVE destination is reached over TLS.
+    public var hasTLSPeers: Bool { peers.values.contains { $0.tls } }
+
+    /// The TLS contexts these settings need (none when TLS is off and no peer uses it), built
+    /// from the files they name; `environment` gives `$CREDENTIALS_DIRECTORY` for the key.
+    public func makeTLSContexts(environment: [String: String]) throws(TLSError) -> TLSContexts {
+        try TLSContexts.build(tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
+    }
+}

@@ -1,0 +1,31 @@
+import TLS
+
+/// The TLS contexts the server uses now: one for the TLS listener and one for C-MOVE to peers
+/// marked `tls: true`. A reload replaces them as a pair; connections already open keep the
+/// contexts they started with (each session holds a reference to its own).
+public struct TLSContexts: Sendable {
+    /// For accepted connections on the TLS port; nil when there is no TLS listener.
+    public var server: TLSContext?
+    /// For outgoing associations to TLS peers; nil when no peer needs it.
+    public var client: TLSContext?
+
+    public init(server: TLSContext? = nil, client: TLSContext? = nil) {
+        self.server = server
+        self.client = client
+    }
+
+    /// Builds the contexts `configuration` asks for: a server context when `listens`, a
+    /// client context (our certificate when there is one, the trust anchors or else the
+    /// system's) when `reachesPeers`.
+    ///
+    /// - Throws: ``TLSError`` naming the file at fault (missing, unreadable, not PEM, key and
+    ///   certificate that do not match).
+    public static func build(
+        _ configuration: TLSConfiguration, listens: Bool, reachesPeers: Bool, environment: [String: String]
+    ) throws(TLSError) -> TLSContexts {
+        var contexts = TLSContexts()
+        if listens { contexts.server = try TLSContext(configuration, role: .server, environment: environment) }
+        if reachesPeers { contexts.client = try TLSContext(configuration, role: .client, environment: environment) }
+        return contexts
+    }
+}
