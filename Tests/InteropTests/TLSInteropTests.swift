@@ -27,7 +27,7 @@ struct TLSInteropTests {
         #expect(!old.succeeded, "\(old.transcript)")
         #expect(server.waitForLog("TLS handshake failed"), "\(server.log)")
         #expect(server.log.contains("peer_address=127.0.0.1"), "\(server.log)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
         #expect(server.log.contains("tls_handshake_failures=1"), "\(server.log)")
     }
 
@@ -55,7 +55,7 @@ struct TLSInteropTests {
         if mode != "none" {
             #expect(server.log.contains("CN=STRANGER"), "the refused certificate's subject is logged: \(server.log)")
         }
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("pynetdicom over TLS: C-ECHO, C-STORE, C-FIND, C-GET; the retrieved data set is the stored one")
@@ -77,7 +77,7 @@ struct TLSInteropTests {
         // SSL_write otherwise (the test machines have no `tls` module).
         let expectedPath = FileManager.default.fileExists(atPath: "/proc/net/tls_stat") ? "tls_send_path=ktls" : "tls_send_path=ssl_write"
         #expect(server.log.contains(expectedPath), "\(server.log)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
         #expect(server.log.contains("tls_associations=2"), "\(server.log)")
     }
 
@@ -109,7 +109,7 @@ struct TLSInteropTests {
         let find = ExternalTool.run("/usr/bin/findscu", tls + ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientID=DCMTK-TLS", "-k", "PatientName"] + address)
         #expect(find.succeeded, "\(find.transcript)\n--- daemon\n\(server.log)")
         #expect((find.stdout + find.stderr).contains("Dcmtk^Tls"), "\(find.transcript)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("A certificate identity bound to calling AE titles: others get A-ASSOCIATE-RJ 1/1/3, logged with address and subject")
@@ -127,7 +127,7 @@ struct TLSInteropTests {
         let line = server.log.split(separator: "\n").first { $0.contains("association rejected") }.map(String.init) ?? ""
         #expect(line.contains("diagnostic=3") && line.contains("result=1") && line.contains("source=1"), "\(server.log)")
         #expect(line.contains("peer_address=127.0.0.1") && line.contains("certificate_subject=/CN=STORESCU-HOST"), "\(line)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("A plaintext A-ASSOCIATE-RQ to the TLS port and a ClientHello to the plain port are refused and logged")
@@ -147,7 +147,7 @@ struct TLSInteropTests {
         // Everyone else is still served, on both ports.
         #expect(server.daemon.echoWithDCMTK().succeeded, "\(server.log)")
         #expect(server.sClient(["-cert", server.certificates.clientCertificate, "-key", server.certificates.clientKey]).succeeded)
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("A handshake that stalls is dropped after the ACSE timeout and logged")
@@ -160,7 +160,7 @@ struct TLSInteropTests {
         #expect(outcome.closed, "\(server.log)")
         #expect(server.waitForLog("TLS handshake failed"), "\(server.log)")
         #expect(server.log.contains("timed_out=true"), "\(server.log)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("SIGHUP with a new certificate: open associations keep the old one, new ones get the new; a bad file keeps the running one")
@@ -191,7 +191,7 @@ struct TLSInteropTests {
         let afterOut = afterJSON as? [String: Any] ?? [:]
         #expect(afterOut["echo"] as? Int == 0, "\(after.transcript)\n--- daemon\n\(server.log)")
         #expect((afterOut["server_subject"] as? String ?? "").contains("Renewed"), "\(after.transcript)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     @Test("C-MOVE to a peer with tls: true reaches a pynetdicom TLS Storage SCP; a wrong host name is refused")
@@ -224,7 +224,7 @@ struct TLSInteropTests {
         #expect(refusedOut["received"] as? Int == 0, "\(refused.transcript)\n--- daemon\n\(server.log)")
         #expect(refusedOut["move"] as? Int != 0, "\(refused.transcript)")
         #expect(server.log.contains("TLS handshake failed: certificate verification failed: IP address mismatch (subject /CN=elsewhere.example)"), "\(server.log)")
-        #expect(server.daemon.stop() == 0)
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
     private func replace(_ path: String, with source: String) throws {

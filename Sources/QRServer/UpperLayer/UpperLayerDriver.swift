@@ -166,11 +166,17 @@ final class UpperLayerDriver {
 
     private func attach(_ connection: Connection) {
         self.connection = connection
-        connection.onRead = { [unowned self] buffer in receive(&buffer) }
+        // A delegate told of an event may let go of its driver (a sub-association that failed):
+        // each callback holds the driver strongly until it returns.
+        connection.onRead = { [unowned self] buffer in
+            let driver = self
+            driver.receive(&buffer)
+        }
         connection.onClose = { [unowned self] error in
-            transportError = error
-            process(.transportClosed)
-            end(error: error)
+            let driver = self
+            driver.transportError = error
+            driver.process(.transportClosed)
+            driver.end(error: error)
         }
         // The connection has one low-water callback; the delegate hands it on to whichever
         // operation is waiting for the peer to drain.
