@@ -109,8 +109,9 @@ for server in qrscpd orthanc; do
 done
 kill "$wq_pid" "$wo_pid" 2>/dev/null || true
 
-python3 - "$results" <<'REPORT'
+python3 - "$results" "$WEB_STUDIES" "$WEB_SERIES_INSTANCES" "$WEB_STOW_INSTANCES" <<'REPORT'
 import json, sys
+studies, series, stow = (int(a) for a in sys.argv[2:5])
 rows = {}
 for line in open(sys.argv[1]):
     e = json.loads(line)
@@ -122,8 +123,9 @@ def show(label, q, o, ratio, note=""):
 print("%-46s %22s %22s %10s  %s" % ("benchmark", "qrscpd", "Orthanc", "ratio", "client CPU q / o (cores)"))
 def cores(r):
     return r["client_cpu_seconds"] / max(r["seconds"], 1e-9)
-for key, label in (("qido-patient", "QIDO /studies?PatientID=, ms (p95)"), ("qido-universal", "QIDO /studies (every study), ms (p95)"),
-                   ("metadata", "series metadata (400 instances), ms (p95)")):
+for key, label in (("qido-patient", "QIDO /studies?PatientID=, ms (p95)"),
+                   ("qido-universal", "QIDO /studies (%d studies), ms (p95)" % (studies + 1)),
+                   ("metadata", "series metadata (%d instances), ms (p95)" % series)):
     q, o = rows[key]["qrscpd"], rows[key]["orthanc"]
     show(label, "%.2f (%.2f)" % (q["median_ms"], q["p95_ms"]), "%.2f (%.2f)" % (o["median_ms"], o["p95_ms"]),
          "%.1fx" % (o["median_ms"] / q["median_ms"]),
@@ -132,13 +134,13 @@ q, o = rows["qido-rate"]["qrscpd"], rows["qido-rate"]["orthanc"]
 show("QIDO PatientID rate (wrk), requests/s", "%.0f/s" % q["rate"], "%.0f/s" % o["rate"], "%.1fx" % (q["rate"] / o["rate"]))
 q, o = rows["frames"]["qrscpd"], rows["frames"]["orthanc"]
 qr, orate = q["bytes"] / q["seconds"] / 1e6, o["bytes"] / o["seconds"] / 1e6
-show("400 frames, MB/s (s)", "%.0f (%.3f)" % (qr, q["seconds"]), "%.0f (%.3f)" % (orate, o["seconds"]), "%.2fx" % (qr / orate),
+show("%d frames, MB/s (s)" % series, "%.0f (%.3f)" % (qr, q["seconds"]), "%.0f (%.3f)" % (orate, o["seconds"]), "%.2fx" % (qr / orate),
      "%.2f / %.2f" % (cores(q), cores(o)))
 qc, oc = q["server_cpu_seconds"] / (q["bytes"] / 1e9), o["server_cpu_seconds"] / (o["bytes"] / 1e9)
 show("  server CPU s per GB of frames", "%.2f" % qc, "%.2f" % oc, "%.2fx" % (qc / max(oc, 1e-9)), "(ratio q/o; lower is better)")
 q, o = rows["stow"]["qrscpd"], rows["stow"]["orthanc"]
 qs, os_ = q["images"] / q["seconds"], o["images"] / o["seconds"]
-show("STOW-RS, images/s (one per request)", "%.0f/s" % qs, "%.0f/s" % os_, "%.2fx" % (qs / os_),
+show("STOW-RS %d images, images/s (1 per request)" % stow, "%.0f/s" % qs, "%.0f/s" % os_, "%.2fx" % (qs / os_),
      "%.2f / %.2f; server CPU %.2f / %.2f s" % (cores(q), cores(o), q["server_cpu_seconds"], o["server_cpu_seconds"]))
 q, o = rows["rss"]["qrscpd"], rows["rss"]["orthanc"]
 show("peak RSS (after loading), MB", "%.0f" % (q["kb"] / 1024), "%.0f" % (o["kb"] / 1024), "%.2fx" % (q["kb"] / o["kb"]))
