@@ -108,10 +108,14 @@ for server in qrscpd orthanc; do
     record rss "$server" "{\"kb\": $(awk '/VmHWM/{print $2}' "/proc/$pid/status")}"
 done
 kill "$wq_pid" "$wo_pid" 2>/dev/null || true
+# The disk's own ceiling for such files in the same run (one writer, as the STOW client is one).
+stow_size=$(find "$work/web-stow" -name '*.dcm' -printf '%s\n' | head -1)
+web_ceiling=$(python3 scripts/bench-fsync-ceiling.py "$work/web-ceiling" 1 "$WEB_STOW_INSTANCES" "$stow_size" |
+    python3 -c 'import json, sys; print("%.0f" % json.load(sys.stdin)["files_per_s"])')
 
-python3 - "$results" "$WEB_STUDIES" "$WEB_SERIES_INSTANCES" "$WEB_STOW_INSTANCES" <<'REPORT'
+python3 - "$results" "$WEB_STUDIES" "$WEB_SERIES_INSTANCES" "$WEB_STOW_INSTANCES" "$web_ceiling" <<'REPORT'
 import json, sys
-studies, series, stow = (int(a) for a in sys.argv[2:5])
+studies, series, stow, ceiling = (int(a) for a in sys.argv[2:6])
 rows = {}
 for line in open(sys.argv[1]):
     e = json.loads(line)
@@ -142,6 +146,7 @@ q, o = rows["stow"]["qrscpd"], rows["stow"]["orthanc"]
 qs, os_ = q["images"] / q["seconds"], o["images"] / o["seconds"]
 show("STOW-RS %d images, images/s (1 per request)" % stow, "%.0f/s" % qs, "%.0f/s" % os_, "%.2fx" % (qs / os_),
      "%.2f / %.2f; server CPU %.2f / %.2f s" % (cores(q), cores(o), q["server_cpu_seconds"], o["server_cpu_seconds"]))
+show("  disk ceiling, durable files, 1 writer", "%d/s" % ceiling, "", "", "(temporary file, fdatasync, rename, directory fsync)")
 q, o = rows["rss"]["qrscpd"], rows["rss"]["orthanc"]
 show("peak RSS (after loading), MB", "%.0f" % (q["kb"] / 1024), "%.0f" % (o["kb"] / 1024), "%.2fx" % (q["kb"] / o["kb"]))
 REPORT
