@@ -109,7 +109,7 @@ for server in qrscpd orthanc; do
 done
 kill "$wq_pid" "$wo_pid" 2>/dev/null || true
 # The disk's own ceiling for such files in the same run (one writer, as the STOW client is one).
-stow_size=$(find "$work/web-stow" -name '*.dcm' -printf '%s\n' | head -1)
+stow_size=$(find "$work/web-stow" -name '*.dcm' -printf '%s\n' -quit)
 web_ceiling=$(python3 scripts/bench-fsync-ceiling.py "$work/web-ceiling" 1 "$WEB_STOW_INSTANCES" "$stow_size" |
     python3 -c 'import json, sys; print("%.0f" % json.load(sys.stdin)["files_per_s"])')
 
