@@ -37,9 +37,9 @@ web="$work/web"
 series_path="/dicom-web/studies/$bulk_root.32.1.1/series/$bulk_root.32.2.1.1"
 
 # qrscpd: index the files first, then serve them (DICOM port unused here).
-"$bin/qrscpd" 1 QRSCPD --storage-dir "$web" --index-db "$work/web.sqlite" --scan-only >/dev/null 2>&1
+"$server" 1 QRSCPD --storage-dir "$web" --index-db "$work/web.sqlite" --scan-only >/dev/null 2>&1
 wq_http=$(free_port)
-"$bin/qrscpd" "$(free_port)" QRSCPD --storage-dir "$web" --index-db "$work/web.sqlite" --bind 127.0.0.1 \
+"$server" "$(free_port)" QRSCPD --storage-dir "$web" --index-db "$work/web.sqlite" --bind 127.0.0.1 \
     --http-port "$wq_http" --log-level warning >>"$work/qrscpd-web.log" 2>&1 &
 wq_pid=$!; pids+=("$wq_pid")
 wait_port "$wq_http"
