@@ -48,7 +48,7 @@ public enum SettingsFileCheck {
         return walker.outline
     }
 
-    static func isBlank(_ node: Node) -> Bool {
+    private static func isBlank(_ node: Node) -> Bool {
         guard let scalar = node.scalar else { return false }
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
@@ -58,7 +58,7 @@ public enum SettingsFileCheck {
     }
 
     /// The sections and, for each, the keys it holds.
-    static let sections: [String: Set<String>] = {
+    private static let sections: [String: Set<String>] = {
         var sections: [String: Set<String>] = [:]
         for key in SettingsKeys.scalars + SettingsKeys.lists {
             let parts = key.split(separator: ".", maxSplits: 1).map(String.init)

@@ -93,7 +93,7 @@ public enum SettingsValidation {
         return (ae, PeerAddress(host: host, port: p))
     }
 
-    static func trimSpaces(_ value: String) -> String {
+    private static func trimSpaces(_ value: String) -> String {
         var s = Substring(value)
         while s.first == " " { s.removeFirst() }
         while s.last == " " { s.removeLast() }

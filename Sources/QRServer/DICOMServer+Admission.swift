@@ -39,7 +39,7 @@ extension DICOMServer {
 
     /// Closes the connection waiting longest for association; false when there is none.
     @discardableResult
-    func dropOldestUnassociated(because reason: String) -> Bool {
+    private func dropOldestUnassociated(because reason: String) -> Bool {
         while let id = unassociated.popOldest() {
             guard let association = associations[id] else { continue }
             statistics.unassociatedDropped += 1

@@ -30,7 +30,7 @@ enum StorageContexts {
         uniqueKeysWithValues: sopClasses.map { ($0, ingestTransferSyntaxes) })
 
     /// Registered transfer syntax UIDs.
-    static let knownTransferSyntaxes: Set<String> = Set(UIDDictionary.transferSyntaxes.map(\.uid))
+    private static let knownTransferSyntaxes: Set<String> = Set(UIDDictionary.transferSyntaxes.map(\.uid))
 
     /// The policy for one A-ASSOCIATE-RQ: for storage SOP classes the requester's own order of
     /// preference wins — the first transfer syntax it proposed that is registered is accepted

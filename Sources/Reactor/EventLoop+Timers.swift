@@ -14,7 +14,7 @@ extension Duration {
 
 extension EventLoop {
     /// Monotonic clock reading in nanoseconds (CLOCK_MONOTONIC, the timerfd's clock).
-    static var nowNanoseconds: UInt64 { qrs_monotonic_now_ns() }
+    private static var nowNanoseconds: UInt64 { qrs_monotonic_now_ns() }
 
     /// Calls `callback` on the loop thread once `delay` has elapsed. Loop-confined.
     ///
@@ -53,7 +53,7 @@ extension EventLoop {
 
     /// Arms the timerfd for the earliest deadline, only when that differs from what is armed:
     /// timerfd_settime is a comparatively expensive syscall.
-    func rearmTimer() {
+    private func rearmTimer() {
         guard let earliest = timers.earliestDeadline() else { return }
         if let armed = armedDeadline, armed <= earliest { return }
         // 0 would disarm the timer; an absolute deadline of 1 ns is long past and fires at once.

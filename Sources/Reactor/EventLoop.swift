@@ -240,7 +240,7 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    func isRegistered(fd: Int32) -> Bool { registrations.interest(fd: fd) != nil }
+    private func isRegistered(fd: Int32) -> Bool { registrations.interest(fd: fd) != nil }
 
     private func dispatch(data: EpollUserData, events: EpollEvents) {
         guard let entry = registrations.lookup(data) else { return }

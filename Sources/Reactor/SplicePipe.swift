@@ -10,7 +10,7 @@ final class SplicePipe {
 
     /// The capacity asked for: 1 MiB is what `fs.pipe-max-size` allows an unprivileged process
     /// by default; with less, the kernel's choice is taken.
-    static let preferredCapacity = 1 << 20
+    private static let preferredCapacity = 1 << 20
 
     init(capacity: Int = SplicePipe.preferredCapacity) throws(SystemError) {
         var fds: [Int32] = [-1, -1]

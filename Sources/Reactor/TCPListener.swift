@@ -53,7 +53,7 @@ public final class TCPListener {
     /// connection can still be accepted and closed; -1 when none could be opened.
     private var reserveFD: Int32 = -1
     /// Accepts per readiness event before yielding to other work.
-    static let maxAcceptsPerEvent = 64
+    private static let maxAcceptsPerEvent = 64
 
     init(fd: Int32, loop: EventLoop, transport: TransportFactory, onAccept: @escaping (Connection) -> Void) throws {
         self.fd = fd

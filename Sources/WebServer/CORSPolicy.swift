@@ -18,7 +18,7 @@ struct CORSPolicy: Sendable {
     /// Response fields a script may read besides the safelisted ones.
     static let exposed = "Content-Length, Content-Type, Warning, Content-Location"
     /// How long a browser may cache a preflight answer (seconds).
-    static let maxAge = "600"
+    private static let maxAge = "600"
 
     /// The Access-Control-Allow-Origin value for `origin`, nil when it is not allowed.
     func allowedOrigin(_ origin: String?) -> String? {

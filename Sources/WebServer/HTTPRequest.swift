@@ -48,7 +48,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// `%XX` escapes decoded as UTF-8 (RFC 3986 §2.1); nil for a bad escape or invalid UTF-8.
-    static func percentDecoded(_ text: Substring, plusIsSpace: Bool) -> String? {
+    private static func percentDecoded(_ text: Substring, plusIsSpace: Bool) -> String? {
         let utf8 = Array(text.utf8)
         guard utf8.contains(UInt8(ascii: "%")) || (plusIsSpace && utf8.contains(UInt8(ascii: "+"))) else {
             return String(text)

@@ -37,7 +37,7 @@ public struct MetricsHandler: HTTPHandler {
 
     typealias Label = PrometheusTextWriter.Label
 
-    func render(counts: (patients: Int, studies: Int, series: Int, instances: Int)?) -> [UInt8] {
+    private func render(counts: (patients: Int, studies: Int, series: Int, instances: Int)?) -> [UInt8] {
         var w = PrometheusTextWriter(capacity: 16 * 1024)
         if let dicom { renderDICOM(dicom, into: &w) }
         renderHTTP(into: &w)

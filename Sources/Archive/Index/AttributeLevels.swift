@@ -22,17 +22,17 @@ enum AttributeLevels {
         Tag(0x0088, 0x0140), // Storage Media File-Set UID
     ]
 
-    static let patientTags: Set<Tag> = [
+    private static let patientTags: Set<Tag> = [
         Tag(0x0008, 0x1120), // Referenced Patient Sequence
     ]
 
     /// Group 0010 attributes that belong to the Patient Study module (study IE) or the
     /// General Series module.
-    static let group10Study: Set<UInt16> = [0x1010, 0x1020, 0x1021, 0x1022, 0x1023, 0x1030, 0x1080, 0x1081,
+    private static let group10Study: Set<UInt16> = [0x1010, 0x1020, 0x1021, 0x1022, 0x1023, 0x1030, 0x1080, 0x1081,
                                             0x2180, 0x21A0, 0x21B0, 0x21C0, 0x21D0, 0x2203]
-    static let group10Series: Set<UInt16> = [0x2210] // Anatomical Orientation Type
+    private static let group10Series: Set<UInt16> = [0x2210] // Anatomical Orientation Type
 
-    static let studyTags: Set<Tag> = [
+    private static let studyTags: Set<Tag> = [
         Tag(0x0008, 0x0020), Tag(0x0008, 0x0030), Tag(0x0008, 0x0050), Tag(0x0008, 0x0051),
         Tag(0x0008, 0x0061), Tag(0x0008, 0x0062), Tag(0x0008, 0x0063),
         Tag(0x0008, 0x0090), Tag(0x0008, 0x0096), Tag(0x0008, 0x009C), Tag(0x0008, 0x009D),
@@ -46,7 +46,7 @@ enum AttributeLevels {
         Tag(0x0040, 0x1012),
     ]
 
-    static let seriesTags: Set<Tag> = [
+    private static let seriesTags: Set<Tag> = [
         Tag(0x0008, 0x0021), Tag(0x0008, 0x0031), Tag(0x0008, 0x0060), Tag(0x0008, 0x0068),
         Tag(0x0008, 0x0070), Tag(0x0008, 0x0080), Tag(0x0008, 0x0081), Tag(0x0008, 0x0082),
         Tag(0x0008, 0x1010), Tag(0x0008, 0x103E), Tag(0x0008, 0x103F), Tag(0x0008, 0x1040),
@@ -81,7 +81,7 @@ enum AttributeLevels {
     }
 
     /// IMAGE level attributes named in PS3.4 C.6 (and the SOP Common / General Image modules).
-    static let imageTags: Set<Tag> = [
+    private static let imageTags: Set<Tag> = [
         Tag(0x0008, 0x0008), Tag(0x0008, 0x0012), Tag(0x0008, 0x0013), Tag(0x0008, 0x0016), Tag(0x0008, 0x0018),
         Tag(0x0008, 0x0022), Tag(0x0008, 0x0023), Tag(0x0008, 0x002A), Tag(0x0008, 0x0032), Tag(0x0008, 0x0033),
         Tag(0x0008, 0x1140), Tag(0x0008, 0x2111),

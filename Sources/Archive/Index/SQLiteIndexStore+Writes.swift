@@ -265,14 +265,14 @@ extension SQLiteIndexStore {
                                      r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs)])
     }
 
-    static func removeInstance(id: Int64, _ db: Database) throws {
+    private static func removeInstance(id: Int64, _ db: Database) throws {
         let series = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_ref FROM instance WHERE id = ?"),
                                         arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM instance WHERE id = ?").execute(arguments: [id])
         if let series { try prune(series: series, db) }
     }
 
-    static func prune(series: Int64, _ db: Database) throws {
+    private static func prune(series: Int64, _ db: Database) throws {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM instance WHERE series_ref = ?)"),
                                 arguments: [series]) == false else { return }
         let study = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE id = ?"), arguments: [series])
@@ -280,7 +280,7 @@ extension SQLiteIndexStore {
         if let study { try prune(study: study, db) }
     }
 
-    static func prune(study: Int64, _ db: Database) throws {
+    private static func prune(study: Int64, _ db: Database) throws {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM series WHERE study_ref = ?)"),
                                 arguments: [study]) == false else { return }
         let patient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE id = ?"), arguments: [study])
@@ -288,7 +288,7 @@ extension SQLiteIndexStore {
         if let patient { try prune(patient: patient, db) }
     }
 
-    static func prune(patient: Int64, _ db: Database) throws {
+    private static func prune(patient: Int64, _ db: Database) throws {
         guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM study WHERE patient_ref = ?)"),
                                 arguments: [patient]) == false else { return }
         try db.cachedStatement(sql: "DELETE FROM patient WHERE id = ?").execute(arguments: [patient])

@@ -76,7 +76,7 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
 
     /// Deletes temporary indexes left by processes that died without closing them
     /// (`qrscpd-index-<pid>-*` whose pid no longer exists).
-    static func removeStaleTemporaryIndexes(in base: String) {
+    private static func removeStaleTemporaryIndexes(in base: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: base) else { return }
         for name in names where name.hasPrefix("qrscpd-index-") {
             let parts = name.split(separator: "-")

@@ -11,7 +11,7 @@ extension FindPlan {
         return DataElement(tag: tag, vr: vr, bytes: bytes[...])
     }
 
-    static let emptyBytes: ArraySlice<UInt8> = []
+    private static let emptyBytes: ArraySlice<UInt8> = []
 
     /// Builds the response identifier; elements are produced in tag order (the request's
     /// order), with Query/Retrieve Level and Specific Character Set slotted in.

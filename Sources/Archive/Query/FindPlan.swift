@@ -51,7 +51,7 @@ struct FindPlan {
         "instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = se.study_ref"
             + " JOIN patient p ON p.id = s.patient_ref",
     ]
-    static let blobExpr = ["p.attrs", "s.attrs", "se.attrs", "i.attrs"]
+    private static let blobExpr = ["p.attrs", "s.attrs", "se.attrs", "i.attrs"]
 
     /// Translates the request's keys into SQL conditions, Swift-side filters and outputs.
     init(_ request: FindRequest) {

@@ -111,7 +111,7 @@ public struct FindRequest: Sendable {
         !(tag.group < 0x0008 || tag.isGroupLength || tag.isPrivate || AttributeLevels.anyLevel.contains(tag))
     }
 
-    static func checkHierarchy(model: QueryModel, level: QueryLevel, identifier: DataSet) throws(QueryError) {
+    private static func checkHierarchy(model: QueryModel, level: QueryLevel, identifier: DataSet) throws(QueryError) {
         let depth = AttributeLevels.depth(level)
         let top = model == .patientRoot ? 0 : 1
         if depth > top {
@@ -146,7 +146,7 @@ public struct FindRequest: Sendable {
         }
     }
 
-    static func isEmptyValue(_ element: DataElement) -> Bool {
+    private static func isEmptyValue(_ element: DataElement) -> Bool {
         switch element.value {
         case .bytes(let bytes): return bytes.allSatisfy { $0 == 0x20 || $0 == 0 }
         case .sequence(let items): return items.allSatisfy(\.isEmpty)

@@ -2,7 +2,7 @@ import GRDB
 
 extension SQLiteIndexStore: RetrieveIndex {
     /// Lists of UIDs are matched in chunks of this many bound parameters.
-    static let retrieveChunkSize = 500
+    private static let retrieveChunkSize = 500
 
     public func instances(for request: RetrieveRequest) throws -> [IndexedInstance] {
         // The list (if any) is at the retrieve level; the levels above hold one value each.

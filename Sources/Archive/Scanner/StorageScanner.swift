@@ -224,7 +224,7 @@ public final class StorageScanner: Sendable {
         case record(PreparedRecord)
     }
 
-    static func examine(_ path: String, indexed: FileStamp?, readSize: Int) -> FileOutcome {
+    private static func examine(_ path: String, indexed: FileStamp?, readSize: Int) -> FileOutcome {
         // Unchanged files cost one stat(2) and nothing else.
         var st = stat()
         if let indexed, stat(path, &st) == 0, indexed.size == Int64(st.st_size),
@@ -278,7 +278,7 @@ public final class StorageScanner: Sendable {
 
     /// A raw data set (no Part 10 header) is accepted when it starts with an element
     /// of group 0008 (Identifying) in little endian, as old files do.
-    static func looksLikeDataSet(_ b: [UInt8], at o: Int) -> Bool {
+    private static func looksLikeDataSet(_ b: [UInt8], at o: Int) -> Bool {
         guard b.count >= o + 8 else { return false }
         return b[o] == 0x08 && b[o + 1] == 0x00
     }

@@ -255,7 +255,7 @@ extension StoreWriter {
     private static func nonZero(_ code: Int32) -> Int32? { code == 0 ? nil : code }
 
     /// mkdir -p below the root; each directory created is made durable in its parent.
-    static func makeDirectories(_ path: String) throws(StoreFailure) {
+    private static func makeDirectories(_ path: String) throws(StoreFailure) {
         var st = stat()
         if stat(path, &st) == 0 {
             guard st.st_mode & S_IFMT == S_IFDIR else {

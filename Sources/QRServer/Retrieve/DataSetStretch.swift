@@ -22,7 +22,7 @@ enum DataSetStretch: Sendable {
     /// copies every payload byte, and splicing file pages into a pipe between headers written
     /// into it needs two calls and a fresh page per PDU; both cost more server CPU
     /// (docs/BENCHMARKS.md).
-    static let mappedPayloadThreshold = 256 * 1024
+    private static let mappedPayloadThreshold = 256 * 1024
 
     /// Whether stretches for this peer go out from a mapping.
     static func usesMapping(peerMaxPDULength: UInt32) -> Bool {

@@ -97,9 +97,9 @@ struct SubOperationFailure: Error, Sendable, CustomStringConvertible {
 enum InstanceLoader {
     /// Bytes read first to find the end of the File Meta Information: enough for the usual
     /// header, small next to the data set that is then sent without being read.
-    static let headerProbeSize = 4 * 1024
+    private static let headerProbeSize = 4 * 1024
     /// Bytes read when the header did not fit in ``headerProbeSize``.
-    static let largeHeaderProbeSize = 64 * 1024
+    private static let largeHeaderProbeSize = 64 * 1024
     /// Loads `instance` for sending in `transferSyntax`.
     ///
     /// The file's data set is sent unchanged when its syntax equals the target (FF-03): then
@@ -248,7 +248,7 @@ enum InstanceLoader {
     }
 
     /// Exactly `count` bytes at `offset`, in a new array.
-    static func readExactly(_ fd: Int32, path: String, at offset: Int, count: Int) throws(SubOperationFailure) -> [UInt8] {
+    private static func readExactly(_ fd: Int32, path: String, at offset: Int, count: Int) throws(SubOperationFailure) -> [UInt8] {
         let bytes: [UInt8]
         do {
             bytes = try FileBytes.read(fd, at: offset, count: count)

@@ -98,7 +98,7 @@ extension RetrieveOperation {
 
     /// Files loaded ahead below which the window is refilled: low enough that refills load
     /// several files at once, high enough that the next file is loaded before it is due.
-    static let refillLevel = maxFilesAhead / 2
+    private static let refillLevel = maxFilesAhead / 2
 
     private func loaded(_ perSlot: [Result<LoadedInstance, SubOperationFailure>], into slots: [Slot]) {
         guard phase == .running else { return }

@@ -19,8 +19,8 @@ enum RetrieveService {
     static let patientRootGet = "1.2.840.10008.5.1.4.1.2.1.3"
     static let studyRootMove = "1.2.840.10008.5.1.4.1.2.2.2"
     static let studyRootGet = "1.2.840.10008.5.1.4.1.2.2.3"
-    static let getSOPClasses: Set<String> = [patientRootGet, studyRootGet]
-    static let moveSOPClasses: Set<String> = [patientRootMove, studyRootMove]
+    private static let getSOPClasses: Set<String> = [patientRootGet, studyRootGet]
+    private static let moveSOPClasses: Set<String> = [patientRootMove, studyRootMove]
 
     /// Failed SOP Instance UID List (0008,0058).
     static let failedSOPInstanceUIDList = Tag(0x0008, 0x0058)

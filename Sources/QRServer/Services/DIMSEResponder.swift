@@ -18,7 +18,7 @@ struct DIMSEResponder {
     let started: ContinuousClock.Instant?
 
     /// Longest Error Comment (0000,0902): its VR is LO, at most 64 characters (PS3.5 §6.2).
-    static let maxErrorCommentLength = 64
+    private static let maxErrorCommentLength = 64
 
     /// `command` with the Error Comment (cut to 64 characters) and Offending Element
     /// (0000,0901) of a failure or warning.

@@ -114,7 +114,7 @@ final class StoreOperation {
     /// `StoreService.batchBytes` costs one worker hop per batch instead of one per PDV.
     private var batch: [ArraySlice<UInt8>] = []
     private var batchCount = 0
-    static let batchBytes = 256 * 1024
+    private static let batchBytes = 256 * 1024
 
     /// One data set fragment, in order.
     func append(_ fragment: ArraySlice<UInt8>, isLast: Bool) {

@@ -124,7 +124,7 @@ final class QIDOSearch {
         return page
     }
 
-    static func retrieveURL(_ match: DataSet, level: QueryLevel, base: String?) -> String? {
+    private static func retrieveURL(_ match: DataSet, level: QueryLevel, base: String?) -> String? {
         guard let base, let study = match.string(Tag(0x0020, 0x000D)), !study.isEmpty else { return nil }
         var url = "\(base)/studies/\(study)"
         guard level != .study, level != .patient else { return url }

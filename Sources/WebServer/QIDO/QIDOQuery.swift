@@ -112,7 +112,7 @@ public struct QIDOQuery: Sendable {
     }
 
     /// UI keys and Modalities in Study take a list of values.
-    static func takesList(_ tag: Tag) -> Bool { vr(of: tag) == .UI || tag == Tag(0x0008, 0x0061) }
+    private static func takesList(_ tag: Tag) -> Bool { vr(of: tag) == .UI || tag == Tag(0x0008, 0x0061) }
 
     static func count(_ name: String, _ value: String) throws(Invalid) -> Int {
         guard !value.isEmpty, value.utf8.count <= 9, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),

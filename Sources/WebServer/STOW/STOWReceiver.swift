@@ -13,7 +13,7 @@ final class STOWReceiver: HTTPBodyReceiver {
     /// Bytes handed to the lane per job (as for C-STORE).
     static let batchSize = 256 * 1024
     /// Reading pauses with this many bytes queued for the lane and resumes at half.
-    static let pauseAbove = 8 * 1024 * 1024
+    private static let pauseAbove = 8 * 1024 * 1024
 
     enum Part {
         /// Collecting the first bytes until the File Meta Information is complete.

@@ -4,7 +4,7 @@ import Reactor
 
 extension DICOMWebRoutes {
     /// Bytes of instance JSON kept by the metadata cache.
-    static let metadataCacheBytes = 16 * 1024 * 1024
+    private static let metadataCacheBytes = 16 * 1024 * 1024
 
     /// Adds WADO-RS (retrieve, metadata, frames, bulk data), WADO-URI and STOW-RS.
     static func installWADO(on server: HTTPServer, store: any IndexStore, workers: WorkerPool, dicom: DICOMServer?) {

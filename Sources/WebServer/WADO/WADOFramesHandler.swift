@@ -84,7 +84,7 @@ struct WADOFramesHandler: HTTPHandler {
     }
 
     /// "1,2,3" → [1, 2, 3]; nil for anything else (PS3.18 §8.1.1: uintList).
-    static func frameList(_ text: String) -> [Int]? {
+    private static func frameList(_ text: String) -> [Int]? {
         let items = text.split(separator: ",", omittingEmptySubsequences: false)
         guard !items.isEmpty, items.count <= 65536 else { return nil }
         var out: [Int] = []

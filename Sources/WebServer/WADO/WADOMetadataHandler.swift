@@ -56,7 +56,7 @@ extension WADOMetadataHandler {
     /// encoding the whole data set — something follows Pixel Data, or its value is short enough
     /// to go inline, or the syntax is deflated or big endian — and the caller reads the whole
     /// file. Blocking.
-    static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String) throws -> [UInt8]? {
+    private static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String) throws -> [UInt8]? {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
         func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
