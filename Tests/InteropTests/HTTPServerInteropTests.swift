@@ -89,6 +89,40 @@ struct HTTPServerInteropTests {
         #expect(!foreign.stdout.contains("Access-Control-Allow-Origin"), "\(foreign.transcript)")
     }
 
+    @Test("socket activation: the socket named http serves HTTP, the other DICOM")
+    func socketActivation() throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        guard ExternalTool.require(activate) else { return }
+        let scratch = try LifecycleScratch()
+        let dicomPort = try freeLoopbackPort()
+        let httpPort = try freeLoopbackPort()
+        // Neither the port argument (1) nor an http.port is bound: the passed sockets are served.
+        let daemon = try LaunchedDaemon(
+            executable: activate,
+            arguments: ["-l", "127.0.0.1:\(dicomPort)", "-l", "127.0.0.1:\(httpPort)", "--fdname=dicom:http",
+                        PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
+            environment: [:], scratch: scratch)
+        defer { daemon.kill() }
+        // systemd-socket-activate binds first and execs qrscpd on the first connection. (No
+        // curl here: a Foundation Process started while this one runs is not always reaped.)
+        var connected: RawHTTPConnection?
+        let deadline = Date().addingTimeInterval(20)
+        while connected == nil && Date() < deadline && daemon.isRunning {
+            connected = try? RawHTTPConnection(port: httpPort, timeout: 30)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let http = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
+        try http.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(http.readResponse()?.status == 200, "\(daemon.output)")
+        let dicom = try RawDICOMSocket(port: dicomPort, timeout: 10)
+        #expect(dicom.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
+        #expect(dicom.receivePDU()?.type == 0x02, "\(daemon.output)")
+        dicom.close()
+        #expect(daemon.stderr.contains("serving HTTP on the socket passed by systemd"), "\(daemon.output)")
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
+    }
+
     @Test("a client that stops reading a large answer holds neither the server nor its memory")
     func stalledReader() throws {
         let truth = try FixtureArchive.truth()
