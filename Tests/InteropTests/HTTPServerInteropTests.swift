@@ -30,7 +30,7 @@ struct HTTPServerInteropTests {
         #expect(c.readResponse() == nil, "the connection closes after the request with Connection: close")
     }
 
-    @Test("limits: oversized header 431, oversized target 414, malformed request 400, each logged")
+    @Test("limits: oversized header 431, oversized target 414, oversized body 413, malformed request 400, each logged")
     func limits() throws {
         let web = try WebDaemon()
         let big = String(repeating: "a", count: 20_000)
@@ -40,12 +40,19 @@ struct HTTPServerInteropTests {
         #expect(target.stdout == "414", "\(target.transcript)")
         let form = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "--request-target", "no-slash"], path: "/")
         #expect(form.stdout == "400", "\(form.transcript)")
+        let body = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-body-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: body) }
+        try Data(count: 2 << 20).write(to: body)
+        let large = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "GET", "--data-binary", "@\(body.path)"], path: "/metrics")
+        #expect(large.stdout == "413", "a body over 1 MiB for a handler that collects it: \(large.transcript)")
+        let unread = web.curl(["-D", "-", "-o", "/dev/null", "--data-binary", "@\(body.path)"], path: "/nowhere")
+        #expect(unread.stdout.hasPrefix("HTTP/1.1 404") && unread.stdout.contains("Connection: close"), "\(unread.transcript)")
         let c = try RawHTTPConnection(port: web.httpPort)
         try c.send("GET /metrics HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n")
         #expect(c.readResponse()?.status == 400)
         let log = web.daemon.log
         let refusals = log.split(separator: "\n").filter { $0.contains("HTTP request refused") }
-        for status in ["431", "414", "400"] {
+        for status in ["431", "414", "413", "400"] {
             #expect(refusals.contains { $0.contains("http_status=\(status)") }, "\(log.suffix(3000))")
         }
     }
