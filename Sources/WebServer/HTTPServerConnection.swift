@@ -75,6 +75,10 @@ final class HTTPServerConnection {
             if let receiver = exchange.receiver {
                 receiver.receive(bytes)
             } else if exchange.request != nil {
+                guard exchange.request!.body.count + bytes.count <= server.configuration.maxCollectedBody else {
+                    refuse(HTTPParseError(status: 413, reason: "request body too large for this resource"))
+                    return
+                }
                 exchange.request!.body.append(contentsOf: bytes)
             }
         case .end:
@@ -127,7 +131,15 @@ final class HTTPServerConnection {
                 exchange.handler = handler
             }
         }
-        if head.expectsContinue, head.framing != .none, exchange.answer == nil {
+        if head.framing != .none, let answer = exchange.answer {
+            // The server answers this request itself (404, 405, OPTIONS, 400): the body is not
+            // worth reading; answer now and close instead of draining it.
+            exchange.keepAlive = false
+            exchange.response.closesConnection = true
+            answer(exchange.response)
+            return
+        }
+        if head.expectsContinue, head.framing != .none {
             connection.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)[...])
         }
     }

@@ -238,6 +238,10 @@ final class Daemon: @unchecked Sendable {
         applied.storageDirectory = settings.storageDirectory
         applied.indexDatabase = settings.indexDatabase
         applied.tls.port = settings.tls.port
+        if new.http != settings.http {
+            logger.warning("http.* settings change only on restart; keeping the running values")
+        }
+        applied.http = settings.http
         settings = applied
         logLevel.level = new.logLevel
         logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])

@@ -94,6 +94,8 @@ struct DICOMWebInteropTests {
         #expect((none?["results"] as? [Any])?.isEmpty == true, "no match: an empty result (204)")
         let empty = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/dicom-web/studies?PatientID=NOBODY")
         #expect(empty.stdout == "204")
+        let zero = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/dicom-web/studies?limit=0")
+        #expect(zero.stdout == "204", "limit=0 returns nothing")
 
         for (query, words) in [("Foo=1", "Foo"), ("SOPInstanceUID=1", "IMAGE level"), ("limit=-1", "limit"),
                                ("00091001=x", "private"), ("fuzzymatching=maybe", "fuzzymatching")] {

@@ -30,7 +30,7 @@ struct HTTPServerInteropTests {
         #expect(c.readResponse() == nil, "the connection closes after the request with Connection: close")
     }
 
-    @Test("limits: oversized header 431, oversized target 414, malformed request 400, each logged")
+    @Test("limits: oversized header 431, oversized target 414, oversized body 413, malformed request 400, each logged")
     func limits() throws {
         let web = try WebDaemon()
         let big = String(repeating: "a", count: 20_000)
@@ -40,12 +40,19 @@ struct HTTPServerInteropTests {
         #expect(target.stdout == "414", "\(target.transcript)")
         let form = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "--request-target", "no-slash"], path: "/")
         #expect(form.stdout == "400", "\(form.transcript)")
+        let body = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-body-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: body) }
+        try Data(count: 2 << 20).write(to: body)
+        let large = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "GET", "--data-binary", "@\(body.path)"], path: "/metrics")
+        #expect(large.stdout == "413", "a body over 1 MiB for a handler that collects it: \(large.transcript)")
+        let unread = web.curl(["-D", "-", "-o", "/dev/null", "--data-binary", "@\(body.path)"], path: "/nowhere")
+        #expect(unread.stdout.hasPrefix("HTTP/1.1 404") && unread.stdout.contains("Connection: close"), "\(unread.transcript)")
         let c = try RawHTTPConnection(port: web.httpPort)
         try c.send("GET /metrics HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n")
         #expect(c.readResponse()?.status == 400)
         let log = web.daemon.log
         let refusals = log.split(separator: "\n").filter { $0.contains("HTTP request refused") }
-        for status in ["431", "414", "400"] {
+        for status in ["431", "414", "413", "400"] {
             #expect(refusals.contains { $0.contains("http_status=\(status)") }, "\(log.suffix(3000))")
         }
     }
@@ -87,6 +94,40 @@ struct HTTPServerInteropTests {
         #expect(simple.stdout.contains("Vary: Origin"), "\(simple.transcript)")
         let foreign = web.curl(["-D", "-", "-o", "/dev/null", "-H", "Origin: http://evil.example"], path: "/metrics")
         #expect(!foreign.stdout.contains("Access-Control-Allow-Origin"), "\(foreign.transcript)")
+    }
+
+    @Test("socket activation: the socket named http serves HTTP, the other DICOM")
+    func socketActivation() throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        guard ExternalTool.require(activate) else { return }
+        let scratch = try LifecycleScratch()
+        let dicomPort = try freeLoopbackPort()
+        let httpPort = try freeLoopbackPort()
+        // Neither the port argument (1) nor an http.port is bound: the passed sockets are served.
+        let daemon = try LaunchedDaemon(
+            executable: activate,
+            arguments: ["-l", "127.0.0.1:\(dicomPort)", "-l", "127.0.0.1:\(httpPort)", "--fdname=dicom:http",
+                        PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
+            environment: [:], scratch: scratch)
+        defer { daemon.kill() }
+        // systemd-socket-activate binds first and execs qrscpd on the first connection. (No
+        // curl here: a Foundation Process started while this one runs is not always reaped.)
+        var connected: RawHTTPConnection?
+        let deadline = Date().addingTimeInterval(20)
+        while connected == nil && Date() < deadline && daemon.isRunning {
+            connected = try? RawHTTPConnection(port: httpPort, timeout: 30)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let http = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
+        try http.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(http.readResponse()?.status == 200, "\(daemon.output)")
+        let dicom = try RawDICOMSocket(port: dicomPort, timeout: 10)
+        #expect(dicom.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
+        #expect(dicom.receivePDU()?.type == 0x02, "\(daemon.output)")
+        dicom.close()
+        #expect(daemon.stderr.contains("serving HTTP on the socket passed by systemd"), "\(daemon.output)")
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
     }
 
     @Test("a client that stops reading a large answer holds neither the server nor its memory")

@@ -100,7 +100,11 @@ final class QIDOSearch {
 
     static func page(_ request: FindRequest, store: any IndexStore, after token: ResumeToken?, skip: Int,
                      remaining: Int?, retrieveBase: String?) throws -> Page {
-        let limit = min(QIDOHandler.pageSize, (remaining ?? Int.max) + skip)
+        // limit=0 asks for nothing (and a limit of 0 would mean "no limit" to the index).
+        if remaining == 0 {
+            return Page(json: [], count: 0, skip: skip, remaining: 0, next: nil, unsupportedKeys: false)
+        }
+        let limit = min(QIDOHandler.pageSize, (remaining ?? Int.max - skip) + skip)
         let found = try store.find(request, after: token, limit: limit)
         var page = Page(json: [], count: 0, skip: skip, remaining: remaining, next: found.next,
                         unsupportedKeys: found.hasUnsupportedOptionalKeys)
