@@ -119,7 +119,7 @@ let package = Package(
         .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),

@@ -58,7 +58,8 @@ extension EventLoop {
     ) {
         preconditionInLoop()
         do {
-            let attempt = try ConnectAttempt(host: host, port: port, loop: self, transport: transport, completion: completion)
+            let attempt = try ConnectAttempt(
+                host: host, port: port, loop: self, transport: transport, completion: completion)
             attempt.begin(timeout: timeout)
         } catch {
             execute { completion(.failure(error)) }

@@ -80,7 +80,8 @@ extension FileRegion {
         let asked = min(length, buffer.count)
         let fd = file.fd
         let offset = off_t(self.offset)
-        guard case .processed(let n) = try syscall("pread", { pread(fd, buffer.baseAddress, asked, offset) }), n > 0 else {
+        let read = try syscall("pread", { pread(fd, buffer.baseAddress, asked, offset) })
+        guard case .processed(let n) = read, n > 0 else {
             var error = FileRegionError(file: file.name, offset: self.offset, missing: length)
             error.call = "pread"
             throw error

@@ -64,6 +64,8 @@ extension Connection {
             _ = qrs_socket_error(fd, &err)
             close(error: SystemError(errno: err == 0 ? ECONNRESET : err, call: "socket"))
         }
+        // What the transport waited for is served: drop it from epoll unless it asked again.
+        if transportRetry && state != .closed { try? updateInterest() }
     }
 
     func readAvailable() {
