@@ -8,6 +8,7 @@ extension DaemonSettings {
     /// The TLS contexts these settings need (none when TLS is off and no peer uses it), built
     /// from the files they name; `environment` gives `$CREDENTIALS_DIRECTORY` for the key.
     public func makeTLSContexts(environment: [String: String]) throws(TLSError) -> TLSContexts {
-        try TLSContexts.build(tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
+        try TLSContexts.build(
+            tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
     }
 }

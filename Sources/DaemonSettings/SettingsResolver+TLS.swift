@@ -24,14 +24,16 @@ extension SettingsResolver {
         }
         if let port {
             if tls.certificate == nil {
-                throw port.source.error(port.key, "needs tls.certificate (--tls-certificate, QRSCPD_TLS_CERTIFICATE) as well")
+                throw port.source.error(
+                    port.key, "needs tls.certificate (--tls-certificate, QRSCPD_TLS_CERTIFICATE) as well")
             }
             if tls.key == nil {
                 throw port.source.error(port.key, "needs tls.key (--tls-key, QRSCPD_TLS_KEY) as well")
             }
         }
         if let clientAuth, clientAuth.value != .none, tls.ca == nil {
-            throw clientAuth.source.error(clientAuth.key, "\(clientAuth.value.rawValue) needs trust anchors: tls.ca (--tls-ca, QRSCPD_TLS_CA)")
+            throw clientAuth.source.error(
+                clientAuth.key, "\(clientAuth.value.rawValue) needs trust anchors: tls.ca (--tls-ca, QRSCPD_TLS_CA)")
         }
         return tls
     }

@@ -15,7 +15,10 @@ public struct TLSCommandLineSettings: Sendable, Equatable {
     func values() -> [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         func set(_ key: String, _ content: ConfigContent?) {
-            if let content { values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+            if let content {
+                values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(
+                    content, isSecret: false)
+            }
         }
         set(SettingsKeys.tlsPort, port.map(ConfigContent.int))
         set(SettingsKeys.tlsCertificate, certificate.map(ConfigContent.string))

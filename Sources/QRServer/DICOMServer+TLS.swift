@@ -21,7 +21,8 @@ extension DICOMServer {
     public func startTLS() throws {
         guard let port = configuration.tlsPort else { return }
         let factory = try tlsServerFactory()
-        let listener = try loop.listen(host: configuration.bindAddress, port: port, transport: factory) { [unowned self] connection in
+        let listener = try loop.listen(host: configuration.bindAddress, port: port, transport: factory) {
+            [unowned self] connection in
             acceptTLS(connection)
         }
         installAdmission(on: listener)
@@ -95,17 +96,21 @@ extension DICOMServer {
 
     private func tlsHandshakeFailed(_ association: Association, _ error: TransportEstablishError) {
         statistics.tlsHandshakeFailures += 1
-        association.logger.notice("TLS handshake failed", metadata: [
-            "reason": "\(error.reason)",
-            "timed_out": "\(error.timedOut)",
-        ])
+        association.logger.notice(
+            "TLS handshake failed",
+            metadata: [
+                "reason": "\(error.reason)",
+                "timed_out": "\(error.timedOut)",
+            ])
     }
 
     /// Why `association` may not call as `callingAETitle` on its certificate
     /// (``ServerConfiguration/certificateIdentities``), or nil: always nil on the plain port.
-    func certificateRefusal(for association: Association, callingAETitle: String) -> (reason: String, subject: String)? {
+    func certificateRefusal(for association: Association, callingAETitle: String) -> (reason: String, subject: String)?
+    {
         guard let peer = tlsPeers[association.id] else { return nil }
-        switch configuration.certificateIdentities.check(callingAETitle: callingAETitle, certificate: peer.certificate) {
+        switch configuration.certificateIdentities.check(callingAETitle: callingAETitle, certificate: peer.certificate)
+        {
         case .accepted: return nil
         case .refused(let reason): return (reason, peer.certificate?.subject ?? "(no certificate)")
         }

@@ -213,8 +213,9 @@ final class Daemon: @unchecked Sendable {
         workers.run(work, on: loop, serialKey: "settings-reload") { [self] result in
             switch result {
             case .success(let (new, contexts)):
-                applyTLS(contexts)
                 apply(new)
+                // After the settings, so that a reloaded ACSE timeout bounds new handshakes too.
+                applyTLS(contexts)
             case .failure(let error):
                 logger.error("reload failed; keeping the previous settings: \(error)")
             }

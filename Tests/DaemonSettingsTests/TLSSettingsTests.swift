@@ -1,8 +1,8 @@
 import DaemonSettings
 import Foundation
 import QRServer
-import Testing
 import TLS
+import Testing
 
 @Suite("TLS settings")
 struct TLSSettingsTests {
@@ -21,22 +21,23 @@ struct TLSSettingsTests {
     }
 
     @Test func fileBlock() throws {
-        let path = try writeConfig(Self.base + """
-            tls:
-              port: 2762
-              certificate: /etc/qrscpd/tls/chain.pem
-              key: qrscpd.key
-              ca: /etc/qrscpd/tls/ca.pem
-              client_auth: optional
-              min_version: 1.3
-              ciphers: ECDHE-ECDSA-AES128-GCM-SHA256
-              identities:
-                modality.example: [MOD1, " MOD2 "]
-                STORESCU-HOST: ["*"]
-            peers:
-              SECURE: {host: pacs.example, port: 2762, tls: true}
-              PLAIN: {host: ws.example, port: 104}
-            """)
+        let path = try writeConfig(
+            Self.base + """
+                tls:
+                  port: 2762
+                  certificate: /etc/qrscpd/tls/chain.pem
+                  key: qrscpd.key
+                  ca: /etc/qrscpd/tls/ca.pem
+                  client_auth: optional
+                  min_version: 1.3
+                  ciphers: ECDHE-ECDSA-AES128-GCM-SHA256
+                  identities:
+                    modality.example: [MOD1, " MOD2 "]
+                    STORESCU-HOST: ["*"]
+                peers:
+                  SECURE: {host: pacs.example, port: 2762, tls: true}
+                  PLAIN: {host: ws.example, port: 104}
+                """)
         let settings = try loader(config: path).load()
         let tls = settings.tls
         #expect(tls.port == 2762)
@@ -58,12 +59,15 @@ struct TLSSettingsTests {
         let settings = try loader(config: path).load()
         #expect(settings.tls.clientAuthentication == nil)
         #expect(settings.tls.configuration.effectiveClientAuthentication == .required)
-        let noCA = try loader(config: try writeConfig(Self.base + "tls: {port: 2762, certificate: c.pem, key: k.pem}\n")).load()
+        let noCA = try loader(
+            config: try writeConfig(Self.base + "tls: {port: 2762, certificate: c.pem, key: k.pem}\n")
+        ).load()
         #expect(noCA.tls.configuration.effectiveClientAuthentication == TLSConfiguration.ClientAuthentication.none)
     }
 
     @Test func precedence() throws {
-        let path = try writeConfig(Self.base + "tls: {port: 2762, certificate: file.pem, key: file.key, client_auth: none}\n")
+        let path = try writeConfig(
+            Self.base + "tls: {port: 2762, certificate: file.pem, key: file.key, client_auth: none}\n")
         var flags = CommandLineSettings()
         flags.tls.port = 3000
         flags.tls.ca = "/flags/ca.pem"
@@ -94,14 +98,19 @@ struct TLSSettingsTests {
         let badMode = settingsError { () throws(SettingsError) in
             try loader(config: nil, environment: ["QRSCPD_TLS_CLIENT_AUTH": "sometimes"]).load()
         }
-        #expect(badMode?.description == "environment: QRSCPD_TLS_CLIENT_AUTH: must be one of required, optional, none; got 'sometimes'")
+        #expect(
+            badMode?.description
+                == "environment: QRSCPD_TLS_CLIENT_AUTH: must be one of required, optional, none; got 'sometimes'")
 
-        let authWithoutCA = try writeConfig(Self.base + "tls: {port: 2762, certificate: c, key: k, client_auth: required}\n")
+        let authWithoutCA = try writeConfig(
+            Self.base + "tls: {port: 2762, certificate: c, key: k, client_auth: required}\n")
         let noAnchors = settingsError { () throws(SettingsError) in try loader(config: authWithoutCA).load() }
         #expect(noAnchors?.key == "tls.client_auth")
 
         let badVersion = try writeConfig(Self.base + "tls: {min_version: 1.1}\n")
-        #expect(settingsError { () throws(SettingsError) in try loader(config: badVersion).load() }?.key == "tls.min_version")
+        #expect(
+            settingsError { () throws(SettingsError) in try loader(config: badVersion).load() }?.key
+                == "tls.min_version")
 
         let badIdentity = try writeConfig(Self.base + "tls:\n  identities:\n    host.example: WS1\n")
         let identityError = settingsError { () throws(SettingsError) in try loader(config: badIdentity).load() }
@@ -115,8 +124,12 @@ struct TLSSettingsTests {
     }
 
     @Test func keyFromCredentialsDirectory() {
-        #expect(TLSConfiguration.resolveKeyPath("qrscpd.key", environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/qrscpd.service"])
-            == "/run/credentials/qrscpd.service/qrscpd.key")
-        #expect(TLSConfiguration.resolveKeyPath("/etc/k.pem", environment: ["CREDENTIALS_DIRECTORY": "/run/c"]) == "/etc/k.pem")
+        #expect(
+            TLSConfiguration.resolveKeyPath(
+                "qrscpd.key", environment: ["CREDENTIALS_DIRECTORY": "/run/credentials/qrscpd.service"])
+                == "/run/credentials/qrscpd.service/qrscpd.key")
+        #expect(
+            TLSConfiguration.resolveKeyPath("/etc/k.pem", environment: ["CREDENTIALS_DIRECTORY": "/run/c"])
+                == "/etc/k.pem")
     }
 }

@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// DICOM over TLS against the daemon started as a real process: `openssl s_client`, DCMTK's
@@ -31,7 +31,9 @@ struct TLSInteropTests {
         #expect(server.log.contains("tls_handshake_failures=1"), "\(server.log)")
     }
 
-    @Test("Client certificates: required, optional and none, with, without and from another CA", arguments: ["required", "optional", "none"])
+    @Test(
+        "Client certificates: required, optional and none, with, without and from another CA",
+        arguments: ["required", "optional", "none"])
     func clientCertificateModes(mode: String) throws {
         guard ExternalTool.require(Self.openssl) else { return }
         let server = try TLSDaemon(clientAuth: mode)
@@ -40,7 +42,10 @@ struct TLSInteropTests {
         let cases: [(String, [String], Bool)] = [
             ("trusted certificate", ["-cert", certs.clientCertificate, "-key", certs.clientKey], true),
             ("no certificate", [], mode != "required"),
-            ("certificate from another CA", ["-cert", certs.strangerCertificate, "-key", certs.strangerKey], mode == "none"),
+            (
+                "certificate from another CA", ["-cert", certs.strangerCertificate, "-key", certs.strangerKey],
+                mode == "none"
+            ),
             ("expired certificate", ["-cert", certs.expiredCertificate, "-key", certs.expiredKey], mode == "none"),
         ]
         var failures = 0
@@ -75,7 +80,9 @@ struct TLSInteropTests {
         #expect(out["identical"] as? Bool == true, "\(context)")
         // Which output path the association took: kernel TLS where the module is loaded,
         // SSL_write otherwise (the test machines have no `tls` module).
-        let expectedPath = FileManager.default.fileExists(atPath: "/proc/net/tls_stat") ? "tls_send_path=ktls" : "tls_send_path=ssl_write"
+        let expectedPath =
+            FileManager.default.fileExists(atPath: "/proc/net/tls_stat")
+            ? "tls_send_path=ktls" : "tls_send_path=ssl_write"
         #expect(server.log.contains(expectedPath), "\(server.log)")
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
         #expect(server.log.contains("tls_associations=2"), "\(server.log)")
@@ -83,7 +90,9 @@ struct TLSInteropTests {
 
     @Test("DCMTK echoscu, findscu and storescu with +tls")
     func dcmtkTools() throws {
-        for tool in ["echoscu", "findscu", "storescu"] { guard ExternalTool.require("/usr/bin/\(tool)") else { return } }
+        for tool in ["echoscu", "findscu", "storescu"] {
+            guard ExternalTool.require("/usr/bin/\(tool)") else { return }
+        }
         let server = try TLSDaemon()
         let certs = server.certificates
         let tls = ["+tls", certs.clientKey, certs.clientCertificate, "+cf", certs.ca, "-aec", server.daemon.aeTitle]
@@ -91,42 +100,62 @@ struct TLSInteropTests {
         let echo = ExternalTool.run("/usr/bin/echoscu", tls + address)
         #expect(echo.succeeded, "\(echo.transcript)\n--- daemon\n\(server.log)")
 
-        let file = server.daemon.storageDirectory.deletingLastPathComponent().appendingPathComponent("tls-store.dcm").path
-        let made = ExternalTool.run("/usr/bin/env", ["python3", "-c", """
-            import sys
-            from pydicom.dataset import Dataset, FileMetaDataset
-            from pydicom.uid import ExplicitVRLittleEndian, generate_uid
-            ds = Dataset(); ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"; ds.SOPInstanceUID = generate_uid()
-            ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid()
-            ds.PatientName = "Dcmtk^Tls"; ds.PatientID = "DCMTK-TLS"; ds.Modality = "OT"
-            ds.file_meta = FileMetaDataset(); ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID; ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            ds.save_as(sys.argv[1], enforce_file_format=True)
-            """, file])
+        let file = server.daemon.storageDirectory.deletingLastPathComponent().appendingPathComponent("tls-store.dcm")
+            .path
+        let made = ExternalTool.run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                """
+                import sys
+                from pydicom.dataset import Dataset, FileMetaDataset
+                from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+                ds = Dataset(); ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7"; ds.SOPInstanceUID = generate_uid()
+                ds.StudyInstanceUID = generate_uid(); ds.SeriesInstanceUID = generate_uid()
+                ds.PatientName = "Dcmtk^Tls"; ds.PatientID = "DCMTK-TLS"; ds.Modality = "OT"
+                ds.file_meta = FileMetaDataset(); ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+                ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID; ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+                ds.save_as(sys.argv[1], enforce_file_format=True)
+                """, file,
+            ])
         #expect(made.succeeded, "\(made.transcript)")
         let store = ExternalTool.run("/usr/bin/storescu", tls + address + [file])
         #expect(store.succeeded, "\(store.transcript)\n--- daemon\n\(server.log)")
-        let find = ExternalTool.run("/usr/bin/findscu", tls + ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientID=DCMTK-TLS", "-k", "PatientName"] + address)
+        let find = ExternalTool.run(
+            "/usr/bin/findscu",
+            tls + ["-S", "-k", "QueryRetrieveLevel=STUDY", "-k", "PatientID=DCMTK-TLS", "-k", "PatientName"] + address)
         #expect(find.succeeded, "\(find.transcript)\n--- daemon\n\(server.log)")
         #expect((find.stdout + find.stderr).contains("Dcmtk^Tls"), "\(find.transcript)")
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
-    @Test("A certificate identity bound to calling AE titles: others get A-ASSOCIATE-RJ 1/1/3, logged with address and subject")
+    @Test(
+        "A certificate identity bound to calling AE titles: others get A-ASSOCIATE-RJ 1/1/3, logged with address and subject"
+    )
     func identityBinding() throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
-        let server = try TLSDaemon(config: """
-            tls:
-              identities:
-                modality.example: [BOUNDSCU]
-            """)
-        let (allowed, allowedJSON) = ExternalTool.pythonPeer("tls_peer.py", ["echo", server.peerSpec(calling: "BOUNDSCU")])
-        #expect((allowedJSON as? [String: Any])?["echo"] as? Int == 0, "\(allowed.transcript)\n--- daemon\n\(server.log)")
-        let (refused, refusedJSON) = ExternalTool.pythonPeer("tls_peer.py", ["echo", server.peerSpec(calling: "OTHERSCU")])
-        #expect((refusedJSON as? [String: Any])?["rejected"] as? Bool == true, "\(refused.transcript)\n--- daemon\n\(server.log)")
-        let line = server.log.split(separator: "\n").first { $0.contains("association rejected") }.map(String.init) ?? ""
-        #expect(line.contains("diagnostic=3") && line.contains("result=1") && line.contains("source=1"), "\(server.log)")
-        #expect(line.contains("peer_address=127.0.0.1") && line.contains("certificate_subject=/CN=STORESCU-HOST"), "\(line)")
+        let server = try TLSDaemon(
+            config: """
+                tls:
+                  identities:
+                    modality.example: [BOUNDSCU]
+                """)
+        let (allowed, allowedJSON) = ExternalTool.pythonPeer(
+            "tls_peer.py", ["echo", server.peerSpec(calling: "BOUNDSCU")])
+        #expect(
+            (allowedJSON as? [String: Any])?["echo"] as? Int == 0, "\(allowed.transcript)\n--- daemon\n\(server.log)")
+        let (refused, refusedJSON) = ExternalTool.pythonPeer(
+            "tls_peer.py", ["echo", server.peerSpec(calling: "OTHERSCU")])
+        #expect(
+            (refusedJSON as? [String: Any])?["rejected"] as? Bool == true,
+            "\(refused.transcript)\n--- daemon\n\(server.log)")
+        let line =
+            server.log.split(separator: "\n").first { $0.contains("association rejected") }.map(String.init) ?? ""
+        #expect(
+            line.contains("diagnostic=3") && line.contains("result=1") && line.contains("source=1"), "\(server.log)")
+        #expect(
+            line.contains("peer_address=127.0.0.1") && line.contains("certificate_subject=/CN=STORESCU-HOST"), "\(line)"
+        )
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
@@ -141,12 +170,15 @@ struct TLSInteropTests {
         #expect(answer.bytes.first != 0x02, "no A-ASSOCIATE-AC in plaintext")
         #expect(server.waitForLog("TLS handshake failed"), "\(server.log)")
 
-        let hello = ExternalTool.run(Self.openssl, ["s_client", "-connect", "127.0.0.1:\(server.daemon.port)", "-brief"], timeout: 30)
+        let hello = ExternalTool.run(
+            Self.openssl, ["s_client", "-connect", "127.0.0.1:\(server.daemon.port)", "-brief"], timeout: 30)
         #expect(!hello.succeeded, "\(hello.transcript)")
         #expect(server.waitForLog("TLS ClientHello"), "the plain port names the mistake: \(server.log)")
         // Everyone else is still served, on both ports.
         #expect(server.daemon.echoWithDCMTK().succeeded, "\(server.log)")
-        #expect(server.sClient(["-cert", server.certificates.clientCertificate, "-key", server.certificates.clientKey]).succeeded)
+        #expect(
+            server.sClient(["-cert", server.certificates.clientCertificate, "-key", server.certificates.clientKey])
+                .succeeded)
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
@@ -163,7 +195,9 @@ struct TLSInteropTests {
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
-    @Test("SIGHUP with a new certificate: open associations keep the old one, new ones get the new; a bad file keeps the running one")
+    @Test(
+        "SIGHUP with a new certificate: open associations keep the old one, new ones get the new; a bad file keeps the running one"
+    )
     func reloadWhileAssociationIsOpen() throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let server = try TLSDaemon()
@@ -199,11 +233,12 @@ struct TLSInteropTests {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let scpPort = try freeLoopbackPort()
         let wrongPort = try freeLoopbackPort()
-        let server = try TLSDaemon(config: """
-            peers:
-              TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
-              WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
-            """)
+        let server = try TLSDaemon(
+            config: """
+                peers:
+                  TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
+                  WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
+                """)
         let certs = server.certificates
         let good = server.peerSpec(extra: [
             "dest": "TLSDEST", "scp_port": scpPort, "scp_cert": certs.renewedCertificate, "scp_key": certs.renewedKey,
@@ -217,13 +252,17 @@ struct TLSInteropTests {
         #expect(out["identical"] as? Bool == true, "\(context)")
 
         let wrong = server.peerSpec(extra: [
-            "dest": "WRONGHOST", "scp_port": wrongPort, "scp_cert": certs.elsewhereCertificate, "scp_key": certs.elsewhereKey,
+            "dest": "WRONGHOST", "scp_port": wrongPort, "scp_cert": certs.elsewhereCertificate,
+            "scp_key": certs.elsewhereKey,
         ])
         let (refused, refusedJSON) = ExternalTool.pythonPeer("tls_peer.py", ["move", wrong], timeout: 120)
         let refusedOut = refusedJSON as? [String: Any] ?? [:]
         #expect(refusedOut["received"] as? Int == 0, "\(refused.transcript)\n--- daemon\n\(server.log)")
         #expect(refusedOut["move"] as? Int != 0, "\(refused.transcript)")
-        #expect(server.log.contains("TLS handshake failed: certificate verification failed: IP address mismatch (subject /CN=elsewhere.example)"), "\(server.log)")
+        #expect(
+            server.log.contains(
+                "TLS handshake failed: certificate verification failed: IP address mismatch (subject /CN=elsewhere.example)"
+            ), "\(server.log)")
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 

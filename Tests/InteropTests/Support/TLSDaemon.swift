@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// qrscpd with a TLS listener on a second free loopback port, its certificate and key copied
@@ -23,7 +23,8 @@ final class TLSDaemon {
     ///   - arguments: further options.
     init(clientAuth: String? = nil, config: String? = nil, arguments: [String] = []) throws {
         certificates = try TestCertificates.shared.get()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-tls-daemon-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-tls-daemon-\(UUID().uuidString)")
         self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var ready = false
@@ -77,15 +78,19 @@ final class TLSDaemon {
     /// and certificate options. Succeeds when the handshake (and the server's verdict on our
     /// certificate, for TLS 1.2) succeeded.
     func sClient(_ extra: [String]) -> ToolResult {
-        ExternalTool.run("/usr/bin/openssl", [
-            "s_client", "-connect", "127.0.0.1:\(tlsPort)", "-CAfile", certificates.ca, "-verify_return_error",
-            "-verify_hostname", "localhost", "-brief",
-        ] + extra, timeout: 30)
+        ExternalTool.run(
+            "/usr/bin/openssl",
+            [
+                "s_client", "-connect", "127.0.0.1:\(tlsPort)", "-CAfile", certificates.ca, "-verify_return_error",
+                "-verify_hostname", "localhost", "-brief",
+            ] + extra, timeout: 30)
     }
 
     /// The JSON spec `tls_peer.py` reads: this daemon, trusting the test CA, presenting the
     /// test client certificate unless `certificate` says otherwise.
-    func peerSpec(calling: String = "TLSPEER", certificate: (String, String)? = nil, extra: [String: Any] = [:]) -> String {
+    func peerSpec(calling: String = "TLSPEER", certificate: (String, String)? = nil, extra: [String: Any] = [:])
+        -> String
+    {
         let (cert, key) = certificate ?? certificates.client
         var spec: [String: Any] = [
             "host": "127.0.0.1", "port": tlsPort, "called": daemon.aeTitle, "ca": certificates.ca,
