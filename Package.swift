@@ -2,7 +2,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 let package = Package(
@@ -127,14 +127,23 @@ let package = Package(
         .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         // Helpers more than one test target uses (no test framework, no project module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "DICOMWebTests", dependencies: ["DICOMWeb", "DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PrometheusTextTests", dependencies: ["PrometheusText", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DICOMJSONTests", dependencies: ["DICOMJSON", "DICOM", "DICOMFiles", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DICOMWebTests", dependencies: ["DICOMWeb", "DICOM", "DICOMFiles", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
@@ -145,11 +154,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "WebServerTests", dependencies: ["WebServer", "HTTP1", "Archive", "DICOM"], swiftSettings: swiftSettings),
-        .testTarget(name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TLS", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WebServerTests", dependencies: ["WebServer", "HTTP1", "Archive", "DICOM"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TLS", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
-        .testTarget(name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
-        .testTarget(name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),
-        .testTarget(name: "InteropTests", dependencies: ["DICOM", "DICOMFiles", "DICOMNetwork", "TestSupport"], exclude: ["Peers"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BenchClientTests", dependencies: ["qrscpd-bench", "DICOMNetwork"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "InteropTests", dependencies: ["DICOM", "DICOMFiles", "DICOMNetwork", "TestSupport"],
+            exclude: ["Peers"], swiftSettings: swiftSettings),
     ]
 )

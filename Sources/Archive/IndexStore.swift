@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// The archive index as the services see it. SQLite is the embedded implementation;
@@ -16,8 +17,10 @@ public protocol IndexStore: Sendable {
     /// The same page with each identifier encoded as `encoding` says: byte for byte
     /// `encoding.encode(_:)` of each match of `find`. A default implementation does just
     /// that; the SQLite store encodes straight from its rows.
-    func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int,
-                     encoding: IdentifierEncoding) throws -> EncodedFindPage
+    func findEncoded(
+        _ request: FindRequest, after token: ResumeToken?, limit: Int,
+        encoding: IdentifierEncoding
+    ) throws -> EncodedFindPage
 
     /// Adds or replaces one instance (keyed by SOP Instance UID) and its patient, study
     /// and series, from the file's header (everything before Pixel Data).
@@ -101,8 +104,10 @@ public struct IndexedInstance: Sendable, Hashable {
     public var size: Int64
     public var modificationTime: Double
 
-    public init(sopInstanceUID: String, sopClassUID: String, transferSyntaxUID: String, studyInstanceUID: String,
-                seriesInstanceUID: String, path: String, size: Int64, modificationTime: Double) {
+    public init(
+        sopInstanceUID: String, sopClassUID: String, transferSyntaxUID: String, studyInstanceUID: String,
+        seriesInstanceUID: String, path: String, size: Int64, modificationTime: Double
+    ) {
         self.sopInstanceUID = sopInstanceUID
         self.sopClassUID = sopClassUID
         self.transferSyntaxUID = transferSyntaxUID

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Specific Character Set (0008,0005) handling (PS3.5 §6.1, PS3.3 C.12.1.1.2).
 ///
 /// Supported: the default repertoire (ISO_IR 6 / empty), ISO_IR 100 and
@@ -43,7 +44,9 @@ public struct SpecificCharacterSet: Sendable, Hashable {
             case "", "ISO_IR 6", "ISO 2022 IR 6": break
             case "ISO_IR 100", "ISO 2022 IR 100": if enc == .ascii { enc = .latin1 }
             case "ISO_IR 192": enc = .utf8
-            default: ok = false; if enc == .ascii { enc = .latin1 }
+            default:
+                ok = false
+                if enc == .ascii { enc = .latin1 }
             }
         }
         encoding = enc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Errors thrown when reading or writing DICOM data. Offsets are byte
 /// offsets from the start of the buffer given to the reader (for deflated
 /// data sets: into the inflated stream).
@@ -32,26 +33,28 @@ public enum DICOMError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .truncated(offset, needed, available, context):
+        case .truncated(let offset, let needed, let available, let context):
             return "truncated \(context) at offset \(offset): need \(needed) bytes, \(available) available"
-        case let .lengthExceedsRemaining(tag, offset, length, remaining):
+        case .lengthExceedsRemaining(let tag, let offset, let length, let remaining):
             return "element \(tag) at offset \(offset): length \(length) exceeds remaining \(remaining) bytes"
-        case let .invalidVR(tag, offset, b0, b1):
-            return "element \(tag) at offset \(offset): bad VR bytes 0x\(String(b0, radix: 16)) 0x\(String(b1, radix: 16))"
-        case let .undefinedLengthNotAllowed(tag, vr, offset):
+        case .invalidVR(let tag, let offset, let b0, let b1):
+            return
+                "element \(tag) at offset \(offset): bad VR bytes 0x\(String(b0, radix: 16)) 0x\(String(b1, radix: 16))"
+        case .undefinedLengthNotAllowed(let tag, let vr, let offset):
             return "element \(tag) at offset \(offset): undefined length not allowed for VR \(vr.rawValue)"
-        case let .unexpectedDelimiter(tag, offset):
+        case .unexpectedDelimiter(let tag, let offset):
             return "unexpected delimiter \(tag) at offset \(offset)"
-        case let .expectedItem(found, offset):
+        case .expectedItem(let found, let offset):
             return "expected item (FFFE,E000) at offset \(offset), found \(found)"
-        case let .nestingTooDeep(offset, limit):
+        case .nestingTooDeep(let offset, let limit):
             return "sequence nesting deeper than \(limit) at offset \(offset)"
-        case let .invalidFile(m): return "invalid DICOM file: \(m)"
-        case let .deflate(code, m): return "deflate error \(code): \(m)"
-        case let .valueTooLong(tag, length): return "value of \(tag) too long to encode: \(length) bytes"
-        case let .notEncodableInImplicitVR(tag, vr):
-            return "element \(tag) (VR \(vr.rawValue)) cannot be written in Implicit VR: a reader would take its value for a sequence"
-        case let .io(m): return "I/O error: \(m)"
+        case .invalidFile(let m): return "invalid DICOM file: \(m)"
+        case .deflate(let code, let m): return "deflate error \(code): \(m)"
+        case .valueTooLong(let tag, let length): return "value of \(tag) too long to encode: \(length) bytes"
+        case .notEncodableInImplicitVR(let tag, let vr):
+            return
+                "element \(tag) (VR \(vr.rawValue)) cannot be written in Implicit VR: a reader would take its value for a sequence"
+        case .io(let m): return "I/O error: \(m)"
         }
     }
 }

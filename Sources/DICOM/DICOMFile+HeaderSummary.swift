@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 extension DICOMFile {
     /// What sending a stored file needs from its header: where the data set starts, its
     /// syntax and the instance the file says it holds — the fields of ``Header`` without the
@@ -20,9 +21,10 @@ extension DICOMFile {
     public static func readHeaderSummary(_ bytes: ArraySlice<UInt8>) throws -> HeaderSummary {
         if let summary = scanUsualMeta(bytes) { return summary }
         let header = try readHeader(bytes)
-        return HeaderSummary(transferSyntax: header.transferSyntax, dataSetOffset: header.dataSetOffset,
-                             hasPreamble: header.hasPreamble,
-                             mediaStorageSOPInstanceUID: header.meta.uid(.mediaStorageSOPInstanceUID))
+        return HeaderSummary(
+            transferSyntax: header.transferSyntax, dataSetOffset: header.dataSetOffset,
+            hasPreamble: header.hasPreamble,
+            mediaStorageSOPInstanceUID: header.meta.uid(.mediaStorageSOPInstanceUID))
     }
 
     /// The summary of a header of the usual shape, nil for any other (which ``readHeader(_:)``
@@ -35,12 +37,17 @@ extension DICOMFile {
         var syntaxValue: (range: Range<Int>, vr: VR)?
         var instanceValue: (range: Range<Int>, vr: VR)?
         let metaEnd: Int? = bytes.withUnsafeBytes { raw -> Int? in
-            func u16(_ o: Int) -> Int { Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self))) }
-            func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
+            func u16(_ o: Int) -> Int {
+                Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt16.self)))
+            }
+            func u32(_ o: Int) -> Int {
+                Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+            }
             let m = metaStart
             // (0002,0000) UL, length 4.
             guard raw.count - m >= 12, u16(m) == 0x0002, u16(m + 2) == 0x0000, raw[m + 4] == 0x55,
-                  raw[m + 5] == 0x4C, u16(m + 6) == 4 else { return nil }
+                raw[m + 5] == 0x4C, u16(m + 6) == 4
+            else { return nil }
             let end = m + 12 + u32(m + 8)
             guard end <= raw.count else { return nil }
             // Another group 0002 element after the stated end: the group length is wrong.
@@ -51,7 +58,8 @@ extension DICOMFile {
                 guard end - pos >= 8, u16(pos) == 0x0002 else { return nil }
                 let element = u16(pos + 2)
                 guard element > previous,
-                      let vr = VR(byte0: raw[pos + 4], byte1: raw[pos + 5]), vr != .SQ else { return nil }
+                    let vr = VR(byte0: raw[pos + 4], byte1: raw[pos + 5]), vr != .SQ
+                else { return nil }
                 previous = element
                 let header: Int
                 let length: Int
@@ -77,8 +85,9 @@ extension DICOMFile {
         func text(_ value: (range: Range<Int>, vr: VR)?) -> String? {
             value.map { DataSet.text(bytes[(base + $0.range.lowerBound)..<(base + $0.range.upperBound)], vr: $0.vr) }
         }
-        return HeaderSummary(transferSyntax: syntax(declared: text(syntaxValue), of: bytes, dataSetAt: metaEnd),
-                             dataSetOffset: metaEnd, hasPreamble: metaStart == 132,
-                             mediaStorageSOPInstanceUID: text(instanceValue))
+        return HeaderSummary(
+            transferSyntax: syntax(declared: text(syntaxValue), of: bytes, dataSetAt: metaEnd),
+            dataSetOffset: metaEnd, hasPreamble: metaStart == 132,
+            mediaStorageSOPInstanceUID: text(instanceValue))
     }
 }

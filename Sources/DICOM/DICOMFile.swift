@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Project implementation identification written into File Meta Information
 /// (PS3.7 §D.3.3.2, PS3.10 §7.1).
 public enum Implementation {
@@ -44,8 +45,10 @@ public struct DICOMFile: Sendable {
     }
 
     /// Creates a file value from parts.
-    public init(meta: DataSet, transferSyntax: TransferSyntax, dataSet: DataSet, dataSetOffset: Int = 0,
-                hasPreamble: Bool = true) {
+    public init(
+        meta: DataSet, transferSyntax: TransferSyntax, dataSet: DataSet, dataSetOffset: Int = 0,
+        hasPreamble: Bool = true
+    ) {
         self.meta = meta
         self.transferSyntax = transferSyntax
         self.dataSet = dataSet
@@ -59,8 +62,9 @@ public struct DICOMFile: Sendable {
         let h = try DICOMFile.readHeader(bytes)
         let start = bytes.startIndex + h.dataSetOffset
         let r = try DataSetReader.readResult(bytes[start...], transferSyntax: h.transferSyntax, options: options)
-        self.init(meta: h.meta, transferSyntax: h.transferSyntax, dataSet: r.dataSet,
-                  dataSetOffset: h.dataSetOffset, hasPreamble: h.hasPreamble)
+        self.init(
+            meta: h.meta, transferSyntax: h.transferSyntax, dataSet: r.dataSet,
+            dataSetOffset: h.dataSetOffset, hasPreamble: h.hasPreamble)
         if !h.transferSyntax.isDeflated { pixelDataOffset = r.pixelDataOffset.map { $0 + h.dataSetOffset } }
     }
 
@@ -77,12 +81,16 @@ public struct DICOMFile: Sendable {
         var metaStart: Int?
         if isDICM(bytes, at: 128) { metaStart = 132 } else if isDICM(bytes, at: 0) { metaStart = 4 }
         guard let ms = metaStart else {
-            guard bytes.count >= 8 else { throw DICOMError.invalidFile("too short (\(bytes.count) bytes), no DICM prefix") }
-            return Header(meta: DataSet(), transferSyntax: guessSyntax(bytes, at: 0), dataSetOffset: 0, hasPreamble: false)
+            guard bytes.count >= 8 else {
+                throw DICOMError.invalidFile("too short (\(bytes.count) bytes), no DICM prefix")
+            }
+            return Header(
+                meta: DataSet(), transferSyntax: guessSyntax(bytes, at: 0), dataSetOffset: 0, hasPreamble: false)
         }
         let metaBytes = bytes[(bytes.startIndex + ms)...]
         // Meta should be Explicit VR LE; tolerate implicit-VR meta.
-        let explicitMeta = metaBytes.count >= 6
+        let explicitMeta =
+            metaBytes.count >= 6
             && VR(byte0: metaBytes[metaBytes.startIndex + 4], byte1: metaBytes[metaBytes.startIndex + 5]) != nil
         var metaSet: DataSet?
         var offset = 0
@@ -90,23 +98,29 @@ public struct DICOMFile: Sendable {
         // data set after the meta may be deflated and must not be parsed.
         let m0 = metaBytes.startIndex
         if explicitMeta, metaBytes.count >= 12,
-           metaBytes[m0] == 2, metaBytes[m0 + 1] == 0, metaBytes[m0 + 2] == 0, metaBytes[m0 + 3] == 0,
-           metaBytes[m0 + 4] == 0x55, metaBytes[m0 + 5] == 0x4C, metaBytes[m0 + 6] == 4, metaBytes[m0 + 7] == 0 {
-            let gl = Int(metaBytes[m0 + 8]) | Int(metaBytes[m0 + 9]) << 8
+            metaBytes[m0] == 2, metaBytes[m0 + 1] == 0, metaBytes[m0 + 2] == 0, metaBytes[m0 + 3] == 0,
+            metaBytes[m0 + 4] == 0x55, metaBytes[m0 + 5] == 0x4C, metaBytes[m0 + 6] == 4, metaBytes[m0 + 7] == 0
+        {
+            let gl =
+                Int(metaBytes[m0 + 8]) | Int(metaBytes[m0 + 9]) << 8
                 | Int(metaBytes[m0 + 10]) << 16 | Int(metaBytes[m0 + 11]) << 24
             let metaEnd = 12 + gl
-            let nextIsMeta = metaBytes.count >= metaEnd + 2 && metaBytes[m0 + metaEnd] == 2 && metaBytes[m0 + metaEnd + 1] == 0
+            let nextIsMeta =
+                metaBytes.count >= metaEnd + 2 && metaBytes[m0 + metaEnd] == 2 && metaBytes[m0 + metaEnd + 1] == 0
             if metaEnd <= metaBytes.count, !nextIsMeta,
-               let ds = try? DataSetReader.read(metaBytes[m0..<(m0 + metaEnd)], explicit: true, bigEndian: false,
-                                                options: .init(), onlyGroup: 0x0002),
-               ds.pixelDataOffset == nil {
+                let ds = try? DataSetReader.read(
+                    metaBytes[m0..<(m0 + metaEnd)], explicit: true, bigEndian: false,
+                    options: .init(), onlyGroup: 0x0002),
+                ds.pixelDataOffset == nil
+            {
                 metaSet = ds.dataSet
                 offset = ms + metaEnd
             }
         }
         if metaSet == nil {
-            let r = try DataSetReader.read(metaBytes, explicit: explicitMeta, bigEndian: false,
-                                           options: .init(), onlyGroup: 0x0002)
+            let r = try DataSetReader.read(
+                metaBytes, explicit: explicitMeta, bigEndian: false,
+                options: .init(), onlyGroup: 0x0002)
             metaSet = r.dataSet
             offset = ms + (r.pixelDataOffset ?? metaBytes.count)
         }
@@ -142,8 +156,10 @@ public struct DICOMFile: Sendable {
     /// Builds File Meta Information (PS3.10 §7.1) without the group length:
     /// (0002,0001) 00\01, SOP Class/Instance UIDs, Transfer Syntax UID,
     /// Implementation Class UID and Version Name, optional Source AE Title.
-    public static func makeMeta(sopClassUID: String, sopInstanceUID: String, transferSyntax: TransferSyntax,
-                                sourceAETitle: String? = nil) -> DataSet {
+    public static func makeMeta(
+        sopClassUID: String, sopInstanceUID: String, transferSyntax: TransferSyntax,
+        sourceAETitle: String? = nil
+    ) -> DataSet {
         var m = DataSet()
         m.set(.fileMetaInformationVersion, vr: .OB, bytes: [0x00, 0x01])
         m.set(.mediaStorageSOPClassUID, vr: .UI, string: sopClassUID)
@@ -182,11 +198,14 @@ public struct DICOMFile: Sendable {
 
     /// Encodes a complete Part 10 file. SOP Class/Instance UIDs default to the
     /// data set's (0008,0016)/(0008,0018).
-    public static func encode(dataSet: DataSet, transferSyntax: TransferSyntax, sopClassUID: String? = nil,
-                              sopInstanceUID: String? = nil, sourceAETitle: String? = nil) throws -> [UInt8] {
-        let meta = makeMeta(sopClassUID: sopClassUID ?? dataSet.uid(.sopClassUID) ?? "",
-                            sopInstanceUID: sopInstanceUID ?? dataSet.uid(.sopInstanceUID) ?? "",
-                            transferSyntax: transferSyntax, sourceAETitle: sourceAETitle)
+    public static func encode(
+        dataSet: DataSet, transferSyntax: TransferSyntax, sopClassUID: String? = nil,
+        sopInstanceUID: String? = nil, sourceAETitle: String? = nil
+    ) throws -> [UInt8] {
+        let meta = makeMeta(
+            sopClassUID: sopClassUID ?? dataSet.uid(.sopClassUID) ?? "",
+            sopInstanceUID: sopInstanceUID ?? dataSet.uid(.sopInstanceUID) ?? "",
+            transferSyntax: transferSyntax, sourceAETitle: sourceAETitle)
         return try DICOMFile(meta: meta, transferSyntax: transferSyntax, dataSet: dataSet).encoded()
     }
 }

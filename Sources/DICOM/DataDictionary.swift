@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One entry of the data dictionary (PS3.6 §6).
 public struct DictionaryEntry: Sendable, Hashable {
     /// The tag; for repeating-group entries the first tag of the range
@@ -73,16 +74,21 @@ public enum DataDictionary {
             let key = f[0]
             let keyword = String(f[3])
             if key.count == 8, let v = UInt32(key, radix: 16) {
-                let e = DictionaryEntry(tag: Tag(v), vr: vr, vrCode: code, vm: String(f[2]), keyword: keyword,
-                                        isRetired: f[4] == "1", isRange: false)
+                let e = DictionaryEntry(
+                    tag: Tag(v), vr: vr, vrCode: code, vm: String(f[2]), keyword: keyword,
+                    isRetired: f[4] == "1", isRange: false)
                 t.byTag[v] = e
                 if t.byKeyword[keyword] == nil { t.byKeyword[keyword] = e.tag }
             } else if key.count == 18 {
                 let u = Array(key.utf8)
                 func hex(_ i: Int) -> UInt16 { UInt16(String(decoding: u[i..<i + 4], as: UTF8.self), radix: 16) ?? 0 }
-                let g0 = hex(0), g1 = hex(4), e0 = hex(8), e1 = hex(12)
-                let e = DictionaryEntry(tag: Tag(g0, e0), vr: vr, vrCode: code, vm: String(f[2]), keyword: keyword,
-                                        isRetired: f[4] == "1", isRange: true)
+                let g0 = hex(0)
+                let g1 = hex(4)
+                let e0 = hex(8)
+                let e1 = hex(12)
+                let e = DictionaryEntry(
+                    tag: Tag(g0, e0), vr: vr, vrCode: code, vm: String(f[2]), keyword: keyword,
+                    isRetired: f[4] == "1", isRange: true)
                 t.ranges.append(RangeEntry(g0: g0, g1: g1, e0: e0, e1: e1, gr: u[16], er: u[17], entry: e))
                 if t.byKeyword[keyword] == nil { t.byKeyword[keyword] = e.tag }
             }
@@ -90,10 +96,12 @@ public enum DataDictionary {
         return t
     }()
 
-    private static let groupLength = DictionaryEntry(tag: Tag(0, 0), vr: .UL, vrCode: "UL", vm: "1",
-                                                     keyword: "GroupLength", isRetired: false, isRange: true)
-    private static let privateCreator = DictionaryEntry(tag: Tag(0x0009, 0x0010), vr: .LO, vrCode: "LO", vm: "1",
-                                                        keyword: "PrivateCreator", isRetired: false, isRange: true)
+    private static let groupLength = DictionaryEntry(
+        tag: Tag(0, 0), vr: .UL, vrCode: "UL", vm: "1",
+        keyword: "GroupLength", isRetired: false, isRange: true)
+    private static let privateCreator = DictionaryEntry(
+        tag: Tag(0x0009, 0x0010), vr: .LO, vrCode: "LO", vm: "1",
+        keyword: "PrivateCreator", isRetired: false, isRange: true)
 
     /// The entry for `tag`, including repeating groups ((60xx,eeee), (50xx,eeee),
     /// (7Fxx,eeee)), element ranges ((0020,31xx)), group lengths (gggg,0000)

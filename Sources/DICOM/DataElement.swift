@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A data element (PS3.5 §7.1): tag, VR and value.
 ///
 /// Primitive values are kept as the raw bytes read from the buffer, in the
@@ -86,11 +87,13 @@ public struct DataElement: Sendable, Equatable {
         switch value {
         case .bytes(let b):
             if bigEndian == isBigEndian { return self }
-            return DataElement(tag: tag, vr: vr, value: .bytes(ByteSwap.swapped(b, unit: vr.byteSwapUnit)),
-                               isBigEndian: bigEndian)
+            return DataElement(
+                tag: tag, vr: vr, value: .bytes(ByteSwap.swapped(b, unit: vr.byteSwapUnit)),
+                isBigEndian: bigEndian)
         case .sequence(let items):
-            return DataElement(tag: tag, vr: vr, value: .sequence(items.map { $0.converted(bigEndian: bigEndian) }),
-                               isBigEndian: bigEndian)
+            return DataElement(
+                tag: tag, vr: vr, value: .sequence(items.map { $0.converted(bigEndian: bigEndian) }),
+                isBigEndian: bigEndian)
         case .fragments:
             // Fragments are byte streams (OB), never swapped (PS3.5 §A.4).
             var e = self
@@ -110,8 +113,13 @@ enum ByteSwap {
             var i = 0
             let n = p.count - p.count % unit
             while i < n {
-                var lo = i, hi = i + unit - 1
-                while lo < hi { p.swapAt(lo, hi); lo += 1; hi -= 1 }
+                var lo = i
+                var hi = i + unit - 1
+                while lo < hi {
+                    p.swapAt(lo, hi)
+                    lo += 1
+                    hi -= 1
+                }
                 i += unit
             }
         }

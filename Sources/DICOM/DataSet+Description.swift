@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Human-readable dump of data sets, for logs and debugging.
 
 extension DataSet: CustomStringConvertible {
@@ -26,7 +27,8 @@ extension DataSet: CustomStringConvertible {
                     let s = DataSet.decodeDefault(b.prefix(80))
                     out += "[\(DataSet.trim(s, vr: e.vr))]\(b.count > 80 ? "..." : "")\n"
                 } else if let n = DataSet(sortedElements: [e]).numbers(e.tag), b.count <= 64 {
-                    out += n.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int64($0)) : String($0) }
+                    out +=
+                        n.map { $0 == $0.rounded() && abs($0) < 1e15 ? String(Int64($0)) : String($0) }
                         .joined(separator: "\\") + "\n"
                 } else if e.vr == .AT, b.count >= 4, let t = DataSet(sortedElements: [e]).attributeTag(e.tag) {
                     out += "\(t)\n"

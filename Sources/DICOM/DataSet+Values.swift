@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Typed access to element values (PS3.5 §6.2 value encodings).
 
 extension DataSet {
@@ -47,7 +48,8 @@ extension DataSet {
     /// the one pair that joins, is not padding), so padding bytes are dropped before decoding:
     /// the same result as trimming characters after it, without walking grapheme clusters.
     static func text(_ b: ArraySlice<UInt8>, vr: VR) -> String {
-        var lo = b.startIndex, hi = b.endIndex
+        var lo = b.startIndex
+        var hi = b.endIndex
         var ascii = true
         for byte in b where byte >= 0x80 {
             ascii = false
@@ -132,7 +134,8 @@ extension DataSet {
     /// AT value (PS3.5 §6.2: group then element, each 16-bit).
     public func attributeTag(_ tag: Tag, at index: Int = 0) -> Tag? {
         guard let g = binary(tag, at: 2 * index, as: UInt16.self),
-              let el = binary(tag, at: 2 * index + 1, as: UInt16.self) else { return nil }
+            let el = binary(tag, at: 2 * index + 1, as: UInt16.self)
+        else { return nil }
         return Tag(g, el)
     }
 
@@ -152,7 +155,10 @@ extension DataSet {
         case .DS, .IS:
             guard let parts = strings(tag) else { return nil }
             var out: [Double] = []
-            for p in parts { guard let d = Double(p) else { return nil }; out.append(d) }
+            for p in parts {
+                guard let d = Double(p) else { return nil }
+                out.append(d)
+            }
             return out
         default: return nil
         }
@@ -232,9 +238,13 @@ extension DataSet {
     /// Sets SV values.
     public mutating func set(_ tag: Tag, vr: VR = .SV, int64: Int64...) { setBinary(tag, vr: vr, int64) }
     /// Sets FL (or OF) values.
-    public mutating func set(_ tag: Tag, vr: VR = .FL, float: Float...) { setBinary(tag, vr: vr, float.map(\.bitPattern)) }
+    public mutating func set(_ tag: Tag, vr: VR = .FL, float: Float...) {
+        setBinary(tag, vr: vr, float.map(\.bitPattern))
+    }
     /// Sets FD (or OD) values.
-    public mutating func set(_ tag: Tag, vr: VR = .FD, double: Double...) { setBinary(tag, vr: vr, double.map(\.bitPattern)) }
+    public mutating func set(_ tag: Tag, vr: VR = .FD, double: Double...) {
+        setBinary(tag, vr: vr, double.map(\.bitPattern))
+    }
     /// Sets AT values.
     public mutating func set(_ tag: Tag, attributeTags: [Tag]) {
         setBinary(tag, vr: .AT, attributeTags.flatMap { [$0.group, $0.element] })

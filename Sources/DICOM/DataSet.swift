@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A data set (PS3.5 §7): data elements ordered by tag.
 ///
 /// Elements are stored in a tag-sorted array; lookup is a binary search.
@@ -39,7 +40,8 @@ public struct DataSet: Sendable, Equatable {
     /// Index of `tag`, or the insertion point as a negative `-(i+1)`.
     @usableFromInline func search(_ tag: Tag) -> Int {
         let v = tag.value
-        var lo = 0, hi = elements.count
+        var lo = 0
+        var hi = elements.count
         while lo < hi {
             let mid = (lo + hi) >> 1
             let m = elements[mid].tag.value
@@ -98,7 +100,8 @@ public struct DataSet: Sendable, Equatable {
 
     /// The elements whose group is `group`.
     public func elements(inGroup group: UInt16) -> ArraySlice<DataElement> {
-        var lo = search(Tag(group, 0)); if lo < 0 { lo = -(lo + 1) }
+        var lo = search(Tag(group, 0))
+        if lo < 0 { lo = -(lo + 1) }
         var hi = lo
         while hi < elements.count, elements[hi].tag.group == group { hi += 1 }
         return elements[lo..<hi]

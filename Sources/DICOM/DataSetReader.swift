@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Reads data sets encoded in a transfer syntax (PS3.5 §7).
 ///
 /// Values are slices of the input (no copy) except for deflated input,
@@ -31,30 +32,38 @@ public enum DataSetReader {
     }
 
     /// Reads a whole data set in `transferSyntax` (deflated ones are inflated first).
-    public static func read(_ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
-                            options: Options = Options()) throws -> DataSet {
+    public static func read(
+        _ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
+        options: Options = Options()
+    ) throws -> DataSet {
         try readResult(bytes, transferSyntax: transferSyntax, options: options).dataSet
     }
 
     /// Reads a whole data set, reporting where it stopped for `stopBeforePixelData`.
-    public static func readResult(_ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
-                                  options: Options = Options()) throws -> Result {
+    public static func readResult(
+        _ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
+        options: Options = Options()
+    ) throws -> Result {
         if transferSyntax.isDeflated {
             let inflated = try Deflate.inflate(bytes, maxOutput: options.maxInflatedSize)
             return try readResult(inflated[...], transferSyntax: .explicitVRLittleEndian, options: options)
         }
-        return try read(bytes, explicit: transferSyntax.isExplicitVR, bigEndian: transferSyntax.isBigEndian,
-                        options: options, onlyGroup: nil)
+        return try read(
+            bytes, explicit: transferSyntax.isExplicitVR, bigEndian: transferSyntax.isBigEndian,
+            options: options, onlyGroup: nil)
     }
 
     /// Internal entry: parses top-level elements; with `onlyGroup`, stops at the
     /// first element of another group (`pixelDataOffset` then holds that offset).
-    static func read(_ bytes: ArraySlice<UInt8>, explicit: Bool, bigEndian: Bool, options: Options,
-                     onlyGroup: UInt16?) throws -> Result {
+    static func read(
+        _ bytes: ArraySlice<UInt8>, explicit: Bool, bigEndian: Bool, options: Options,
+        onlyGroup: UInt16?
+    ) throws -> Result {
         try bytes.withUnsafeBytes { raw in
             var p = Parser(raw: raw, source: bytes, options: options, onlyGroup: onlyGroup)
-            let (ds, _) = try p.dataSet(from: 0, end: raw.count, explicit: explicit, be: bigEndian,
-                                        untilItemDelimiter: false, depth: 0)
+            let (ds, _) = try p.dataSet(
+                from: 0, end: raw.count, explicit: explicit, be: bigEndian,
+                untilItemDelimiter: false, depth: 0)
             return Result(dataSet: ds, pixelDataOffset: p.stoppedAt)
         }
     }
@@ -91,8 +100,10 @@ private struct Parser {
 
     /// Parses elements from `pos` up to `end`, or up to an Item Delimitation Item.
     /// Returns the data set and the offset after it (after the delimiter).
-    mutating func dataSet(from start: Int, end: Int, explicit: Bool, be: Bool,
-                          untilItemDelimiter: Bool, depth: Int) throws -> (DataSet, Int) {
+    mutating func dataSet(
+        from start: Int, end: Int, explicit: Bool, be: Bool,
+        untilItemDelimiter: Bool, depth: Int
+    ) throws -> (DataSet, Int) {
         var elements: [DataElement] = []
         var sorted = true
         var lastTag: UInt32 = 0
@@ -100,8 +111,9 @@ private struct Parser {
         while true {
             if pos >= end {
                 if untilItemDelimiter {
-                    throw DICOMError.truncated(offset: pos, needed: 8, available: max(0, end - pos),
-                                               context: "item without Item Delimitation Item")
+                    throw DICOMError.truncated(
+                        offset: pos, needed: 8, available: max(0, end - pos),
+                        context: "item without Item Delimitation Item")
                 }
                 break
             }
@@ -114,26 +126,37 @@ private struct Parser {
             if group == 0xFFFE {
                 if element == 0xE00D {
                     if untilItemDelimiter { return (make(elements, sorted), pos + 8) }
-                    if depth > 0 { pos += 8; continue } // stray delimiter in a defined-length item: tolerate
+                    if depth > 0 {
+                        pos += 8
+                        continue
+                    }  // stray delimiter in a defined-length item: tolerate
                 }
                 throw DICOMError.unexpectedDelimiter(tag: tag, offset: pos)
             }
             if depth == 0 {
-                if let g = onlyGroup, group != g { stoppedAt = pos; break }
-                if options.stopBeforePixelData, tag == .pixelData { stoppedAt = pos; break }
+                if let g = onlyGroup, group != g {
+                    stoppedAt = pos
+                    break
+                }
+                if options.stopBeforePixelData, tag == .pixelData {
+                    stoppedAt = pos
+                    break
+                }
             }
             var vr: VR
             let length: UInt32
             let header: Int
             if explicit {
-                let b0 = raw[pos + 4], b1 = raw[pos + 5]
+                let b0 = raw[pos + 4]
+                let b1 = raw[pos + 5]
                 guard let v = VR(byte0: b0, byte1: b1) else {
                     throw DICOMError.invalidVR(tag: tag, offset: pos, byte0: b0, byte1: b1)
                 }
                 vr = v
                 if v.hasLongExplicitLength {
                     guard end - pos >= 12 else {
-                        throw DICOMError.truncated(offset: pos, needed: 12, available: end - pos, context: "element header")
+                        throw DICOMError.truncated(
+                            offset: pos, needed: 12, available: end - pos, context: "element header")
                     }
                     length = u32(pos + 8, be)
                     header = 12
@@ -156,9 +179,10 @@ private struct Parser {
                 if vr == .SQ || vr == .UN || (!explicit && tag != .pixelData) {
                     // UN of undefined length: Implicit VR Little Endian sequence (PS3.5 §6.2.2).
                     let unknown = vr == .UN
-                    let (items, next) = try sequence(from: valueStart, end: end,
-                                                     explicit: unknown ? false : explicit,
-                                                     be: unknown ? false : be, definedEnd: nil, depth: depth + 1)
+                    let (items, next) = try sequence(
+                        from: valueStart, end: end,
+                        explicit: unknown ? false : explicit,
+                        be: unknown ? false : be, definedEnd: nil, depth: depth + 1)
                     if unknown { elemBE = false }
                     vr = .SQ
                     value = .sequence(items)
@@ -173,15 +197,17 @@ private struct Parser {
             } else {
                 let len = Int(length)
                 guard len <= end - valueStart else {
-                    throw DICOMError.lengthExceedsRemaining(tag: tag, offset: pos, length: length,
-                                                            remaining: end - valueStart)
+                    throw DICOMError.lengthExceedsRemaining(
+                        tag: tag, offset: pos, length: length,
+                        remaining: end - valueStart)
                 }
                 if vr == .SQ {
                     if depth >= options.maxDepth {
                         throw DICOMError.nestingTooDeep(offset: pos, limit: options.maxDepth)
                     }
-                    let (items, _) = try sequence(from: valueStart, end: valueStart + len, explicit: explicit, be: be,
-                                                  definedEnd: valueStart + len, depth: depth + 1)
+                    let (items, _) = try sequence(
+                        from: valueStart, end: valueStart + len, explicit: explicit, be: be,
+                        definedEnd: valueStart + len, depth: depth + 1)
                     value = .sequence(items)
                 } else {
                     value = .bytes(slice(valueStart, len))
@@ -201,37 +227,43 @@ private struct Parser {
 
     /// Parses sequence items (PS3.5 §7.5). `definedEnd` nil: undefined length,
     /// ends with a Sequence Delimitation Item.
-    mutating func sequence(from start: Int, end: Int, explicit: Bool, be: Bool, definedEnd: Int?,
-                           depth: Int) throws -> ([DataSet], Int) {
+    mutating func sequence(
+        from start: Int, end: Int, explicit: Bool, be: Bool, definedEnd: Int?,
+        depth: Int
+    ) throws -> ([DataSet], Int) {
         var items: [DataSet] = []
         var pos = start
         while true {
             if definedEnd != nil, pos >= end { return (items, pos) }
             guard end - pos >= 8 else {
-                throw DICOMError.truncated(offset: pos, needed: 8, available: max(0, end - pos),
-                                           context: "sequence item header")
+                throw DICOMError.truncated(
+                    offset: pos, needed: 8, available: max(0, end - pos),
+                    context: "sequence item header")
             }
             let tag = Tag(u16(pos, be), u16(pos + 2, be))
             let length = u32(pos + 4, be)
             if tag == .sequenceDelimitationItem {
                 if definedEnd == nil { return (items, pos + 8) }
-                pos += 8 // tolerate in a defined-length sequence
+                pos += 8  // tolerate in a defined-length sequence
                 continue
             }
             guard tag == .item else { throw DICOMError.expectedItem(found: tag, offset: pos) }
             if length == 0xFFFF_FFFF {
-                let (ds, next) = try dataSet(from: pos + 8, end: end, explicit: explicit, be: be,
-                                             untilItemDelimiter: true, depth: depth)
+                let (ds, next) = try dataSet(
+                    from: pos + 8, end: end, explicit: explicit, be: be,
+                    untilItemDelimiter: true, depth: depth)
                 items.append(ds)
                 pos = next
             } else {
                 let len = Int(length)
                 guard len <= end - pos - 8 else {
-                    throw DICOMError.lengthExceedsRemaining(tag: tag, offset: pos, length: length,
-                                                            remaining: end - pos - 8)
+                    throw DICOMError.lengthExceedsRemaining(
+                        tag: tag, offset: pos, length: length,
+                        remaining: end - pos - 8)
                 }
-                let (ds, _) = try dataSet(from: pos + 8, end: pos + 8 + len, explicit: explicit, be: be,
-                                          untilItemDelimiter: false, depth: depth)
+                let (ds, _) = try dataSet(
+                    from: pos + 8, end: pos + 8 + len, explicit: explicit, be: be,
+                    untilItemDelimiter: false, depth: depth)
                 items.append(ds)
                 pos += 8 + len
             }
@@ -244,8 +276,9 @@ private struct Parser {
         var pos = start
         while true {
             guard end - pos >= 8 else {
-                throw DICOMError.truncated(offset: pos, needed: 8, available: max(0, end - pos),
-                                           context: "pixel data fragment header")
+                throw DICOMError.truncated(
+                    offset: pos, needed: 8, available: max(0, end - pos),
+                    context: "pixel data fragment header")
             }
             let tag = Tag(u16(pos, be), u16(pos + 2, be))
             let length = u32(pos + 4, be)

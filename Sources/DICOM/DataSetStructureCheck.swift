@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Whether a stored data set is structurally whole, checked cheaply before it is sent unchanged:
 /// its top-level elements, read by header only (tag, VR, length; values skipped), must end exactly
 /// at the end of the file, and every element must look like one (PS3.5 §7.1).
@@ -44,12 +45,15 @@ public enum DataSetStructureCheck {
     ///
     /// A deflated data set cannot be walked by header: its verdict comes from inflating it
     /// (``check(_:transferSyntax:maxInflatedSize:)``), so callers hand such files over whole.
-    public static func check(from start: Int, to end: Int, transferSyntax: TransferSyntax,
-                             read: (_ offset: Int, _ count: Int) throws -> ArraySlice<UInt8>) throws -> Verdict {
+    public static func check(
+        from start: Int, to end: Int, transferSyntax: TransferSyntax,
+        read: (_ offset: Int, _ count: Int) throws -> ArraySlice<UInt8>
+    ) throws -> Verdict {
         precondition(!transferSyntax.isDeflated, "a deflated data set is checked inflated, in memory")
         return try withoutActuallyEscaping(read) { read in
-            var walker = Walker(end: end, explicit: transferSyntax.isExplicitVR, bigEndian: transferSyntax.isBigEndian,
-                                read: read)
+            var walker = Walker(
+                end: end, explicit: transferSyntax.isExplicitVR, bigEndian: transferSyntax.isBigEndian,
+                read: read)
             do {
                 try walker.elements(from: start, depth: 0)
                 return .whole
@@ -62,8 +66,10 @@ public enum DataSetStructureCheck {
     /// Checks a data set held in memory (offsets in the verdict are indices of `bytes`). A
     /// deflated one is inflated first, at most `maxInflatedSize` bytes, and its inflated bytes
     /// are checked as Explicit VR Little Endian (offsets then count in the inflated stream).
-    public static func check(_ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
-                             maxInflatedSize: Int = 1 << 30) -> Verdict {
+    public static func check(
+        _ bytes: ArraySlice<UInt8>, transferSyntax: TransferSyntax,
+        maxInflatedSize: Int = 1 << 30
+    ) -> Verdict {
         if transferSyntax.isDeflated {
             let inflated: [UInt8]
             do {
@@ -73,7 +79,8 @@ public enum DataSetStructureCheck {
             }
             return check(inflated[...], transferSyntax: .explicitVRLittleEndian)
         }
-        let verdict = try? check(from: bytes.startIndex, to: bytes.endIndex, transferSyntax: transferSyntax) { offset, count in
+        let verdict = try? check(from: bytes.startIndex, to: bytes.endIndex, transferSyntax: transferSyntax) {
+            offset, count in
             bytes[offset..<min(bytes.endIndex, offset + count)]
         }
         return verdict ?? .damaged(offset: bytes.startIndex, reason: "unreadable")
@@ -116,8 +123,10 @@ public enum DataSetStructureCheck {
         /// Elements from `start` to the end of the file (depth 0), or to the Item Delimitation
         /// Item that closes an item of undefined length; returns the offset after it.
         @discardableResult
-        mutating func elements(from start: Int, depth: Int, explicit itemExplicit: Bool? = nil,
-                               bigEndian itemBigEndian: Bool? = nil) throws -> Int {
+        mutating func elements(
+            from start: Int, depth: Int, explicit itemExplicit: Bool? = nil,
+            bigEndian itemBigEndian: Bool? = nil
+        ) throws -> Int {
             let explicit = itemExplicit ?? self.explicit
             let bigEndian = itemBigEndian ?? self.bigEndian
             var pos = start
@@ -136,12 +145,16 @@ public enum DataSetStructureCheck {
         }
 
         /// The offset after `header`'s value.
-        mutating func skipValue(_ header: Header, at pos: Int, depth: Int, explicit: Bool, bigEndian: Bool) throws -> Int {
+        mutating func skipValue(_ header: Header, at pos: Int, depth: Int, explicit: Bool, bigEndian: Bool) throws
+            -> Int
+        {
             guard header.length == DataSetStructureCheck.undefinedLength else {
                 let remaining = end - header.valueStart
                 guard Int(header.length) <= remaining else {
-                    throw Damage(offset: pos, reason: "element \(header.tag) declares \(header.length) bytes, "
-                                 + "only \(remaining) remain in the file")
+                    throw Damage(
+                        offset: pos,
+                        reason: "element \(header.tag) declares \(header.length) bytes, "
+                            + "only \(remaining) remain in the file")
                 }
                 return header.valueStart + Int(header.length)
             }
@@ -151,8 +164,9 @@ public enum DataSetStructureCheck {
             if header.vr == .SQ || header.vr == .UN || (!explicit && header.tag != .pixelData) {
                 // UN of undefined length holds an Implicit VR Little Endian sequence (PS3.5 §6.2.2).
                 let unknown = header.vr == .UN
-                return try sequence(from: header.valueStart, depth: depth + 1,
-                                    explicit: unknown ? false : explicit, bigEndian: unknown ? false : bigEndian)
+                return try sequence(
+                    from: header.valueStart, depth: depth + 1,
+                    explicit: unknown ? false : explicit, bigEndian: unknown ? false : bigEndian)
             }
             if header.vr == .OB || header.vr == .OW || header.tag == .pixelData {
                 return try fragments(from: header.valueStart, of: header.tag)
@@ -176,7 +190,8 @@ public enum DataSetStructureCheck {
                     pos = try elements(from: valueStart, depth: depth, explicit: explicit, bigEndian: bigEndian)
                 case DataSetStructureCheck.item:
                     guard Int(length) <= end - valueStart else {
-                        throw Damage(offset: pos, reason: "an item declares \(length) bytes, only \(end - valueStart) remain")
+                        throw Damage(
+                            offset: pos, reason: "an item declares \(length) bytes, only \(end - valueStart) remain")
                     }
                     pos = valueStart + Int(length)
                 default:
@@ -190,7 +205,9 @@ public enum DataSetStructureCheck {
             var pos = start
             while true {
                 guard pos < end else {
-                    throw Damage(offset: pos, reason: "encapsulated \(tag) has no Sequence Delimitation Item before the end of the file")
+                    throw Damage(
+                        offset: pos,
+                        reason: "encapsulated \(tag) has no Sequence Delimitation Item before the end of the file")
                 }
                 // Encapsulated data is little endian (PS3.5 §A.4).
                 let (itemTag, length) = try itemHeader(at: pos, bigEndian: false)
@@ -200,7 +217,9 @@ public enum DataSetStructureCheck {
                     throw Damage(offset: pos, reason: "\(itemTag) where a fragment of encapsulated \(tag) is due")
                 }
                 guard Int(length) <= end - valueStart else {
-                    throw Damage(offset: pos, reason: "a fragment of \(tag) declares \(length) bytes, only \(end - valueStart) remain")
+                    throw Damage(
+                        offset: pos,
+                        reason: "a fragment of \(tag) declares \(length) bytes, only \(end - valueStart) remain")
                 }
                 pos = valueStart + Int(length)
             }
@@ -212,7 +231,8 @@ public enum DataSetStructureCheck {
             let s = b.startIndex
             let tag = Tag(Self.u16(b, s, bigEndian), Self.u16(b, s + 2, bigEndian))
             let length = Self.u32(b, s + 4, bigEndian)
-            if tag == DataSetStructureCheck.sequenceDelimiter || tag == DataSetStructureCheck.itemDelimiter, length != 0 {
+            if tag == DataSetStructureCheck.sequenceDelimiter || tag == DataSetStructureCheck.itemDelimiter, length != 0
+            {
                 throw Damage(offset: pos, reason: "\(tag) with length \(length), not 0")
             }
             return (tag, length)
@@ -227,18 +247,21 @@ public enum DataSetStructureCheck {
                 return Header(tag: tag, vr: .UN, length: Self.u32(b, s + 4, bigEndian), size: 8, valueStart: pos + 8)
             }
             guard explicit else {
-                return Header(tag: tag, vr: DataDictionary.implicitVR(for: tag), length: Self.u32(b, s + 4, bigEndian),
-                              size: 8, valueStart: pos + 8)
+                return Header(
+                    tag: tag, vr: DataDictionary.implicitVR(for: tag), length: Self.u32(b, s + 4, bigEndian),
+                    size: 8, valueStart: pos + 8)
             }
             guard let vr = VR(byte0: b[s + 4], byte1: b[s + 5]) else {
                 throw Damage(offset: pos, reason: "element \(tag) has no valid VR (bytes \(b[s + 4]), \(b[s + 5]))")
             }
             guard vr.hasLongExplicitLength else {
-                return Header(tag: tag, vr: vr, length: UInt32(Self.u16(b, s + 6, bigEndian)), size: 8, valueStart: pos + 8)
+                return Header(
+                    tag: tag, vr: vr, length: UInt32(Self.u16(b, s + 6, bigEndian)), size: 8, valueStart: pos + 8)
             }
             let long = try bytes(at: pos, count: 12, what: "an element header")
-            return Header(tag: tag, vr: vr, length: Self.u32(long, long.startIndex + 8, bigEndian), size: 12,
-                          valueStart: pos + 12)
+            return Header(
+                tag: tag, vr: vr, length: Self.u32(long, long.startIndex + 8, bigEndian), size: 12,
+                valueStart: pos + 12)
         }
 
         /// The value-size rule applies only where the VR is in the file: in Implicit VR the
@@ -252,9 +275,13 @@ public enum DataSetStructureCheck {
                 throw Damage(offset: pos, reason: "element \(header.tag) has a group no data set can hold")
             }
             let unit = header.vr.byteSwapUnit
-            if explicit, header.length != DataSetStructureCheck.undefinedLength, unit > 1, Int(header.length) % unit != 0 {
-                throw Damage(offset: pos, reason: "element \(header.tag) (\(header.vr)) has length \(header.length), "
-                             + "not a multiple of \(unit)")
+            if explicit, header.length != DataSetStructureCheck.undefinedLength, unit > 1,
+                Int(header.length) % unit != 0
+            {
+                throw Damage(
+                    offset: pos,
+                    reason: "element \(header.tag) (\(header.vr)) has length \(header.length), "
+                        + "not a multiple of \(unit)")
             }
         }
 
@@ -269,13 +296,15 @@ public enum DataSetStructureCheck {
             window = Array(try read(pos, min(end - pos, max(count, DataSetStructureCheck.readSize))))
             windowStart = pos
             guard window.count >= count else {
-                throw Damage(offset: pos, reason: "the file ends inside \(what) (it is shorter than when it was opened)")
+                throw Damage(
+                    offset: pos, reason: "the file ends inside \(what) (it is shorter than when it was opened)")
             }
             return window[0..<count]
         }
 
         static func u16(_ b: ArraySlice<UInt8>, _ i: Int, _ bigEndian: Bool) -> UInt16 {
-            let lo = UInt16(b[i]), hi = UInt16(b[i + 1])
+            let lo = UInt16(b[i])
+            let hi = UInt16(b[i + 1])
             return bigEndian ? lo << 8 | hi : hi << 8 | lo
         }
 

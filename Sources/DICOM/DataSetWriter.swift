@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Writes data sets in a transfer syntax (PS3.5 §7).
 ///
 /// Encoding choices: sequences and items are always written with undefined
@@ -22,16 +23,19 @@ public enum DataSetWriter {
             try Encoder.dataSet(dataSet, explicit: true, be: false, into: &plain)
             let z = try Deflate.deflate(plain[...])
             out.append(contentsOf: z)
-            if z.count & 1 == 1 { out.append(0) } // PS3.5 §A.5: pad odd-length stream with NUL
+            if z.count & 1 == 1 { out.append(0) }  // PS3.5 §A.5: pad odd-length stream with NUL
         } else {
-            try Encoder.dataSet(dataSet, explicit: transferSyntax.isExplicitVR, be: transferSyntax.isBigEndian,
-                                into: &out)
+            try Encoder.dataSet(
+                dataSet, explicit: transferSyntax.isExplicitVR, be: transferSyntax.isBigEndian,
+                into: &out)
         }
     }
 
     /// Encodes a single element (header and value) in the given encoding.
-    public static func write(_ element: DataElement, explicitVR: Bool, bigEndian: Bool,
-                             into out: inout [UInt8]) throws {
+    public static func write(
+        _ element: DataElement, explicitVR: Bool, bigEndian: Bool,
+        into out: inout [UInt8]
+    ) throws {
         try Encoder.element(element, explicit: explicitVR, be: bigEndian, into: &out)
     }
 
@@ -39,8 +43,10 @@ public enum DataSetWriter {
     /// order (text, or any value with `vr.byteSwapUnit == 1`), without building a
     /// ``DataElement``: the same bytes as writing `DataElement(tag:vr:bytes:)`, with the
     /// same padding and the same UN fallback for long values.
-    public static func writePrimitive(tag: Tag, vr: VR, value: UnsafeRawBufferPointer, explicitVR: Bool,
-                                      bigEndian: Bool, into out: inout [UInt8]) throws {
+    public static func writePrimitive(
+        tag: Tag, vr: VR, value: UnsafeRawBufferPointer, explicitVR: Bool,
+        bigEndian: Bool, into out: inout [UInt8]
+    ) throws {
         try Encoder.primitive(tag, vr: vr, count: value.count, explicit: explicitVR, be: bigEndian, into: &out) {
             $0.append(contentsOf: value)
         }
@@ -49,14 +55,22 @@ public enum DataSetWriter {
 
 enum Encoder {
     @inline(__always) static func put16(_ v: UInt16, _ be: Bool, _ out: inout [UInt8]) {
-        if be { out.append(UInt8(v >> 8)); out.append(UInt8(v & 0xFF)) } else { out.append(UInt8(v & 0xFF)); out.append(UInt8(v >> 8)) }
+        if be {
+            out.append(UInt8(v >> 8))
+            out.append(UInt8(v & 0xFF))
+        } else {
+            out.append(UInt8(v & 0xFF))
+            out.append(UInt8(v >> 8))
+        }
     }
 
     @inline(__always) static func put32(_ v: UInt32, _ be: Bool, _ out: inout [UInt8]) {
         if be {
-            put16(UInt16(v >> 16), true, &out); put16(UInt16(v & 0xFFFF), true, &out)
+            put16(UInt16(v >> 16), true, &out)
+            put16(UInt16(v & 0xFFFF), true, &out)
         } else {
-            put16(UInt16(v & 0xFFFF), false, &out); put16(UInt16(v >> 16), false, &out)
+            put16(UInt16(v & 0xFFFF), false, &out)
+            put16(UInt16(v >> 16), false, &out)
         }
     }
 
@@ -69,9 +83,11 @@ enum Encoder {
         tag(t, be, &out)
         if explicit {
             let (a, b) = vr.bytes
-            out.append(a); out.append(b)
+            out.append(a)
+            out.append(b)
             if vr.hasLongExplicitLength {
-                out.append(0); out.append(0)
+                out.append(0)
+                out.append(0)
                 put32(length, be, &out)
             } else {
                 put16(UInt16(truncatingIfNeeded: length), be, &out)
@@ -83,13 +99,15 @@ enum Encoder {
 
     /// Header, value (appended by `value`, `count` bytes) and padding of a primitive element.
     @inline(__always)
-    static func primitive(_ t: Tag, vr: VR, count: Int, explicit: Bool, be: Bool, into out: inout [UInt8],
-                          value: (inout [UInt8]) -> Void) throws {
+    static func primitive(
+        _ t: Tag, vr: VR, count: Int, explicit: Bool, be: Bool, into out: inout [UInt8],
+        value: (inout [UInt8]) -> Void
+    ) throws {
         let padded = count + (count & 1)
         guard padded <= 0xFFFF_FFFE else { throw DICOMError.valueTooLong(tag: t, length: count) }
         var headerVR = vr
         if explicit, !headerVR.hasLongExplicitLength, padded > 0xFFFF { headerVR = .UN }
-        if headerVR == .SQ { headerVR = .UN } // raw bytes under SQ: keep them opaque
+        if headerVR == .SQ { headerVR = .UN }  // raw bytes under SQ: keep them opaque
         header(t, vr: headerVR, length: UInt32(padded), explicit: explicit, be: be, into: &out)
         value(&out)
         if count & 1 == 1 { out.append(vr.paddingByte) }
@@ -126,11 +144,14 @@ enum Encoder {
         case .sequence(let items):
             header(e.tag, vr: .SQ, length: 0xFFFF_FFFF, explicit: explicit, be: be, into: &out)
             for item in items {
-                tag(.item, be, &out); put32(0xFFFF_FFFF, be, &out)
+                tag(.item, be, &out)
+                put32(0xFFFF_FFFF, be, &out)
                 try dataSet(item, explicit: explicit, be: be, into: &out)
-                tag(.itemDelimitationItem, be, &out); put32(0, be, &out)
+                tag(.itemDelimitationItem, be, &out)
+                put32(0, be, &out)
             }
-            tag(.sequenceDelimitationItem, be, &out); put32(0, be, &out)
+            tag(.sequenceDelimitationItem, be, &out)
+            put32(0, be, &out)
         case .fragments(let frags):
             // Implicit VR: undefined length on any tag but Pixel Data reads as a sequence.
             if !explicit && e.tag != .pixelData { throw DICOMError.notEncodableInImplicitVR(tag: e.tag, vr: e.vr) }
@@ -139,11 +160,13 @@ enum Encoder {
             for f in frags {
                 let padded = f.count + (f.count & 1)
                 guard padded <= 0xFFFF_FFFE else { throw DICOMError.valueTooLong(tag: e.tag, length: f.count) }
-                tag(.item, be, &out); put32(UInt32(padded), be, &out)
+                tag(.item, be, &out)
+                put32(UInt32(padded), be, &out)
                 out.append(contentsOf: f)
                 if f.count & 1 == 1 { out.append(0) }
             }
-            tag(.sequenceDelimitationItem, be, &out); put32(0, be, &out)
+            tag(.sequenceDelimitationItem, be, &out)
+            put32(0, be, &out)
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import CZlib
 
 /// Raw deflate (RFC 1951, no zlib header: windowBits -15), as used by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A DICOM data element tag: (group, element) pair (PS3.5 §7.1).
 ///
 /// Ordering is by group, then element, which is the order data elements

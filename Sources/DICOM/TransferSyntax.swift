@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A transfer syntax: how a data set is encoded (PS3.5 §10, PS3.6 Annex A).
 public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     /// The transfer syntax UID.
@@ -33,7 +34,10 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
             while let l = u.last, l == "\0" || l == " " { u.removeLast() }
             uid = String(u)
         }
-        if let k = TransferSyntax.byUID[uid] { self = k; return }
+        if let k = TransferSyntax.byUID[uid] {
+            self = k
+            return
+        }
         self.init(uid: uid, isExplicitVR: true, isBigEndian: false, isDeflated: false, isEncapsulated: true)
     }
 
@@ -52,13 +56,17 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Implicit VR Little Endian 1.2.840.10008.1.2 (PS3.5 §A.1).
-    public static let implicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2", isExplicitVR: false, isBigEndian: false, isDeflated: false, isEncapsulated: false)
+    public static let implicitVRLittleEndian = TransferSyntax(
+        uid: "1.2.840.10008.1.2", isExplicitVR: false, isBigEndian: false, isDeflated: false, isEncapsulated: false)
     /// Explicit VR Little Endian 1.2.840.10008.1.2.1 (PS3.5 §A.2).
-    public static let explicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1", isExplicitVR: true, isBigEndian: false, isDeflated: false, isEncapsulated: false)
+    public static let explicitVRLittleEndian = TransferSyntax(
+        uid: "1.2.840.10008.1.2.1", isExplicitVR: true, isBigEndian: false, isDeflated: false, isEncapsulated: false)
     /// Deflated Explicit VR Little Endian 1.2.840.10008.1.2.1.99 (PS3.5 §A.5).
-    public static let deflatedExplicitVRLittleEndian = TransferSyntax(uid: "1.2.840.10008.1.2.1.99", isExplicitVR: true, isBigEndian: false, isDeflated: true, isEncapsulated: false)
+    public static let deflatedExplicitVRLittleEndian = TransferSyntax(
+        uid: "1.2.840.10008.1.2.1.99", isExplicitVR: true, isBigEndian: false, isDeflated: true, isEncapsulated: false)
     /// Explicit VR Big Endian 1.2.840.10008.1.2.2 (retired) (PS3.5 §A.3).
-    public static let explicitVRBigEndian = TransferSyntax(uid: "1.2.840.10008.1.2.2", isExplicitVR: true, isBigEndian: true, isDeflated: false, isEncapsulated: false)
+    public static let explicitVRBigEndian = TransferSyntax(
+        uid: "1.2.840.10008.1.2.2", isExplicitVR: true, isBigEndian: true, isDeflated: false, isEncapsulated: false)
     /// Encapsulated Uncompressed Explicit VR Little Endian 1.2.840.10008.1.2.1.98 (PS3.5 §A.4.11).
     public static let encapsulatedUncompressedExplicitVRLittleEndian = encapsulated("1.2.840.10008.1.2.1.98")
     /// JPEG Baseline (Process 1) 1.2.840.10008.1.2.4.50 (PS3.5 §A.4.1).
@@ -102,12 +110,13 @@ public struct TransferSyntax: Hashable, Sendable, CustomStringConvertible {
     ]
 
     /// All transfer syntaxes known by name in this module.
-    public static let known: [TransferSyntax] = native + [
-        .encapsulatedUncompressedExplicitVRLittleEndian, .jpegBaseline, .jpegExtended, .jpegLossless,
-        .jpegLosslessSV1, .jpegLSLossless, .jpegLSNearLossless, .jpeg2000Lossless, .jpeg2000,
-        .jpeg2000MCLossless, .jpeg2000MC, .htj2kLossless, .htj2kLosslessRPCL, .htj2k, .rleLossless,
-        .mpeg2MPML, .mpeg4HP41, .hevcMP51,
-    ]
+    public static let known: [TransferSyntax] =
+        native + [
+            .encapsulatedUncompressedExplicitVRLittleEndian, .jpegBaseline, .jpegExtended, .jpegLossless,
+            .jpegLosslessSV1, .jpegLSLossless, .jpegLSNearLossless, .jpeg2000Lossless, .jpeg2000,
+            .jpeg2000MCLossless, .jpeg2000MC, .htj2kLossless, .htj2kLosslessRPCL, .htj2k, .rleLossless,
+            .mpeg2MPML, .mpeg4HP41, .hevcMP51,
+        ]
 
     private static let byUID: [String: TransferSyntax] = {
         var d: [String: TransferSyntax] = [:]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// An entry of the UID registry (PS3.6 Annex A).
 public struct UIDEntry: Sendable, Hashable {
     /// The UID.
@@ -28,8 +29,9 @@ public enum UIDDictionary {
         for line in generatedEntries.split(separator: "\n") {
             let f = line.split(separator: "|", omittingEmptySubsequences: false)
             guard f.count == 6 else { continue }
-            let e = UIDEntry(uid: String(f[0]), name: String(f[1]), kind: String(f[2]), keyword: String(f[3]),
-                             isRetired: f[4] == "1", isStorageSOPClass: f[5] == "1")
+            let e = UIDEntry(
+                uid: String(f[0]), name: String(f[1]), kind: String(f[2]), keyword: String(f[3]),
+                isRetired: f[4] == "1", isStorageSOPClass: f[5] == "1")
             t.all.append(e)
             t.byUID[e.uid] = e
             if !e.keyword.isEmpty { t.byKeyword[e.keyword] = e }

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 /// Value Representation (PS3.5 §6.2, Table 6.2-1).
 public enum VR: String, Sendable, CaseIterable, Hashable {
     case AE, AS, AT, CS, DA, DS, DT, FD, FL, IS, LO, LT, OB, OD, OF, OL, OV, OW

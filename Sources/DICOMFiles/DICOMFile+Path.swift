@@ -16,11 +16,12 @@ extension DICOMFile {
         do {
             return try FileBytes.readFile(path)
         } catch {
-            let failed = switch error.call {
-            case "open": "cannot open"
-            case "fstat": "cannot stat"
-            default: "cannot read"
-            }
+            let failed =
+                switch error.call {
+                case "open": "cannot open"
+                case "fstat": "cannot stat"
+                default: "cannot read"
+                }
             throw DICOMError.io("\(failed) \(path): errno \(error.errno)")
         }
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// Where a value sent as BulkDataURI sits, for the caller's URI maker.
@@ -55,8 +56,10 @@ public struct DICOMJSONEncoder: Sendable {
     }
 
     /// Appends the data set as one JSON object to `out`.
-    public func write(_ dataSet: DataSet, inherited characterSet: SpecificCharacterSet = .default,
-                      into out: inout [UInt8]) {
+    public func write(
+        _ dataSet: DataSet, inherited characterSet: SpecificCharacterSet = .default,
+        into out: inout [UInt8]
+    ) {
         var json = JSONOutput(into: out)
         out = []
         writeObject(dataSet, inherited: characterSet, path: [], to: &json)
@@ -78,8 +81,10 @@ public struct DICOMJSONEncoder: Sendable {
         out = json.bytes
     }
 
-    private func writeObject(_ dataSet: DataSet, inherited: SpecificCharacterSet,
-                             path: [BulkDataReference.ItemStep], to json: inout JSONOutput) {
+    private func writeObject(
+        _ dataSet: DataSet, inherited: SpecificCharacterSet,
+        path: [BulkDataReference.ItemStep], to json: inout JSONOutput
+    ) {
         let characterSet = dataSet.characterSet(inherited: inherited)
         json.byte(0x7B)
         var first = true
@@ -96,8 +101,10 @@ public struct DICOMJSONEncoder: Sendable {
         json.byte(0x7D)
     }
 
-    private func writeValue(_ element: DataElement, in dataSet: DataSet, characterSet: SpecificCharacterSet,
-                            path: [BulkDataReference.ItemStep], to json: inout JSONOutput) {
+    private func writeValue(
+        _ element: DataElement, in dataSet: DataSet, characterSet: SpecificCharacterSet,
+        path: [BulkDataReference.ItemStep], to json: inout JSONOutput
+    ) {
         let tag = element.tag
         switch element.value {
         case .sequence(let items):
@@ -105,14 +112,16 @@ public struct DICOMJSONEncoder: Sendable {
             json.raw(",\"Value\":[")
             for (i, item) in items.enumerated() {
                 if i > 0 { json.byte(0x2C) }
-                writeObject(item, inherited: characterSet,
-                            path: path + [BulkDataReference.ItemStep(sequence: tag, item: i)], to: &json)
+                writeObject(
+                    item, inherited: characterSet,
+                    path: path + [BulkDataReference.ItemStep(sequence: tag, item: i)], to: &json)
             }
             json.byte(0x5D)
         case .fragments(let fragments):
             let length = fragments.reduce(0) { $0 + $1.count }
-            let reference = BulkDataReference(path: path, tag: tag, vr: element.vr, length: length,
-                                              isEncapsulated: true)
+            let reference = BulkDataReference(
+                path: path, tag: tag, vr: element.vr, length: length,
+                isEncapsulated: true)
             // The limit applies to the value as stored: the fragments with their item headers.
             let storedLength = length + 8 * fragments.count
             if storedLength > inlineBinaryLimit, let uri = bulkDataURI?(reference) {
@@ -126,8 +135,9 @@ public struct DICOMJSONEncoder: Sendable {
             guard !bytes.isEmpty else { return }
             switch element.vr {
             case .OB, .OD, .OF, .OL, .OV, .OW, .UN:
-                let reference = BulkDataReference(path: path, tag: tag, vr: element.vr, length: bytes.count,
-                                                  isEncapsulated: false)
+                let reference = BulkDataReference(
+                    path: path, tag: tag, vr: element.vr, length: bytes.count,
+                    isEncapsulated: false)
                 if bytes.count > inlineBinaryLimit, let uri = bulkDataURI?(reference) {
                     json.raw(",\"BulkDataURI\":")
                     json.string(uri)
@@ -147,8 +157,10 @@ public struct DICOMJSONEncoder: Sendable {
     }
 
     /// The values of a non-binary element (inside the "Value" array).
-    private func writeValues(_ element: DataElement, in dataSet: DataSet, characterSet: SpecificCharacterSet,
-                             to json: inout JSONOutput) {
+    private func writeValues(
+        _ element: DataElement, in dataSet: DataSet, characterSet: SpecificCharacterSet,
+        to json: inout JSONOutput
+    ) {
         let tag = element.tag
         func list<T>(_ values: [T]?, _ write: (T, inout JSONOutput) -> Void) {
             for (i, v) in (values ?? []).enumerated() {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Turning IS and DS text (PS3.5 §6.2) into JSON numbers (RFC 8259 §6), which are stricter:
 /// no "+" sign, no leading zeros, no "." without digits on both sides.
 enum DecimalText {

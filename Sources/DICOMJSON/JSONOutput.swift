@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// JSON text written straight into a byte array (RFC 8259), with no intermediate objects.
 struct JSONOutput {
     var bytes: [UInt8]
@@ -58,7 +59,8 @@ struct JSONOutput {
         bytes.append(0x22)
         var it = data.makeIterator()
         while let a = it.next() {
-            let b = it.next(), c = it.next()
+            let b = it.next()
+            let c = it.next()
             let n = UInt32(a) << 16 | UInt32(b ?? 0) << 8 | UInt32(c ?? 0)
             bytes.append(Self.base64Digit(n >> 18))
             bytes.append(Self.base64Digit(n >> 12))

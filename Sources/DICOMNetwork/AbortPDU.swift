@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The source field of A-ABORT (PS3.8 §9.3.8, Table 9-26): 0 service-user, 1 reserved,
 /// 2 service-provider. Unknown values are kept, not rejected.
 public struct AbortSource: RawRepresentable, Sendable, Hashable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A-ASSOCIATE-AC PDU (PS3.8 §9.3.3): same fixed part as the RQ (AE titles echoed from the RQ),
 /// application context (10H), presentation context results (21H) and user information (50H).
 public struct AssociateAccept: Sendable, Hashable {

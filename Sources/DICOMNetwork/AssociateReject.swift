@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A-ASSOCIATE-RJ PDU (PS3.8 §9.3.4, Table 9-21): result, source, reason/diagnostic.
 ///
 /// Fields are raw-value structs so any byte a peer sends can be represented.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A-ASSOCIATE-RQ PDU (PS3.8 §9.3.2): protocol version, called and calling AE titles (16 bytes,
 /// space padded; stored trimmed, UL-06), application context (10H), presentation contexts (20H)
 /// and user information (50H).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The state transition table of PS3.8 Table 9-10: (event, state) → action. Blank cells are absent.
 extension AssociationStateMachine {
     private typealias S = State
@@ -22,13 +23,18 @@ extension AssociationStateMachine {
             7: row([(.sta3, .ae7)]),
             8: row([(.sta3, .ae8)]),
             9: row([(.sta6, .dt1), (.sta8, .ar7)]),
-            10: row([(.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta6, .dt2), (.sta7, .ar6), (.sta13, .aa6)],
-                    sta6to12, .aa8),
+            10: row(
+                [(.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta6, .dt2), (.sta7, .ar6), (.sta13, .aa6)],
+                sta6to12, .aa8),
             11: row([(.sta6, .ar1)]),
-            12: row([(.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta6, .ar2), (.sta7, .ar8), (.sta13, .aa6)],
-                    sta6to12, .aa8),
-            13: row([(.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta7, .ar3), (.sta10, .ar10), (.sta11, .ar3),
-                     (.sta13, .aa6)], sta6to12, .aa8),
+            12: row(
+                [(.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta6, .ar2), (.sta7, .ar8), (.sta13, .aa6)],
+                sta6to12, .aa8),
+            13: row(
+                [
+                    (.sta2, .aa1), (.sta3, .aa8), (.sta5, .aa8), (.sta7, .ar3), (.sta10, .ar10), (.sta11, .ar3),
+                    (.sta13, .aa6),
+                ], sta6to12, .aa8),
             14: row([(.sta8, .ar4), (.sta9, .ar9), (.sta12, .ar4)]),
             15: row([(.sta4, .aa2)], sta3to12, .aa1),
             16: row([(.sta2, .aa2), (.sta13, .aa2)], sta3to12, .aa3),

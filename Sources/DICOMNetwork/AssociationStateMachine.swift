@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The DICOM upper layer association state machine (PS3.8 §9.2, Tables 9-1…9-10) as a pure value:
 /// events in, outputs out. No sockets and no clocks: ARTIM is represented by ``Output/startARTIM``
 /// and ``Output/stopARTIM``; its expiry is the input ``Event/artimExpired`` (Evt18).
@@ -122,12 +123,33 @@ public struct AssociationStateMachine: Sendable {
 
     /// Actions of PS3.8 Tables 9-6…9-9.
     public enum Action: String, Sendable, Hashable, CaseIterable {
-        case ae1 = "AE-1", ae2 = "AE-2", ae3 = "AE-3", ae4 = "AE-4", ae5 = "AE-5", ae6 = "AE-6", ae7 = "AE-7"
+        case ae1 = "AE-1"
+        case ae2 = "AE-2"
+        case ae3 = "AE-3"
+        case ae4 = "AE-4"
+        case ae5 = "AE-5"
+        case ae6 = "AE-6"
+        case ae7 = "AE-7"
         case ae8 = "AE-8"
-        case dt1 = "DT-1", dt2 = "DT-2"
-        case ar1 = "AR-1", ar2 = "AR-2", ar3 = "AR-3", ar4 = "AR-4", ar5 = "AR-5", ar6 = "AR-6", ar7 = "AR-7"
-        case ar8 = "AR-8", ar9 = "AR-9", ar10 = "AR-10"
-        case aa1 = "AA-1", aa2 = "AA-2", aa3 = "AA-3", aa4 = "AA-4", aa5 = "AA-5", aa6 = "AA-6", aa7 = "AA-7"
+        case dt1 = "DT-1"
+        case dt2 = "DT-2"
+        case ar1 = "AR-1"
+        case ar2 = "AR-2"
+        case ar3 = "AR-3"
+        case ar4 = "AR-4"
+        case ar5 = "AR-5"
+        case ar6 = "AR-6"
+        case ar7 = "AR-7"
+        case ar8 = "AR-8"
+        case ar9 = "AR-9"
+        case ar10 = "AR-10"
+        case aa1 = "AA-1"
+        case aa2 = "AA-2"
+        case aa3 = "AA-3"
+        case aa4 = "AA-4"
+        case aa5 = "AA-5"
+        case aa6 = "AA-6"
+        case aa7 = "AA-7"
         case aa8 = "AA-8"
     }
 
@@ -288,7 +310,8 @@ public struct AssociationStateMachine: Sendable {
             return [.confirmRelease]
         case .aa1:
             state = .sta13
-            let pdu: AbortPDU = event == .abortRequest
+            let pdu: AbortPDU =
+                event == .abortRequest
                 ? AbortPDU(source: .serviceUser, reason: .notSpecified)
                 : AbortPDU(source: .serviceProvider, reason: abortReason(for: event))
             isARTIMRunning = true
@@ -316,8 +339,10 @@ public struct AssociationStateMachine: Sendable {
             state = .sta13
             let reason = abortReason(for: event)
             isARTIMRunning = true
-            return [.sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: reason))),
-                    .indicateAbort(.protocolError(reason)), .startARTIM]
+            return [
+                .sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: reason))),
+                .indicateAbort(.protocolError(reason)), .startARTIM,
+            ]
         }
     }
 }

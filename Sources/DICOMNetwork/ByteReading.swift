@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A cursor over an `ArraySlice<UInt8>` that never traps: every read returns
 /// `nil` when not enough bytes remain. The byte order is explicit at each call.
 ///
@@ -120,7 +121,8 @@ enum DICOMText {
     /// The text of `bytes` without leading and trailing NULs and spaces.
     static func withoutPadding(_ bytes: ArraySlice<UInt8>) -> String {
         // Compared byte by byte: a UID is read for every proposed context and every command.
-        var lo = bytes.startIndex, hi = bytes.endIndex
+        var lo = bytes.startIndex
+        var hi = bytes.endIndex
         while lo < hi, bytes[lo] == 0x00 || bytes[lo] == 0x20 { lo += 1 }
         while hi > lo, bytes[hi - 1] == 0x00 || bytes[hi - 1] == 0x20 { hi -= 1 }
         return string(bytes[lo..<hi])
@@ -133,4 +135,3 @@ enum DICOMText {
         return b
     }
 }
-

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Command Field (0000,0100) values used by the Q/R archive (PS3.7 Annex E; DM-03).
 public enum CommandField: UInt16, Sendable, Hashable, CaseIterable {
     case cStoreRQ = 0x0001

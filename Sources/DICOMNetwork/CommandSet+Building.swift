@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Building a command set whose elements are all known at once (the message constructors):
 /// one allocation of the exact size and straight writes, instead of one insertion per element.
 extension CommandSet {

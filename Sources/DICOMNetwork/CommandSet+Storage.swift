@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The byte layout behind ``CommandSet``: the encoded command set itself (PS3.7 §6.3.1, PS3.5
 /// §7.1.3 Implicit VR Little Endian), kept sorted so encoding is a return and decoding one copy.
 extension CommandSet {
@@ -62,19 +63,19 @@ extension CommandSet {
     private static func isInLayout(_ bytes: ArraySlice<UInt8>) -> Bool {
         bytes.withUnsafeBytes { raw in
             guard raw.count >= groupLengthElementLength,
-                  raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == 0,  // (0000,0000)
-                  UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == 4
+                raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self) == 0,  // (0000,0000)
+                UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == 4
             else { return false }
             var offset = groupLengthElementLength
             var previous = Tag.groupLength
             while offset < raw.count {
                 guard raw.count - offset >= elementHeaderLength,
-                      raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self) == 0  // group 0000
+                    raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self) == 0  // group 0000
                 else { return false }
                 let element = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 2, as: UInt16.self))
                 let length = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
                 guard element > previous, length != 0xFFFF_FFFF,
-                      raw.count - offset - elementHeaderLength >= Int(length)
+                    raw.count - offset - elementHeaderLength >= Int(length)
                 else { return false }
                 previous = element
                 offset += elementHeaderLength + Int(length)
@@ -92,7 +93,9 @@ extension CommandSet {
 
     /// The value length in the header at `offset`.
     static func valueLength(at offset: Int, in storage: [UInt8]) -> Int {
-        storage.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))) }
+        storage.withUnsafeBytes {
+            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+        }
     }
 
     /// Where `element` is, or where it would go to keep the order: the offset of its header,
@@ -112,8 +115,10 @@ extension CommandSet {
 
     /// Gives `element` a value of `count` bytes, which `write` fills, in place of any value it
     /// had; the element goes to its place in the order. (0000,0000) is left alone.
-    static func setValue(_ element: UInt16, count: Int, in storage: inout [UInt8],
-                         _ write: (UnsafeMutableRawBufferPointer) -> Void) {
+    static func setValue(
+        _ element: UInt16, count: Int, in storage: inout [UInt8],
+        _ write: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
         guard element != Tag.groupLength else { return }
         precondition(count <= Int(UInt32.max - 1), "a command element value is shorter than 4 GiB")
         let (offset, found) = locate(element, in: storage)
@@ -141,7 +146,9 @@ extension CommandSet {
     /// Bytes already holding the right value are not written, so a shared buffer is not copied.
     static func updateGroupLength(_ storage: inout [UInt8]) {
         let length = UInt32(storage.count - groupLengthElementLength)
-        let current = storage.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self)) }
+        let current = storage.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        }
         guard current != length else { return }
         storage.withUnsafeMutableBytes { $0.storeBytes(of: length.littleEndian, toByteOffset: 8, as: UInt32.self) }
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Errors decoding a DIMSE command set (PS3.7 §6.3, §9.3).
 public enum CommandSetDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// An element header or value runs past the end of the command.
@@ -158,7 +159,10 @@ public struct CommandSet: Sendable, Hashable {
     }
 
     public mutating func setUS(_ element: UInt16, _ value: UInt16?) {
-        guard let value else { removeValue(element); return }
+        guard let value else {
+            removeValue(element)
+            return
+        }
         Self.setValue(element, count: 2, in: &storage) {
             $0.storeBytes(of: value.littleEndian, as: UInt16.self)
         }
@@ -186,7 +190,10 @@ public struct CommandSet: Sendable, Hashable {
 
     /// Sets the UTF-8 bytes of `value` padded with `pad` to even length, or removes the element.
     private mutating func setPadded(_ element: UInt16, _ value: String?, pad: UInt8) {
-        guard let value else { removeValue(element); return }
+        guard let value else {
+            removeValue(element)
+            return
+        }
         let utf8 = value.utf8
         let count = utf8.count
         Self.setValue(element, count: count + count % 2, in: &storage) { buffer in
@@ -255,7 +262,10 @@ public struct CommandSet: Sendable, Hashable {
             return tags
         }
         set {
-            guard let newValue else { removeValue(Tag.offendingElement); return }
+            guard let newValue else {
+                removeValue(Tag.offendingElement)
+                return
+            }
             Self.setValue(Tag.offendingElement, count: 4 * newValue.count, in: &storage) { buffer in
                 for (i, t) in newValue.enumerated() {
                     buffer.storeBytes(of: UInt16(t >> 16).littleEndian, toByteOffset: 4 * i, as: UInt16.self)
@@ -295,8 +305,9 @@ public struct CommandSet: Sendable, Hashable {
     /// All four sub-operation counters at once.
     public var subOperations: SubOperationCounts {
         get {
-            SubOperationCounts(remaining: remainingSubOperations, completed: completedSubOperations,
-                               failed: failedSubOperations, warning: warningSubOperations)
+            SubOperationCounts(
+                remaining: remainingSubOperations, completed: completedSubOperations,
+                failed: failedSubOperations, warning: warningSubOperations)
         }
         set {
             remainingSubOperations = newValue.remaining

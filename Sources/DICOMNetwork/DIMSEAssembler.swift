@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Errors while reassembling DIMSE messages from PDVs (PS3.8 Annex E; UL-19/UL-20).
 /// Each maps to an A-ABORT (source 2) with ``abortReason``.
 public enum DIMSEAssemblyError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -97,14 +98,19 @@ public struct DIMSEAssembler: Sendable {
 
     private var contexts: [UInt8: ContextState] = [:]
 
-    public init(acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024,
-                deliverDataSetIncrementally: Bool = false) {
-        self.init(acceptedContextIDs: acceptedContextIDs, maxCommandLength: maxCommandLength,
-                  streaming: deliverDataSetIncrementally ? .always : .never, maxAccumulatedDataSetLength: nil)
+    public init(
+        acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024,
+        deliverDataSetIncrementally: Bool = false
+    ) {
+        self.init(
+            acceptedContextIDs: acceptedContextIDs, maxCommandLength: maxCommandLength,
+            streaming: deliverDataSetIncrementally ? .always : .never, maxAccumulatedDataSetLength: nil)
     }
 
-    public init(acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024, streaming: DataSetStreaming,
-                maxAccumulatedDataSetLength: Int?) {
+    public init(
+        acceptedContextIDs: Set<UInt8>, maxCommandLength: Int = 64 * 1024, streaming: DataSetStreaming,
+        maxAccumulatedDataSetLength: Int?
+    ) {
         self.acceptedContextIDs = acceptedContextIDs
         self.maxCommandLength = maxCommandLength
         self.streaming = streaming
@@ -153,7 +159,9 @@ public struct DIMSEAssembler: Sendable {
             var size = 0
             switch state {
             case nil: break
-            case .command(let f, let s)?: fragments = f; size = s
+            case .command(let f, let s)?:
+                fragments = f
+                size = s
             case .dataSet?, .streamingDataSet?: throw .commandDuringDataSet(contextID: id)
             }
             size += pdv.fragment.count
@@ -197,8 +205,9 @@ public struct DIMSEAssembler: Sendable {
             case .dataSet(let command, var fragments, let size)?:
                 contexts[id] = nil  // release the array before appending (keeps it uniquely referenced)
                 if let limit = maxAccumulatedDataSetLength, size + pdv.fragment.count > limit {
-                    throw .dataSetTooLarge(contextID: id, commandField: command.commandFieldValue,
-                                           size: size + pdv.fragment.count, limit: limit)
+                    throw .dataSetTooLarge(
+                        contextID: id, commandField: command.commandFieldValue,
+                        size: size + pdv.fragment.count, limit: limit)
                 }
                 fragments.append(pdv.fragment)
                 if pdv.isLast {

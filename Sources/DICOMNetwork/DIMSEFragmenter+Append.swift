@@ -1,17 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
 extension DIMSEFragmenter {
     /// Appends the message's P-DATA-TF PDUs to `out` as contiguous bytes: the same bytes,
     /// in the same order, as concatenating ``pieces(contextID:command:dataSet:peerMaxPDULength:)``
     /// for a data set in one slice. Used to frame a whole page of C-FIND responses into one
     /// buffer off the reactor thread.
-    public static func append(contextID: UInt8, command: ArraySlice<UInt8>, dataSet: ArraySlice<UInt8>?,
-                              peerMaxPDULength: UInt32, into out: inout [UInt8]) {
+    public static func append(
+        contextID: UInt8, command: ArraySlice<UInt8>, dataSet: ArraySlice<UInt8>?,
+        peerMaxPDULength: UInt32, into out: inout [UInt8]
+    ) {
         let cap = maxFragmentLength(peerMaxPDULength: peerMaxPDULength)
         appendPart(command, isCommand: true, contextID: contextID, cap: cap, into: &out)
         if let dataSet { appendPart(dataSet, isCommand: false, contextID: contextID, cap: cap, into: &out) }
     }
 
-    private static func appendPart(_ part: ArraySlice<UInt8>, isCommand: Bool, contextID: UInt8, cap: Int,
-                                   into out: inout [UInt8]) {
+    private static func appendPart(
+        _ part: ArraySlice<UInt8>, isCommand: Bool, contextID: UInt8, cap: Int,
+        into out: inout [UInt8]
+    ) {
         var rest = part
         repeat {
             let chunk = rest.prefix(cap)
@@ -42,9 +47,10 @@ extension DIMSEFragmenter {
                 var start = 0
                 repeat {
                     let end = Swift.min(source.count, start + cap)
-                    writeFrameHeader(contextID: contextID, isCommand: true, isLast: end == source.count,
-                                     payloadLength: end - start,
-                                     into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
+                    writeFrameHeader(
+                        contextID: contextID, isCommand: true, isLast: end == source.count,
+                        payloadLength: end - start,
+                        into: UnsafeMutableRawBufferPointer(rebasing: out[written...]))
                     written += frameHeaderLength
                     UnsafeMutableRawBufferPointer(rebasing: out[written...])
                         .copyMemory(from: UnsafeRawBufferPointer(rebasing: source[start..<end]))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A complete DIMSE message: command set and optional data set on one presentation context
 /// (PS3.7 §6.3; PS3.8 Annex E).
 public struct DIMSEMessage: Sendable, Hashable {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A DIMSE status code (0000,0900) with the classification of PS3.7 Annex C (and the per-service
 /// tables of PS3.4): success, pending, cancel, warning, failure.
 public struct DIMSEStatus: RawRepresentable, Sendable, Hashable, CustomStringConvertible {

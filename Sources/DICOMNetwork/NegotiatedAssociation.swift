@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The outcome of association negotiation as both sides use it afterwards (PS3.8 §9.3.2–9.3.3,
 /// PS3.7 Annex D.3.3): accepted presentation contexts with their roles, the peer's limits and identity.
 public struct NegotiatedAssociation: Sendable, Hashable {
@@ -11,8 +12,10 @@ public struct NegotiatedAssociation: Sendable, Hashable {
         /// The association requestor may act as SCP on this context (default false; C-GET storage).
         public var requestorIsSCP: Bool
 
-        public init(id: UInt8, abstractSyntax: String, transferSyntax: String,
-                    requestorIsSCU: Bool = true, requestorIsSCP: Bool = false) {
+        public init(
+            id: UInt8, abstractSyntax: String, transferSyntax: String,
+            requestorIsSCU: Bool = true, requestorIsSCP: Bool = false
+        ) {
             self.id = id
             self.abstractSyntax = abstractSyntax
             self.transferSyntax = transferSyntax
@@ -36,10 +39,12 @@ public struct NegotiatedAssociation: Sendable, Hashable {
     /// The user identity the requestor presented, if any (58H).
     public var userIdentity: UserIdentityRequest?
 
-    public init(contexts: [UInt8: Context], peerMaxPDULength: UInt32, ourMaxPDULength: UInt32,
-                peerImplementationClassUID: String?, peerImplementationVersionName: String?,
-                callingAETitle: String, calledAETitle: String,
-                extendedNegotiations: [String: [UInt8]] = [:], userIdentity: UserIdentityRequest? = nil) {
+    public init(
+        contexts: [UInt8: Context], peerMaxPDULength: UInt32, ourMaxPDULength: UInt32,
+        peerImplementationClassUID: String?, peerImplementationVersionName: String?,
+        callingAETitle: String, calledAETitle: String,
+        extendedNegotiations: [String: [UInt8]] = [:], userIdentity: UserIdentityRequest? = nil
+    ) {
         self.contexts = contexts
         self.peerMaxPDULength = peerMaxPDULength
         self.ourMaxPDULength = ourMaxPDULength

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A presentation context the requestor wants (PS3.8 §9.3.2.2), with an optional role proposal
 /// (54H, PS3.7 D.3.3.4) — e.g. `scp: true` for storage SOP classes received over C-GET.
 public struct RequestedContext: Sendable, Hashable {
@@ -6,7 +7,10 @@ public struct RequestedContext: Sendable, Hashable {
     /// Proposed roles for the requestor; `nil` = default (SCU only, no 54H sent).
     public var role: (scu: Bool, scp: Bool)? {
         get { roleSCU.map { ($0, roleSCP ?? false) } }
-        set { roleSCU = newValue?.scu; roleSCP = newValue?.scp }
+        set {
+            roleSCU = newValue?.scu
+            roleSCP = newValue?.scp
+        }
     }
     private var roleSCU: Bool?
     private var roleSCP: Bool?
@@ -30,17 +34,20 @@ extension AssociateRequest {
         var proposals: [PresentationContextProposal] = []
         var roles: [RoleSelection] = []
         for (i, c) in contexts.enumerated() {
-            proposals.append(.init(id: UInt8(2 * i + 1), abstractSyntax: c.abstractSyntax,
-                                   transferSyntaxes: c.transferSyntaxes))
+            proposals.append(
+                .init(
+                    id: UInt8(2 * i + 1), abstractSyntax: c.abstractSyntax,
+                    transferSyntaxes: c.transferSyntaxes))
             if let r = c.role, !roles.contains(where: { $0.sopClassUID == c.abstractSyntax }) {
                 roles.append(.init(sopClassUID: c.abstractSyntax, scuRole: r.scu, scpRole: r.scp))
             }
         }
         return AssociateRequest(
             calledAETitle: calledAETitle, callingAETitle: callingAETitle, presentationContexts: proposals,
-            userInformation: UserInformation(maxPDULength: maxPDULength, implementationClassUID: implementationClassUID,
-                                             implementationVersionName: implementationVersionName,
-                                             roleSelections: roles))
+            userInformation: UserInformation(
+                maxPDULength: maxPDULength, implementationClassUID: implementationClassUID,
+                implementationVersionName: implementationVersionName,
+                roleSelections: roles))
     }
 }
 
@@ -55,7 +62,8 @@ extension NegotiatedAssociation {
             guard let p = proposed[r.id] else { continue }
             var ctx = Context(id: r.id, abstractSyntax: p.abstractSyntax, transferSyntax: r.transferSyntax)
             if let mine = rq.userInformation.roleSelections.first(where: { $0.sopClassUID == p.abstractSyntax }),
-               let reply = ac.userInformation.roleSelections.first(where: { $0.sopClassUID == p.abstractSyntax }) {
+                let reply = ac.userInformation.roleSelections.first(where: { $0.sopClassUID == p.abstractSyntax })
+            {
                 ctx.requestorIsSCU = mine.scuRole && reply.scuRole
                 ctx.requestorIsSCP = mine.scpRole && reply.scpRole
             }
@@ -67,8 +75,10 @@ extension NegotiatedAssociation {
             peerImplementationClassUID: ac.userInformation.implementationClassUID,
             peerImplementationVersionName: ac.userInformation.implementationVersionName,
             callingAETitle: rq.callingAETitle, calledAETitle: rq.calledAETitle,
-            extendedNegotiations: Dictionary(ac.userInformation.extendedNegotiations.map {
-                ($0.sopClassUID, $0.applicationInformation) }, uniquingKeysWith: { a, _ in a }),
+            extendedNegotiations: Dictionary(
+                ac.userInformation.extendedNegotiations.map {
+                    ($0.sopClassUID, $0.applicationInformation)
+                }, uniquingKeysWith: { a, _ in a }),
             userIdentity: rq.userInformation.userIdentityRequest)
     }
 }

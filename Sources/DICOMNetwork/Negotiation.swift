@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Acceptor-side negotiation rules (PS3.8 §9.3.2–9.3.4, §7.1.1; PS3.7 Annex D.3.3).
 /// The maximum number of associations is not here: the server enforces it (RJ 2/3/2).
 public struct AcceptorPolicy: Sendable {
@@ -43,13 +44,16 @@ public struct AcceptorPolicy: Sendable {
     }
 
     /// A policy from a table: abstract syntax → transfer syntaxes in our preference order.
-    public init(aeTitle: String, checkCalledAETitle: Bool = true, supported: [String: [String]],
-                maxPDULength: UInt32 = 16384, implementationClassUID: String,
-                implementationVersionName: String? = nil, requestorSCPRoleSOPClasses: Set<String> = []) {
-        self.init(aeTitle: aeTitle, checkCalledAETitle: checkCalledAETitle, transferSyntaxes: { supported[$0] },
-                  maxPDULength: maxPDULength, implementationClassUID: implementationClassUID,
-                  implementationVersionName: implementationVersionName,
-                  acceptsRequestorSCPRole: { requestorSCPRoleSOPClasses.contains($0) })
+    public init(
+        aeTitle: String, checkCalledAETitle: Bool = true, supported: [String: [String]],
+        maxPDULength: UInt32 = 16384, implementationClassUID: String,
+        implementationVersionName: String? = nil, requestorSCPRoleSOPClasses: Set<String> = []
+    ) {
+        self.init(
+            aeTitle: aeTitle, checkCalledAETitle: checkCalledAETitle, transferSyntaxes: { supported[$0] },
+            maxPDULength: maxPDULength, implementationClassUID: implementationClassUID,
+            implementationVersionName: implementationVersionName,
+            acceptsRequestorSCPRole: { requestorSCPRoleSOPClasses.contains($0) })
     }
 }
 
@@ -119,8 +123,9 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
     var seenRoles = Set<String>(minimumCapacity: ui.roleSelections.count)
     for rs in ui.roleSelections {
         guard let ids = acceptedIDs[rs.sopClassUID], seenRoles.insert(rs.sopClassUID).inserted else { continue }
-        let reply = RoleSelection(sopClassUID: rs.sopClassUID, scuRole: rs.scuRole,
-                                  scpRole: rs.scpRole && policy.acceptsRequestorSCPRole(rs.sopClassUID))
+        let reply = RoleSelection(
+            sopClassUID: rs.sopClassUID, scuRole: rs.scuRole,
+            scpRole: rs.scpRole && policy.acceptsRequestorSCPRole(rs.sopClassUID))
         roleReplies.append(reply)
         for id in ids {
             accepted[Int(id)]?.requestorIsSCU = reply.scuRole
@@ -136,7 +141,8 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
     var agreed: [String: [UInt8]] = [:]
     for en in ui.extendedNegotiations where acceptedIDs[en.sopClassUID] != nil && agreed[en.sopClassUID] == nil {
         let requested = en.applicationInformation
-        var reply = policy.extendedNegotiationReply(en.sopClassUID, requested)
+        var reply =
+            policy.extendedNegotiationReply(en.sopClassUID, requested)
             ?? [UInt8](repeating: 0, count: requested.count)
         reply = reply.enumerated().map { i, b in i < requested.count && requested[i] != 0 ? b : 0 }
         extReplies.append(.init(sopClassUID: en.sopClassUID, applicationInformation: reply))
@@ -147,16 +153,20 @@ public func negotiate(_ rq: AssociateRequest, policy: AcceptorPolicy) -> Associa
         maxPDULength: policy.maxPDULength,
         implementationClassUID: policy.implementationClassUID,
         implementationVersionName: policy.implementationVersionName,
-        asyncOperationsWindow: ui.asyncOperationsWindow == nil ? nil : .init(maxOperationsInvoked: 1,
-                                                                             maxOperationsPerformed: 1),
+        asyncOperationsWindow: ui.asyncOperationsWindow == nil
+            ? nil
+            : .init(
+                maxOperationsInvoked: 1,
+                maxOperationsPerformed: 1),
         roleSelections: roleReplies,
         extendedNegotiations: extReplies,
         userIdentityResponse: ui.userIdentityRequest?.positiveResponseRequested == true
             ? UserIdentityResponse(serverResponse: []) : nil)
 
-    let ac = AssociateAccept(protocolVersion: 0x0001, calledAETitle: rq.calledAETitle,
-                             callingAETitle: rq.callingAETitle, applicationContextName: dicomApplicationContextName,
-                             presentationContexts: results, userInformation: userInfo)
+    let ac = AssociateAccept(
+        protocolVersion: 0x0001, calledAETitle: rq.calledAETitle,
+        callingAETitle: rq.callingAETitle, applicationContextName: dicomApplicationContextName,
+        presentationContexts: results, userInformation: userInfo)
     let negotiated = NegotiatedAssociation(
         contexts: contexts, peerMaxPDULength: ui.maxPDULength ?? 0, ourMaxPDULength: policy.maxPDULength,
         peerImplementationClassUID: ui.implementationClassUID,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Decoding of PDU bodies (PS3.8 §9.3). All integers are big-endian; reserved fields are not
 /// checked (UL-03); items may come in any order (UL-07).
 extension PDU {
@@ -18,10 +19,11 @@ extension PDU {
             return .associateAC(try AssociateAccept(decodingBody: body))
         case .associateRJ:
             let f = try fixedFourByteBody(body, context: "A-ASSOCIATE-RJ")
-            return .associateRJ(AssociateReject(
-                result: .init(rawValue: f[f.startIndex + 1]),
-                source: .init(rawValue: f[f.startIndex + 2]),
-                reason: .init(rawValue: f[f.startIndex + 3])))
+            return .associateRJ(
+                AssociateReject(
+                    result: .init(rawValue: f[f.startIndex + 1]),
+                    source: .init(rawValue: f[f.startIndex + 2]),
+                    reason: .init(rawValue: f[f.startIndex + 3])))
         case .pData:
             return .pData(try PDataTF(decodingBody: body))
         case .releaseRQ:
@@ -32,8 +34,10 @@ extension PDU {
             return .releaseRP
         case .abort:
             let f = try fixedFourByteBody(body, context: "A-ABORT")
-            return .abort(AbortPDU(source: .init(rawValue: f[f.startIndex + 2]),
-                                   reason: .init(rawValue: f[f.startIndex + 3])))
+            return .abort(
+                AbortPDU(
+                    source: .init(rawValue: f[f.startIndex + 2]),
+                    reason: .init(rawValue: f[f.startIndex + 3])))
         }
     }
 
@@ -61,7 +65,8 @@ func splitItems(_ bytes: ArraySlice<UInt8>, context: String) throws(PDUDecodingE
         _ = r.readUInt8()  // reserved (or sub-item version for 57H)
         let length = Int(r.readUInt16BigEndian()!)  // item length: big-endian
         guard let value = r.readSlice(length) else {
-            throw .truncated(context: "\(context) item 0x\(String(type, radix: 16))", needed: length, available: r.count)
+            throw .truncated(
+                context: "\(context) item 0x\(String(type, radix: 16))", needed: length, available: r.count)
         }
         items.append(RawItem(type: type, value: value))
     }
@@ -135,9 +140,10 @@ extension AssociateRequest {
             try PresentationContextProposal(decoding: value)
         }
         guard !items.contexts.isEmpty else { throw .missingItem(context: "\(ctx) presentation context (20H)") }
-        self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
-                  applicationContextName: items.applicationContext, presentationContexts: items.contexts,
-                  userInformation: items.userInformation)
+        self.init(
+            protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
+            applicationContextName: items.applicationContext, presentationContexts: items.contexts,
+            userInformation: items.userInformation)
     }
 }
 
@@ -148,9 +154,10 @@ extension AssociateAccept {
         let items = try fixed.decodeItems(context: ctx, contextItemType: 0x21) { value throws(PDUDecodingError) in
             try PresentationContextResult(decoding: value)
         }
-        self.init(protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
-                  applicationContextName: items.applicationContext, presentationContexts: items.contexts,
-                  userInformation: items.userInformation)
+        self.init(
+            protocolVersion: fixed.protocolVersion, calledAETitle: fixed.called, callingAETitle: fixed.calling,
+            applicationContextName: items.applicationContext, presentationContexts: items.contexts,
+            userInformation: items.userInformation)
     }
 }
 
@@ -238,11 +245,13 @@ extension UserInformation {
                 guard let scu = r.readUInt8(), let scp = r.readUInt8() else {
                     throw .truncated(context: ctx, needed: 2, available: r.count)
                 }
-                roleSelections.append(RoleSelection(sopClassUID: DICOMText.uid(uid), scuRole: scu != 0, scpRole: scp != 0))
+                roleSelections.append(
+                    RoleSelection(sopClassUID: DICOMText.uid(uid), scuRole: scu != 0, scpRole: scp != 0))
             case 0x56:
                 let uid = try readLengthPrefixed(&r, context: "SOP class extended negotiation (56H)")
-                extendedNegotiations.append(SOPClassExtendedNegotiation(
-                    sopClassUID: DICOMText.uid(uid), applicationInformation: Array(r.readRest())))
+                extendedNegotiations.append(
+                    SOPClassExtendedNegotiation(
+                        sopClassUID: DICOMText.uid(uid), applicationInformation: Array(r.readRest())))
             case 0x57:
                 let ctx = "SOP class common extended negotiation (57H)"
                 let uid = try readLengthPrefixed(&r, context: ctx)
@@ -254,9 +263,10 @@ extension UserInformation {
                         related.append(DICOMText.uid(try readLengthPrefixed(&rr, context: ctx)))
                     }
                 }
-                commonExtendedNegotiations.append(SOPClassCommonExtendedNegotiation(
-                    sopClassUID: DICOMText.uid(uid), serviceClassUID: DICOMText.uid(service),
-                    relatedGeneralSOPClassUIDs: related))
+                commonExtendedNegotiations.append(
+                    SOPClassCommonExtendedNegotiation(
+                        sopClassUID: DICOMText.uid(uid), serviceClassUID: DICOMText.uid(service),
+                        relatedGeneralSOPClassUIDs: related))
             case 0x58:
                 let ctx = "user identity (58H)"
                 guard let type = r.readUInt8(), let positive = r.readUInt8() else {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Encoding of PDUs (PS3.8 §9.3). All integers big-endian; reserved fields zero (UL-03).
 extension PDU {
     /// The complete PDU (header and body) as one array. For P-DATA without copying fragments
@@ -60,8 +61,10 @@ extension AssociateRequest {
         items.appendItem(0x10, Array(applicationContextName.utf8))
         for pc in presentationContexts { items.appendItem(0x20, pc.encodedValue()) }
         items.appendItem(0x50, userInformation.encodedValue())
-        return wrapPDU(.associateRQ, body: associateBody(
-            version: protocolVersion, called: calledAETitle, calling: callingAETitle, items: items))
+        return wrapPDU(
+            .associateRQ,
+            body: associateBody(
+                version: protocolVersion, called: calledAETitle, calling: callingAETitle, items: items))
     }
 }
 
@@ -72,8 +75,10 @@ extension AssociateAccept {
         items.appendItem(0x10, Array(applicationContextName.utf8))
         for pc in presentationContexts { items.appendItem(0x21, pc.encodedValue()) }
         items.appendItem(0x50, userInformation.encodedValue())
-        return wrapPDU(.associateAC, body: associateBody(
-            version: protocolVersion, called: calledAETitle, calling: callingAETitle, items: items))
+        return wrapPDU(
+            .associateAC,
+            body: associateBody(
+                version: protocolVersion, called: calledAETitle, calling: callingAETitle, items: items))
     }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A decoded upper-layer PDU (PS3.8 §9.3).
 public enum PDU: Sendable, Hashable {
     case associateRQ(AssociateRequest)

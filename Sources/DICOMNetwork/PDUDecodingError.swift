@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Errors thrown when decoding PDUs, items and sub-items from peer input (PS3.8 §9.3).
 ///
 /// Every malformed input produces one of these; nothing traps. ``abortReason`` gives the A-ABORT

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The seven PDU types of the DICOM upper layer (PS3.8 §9.3.1, UL-02).
 public enum PDUType: UInt8, Sendable, Hashable, CaseIterable {
     case associateRQ = 0x01
@@ -33,7 +34,7 @@ public struct PDUHeader: Sendable, Hashable {
     public static func peek(_ bytes: ArraySlice<UInt8>) -> PDUHeader? {
         var r = ByteReader(bytes)
         guard let type = r.readUInt8(), r.readUInt8() != nil,
-              let length = r.readUInt32BigEndian()  // PDU length: big-endian
+            let length = r.readUInt32BigEndian()  // PDU length: big-endian
         else { return nil }
         return PDUHeader(type: type, length: length)
     }

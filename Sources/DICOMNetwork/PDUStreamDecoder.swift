@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Incremental PDU framing over a byte stream (PS3.8 §9.3.1; UL-01, UL-04).
 ///
 /// Limits are checked on the 6-byte header, before the body is buffered:

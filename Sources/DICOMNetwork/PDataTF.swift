@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One presentation data value item of a P-DATA-TF (PS3.8 §9.3.5.1, Annex E; UL-17/18).
 ///
 /// Wire form: 4-byte big-endian item length (= fragment length + 2), context ID, message control

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The DICOM application context name (PS3.7 Annex A.2.1).
 public let dicomApplicationContextName = "1.2.840.10008.3.1.1.1"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Asynchronous Operations Window sub-item, 53H (PS3.7 §D.3.3.3). 0 means unlimited.
 public struct AsyncOperationsWindow: Sendable, Hashable {
     public var maxOperationsInvoked: UInt16
@@ -67,8 +68,10 @@ public struct UserIdentityRequest: Sendable, Hashable {
     public var primaryField: [UInt8]
     public var secondaryField: [UInt8]
 
-    public init(identityType: IdentityType, positiveResponseRequested: Bool, primaryField: [UInt8],
-                secondaryField: [UInt8] = []) {
+    public init(
+        identityType: IdentityType, positiveResponseRequested: Bool, primaryField: [UInt8],
+        secondaryField: [UInt8] = []
+    ) {
         self.identityType = identityType
         self.positiveResponseRequested = positiveResponseRequested
         self.primaryField = primaryField

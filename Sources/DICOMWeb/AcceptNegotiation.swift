@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// One media range of an `Accept` field with its weight (RFC 9110 §12.5.1).
@@ -81,8 +82,10 @@ public enum WADONegotiation {
     /// The compressed-pixel media types of PS3.18 Table 8.7.3-5: the transfer syntaxes each
     /// carries, its default first.
     public static let pixelMediaTypes: [String: [String]] = [
-        "image/jpeg": ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
-                       "1.2.840.10008.1.2.4.70"],
+        "image/jpeg": [
+            "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+            "1.2.840.10008.1.2.4.70",
+        ],
         "image/jls": ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"],
         "image/jp2": ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91"],
         "image/jpx": ["1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93"],
@@ -132,31 +135,45 @@ public enum WADONegotiation {
             }
             return .multipartBulk(partType: "application/octet-stream", transferSyntax: nil)
         case .frames(let stored):
-            return frames(stored: stored, anything: anything || (related && partType == nil),
-                          partType: related ? partType?.essence : nil, requestedSyntax: requestedSyntax)
+            return frames(
+                stored: stored, anything: anything || (related && partType == nil),
+                partType: related ? partType?.essence : nil, requestedSyntax: requestedSyntax)
         }
     }
 
     static func frames(stored: String, anything: Bool, partType: String?, requestedSyntax: String?)
-        -> WADORepresentation? {
+        -> WADORepresentation?
+    {
         let storedIsNative = TransferSyntax(uid: stored).isNative && TransferSyntax(uid: stored).isKnown
         let storedPixelType = pixelMediaTypes.first { !$0.key.hasPrefix("image/x-") && $0.value.contains(stored) }?.key
         if anything {
-            if storedIsNative, let r = frames(stored: stored, anything: false, partType: "application/octet-stream",
-                                               requestedSyntax: "*") { return r }
+            if storedIsNative,
+                let r = frames(
+                    stored: stored, anything: false, partType: "application/octet-stream",
+                    requestedSyntax: "*")
+            {
+                return r
+            }
             return .multipartBulk(partType: storedPixelType ?? "application/octet-stream", transferSyntax: stored)
         }
         guard let partType else { return nil }
-        let wanted = requestedSyntax ?? (partType == "application/octet-stream" ? defaultSyntax
-                                                                                : pixelMediaTypes[partType]?.first)
+        let wanted =
+            requestedSyntax
+            ?? (partType == "application/octet-stream"
+                ? defaultSyntax
+                : pixelMediaTypes[partType]?.first)
         guard let wanted else { return nil }
         if partType == "application/octet-stream" {
             // Native little endian frames are the same bytes in either VR form; big endian ones
             // would need swapping, which is left to a request with "*".
             let little = storedIsNative && !TransferSyntax(uid: stored).isBigEndian
-            if wanted == "*" { return .multipartBulk(partType: partType, transferSyntax: little ? defaultSyntax : stored) }
-            if wanted == stored || (little && TransferSyntax(uid: wanted).isNative && !TransferSyntax(uid: wanted).isBigEndian
-                                        && !TransferSyntax(uid: wanted).isDeflated && TransferSyntax(uid: wanted).isKnown) {
+            if wanted == "*" {
+                return .multipartBulk(partType: partType, transferSyntax: little ? defaultSyntax : stored)
+            }
+            if wanted == stored
+                || (little && TransferSyntax(uid: wanted).isNative && !TransferSyntax(uid: wanted).isBigEndian
+                    && !TransferSyntax(uid: wanted).isDeflated && TransferSyntax(uid: wanted).isKnown)
+            {
                 return .multipartBulk(partType: partType, transferSyntax: wanted)
             }
             return nil
@@ -172,7 +189,8 @@ public enum WADONegotiation {
     /// the same syntax, or both native and known (a re-encoding of the data set only).
     public static func convertible(from stored: String, to wanted: String) -> Bool {
         if stored == wanted { return true }
-        let s = TransferSyntax(uid: stored), w = TransferSyntax(uid: wanted)
+        let s = TransferSyntax(uid: stored)
+        let w = TransferSyntax(uid: wanted)
         return s.isKnown && w.isKnown && s.isNative && w.isNative && !w.isDeflated
     }
 }

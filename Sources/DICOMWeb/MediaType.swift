@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A media type with its parameters (RFC 9110 §8.3.1): `type/subtype *( OWS ";" OWS parameter )`.
 /// Type, subtype and parameter names are lowercased (they are case-insensitive); parameter values
 /// are unquoted and kept as sent.
@@ -19,14 +20,16 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
         guard let first = parts.first else { return nil }
         let essence = first.trimmingWhitespace()
         guard let slash = essence.firstIndex(of: "/") else { return nil }
-        let t = essence[..<slash], s = essence[essence.index(after: slash)...]
+        let t = essence[..<slash]
+        let s = essence[essence.index(after: slash)...]
         guard MediaType.isToken(t), MediaType.isToken(s) else { return nil }
         var params: [(name: String, value: String)] = []
         for raw in parts.dropFirst() {
             let p = raw.trimmingWhitespace()
             if p.isEmpty { continue }
             guard let eq = p.firstIndex(of: "=") else { return nil }
-            let name = p[..<eq].trimmingWhitespace(), rawValue = p[p.index(after: eq)...].trimmingWhitespace()
+            let name = p[..<eq].trimmingWhitespace()
+            let rawValue = p[p.index(after: eq)...].trimmingWhitespace()
             guard MediaType.isToken(name), let value = MediaType.unquote(rawValue) else { return nil }
             params.append((String(name), value))
         }
@@ -58,7 +61,10 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
     public func hash(into h: inout Hasher) {
         h.combine(type)
         h.combine(subtype)
-        for p in parameters { h.combine(p.name); h.combine(p.value) }
+        for p in parameters {
+            h.combine(p.name)
+            h.combine(p.value)
+        }
     }
 
     /// A parameter value as a token when it is one, else as a quoted-string (RFC 9110 §5.6.4).
@@ -75,11 +81,17 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
     /// The elements of a list separated by `separator` outside quoted strings (RFC 9110 §5.6.1).
     static func splitOutsideQuotes(_ text: Substring, on separator: Character) -> [Substring] {
         var parts: [Substring] = []
-        var start = text.startIndex, i = text.startIndex
-        var quoted = false, escaped = false
+        var start = text.startIndex
+        var i = text.startIndex
+        var quoted = false
+        var escaped = false
         while i < text.endIndex {
             let c = text[i]
-            if escaped { escaped = false } else if quoted && c == "\\" { escaped = true } else if c == "\"" {
+            if escaped {
+                escaped = false
+            } else if quoted && c == "\\" {
+                escaped = true
+            } else if c == "\"" {
                 quoted.toggle()
             } else if !quoted && c == separator {
                 parts.append(text[start..<i])
@@ -95,24 +107,34 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
     static func unquote(_ v: Substring) -> String? {
         guard v.first == "\"" else { return isToken(v) ? String(v) : nil }
         guard v.count >= 2, v.last == "\"" else { return nil }
-        var out = "", escaped = false
+        var out = ""
+        var escaped = false
         for c in v.dropFirst().dropLast() {
-            if escaped { out.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" {
+            if escaped {
+                out.append(c)
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "\"" {
                 return nil
-            } else { out.append(c) }
+            } else {
+                out.append(c)
+            }
         }
         return escaped ? nil : out
     }
 
     /// tchar+ (RFC 9110 §5.6.2).
     static func isToken(_ s: Substring) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { b in
-            switch b {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-            case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-            default: return false
+        !s.isEmpty
+            && s.utf8.allSatisfy { b in
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+                case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
+                    return true
+                default: return false
+                }
             }
-        }
     }
 }
 

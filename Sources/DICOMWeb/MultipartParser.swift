@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What the multipart parser found.
 public enum MultipartEvent: Sendable, Hashable {
     /// A part's header fields (names as sent, values trimmed).
@@ -25,11 +26,20 @@ public enum MultipartEvent: Sendable, Hashable {
 
     public func hash(into h: inout Hasher) {
         switch self {
-        case .partHead(let f): h.combine(0); for x in f { h.combine(x.name); h.combine(x.value) }
-        case .partBody(let b): h.combine(1); h.combine(Array(b))
+        case .partHead(let f):
+            h.combine(0)
+            for x in f {
+                h.combine(x.name)
+                h.combine(x.value)
+            }
+        case .partBody(let b):
+            h.combine(1)
+            h.combine(Array(b))
         case .partEnd: h.combine(2)
         case .end: h.combine(3)
-        case .error(let s): h.combine(4); h.combine(s)
+        case .error(let s):
+            h.combine(4)
+            h.combine(s)
         }
     }
 }
@@ -192,8 +202,9 @@ public struct MultipartParser: Sendable {
             guard line.last == 0x0D || line.endIndex == end else { return fail("multipart header line without CRLF") }
             let text = line.last == 0x0D ? line.dropLast() : line
             guard let colon = text.firstIndex(of: 0x3A), colon > text.startIndex,
-                  text[..<colon].allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
-                  text[colon...].allSatisfy({ $0 >= 0x20 || $0 == 0x09 }) else {
+                text[..<colon].allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+                text[colon...].allSatisfy({ $0 >= 0x20 || $0 == 0x09 })
+            else {
                 return fail("malformed multipart header line")
             }
             if fields.count == maxHeaderCount { return fail("too many multipart header fields") }
@@ -231,10 +242,14 @@ enum DelimiterSearch {
         let first = delimiter[0]
         return input.withUnsafeBufferPointer { buf -> Result in
             delimiter.withUnsafeBufferPointer { d -> Result in
-                let n = buf.count, m = d.count
+                let n = buf.count
+                let m = d.count
                 var i = 0
                 while i < n {
-                    guard buf[i] == first else { i += 1; continue }
+                    guard buf[i] == first else {
+                        i += 1
+                        continue
+                    }
                     let avail = min(m, n - i)
                     var j = 1
                     while j < avail && buf[i + j] == d[j] { j += 1 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A ``MultipartParser`` fed with chunks the caller cannot keep (the body slices of an HTTP
 /// request, valid only until the receive buffer drops them). What the parser leaves
 /// unconsumed at the end of a chunk — a possible start of a delimiter, a header section not yet

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Framing of a `multipart/related` response body (RFC 2387, RFC 2046 §5.1.1) whose part bodies
 /// are not copied: the caller sends ``partHeader(contentType:contentLocation:)``, then the part's
 /// bytes (a slice, or a file region sent with `sendfile`), then the next part's header, and
@@ -13,8 +14,9 @@ public struct MultipartWriter: Sendable, Hashable {
 
     /// A writer with a given boundary (tests) — `boundary` must be 1…70 characters of bchars.
     public init(boundary: String, partType: String) {
-        precondition((1...70).contains(boundary.utf8.count) && boundary.utf8.allSatisfy(MultipartWriter.isBoundaryChar),
-                     "invalid multipart boundary")
+        precondition(
+            (1...70).contains(boundary.utf8.count) && boundary.utf8.allSatisfy(MultipartWriter.isBoundaryChar),
+            "invalid multipart boundary")
         self.boundary = boundary
         self.partType = partType
     }
@@ -43,8 +45,10 @@ public struct MultipartWriter: Sendable, Hashable {
 
     /// The bytes before a part's body: (CRLF after the previous body,) the delimiter line and the
     /// part's header fields, ending with the empty line.
-    public mutating func partHeader(contentType: String, contentLocation: String? = nil,
-                                    contentLength: Int? = nil) -> [UInt8] {
+    public mutating func partHeader(
+        contentType: String, contentLocation: String? = nil,
+        contentLength: Int? = nil
+    ) -> [UInt8] {
         var out: [UInt8] = []
         if partCount > 0 { out += [0x0D, 0x0A] }
         partCount += 1
@@ -67,7 +71,8 @@ public struct MultipartWriter: Sendable, Hashable {
 
     /// The bytes a response of these part headers and bodies takes, for Content-Length.
     public static func length(boundary: String, headers: [[UInt8]], bodyLengths: [Int]) -> Int {
-        headers.reduce(0) { $0 + $1.count } + bodyLengths.reduce(0, +) + (headers.isEmpty ? 0 : 2) + boundary.utf8.count + 6
+        headers.reduce(0) { $0 + $1.count } + bodyLengths.reduce(0, +) + (headers.isEmpty ? 0 : 2) + boundary.utf8.count
+            + 6
     }
 
     /// Controls (CR and LF above all) in a field value are written as spaces.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMJSON
 
@@ -32,11 +33,14 @@ public struct STOWResult: Sendable, Hashable {
     /// The response data set: Retrieve URL of the study (when one study was named), Referenced
     /// SOP Sequence for the stored instances (each with its Retrieve URL) and Failed SOP
     /// Sequence with Failure Reasons. `instanceURL` makes an instance's Retrieve URL.
-    public static func responseDataSet(_ results: [STOWResult], studyURL: String?,
-                                       instanceURL: (STOWResult) -> String?) -> DataSet {
+    public static func responseDataSet(
+        _ results: [STOWResult], studyURL: String?,
+        instanceURL: (STOWResult) -> String?
+    ) -> DataSet {
         var ds = DataSet()
         if let studyURL { ds.set(Tag(0x0008, 0x1190), vr: .UR, string: studyURL) }
-        var referenced: [DataSet] = [], failed: [DataSet] = []
+        var referenced: [DataSet] = []
+        var failed: [DataSet] = []
         for r in results {
             var item = DataSet()
             item.set(Tag(0x0008, 0x1150), vr: .UI, string: r.sopClassUID)
@@ -46,8 +50,10 @@ public struct STOWResult: Sendable, Hashable {
                 if let url = instanceURL(r) { item.set(Tag(0x0008, 0x1190), vr: .UR, string: url) }
                 referenced.append(item)
             case .failed(let reason, _):
-                item.set(DataElement(tag: Tag(0x0008, 0x1197), vr: .US,
-                                     bytes: [UInt8(reason & 0xFF), UInt8(reason >> 8)][...]))
+                item.set(
+                    DataElement(
+                        tag: Tag(0x0008, 0x1197), vr: .US,
+                        bytes: [UInt8(reason & 0xFF), UInt8(reason >> 8)][...]))
                 failed.append(item)
             }
         }
@@ -57,8 +63,10 @@ public struct STOWResult: Sendable, Hashable {
     }
 
     /// The response as `application/dicom+json`.
-    public static func responseJSON(_ results: [STOWResult], studyURL: String?,
-                                    instanceURL: (STOWResult) -> String?) -> [UInt8] {
+    public static func responseJSON(
+        _ results: [STOWResult], studyURL: String?,
+        instanceURL: (STOWResult) -> String?
+    ) -> [UInt8] {
         DICOMJSONEncoder().encode(responseDataSet(results, studyURL: studyURL, instanceURL: instanceURL))
     }
 }
@@ -84,7 +92,8 @@ public struct Part10Preamble: Sendable, Hashable {
             throw DICOMError.invalidFile("not a DICOM Part 10 file (no DICM at byte 128)")
         }
         guard bytes[b + 132] == 2, bytes[b + 133] == 0, bytes[b + 134] == 0, bytes[b + 135] == 0,
-              bytes[b + 136] == 0x55, bytes[b + 137] == 0x4C else {
+            bytes[b + 136] == 0x55, bytes[b + 137] == 0x4C
+        else {
             throw DICOMError.invalidFile("File Meta Information without a group length first")
         }
         let gl = Int(bytes[b + 140]) | Int(bytes[b + 141]) << 8 | Int(bytes[b + 142]) << 16 | Int(bytes[b + 143]) << 24
@@ -93,10 +102,12 @@ public struct Part10Preamble: Sendable, Hashable {
         guard bytes.count >= end else { return nil }
         let header = try DICOMFile.readHeader(bytes[b..<(b + end)])
         guard let sopClass = header.meta.uid(.mediaStorageSOPClassUID), !sopClass.isEmpty,
-              let sopInstance = header.meta.uid(.mediaStorageSOPInstanceUID), !sopInstance.isEmpty else {
+            let sopInstance = header.meta.uid(.mediaStorageSOPInstanceUID), !sopInstance.isEmpty
+        else {
             throw DICOMError.invalidFile("File Meta Information without SOP Class or Instance UID")
         }
-        return Part10Preamble(sopClassUID: sopClass, sopInstanceUID: sopInstance,
-                              transferSyntaxUID: header.transferSyntax.uid, dataSetOffset: end)
+        return Part10Preamble(
+            sopClassUID: sopClass, sopInstanceUID: sopInstance,
+            transferSyntaxUID: header.transferSyntax.uid, dataSetOffset: end)
     }
 }

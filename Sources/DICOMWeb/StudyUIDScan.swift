@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// Finds the Study Instance UID (0020,000D) near the start of a data set that is still arriving,
@@ -28,7 +29,8 @@ public enum StudyUIDScan {
             guard p + 8 <= bytes.endIndex else { return .needMoreBytes }
             let tag = Tag(UInt16(u16(p)), UInt16(u16(p + 2)))
             if tag > studyInstanceUID { return .found(nil) }
-            var length: Int, header: Int
+            var length: Int
+            var header: Int
             if explicit {
                 guard let vr = VR(byte0: bytes[p + 4], byte1: bytes[p + 5]) else { return .undetermined }
                 if [VR.OB, .OD, .OF, .OL, .OV, .OW, .SQ, .UC, .UN, .UR, .UT].contains(vr) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Configuration
 import Logging
 
@@ -30,7 +31,10 @@ public struct CommandLineSettings: Sendable, Equatable {
     func values() throws(SettingsError) -> [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         func set(_ key: String, _ content: ConfigContent?) {
-            if let content { values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+            if let content {
+                values[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(
+                    content, isSecret: false)
+            }
         }
         set(SettingsKeys.port, port.map(ConfigContent.int))
         set(SettingsKeys.aeTitle, aeTitle.map(ConfigContent.string))
@@ -48,7 +52,8 @@ public struct CommandLineSettings: Sendable, Equatable {
         do {
             values.merge(try PeerSpecs.values(peers)) { _, new in new }
         } catch {
-            throw SettingsError(source: "command line", key: SettingsKeys.options[SettingsKeys.peersSection], message: error.message)
+            throw SettingsError(
+                source: "command line", key: SettingsKeys.options[SettingsKeys.peersSection], message: error.message)
         }
         return values
     }
@@ -61,8 +66,10 @@ enum PeerSpecs {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for spec in specs {
             let (title, address) = try SettingsValidation.peer(spec)
-            values[AbsoluteConfigKey(SettingsKeys.peer(title, "host"))] = ConfigValue(.string(address.host), isSecret: false)
-            values[AbsoluteConfigKey(SettingsKeys.peer(title, "port"))] = ConfigValue(.int(address.port), isSecret: false)
+            values[AbsoluteConfigKey(SettingsKeys.peer(title, "host"))] = ConfigValue(
+                .string(address.host), isSecret: false)
+            values[AbsoluteConfigKey(SettingsKeys.peer(title, "port"))] = ConfigValue(
+                .int(address.port), isSecret: false)
         }
         return values
     }
@@ -70,7 +77,8 @@ enum PeerSpecs {
     /// The AE titles of the peers among provider `values`.
     static func titles(in values: [AbsoluteConfigKey: ConfigValue]) -> [String] {
         values.keys.compactMap { key in
-            key.components.count == 3 && key.components[0] == SettingsKeys.peersSection && key.components[2] == "host" ? key.components[1] : nil
+            key.components.count == 3 && key.components[0] == SettingsKeys.peersSection && key.components[2] == "host"
+                ? key.components[1] : nil
         }
     }
 }

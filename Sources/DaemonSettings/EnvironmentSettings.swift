@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Configuration
 
 /// The `QRSCPD_*` environment variables as swift-configuration providers. Empty variables
@@ -10,7 +11,9 @@ enum EnvironmentSettings {
         let known = Set(SettingsKeys.environmentVariables.values)
         let variables = environment.filter { known.contains($0.key) && !$0.value.isEmpty }
         return EnvironmentVariablesProvider(environmentVariables: variables).mapKeys { key in
-            guard let variable = SettingsKeys.environmentVariables[key.components.joined(separator: ".")] else { return key }
+            guard let variable = SettingsKeys.environmentVariables[key.components.joined(separator: ".")] else {
+                return key
+            }
             // One upper-case component encodes to exactly the variable's name.
             return AbsoluteConfigKey([variable])
         }

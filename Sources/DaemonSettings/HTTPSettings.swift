@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The HTTP listener's settings (`http.*`): DICOMweb and /metrics. Off unless a port is set.
 public struct HTTPSettings: Sendable, Equatable {
     /// `http.port` / `--http-port` / `QRSCPD_HTTP_PORT`; nil = no HTTP listener.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A setting that could not be used: where it came from, its name there, and why.
 ///
 /// Printed as one line, e.g.

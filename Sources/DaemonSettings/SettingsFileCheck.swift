@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import QRServer
 import Yams
@@ -41,7 +42,8 @@ public enum SettingsFileCheck {
         var walker = Walker(outline: SettingsFileOutline(path: path))
         guard let root, !isBlank(root) else { return walker.outline }
         guard let mapping = root.mapping else {
-            throw SettingsError(source: path, line: root.mark?.line, key: nil, message: "the top level must be a mapping of settings")
+            throw SettingsError(
+                source: path, line: root.mark?.line, key: nil, message: "the top level must be a mapping of settings")
         }
         try walker.walkTop(mapping)
         walker.outline.isEmpty = mapping.isEmpty
@@ -54,7 +56,8 @@ public enum SettingsFileCheck {
     }
 
     static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .joined(separator: " ")
     }
 
     /// The sections and, for each, the keys it holds.
@@ -74,7 +77,8 @@ public enum SettingsFileCheck {
             SettingsError(source: outline.path, line: node.mark?.line, key: key, message: message)
         }
 
-        func entries(_ key: String, _ node: Node) throws(SettingsError) -> [(name: String, keyNode: Node, value: Node)] {
+        func entries(_ key: String, _ node: Node) throws(SettingsError) -> [(name: String, keyNode: Node, value: Node)]
+        {
             guard let mapping = node.mapping else { throw error(key, node, "must be a mapping") }
             var result: [(String, Node, Node)] = []
             for (keyNode, value) in mapping {
@@ -86,7 +90,9 @@ public enum SettingsFileCheck {
 
         mutating func walkTop(_ mapping: Node.Mapping) throws(SettingsError) {
             for (keyNode, value) in mapping {
-                guard let name = keyNode.scalar?.string else { throw error("(top level)", keyNode, "keys must be plain names") }
+                guard let name = keyNode.scalar?.string else {
+                    throw error("(top level)", keyNode, "keys must be plain names")
+                }
                 if name == SettingsKeys.peersSection {
                     try walkPeers(value)
                 } else if let members = SettingsFileCheck.sections[name] {
@@ -109,7 +115,10 @@ public enum SettingsFileCheck {
                 }
                 guard members.contains(name) else {
                     if section == SettingsKeys.allowedSection {
-                        throw error(key, keyNode, "unknown service; expected one of \(DICOMService.allCases.map(\.rawValue).joined(separator: ", "))")
+                        throw error(
+                            key, keyNode,
+                            "unknown service; expected one of \(DICOMService.allCases.map(\.rawValue).joined(separator: ", "))"
+                        )
                     }
                     throw error(key, keyNode, "unknown setting")
                 }
@@ -125,7 +134,9 @@ public enum SettingsFileCheck {
             guard !SettingsFileCheck.isBlank(node) else { return }
             for (title, keyNode, value) in try entries(SettingsKeys.peersSection, node) {
                 let peerKey = "\(SettingsKeys.peersSection).\(title)"
-                do { _ = try SettingsValidation.aeTitle(title) } catch { throw self.error(peerKey, keyNode, error.message) }
+                do { _ = try SettingsValidation.aeTitle(title) } catch {
+                    throw self.error(peerKey, keyNode, error.message)
+                }
                 var fields: Set<String> = []
                 for (field, fieldNode, fieldValue) in try entries(peerKey, value) {
                     let key = "\(peerKey).\(field)"
@@ -153,12 +164,16 @@ public enum SettingsFileCheck {
                 }
                 var titles: [String] = []
                 for item in items {
-                    guard let text = item.scalar?.string else { throw error(entryKey, item, "must be a list of calling AE titles") }
+                    guard let text = item.scalar?.string else {
+                        throw error(entryKey, item, "must be a list of calling AE titles")
+                    }
                     if text == "*" {
                         titles.append(text)
                         continue
                     }
-                    do { titles.append(try SettingsValidation.aeTitle(text)) } catch { throw self.error(entryKey, item, error.message) }
+                    do { titles.append(try SettingsValidation.aeTitle(text)) } catch {
+                        throw self.error(entryKey, item, error.message)
+                    }
                 }
                 outline.tlsIdentities[identity, default: []] += titles
             }
@@ -170,7 +185,9 @@ public enum SettingsFileCheck {
                 outline.blankKeys.insert(key)
                 return
             }
-            guard let scalar = node.scalar else { throw error(key, node, "must be a single value, not a list or mapping") }
+            guard let scalar = node.scalar else {
+                throw error(key, node, "must be a single value, not a list or mapping")
+            }
             outline.text[key] = scalar.string
         }
 
@@ -181,10 +198,14 @@ public enum SettingsFileCheck {
                 outline.blankKeys.insert(key)
                 return
             }
-            guard let items = node.sequence else { throw error(key, node, "must be a list of AE titles, e.g. [MODALITY1, WORKSTATION]") }
+            guard let items = node.sequence else {
+                throw error(key, node, "must be a list of AE titles, e.g. [MODALITY1, WORKSTATION]")
+            }
             for item in items {
                 if SettingsFileCheck.isBlank(item) { throw error(key, item, "AE title must not be empty") }
-                guard item.scalar != nil else { throw error(key, item, "must be a list of AE titles, e.g. [MODALITY1, WORKSTATION]") }
+                guard item.scalar != nil else {
+                    throw error(key, item, "must be a list of AE titles, e.g. [MODALITY1, WORKSTATION]")
+                }
             }
         }
     }

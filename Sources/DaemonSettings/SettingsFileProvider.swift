@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Configuration
 import Foundation
 
@@ -37,7 +38,8 @@ struct SettingsFileProvider: ConfigProvider {
         do {
             snapshotOfFile = try YAMLSnapshot(data: data.bytes, providerName: path, parsingOptions: .default)
         } catch {
-            throw SettingsError(source: path, key: nil, message: "not valid YAML: \(SettingsFileCheck.oneLine("\(error)"))")
+            throw SettingsError(
+                source: path, key: nil, message: "not valid YAML: \(SettingsFileCheck.oneLine("\(error)"))")
         }
     }
 
@@ -50,14 +52,18 @@ struct SettingsFileProvider: ConfigProvider {
         return try snapshotOfFile.value(forKey: key, type: type)
     }
 
-    nonisolated(nonsending) func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws -> LookupResult {
+    nonisolated(nonsending) func fetchValue(forKey key: AbsoluteConfigKey, type: ConfigType) async throws
+        -> LookupResult
+    {
         try value(forKey: key, type: type)
     }
 
     nonisolated(nonsending) func watchValue<Return: ~Copyable>(
         forKey key: AbsoluteConfigKey,
         type: ConfigType,
-        updatesHandler: nonisolated(nonsending) (ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>) async throws -> Return
+        updatesHandler:
+            nonisolated(nonsending) (ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>) async throws ->
+            Return
     ) async throws -> Return {
         try await watchValueFromValue(forKey: key, type: type, updatesHandler: updatesHandler)
     }
@@ -65,7 +71,8 @@ struct SettingsFileProvider: ConfigProvider {
     func snapshot() -> any ConfigSnapshot { FileSnapshot(provider: self) }
 
     nonisolated(nonsending) func watchSnapshot<Return: ~Copyable>(
-        updatesHandler: nonisolated(nonsending) (ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>) async throws -> Return
+        updatesHandler:
+            nonisolated(nonsending) (ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>) async throws -> Return
     ) async throws -> Return {
         try await watchSnapshotFromSnapshot(updatesHandler: updatesHandler)
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The names of the `tls:` settings, kept apart from ``SettingsKeys``'s main table.
 extension SettingsKeys {
     public static let tlsSection = "tls"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import QRServer
 
 /// The names of every setting: its dotted key (the config file's name for it and the key the
@@ -33,14 +34,15 @@ public enum SettingsKeys {
     static func peer(_ aeTitle: String, _ field: String) -> [String] { [peersSection, aeTitle, field] }
 
     /// Keys whose value is a single scalar, in the order the shipped file lists them.
-    public static let scalars: [String] = [
-        port, aeTitle, bind, logLevel,
-        storageDirectory, storageLayout, duplicatePolicy, uidPolicy,
-        indexDatabase, scanOnly,
-        maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
-        maxUnassociated,
-        httpPort, httpBind,
-    ] + tlsScalars
+    public static let scalars: [String] =
+        [
+            port, aeTitle, bind, logLevel,
+            storageDirectory, storageLayout, duplicatePolicy, uidPolicy,
+            indexDatabase, scanOnly,
+            maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
+            maxUnassociated,
+            httpPort, httpBind,
+        ] + tlsScalars
 
     /// Keys whose value is a list.
     public static let lists: [String] = DICOMService.allCases.map(allowed) + [httpCORSOrigins]

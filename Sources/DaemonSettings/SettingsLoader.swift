@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Configuration
 import Foundation
 
@@ -34,7 +35,9 @@ public struct SettingsLoader: Sendable {
     /// when that file exists; `nil` for none.
     public var configPath: String? {
         if let explicitConfigPath, !explicitConfigPath.isEmpty { return explicitConfigPath }
-        if let fromEnvironment = environment[SettingsKeys.configVariable], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = environment[SettingsKeys.configVariable], !fromEnvironment.isEmpty {
+            return fromEnvironment
+        }
         return FileManager.default.fileExists(atPath: defaultConfigPath) ? defaultConfigPath : nil
     }
 
@@ -58,13 +61,17 @@ public struct SettingsLoader: Sendable {
         var sources = [
             SettingsSource(kind: .commandLine, provider: InMemoryProvider(name: "command line", values: flagValues)),
             SettingsSource(kind: .environment(environment), provider: EnvironmentSettings.provider(environment)),
-            SettingsSource(kind: .environment(environment), provider: InMemoryProvider(name: SettingsKeys.peersVariable, values: peerValues)),
+            SettingsSource(
+                kind: .environment(environment),
+                provider: InMemoryProvider(name: SettingsKeys.peersVariable, values: peerValues)),
         ]
         if let file { sources.append(SettingsSource(kind: .file(file.outline), provider: file)) }
         sources.append(SettingsSource(kind: .defaults, provider: SettingsDefaults.provider))
 
         var peerTitles: [String] = []
-        for title in PeerSpecs.titles(in: flagValues) + PeerSpecs.titles(in: peerValues) + (file?.outline.peerTitles ?? []) where !peerTitles.contains(title) {
+        for title in PeerSpecs.titles(in: flagValues) + PeerSpecs.titles(in: peerValues)
+            + (file?.outline.peerTitles ?? []) where !peerTitles.contains(title)
+        {
             peerTitles.append(title)
         }
         return SettingsResolver(sources: sources, peerTitles: peerTitles)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Configuration
 import Synchronization
 
@@ -22,7 +23,9 @@ struct SettingsSource: Sendable {
             let option = SettingsKeys.options[dotted] ?? SettingsKeys.options[key[0]] ?? dotted
             return SettingsError(source: "command line", key: option, message: message)
         case .environment:
-            let variable = key.first == SettingsKeys.peersSection ? SettingsKeys.peersVariable : SettingsKeys.environmentVariables[dotted] ?? dotted
+            let variable =
+                key.first == SettingsKeys.peersSection
+                ? SettingsKeys.peersVariable : SettingsKeys.environmentVariables[dotted] ?? dotted
             return SettingsError(source: "environment", key: variable, message: message)
         case .file(let outline):
             return SettingsError(source: outline.path, line: outline.lines[dotted], key: dotted, message: message)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 import QRServer
 
@@ -20,7 +21,7 @@ public enum SettingsValidation {
     public static func aeTitle(_ value: String) throws(Failure) -> String {
         let trimmed = trimSpaces(value)
         guard !trimmed.isEmpty, value.utf8.count <= 16, !value.contains("\\"),
-              value.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
+            value.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F })
         else { throw Failure("AE title must be 1-16 printable ASCII characters without backslash, got '\(value)'") }
         return trimmed
     }
@@ -36,12 +37,16 @@ public enum SettingsValidation {
     }
 
     public static func maxPDU(_ value: Int) throws(Failure) -> Int {
-        guard (4096...16_777_216).contains(value) else { throw Failure("must be between 4096 and 16777216, got \(value)") }
+        guard (4096...16_777_216).contains(value) else {
+            throw Failure("must be between 4096 and 16777216, got \(value)")
+        }
         return value
     }
 
     public static func logLevel(_ value: String) throws(Failure) -> Logger.Level {
-        guard let level = Logger.Level(rawValue: value) else { throw Failure("must be one of \(logLevels); got '\(value)'") }
+        guard let level = Logger.Level(rawValue: value) else {
+            throw Failure("must be one of \(logLevels); got '\(value)'")
+        }
         return level
     }
 
@@ -58,7 +63,9 @@ public enum SettingsValidation {
     }
 
     public static func integer(_ text: String) throws(Failure) -> Int {
-        guard let value = Int(text.trimmingCharacters(in: " ")) else { throw Failure("must be an integer, got '\(text)'") }
+        guard let value = Int(text.trimmingCharacters(in: " ")) else {
+            throw Failure("must be an integer, got '\(text)'")
+        }
         return value
     }
 
@@ -70,7 +77,8 @@ public enum SettingsValidation {
         }
     }
 
-    public static func choice<T: RawRepresentable & CaseIterable>(_ text: String, as type: T.Type) throws(Failure) -> T where T.RawValue == String {
+    public static func choice<T: RawRepresentable & CaseIterable>(_ text: String, as type: T.Type) throws(Failure) -> T
+    where T.RawValue == String {
         guard let value = T(rawValue: text) else {
             throw Failure("must be one of \(T.allCases.map(\.rawValue).joined(separator: ", ")); got '\(text)'")
         }

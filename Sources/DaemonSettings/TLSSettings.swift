@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import TLS
 
 /// The `tls:` block: the second listener (DICOM over TLS, PS3.15 Annex B) and what its

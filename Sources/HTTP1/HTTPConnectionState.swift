@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// The life of an HTTP/1.1 server connection as seen by the request parser, as a pure value:
 /// events in, next state out, from one table (``transition(_:on:)``).
 ///
@@ -41,10 +42,14 @@ public enum HTTPConnectionState: Int, Sendable, Hashable, CaseIterable {
     /// not listed has no effect (final states take none).
     private static let table: [S: [Event: S]] = [
         .idle: [.headStarted: .receivingHead, .malformed: .failed, .timeout: .closed, .peerClosed: .closed],
-        .receivingHead: [.headParsed: .receivingBody, .malformed: .failed, .timeout: .failed,
-                         .peerClosed: .failed],
-        .receivingBody: [.messageEndKeepAlive: .idle, .messageEndClose: .closed, .malformed: .failed,
-                         .timeout: .failed, .peerClosed: .failed],
+        .receivingHead: [
+            .headParsed: .receivingBody, .malformed: .failed, .timeout: .failed,
+            .peerClosed: .failed,
+        ],
+        .receivingBody: [
+            .messageEndKeepAlive: .idle, .messageEndClose: .closed, .malformed: .failed,
+            .timeout: .failed, .peerClosed: .failed,
+        ],
         .closed: [:],
         .failed: [:],
     ]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// One header or trailer field line (RFC 9110 §5): a name and its value as received.
 public struct HTTPField: Sendable, Hashable {
     /// The field name as sent (compare with ``HTTPFields`` lookups, which ignore case).
@@ -65,7 +66,8 @@ public struct HTTPFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// ASCII case-insensitive equality (field names and tokens are ASCII).
     static func sameName<A: StringProtocol, B: StringProtocol>(_ a: A, _ b: B) -> Bool {
-        let x = a.utf8, y = b.utf8
+        let x = a.utf8
+        let y = b.utf8
         guard x.count == y.count else { return false }
         for (p, q) in zip(x, y) where p != q {
             if (p | 0x20) != (q | 0x20) || !((p | 0x20) >= 0x61 && (p | 0x20) <= 0x7A) { return false }

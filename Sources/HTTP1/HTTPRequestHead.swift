@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: Apache-2.0
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 /// An HTTP version (RFC 9112 §2.3); the parser accepts major version 1 only.
 public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     public var major: Int
@@ -40,8 +42,10 @@ public struct HTTPRequestHead: Sendable, Hashable {
     /// 100 (Continue) or a final status before reading the body.
     public var expectsContinue: Bool
 
-    public init(method: String, target: String, version: HTTPVersion = .http1_1, fields: HTTPFields = [:],
-                framing: HTTPBodyFraming = .none, keepAlive: Bool = true, expectsContinue: Bool = false) {
+    public init(
+        method: String, target: String, version: HTTPVersion = .http1_1, fields: HTTPFields = [:],
+        framing: HTTPBodyFraming = .none, keepAlive: Bool = true, expectsContinue: Bool = false
+    ) {
         self.method = method
         self.target = target
         self.version = version
@@ -91,8 +95,10 @@ public struct HTTPParserLimits: Sendable, Hashable {
     /// Longest chunk-size line including its extensions → 400.
     public var maxChunkLineLength: Int
 
-    public init(maxRequestLineLength: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100,
-                maxBodyLength: Int64 = 1 << 20, maxTrailerBytes: Int = 4096, maxChunkLineLength: Int = 1024) {
+    public init(
+        maxRequestLineLength: Int = 8192, maxHeaderBytes: Int = 16384, maxHeaderCount: Int = 100,
+        maxBodyLength: Int64 = 1 << 20, maxTrailerBytes: Int = 4096, maxChunkLineLength: Int = 1024
+    ) {
         self.maxRequestLineLength = maxRequestLineLength
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount

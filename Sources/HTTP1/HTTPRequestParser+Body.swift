@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Body delivery: Content-Length bodies and the chunked coding (RFC 9112 §6, §7.1).
 extension HTTPRequestParser {
     mutating func nextBody(_ input: ArraySlice<UInt8>) -> HTTPParseStep {

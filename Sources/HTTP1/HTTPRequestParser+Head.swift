@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Scanning progress over a request head; offsets are from the start of the caller's input,
 /// which does not move while the head is incomplete (nothing is consumed until it is).
 struct HeadScan: Sendable, Hashable {
@@ -109,8 +110,9 @@ extension HTTPRequestParser {
             keepAlive = version.minor >= 1 || fields.contains("connection", token: "keep-alive")
         }
         let expectsContinue = version.minor >= 1 && fields.contains("expect", token: "100-continue")
-        let parsed = HTTPRequestHead(method: request.method, target: request.target, version: version, fields: fields,
-                                     framing: framing, keepAlive: keepAlive, expectsContinue: expectsContinue)
+        let parsed = HTTPRequestHead(
+            method: request.method, target: request.target, version: version, fields: fields,
+            framing: framing, keepAlive: keepAlive, expectsContinue: expectsContinue)
         self.keepAlive = keepAlive
         switch framing {
         case .none: body = .length(remaining: 0)
@@ -141,7 +143,8 @@ extension HTTPRequestParser {
         // HTTP-version = "HTTP" "/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive.
         let v = Array(version)
         guard v.count == 8, v[0..<5].elementsEqual("HTTP/".utf8), v[6] == 0x2E,
-              (0x30...0x39).contains(v[5]), (0x30...0x39).contains(v[7]) else {
+            (0x30...0x39).contains(v[5]), (0x30...0x39).contains(v[7])
+        else {
             return .failure(.bad("malformed HTTP version"))
         }
         let parsed = HTTPVersion(major: Int(v[5] - 0x30), minor: Int(v[7] - 0x30))
@@ -168,7 +171,8 @@ extension HTTPRequestParser {
 
     /// The body's framing from Transfer-Encoding and Content-Length (RFC 9112 §6.1, §6.3).
     static func framing(fields: HTTPFields, version: HTTPVersion, limits: HTTPParserLimits)
-        -> Result<HTTPBodyFraming, HTTPParseError> {
+        -> Result<HTTPBodyFraming, HTTPParseError>
+    {
         let lengthLines = fields.values("content-length")
         if !fields.values("transfer-encoding").isEmpty {
             guard version.minor >= 1 else { return .failure(.bad("Transfer-Encoding in an HTTP/1.0 request")) }
@@ -189,12 +193,14 @@ extension HTTPRequestParser {
         let values = lengthLines.flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
             .map { $0.trimmingWhitespace() }
         guard let first = values.first, values.allSatisfy({ $0 == first }),
-              !first.isEmpty, first.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+            !first.isEmpty, first.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+        else {
             return .failure(.bad("invalid Content-Length"))
         }
         let digits = first.drop { $0 == "0" }
         guard digits.count <= 18, let length = Int64(digits.isEmpty ? "0" : digits),
-              length <= limits.maxBodyLength else {
+            length <= limits.maxBodyLength
+        else {
             return .failure(HTTPParseError(status: 413, reason: "request body too large"))
         }
         return .success(.length(length))

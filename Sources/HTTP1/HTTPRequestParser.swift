@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What the parser found in the input.
 public enum HTTPRequestEvent: Sendable, Hashable {
     /// A request line and header section.

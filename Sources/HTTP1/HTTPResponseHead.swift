@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A response's status line and header section, written as bytes (RFC 9112 §4, §5).
 public struct HTTPResponseHead: Sendable, Hashable {
     public var version: HTTPVersion
@@ -28,7 +29,9 @@ public struct HTTPResponseHead: Sendable, Hashable {
     /// start a new field or end the head) are written as spaces.
     public func write(into out: inout [UInt8]) {
         out.append(contentsOf: "HTTP/\(version.major).\(version.minor) ".utf8)
-        let code = UInt8(status / 100 % 10), tens = UInt8(status / 10 % 10), units = UInt8(status % 10)
+        let code = UInt8(status / 100 % 10)
+        let tens = UInt8(status / 10 % 10)
+        let units = UInt8(status % 10)
         out.append(contentsOf: [0x30 + code, 0x30 + tens, 0x30 + units, Byte.sp])
         Self.appendSafe((reason ?? HTTPResponseHead.reasonPhrase(status)).utf8, to: &out)
         out.append(contentsOf: [Byte.cr, Byte.lf])

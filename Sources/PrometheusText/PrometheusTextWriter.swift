@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Prometheus text exposition format 0.0.4, written straight into a byte array: `# HELP` and
 /// `# TYPE` lines, counters with `_total`, gauges, and histograms with cumulative `_bucket`
 /// lines up to `le="+Inf"`, then `_sum` and `_count`. Label values and help text are escaped as
@@ -32,8 +33,10 @@ public struct PrometheusTextWriter: Sendable {
     }
 
     /// A histogram family with one series per label set.
-    public mutating func histogram(_ name: String, help: String,
-                                   series: [(labels: [Label], histogram: PrometheusHistogram)]) {
+    public mutating func histogram(
+        _ name: String, help: String,
+        series: [(labels: [Label], histogram: PrometheusHistogram)]
+    ) {
         header(name, help: help, type: "histogram")
         for s in series {
             var cumulative: UInt64 = 0
@@ -66,8 +69,10 @@ public struct PrometheusTextWriter: Sendable {
         append("\n")
     }
 
-    private mutating func sample(_ name: String, _ labels: [Label], extra: Label? = nil,
-                                 value: (inout PrometheusTextWriter) -> Void) {
+    private mutating func sample(
+        _ name: String, _ labels: [Label], extra: Label? = nil,
+        value: (inout PrometheusTextWriter) -> Void
+    ) {
         append(name)
         if !labels.isEmpty || extra != nil {
             append("{")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// Operation metrics: the time each request arrived, and its final response counted by
@@ -6,14 +7,16 @@ extension Association {
     /// A request arrived (C-CANCEL and responses to our own requests are not operations).
     func noteRequest(_ command: CommandSet) {
         guard let field = command.commandField, field.rawValue & 0x8000 == 0, field != .cCancelRQ,
-              let messageID = command.messageID else { return }
+            let messageID = command.messageID
+        else { return }
         operationStarts[messageID] = .now
     }
 
     /// A response is going out: a final one (not pending) completes its operation.
     func noteResponse(_ command: CommandSet) {
         guard let field = command.commandField, field.rawValue & 0x8000 != 0,
-              let index = DIMSEMetrics.commandIndex(field), let status = command.status, !status.isPending else { return }
+            let index = DIMSEMetrics.commandIndex(field), let status = command.status, !status.isPending
+        else { return }
         var seconds: Double?
         if let id = command.messageIDBeingRespondedTo, let started = operationStarts.removeValue(forKey: id) {
             let elapsed = ContinuousClock.now - started
@@ -29,7 +32,8 @@ extension DICOMServer {
 
     /// Bytes received and sent on DICOM connections so far, open ones included.
     public var bytesTransferred: (received: Int, sent: Int) {
-        var received = statistics.bytesIn, sent = statistics.bytesOut
+        var received = statistics.bytesIn
+        var sent = statistics.bytesOut
         for association in associations.values {
             received += association.connection.bytesRead
             sent += association.connection.bytesWritten

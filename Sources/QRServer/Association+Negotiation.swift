@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 import Reactor
@@ -28,15 +29,20 @@ extension Association {
             holdsAssociationSlot = true
             server.statistics.associationsAccepted += 1
             server.tlsAssociationAccepted(self)
-            logger.info("association accepted", metadata: [
-                "contexts_accepted": "\(negotiated.contexts.count)",
-                "contexts_proposed": "\(request.presentationContexts.count)",
-                "peer_max_pdu": "\(negotiated.peerMaxPDULength)",
-            ])
-            if negotiated.contexts.isEmpty {
-                logger.warning("no presentation context was acceptable", metadata: [
-                    "abstract_syntaxes": "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))",
+            logger.info(
+                "association accepted",
+                metadata: [
+                    "contexts_accepted": "\(negotiated.contexts.count)",
+                    "contexts_proposed": "\(request.presentationContexts.count)",
+                    "peer_max_pdu": "\(negotiated.peerMaxPDULength)",
                 ])
+            if negotiated.contexts.isEmpty {
+                logger.warning(
+                    "no presentation context was acceptable",
+                    metadata: [
+                        "abstract_syntaxes":
+                            "\(Set(request.presentationContexts.map(\.abstractSyntax)).sorted().joined(separator: ","))"
+                    ])
             }
             driver.accept(accept, negotiated: negotiated)
         }
@@ -44,12 +50,14 @@ extension Association {
 
     private func refuse(with reject: AssociateReject, because reason: String) {
         server.statistics.associationsRejected += 1
-        logger.notice("association rejected", metadata: [
-            "reason": "\(reason)",
-            "result": "\(reject.result.rawValue)",
-            "source": "\(reject.source.rawValue)",
-            "diagnostic": "\(reject.reason.rawValue)",
-        ])
+        logger.notice(
+            "association rejected",
+            metadata: [
+                "reason": "\(reason)",
+                "result": "\(reject.result.rawValue)",
+                "source": "\(reject.source.rawValue)",
+                "diagnostic": "\(reject.reason.rawValue)",
+            ])
         driver.reject(reject)
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 import Reactor
@@ -56,9 +57,11 @@ extension Association {
         guard driver.state == .sta6 else { return }
         if let stall = peerStall {
             server.statistics.progressTimeouts += 1
-            logger.notice("no progress from the peer, aborting", metadata: [
-                "reason": "\(stall)", "idle_timeout_s": "\(timeout.components.seconds)",
-            ])
+            logger.notice(
+                "no progress from the peer, aborting",
+                metadata: [
+                    "reason": "\(stall)", "idle_timeout_s": "\(timeout.components.seconds)",
+                ])
             driver.abort()
         } else if operationsInProgress > 0 {
             armIdleTimer(after: timeout)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 import Reactor
@@ -114,7 +115,8 @@ final class Association {
         server.statistics.associationsAborted += 1
         switch indication {
         case .peer(let abort):
-            logger.notice("association aborted by peer", metadata: ["source": "\(abort.source)", "reason": "\(abort.reason)"])
+            logger.notice(
+                "association aborted by peer", metadata: ["source": "\(abort.source)", "reason": "\(abort.reason)"])
         case .protocolError(let reason):
             logger.notice("association aborted: protocol error", metadata: ["reason": "\(reason)"])
         case .transportClosed:
@@ -126,8 +128,9 @@ final class Association {
         if let error = error as? FileRegionError {
             // A stored file got shorter while its data set was being sent: the C-STORE-RQ on the
             // wire cannot be completed, so the connection was dropped (an abort for the peer).
-            logger.error("association aborted: a data set being sent could not be read to its end",
-                         metadata: ["error": "\(error)"])
+            logger.error(
+                "association aborted: a data set being sent could not be read to its end",
+                metadata: ["error": "\(error)"])
         } else if let error {
             logger.debug("connection closed", metadata: ["error": "\(error)"])
         }
@@ -143,7 +146,9 @@ final class Association {
             holdsAssociationSlot = false
             server.releaseAssociationSlot()
         }
-        logger.debug("connection closed", metadata: ["bytes_in": "\(connection.bytesRead)", "bytes_out": "\(connection.bytesWritten)"])
+        logger.debug(
+            "connection closed",
+            metadata: ["bytes_in": "\(connection.bytesRead)", "bytes_out": "\(connection.bytesWritten)"])
         server.associationDidClose(self)
     }
 }
@@ -165,8 +170,10 @@ extension Association: UpperLayerDelegate {
         commandWithDataSet(command, contextID: contextID)
     }
 
-    func upperLayer(_ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
-                    contextID: UInt8, isLast: Bool) {
+    func upperLayer(
+        _ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
+        contextID: UInt8, isLast: Bool
+    ) {
         dataSetFragment(fragment, contextID: contextID, isLast: isLast)
     }
 

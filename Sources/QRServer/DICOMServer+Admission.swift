@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import Logging
 import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Admission of new connections: the cap on connections that have not become an association
@@ -31,7 +32,8 @@ extension DICOMServer {
     func admit(_ association: Association) {
         unassociated.insert(association.id)
         while unassociated.count > configuration.maxUnassociated {
-            guard dropOldestUnassociated(because: "limits.max_unassociated (\(configuration.maxUnassociated)) reached") else {
+            guard dropOldestUnassociated(because: "limits.max_unassociated (\(configuration.maxUnassociated)) reached")
+            else {
                 break
             }
         }
@@ -44,11 +46,13 @@ extension DICOMServer {
             guard let association = associations[id] else { continue }
             statistics.unassociatedDropped += 1
             if let heldBack = unassociatedDropLog.admit() {
-                association.logger.warning("closing the oldest connection not yet associated", metadata: [
-                    "reason": "\(reason)",
-                    "unassociated_open": "\(unassociated.count)",
-                    "similar_lines_held_back": "\(heldBack)",
-                ])
+                association.logger.warning(
+                    "closing the oldest connection not yet associated",
+                    metadata: [
+                        "reason": "\(reason)",
+                        "unassociated_open": "\(unassociated.count)",
+                        "similar_lines_held_back": "\(heldBack)",
+                    ])
             }
             association.connection.close()
             return true
@@ -60,12 +64,14 @@ extension DICOMServer {
         let exhausted = error.errno == EMFILE || error.errno == ENFILE
         if exhausted { statistics.descriptorExhaustions += 1 }
         guard let heldBack = acceptErrorLog.admit() else { return }
-        logger.error(exhausted ? "cannot accept a connection: out of file descriptors" : "cannot accept a connection", metadata: [
-            "error": "\(error)",
-            "open_connections": "\(openConnectionCount)",
-            "unassociated_open": "\(unassociated.count)",
-            "similar_lines_held_back": "\(heldBack)",
-        ])
+        logger.error(
+            exhausted ? "cannot accept a connection: out of file descriptors" : "cannot accept a connection",
+            metadata: [
+                "error": "\(error)",
+                "open_connections": "\(openConnectionCount)",
+                "unassociated_open": "\(unassociated.count)",
+                "similar_lines_held_back": "\(heldBack)",
+            ])
     }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOMNetwork
 import Logging
@@ -54,17 +55,20 @@ public final class DICOMServer: @unchecked Sendable {
     ///   - store: the archive index; without one C-FIND is answered C000 "no index".
     ///   - workers: the pool running index queries; one of default width is created when a
     ///     store is given without a pool.
-    public init(configuration: ServerConfiguration, loop: EventLoop, logger: Logger,
-                store: (any IndexStore)? = nil, workers: WorkerPool? = nil) {
+    public init(
+        configuration: ServerConfiguration, loop: EventLoop, logger: Logger,
+        store: (any IndexStore)? = nil, workers: WorkerPool? = nil
+    ) {
         self.configuration = configuration
         self.loop = loop
         self.logger = logger
         self.store = store
         self.workers = workers ?? (store == nil ? nil : WorkerPool())
         if let store, configuration.store.enabled {
-            storeWriter = StoreWriter(root: configuration.storageDirectory, store: store,
-                                      layout: configuration.effectiveStoreLayout,
-                                      duplicatePolicy: configuration.storeDuplicatePolicy)
+            storeWriter = StoreWriter(
+                root: configuration.storageDirectory, store: store,
+                layout: configuration.effectiveStoreLayout,
+                duplicatePolicy: configuration.storeDuplicatePolicy)
         } else {
             storeWriter = nil
         }
@@ -87,7 +91,8 @@ public final class DICOMServer: @unchecked Sendable {
 
     /// Binds the configured address and starts accepting connections.
     public func start() throws {
-        let listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) { [unowned self] connection in
+        let listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) {
+            [unowned self] connection in
             accept(connection)
         }
         installAdmission(on: listener)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import PrometheusText
 
@@ -10,18 +11,23 @@ public struct DIMSEMetrics: Sendable {
     /// Final status classes (PS3.7 C.4): success, warning, failure, cancel.
     public static let statusClasses = ["success", "warning", "failure", "cancel"]
     /// Duration bucket bounds in seconds: an echo to a large retrieve.
-    public static let durationBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    public static let durationBounds: [Double] = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+    ]
 
     /// Completed operations by command × status class.
     public private(set) var operations = [UInt64](repeating: 0, count: commands.count * statusClasses.count)
     /// Request to final response, by command.
-    public private(set) var durations = [PrometheusHistogram](repeating: PrometheusHistogram(upperBounds: durationBounds),
-                                                               count: commands.count)
+    public private(set) var durations = [PrometheusHistogram](
+        repeating: PrometheusHistogram(upperBounds: durationBounds),
+        count: commands.count)
 
     /// C-STORE commit latency: from an object's last fragment to its durable, indexed commit
     /// (staging, fdatasync, rename, directory fsync, index transaction; PS3.4 B.2.3 success).
     public private(set) var storeCommits = PrometheusHistogram(upperBounds: commitBounds)
-    public static let commitBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+    public static let commitBounds: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+    ]
 
     public init() {}
 
@@ -31,7 +37,9 @@ public struct DIMSEMetrics: Sendable {
     }
 
     /// The counter for `command` and `statusClass` indexes.
-    public func count(command: Int, statusClass: Int) -> UInt64 { operations[command * Self.statusClasses.count + statusClass] }
+    public func count(command: Int, statusClass: Int) -> UInt64 {
+        operations[command * Self.statusClasses.count + statusClass]
+    }
 
     static func commandIndex(_ field: CommandField) -> Int? {
         switch field {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Version and implementation identity of this build, sent in every A-ASSOCIATE-AC and
 /// A-ASSOCIATE-RQ (PS3.7 D.3.3.2) and printed in the start-up banner.
 public enum QRServerVersion {

@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
+
 /// A DICOM service the archive offers, as named in the settings file.
 public enum DICOMService: String, Sendable, CaseIterable, Hashable, Codable {
     case echo, find, get, move, store
@@ -79,9 +81,9 @@ extension ServerConfiguration {
     }
 }
 
-fileprivate extension String {
+extension String {
     /// Leading and trailing spaces removed (AE title padding).
-    var trimmingSpaces: String {
+    fileprivate var trimmingSpaces: String {
         var scalars = Substring(self)
         while scalars.first == " " { scalars.removeFirst() }
         while scalars.last == " " { scalars.removeLast() }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import TLS
 
 /// Everything the server needs to know to serve: where to listen, who it is, where the

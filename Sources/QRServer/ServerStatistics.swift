@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// Counters kept on the reactor thread and logged when the daemon stops.
 public struct ServerStatistics: Sendable, Equatable {
     public var associationsAccepted = 0

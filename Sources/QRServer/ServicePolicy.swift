@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// What the server offers in association negotiation: the abstract syntaxes it serves
@@ -8,10 +9,10 @@ enum ServicePolicy {
     /// Our preference when the requester offers several: Explicit VR LE keeps VRs on the
     /// wire (no dictionary needed to read the other side), then the universal default.
     static let uncompressedTransferSyntaxes = [
-        "1.2.840.10008.1.2.1",     // Explicit VR Little Endian
-        "1.2.840.10008.1.2",       // Implicit VR Little Endian
+        "1.2.840.10008.1.2.1",  // Explicit VR Little Endian
+        "1.2.840.10008.1.2",  // Implicit VR Little Endian
         "1.2.840.10008.1.2.1.99",  // Deflated Explicit VR Little Endian
-        "1.2.840.10008.1.2.2",     // Explicit VR Big Endian (retired, still seen)
+        "1.2.840.10008.1.2.2",  // Explicit VR Big Endian (retired, still seen)
     ]
 
     static let supported: [String: [String]] = [
@@ -26,7 +27,8 @@ enum ServicePolicy {
 
     static func acceptorPolicy(for configuration: ServerConfiguration) -> AcceptorPolicy {
         // Storage SOP classes for ingest (StorageContexts); the Q/R entries win on a clash.
-        let table = configuration.store.enabled
+        let table =
+            configuration.store.enabled
             ? supported.merging(StorageContexts.ingest) { ours, _ in ours }
             : supported
         var policy = AcceptorPolicy(

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 
@@ -16,8 +17,10 @@ public struct StoreSettings: Sendable, Equatable {
     /// (`storage.uid_policy`); read per C-STORE, so a reload applies to the next one.
     public var uidPolicy: UIDPolicy
 
-    public init(enabled: Bool = true, pathTemplate: StoreLayout? = nil, maxQueuedBytes: Int = 8 * 1024 * 1024,
-                uidPolicy: UIDPolicy = .strict) {
+    public init(
+        enabled: Bool = true, pathTemplate: StoreLayout? = nil, maxQueuedBytes: Int = 8 * 1024 * 1024,
+        uidPolicy: UIDPolicy = .strict
+    ) {
         self.enabled = enabled
         self.pathTemplate = pathTemplate
         self.maxQueuedBytes = maxQueuedBytes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import TLS
 
 /// The TLS contexts the server uses now: one for the TLS listener and one for C-MOVE to peers

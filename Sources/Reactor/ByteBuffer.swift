@@ -82,7 +82,9 @@ public struct ByteBuffer: Sendable {
 
     /// Consumes `count` bytes. Traps if fewer are readable.
     public mutating func moveReaderIndex(forwardBy count: Int) {
-        precondition(count >= 0 && count <= readableBytes, "moveReaderIndex(forwardBy: \(count)) past \(readableBytes) readable bytes")
+        precondition(
+            count >= 0 && count <= readableBytes,
+            "moveReaderIndex(forwardBy: \(count)) past \(readableBytes) readable bytes")
         var remaining = count
         readableBytes -= count
         while remaining > 0 {
@@ -107,7 +109,9 @@ public struct ByteBuffer: Sendable {
 
     /// Reads an integer of `endianness` at `offset` bytes past the reader index without consuming it,
     /// or nil if not enough bytes are readable. The byte order is explicit because DICOM mixes them.
-    public func peekInteger<T: FixedWidthInteger>(at offset: Int = 0, endianness: Endianness, as type: T.Type = T.self) -> T? {
+    public func peekInteger<T: FixedWidthInteger>(at offset: Int = 0, endianness: Endianness, as type: T.Type = T.self)
+        -> T?
+    {
         let size = MemoryLayout<T>.size
         guard offset >= 0, offset + size <= readableBytes else { return nil }
         var value: T = 0

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Output over a transport that cannot take files zero-copy (TLS without the kernel's send
@@ -116,8 +116,9 @@ extension FramedMapping {
             let offset = off_t(payloadOffset + start)
             let read = try syscall("pread", { pread(fd, destination, count, offset) })
             guard case .processed(let n) = read, n > 0 else {
-                var error = FileRegionError(file: mapping.file.name, offset: payloadOffset + start,
-                                            missing: payloadLength - start)
+                var error = FileRegionError(
+                    file: mapping.file.name, offset: payloadOffset + start,
+                    missing: payloadLength - start)
                 error.call = "pread"
                 throw error
             }

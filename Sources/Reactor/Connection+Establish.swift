@@ -9,8 +9,10 @@ extension Connection {
             guard let self else { return }
             self.establishTimer = nil
             guard !self.isEstablished else { return }
-            self.close(error: TransportEstablishError(
-                peer: self.peerAddress, reason: "not established within \(limit) (handshake stalled)", timedOut: true))
+            self.close(
+                error: TransportEstablishError(
+                    peer: self.peerAddress, reason: "not established within \(limit) (handshake stalled)",
+                    timedOut: true))
         }
     }
 

@@ -2,9 +2,9 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Output from files: framed mappings through a pipe (or copied with `writev`) and file regions
@@ -33,10 +33,13 @@ extension Connection {
                 let loading = framed.loaded
                 let loaded: IOResult<Int>
                 do {
-                    loaded = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iovecs throws(SystemError) in
-                        let (count, _) = framed.segments(from: loading, into: iovecs.baseAddress!, capacity: iovecs.count)
-                        return try syscall("vmsplice", blocking: true, faultIsError: true,
-                                           { qrs_vmsplice(pipe.writeFD, iovecs.baseAddress, Int32(count)) })
+                    loaded = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) {
+                        iovecs throws(SystemError) in
+                        let (count, _) = framed.segments(
+                            from: loading, into: iovecs.baseAddress!, capacity: iovecs.count)
+                        return try syscall(
+                            "vmsplice", blocking: true, faultIsError: true,
+                            { qrs_vmsplice(pipe.writeFD, iovecs.baseAddress, Int32(count)) })
                     }
                 } catch {
                     return .failure(shortFileError(error, framed, at: loading, call: "vmsplice"))
@@ -86,11 +89,14 @@ extension Connection {
         let written: IOResult<Int>
         var offered = 0
         do {
-            written = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) { iovecs throws(SystemError) in
-                let (count, bytes) = framed.segments(from: framed.sent, into: iovecs.baseAddress!, capacity: iovecs.count)
+            written = try withUnsafeTemporaryAllocation(of: iovec.self, capacity: Self.maxIOVecs) {
+                iovecs throws(SystemError) in
+                let (count, bytes) = framed.segments(
+                    from: framed.sent, into: iovecs.baseAddress!, capacity: iovecs.count)
                 offered = bytes
-                return try syscall("writev", blocking: true, faultIsError: true,
-                                   { qrs_writev(fd, iovecs.baseAddress, Int32(count)) })
+                return try syscall(
+                    "writev", blocking: true, faultIsError: true,
+                    { qrs_writev(fd, iovecs.baseAddress, Int32(count)) })
             }
         } catch {
             return .failure(shortFileError(error, framed, at: framed.sent, call: "writev"))
@@ -100,11 +106,13 @@ extension Connection {
 
     /// `EFAULT` from handing over mapped bytes means a page past the file's end: the file got
     /// shorter since it was mapped (the kernel reports it where a user-space read would SIGBUS).
-    private func shortFileError(_ error: SystemError, _ framed: FramedMapping, at position: Int, call: String) -> Error {
+    private func shortFileError(_ error: SystemError, _ framed: FramedMapping, at position: Int, call: String) -> Error
+    {
         guard error.errno == EFAULT else { return error }
         let offset = framed.fileOffset(at: position)
-        var shortFile = FileRegionError(file: framed.mapping.file.name, offset: offset,
-                                        missing: framed.payloadOffset + framed.payloadLength - offset)
+        var shortFile = FileRegionError(
+            file: framed.mapping.file.name, offset: offset,
+            missing: framed.payloadOffset + framed.payloadLength - offset)
         shortFile.call = call
         return shortFile
     }

@@ -2,9 +2,9 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The receive path: readiness events, reads into the input buffer, delivery to ``onRead``, pausing.
@@ -57,7 +57,9 @@ extension Connection {
         }
         guard state != .closed else { return }
         if !isReadingPaused {
-            if transportRetry || !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) { readAvailable() }
+            if transportRetry || !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
+                readAvailable()
+            }
         } else if events.contains(.error) {
             // Paused: don't deliver input, but don't spin on a pending error either.
             var err: Int32 = 0

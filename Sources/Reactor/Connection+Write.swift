@@ -2,9 +2,9 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The output queue: queuing pieces, flushing them in order, gathered writes of byte slices.
@@ -170,7 +170,8 @@ extension Connection {
             preconditionFailure("withIOVecs: only byte slices are gathered")
         }
         return slice.withUnsafeBufferPointer { buffer in
-            iovecs[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
+            iovecs[index] = iovec(
+                iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress), iov_len: buffer.count)
             offered += buffer.count
             return withIOVecs(iovecs, index: index + 1, count: count, offered: &offered, body)
         }

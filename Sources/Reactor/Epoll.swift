@@ -4,7 +4,6 @@ import CSystemShims
 /// Readiness events as an option set over the `EPOLL*` bits.
 struct EpollEvents: OptionSet, Hashable, Sendable {
     var rawValue: UInt32
-    init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// `EPOLLIN`: readable (or a pending accept).
     static let readable = EpollEvents(rawValue: qrs_EPOLLIN)

@@ -2,9 +2,9 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 extension EventLoop {
@@ -32,11 +32,13 @@ extension EventLoop {
             try syscallValue("signalfd") { qrs_signalfd_create(buffer.baseAddress, Int32(buffer.count)) }
         }
         do {
-            try register(fd: fd, interest: .readable, handler: FDHandler { _ in
-                var signo: Int32 = 0
-                // Several signals may be queued; drain them all in one wake-up.
-                while qrs_signalfd_read(fd, &signo) == 0 { handler(signo) }
-            })
+            try register(
+                fd: fd, interest: .readable,
+                handler: FDHandler { _ in
+                    var signo: Int32 = 0
+                    // Several signals may be queued; drain them all in one wake-up.
+                    while qrs_signalfd_read(fd, &signo) == 0 { handler(signo) }
+                })
         } catch {
             closeDescriptor(fd)
             throw error

@@ -3,9 +3,9 @@ import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A single-threaded epoll reactor.
@@ -101,11 +101,13 @@ public final class EventLoop: @unchecked Sendable {
         }
         let context = Unmanaged.passRetained(body).toOpaque()
         var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { arg in
-            let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-            body.run()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { arg in
+                let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+                body.run()
+                return nil
+            }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         threadHandle.withLock { $0 = thread }
     }

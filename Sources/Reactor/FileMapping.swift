@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A read-only shared mapping of part of a file, unmapped when the last reference goes away, so
@@ -36,7 +36,8 @@ public final class FileMapping: @unchecked Sendable {
         let lead = offset - alignedOffset
         let total = lead + length
         guard let pointer = mmap(nil, total, PROT_READ, MAP_SHARED, file.fd, off_t(alignedOffset)),
-              pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
+            pointer != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             throw SystemError(errno: errno, call: "mmap")
         }
         base = pointer

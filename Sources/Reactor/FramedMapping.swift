@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Part of a ``FileMapping`` cut into frames that each go out after a header of their own —
@@ -36,11 +36,14 @@ public struct FramedMapping: Sendable {
     /// The `payloadLength` bytes at file offset `payloadOffset`, which must lie within
     /// `mapping`, cut into frames of `frameLength`, with `headers` holding one header of
     /// `headerLength` bytes per frame.
-    public init(mapping: FileMapping, payloadOffset: Int, payloadLength: Int, frameLength: Int,
-                headers: SealedBytes, headerLength: Int) {
+    public init(
+        mapping: FileMapping, payloadOffset: Int, payloadLength: Int, frameLength: Int,
+        headers: SealedBytes, headerLength: Int
+    ) {
         precondition(payloadLength > 0 && frameLength > 0 && headerLength > 0, "frames need positive lengths")
-        precondition(payloadOffset >= mapping.offset && payloadOffset + payloadLength <= mapping.offset + mapping.length,
-                     "framed payloads must lie within their mapping")
+        precondition(
+            payloadOffset >= mapping.offset && payloadOffset + payloadLength <= mapping.offset + mapping.length,
+            "framed payloads must lie within their mapping")
         let frames = (payloadLength + frameLength - 1) / frameLength
         precondition(headers.count >= frames * headerLength, "one header per frame")
         self.mapping = mapping
@@ -57,7 +60,9 @@ public struct FramedMapping: Sendable {
 
     /// Fills up to `capacity` iovecs with the framed bytes from `position` on; returns how many
     /// iovecs and bytes that is.
-    func segments(from position: Int, into iovecs: UnsafeMutablePointer<iovec>, capacity: Int) -> (count: Int, bytes: Int) {
+    func segments(from position: Int, into iovecs: UnsafeMutablePointer<iovec>, capacity: Int) -> (
+        count: Int, bytes: Int
+    ) {
         let stride = headerLength + frameLength
         let payloadBase = mapping.start + (payloadOffset - mapping.offset)
         var position = position

@@ -3,9 +3,9 @@ import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Brings file ranges into the page cache before they are queued on a connection, so `sendfile`
@@ -79,8 +79,9 @@ public enum PageIn {
         let outcome = length <= 0 ? .alreadyResident : pageIn(file.fd, offset: offset, length: length)
         let observing = observers.withLock { Array($0.byID.values) }
         if !observing.isEmpty {
-            let record = Record(file: file.name, offset: offset, length: length, outcome: outcome,
-                                onLoopThread: qrs_is_loop_thread() != 0)
+            let record = Record(
+                file: file.name, offset: offset, length: length, outcome: outcome,
+                onLoopThread: qrs_is_loop_thread() != 0)
             for observer in observing { observer(record) }
         }
         return outcome

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Anonymous pages filled front to back, where bytes once written never change.
@@ -24,7 +24,8 @@ final class ImmutablePages: @unchecked Sendable {
         let page = systemPageSize
         let length = max(page, (capacity + page - 1) / page * page)
         guard let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-              pointer != UnsafeMutableRawPointer(bitPattern: -1) else {
+            pointer != UnsafeMutableRawPointer(bitPattern: -1)
+        else {
             throw SystemError(errno: errno, call: "mmap")
         }
         base = pointer

@@ -2,9 +2,9 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A listening TCP socket that accepts connections on its ``EventLoop``. Loop-confined.

@@ -3,9 +3,9 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Runs blocking jobs (disk, SQLite, DNS) off the loop and hands results back to it.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// An open file descriptor: an `Int32` with a type of its own, so that it is not confused with a
@@ -75,7 +75,9 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
                 let written: Int
                 do throws(SystemError) {
                     written = try syscallValue("writev") {
-                        remaining[first...].withUnsafeBufferPointer { writev(rawValue, $0.baseAddress!, Int32($0.count)) }
+                        remaining[first...].withUnsafeBufferPointer {
+                            writev(rawValue, $0.baseAddress!, Int32($0.count))
+                        }
                     }
                 } catch {
                     failure = error
@@ -108,8 +110,10 @@ public struct FileDescriptor: RawRepresentable, Hashable, Sendable {
     }
 
     /// Calls `body` with one iovec per non-empty piece, each piece's storage pinned meanwhile.
-    static func withIOVectors<R>(_ pieces: [ArraySlice<UInt8>], from index: Int, into vectors: [iovec],
-                                 _ body: ([iovec]) -> R) -> R {
+    static func withIOVectors<R>(
+        _ pieces: [ArraySlice<UInt8>], from index: Int, into vectors: [iovec],
+        _ body: ([iovec]) -> R
+    ) -> R {
         guard index < pieces.count else { return body(vectors) }
         return pieces[index].withUnsafeBytes { raw in
             guard let base = raw.baseAddress, raw.count > 0 else {

@@ -4,7 +4,7 @@ import CSystemShims
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Sends one structured journal entry per log call (sd_journal_sendv(3)): MESSAGE, PRIORITY,

@@ -3,7 +3,7 @@
 import CSystemShims
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One socket passed by the service manager.

@@ -4,7 +4,7 @@ import CSystemShims
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Outcome of one notification. Notifications are best effort: the daemon logs a failure

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 
 /// What a TLS context is built from: certificate chain, key, trust anchors, client-certificate
 /// policy, protocol floor and cipher lists. A plain value; ``TLSContext`` turns it into OpenSSL

@@ -3,7 +3,7 @@ import CLibssl
 import COpenSSL
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An OpenSSL `SSL_CTX` built from a ``TLSConfiguration``, for one role. Immutable once built and

@@ -3,7 +3,7 @@ import CLibssl
 import COpenSSL
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TLS connection over a non-blocking socket, driven by the caller's readiness.

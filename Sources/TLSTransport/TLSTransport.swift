@@ -3,9 +3,9 @@ import Reactor
 import TLS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// DICOM over TLS (PS3.15 Annex B) as a ``ByteTransport``: a ``TLSSession`` driven by the
@@ -169,8 +169,9 @@ extension TransportFactory {
         _ context: TLSContext, serverName: String? = nil, handshakeTimeout: Duration?
     ) -> TransportFactory {
         TransportFactory { socket, _ in
-            TLSTransport(session: try TLSSession(context: context, socket: socket, serverName: serverName),
-                         handshakeTimeout: handshakeTimeout)
+            TLSTransport(
+                session: try TLSSession(context: context, socket: socket, serverName: serverName),
+                handshakeTimeout: handshakeTimeout)
         }
     }
 }

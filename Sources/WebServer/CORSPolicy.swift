@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 
 /// Cross-origin resource sharing (Fetch standard, "CORS protocol"): which browser origins may
@@ -42,7 +43,8 @@ struct CORSPolicy: Sendable {
     /// Fields for a preflight answer, nil when the origin or method is not allowed.
     func preflightFields(origin: String?, method: String, requestedHeaders: String?) -> HTTPFields? {
         guard let allowed = allowedOrigin(origin),
-              Self.methods.split(separator: ",").contains(where: { $0.trimmingCharacters() == method }) else { return nil }
+            Self.methods.split(separator: ",").contains(where: { $0.trimmingCharacters() == method })
+        else { return nil }
         var fields = HTTPFields()
         if !anyOrigin { fields.append(name: "Vary", value: "Origin") }
         fields.append(name: "Access-Control-Allow-Origin", value: allowed)
@@ -51,20 +53,24 @@ struct CORSPolicy: Sendable {
         if let requestedHeaders {
             let names = requestedHeaders.split(separator: ",").map { $0.trimmingCharacters() }.filter { !$0.isEmpty }
             guard names.allSatisfy(Self.isToken) else { return nil }
-            if !names.isEmpty { fields.append(name: "Access-Control-Allow-Headers", value: names.joined(separator: ", ")) }
+            if !names.isEmpty {
+                fields.append(name: "Access-Control-Allow-Headers", value: names.joined(separator: ", "))
+            }
         }
         fields.append(name: "Access-Control-Max-Age", value: Self.maxAge)
         return fields
     }
 
     static func isToken(_ s: Substring) -> Bool {
-        !s.isEmpty && s.utf8.allSatisfy { b in
-            switch b {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-            case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-            default: return false
+        !s.isEmpty
+            && s.utf8.allSatisfy { b in
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+                case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
+                    return true
+                default: return false
+                }
             }
-        }
     }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import QRServer
 import Reactor
@@ -9,18 +10,24 @@ public enum DICOMWebRoutes {
     public static let base = "/dicom-web"
 
     /// Adds the QIDO-RS searches and /metrics.
-    public static func install(on server: HTTPServer, store: any IndexStore, workers: WorkerPool,
-                               dicom: DICOMServer?, indexCounts: MetricsHandler.IndexCounts?) {
+    public static func install(
+        on server: HTTPServer, store: any IndexStore, workers: WorkerPool,
+        dicom: DICOMServer?, indexCounts: MetricsHandler.IndexCounts?
+    ) {
         let loop = server.loop
-        func qido(_ level: QueryLevel) -> QIDOHandler { QIDOHandler(level: level, store: store, workers: workers, loop: loop) }
+        func qido(_ level: QueryLevel) -> QIDOHandler {
+            QIDOHandler(level: level, store: store, workers: workers, loop: loop)
+        }
         server.add("GET", "\(base)/studies", name: "qido_studies", qido(.study))
         server.add("GET", "\(base)/studies/{study}/series", name: "qido_study_series", qido(.series))
-        server.add("GET", "\(base)/studies/{study}/series/{series}/instances", name: "qido_series_instances", qido(.image))
+        server.add(
+            "GET", "\(base)/studies/{study}/series/{series}/instances", name: "qido_series_instances", qido(.image))
         server.add("GET", "\(base)/studies/{study}/instances", name: "qido_study_instances", qido(.image))
         server.add("GET", "\(base)/series", name: "qido_series", qido(.series))
         server.add("GET", "\(base)/instances", name: "qido_instances", qido(.image))
         installWADO(on: server, store: store, workers: workers, dicom: dicom)
-        server.add("GET", "/metrics", name: "metrics",
-                   MetricsHandler(dicom: dicom, http: server, workers: workers, indexCounts: indexCounts))
+        server.add(
+            "GET", "/metrics", name: "metrics",
+            MetricsHandler(dicom: dicom, http: server, workers: workers, indexCounts: indexCounts))
     }
 }

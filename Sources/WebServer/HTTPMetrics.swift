@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import PrometheusText
 
 /// HTTP counters kept on the reactor thread: requests by route and status, request duration by
@@ -16,7 +17,9 @@ public struct HTTPMetrics: Sendable {
     public private(set) var refusedRequests: UInt64 = 0
 
     /// Bucket bounds in seconds, from a cached metadata answer to a large study's retrieval.
-    public static let durationBounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    public static let durationBounds: [Double] = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
 
     static func key(route: Int, status: Int) -> Int { (route + 1) << 10 | status }
     static func split(_ key: Int) -> (route: Int, status: Int) { ((key >> 10) - 1, key & 0x3FF) }
@@ -36,6 +39,9 @@ public struct HTTPMetrics: Sendable {
 
     /// Requests as (route, status, count).
     public var requestCounts: [(route: Int, status: Int, count: UInt64)] {
-        requests.sorted { $0.key < $1.key }.map { let k = Self.split($0.key); return (k.route, k.status, $0.value) }
+        requests.sorted { $0.key < $1.key }.map {
+            let k = Self.split($0.key)
+            return (k.route, k.status, $0.value)
+        }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 
 /// One request as a handler sees it: the parsed head, the route's path parameters, the decoded
@@ -40,7 +41,8 @@ public struct HTTPRequest: Sendable {
             for pair in parts[1].split(separator: "&") where !pair.isEmpty {
                 let nv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard let name = percentDecoded(nv[0], plusIsSpace: true),
-                      let value = percentDecoded(nv.count == 2 ? nv[1] : "", plusIsSpace: true) else { return nil }
+                    let value = percentDecoded(nv.count == 2 ? nv[1] : "", plusIsSpace: true)
+                else { return nil }
                 query.append((name, value))
             }
         }
@@ -59,7 +61,9 @@ public struct HTTPRequest: Sendable {
         while i < utf8.count {
             let b = utf8[i]
             if b == UInt8(ascii: "%") {
-                guard i + 2 < utf8.count, let h = hexDigit(utf8[i + 1]), let l = hexDigit(utf8[i + 2]) else { return nil }
+                guard i + 2 < utf8.count, let h = hexDigit(utf8[i + 1]), let l = hexDigit(utf8[i + 2]) else {
+                    return nil
+                }
                 bytes.append(h << 4 | l)
                 i += 3
             } else {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 import Reactor
 
@@ -31,7 +32,8 @@ public final class HTTPResponse {
     /// Set by the server when the connection will close after this response.
     var closesConnection: Bool
 
-    init(exchange: HTTPExchange?, isHead: Bool, version: HTTPVersion, commonFields: HTTPFields, closesConnection: Bool) {
+    init(exchange: HTTPExchange?, isHead: Bool, version: HTTPVersion, commonFields: HTTPFields, closesConnection: Bool)
+    {
         self.exchange = exchange
         self.isHead = isHead
         self.version = version

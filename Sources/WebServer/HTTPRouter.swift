@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// What answers a route. Handlers run on the reactor thread and must not block: work that can
 /// block goes to the worker pool and answers through the ``HTTPResponse`` when it comes back.
 public protocol HTTPHandler {

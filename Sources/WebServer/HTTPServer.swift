@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 import Logging
 import Reactor
@@ -75,9 +76,11 @@ public final class HTTPServer: @unchecked Sendable {
     private func accept(_ connection: Connection) {
         metrics.accepted()
         if connections.count >= configuration.maxConnections, !closeOldestIdle() {
-            logger.warning("HTTP connection refused: http.max_connections reached", metadata: [
-                "peer": "\(connection.peerAddress)", "open": "\(connections.count)",
-            ])
+            logger.warning(
+                "HTTP connection refused: http.max_connections reached",
+                metadata: [
+                    "peer": "\(connection.peerAddress)", "open": "\(connections.count)",
+                ])
             connection.close()
             return
         }
@@ -109,7 +112,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Bytes received and sent so far, open connections included.
     public var bytesTransferred: (received: UInt64, sent: UInt64) {
-        var received = metrics.bytesIn, sent = metrics.bytesOut
+        var received = metrics.bytesIn
+        var sent = metrics.bytesOut
         for c in connections.values {
             received += UInt64(c.connection.bytesRead)
             sent += UInt64(c.connection.bytesWritten)

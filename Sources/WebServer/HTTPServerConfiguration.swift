@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 
 /// How the HTTP listener is set up (`http.*` settings; docs/LIMITS.md gives the defaults).
@@ -27,11 +28,13 @@ public struct HTTPServerConfiguration: Sendable, Equatable {
     /// Input kept while a response is being produced (pipelined requests) before reading pauses.
     public var maxBufferedInput: Int
 
-    public init(port: Int, bindAddress: String = "0.0.0.0", corsOrigins: [String] = [],
-                limits: HTTPParserLimits = HTTPServerConfiguration.defaultLimits,
-                maxCollectedBody: Int = 1 << 20, headerTimeout: Duration = .seconds(10),
-                idleTimeout: Duration = .seconds(60), progressTimeout: Duration = .seconds(60),
-                maxConnections: Int = 256, maxBufferedInput: Int = 64 * 1024) {
+    public init(
+        port: Int, bindAddress: String = "0.0.0.0", corsOrigins: [String] = [],
+        limits: HTTPParserLimits = HTTPServerConfiguration.defaultLimits,
+        maxCollectedBody: Int = 1 << 20, headerTimeout: Duration = .seconds(10),
+        idleTimeout: Duration = .seconds(60), progressTimeout: Duration = .seconds(60),
+        maxConnections: Int = 256, maxBufferedInput: Int = 64 * 1024
+    ) {
         self.port = port
         self.bindAddress = bindAddress
         self.corsOrigins = corsOrigins

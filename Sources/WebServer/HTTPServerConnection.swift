@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 import Logging
 import Reactor
@@ -99,12 +100,14 @@ final class HTTPServerConnection {
 
     private func begin(_ head: HTTPRequestHead) {
         let target = HTTPRequest.parseTarget(head.target)
-        let exchange = HTTPExchange(owner: self, method: head.method, path: target?.path ?? "-",
-                                    keepAlive: head.keepAlive && !closing)
+        let exchange = HTTPExchange(
+            owner: self, method: head.method, path: target?.path ?? "-",
+            keepAlive: head.keepAlive && !closing)
         let origin = head.fields["origin"]
-        exchange.response = HTTPResponse(exchange: exchange, isHead: head.method == "HEAD", version: head.version,
-                                         commonFields: commonFields(origin: origin),
-                                         closesConnection: !exchange.keepAlive)
+        exchange.response = HTTPResponse(
+            exchange: exchange, isHead: head.method == "HEAD", version: head.version,
+            commonFields: commonFields(origin: origin),
+            closesConnection: !exchange.keepAlive)
         current = exchange
         guard let target else {
             exchange.answer = { $0.sendError(400, "the request target must be a path (origin-form)") }
@@ -119,7 +122,9 @@ final class HTTPServerConnection {
         case .notFound:
             exchange.answer = { $0.sendError(404, "no resource at this path") }
         case .methodNotAllowed(let allowed):
-            exchange.answer = { $0.sendError(405, "method not allowed here", fields: ["Allow": allowed.joined(separator: ", ")]) }
+            exchange.answer = {
+                $0.sendError(405, "method not allowed here", fields: ["Allow": allowed.joined(separator: ", ")])
+            }
         case .found(let index, let parameters):
             request.pathParameters = parameters
             exchange.route = index
@@ -165,8 +170,9 @@ final class HTTPServerConnection {
             return
         }
         guard allowed.contains(method),
-              let fields = server.cors.preflightFields(origin: origin, method: method,
-                                                       requestedHeaders: request.head.fields["access-control-request-headers"])
+            let fields = server.cors.preflightFields(
+                origin: origin, method: method,
+                requestedHeaders: request.head.fields["access-control-request-headers"])
         else {
             response.sendError(403, "cross-origin request not allowed (http.cors_origins)")
             return
@@ -177,9 +183,11 @@ final class HTTPServerConnection {
     /// The parser refused the input (or a timer expired): answer the status and close.
     private func refuse(_ error: HTTPParseError) {
         server.metrics.refused()
-        server.logger.warning("HTTP request refused", metadata: [
-            "peer": "\(connection.peerAddress)", "http_status": "\(error.status)", "reason": "\(error.reason)",
-        ])
+        server.logger.warning(
+            "HTTP request refused",
+            metadata: [
+                "peer": "\(connection.peerAddress)", "http_status": "\(error.status)", "reason": "\(error.reason)",
+            ])
         let exchange: HTTPExchange
         if let current {
             exchange = current
@@ -192,8 +200,9 @@ final class HTTPServerConnection {
             }
         } else {
             exchange = HTTPExchange(owner: self, method: "-", path: "-", keepAlive: false)
-            exchange.response = HTTPResponse(exchange: exchange, isHead: false, version: .http1_1,
-                                             commonFields: commonFields(origin: nil), closesConnection: true)
+            exchange.response = HTTPResponse(
+                exchange: exchange, isHead: false, version: .http1_1,
+                commonFields: commonFields(origin: nil), closesConnection: true)
             current = exchange
         }
         exchange.keepAlive = false
@@ -325,9 +334,11 @@ final class HTTPServerConnection {
             // Waiting for the handler (a query on a worker) is not the peer's fault; a peer that
             // takes nothing of what is queued for it is.
             if connection.pendingWriteBytes == 0 || connection.bytesWritten != progressMark { return arm(.response) }
-            server.logger.warning("HTTP client stopped reading; closing", metadata: [
-                "peer": "\(connection.peerAddress)", "pending_bytes": "\(connection.pendingWriteBytes)",
-            ])
+            server.logger.warning(
+                "HTTP client stopped reading; closing",
+                metadata: [
+                    "peer": "\(connection.peerAddress)", "pending_bytes": "\(connection.pendingWriteBytes)",
+                ])
             connection.close()
         }
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 
 /// Accept (RFC 9110 §12.5.1) for responses that come in one media type only.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import PrometheusText
 import QRServer
 import Reactor
@@ -31,7 +32,8 @@ public struct MetricsHandler: HTTPHandler {
         }
         workers.run({ try indexCounts() }, on: http.loop) { [self] result in
             guard !response.isAborted else { return }
-            response.send(status: 200, contentType: PrometheusTextWriter.contentType, body: render(counts: try? result.get()))
+            response.send(
+                status: 200, contentType: PrometheusTextWriter.contentType, body: render(counts: try? result.get()))
         }
     }
 
@@ -42,25 +44,31 @@ public struct MetricsHandler: HTTPHandler {
         if let dicom { renderDICOM(dicom, into: &w) }
         renderHTTP(into: &w)
         if let counts {
-            w.gauge("qrscpd_index_entities", help: "Entities in the archive index, by level.", samples: [
-                ([("level", "patient")], Double(counts.patients)), ([("level", "study")], Double(counts.studies)),
-                ([("level", "series")], Double(counts.series)), ([("level", "instance")], Double(counts.instances)),
-            ])
+            w.gauge(
+                "qrscpd_index_entities", help: "Entities in the archive index, by level.",
+                samples: [
+                    ([("level", "patient")], Double(counts.patients)), ([("level", "study")], Double(counts.studies)),
+                    ([("level", "series")], Double(counts.series)), ([("level", "instance")], Double(counts.instances)),
+                ])
         }
-        w.gauge("qrscpd_worker_queue_depth", help: "Jobs waiting for a worker thread.",
-                samples: [([], Double(workers.queuedJobs))])
+        w.gauge(
+            "qrscpd_worker_queue_depth", help: "Jobs waiting for a worker thread.",
+            samples: [([], Double(workers.queuedJobs))])
         return w.bytes
     }
 
     private func renderDICOM(_ dicom: DICOMServer, into w: inout PrometheusTextWriter) {
         let s = dicom.statistics
-        w.gauge("qrscpd_associations_active", help: "DICOM associations established and not yet ended.",
-                samples: [([], Double(dicom.activeAssociationCount))])
-        w.counter("qrscpd_associations", help: "DICOM associations by outcome (aborted ones were accepted first).", samples: [
-            ([("result", "accepted")], UInt64(s.associationsAccepted)),
-            ([("result", "rejected")], UInt64(s.associationsRejected)),
-            ([("result", "aborted")], UInt64(s.associationsAborted)),
-        ])
+        w.gauge(
+            "qrscpd_associations_active", help: "DICOM associations established and not yet ended.",
+            samples: [([], Double(dicom.activeAssociationCount))])
+        w.counter(
+            "qrscpd_associations", help: "DICOM associations by outcome (aborted ones were accepted first).",
+            samples: [
+                ([("result", "accepted")], UInt64(s.associationsAccepted)),
+                ([("result", "rejected")], UInt64(s.associationsRejected)),
+                ([("result", "aborted")], UInt64(s.associationsAborted)),
+            ])
         let m = dicom.metrics
         var operations: [(labels: [Label], value: UInt64)] = []
         for (c, command) in DIMSEMetrics.commands.enumerated() {
@@ -68,34 +76,53 @@ public struct MetricsHandler: HTTPHandler {
                 operations.append(([("command", command), ("status", status)], m.count(command: c, statusClass: k)))
             }
         }
-        w.counter("qrscpd_dimse_operations", help: "DIMSE operations answered, by command and final status class.",
-                  samples: operations)
-        w.histogram("qrscpd_dimse_operation_duration_seconds",
-                    help: "Time from a DIMSE request to its final response, by command.",
-                    series: DIMSEMetrics.commands.enumerated().map { ([("command", $0.element)], m.durations[$0.offset]) })
-        w.histogram("qrscpd_store_commit_duration_seconds",
-                    help: "C-STORE: from an object's last byte received to its durable, indexed commit.",
-                    series: [([], m.storeCommits)])
-        w.counter("qrscpd_instances_received", help: "Instances stored by C-STORE.", samples: [([], UInt64(s.storesReceived))])
-        w.counter("qrscpd_instances_sent", help: "Instances sent by C-GET and C-MOVE.", samples: [([], UInt64(s.imagesSent))])
+        w.counter(
+            "qrscpd_dimse_operations", help: "DIMSE operations answered, by command and final status class.",
+            samples: operations)
+        w.histogram(
+            "qrscpd_dimse_operation_duration_seconds",
+            help: "Time from a DIMSE request to its final response, by command.",
+            series: DIMSEMetrics.commands.enumerated().map { ([("command", $0.element)], m.durations[$0.offset]) })
+        w.histogram(
+            "qrscpd_store_commit_duration_seconds",
+            help: "C-STORE: from an object's last byte received to its durable, indexed commit.",
+            series: [([], m.storeCommits)])
+        w.counter(
+            "qrscpd_instances_received", help: "Instances stored by C-STORE.", samples: [([], UInt64(s.storesReceived))]
+        )
+        w.counter(
+            "qrscpd_instances_sent", help: "Instances sent by C-GET and C-MOVE.", samples: [([], UInt64(s.imagesSent))])
         let bytes = dicom.bytesTransferred
         let web = http.bytesTransferred
-        w.counter("qrscpd_received_bytes", help: "Bytes received, by listener.", samples: [
-            ([("listener", "dicom")], UInt64(bytes.received)), ([("listener", "http")], web.received),
-        ])
-        w.counter("qrscpd_sent_bytes", help: "Bytes sent, by listener.", samples: [
-            ([("listener", "dicom")], UInt64(bytes.sent)), ([("listener", "http")], web.sent),
-        ])
+        w.counter(
+            "qrscpd_received_bytes", help: "Bytes received, by listener.",
+            samples: [
+                ([("listener", "dicom")], UInt64(bytes.received)), ([("listener", "http")], web.received),
+            ])
+        w.counter(
+            "qrscpd_sent_bytes", help: "Bytes sent, by listener.",
+            samples: [
+                ([("listener", "dicom")], UInt64(bytes.sent)), ([("listener", "http")], web.sent),
+            ])
     }
 
     private func renderHTTP(into w: inout PrometheusTextWriter) {
         let m = http.metrics
-        w.gauge("qrscpd_http_connections_open", help: "HTTP connections open.", samples: [([], Double(http.openConnectionCount))])
-        w.counter("qrscpd_http_requests", help: "HTTP requests answered, by route and status code.",
-                  samples: m.requestCounts.map { ([("route", http.routeName($0.route)), ("code", String($0.status))], $0.count) })
-        w.histogram("qrscpd_http_request_duration_seconds", help: "Time from a request's head to the end of its response, by route.",
-                    series: m.durations.sorted { $0.key < $1.key }.map { ([("route", http.routeName($0.key))], $0.value) })
-        w.counter("qrscpd_http_requests_refused", help: "HTTP requests refused by a limit or as malformed (400, 408, 413, 414, 431).",
-                  samples: [([], m.refusedRequests)])
+        w.gauge(
+            "qrscpd_http_connections_open", help: "HTTP connections open.",
+            samples: [([], Double(http.openConnectionCount))])
+        w.counter(
+            "qrscpd_http_requests", help: "HTTP requests answered, by route and status code.",
+            samples: m.requestCounts.map {
+                ([("route", http.routeName($0.route)), ("code", String($0.status))], $0.count)
+            })
+        w.histogram(
+            "qrscpd_http_request_duration_seconds",
+            help: "Time from a request's head to the end of its response, by route.",
+            series: m.durations.sorted { $0.key < $1.key }.map { ([("route", http.routeName($0.key))], $0.value) })
+        w.counter(
+            "qrscpd_http_requests_refused",
+            help: "HTTP requests refused by a limit or as malformed (400, 408, 413, 414, 431).",
+            samples: [([], m.refusedRequests)])
     }
 }

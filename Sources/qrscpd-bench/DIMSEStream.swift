@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// What ``DIMSEStream`` reads next from a connection.
@@ -78,8 +79,9 @@ struct DIMSEStream {
 
     /// Sends one DIMSE message (command and optional data set) in P-DATA-TF PDUs.
     func send(_ command: CommandSet, dataSet: [UInt8]? = nil, contextID: UInt8, peerMaxPDULength: UInt32) throws {
-        let pieces = DIMSEFragmenter.pieces(contextID: contextID, command: command.encoded()[...],
-                                            dataSet: dataSet.map { [$0[...]] }, peerMaxPDULength: peerMaxPDULength)
+        let pieces = DIMSEFragmenter.pieces(
+            contextID: contextID, command: command.encoded()[...],
+            dataSet: dataSet.map { [$0[...]] }, peerMaxPDULength: peerMaxPDULength)
         try socket.send(pieces.flatMap { $0 })
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Foundation
@@ -41,7 +42,8 @@ struct FindBench {
             maxPDULength: 1 << 20, implementationClassUID: "1.2.826.0.1.3680043.10.1489.2")
         try socket.send(PDU.associateRQ(request).encoded())
         let answer = try socket.receivePDU()
-        guard answer.type == 0x02, case .associateAC(let accept) = try PDU.decode(type: answer.type, body: answer.body[...])
+        guard answer.type == 0x02,
+            case .associateAC(let accept) = try PDU.decode(type: answer.type, body: answer.body[...])
         else { throw BenchError("association not accepted") }
         let negotiated = NegotiatedAssociation(requestor: request, accept: accept)
         guard let context = negotiated.context(abstractSyntax: Self.studyRootFind) else {
@@ -56,8 +58,9 @@ struct FindBench {
         for n in 0..<repeats {
             let messageID = UInt16(truncatingIfNeeded: n + 1)
             let command = CommandSet.cFindRQ(messageID: messageID, affectedSOPClassUID: Self.studyRootFind)
-            let pieces = DIMSEFragmenter.pieces(contextID: context.id, command: command.encoded()[...],
-                                                dataSet: [body[...]], peerMaxPDULength: negotiated.peerMaxPDULength)
+            let pieces = DIMSEFragmenter.pieces(
+                contextID: context.id, command: command.encoded()[...],
+                dataSet: [body[...]], peerMaxPDULength: negotiated.peerMaxPDULength)
             let t0 = DispatchTime.now().uptimeNanoseconds
             try socket.send(pieces.flatMap { $0 })
             var count = 0
@@ -69,7 +72,10 @@ struct FindBench {
                 for output in try assembler.append(pData) {
                     guard case .message(let message) = output else { continue }
                     let status = message.command.status ?? DIMSEStatus(0xFFFF)
-                    if status.isPending { count += 1; continue }
+                    if status.isPending {
+                        count += 1
+                        continue
+                    }
                     guard status.isSuccess else { throw BenchError("C-FIND failed with status \(status)") }
                     break waiting
                 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Foundation
@@ -15,18 +16,18 @@ struct RetrieveBench {
     static let maxPDULength: UInt32 = 1 << 20
     /// Storage SOP classes proposed for C-GET (with the SCP role): the common image classes.
     static let storageSOPClasses = [
-        "1.2.840.10008.5.1.4.1.1.2",      // CT Image
-        "1.2.840.10008.5.1.4.1.1.4",      // MR Image
-        "1.2.840.10008.5.1.4.1.1.1",      // Computed Radiography Image
-        "1.2.840.10008.5.1.4.1.1.7",      // Secondary Capture Image
-        "1.2.840.10008.5.1.4.1.1.1.1",    // Digital X-Ray Image - For Presentation
-        "1.2.840.10008.5.1.4.1.1.1.2",    // Digital Mammography X-Ray Image - For Presentation
-        "1.2.840.10008.5.1.4.1.1.6.1",    // Ultrasound Image
-        "1.2.840.10008.5.1.4.1.1.12.1",   // X-Ray Angiographic Image
-        "1.2.840.10008.5.1.4.1.1.20",     // Nuclear Medicine Image
-        "1.2.840.10008.5.1.4.1.1.128",    // Positron Emission Tomography Image
-        "1.2.840.10008.5.1.4.1.1.2.1",    // Enhanced CT Image
-        "1.2.840.10008.5.1.4.1.1.4.1",    // Enhanced MR Image
+        "1.2.840.10008.5.1.4.1.1.2",  // CT Image
+        "1.2.840.10008.5.1.4.1.1.4",  // MR Image
+        "1.2.840.10008.5.1.4.1.1.1",  // Computed Radiography Image
+        "1.2.840.10008.5.1.4.1.1.7",  // Secondary Capture Image
+        "1.2.840.10008.5.1.4.1.1.1.1",  // Digital X-Ray Image - For Presentation
+        "1.2.840.10008.5.1.4.1.1.1.2",  // Digital Mammography X-Ray Image - For Presentation
+        "1.2.840.10008.5.1.4.1.1.6.1",  // Ultrasound Image
+        "1.2.840.10008.5.1.4.1.1.12.1",  // X-Ray Angiographic Image
+        "1.2.840.10008.5.1.4.1.1.20",  // Nuclear Medicine Image
+        "1.2.840.10008.5.1.4.1.1.128",  // Positron Emission Tomography Image
+        "1.2.840.10008.5.1.4.1.1.2.1",  // Enhanced CT Image
+        "1.2.840.10008.5.1.4.1.1.4.1",  // Enhanced MR Image
     ]
 
     struct Result {
@@ -63,8 +64,10 @@ struct RetrieveBench {
     func get(studyUID: String) throws -> Result {
         var contexts = [RequestedContext(abstractSyntax: Self.studyRootGet, transferSyntaxes: [Self.implicitLE])]
         for sopClass in Self.storageSOPClasses {
-            contexts.append(RequestedContext(abstractSyntax: sopClass, transferSyntaxes: [Self.explicitLE, Self.implicitLE],
-                                             role: (scu: false, scp: true)))
+            contexts.append(
+                RequestedContext(
+                    abstractSyntax: sopClass, transferSyntaxes: [Self.explicitLE, Self.implicitLE],
+                    role: (scu: false, scp: true)))
         }
         var result = Result()
         let start = Date()
@@ -73,9 +76,10 @@ struct RetrieveBench {
         guard let context = association.context(abstractSyntax: Self.studyRootGet) else {
             throw BenchError("Study Root GET not accepted")
         }
-        try reader.send(.cGetRQ(messageID: 1, affectedSOPClassUID: Self.studyRootGet),
-                        dataSet: try Self.identifier(studyUID: studyUID), contextID: context.id,
-                        peerMaxPDULength: association.peerMaxPDULength)
+        try reader.send(
+            .cGetRQ(messageID: 1, affectedSOPClassUID: Self.studyRootGet),
+            dataSet: try Self.identifier(studyUID: studyUID), contextID: context.id,
+            peerMaxPDULength: association.peerMaxPDULength)
         var store: CommandSet?
         receiving: while true {
             switch try reader.next() {
@@ -88,9 +92,11 @@ struct RetrieveBench {
                 result.images += 1
                 result.bytes += bytes
                 result.transferSyntax = association.contexts[contextID]?.transferSyntax ?? "?"
-                try reader.send(.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: request.affectedSOPClassUID ?? "",
-                                           affectedSOPInstanceUID: request.affectedSOPInstanceUID ?? "", status: .success),
-                                contextID: contextID, peerMaxPDULength: association.peerMaxPDULength)
+                try reader.send(
+                    .cStoreRSP(
+                        respondingTo: messageID, affectedSOPClassUID: request.affectedSOPClassUID ?? "",
+                        affectedSOPInstanceUID: request.affectedSOPInstanceUID ?? "", status: .success),
+                    contextID: contextID, peerMaxPDULength: association.peerMaxPDULength)
                 store = nil
             case .command(let command, _) where command.commandField == .cGetRSP:
                 if result.recordFinal(command) { break receiving }
@@ -119,9 +125,10 @@ struct RetrieveBench {
         guard let context = association.context(abstractSyntax: Self.studyRootMove) else {
             throw BenchError("Study Root MOVE not accepted")
         }
-        try reader.send(.cMoveRQ(messageID: 1, affectedSOPClassUID: Self.studyRootMove, moveDestination: destinationAE),
-                        dataSet: try Self.identifier(studyUID: studyUID), contextID: context.id,
-                        peerMaxPDULength: association.peerMaxPDULength)
+        try reader.send(
+            .cMoveRQ(messageID: 1, affectedSOPClassUID: Self.studyRootMove, moveDestination: destinationAE),
+            dataSet: try Self.identifier(studyUID: studyUID), contextID: context.id,
+            peerMaxPDULength: association.peerMaxPDULength)
         receiving: while true {
             switch try reader.next() {
             case .command(let command, _) where command.commandField == .cMoveRSP:
@@ -154,7 +161,8 @@ struct RetrieveBench {
             maxPDULength: Self.maxPDULength, implementationClassUID: "1.2.826.0.1.3680043.10.1489.2")
         try socket.send(PDU.associateRQ(request).encoded())
         let answer = try socket.receivePDU()
-        guard answer.type == 0x02, case .associateAC(let accept) = try PDU.decode(type: answer.type, body: answer.body[...])
+        guard answer.type == 0x02,
+            case .associateAC(let accept) = try PDU.decode(type: answer.type, body: answer.body[...])
         else { throw BenchError("association not accepted (PDU type \(answer.type))") }
         return (DIMSEStream(socket: socket), NegotiatedAssociation(requestor: request, accept: accept))
     }
@@ -163,7 +171,9 @@ struct RetrieveBench {
         try reader.socket.send([0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0])
         while true {
             switch try reader.next() {
-            case .releaseReply: reader.socket.close(); return
+            case .releaseReply:
+                reader.socket.close()
+                return
             case .abort: throw BenchError("the server aborted instead of releasing")
             default: continue
             }

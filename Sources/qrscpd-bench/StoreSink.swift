@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Storage SCP that discards what it receives: the C-MOVE destination of the benchmark. It
@@ -36,7 +37,9 @@ final class StoreSink: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(listener, 16) == 0 else {
             let error = errno
@@ -64,7 +67,10 @@ final class StoreSink: @unchecked Sendable {
                 do { try serve(BlockingSocket(acceptedDescriptor: fd)) } catch {
                     FileHandle.standardError.write(Data("store sink: \(error)\n".utf8))
                 }
-                update { $0.associationsOpen -= 1; $0.associationsDone += 1 }
+                update {
+                    $0.associationsOpen -= 1
+                    $0.associationsDone += 1
+                }
             }
         }
     }
@@ -78,7 +84,8 @@ final class StoreSink: @unchecked Sendable {
     private func serve(_ socket: BlockingSocket) throws {
         defer { socket.close() }
         let pdu = try socket.receivePDU()
-        guard pdu.type == 0x01, case .associateRQ(let request) = try PDU.decode(type: pdu.type, body: pdu.body[...]) else {
+        guard pdu.type == 0x01, case .associateRQ(let request) = try PDU.decode(type: pdu.type, body: pdu.body[...])
+        else {
             throw BenchError("expected A-ASSOCIATE-RQ, got PDU type \(pdu.type)")
         }
         let storage = Set(UIDDictionary.storageSOPClasses.map(\.uid))
@@ -86,7 +93,8 @@ final class StoreSink: @unchecked Sendable {
             aeTitle: aeTitle, checkCalledAETitle: false,
             transferSyntaxes: { storage.contains($0) ? [RetrieveBench.explicitLE, RetrieveBench.implicitLE] : nil },
             maxPDULength: RetrieveBench.maxPDULength, implementationClassUID: "1.2.826.0.1.3680043.10.1489.2")
-        let accept: AssociateAccept, association: NegotiatedAssociation
+        let accept: AssociateAccept
+        let association: NegotiatedAssociation
         switch negotiate(request, policy: policy) {
         case .accept(let ac, let negotiated): (accept, association) = (ac, negotiated)
         case .reject(let rj):
@@ -107,10 +115,16 @@ final class StoreSink: @unchecked Sendable {
                     throw BenchError("data set without a C-STORE-RQ")
                 }
                 let syntax = association.contexts[contextID]?.transferSyntax ?? "?"
-                update { $0.images += 1; $0.bytes += bytes; $0.transferSyntax = syntax }
-                try reader.send(.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: request.affectedSOPClassUID ?? "",
-                                           affectedSOPInstanceUID: request.affectedSOPInstanceUID ?? "", status: .success),
-                                contextID: contextID, peerMaxPDULength: association.peerMaxPDULength)
+                update {
+                    $0.images += 1
+                    $0.bytes += bytes
+                    $0.transferSyntax = syntax
+                }
+                try reader.send(
+                    .cStoreRSP(
+                        respondingTo: messageID, affectedSOPClassUID: request.affectedSOPClassUID ?? "",
+                        affectedSOPInstanceUID: request.affectedSOPInstanceUID ?? "", status: .success),
+                    contextID: contextID, peerMaxPDULength: association.peerMaxPDULength)
                 store = nil
             case .releaseRequest:
                 try socket.send([0x06, 0, 0, 0, 0, 4, 0, 0, 0, 0])

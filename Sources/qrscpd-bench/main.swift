@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // qrscpd-bench MODE PORT AE [options]
@@ -24,7 +25,10 @@ func cpuSeconds() -> Double {
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 5, let port = Int(arguments[2]) else {
-    FileHandle.standardError.write(Data("usage: qrscpd-bench assoc PORT AE SECONDS CONCURRENCY | echo PORT AE COUNT | find … | get … | move … | store-sink …\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "usage: qrscpd-bench assoc PORT AE SECONDS CONCURRENCY | echo PORT AE COUNT | find … | get … | move … | store-sink …\n"
+                .utf8))
     exit(1)
 }
 let client = BenchClient(port: port, calledAE: arguments[3])
@@ -44,11 +48,21 @@ case "assoc":
     for _ in 0..<concurrency {
         group.enter()
         Thread.detachNewThread {
-            var ok = 0, failed = 0
+            var ok = 0
+            var failed = 0
             while Date() < deadline {
-                do { try client.runAssociation(echoes: 1); ok += 1 } catch { failed += 1; if failed > 100 { break } }
+                do {
+                    try client.runAssociation(echoes: 1)
+                    ok += 1
+                } catch {
+                    failed += 1
+                    if failed > 100 { break }
+                }
             }
-            lock.lock(); counts.ok += ok; counts.failed += failed; lock.unlock()
+            lock.lock()
+            counts.ok += ok
+            counts.failed += failed
+            lock.unlock()
             group.leave()
         }
     }
@@ -57,7 +71,10 @@ case "assoc":
     failures = counts.failed
 case "echo":
     let count = Int(arguments[4]) ?? 10000
-    do { try client.runAssociation(echoes: count); operations = count } catch {
+    do {
+        try client.runAssociation(echoes: count)
+        operations = count
+    } catch {
         FileHandle.standardError.write(Data("echo run failed: \(error)\n".utf8))
         failures = 1
     }
@@ -70,9 +87,12 @@ case "find":
         let sorted = result.latenciesMS.sorted()
         let median = sorted[sorted.count / 2]
         let p95 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.95))]
-        print(String(format: "{\"queries\": %d, \"responses_per_query\": %d, \"median_ms\": %.3f, \"p95_ms\": %.3f, \"responses_per_s\": %.0f, \"client_cpu_seconds\": %.3f, \"seconds\": %.3f}",
-                     repeats, result.responsesPerQuery, median, p95, Double(result.totalResponses) / result.seconds,
-                     cpuSeconds() - cpuStart, result.seconds))
+        print(
+            String(
+                format:
+                    "{\"queries\": %d, \"responses_per_query\": %d, \"median_ms\": %.3f, \"p95_ms\": %.3f, \"responses_per_s\": %.0f, \"client_cpu_seconds\": %.3f, \"seconds\": %.3f}",
+                repeats, result.responsesPerQuery, median, p95, Double(result.totalResponses) / result.seconds,
+                cpuSeconds() - cpuStart, result.seconds))
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("find run failed: \(error)\n".utf8))
@@ -92,11 +112,14 @@ case "get", "move":
             sink.start()
             result = try bench.move(studyUID: arguments[4], destinationAE: arguments[5], sink: sink)
         }
-        print(String(format: "{\"images\": %d, \"bytes\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f, \"mb_per_s\": %.1f, \"client_cpu_seconds\": %.4f, \"max_pdu\": %d, \"status\": \"%04X\", \"completed\": %d, \"failed\": %d, ",
-                     result.images, result.bytes, result.seconds, Double(result.images) / result.seconds,
-                     Double(result.bytes) / 1e6 / result.seconds, cpuSeconds() - cpuStart,
-                     Int(RetrieveBench.maxPDULength), Int(result.status.rawValue), result.completed, result.failed)
-              + "\"transfer_syntax\": \"\(result.transferSyntax)\"}")
+        print(
+            String(
+                format:
+                    "{\"images\": %d, \"bytes\": %d, \"seconds\": %.4f, \"images_per_s\": %.1f, \"mb_per_s\": %.1f, \"client_cpu_seconds\": %.4f, \"max_pdu\": %d, \"status\": \"%04X\", \"completed\": %d, \"failed\": %d, ",
+                result.images, result.bytes, result.seconds, Double(result.images) / result.seconds,
+                Double(result.bytes) / 1e6 / result.seconds, cpuSeconds() - cpuStart,
+                Int(RetrieveBench.maxPDULength), Int(result.status.rawValue), result.completed, result.failed)
+                + "\"transfer_syntax\": \"\(result.transferSyntax)\"}")
         exit(result.status.isSuccess && result.failed == 0 ? 0 : 1)
     } catch {
         FileHandle.standardError.write(Data("\(arguments[1]) run failed: \(error)\n".utf8))
@@ -108,7 +131,8 @@ case "store-sink":
         sink.start()
         Thread.sleep(forTimeInterval: Double(arguments[4]) ?? 60)
         let totals = sink.totals()
-        print("{\"images\": \(totals.images), \"bytes\": \(totals.bytes), \"associations\": \(totals.associationsDone)}")
+        print(
+            "{\"images\": \(totals.images), \"bytes\": \(totals.bytes), \"associations\": \(totals.associationsDone)}")
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("store-sink failed: \(error)\n".utf8))
@@ -121,6 +145,9 @@ default:
 
 let wall = Date().timeIntervalSince(wallStart)
 let cpu = cpuSeconds() - cpuStart
-print(String(format: "{\"operations\": %d, \"failures\": %d, \"seconds\": %.4f, \"rate\": %.1f, \"client_cpu_seconds\": %.4f}",
-             operations, failures, wall, Double(operations) / wall, cpu))
+print(
+    String(
+        format:
+            "{\"operations\": %d, \"failures\": %d, \"seconds\": %.4f, \"rate\": %.1f, \"client_cpu_seconds\": %.4f}",
+        operations, failures, wall, Double(operations) / wall, cpu))
 exit(failures > 0 && operations == 0 ? 1 : 0)

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct SampleError: Error, CustomStringConvertible {
@@ -31,50 +33,62 @@ struct ArchiveWriter {
                 var studyInstances = 0
                 for (r, series) in study.series.enumerated() {
                     for instance in series.instances {
-                        let relative = String(format: "PAT%03d/STU%02d/SER%02d/IMG%05d.dcm", p + 1, s + 1, r + 1,
-                                              instance.number)
-                        try writeInstance(patient: patient, study: study, series: series, instance: instance,
-                                          to: relative)
-                        truth.instances.append(.init(
-                            SOPInstanceUID: instance.uid, SOPClassUID: SOPClass.forModality(series.modality),
-                            SeriesInstanceUID: series.uid, StudyInstanceUID: study.uid, PatientID: patient.id,
-                            InstanceNumber: instance.number, TransferSyntaxUID: instance.transferSyntax.uid,
-                            Rows: instance.rows, Columns: instance.columns, path: relative))
+                        let relative = String(
+                            format: "PAT%03d/STU%02d/SER%02d/IMG%05d.dcm", p + 1, s + 1, r + 1,
+                            instance.number)
+                        try writeInstance(
+                            patient: patient, study: study, series: series, instance: instance,
+                            to: relative)
+                        truth.instances.append(
+                            .init(
+                                SOPInstanceUID: instance.uid, SOPClassUID: SOPClass.forModality(series.modality),
+                                SeriesInstanceUID: series.uid, StudyInstanceUID: study.uid, PatientID: patient.id,
+                                InstanceNumber: instance.number, TransferSyntaxUID: instance.transferSyntax.uid,
+                                Rows: instance.rows, Columns: instance.columns, path: relative))
                     }
-                    truth.series.append(.init(
-                        SeriesInstanceUID: series.uid, StudyInstanceUID: study.uid, PatientID: patient.id,
-                        Modality: series.modality, SeriesNumber: series.number, SeriesDescription: series.description,
-                        BodyPartExamined: series.bodyPart, NumberOfSeriesRelatedInstances: series.instances.count))
+                    truth.series.append(
+                        .init(
+                            SeriesInstanceUID: series.uid, StudyInstanceUID: study.uid, PatientID: patient.id,
+                            Modality: series.modality, SeriesNumber: series.number,
+                            SeriesDescription: series.description,
+                            BodyPartExamined: series.bodyPart, NumberOfSeriesRelatedInstances: series.instances.count))
                     studyInstances += series.instances.count
                 }
                 var modalities: [String] = []
                 for series in study.series where !modalities.contains(series.modality) {
                     modalities.append(series.modality)
                 }
-                truth.studies.append(.init(
-                    StudyInstanceUID: study.uid, PatientID: patient.id, StudyDate: study.date, StudyTime: study.time,
-                    AccessionNumber: study.accessionNumber, StudyID: study.studyID,
-                    StudyDescription: study.description, ReferringPhysicianName: study.referringPhysician,
-                    ModalitiesInStudy: modalities.sorted(), NumberOfStudyRelatedSeries: study.series.count,
-                    NumberOfStudyRelatedInstances: studyInstances))
+                truth.studies.append(
+                    .init(
+                        StudyInstanceUID: study.uid, PatientID: patient.id, StudyDate: study.date,
+                        StudyTime: study.time,
+                        AccessionNumber: study.accessionNumber, StudyID: study.studyID,
+                        StudyDescription: study.description, ReferringPhysicianName: study.referringPhysician,
+                        ModalitiesInStudy: modalities.sorted(), NumberOfStudyRelatedSeries: study.series.count,
+                        NumberOfStudyRelatedInstances: studyInstances))
                 patientSeries += study.series.count
                 patientInstances += studyInstances
             }
-            truth.patients.append(.init(
-                PatientID: patient.id, PatientName: patient.name, SpecificCharacterSet: patient.characterSet,
-                PatientBirthDate: patient.birthDate, PatientSex: patient.sex,
-                NumberOfPatientRelatedStudies: patient.studies.count, NumberOfPatientRelatedSeries: patientSeries,
-                NumberOfPatientRelatedInstances: patientInstances))
+            truth.patients.append(
+                .init(
+                    PatientID: patient.id, PatientName: patient.name, SpecificCharacterSet: patient.characterSet,
+                    PatientBirthDate: patient.birthDate, PatientSex: patient.sex,
+                    NumberOfPatientRelatedStudies: patient.studies.count, NumberOfPatientRelatedSeries: patientSeries,
+                    NumberOfPatientRelatedInstances: patientInstances))
         }
         return truth
     }
 
-    mutating func writeInstance(patient: PatientSpec, study: StudySpec, series: SeriesSpec, instance: InstanceSpec,
-                                to relativePath: String, pixels: [UInt8]? = nil) throws {
-        let dataSet = ImageFactory.dataSet(patient: patient, study: study, series: series, instance: instance,
-                                           pixels: pixels)
-        let bytes = try DICOMFile.encode(dataSet: dataSet, transferSyntax: instance.transferSyntax,
-                                         sourceAETitle: "QRSCPD_SAMPLES")
+    mutating func writeInstance(
+        patient: PatientSpec, study: StudySpec, series: SeriesSpec, instance: InstanceSpec,
+        to relativePath: String, pixels: [UInt8]? = nil
+    ) throws {
+        let dataSet = ImageFactory.dataSet(
+            patient: patient, study: study, series: series, instance: instance,
+            pixels: pixels)
+        let bytes = try DICOMFile.encode(
+            dataSet: dataSet, transferSyntax: instance.transferSyntax,
+            sourceAETitle: "QRSCPD_SAMPLES")
         let url = directory.appendingPathComponent(relativePath)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Self.writeFile(bytes, to: url.path)
@@ -86,19 +100,23 @@ struct ArchiveWriter {
     /// written in bands of about `bandBytes`, so an image of hundreds of megabytes never sits
     /// whole in memory. Pixel Data is the last element of these data sets, so the file is the
     /// encoded header and data set without it, the Pixel Data element header, then the bands.
-    mutating func writeInstanceStreamingPixels(patient: PatientSpec, study: StudySpec, series: SeriesSpec,
-                                               instance: InstanceSpec, to relativePath: String, seed: Int,
-                                               bandBytes: Int = 4 << 20) throws {
+    mutating func writeInstanceStreamingPixels(
+        patient: PatientSpec, study: StudySpec, series: SeriesSpec,
+        instance: InstanceSpec, to relativePath: String, seed: Int,
+        bandBytes: Int = 4 << 20
+    ) throws {
         guard instance.transferSyntax == .explicitVRLittleEndian else {
             throw SampleError("streamed pixel data is written in Explicit VR Little Endian only")
         }
         let pixelLength = instance.rows * instance.columns * 2
         guard pixelLength <= 0xFFFF_FFFE else { throw SampleError("pixel data of \(pixelLength) bytes is too long") }
-        var dataSet = ImageFactory.dataSet(patient: patient, study: study, series: series, instance: instance,
-                                           pixels: [])
+        var dataSet = ImageFactory.dataSet(
+            patient: patient, study: study, series: series, instance: instance,
+            pixels: [])
         _ = dataSet.remove(.pixelData)
-        var head = try DICOMFile.encode(dataSet: dataSet, transferSyntax: instance.transferSyntax,
-                                        sourceAETitle: "QRSCPD_SAMPLES")
+        var head = try DICOMFile.encode(
+            dataSet: dataSet, transferSyntax: instance.transferSyntax,
+            sourceAETitle: "QRSCPD_SAMPLES")
         // (7FE0,0010) OW, two reserved bytes, 32-bit little-endian length (PS3.5 §7.1.2).
         head += [0xE0, 0x7F, 0x10, 0x00, 0x4F, 0x57, 0, 0]
         head += (0..<4).map { UInt8(truncatingIfNeeded: pixelLength >> (8 * $0)) }
@@ -112,8 +130,9 @@ struct ArchiveWriter {
         var row = 0
         while row < instance.rows {
             let band = row..<min(instance.rows, row + rowsPerBand)
-            let pixels = ImageFactory.syntheticPixelRows(band, rows: instance.rows, columns: instance.columns,
-                                                         seed: seed)
+            let pixels = ImageFactory.syntheticPixelRows(
+                band, rows: instance.rows, columns: instance.columns,
+                seed: seed)
             try Self.writeAll(pixels, to: fd, path: url.path)
             row = band.upperBound
         }
@@ -162,8 +181,10 @@ enum ImageFactory {
         return tag
     }
 
-    static func dataSet(patient: PatientSpec, study: StudySpec, series: SeriesSpec, instance: InstanceSpec,
-                        pixels: [UInt8]? = nil) -> DataSet {
+    static func dataSet(
+        patient: PatientSpec, study: StudySpec, series: SeriesSpec, instance: InstanceSpec,
+        pixels: [UInt8]? = nil
+    ) -> DataSet {
         let charset = SpecificCharacterSet(patient.characterSet)
         var d = DataSet()
         func text(_ keyword: String, _ vr: VR, _ value: String) {
@@ -231,7 +252,8 @@ enum ImageFactory {
             ascii("RescaleIntercept", .DS, "-1024")
             ascii("RescaleSlope", .DS, "1")
         }
-        let pixelBytes = pixels ?? syntheticPixels(rows: instance.rows, columns: instance.columns, seed: instance.number)
+        let pixelBytes =
+            pixels ?? syntheticPixels(rows: instance.rows, columns: instance.columns, seed: instance.number)
         d.set(.pixelData, vr: .OW, bytes: pixelBytes[...])
         return d
     }
@@ -245,14 +267,16 @@ enum ImageFactory {
     /// band gives the same bytes as generating it whole.
     static func syntheticPixelRows(_ band: Range<Int>, rows: Int, columns: Int, seed: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: band.count * columns * 2)
-        let cx = columns / 2, cy = rows / 2
+        let cx = columns / 2
+        let cy = rows / 2
         let radius = max(1, min(rows, columns) / 4 + (seed % 7) - 3)
         let r2 = radius * radius
         out.withUnsafeMutableBufferPointer { buffer in
             var i = 0
             for y in band {
                 for x in 0..<columns {
-                    let dx = x - cx, dy = y - cy
+                    let dx = x - cx
+                    let dy = y - cy
                     var value = (x * 4096 / max(1, columns) + y * 7 + seed * 31) & 0x0FFF
                     if dx * dx + dy * dy <= r2 { value = 3000 + (seed * 13) % 1000 }
                     buffer[i] = UInt8(value & 0xFF)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import ArgumentParser
 import Foundation
@@ -27,11 +28,14 @@ struct SyntheticIndex: ParsableCommand {
     func run() throws {
         let store = try SQLiteIndexStore(path: database)
         let started = Date()
-        let shape = SyntheticShape(patients: patients, studiesPerPatient: studiesPerPatient,
-                                   seriesPerStudy: seriesPerStudy, instancesPerSeries: instancesPerSeries)
+        let shape = SyntheticShape(
+            patients: patients, studiesPerPatient: studiesPerPatient,
+            seriesPerStudy: seriesPerStudy, instancesPerSeries: instancesPerSeries)
         let inserted = try store.insertSynthetic(shape)
         try store.close()
-        print(String(format: "synthetic-index: %d instances in %.1f s into %@", inserted,
-                     Date().timeIntervalSince(started), database))
+        print(
+            String(
+                format: "synthetic-index: %d instances in %.1f s into %@", inserted,
+                Date().timeIntervalSince(started), database))
     }
 }

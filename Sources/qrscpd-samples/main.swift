@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import DICOM
 import Foundation
@@ -22,8 +23,9 @@ struct Demo: ParsableCommand {
     func run() throws {
         var writer = try ArchiveWriter(directory: URL(fileURLWithPath: directory))
         let truth = try writer.write(DemoSet.patients, uidRoot: DemoSet.uidRoot)
-        print("demo: \(writer.filesWritten) files, \(writer.bytesWritten) bytes, \(truth.patients.count) patients, "
-              + "\(truth.studies.count) studies, \(truth.series.count) series in \(directory)")
+        print(
+            "demo: \(writer.filesWritten) files, \(writer.bytesWritten) bytes, \(truth.patients.count) patients, "
+                + "\(truth.studies.count) studies, \(truth.series.count) series in \(directory)")
     }
 }
 
@@ -39,8 +41,10 @@ struct Fixtures: ParsableCommand {
         var writer = try ArchiveWriter(directory: url)
         let truth = try writer.write(FixtureSet.patients, uidRoot: FixtureSet.uidRoot)
         try ArchiveWriter.writeJSON(truth, to: url.appendingPathComponent("ground-truth.json"))
-        print("fixtures: \(writer.filesWritten) files, \(truth.patients.count) patients, \(truth.studies.count) studies, "
-              + "\(truth.series.count) series, ground truth in \(url.appendingPathComponent("ground-truth.json").path)")
+        print(
+            "fixtures: \(writer.filesWritten) files, \(truth.patients.count) patients, \(truth.studies.count) studies, "
+                + "\(truth.series.count) series, ground truth in \(url.appendingPathComponent("ground-truth.json").path)"
+        )
     }
 }
 
@@ -63,7 +67,9 @@ struct Bulk: ParsableCommand {
     @Option(name: .customLong("image-size"), help: "Rows and columns of each 16-bit image (1…4096).")
     var imageSize: Int = 512
 
-    @Option(help: "Rows of each image (1…65535), overriding --image-size; e.g. 10000 with --columns 10000 for 200 MB images.")
+    @Option(
+        help:
+            "Rows of each image (1…65535), overriding --image-size; e.g. 10000 with --columns 10000 for 200 MB images.")
     var rows: Int?
 
     @Option(help: "Columns of each image (1…65535), overriding --image-size.")
@@ -72,7 +78,10 @@ struct Bulk: ParsableCommand {
     @Option(help: "Studies per patient.")
     var studiesPerPatient: Int = 2
 
-    @Option(name: .customLong("run"), help: "Run number used in the UIDs (default: the current time), so that several bulk runs can share one archive.")
+    @Option(
+        name: .customLong("run"),
+        help:
+            "Run number used in the UIDs (default: the current time), so that several bulk runs can share one archive.")
     var runNumber: Int?
 
     func validate() throws {
@@ -104,39 +113,50 @@ struct Bulk: ParsableCommand {
         for study in 0..<studies {
             let patient = study / studiesPerPatient
             let date = Self.date(dayOffset: study)
-            let studySpec = StudySpec(uid: "\(root).1.\(study + 1)", date: date, time: "120000",
-                                      accessionNumber: "BULK\(runID % 100_000)-\(study + 1)", studyID: "\(study + 1)",
-                                      description: "BULK STUDY \(study + 1)", referringPhysician: "BENCH^MARK",
-                                      series: [])
-            let patientSpec = PatientSpec(id: "BULK-\(runID)-\(patient + 1)", name: "BULK^PATIENT\(patient + 1)",
-                                          characterSet: nil, birthDate: "19700101", sex: "O", studies: [])
+            let studySpec = StudySpec(
+                uid: "\(root).1.\(study + 1)", date: date, time: "120000",
+                accessionNumber: "BULK\(runID % 100_000)-\(study + 1)", studyID: "\(study + 1)",
+                description: "BULK STUDY \(study + 1)", referringPhysician: "BENCH^MARK",
+                series: [])
+            let patientSpec = PatientSpec(
+                id: "BULK-\(runID)-\(patient + 1)", name: "BULK^PATIENT\(patient + 1)",
+                characterSet: nil, birthDate: "19700101", sex: "O", studies: [])
             for series in 0..<seriesPerStudy {
                 let modality = series % 2 == 0 ? "CT" : "MR"
-                let seriesSpec = SeriesSpec(uid: "\(root).2.\(study + 1).\(series + 1)", modality: modality,
-                                            number: series + 1, description: "BULK \(modality) \(series + 1)",
-                                            bodyPart: "CHEST", instances: [])
+                let seriesSpec = SeriesSpec(
+                    uid: "\(root).2.\(study + 1).\(series + 1)", modality: modality,
+                    number: series + 1, description: "BULK \(modality) \(series + 1)",
+                    bodyPart: "CHEST", instances: [])
                 let streaming = imageRows * imageColumns * 2 > Self.streamingThreshold
-                let pixels = streaming ? nil
+                let pixels =
+                    streaming
+                    ? nil
                     : ImageFactory.syntheticPixels(rows: imageRows, columns: imageColumns, seed: series)
                 for instance in 1...instancesPerSeries {
-                    let spec = InstanceSpec(uid: "\(root).3.\(study + 1).\(series + 1).\(instance)", number: instance,
-                                            transferSyntax: .explicitVRLittleEndian, rows: imageRows, columns: imageColumns)
-                    let path = String(format: "BULK%d/STU%05d/SER%03d/IMG%05d.dcm", runID, study + 1, series + 1, instance)
+                    let spec = InstanceSpec(
+                        uid: "\(root).3.\(study + 1).\(series + 1).\(instance)", number: instance,
+                        transferSyntax: .explicitVRLittleEndian, rows: imageRows, columns: imageColumns)
+                    let path = String(
+                        format: "BULK%d/STU%05d/SER%03d/IMG%05d.dcm", runID, study + 1, series + 1, instance)
                     if let pixels {
-                        try writer.writeInstance(patient: patientSpec, study: studySpec, series: seriesSpec,
-                                                 instance: spec, to: path, pixels: pixels)
+                        try writer.writeInstance(
+                            patient: patientSpec, study: studySpec, series: seriesSpec,
+                            instance: spec, to: path, pixels: pixels)
                     } else {
-                        try writer.writeInstanceStreamingPixels(patient: patientSpec, study: studySpec,
-                                                                series: seriesSpec, instance: spec, to: path,
-                                                                seed: series)
+                        try writer.writeInstanceStreamingPixels(
+                            patient: patientSpec, study: studySpec,
+                            series: seriesSpec, instance: spec, to: path,
+                            seed: series)
                     }
                 }
             }
         }
         let seconds = Date().timeIntervalSince(started)
-        print(String(format: "bulk: %d files, %.1f MB in %.1f s (%.0f files/s) in %@", writer.filesWritten,
-                     Double(writer.bytesWritten) / 1e6, seconds, Double(writer.filesWritten) / max(seconds, 0.001),
-                     directory))
+        print(
+            String(
+                format: "bulk: %d files, %.1f MB in %.1f s (%.0f files/s) in %@", writer.filesWritten,
+                Double(writer.bytesWritten) / 1e6, seconds, Double(writer.filesWritten) / max(seconds, 0.001),
+                directory))
     }
 
     /// Dates spread over the years before 2025-01-01, one study per day.

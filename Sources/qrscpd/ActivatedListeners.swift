@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Systemd
 
 /// The listening sockets systemd passed, by role: the plain DICOM port, the DICOM-over-TLS

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DaemonSettings
 import Foundation
@@ -35,13 +36,17 @@ enum ArchiveStartup {
         if leftovers > 0 {
             logger.notice("removed unfinished incoming files", metadata: ["count": "\(leftovers)"])
         }
-        logger.info("scanning the storage directory", metadata: ["storage": "\(root)", "index": "\(settings.indexDatabase ?? "in memory")"])
+        logger.info(
+            "scanning the storage directory",
+            metadata: ["storage": "\(root)", "index": "\(settings.indexDatabase ?? "in memory")"])
         notifier.status("Scanning \(root)")
         let scanner = StorageScanner(store: store, root: root, progressInterval: 1)
         let summary = try scanner.scan { progress in
             // A long scan must not hit TimeoutStartSec=: each report buys another 30 s.
             notifier.extendTimeout(by: .seconds(30))
-            notifier.status("Scanning \(root): \(progress.seen) files, \(progress.indexed) indexed, \(progress.unchanged) unchanged, \(progress.skipped) skipped")
+            notifier.status(
+                "Scanning \(root): \(progress.seen) files, \(progress.indexed) indexed, \(progress.unchanged) unchanged, \(progress.skipped) skipped"
+            )
         }
         let instances = try store.instanceCount()
         logger.notice("storage scan finished", metadata: metadata(summary, instances: instances))
@@ -54,9 +59,12 @@ enum ArchiveStartup {
         // Files a retrieve found damaged stay flagged until they change: remind at each start.
         let damaged = try store.damagedInstances()
         for instance in damaged.prefix(20) {
-            logger.warning("file marked damaged", metadata: [
-                "path": "\(instance.path)", "sop_instance_uid": "\(instance.sopInstanceUID)", "reason": "\(instance.reason)",
-            ])
+            logger.warning(
+                "file marked damaged",
+                metadata: [
+                    "path": "\(instance.path)", "sop_instance_uid": "\(instance.sopInstanceUID)",
+                    "reason": "\(instance.reason)",
+                ])
         }
         if damaged.count > 20 {
             logger.warning("more files marked damaged", metadata: ["count": "\(damaged.count - 20)"])
@@ -76,7 +84,8 @@ enum ArchiveStartup {
     static func scanOnly(_ settings: DaemonSettings, logger: Logger) -> Int32 {
         do {
             let store = try openIndex(settings)
-            let outcome = try scan(store: store, settings: settings, notifier: SystemdNotifier(logger: logger), logger: logger)
+            let outcome = try scan(
+                store: store, settings: settings, notifier: SystemdNotifier(logger: logger), logger: logger)
             let counts = try store.counts()
             let damaged = try store.damagedInstances()
             try store.close()

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import DaemonSettings
 import Foundation
@@ -95,7 +96,9 @@ enum IndexBackup {
             try copy.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA journal_mode = DELETE")
                 let check = try String.fetchOne(db, sql: "PRAGMA quick_check")
-                guard check == "ok" else { throw Failure("the copy fails its integrity check: \(check ?? "no answer")") }
+                guard check == "ok" else {
+                    throw Failure("the copy fails its integrity check: \(check ?? "no answer")")
+                }
             }
             try copy.close()
             try sync(path: partial)

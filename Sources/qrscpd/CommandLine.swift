@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import ArgumentParser
 import DaemonSettings
 import Foundation
@@ -30,7 +31,8 @@ struct QRSCPDCommand: ParsableCommand {
     /// "Usage: …" of the subcommand `arguments` run, for an error message.
     static func usage(for arguments: [String]) -> String {
         let subcommand: any ParsableCommand.Type =
-            arguments.first == BackupIndexCommand.configuration.commandName ? BackupIndexCommand.self : ServeCommand.self
+            arguments.first == BackupIndexCommand.configuration.commandName
+            ? BackupIndexCommand.self : ServeCommand.self
         return "Usage: " + usageString(for: subcommand)
     }
 }
@@ -38,7 +40,9 @@ struct QRSCPDCommand: ParsableCommand {
 /// The options every subcommand resolves settings with, from the same sources as the
 /// daemon: the command line, then `QRSCPD_*` variables, then the config file.
 struct SettingsSourceOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: "YAML settings file (default \(SettingsLoader.defaultConfigPath) when it exists).")
+    @Option(
+        name: .customLong("config"),
+        help: "YAML settings file (default \(SettingsLoader.defaultConfigPath) when it exists).")
     var configFile: String?
 
     @Option(name: .customLong("index-db"), help: "SQLite index file (default: in memory).")
@@ -76,7 +80,8 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         name: .customLong("storage-dir"),
-        help: "Directory holding the archive's DICOM files (required; or QRSCPD_STORAGE_DIR, or storage.directory in the config file)."
+        help:
+            "Directory holding the archive's DICOM files (required; or QRSCPD_STORAGE_DIR, or storage.directory in the config file)."
     )
     var storageDirectory: String?
 
@@ -85,22 +90,30 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("peer"), help: "A C-MOVE destination as AE:host:port (repeatable).")
     var peers: [String] = []
 
-    @Option(name: .customLong("max-assoc"), help: "Most associations served at once (default \(Defaults.maxAssociations)).")
+    @Option(
+        name: .customLong("max-assoc"), help: "Most associations served at once (default \(Defaults.maxAssociations)).")
     var maxAssociations: Int?
 
-    @Option(name: .customLong("timeout"), help: "Abort an association idle for this many seconds (default \(Defaults.idleTimeout); 0 = never).")
+    @Option(
+        name: .customLong("timeout"),
+        help: "Abort an association idle for this many seconds (default \(Defaults.idleTimeout); 0 = never).")
     var idleTimeout: Int?
 
-    @Option(name: .customLong("acse-timeout"), help: "Seconds a new connection has to send its A-ASSOCIATE-RQ (ARTIM; default 30).")
+    @Option(
+        name: .customLong("acse-timeout"),
+        help: "Seconds a new connection has to send its A-ASSOCIATE-RQ (ARTIM; default 30).")
     var acseTimeout: Int?
 
-    @Option(name: .customLong("max-pdu"), help: "Largest P-DATA-TF PDU we accept, in bytes (4096-16777216; default 262144).")
+    @Option(
+        name: .customLong("max-pdu"), help: "Largest P-DATA-TF PDU we accept, in bytes (4096-16777216; default 262144)."
+    )
     var maxPDU: Int?
 
     @Option(name: .customLong("bind"), help: "Address to listen on (default 0.0.0.0).")
     var bindAddress: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    @Option(
+        name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
     @Option(name: .customLong("http-port"), help: "Serve DICOMweb and /metrics over HTTP on this port (default: off).")
@@ -112,19 +125,40 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup(title: "DICOM over TLS") var tls: TLSOptions
 
     func validate() throws {
-        if let port { _ = try check("port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(port) } }
-        if let aeTitle { _ = try check { () throws(SettingsValidation.Failure) in try SettingsValidation.aeTitle(aeTitle) } }
-        if let maxAssociations, maxAssociations < 1 { throw ValidationError("--max-assoc must be at least 1, got \(maxAssociations)") }
-        if let idleTimeout, idleTimeout < 0 { throw ValidationError("--timeout must not be negative, got \(idleTimeout)") }
-        if let acseTimeout, acseTimeout < 1 { throw ValidationError("--acse-timeout must be at least 1, got \(acseTimeout)") }
-        if let maxPDU, !(4096...16_777_216).contains(maxPDU) { throw ValidationError("--max-pdu must be between 4096 and 16777216, got \(maxPDU)") }
+        if let port {
+            _ = try check("port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(port) }
+        }
+        if let aeTitle {
+            _ = try check { () throws(SettingsValidation.Failure) in try SettingsValidation.aeTitle(aeTitle) }
+        }
+        if let maxAssociations, maxAssociations < 1 {
+            throw ValidationError("--max-assoc must be at least 1, got \(maxAssociations)")
+        }
+        if let idleTimeout, idleTimeout < 0 {
+            throw ValidationError("--timeout must not be negative, got \(idleTimeout)")
+        }
+        if let acseTimeout, acseTimeout < 1 {
+            throw ValidationError("--acse-timeout must be at least 1, got \(acseTimeout)")
+        }
+        if let maxPDU, !(4096...16_777_216).contains(maxPDU) {
+            throw ValidationError("--max-pdu must be between 4096 and 16777216, got \(maxPDU)")
+        }
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level must be one of \(SettingsValidation.logLevels); got '\(logLevel)'")
         }
         if let storageDirectory, storageDirectory.isEmpty { throw ValidationError("--storage-dir must not be empty") }
-        if let httpPort { _ = try check("--http-port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(httpPort) } }
-        if let bindAddress { _ = try check("--bind ") { () throws(SettingsValidation.Failure) in try SettingsValidation.host(bindAddress) } }
-        for peer in peers { _ = try check("--peer ") { () throws(SettingsValidation.Failure) in try SettingsValidation.peer(peer) } }
+        if let httpPort {
+            _ = try check("--http-port ") { () throws(SettingsValidation.Failure) in
+                try SettingsValidation.port(httpPort)
+            }
+        }
+        if let bindAddress {
+            _ = try check("--bind ") { () throws(SettingsValidation.Failure) in try SettingsValidation.host(bindAddress)
+            }
+        }
+        for peer in peers {
+            _ = try check("--peer ") { () throws(SettingsValidation.Failure) in try SettingsValidation.peer(peer) }
+        }
     }
 
     private func check<T>(_ prefix: String = "", _ body: () throws(SettingsValidation.Failure) -> T) throws -> T {

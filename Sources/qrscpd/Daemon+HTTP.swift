@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DaemonSettings
 import Logging
@@ -9,8 +10,10 @@ import WebServer
 extension Daemon {
     /// The web server for `settings`, routes installed, not started; nil when `http.port` is unset
     /// and no `http` socket was passed.
-    static func makeHTTPServer(settings: DaemonSettings, activatedSocket: Int32?, loop: EventLoop, logger: Logger,
-                               store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?) -> HTTPServer? {
+    static func makeHTTPServer(
+        settings: DaemonSettings, activatedSocket: Int32?, loop: EventLoop, logger: Logger,
+        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?
+    ) -> HTTPServer? {
         guard settings.http.port != nil || activatedSocket != nil else { return nil }
         let configuration = HTTPServerConfiguration(
             port: settings.http.port ?? 0,
@@ -32,8 +35,10 @@ extension Daemon {
         } else {
             try server.start()
         }
-        logger.notice("HTTP listening", metadata: [
-            "http_port": "\(server.localPort)", "dicomweb": "\(DICOMWebRoutes.base)", "metrics": "/metrics",
-        ])
+        logger.notice(
+            "HTTP listening",
+            metadata: [
+                "http_port": "\(server.localPort)", "dicomweb": "\(DICOMWebRoutes.base)", "metrics": "/metrics",
+            ])
     }
 }

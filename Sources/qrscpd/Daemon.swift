@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DaemonSettings
 import Foundation
@@ -71,7 +72,9 @@ final class Daemon: @unchecked Sendable {
         }
         startWatchdog()
         workers.run { [self, settings, store, notifier, logger, loop] in
-            let result = Result { try ArchiveStartup.scan(store: store, settings: settings, notifier: notifier, logger: logger) }
+            let result = Result {
+                try ArchiveStartup.scan(store: store, settings: settings, notifier: notifier, logger: logger)
+            }
             loop.submit { [self] in scanFinished(result) }
         }
     }
@@ -106,8 +109,10 @@ final class Daemon: @unchecked Sendable {
                 try server.startTLS()
             }
             self.server = server
-            if let web = Self.makeHTTPServer(settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
-                                             logger: logger, store: store, workers: workers, dicom: server) {
+            if let web = Self.makeHTTPServer(
+                settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
+                logger: logger, store: store, workers: workers, dicom: server)
+            {
                 try Self.startHTTP(web, activatedSocket: activatedHTTPSocket, logger: logger)
                 httpServer = web
             }
@@ -160,12 +165,15 @@ final class Daemon: @unchecked Sendable {
         let open = server?.openConnectionCount ?? 0
         var line = "Listening on :\(server?.localPort ?? settings.port)"
         if let tlsPort = server?.localTLSPort { line += " and :\(tlsPort) (TLS)" }
-        line += ", \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
+        line +=
+            ", \(open) association\(open == 1 ? "" : "s") open, \(indexedInstances) instance\(indexedInstances == 1 ? "" : "s") indexed"
         if let s = server?.statistics, server?.localTLSPort != nil {
-            line += ", \(s.tlsAssociations) TLS association\(s.tlsAssociations == 1 ? "" : "s"), \(s.tlsHandshakeFailures) TLS handshake\(s.tlsHandshakeFailures == 1 ? "" : "s") failed"
+            line +=
+                ", \(s.tlsAssociations) TLS association\(s.tlsAssociations == 1 ? "" : "s"), \(s.tlsHandshakeFailures) TLS handshake\(s.tlsHandshakeFailures == 1 ? "" : "s") failed"
         }
         if let s = server?.statistics, s.descriptorExhaustions > 0 {
-            line += ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
+            line +=
+                ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
         }
         return line
     }
@@ -185,7 +193,9 @@ final class Daemon: @unchecked Sendable {
     private func startWatchdog() {
         guard let interval = SystemdNotifier.watchdogInterval() else { return }
         let ping = SystemdNotifier.recommendedPingInterval(for: interval)
-        logger.info("watchdog enabled", metadata: ["interval_ms": "\(Self.milliseconds(interval))", "ping_ms": "\(Self.milliseconds(ping))"])
+        logger.info(
+            "watchdog enabled",
+            metadata: ["interval_ms": "\(Self.milliseconds(interval))", "ping_ms": "\(Self.milliseconds(ping))"])
         watchdogTick(every: ping)
     }
 
@@ -228,7 +238,9 @@ final class Daemon: @unchecked Sendable {
         if let server {
             let needRestart = server.apply(new.serverConfiguration)
             if !needRestart.isEmpty {
-                logger.warning("these settings change only on restart; keeping the running values", metadata: ["settings": "\(needRestart.joined(separator: ","))"])
+                logger.warning(
+                    "these settings change only on restart; keeping the running values",
+                    metadata: ["settings": "\(needRestart.joined(separator: ","))"])
             }
         }
         let changes = Self.describeChanges(from: settings, to: new)
@@ -245,7 +257,9 @@ final class Daemon: @unchecked Sendable {
         applied.http = settings.http
         settings = applied
         logLevel.level = new.logLevel
-        logger.notice("settings reloaded", metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
+        logger.notice(
+            "settings reloaded",
+            metadata: ["changed": "\(changes.isEmpty ? "nothing" : changes.joined(separator: ","))"])
     }
 
     private func applyTLS(_ contexts: Result<TLSContexts, TLSError>) {
@@ -254,7 +268,8 @@ final class Daemon: @unchecked Sendable {
             tlsContexts = contexts
             server?.replaceTLSContexts(contexts)
             if contexts.server != nil || contexts.client != nil {
-                logger.notice("TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
+                logger.notice(
+                    "TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
             }
         case .failure(let error):
             logger.error("TLS reload failed; keeping the running certificate, key and trust anchors: \(error)")
@@ -286,7 +301,11 @@ final class Daemon: @unchecked Sendable {
     private func beginShutdown(signalName: String) {
         stopping = true
         let open = server?.openConnectionCount ?? 0
-        logger.notice("stopping", metadata: ["signal": "\(signalName)", "open_associations": "\(open)", "grace_s": "\(settings.shutdownGracePeriod)"])
+        logger.notice(
+            "stopping",
+            metadata: [
+                "signal": "\(signalName)", "open_associations": "\(open)", "grace_s": "\(settings.shutdownGracePeriod)",
+            ])
         notifier.stopping(status: "Stopping, \(open) association\(open == 1 ? "" : "s") open")
         guard let server else {
             // Still scanning: nothing to drain. The scan thread ends with the process.
@@ -304,7 +323,9 @@ final class Daemon: @unchecked Sendable {
         guard let server else { return }
         if server.openConnectionCount == 0 || ContinuousClock.now >= deadline {
             if server.openConnectionCount > 0 {
-                logger.warning("grace period over: aborting open associations", metadata: ["open_associations": "\(server.openConnectionCount)"])
+                logger.warning(
+                    "grace period over: aborting open associations",
+                    metadata: ["open_associations": "\(server.openConnectionCount)"])
             }
             abortAndStop()
             return
@@ -317,7 +338,10 @@ final class Daemon: @unchecked Sendable {
     private func abortAndStop() {
         guard !finishing else { return }
         finishing = true
-        guard let server else { loop.stop(); return }
+        guard let server else {
+            loop.stop()
+            return
+        }
         httpServer?.shutdown {}
         server.shutdown { [self] in
             closeIndex()
@@ -329,9 +353,11 @@ final class Daemon: @unchecked Sendable {
     // MARK: - Output
 
     private func printBanner(port: Int) {
-        StartupSummary(settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances,
-                       tlsPort: server?.localTLSPort)
-            .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
+        StartupSummary(
+            settings: settings, port: port, activatedSocket: activatedSocket, instances: indexedInstances,
+            tlsPort: server?.localTLSPort
+        )
+        .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
     }
 
     private func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?) {

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process's file descriptor limit. Every connection, stored file being sent or written,
@@ -25,18 +26,23 @@ enum DescriptorLimit {
         var target = limit.rlim_max
         if target == Self.unlimited { target = systemMaximum() ?? before }
         guard target > before else {
-            logger.info("file descriptor limit", metadata: ["soft": "\(before)", "hard": "\(describe(limit.rlim_max))"])
+            logger.info(
+                "file descriptor limit", metadata: ["soft": "\(before)", "hard": "\(describe(limit.rlim_max))"])
             return
         }
         limit.rlim_cur = target
         if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            logger.info("file descriptor limit raised to the hard limit", metadata: [
-                "from": "\(before)", "to": "\(target)",
-            ])
+            logger.info(
+                "file descriptor limit raised to the hard limit",
+                metadata: [
+                    "from": "\(before)", "to": "\(target)",
+                ])
         } else {
-            logger.warning("cannot raise the file descriptor limit", metadata: [
-                "soft": "\(before)", "hard": "\(describe(limit.rlim_max))", "errno": "\(errno)",
-            ])
+            logger.warning(
+                "cannot raise the file descriptor limit",
+                metadata: [
+                    "soft": "\(before)", "hard": "\(describe(limit.rlim_max))", "errno": "\(errno)",
+                ])
         }
     }
 

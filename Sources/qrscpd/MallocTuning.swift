@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import CSystemShims
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// glibc malloc settings for the daemon's allocation pattern: socket reads and PDU bodies

@@ -1,5 +1,6 @@
-import ArgumentParser
+// SPDX-License-Identifier: Apache-2.0
 import Archive
+import ArgumentParser
 import DaemonSettings
 import Foundation
 import Logging
@@ -80,7 +81,9 @@ DescriptorLimit.raise(logger: logger)
 // Read once, before any thread exists: sd_listen_fds unsets the variables.
 let activated = ActivatedListeners(SocketActivation.activatedSockets())
 if activated.tls != nil && !settings.tls.isEnabled {
-    StandardErrorWriter.write("qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName) but tls.port, tls.certificate and tls.key are not set\n")
+    StandardErrorWriter.write(
+        "qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName) but tls.port, tls.certificate and tls.key are not set\n"
+    )
     exit(1)
 }
 

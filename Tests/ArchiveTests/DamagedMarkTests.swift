@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
+
 @testable import Archive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The `damaged` mark a retrieve sets on an instance whose file it found damaged: listed, kept by
@@ -23,11 +25,16 @@ import Glibc
 
         // Damaged after indexing (here: cut short), found so by a retrieve.
         #expect(truncate(instance.path, 200) == 0)
-        try store.markDamaged(sopInstanceUID: instance.sopInstanceUID, path: instance.path,
-                              stamp: try Self.stamp(instance.path), reason: "element (7FE0,0010) declares 512 bytes")
+        try store.markDamaged(
+            sopInstanceUID: instance.sopInstanceUID, path: instance.path,
+            stamp: try Self.stamp(instance.path), reason: "element (7FE0,0010) declares 512 bytes")
         let listed = try store.damagedInstances()
-        #expect(listed == [DamagedInstance(sopInstanceUID: instance.sopInstanceUID, path: instance.path,
-                                           reason: "element (7FE0,0010) declares 512 bytes")])
+        #expect(
+            listed == [
+                DamagedInstance(
+                    sopInstanceUID: instance.sopInstanceUID, path: instance.path,
+                    reason: "element (7FE0,0010) declares 512 bytes")
+            ])
 
         // A rescan sees the file as marked: unchanged, so the row and its mark stay.
         let scanner = StorageScanner(store: store, root: root)
@@ -46,8 +53,9 @@ import Glibc
         let (store, root, _) = try Fixture.scannedStore()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let instance = try #require(try store.instance(sopInstanceUID: "1.2.3.1.1.2"))
-        try store.markDamaged(sopInstanceUID: instance.sopInstanceUID, path: instance.path + ".old",
-                              stamp: FileStamp(size: 1, modificationTime: 1), reason: "gone")
+        try store.markDamaged(
+            sopInstanceUID: instance.sopInstanceUID, path: instance.path + ".old",
+            stamp: FileStamp(size: 1, modificationTime: 1), reason: "gone")
         #expect(try store.damagedInstances().isEmpty)
         #expect(try store.instance(sopInstanceUID: instance.sopInstanceUID)?.size == instance.size)
     }

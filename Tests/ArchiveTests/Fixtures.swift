@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Testing
+
 @testable import Archive
 
 typealias Tag = DICOM.Tag
@@ -42,7 +44,7 @@ struct FixtureInstance {
         ds.set(.sopClassUID, vr: .UI, string: sopClass)
         ds.set(.sopInstanceUID, vr: .UI, string: sopUID)
         ds.set(.studyDate, vr: .DA, string: studyDate)
-        ds.set(Tag(0x0008, 0x0023), vr: .DA, string: studyDate) // Content Date
+        ds.set(Tag(0x0008, 0x0023), vr: .DA, string: studyDate)  // Content Date
         ds.set(Tag(0x0008, 0x0030), vr: .TM, string: studyTime)
         ds.set(Tag(0x0008, 0x0050), vr: .SH, string: accession)
         ds.set(.modality, vr: .CS, string: modality)
@@ -91,45 +93,55 @@ enum Fixture {
     /// (ISO_IR 100); S5 20230510 (MR) for PID004 Łukasz^Żółw (ISO_IR 192); S6 20250301
     /// (CT) for PID005 山田^太郎 (ISO_IR 192); S7 20220101 (CT) for PID006 " Van Der Berg^Anne".
     static let instances: [FixtureInstance] = [
-        FixtureInstance(patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
-                        studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.1",
-                        modality: "CT", seriesNumber: 1, sopUID: "1.2.3.1.1.1", instanceNumber: 1, procedureCode: "CT456"),
-        FixtureInstance(patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
-                        studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.1",
-                        modality: "CT", seriesNumber: 1, sopUID: "1.2.3.1.1.2", instanceNumber: 2, procedureCode: "CT456"),
-        FixtureInstance(patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
-                        studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.2",
-                        modality: "PR", seriesNumber: 2, sopUID: "1.2.3.1.2.1", sopClass: pr, instanceNumber: 1,
-                        procedureCode: "CT456"),
-        FixtureInstance(patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.2", studyDate: "20250101",
-                        studyTime: "080000", accession: "ACC_2", studyID: "2", studyDescription: "MR Head 100%",
-                        seriesUID: "1.2.3.2.1", modality: "MR", seriesNumber: 1, sopUID: "1.2.3.2.1.1", sopClass: mr,
-                        instanceNumber: 1, institution: "Clinic_B"),
-        FixtureInstance(patientID: "PID002", patientName: "doe^jane", birthDate: "19800202", sex: "F",
-                        studyUID: "1.2.3.3", studyDate: "20250215", studyTime: "103000.5", accession: "ACC%3",
-                        referringPhysician: "jones^bob", studyDescription: "US Abdomen", seriesUID: "1.2.3.3.1",
-                        modality: "US", seriesNumber: 1, sopUID: "1.2.3.3.1.1", sopClass: us, instanceNumber: 1,
-                        procedureCode: "US123"),
-        FixtureInstance(patientID: "PID002", patientName: "doe^jane", birthDate: "19800202", sex: "F",
-                        studyUID: "1.2.3.3", studyDate: "20250215", studyTime: "103000.5", accession: "ACC%3",
-                        referringPhysician: "jones^bob", studyDescription: "US Abdomen", seriesUID: "1.2.3.3.1",
-                        modality: "US", seriesNumber: 1, sopUID: "1.2.3.3.1.2", sopClass: us, instanceNumber: 2,
-                        procedureCode: "US123"),
-        FixtureInstance(charset: "ISO_IR 100", patientID: "PID003", patientName: "Müller^Jürgen", birthDate: "19650505",
-                        studyUID: "1.2.3.4", studyDate: "20250215", studyTime: "1400", accession: "ACC4",
-                        studyDescription: "Röntgen Thorax", seriesUID: "1.2.3.4.1", modality: "CR", seriesNumber: 1,
-                        sopUID: "1.2.3.4.1.1", sopClass: cr, instanceNumber: 1, institution: "Klinikum Süd"),
-        FixtureInstance(charset: "ISO_IR 192", patientID: "PID004", patientName: "Łukasz^Żółw", birthDate: "19900909",
-                        studyUID: "1.2.3.5", studyDate: "20230510", studyTime: "091500", accession: "ACC5",
-                        studyDescription: "MR Kolano", seriesUID: "1.2.3.5.1", modality: "MR", seriesNumber: 3,
-                        sopUID: "1.2.3.5.1.1", sopClass: mr, instanceNumber: 7),
-        FixtureInstance(charset: "ISO_IR 192", patientID: "PID005", patientName: "山田^太郎", birthDate: "19751111",
-                        studyUID: "1.2.3.6", studyDate: "20250301", studyTime: "120000", accession: "ACC6",
-                        studyDescription: "CT 頭部", seriesUID: "1.2.3.6.1", modality: "CT", seriesNumber: 1,
-                        sopUID: "1.2.3.6.1.1", instanceNumber: 1),
-        FixtureInstance(patientID: "PID006", patientName: " Van Der Berg^Anne ", sex: "F", studyUID: "1.2.3.7",
-                        studyDate: "20220101", studyTime: "10:30:00", accession: "ACC7", studyDescription: "CT Abdomen",
-                        seriesUID: "1.2.3.7.1", modality: "CT", seriesNumber: 1, sopUID: "1.2.3.7.1.1", instanceNumber: 1),
+        FixtureInstance(
+            patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
+            studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.1",
+            modality: "CT", seriesNumber: 1, sopUID: "1.2.3.1.1.1", instanceNumber: 1, procedureCode: "CT456"),
+        FixtureInstance(
+            patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
+            studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.1",
+            modality: "CT", seriesNumber: 1, sopUID: "1.2.3.1.1.2", instanceNumber: 2, procedureCode: "CT456"),
+        FixtureInstance(
+            patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.1", studyDate: "20241231",
+            studyTime: "235959", accession: "ACC1", studyDescription: "CT Chest", seriesUID: "1.2.3.1.2",
+            modality: "PR", seriesNumber: 2, sopUID: "1.2.3.1.2.1", sopClass: pr, instanceNumber: 1,
+            procedureCode: "CT456"),
+        FixtureInstance(
+            patientID: "PID001", patientName: "Doe^John", studyUID: "1.2.3.2", studyDate: "20250101",
+            studyTime: "080000", accession: "ACC_2", studyID: "2", studyDescription: "MR Head 100%",
+            seriesUID: "1.2.3.2.1", modality: "MR", seriesNumber: 1, sopUID: "1.2.3.2.1.1", sopClass: mr,
+            instanceNumber: 1, institution: "Clinic_B"),
+        FixtureInstance(
+            patientID: "PID002", patientName: "doe^jane", birthDate: "19800202", sex: "F",
+            studyUID: "1.2.3.3", studyDate: "20250215", studyTime: "103000.5", accession: "ACC%3",
+            referringPhysician: "jones^bob", studyDescription: "US Abdomen", seriesUID: "1.2.3.3.1",
+            modality: "US", seriesNumber: 1, sopUID: "1.2.3.3.1.1", sopClass: us, instanceNumber: 1,
+            procedureCode: "US123"),
+        FixtureInstance(
+            patientID: "PID002", patientName: "doe^jane", birthDate: "19800202", sex: "F",
+            studyUID: "1.2.3.3", studyDate: "20250215", studyTime: "103000.5", accession: "ACC%3",
+            referringPhysician: "jones^bob", studyDescription: "US Abdomen", seriesUID: "1.2.3.3.1",
+            modality: "US", seriesNumber: 1, sopUID: "1.2.3.3.1.2", sopClass: us, instanceNumber: 2,
+            procedureCode: "US123"),
+        FixtureInstance(
+            charset: "ISO_IR 100", patientID: "PID003", patientName: "Müller^Jürgen", birthDate: "19650505",
+            studyUID: "1.2.3.4", studyDate: "20250215", studyTime: "1400", accession: "ACC4",
+            studyDescription: "Röntgen Thorax", seriesUID: "1.2.3.4.1", modality: "CR", seriesNumber: 1,
+            sopUID: "1.2.3.4.1.1", sopClass: cr, instanceNumber: 1, institution: "Klinikum Süd"),
+        FixtureInstance(
+            charset: "ISO_IR 192", patientID: "PID004", patientName: "Łukasz^Żółw", birthDate: "19900909",
+            studyUID: "1.2.3.5", studyDate: "20230510", studyTime: "091500", accession: "ACC5",
+            studyDescription: "MR Kolano", seriesUID: "1.2.3.5.1", modality: "MR", seriesNumber: 3,
+            sopUID: "1.2.3.5.1.1", sopClass: mr, instanceNumber: 7),
+        FixtureInstance(
+            charset: "ISO_IR 192", patientID: "PID005", patientName: "山田^太郎", birthDate: "19751111",
+            studyUID: "1.2.3.6", studyDate: "20250301", studyTime: "120000", accession: "ACC6",
+            studyDescription: "CT 頭部", seriesUID: "1.2.3.6.1", modality: "CT", seriesNumber: 1,
+            sopUID: "1.2.3.6.1.1", instanceNumber: 1),
+        FixtureInstance(
+            patientID: "PID006", patientName: " Van Der Berg^Anne ", sex: "F", studyUID: "1.2.3.7",
+            studyDate: "20220101", studyTime: "10:30:00", accession: "ACC7", studyDescription: "CT Abdomen",
+            seriesUID: "1.2.3.7.1", modality: "CT", seriesNumber: 1, sopUID: "1.2.3.7.1.1", instanceNumber: 1),
     ]
 
     static func temporaryDirectory() throws -> String {
@@ -156,7 +168,8 @@ enum Fixture {
             try Data(full[..<(full.count / 2)]).write(to: URL(fileURLWithPath: bad + "/truncated.dcm"))
             var noUID = instances[0].dataSet()
             noUID.remove(.sopInstanceUID)
-            let b = try DICOMFile.encode(dataSet: noUID, transferSyntax: .explicitVRLittleEndian, sopInstanceUID: "1.2.3.999")
+            let b = try DICOMFile.encode(
+                dataSet: noUID, transferSyntax: .explicitVRLittleEndian, sopInstanceUID: "1.2.3.999")
             try Data(b).write(to: URL(fileURLWithPath: bad + "/nouid.dcm"))
             // Hidden files are ignored.
             try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/.partial"))
@@ -220,7 +233,9 @@ struct Query {
 }
 
 /// All matches of a request over all pages.
-func findAll(_ store: SQLiteIndexStore, _ q: Query, model: QueryModel = .studyRoot, limit: Int = 100) throws -> [DataSet] {
+func findAll(_ store: SQLiteIndexStore, _ q: Query, model: QueryModel = .studyRoot, limit: Int = 100) throws
+    -> [DataSet]
+{
     let req = try q.request(model)
     var out: [DataSet] = []
     var token: ResumeToken? = nil

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import GRDB
 
 /// Raw GRDB access for the migration test (GRDB is re-exported by nothing, so the

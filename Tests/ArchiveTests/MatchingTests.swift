@@ -1,6 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import DICOM
 import Foundation
 import Testing
+
 @testable import Archive
 
 private let store = Fixture.shared
@@ -36,11 +39,15 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(try studies(Query("STUDY").with(.studyDate, .DA, "20250215")) == ["1.2.3.3", "1.2.3.4"])
         #expect(try studies(Query("STUDY").with(Tags.sex, .CS, "F")) == ["1.2.3.3", "1.2.3.7"])
         #expect(try studies(Query("STUDY").with(Tags.studyID, .SH, "2")) == ["1.2.3.2"])
-        let series = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.1").with(Tags.seriesNumber, .IS, "2")
-            .with(seriesUID, .UI))
+        let series = try findAll(
+            store,
+            Query("SERIES").with(studyUID, .UI, "1.2.3.1").with(Tags.seriesNumber, .IS, "2")
+                .with(seriesUID, .UI))
         #expect(series.values(seriesUID) == ["1.2.3.1.2"])
-        let images = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
-            .with(Tags.instanceNumber, .IS, "2").with(sopUID, .UI))
+        let images = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
+                .with(Tags.instanceNumber, .IS, "2").with(sopUID, .UI))
         #expect(images.values(sopUID) == ["1.2.3.1.1.2"])
     }
 
@@ -62,13 +69,17 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR03_responseHoldsExactlyTheRequestedKeys() throws {
-        let r = try findAll(store, Query("STUDY").with(.patientID, .LO, "PID002").with(Tags.studyDescription, .LO)
-            .with(Tags.patientAge, .AS).with(Tags.accession, .SH))
+        let r = try findAll(
+            store,
+            Query("STUDY").with(.patientID, .LO, "PID002").with(Tags.studyDescription, .LO)
+                .with(Tags.patientAge, .AS).with(Tags.accession, .SH))
         #expect(r.count == 1)
         let ds = r[0]
-        #expect(ds.tags == [Tags.accession, .queryRetrieveLevel, Tags.studyDescription, .patientID, Tags.patientAge].sorted())
+        #expect(
+            ds.tags
+                == [Tags.accession, .queryRetrieveLevel, Tags.studyDescription, .patientID, Tags.patientAge].sorted())
         #expect(ds.string(Tags.studyDescription) == "US Abdomen")
-        #expect(ds.string(Tags.patientAge) == "054Y") // from the study blob (Patient Study module)
+        #expect(ds.string(Tags.patientAge) == "054Y")  // from the study blob (Patient Study module)
         #expect(ds.string(Tags.accession) == "ACC%3")
         #expect(ds[.specificCharacterSet] == nil)
     }
@@ -85,11 +96,15 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(try studies(Query("STUDY").with(.patientName, .PN, "D?E^J*")) == ["1.2.3.1", "1.2.3.2", "1.2.3.3"])
         #expect(try studies(Query("STUDY").with(.patientName, .PN, "*^JANE")) == ["1.2.3.3"])
         #expect(try studies(Query("STUDY").with(.patientName, .PN, "X*")) == [])
-        #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC?")) == ["1.2.3.1", "1.2.3.4", "1.2.3.5", "1.2.3.6", "1.2.3.7"])
+        #expect(
+            try studies(Query("STUDY").with(Tags.accession, .SH, "ACC?")) == [
+                "1.2.3.1", "1.2.3.4", "1.2.3.5", "1.2.3.6", "1.2.3.7",
+            ])
     }
 
     @Test func QR08_wildcardOnNonPNIsCaseSensitive() throws {
-        #expect(try studies(Query("STUDY").with(Tags.studyDescription, .LO, "CT*")) == ["1.2.3.1", "1.2.3.6", "1.2.3.7"])
+        #expect(
+            try studies(Query("STUDY").with(Tags.studyDescription, .LO, "CT*")) == ["1.2.3.1", "1.2.3.6", "1.2.3.7"])
         #expect(try studies(Query("STUDY").with(Tags.studyDescription, .LO, "ct*")) == [])
     }
 
@@ -113,13 +128,22 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(try sql("doe*n").contains("GLOB"))
         #expect(try sql("d?e*").contains("GLOB"))
         #expect(try sql("doe?").contains("GLOB"))
-        #expect(try store.explain(try Query("STUDY").with(.patientName, .PN, "doe*").request())
-            .contains { $0.contains("patient_name_norm") })
+        #expect(
+            try store.explain(try Query("STUDY").with(.patientName, .PN, "doe*").request())
+                .contains { $0.contains("patient_name_norm") })
         #expect(try studies(Query("STUDY").with(.patientName, .PN, "DOE^J*")) == ["1.2.3.1", "1.2.3.2", "1.2.3.3"])
         #expect(try studies(Query("STUDY").with(.patientName, .PN, "DOE^JA*")) == ["1.2.3.3"])
-        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "MÜLLER*")) == ["1.2.3.4"])
-        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山田*")) == ["1.2.3.6"])
-        #expect(try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山*")) == ["1.2.3.6"])
+        #expect(
+            try studies(
+                Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "MÜLLER*")) == [
+                    "1.2.3.4"
+                ])
+        #expect(
+            try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山田*"))
+                == ["1.2.3.6"])
+        #expect(
+            try studies(Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "山*"))
+                == ["1.2.3.6"])
         #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC*")).count == 7)
         #expect(try studies(Query("STUDY").with(Tags.accession, .SH, "ACC1*")) == ["1.2.3.1"])
         #expect(try studies(Query("STUDY").with(Tags.studyDescription, .LO, "MR Head 100%*")) == ["1.2.3.2"])
@@ -127,17 +151,21 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR08_wildcardOnBlobAttribute() throws {
-        let r = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.2").with(Tags.institution, .LO, "Clinic_*")
-            .with(seriesUID, .UI))
+        let r = try findAll(
+            store,
+            Query("SERIES").with(studyUID, .UI, "1.2.3.2").with(Tags.institution, .LO, "Clinic_*")
+                .with(seriesUID, .UI))
         #expect(r.values(Tags.institution) == ["Clinic_B"])
-        let none = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.2").with(Tags.institution, .LO, "General*"))
+        let none = try findAll(
+            store, Query("SERIES").with(studyUID, .UI, "1.2.3.2").with(Tags.institution, .LO, "General*"))
         #expect(none.isEmpty)
     }
 }
 
 @Suite struct RangeMatching {
     @Test func QR09_dateRanges() throws {
-        #expect(try studies(Query("STUDY").with(.studyDate, .DA, "20250101-20250215")) == ["1.2.3.2", "1.2.3.3", "1.2.3.4"])
+        #expect(
+            try studies(Query("STUDY").with(.studyDate, .DA, "20250101-20250215")) == ["1.2.3.2", "1.2.3.3", "1.2.3.4"])
         #expect(try studies(Query("STUDY").with(.studyDate, .DA, "-20241231")) == ["1.2.3.1", "1.2.3.5", "1.2.3.7"])
         #expect(try studies(Query("STUDY").with(.studyDate, .DA, "20250201-")) == ["1.2.3.3", "1.2.3.4", "1.2.3.6"])
         #expect(try studies(Query("STUDY").with(.studyDate, .DA, "20260101-")) == [])
@@ -154,11 +182,15 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR09_rangeOnBlobDate() throws {
-        let r = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
-            .with(Tags.contentDate, .DA, "20241201-20241231").with(sopUID, .UI))
+        let r = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
+                .with(Tags.contentDate, .DA, "20241201-20241231").with(sopUID, .UI))
         #expect(r.values(sopUID) == ["1.2.3.1.1.1", "1.2.3.1.1.2"])
-        let none = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
-            .with(Tags.contentDate, .DA, "20250101-"))
+        let none = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
+                .with(Tags.contentDate, .DA, "20250101-"))
         #expect(none.isEmpty)
     }
 }
@@ -167,14 +199,18 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     @Test func QR06_listOfUIDs() throws {
         #expect(try studies(Query("STUDY").with(studyUID, .UI, "1.2.3.1\\1.2.3.3\\9.9")) == ["1.2.3.1", "1.2.3.3"])
         #expect(try studies(Query("STUDY").with(studyUID, .UI, "9.9\\8.8")) == [])
-        let r = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.3").with(seriesUID, .UI, "1.2.3.3.1")
-            .with(sopUID, .UI, "1.2.3.3.1.2\\1.2.3.1.1.1"))
+        let r = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.3").with(seriesUID, .UI, "1.2.3.3.1")
+                .with(sopUID, .UI, "1.2.3.3.1.2\\1.2.3.1.1.1"))
         #expect(r.values(sopUID) == ["1.2.3.3.1.2"])
     }
 
     @Test func QR06_sopClassListAtImageLevel() throws {
-        let r = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.2")
-            .with(sopClass, .UI, "\(Fixture.pr)\\\(Fixture.mr)").with(sopUID, .UI))
+        let r = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.2")
+                .with(sopClass, .UI, "\(Fixture.pr)\\\(Fixture.mr)").with(sopUID, .UI))
         #expect(r.values(sopUID) == ["1.2.3.1.2.1"])
     }
 }
@@ -188,7 +224,8 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR10_itemSubKeysMatch() throws {
-        let r = try findAll(store, Query("STUDY").with(Tags.procedureCodeSequence, items: [item("US123")]).with(studyUID, .UI))
+        let r = try findAll(
+            store, Query("STUDY").with(Tags.procedureCodeSequence, items: [item("US123")]).with(studyUID, .UI))
         #expect(r.values(studyUID) == ["1.2.3.3"])
         let items = r[0].items(Tags.procedureCodeSequence) ?? []
         #expect(items.count == 1)
@@ -200,7 +237,8 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR10_emptyItemIsUniversal() throws {
-        let r = try findAll(store, Query("STUDY").with(Tags.procedureCodeSequence, items: [DataSet()]).with(studyUID, .UI))
+        let r = try findAll(
+            store, Query("STUDY").with(Tags.procedureCodeSequence, items: [DataSet()]).with(studyUID, .UI))
         #expect(r.count == 7)
         let s1 = r.first { $0.string(studyUID) == "1.2.3.1" }
         #expect(s1?.items(Tags.procedureCodeSequence)?.first?.string(Tag(0x0008, 0x0104)) == "Procedure CT456")
@@ -211,9 +249,12 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
 
 @Suite struct ComputedKeys {
     @Test func QR04_modalitiesInStudyReturnedAndMatched() throws {
-        let r = try findAll(store, Query("STUDY").with(.patientID, .LO, "PID001").with(Tags.modalitiesInStudy, .CS)
-            .with(studyUID, .UI))
-        let byStudy = Dictionary(uniqueKeysWithValues: r.map { ($0.string(studyUID)!, $0.strings(Tags.modalitiesInStudy)!) })
+        let r = try findAll(
+            store,
+            Query("STUDY").with(.patientID, .LO, "PID001").with(Tags.modalitiesInStudy, .CS)
+                .with(studyUID, .UI))
+        let byStudy = Dictionary(
+            uniqueKeysWithValues: r.map { ($0.string(studyUID)!, $0.strings(Tags.modalitiesInStudy)!) })
         #expect(byStudy["1.2.3.1"] == ["CT", "PR"])
         #expect(byStudy["1.2.3.2"] == ["MR"])
         #expect(try studies(Query("STUDY").with(Tags.modalitiesInStudy, .CS, "MR")) == ["1.2.3.2", "1.2.3.5"])
@@ -223,19 +264,25 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func QR04_countsReflectTheIndex() throws {
-        let p = try findAll(store, Query("PATIENT").with(.patientID, .LO, "PID001").with(Tags.patientStudies, .IS)
-            .with(Tags.patientSeries, .IS).with(Tags.patientInstances, .IS), model: .patientRoot)
+        let p = try findAll(
+            store,
+            Query("PATIENT").with(.patientID, .LO, "PID001").with(Tags.patientStudies, .IS)
+                .with(Tags.patientSeries, .IS).with(Tags.patientInstances, .IS), model: .patientRoot)
         #expect(p.count == 1)
         #expect(p[0].string(Tags.patientStudies) == "2")
         #expect(p[0].string(Tags.patientSeries) == "3")
         #expect(p[0].string(Tags.patientInstances) == "4")
-        let s = try findAll(store, Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tags.studySeries, .IS)
-            .with(Tags.studyInstances, .IS).with(Tags.sopClassesInStudy, .UI))
+        let s = try findAll(
+            store,
+            Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tags.studySeries, .IS)
+                .with(Tags.studyInstances, .IS).with(Tags.sopClassesInStudy, .UI))
         #expect(s[0].string(Tags.studySeries) == "2")
         #expect(s[0].string(Tags.studyInstances) == "3")
         #expect(s[0].strings(Tags.sopClassesInStudy) == [Fixture.ct, Fixture.pr].sorted())
-        let se = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
-            .with(Tags.seriesInstances, .IS))
+        let se = try findAll(
+            store,
+            Query("SERIES").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
+                .with(Tags.seriesInstances, .IS))
         #expect(se[0].string(Tags.seriesInstances) == "2")
         // Matching on a count.
         #expect(try studies(Query("STUDY").with(Tags.studyInstances, .IS, "2")) == ["1.2.3.3"])
@@ -249,37 +296,53 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
 
 @Suite struct LevelsAndModels {
     @Test func patientRootAllLevels() throws {
-        let patients = try findAll(store, Query("PATIENT").with(.patientID, .LO).with(.patientName, .PN), model: .patientRoot)
+        let patients = try findAll(
+            store, Query("PATIENT").with(.patientID, .LO).with(.patientName, .PN), model: .patientRoot)
         #expect(patients.values(.patientID) == ["PID001", "PID002", "PID003", "PID004", "PID005", "PID006"])
-        let st = try findAll(store, Query("STUDY").with(.patientID, .LO, "PID001").with(studyUID, .UI), model: .patientRoot)
+        let st = try findAll(
+            store, Query("STUDY").with(.patientID, .LO, "PID001").with(studyUID, .UI), model: .patientRoot)
         #expect(st.values(studyUID) == ["1.2.3.1", "1.2.3.2"])
-        let se = try findAll(store, Query("SERIES").with(.patientID, .LO, "PID001").with(studyUID, .UI, "1.2.3.1")
-            .with(seriesUID, .UI).with(modality, .CS), model: .patientRoot)
+        let se = try findAll(
+            store,
+            Query("SERIES").with(.patientID, .LO, "PID001").with(studyUID, .UI, "1.2.3.1")
+                .with(seriesUID, .UI).with(modality, .CS), model: .patientRoot)
         #expect(se.values(modality) == ["CT", "PR"])
-        let im = try findAll(store, Query("IMAGE").with(.patientID, .LO, "PID001").with(studyUID, .UI, "1.2.3.1")
-            .with(seriesUID, .UI, "1.2.3.1.1").with(sopUID, .UI).with(Tags.instanceNumber, .IS), model: .patientRoot)
+        let im = try findAll(
+            store,
+            Query("IMAGE").with(.patientID, .LO, "PID001").with(studyUID, .UI, "1.2.3.1")
+                .with(seriesUID, .UI, "1.2.3.1.1").with(sopUID, .UI).with(Tags.instanceNumber, .IS), model: .patientRoot
+        )
         #expect(im.values(Tags.instanceNumber) == ["1", "2"])
         #expect(im.allSatisfy { $0.string(.queryRetrieveLevel) == "IMAGE" })
         // The patient must match too: a study of another patient is not returned.
-        let wrong = try findAll(store, Query("SERIES").with(.patientID, .LO, "PID002").with(studyUID, .UI, "1.2.3.1"),
-                                model: .patientRoot)
+        let wrong = try findAll(
+            store, Query("SERIES").with(.patientID, .LO, "PID002").with(studyUID, .UI, "1.2.3.1"),
+            model: .patientRoot)
         #expect(wrong.isEmpty)
     }
 
     @Test func studyRootAllLevels() throws {
         // Study Root STUDY level carries the patient keys.
-        let st = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller*").with(.patientID, .LO)
+        let st = try findAll(
+            store,
+            Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller*").with(
+                .patientID, .LO
+            )
             .with(Tags.birthDate, .DA))
         #expect(st.values(.patientID) == ["PID003"])
         #expect(st.values(Tags.birthDate) == ["19650505"])
-        let se = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.3").with(seriesUID, .UI).with(modality, .CS, "US"))
+        let se = try findAll(
+            store, Query("SERIES").with(studyUID, .UI, "1.2.3.3").with(seriesUID, .UI).with(modality, .CS, "US"))
         #expect(se.values(seriesUID) == ["1.2.3.3.1"])
-        let im = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.5").with(seriesUID, .UI, "1.2.3.5.1")
-            .with(Tags.instanceNumber, .IS).with(Tags.imageType, .CS, "*AXIAL*"))
+        let im = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.5").with(seriesUID, .UI, "1.2.3.5.1")
+                .with(Tags.instanceNumber, .IS).with(Tags.imageType, .CS, "*AXIAL*"))
         #expect(im.values(Tags.instanceNumber) == ["7"])
         #expect(im.first?.strings(Tags.imageType) == ["ORIGINAL", "PRIMARY", "AXIAL"])
         // Zero-length higher-level keys are accepted and returned.
-        let se2 = try findAll(store, Query("SERIES").with(studyUID, .UI, "1.2.3.5").with(.patientName, .PN).with(modality, .CS))
+        let se2 = try findAll(
+            store, Query("SERIES").with(studyUID, .UI, "1.2.3.5").with(.patientName, .PN).with(modality, .CS))
         #expect(se2.values(.patientName) == ["Łukasz^Żółw"])
     }
 
@@ -291,12 +354,15 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
         #expect(page.matches[0].contains(Tags.sliceThickness))
         #expect(page.matches[0].bytes(Tags.sliceThickness)?.isEmpty == true)
         // At IMAGE level it is an instance attribute: matched and returned.
-        let im = try findAll(store, Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
-            .with(Tags.sliceThickness, .DS, "2.5"))
+        let im = try findAll(
+            store,
+            Query("IMAGE").with(studyUID, .UI, "1.2.3.1").with(seriesUID, .UI, "1.2.3.1.1")
+                .with(Tags.sliceThickness, .DS, "2.5"))
         #expect(im.count == 2)
         #expect(im.first?.string(Tags.sliceThickness) == "2.5")
-        let priv = try store.find(try Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tag(0x0009, 0x0010), .LO, "ACME")
-            .with(Tag(0x0009, 0x1001), .LO, "x").request(), after: nil, limit: 10)
+        let priv = try store.find(
+            try Query("STUDY").with(studyUID, .UI, "1.2.3.1").with(Tag(0x0009, 0x0010), .LO, "ACME")
+                .with(Tag(0x0009, 0x1001), .LO, "x").request(), after: nil, limit: 10)
         #expect(priv.hasUnsupportedOptionalKeys)
         #expect(priv.matches.first?.string(Tag(0x0009, 0x0010)) == "ACME")
         #expect(priv.matches.first?.bytes(Tag(0x0009, 0x1001))?.isEmpty == true)
@@ -307,7 +373,10 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
 
 @Suite struct Validation {
     private func failure(_ q: Query, _ model: QueryModel = .studyRoot) -> QueryError? {
-        do { _ = try q.request(model); return nil } catch let e as QueryError { return e } catch { return nil }
+        do {
+            _ = try q.request(model)
+            return nil
+        } catch let e as QueryError { return e } catch { return nil }
     }
 
     @Test func QR01_levelMissingOrInvalid() {
@@ -386,8 +455,10 @@ private func studies(_ q: Query, model: QueryModel = .studyRoot) throws -> [Stri
     }
 
     @Test func blobTextIsReencodedAsUTF8() throws {
-        let r = try findAll(store, Query("SERIES").with(.specificCharacterSet, .CS, "ISO_IR 192").with(studyUID, .UI, "1.2.3.4")
-            .with(Tags.institution, .LO, "*Süd"))
+        let r = try findAll(
+            store,
+            Query("SERIES").with(.specificCharacterSet, .CS, "ISO_IR 192").with(studyUID, .UI, "1.2.3.4")
+                .with(Tags.institution, .LO, "*Süd"))
         #expect(r.count == 1)
         #expect(r.first?.string(.specificCharacterSet) == "ISO_IR 192")
         #expect(Array(r.first?.bytes(Tags.institution) ?? []) == Array("Klinikum Süd ".utf8))

@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Testing
+
 @testable import Archive
 
 /// Timing checks on a synthetic index; run with ARCHIVE_PERF=<studies> (e.g. 10000).
@@ -27,9 +29,14 @@ import Testing
                 ds.set(.studyInstanceUID, vr: .UI, string: "2.25.\(s)")
                 ds.set(.seriesInstanceUID, vr: .UI, string: "2.25.\(s).\(i % 2)")
                 ds.set(Tag(0x0020, 0x0013), vr: .IS, string: "\(i)")
-                batch.append(InstanceRecord(path: "/synthetic/\(s)/\(i).dcm", size: 1000, modificationTime: 1,
-                                            transferSyntaxUID: "1.2.840.10008.1.2.1", header: ds))
-                if batch.count == 500 { batches.append(batch); batch = [] }
+                batch.append(
+                    InstanceRecord(
+                        path: "/synthetic/\(s)/\(i).dcm", size: 1000, modificationTime: 1,
+                        transferSyntaxUID: "1.2.840.10008.1.2.1", header: ds))
+                if batch.count == 500 {
+                    batches.append(batch)
+                    batch = []
+                }
             }
         }
         if !batch.isEmpty { batches.append(batch) }
@@ -53,7 +60,9 @@ import Testing
         let c0 = ScannerPerformanceTests.cpuSeconds()
         for b in batches { try store.index(b) }
         let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print("indexed \(Self.studies * 2) instances in \(secs) s (\(Double(Self.studies * 2) / secs)/s), cpu \(ScannerPerformanceTests.cpuSeconds() - c0) s")
+        print(
+            "indexed \(Self.studies * 2) instances in \(secs) s (\(Double(Self.studies * 2) / secs)/s), cpu \(ScannerPerformanceTests.cpuSeconds() - c0) s"
+        )
 
         let byID = try Query("STUDY").with(.patientID, .LO, "P\(Self.studies / 4)").with(Tag(0x0020, 0x000D), .UI)
             .with(.patientName, .PN).with(.studyDate, .DA).request()
@@ -64,11 +73,14 @@ import Testing
         #expect(try store.find(byName, after: nil, limit: 100).matches.count >= 1)
         print("PatientName prefix: \(try Self.median(200) { _ = try store.find(byName, after: nil, limit: 100) }) ms")
 
-        let byDate = try Query("STUDY").with(.studyDate, .DA, "20240301-20240302").with(Tag(0x0020, 0x000D), .UI).request()
+        let byDate = try Query("STUDY").with(.studyDate, .DA, "20240301-20240302").with(Tag(0x0020, 0x000D), .UI)
+            .request()
         print("StudyDate range: \(try Self.median(50) { _ = try store.find(byDate, after: nil, limit: 100) }) ms")
 
-        let img = try Query("IMAGE").with(Tag(0x0020, 0x000D), .UI, "2.25.77").with(Tag(0x0020, 0x000E), .UI, "2.25.77.1")
-            .with(Tag(0x0008, 0x0018), .UI).request()
+        let img = try Query("IMAGE").with(Tag(0x0020, 0x000D), .UI, "2.25.77").with(
+            Tag(0x0020, 0x000E), .UI, "2.25.77.1"
+        )
+        .with(Tag(0x0008, 0x0018), .UI).request()
         print("IMAGE in series: \(try Self.median(200) { _ = try store.find(img, after: nil, limit: 100) }) ms")
 
         let universal = try Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(.patientName, .PN).with(.patientID, .LO)
@@ -84,11 +96,15 @@ import Testing
         } while token != nil
         let us = Double(DispatchTime.now().uptimeNanoseconds - u0) / 1e9
         #expect(n == Self.studies)
-        print("universal: \(n) responses in \(us) s = \(Double(n) / us)/s, cpu \(ScannerPerformanceTests.cpuSeconds() - uc0) s")
+        print(
+            "universal: \(n) responses in \(us) s = \(Double(n) / us)/s, cpu \(ScannerPerformanceTests.cpuSeconds() - uc0) s"
+        )
 
         let withCounts = try Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(Tags.modalitiesInStudy, .CS)
             .with(Tags.studyInstances, .IS).with(.patientID, .LO, "P\(Self.studies / 3)").request()
-        print("PatientID + computed: \(try Self.median(200) { _ = try store.find(withCounts, after: nil, limit: 100) }) ms")
+        print(
+            "PatientID + computed: \(try Self.median(200) { _ = try store.find(withCounts, after: nil, limit: 100) }) ms"
+        )
     }
 }
 
@@ -122,11 +138,15 @@ import Testing
         let first = try scanner.scan()
         let c1 = Self.cpuSeconds()
         #expect(first.indexed == Self.files)
-        print("first scan: \(first.indexed) files in \(first.duration) s = \(Double(first.indexed) / first.duration)/s, cpu \(c1 - c0) s")
+        print(
+            "first scan: \(first.indexed) files in \(first.duration) s = \(Double(first.indexed) / first.duration)/s, cpu \(c1 - c0) s"
+        )
         let again = try scanner.scan()
         let c2 = Self.cpuSeconds()
         #expect(again.unchanged == Self.files)
-        print("re-scan: \(again.unchanged) unchanged in \(again.duration) s = \(Double(again.unchanged) / again.duration)/s, cpu \(c2 - c1) s")
+        print(
+            "re-scan: \(again.unchanged) unchanged in \(again.duration) s = \(Double(again.unchanged) / again.duration)/s, cpu \(c2 - c1) s"
+        )
     }
 }
 
@@ -138,21 +158,29 @@ import Testing
     @Test(.enabled(if: patients > 0)) func largeIndexQueries() throws {
         let store = try SQLiteIndexStore()
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let n = try store.insertSynthetic(SyntheticShape(patients: Self.patients, studiesPerPatient: 2, seriesPerStudy: 4,
-                                                         instancesPerSeries: 25))
+        let n = try store.insertSynthetic(
+            SyntheticShape(
+                patients: Self.patients, studiesPerPatient: 2, seriesPerStudy: 4,
+                instancesPerSeries: 25))
         print("insertSynthetic: \(n) instances in \(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9) s")
         let uid = Tag(0x0020, 0x000D)
         let pid = "SYN" + String(format: "%07d", Self.patients / 2)
         let byID = try Query("STUDY").with(.patientID, .LO, pid).with(uid, .UI).with(.patientName, .PN)
             .with(.studyDate, .DA).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS).request()
         #expect(try store.find(byID, after: nil, limit: 100).matches.count == 2)
-        print("1M PatientID exact (+counts): \(try PerformanceTests.median(200) { _ = try store.find(byID, after: nil, limit: 100) }) ms")
+        print(
+            "1M PatientID exact (+counts): \(try PerformanceTests.median(200) { _ = try store.find(byID, after: nil, limit: 100) }) ms"
+        )
         let byName = try Query("STUDY").with(.patientName, .PN, "SMITH123*").with(uid, .UI).request()
-        print("1M PatientName prefix: \(try PerformanceTests.median(200) { _ = try store.find(byName, after: nil, limit: 100) }) ms, \(try store.find(byName, after: nil, limit: 100).matches.count) matches")
+        print(
+            "1M PatientName prefix: \(try PerformanceTests.median(200) { _ = try store.find(byName, after: nil, limit: 100) }) ms, \(try store.find(byName, after: nil, limit: 100).matches.count) matches"
+        )
         let img = try Query("IMAGE").with(uid, .UI, "2.25.77.7.1").with(Tag(0x0020, 0x000E), .UI, "2.25.77.7.1.2")
             .with(Tag(0x0008, 0x0018), .UI).with(Tags.instanceNumber, .IS).request()
         #expect(try store.find(img, after: nil, limit: 100).matches.count == 25)
-        print("1M IMAGE in series: \(try PerformanceTests.median(200) { _ = try store.find(img, after: nil, limit: 100) }) ms")
+        print(
+            "1M IMAGE in series: \(try PerformanceTests.median(200) { _ = try store.find(img, after: nil, limit: 100) }) ms"
+        )
         let universal = try Query("IMAGE").with(uid, .UI, "2.25.77.7.1").with(Tag(0x0020, 0x000E), .UI, "2.25.77.7.1.2")
             .with(Tag(0x0008, 0x0018), .UI).request()
         _ = universal

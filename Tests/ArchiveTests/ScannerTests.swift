@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Archive
 
 @Suite struct ScannerTests {
@@ -15,7 +17,8 @@ import Testing
         #expect(summary.unchanged == 0)
         #expect(summary.removed == 0)
         #expect(summary.skipped.count == 3)
-        let reasons = Dictionary(uniqueKeysWithValues: summary.skipped.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
+        let reasons = Dictionary(
+            uniqueKeysWithValues: summary.skipped.map { (URL(fileURLWithPath: $0.path).lastPathComponent, $0.reason) })
         #expect(reasons["notes.txt"]?.contains("not a DICOM file") == true)
         #expect(reasons["truncated.dcm"]?.contains("truncated") == true)
         #expect(reasons["nouid.dcm"]?.contains("SOP Instance UID") == true)
@@ -29,7 +32,9 @@ import Testing
         #expect(inst.path.hasSuffix("/PID001/1.2.3.1/1.2.3.1.1.2.dcm"))
         #expect(inst.path.hasPrefix("/"))
         #expect(inst.transferSyntaxUID == TransferSyntax.explicitVRLittleEndian.uid)
-        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID == TransferSyntax.implicitVRLittleEndian.uid)
+        #expect(
+            try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID
+                == TransferSyntax.implicitVRLittleEndian.uid)
         var st = stat()
         #expect(stat(inst.path, &st) == 0)
         #expect(inst.size == Int64(st.st_size))
@@ -43,7 +48,7 @@ import Testing
         #expect(again.seen == 13)
         #expect(again.unchanged == 10)
         #expect(again.indexed == 0)
-        #expect(again.parsed == 3) // only the bad files are read again
+        #expect(again.parsed == 3)  // only the bad files are read again
         #expect(again.removed == 0)
 
         // Delete one file, change another (new modality, new size), add a new one.
@@ -67,14 +72,16 @@ import Testing
         #expect(try store.instance(sopInstanceUID: "1.2.3.6.1.2") != nil)
         let r = try findAll(store, Query("SERIES").with(Tag(0x0020, 0x000D), .UI, "1.2.3.5").with(.modality, .CS))
         #expect(r.values(.modality) == ["MRX"])
-        let s = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI, "1.2.3.3").with(Tags.studyInstances, .IS))
+        let s = try findAll(
+            store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI, "1.2.3.3").with(Tags.studyInstances, .IS))
         #expect(s.first?.string(Tags.studyInstances) == "1")
     }
 
     @Test func indexedFileThatBecomesInvalidIsRemoved() throws {
         let (store, root, _) = try Fixture.scannedStore()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try Data("garbage, no longer DICOM".utf8).write(to: URL(fileURLWithPath: "\(root)/PID005/1.2.3.6/1.2.3.6.1.1.dcm"))
+        try Data("garbage, no longer DICOM".utf8).write(
+            to: URL(fileURLWithPath: "\(root)/PID005/1.2.3.6/1.2.3.6.1.1.dcm"))
         let s = try StorageScanner(store: store, root: root).scan()
         #expect(s.removed == 1)
         #expect(s.skipped.count == 4)
@@ -113,7 +120,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         try Fixture.instances[0].write(to: "\(root)/copy.dcm")
         let s = try StorageScanner(store: store, root: root).scan()
-        #expect(s.skipped.contains { $0.path.hasSuffix("/copy.dcm") && $0.reason.contains("duplicate SOP Instance UID") })
+        #expect(
+            s.skipped.contains { $0.path.hasSuffix("/copy.dcm") && $0.reason.contains("duplicate SOP Instance UID") })
         #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.path.hasSuffix("/1.2.3.1.1.1.dcm") == true)
     }
 
@@ -141,16 +149,18 @@ import Testing
 
 @Suite struct StoreTests {
     private func record(_ inst: FixtureInstance, path: String) -> InstanceRecord {
-        InstanceRecord(path: path, size: 100, modificationTime: 1.5, transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid,
-                       header: inst.dataSet())
+        InstanceRecord(
+            path: path, size: 100, modificationTime: 1.5, transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid,
+            header: inst.dataSet())
     }
 
     @Test func batchIndexRemoveAndIndexedFiles() throws {
         let store = try SQLiteIndexStore()
         var bad = Fixture.instances[1]
         bad.studyUID = ""
-        let failures = try store.index(Fixture.instances.enumerated().map { record($1, path: "/s/\($0).dcm") }
-            + [record(bad, path: "/s/bad.dcm")])
+        let failures = try store.index(
+            Fixture.instances.enumerated().map { record($1, path: "/s/\($0).dcm") }
+                + [record(bad, path: "/s/bad.dcm")])
         #expect(failures.count == 1)
         #expect(failures.first?.record == 10)
         #expect(failures.first?.error == .missingAttribute(tag: Tag(0x0020, 0x000D), name: "Study Instance UID"))
@@ -192,13 +202,15 @@ import Testing
         var a = Fixture.instances[0]
         var b = Fixture.instances[1]
         b.studyDescription = "CT Chest v2"
-        var c = Fixture.instances[2] // same study, other series
+        var c = Fixture.instances[2]  // same study, other series
         c.studyDescription = "CT Chest v2"
-        var d = Fixture.instances[3] // other study of the same patient
+        var d = Fixture.instances[3]  // other study of the same patient
         d.patientName = "Doe^John"
         try store.index([a, b, c, d].enumerated().map { record($1, path: "/b/\($0).dcm") })
-        let r = try findAll(store, Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(Tags.studyDescription, .LO)
-            .with(Tags.studySeries, .IS))
+        let r = try findAll(
+            store,
+            Query("STUDY").with(Tag(0x0020, 0x000D), .UI).with(Tags.studyDescription, .LO)
+                .with(Tags.studySeries, .IS))
         #expect(r.values(Tags.studyDescription) == ["CT Chest v2", "MR Head 100%"])
         #expect(r.values(Tags.studySeries) == ["1", "2"])
         #expect(try store.counts().patients == 1)
@@ -217,10 +229,14 @@ import Testing
     @Test func retrievePlanningLookup() throws {
         let store = Fixture.shared
         #expect(try store.instances(studyInstanceUID: "1.2.3.1").count == 3)
-        #expect(try store.instances(studyInstanceUID: "1.2.3.1", seriesInstanceUID: "1.2.3.1.1").map(\.sopInstanceUID)
-            == ["1.2.3.1.1.1", "1.2.3.1.1.2"])
-        #expect(try store.instances(studyInstanceUID: "1.2.3.1", seriesInstanceUID: "1.2.3.1.1",
-                                    sopInstanceUID: "1.2.3.1.1.2").count == 1)
+        #expect(
+            try store.instances(studyInstanceUID: "1.2.3.1", seriesInstanceUID: "1.2.3.1.1").map(\.sopInstanceUID)
+                == ["1.2.3.1.1.1", "1.2.3.1.1.2"])
+        #expect(
+            try store.instances(
+                studyInstanceUID: "1.2.3.1", seriesInstanceUID: "1.2.3.1.1",
+                sopInstanceUID: "1.2.3.1.1.2"
+            ).count == 1)
     }
 
     @Test func temporaryIndexIsDeletedOnClose() throws {
@@ -240,13 +256,14 @@ import Testing
             let pool = try GRDBPool(path: path)
             try Schema.migrator.migrate(pool.pool, upTo: "v1")
             try pool.pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO patient (id, patient_id, issuer, name, name_norm) VALUES (1, 'OLD1', '', 'Old^Patient', 'OLD^PATIENT');
-                    INSERT INTO study (id, patient_ref, study_uid, study_date) VALUES (1, 1, '9.9.1', '20200101');
-                    INSERT INTO series (id, study_ref, series_uid, modality) VALUES (1, 1, '9.9.1.1', 'OT');
-                    INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, path, size, mtime, transfer_syntax)
-                      VALUES (1, 1, '9.9.1.1.1', '1.2.3', '/old/file.dcm', 10, 2.0, '1.2.840.10008.1.2');
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO patient (id, patient_id, issuer, name, name_norm) VALUES (1, 'OLD1', '', 'Old^Patient', 'OLD^PATIENT');
+                        INSERT INTO study (id, patient_ref, study_uid, study_date) VALUES (1, 1, '9.9.1', '20200101');
+                        INSERT INTO series (id, study_ref, series_uid, modality) VALUES (1, 1, '9.9.1.1', 'OT');
+                        INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, path, size, mtime, transfer_syntax)
+                          VALUES (1, 1, '9.9.1.1.1', '1.2.3', '/old/file.dcm', 10, 2.0, '1.2.840.10008.1.2');
+                        """)
             }
             try pool.pool.close()
         }
@@ -267,18 +284,24 @@ import Testing
 @Suite struct SyntheticTests {
     @Test func syntheticRowsAreQueryable() throws {
         let store = try SQLiteIndexStore()
-        let n = try store.insertSynthetic(SyntheticShape(patients: 50, studiesPerPatient: 2, seriesPerStudy: 2,
-                                                         instancesPerSeries: 3))
+        let n = try store.insertSynthetic(
+            SyntheticShape(
+                patients: 50, studiesPerPatient: 2, seriesPerStudy: 2,
+                instancesPerSeries: 3))
         #expect(n == 600)
         let c = try store.counts()
         #expect(c.patients == 50 && c.studies == 100 && c.series == 200 && c.instances == 600)
-        let byID = try findAll(store, Query("STUDY").with(.patientID, .LO, "SYN0000042").with(Tag(0x0020, 0x000D), .UI)
-            .with(.patientName, .PN).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS))
+        let byID = try findAll(
+            store,
+            Query("STUDY").with(.patientID, .LO, "SYN0000042").with(Tag(0x0020, 0x000D), .UI)
+                .with(.patientName, .PN).with(Tags.studyInstances, .IS).with(Tags.modalitiesInStudy, .CS))
         #expect(byID.values(Tag(0x0020, 0x000D)) == ["2.25.77.42.0", "2.25.77.42.1"])
         #expect(byID.values(.patientName) == ["DOE42^JOHN", "DOE42^JOHN"])
         #expect(byID.values(Tags.studyInstances) == ["6", "6"])
-        let byName = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192")
-            .with(.patientName, .PN, "müller3*").with(.patientID, .LO))
+        let byName = try findAll(
+            store,
+            Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192")
+                .with(.patientName, .PN, "müller3*").with(.patientID, .LO))
         #expect(byName.values(.patientID) == ["SYN0000003", "SYN0000003", "SYN0000033", "SYN0000033"])
         let first = try findAll(store, Query("STUDY").with(.studyDate, .DA, "20150101").with(Tags.accession, .SH))
         #expect(first.values(Tags.accession) == ["ACC0"])
@@ -288,15 +311,17 @@ import Testing
 @Suite struct ConcurrencyTests {
     @Test func readersRunWhileOneWriterIndexes() throws {
         let store = try SQLiteIndexStore()
-        try store.insertSynthetic(SyntheticShape(patients: 20, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1))
+        try store.insertSynthetic(
+            SyntheticShape(patients: 20, studiesPerPatient: 1, seriesPerStudy: 1, instancesPerSeries: 1))
         let req = try Query("STUDY").with(Tag(0x0020, 0x000D), .UI).request()
         let failures = Mutex<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             do {
                 if worker == 0 {
                     for b in 0..<20 {
-                        try store.insertSynthetic(SyntheticShape(patients: 1, studiesPerPatient: 5, pathPrefix: "/w\(b)")
-                            .offset(by: 1000 + b))
+                        try store.insertSynthetic(
+                            SyntheticShape(patients: 1, studiesPerPatient: 5, pathPrefix: "/w\(b)")
+                                .offset(by: 1000 + b))
                     }
                 } else {
                     var last = 0
@@ -353,11 +378,17 @@ import Testing
         let s = try StorageScanner(store: store, root: root, headerReadSize: 1024).scan()
         #expect(s.skipped == [])
         #expect(s.indexed == 3)
-        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID == TransferSyntax.deflatedExplicitVRLittleEndian.uid)
-        #expect(try store.instance(sopInstanceUID: "1.2.3.1.1.2")?.transferSyntaxUID == TransferSyntax.explicitVRBigEndian.uid)
+        #expect(
+            try store.instance(sopInstanceUID: "1.2.3.1.1.1")?.transferSyntaxUID
+                == TransferSyntax.deflatedExplicitVRLittleEndian.uid)
+        #expect(
+            try store.instance(sopInstanceUID: "1.2.3.1.1.2")?.transferSyntaxUID
+                == TransferSyntax.explicitVRBigEndian.uid)
         #expect(try store.instance(sopInstanceUID: "1.2.3.4.1.1") != nil)
-        let r = try findAll(store, Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller^jürgen")
-            .with(Tags.studyDescription, .LO))
+        let r = try findAll(
+            store,
+            Query("STUDY").with(.specificCharacterSet, .CS, "ISO_IR 192").with(.patientName, .PN, "müller^jürgen")
+                .with(Tags.studyDescription, .LO))
         #expect(r.values(Tags.studyDescription) == ["Röntgen Thorax"])
     }
 }

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Testing
+
 @testable import Archive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Appending received fragments in groups (one writev per group): the file holds exactly the
@@ -21,8 +23,9 @@ struct StoreAppendTests {
         let writer = sandbox.writer()
         // Beyond the writeback stretch, so that early writeback is started on the way.
         let body = try StoreFixtures.encoded(pixelData(3 * Int(IncomingObject.writebackStretch) + 1234))
-        let object = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.77",
-                                  transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let object = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.77",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         var pieces = StoreFixtures.fragments(body, size: 1021)
         #expect(pieces.count > 3 * IncomingObject.maxPiecesPerWrite)
         pieces.insert([], at: 5)
@@ -47,12 +50,15 @@ struct StoreAppendTests {
     @Test("an injected write error in a group fails the object, nothing left behind")
     func writeFailure() throws {
         let sandbox = try StoreSandbox()
-        let writer = StoreWriter(root: sandbox.root, store: sandbox.store, objectFault: { point, _ in
-            point == .write ? ENOSPC : nil
-        })
+        let writer = StoreWriter(
+            root: sandbox.root, store: sandbox.store,
+            objectFault: { point, _ in
+                point == .write ? ENOSPC : nil
+            })
         let body = try StoreFixtures.encoded(pixelData(4096))
-        let object = writer.incoming(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.77",
-                                     transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let object = writer.incoming(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.77",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         object.append(contentsOf: StoreFixtures.fragments(body, size: 100))
         #expect(object.failure?.errno == ENOSPC)
         guard case .failure(let failure) = object.finish() else {
@@ -73,8 +79,9 @@ struct StoreTemporaryFileTests {
         let writer = sandbox.writer()
         #expect(!FileManager.default.fileExists(atPath: writer.incomingDirectory))
         let objects = (0..<5).map { i in
-            writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.\(i)",
-                         transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+            writer.begin(
+                sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.\(i)",
+                transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         }
         let paths = objects.compactMap(\.temporaryPath)
         #expect(paths.count == 5 && Set(paths).count == 5)
@@ -95,7 +102,9 @@ struct StoreTemporaryFileTests {
         let prefix = stem[..<stem.lastIndex(of: "-")!]
         let next = Int(stem[stem.index(after: stem.lastIndex(of: "-")!)...])!
         for n in [next + 1, next + 2] {
-            #expect(FileManager.default.createFile(atPath: "\(writer.incomingDirectory)/\(prefix)-\(n).tmp", contents: Data("old".utf8)))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: "\(writer.incomingDirectory)/\(prefix)-\(n).tmp", contents: Data("old".utf8)))
         }
         let outcome = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.100.1.9")).get()
         #expect(outcome.disposition == .stored)

@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Archive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Holds the first commit group inside its place stage (at the directory fsync of the gate
@@ -46,7 +48,8 @@ private final class Completions: Sendable {
     private let group = DispatchGroup()
 
     func completion(for uid: String, check: (@Sendable (Result<StoreOutcome, StoreFailure>) -> Void)? = nil)
-        -> StoreCommitter.Completion {
+        -> StoreCommitter.Completion
+    {
         group.enter()
         return { [self] result in
             check?(result)
@@ -59,19 +62,24 @@ private final class Completions: Sendable {
     func wait() { group.wait() }
 }
 
-private func received(_ writer: StoreWriter, sop: String, series: String = "1.2.3.600.1",
-                      patientName: String = "Doe^Jane") throws -> IncomingObject {
+private func received(
+    _ writer: StoreWriter, sop: String, series: String = "1.2.3.600.1",
+    patientName: String = "Doe^Jane"
+) throws -> IncomingObject {
     let ds = StoreFixtures.dataSet(sop: sop, study: "1.2.3.600", series: series, patientName: patientName, pixels: 4096)
-    let object = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: sop,
-                              transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "STORESCU")
+    let object = writer.begin(
+        sopClassUID: StoreFixtures.ctImage, sopInstanceUID: sop,
+        transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "STORESCU")
     for f in StoreFixtures.fragments(try StoreFixtures.encoded(ds), size: 1000) { object.append(f) }
     return object
 }
 
 /// Submits the gate object from another thread; the committer's thread that places it then
 /// waits at the gate.
-private func submitGate(_ committer: StoreCommitter, _ writer: StoreWriter,
-                        _ completion: @escaping StoreCommitter.Completion) throws {
+private func submitGate(
+    _ committer: StoreCommitter, _ writer: StoreWriter,
+    _ completion: @escaping StoreCommitter.Completion
+) throws {
     let object = try received(writer, sop: CommitGate.gateUID)
     DispatchQueue.global().async { committer.submit(object, completion: completion) }
 }
@@ -133,14 +141,19 @@ struct StoreCommitterTests {
             "1.2.3.600.22": (.rename, EIO),
             "1.2.3.600.23": (.index, EIO),
         ]
-        let writer = StoreWriter(root: sandbox.root, store: sandbox.store, duplicatePolicy: .reject,
-                                 objectFault: { point, uid in
-                                     if let f = failing[uid], f.0 == point { return f.1 }
-                                     return gate.hook(point, uid)
-                                 })
+        let writer = StoreWriter(
+            root: sandbox.root, store: sandbox.store, duplicatePolicy: .reject,
+            objectFault: { point, uid in
+                if let f = failing[uid], f.0 == point { return f.1 }
+                return gate.hook(point, uid)
+            })
         // Already stored: a second copy is rejected as a duplicate (0111).
-        let stored = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.600.24", study: "1.2.3.600",
-                                                                           series: "1.2.3.600.1")).get()
+        let stored = try StoreFixtures.store(
+            writer,
+            StoreFixtures.dataSet(
+                sop: "1.2.3.600.24", study: "1.2.3.600",
+                series: "1.2.3.600.1")
+        ).get()
         // The layout directory of one object is taken by a regular file: a real I/O error.
         let blockedSeries = "1.2.3.600.99"
         mkdir(sandbox.root + "/1.2.3.600", 0o755)
@@ -152,8 +165,9 @@ struct StoreCommitterTests {
         gate.waitUntilEntered()
         let uids = (20...26).map { "1.2.3.600.\($0)" }
         for sop in uids {
-            let object = try received(writer, sop: sop, series: sop == "1.2.3.600.25" ? blockedSeries : "1.2.3.600.1",
-                                      patientName: "Second")
+            let object = try received(
+                writer, sop: sop, series: sop == "1.2.3.600.25" ? blockedSeries : "1.2.3.600.1",
+                patientName: "Second")
             committer.submit(object, completion: done.completion(for: sop))
         }
         gate.waitForQueued(uids.count, in: committer)
@@ -210,7 +224,9 @@ struct StoreCommitterTests {
                 }
                 if !FileManager.default.fileExists(atPath: outcome.path) { problems.append("file not in place") }
                 // Read through another connection: the row is committed, not just written.
-                if (try? store.instance(sopInstanceUID: sop))??.path != outcome.path { problems.append("row not committed") }
+                if (try? store.instance(sopInstanceUID: sop))??.path != outcome.path {
+                    problems.append("row not committed")
+                }
                 for step in ["fsync", "directorySync", "index"] where !events.contains("\(step) \(sop)") {
                     problems.append("\(step) not done")
                 }
@@ -222,7 +238,8 @@ struct StoreCommitterTests {
         gate.waitUntilEntered()
         let uids = (30...33).map { "1.2.3.600.\($0)" }
         for sop in uids {
-            committer.submit(try received(writer, sop: sop, series: sop), completion: done.completion(for: sop, check: check(sop)))
+            committer.submit(
+                try received(writer, sop: sop, series: sop), completion: done.completion(for: sop, check: check(sop)))
         }
         gate.waitForQueued(uids.count, in: committer)
         gate.open()
@@ -237,19 +254,24 @@ struct StoreCommitterTests {
         #expect(done.order.withLock { $0 } == [CommitGate.gateUID] + uids)
     }
 
-    @Test("the same SOP Instance UID twice in one group: placed one after the other, by policy",
-          arguments: [StoreDuplicatePolicy.keep, .replace, .reject])
+    @Test(
+        "the same SOP Instance UID twice in one group: placed one after the other, by policy",
+        arguments: [StoreDuplicatePolicy.keep, .replace, .reject])
     func duplicatesInOneGroup(_ policy: StoreDuplicatePolicy) throws {
         let sandbox = try StoreSandbox()
         let gate = CommitGate()
-        let writer = StoreWriter(root: sandbox.root, store: sandbox.store, duplicatePolicy: policy,
-                                 objectFault: { gate.hook($0, $1) })
+        let writer = StoreWriter(
+            root: sandbox.root, store: sandbox.store, duplicatePolicy: policy,
+            objectFault: { gate.hook($0, $1) })
         let committer = StoreCommitter(writer: writer)
         let done = Completions()
         try submitGate(committer, writer, done.completion(for: CommitGate.gateUID))
         gate.waitUntilEntered()
-        committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "First"), completion: done.completion(for: "first"))
-        committer.submit(try received(writer, sop: "1.2.3.600.40", patientName: "Second"), completion: done.completion(for: "second"))
+        committer.submit(
+            try received(writer, sop: "1.2.3.600.40", patientName: "First"), completion: done.completion(for: "first"))
+        committer.submit(
+            try received(writer, sop: "1.2.3.600.40", patientName: "Second"), completion: done.completion(for: "second")
+        )
         gate.waitForQueued(2, in: committer)
         gate.open()
         done.wait()
@@ -265,7 +287,10 @@ struct StoreCommitterTests {
             #expect(try results["second"]?.get().disposition == .replaced)
             #expect(try DICOMFile(contentsOf: first.path).dataSet.string(.patientName) == "Second")
         case .reject:
-            guard case .failure(let f)? = results["second"] else { Issue.record("expected a failure"); return }
+            guard case .failure(let f)? = results["second"] else {
+                Issue.record("expected a failure")
+                return
+            }
             #expect(f.kind == .duplicate)
         }
         #expect(try sandbox.store.instanceCount() == 2)
@@ -278,8 +303,9 @@ struct StoreCommitterTests {
         let writer = sandbox.writer()
         let committer = StoreCommitter(writer: writer)
         let object = try received(writer, sop: "1.2.3.600.50")
-        let mismatched = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.600.51",
-                                      transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let mismatched = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.600.51",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         for f in StoreFixtures.fragments(try StoreFixtures.encoded(StoreFixtures.dataSet(sop: "1.2.3.600.52"))) {
             mismatched.append(f)
         }

@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Dispatch
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Archive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The result of one submitted object, waited for with a bound.
@@ -29,10 +31,13 @@ private final class Outcome: Sendable {
     }
 }
 
-private func submit(_ ds: DataSet, to writer: StoreWriter, uidPolicy: UIDPolicy = .strict) throws -> Result<StoreOutcome, StoreFailure> {
+private func submit(_ ds: DataSet, to writer: StoreWriter, uidPolicy: UIDPolicy = .strict) throws -> Result<
+    StoreOutcome, StoreFailure
+> {
     let sop = ds.uid(.sopInstanceUID) ?? ""
-    let object = writer.incoming(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: sop,
-                                 transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "TEST")
+    let object = writer.incoming(
+        sopClassUID: StoreFixtures.ctImage, sopInstanceUID: sop,
+        transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "TEST")
     object.append(contentsOf: StoreFixtures.fragments(try StoreFixtures.encoded(ds)))
     let outcome = Outcome()
     StoreCommitter(writer: writer).submit(object, uidPolicy: uidPolicy, completion: outcome.completion)
@@ -41,13 +46,15 @@ private func submit(_ ds: DataSet, to writer: StoreWriter, uidPolicy: UIDPolicy 
 
 @Suite("Store path: full disk with duplicates, UID checks, index checkpoint", .serialized)
 struct StoreSafetyTests {
-    @Test("a copy that cannot be written (ENOSPC) of an instance already stored gets the duplicate policy's answer",
-          arguments: [StoreFaultPoint.write, .fsync])
+    @Test(
+        "a copy that cannot be written (ENOSPC) of an instance already stored gets the duplicate policy's answer",
+        arguments: [StoreFaultPoint.write, .fsync])
     func fullDiskDuplicate(_ point: StoreFaultPoint) throws {
         for policy in [StoreDuplicatePolicy.keep, .reject, .replace] {
             let sandbox = try StoreSandbox()
             let sop = "1.2.3.700.1.1"
-            let stored = try submit(StoreFixtures.dataSet(sop: sop, patientName: "First"), to: sandbox.writer(policy)).get()
+            let stored = try submit(StoreFixtures.dataSet(sop: sop, patientName: "First"), to: sandbox.writer(policy))
+                .get()
             let full = sandbox.writer(policy, fault: { $0 == point ? ENOSPC : nil })
             let again = try submit(StoreFixtures.dataSet(sop: sop, patientName: "Second"), to: full)
             switch (policy, again) {
@@ -68,7 +75,10 @@ struct StoreSafetyTests {
             #expect(sandbox.incomingFiles.isEmpty)
             // An instance not stored yet still fails with the disk error.
             let fresh = try submit(StoreFixtures.dataSet(sop: "1.2.3.700.1.2"), to: full)
-            guard case .failure(let failure) = fresh else { Issue.record("stored on a full disk"); continue }
+            guard case .failure(let failure) = fresh else {
+                Issue.record("stored on a full disk")
+                continue
+            }
             #expect(failure.kind == .outOfResources)
         }
     }
@@ -78,11 +88,17 @@ struct StoreSafetyTests {
         let sandbox = try StoreSandbox()
         let writer = sandbox.writer()
         let letters = StoreFixtures.dataSet(sop: "1.2.3.701.1", study: "1.2.ABC")
-        guard case .failure(let study) = try submit(letters, to: writer) else { Issue.record("stored"); return }
+        guard case .failure(let study) = try submit(letters, to: writer) else {
+            Issue.record("stored")
+            return
+        }
         #expect(study.kind == .dataSetMismatch)
         #expect(study.comment == "Study Instance UID invalid: not a digit or dot at offset 4")
         let zero = StoreFixtures.dataSet(sop: "1.2.3.701.2", series: "1.2.3.01")
-        guard case .failure(let series) = try submit(zero, to: writer) else { Issue.record("stored"); return }
+        guard case .failure(let series) = try submit(zero, to: writer) else {
+            Issue.record("stored")
+            return
+        }
         #expect(series.comment == "Series Instance UID invalid: leading zero in a component")
         #expect(sandbox.incomingFiles.isEmpty)
         #expect(try sandbox.store.instanceCount() == 0)
@@ -91,7 +107,10 @@ struct StoreSafetyTests {
         #expect(outcome.studyInstanceUID == "1.2.ABC")
         #expect(try sandbox.store.instance(sopInstanceUID: "1.2.3.701.1")?.path == outcome.path)
         let control = StoreFixtures.dataSet(sop: "1.2.3.701.3", study: "1.2.3\u{1B}")
-        guard case .failure = try submit(control, to: writer, uidPolicy: .lenient) else { Issue.record("stored"); return }
+        guard case .failure = try submit(control, to: writer, uidPolicy: .lenient) else {
+            Issue.record("stored")
+            return
+        }
         #expect(try sandbox.store.instanceCount() == 1)
     }
 

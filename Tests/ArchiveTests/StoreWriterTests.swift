@@ -1,11 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Archive
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A storage directory and index for one test.
@@ -25,8 +27,10 @@ final class StoreSandbox {
 
     deinit { try? FileManager.default.removeItem(atPath: (root as NSString).deletingLastPathComponent) }
 
-    func writer(_ policy: StoreDuplicatePolicy = .keep, layout: StoreLayout = .default,
-                fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil) -> StoreWriter {
+    func writer(
+        _ policy: StoreDuplicatePolicy = .keep, layout: StoreLayout = .default,
+        fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil
+    ) -> StoreWriter {
         StoreWriter(root: root, store: store, layout: layout, duplicatePolicy: policy, fault: fault)
     }
 
@@ -53,8 +57,10 @@ enum StoreFixtures {
     static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
     static let explicitLE = "1.2.840.10008.1.2.1"
 
-    static func dataSet(sop: String, study: String = "1.2.3.100", series: String = "1.2.3.100.1",
-                        sopClass: String = ctImage, patientName: String = "Doe^Jane", pixels: Int = 512) -> DataSet {
+    static func dataSet(
+        sop: String, study: String = "1.2.3.100", series: String = "1.2.3.100.1",
+        sopClass: String = ctImage, patientName: String = "Doe^Jane", pixels: Int = 512
+    ) -> DataSet {
         var ds = DataSet()
         ds.set(.sopClassUID, vr: .UI, string: sopClass)
         ds.set(.sopInstanceUID, vr: .UI, string: sop)
@@ -64,7 +70,9 @@ enum StoreFixtures {
         ds.set(.studyInstanceUID, vr: .UI, string: study)
         ds.set(.seriesInstanceUID, vr: .UI, string: series)
         if pixels > 0 {
-            ds.set(Tag(0x7FE0, 0x0010), vr: .OW, bytes: [UInt8]((0..<pixels).map { UInt8(truncatingIfNeeded: $0 * 7) })[...])
+            ds.set(
+                Tag(0x7FE0, 0x0010), vr: .OW,
+                bytes: [UInt8]((0..<pixels).map { UInt8(truncatingIfNeeded: $0 * 7) })[...])
         }
         return ds
     }
@@ -79,11 +87,14 @@ enum StoreFixtures {
     }
 
     @discardableResult
-    static func store(_ writer: StoreWriter, _ ds: DataSet, sop: String? = nil, sopClass: String = ctImage,
-                      fragmentSize: Int = 333) throws -> Result<StoreOutcome, StoreFailure> {
+    static func store(
+        _ writer: StoreWriter, _ ds: DataSet, sop: String? = nil, sopClass: String = ctImage,
+        fragmentSize: Int = 333
+    ) throws -> Result<StoreOutcome, StoreFailure> {
         let bytes = try encoded(ds)
-        let object = writer.begin(sopClassUID: sopClass, sopInstanceUID: sop ?? ds.uid(.sopInstanceUID)!,
-                                  transferSyntaxUID: explicitLE, sourceAETitle: "STORESCU")
+        let object = writer.begin(
+            sopClassUID: sopClass, sopInstanceUID: sop ?? ds.uid(.sopInstanceUID)!,
+            transferSyntaxUID: explicitLE, sourceAETitle: "STORESCU")
         for f in fragments(bytes, size: fragmentSize) { object.append(f) }
         return object.finish()
     }
@@ -97,8 +108,9 @@ struct StoreWriterTests {
         let writer = sandbox.writer()
         let ds = StoreFixtures.dataSet(sop: "1.2.3.100.1.1")
         let body = try StoreFixtures.encoded(ds)
-        let object = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.1",
-                                  transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "STORESCU ")
+        let object = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.100.1.1",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: "STORESCU ")
         #expect(object.temporaryPath?.hasPrefix(writer.root + "/.incoming/") == true)
         for f in StoreFixtures.fragments(body) { object.append(f) }
         let outcome = try object.finish().get()
@@ -145,15 +157,20 @@ struct StoreWriterTests {
         #expect(try sandbox.store.instance(sopInstanceUID: "1.2.3.5") != nil)
     }
 
-    @Test("UIDs that are not plain UIDs never escape the storage directory (QR-29)",
-          arguments: ["../../etc/x", "/etc/passwd", "..", "1.2.3/../../x", "1.2..3", ".1.2", "1.2.", String(repeating: "1", count: 65), "1.2.3/x"])
+    @Test(
+        "UIDs that are not plain UIDs never escape the storage directory (QR-29)",
+        arguments: [
+            "../../etc/x", "/etc/passwd", "..", "1.2.3/../../x", "1.2..3", ".1.2", "1.2.",
+            String(repeating: "1", count: 65), "1.2.3/x",
+        ])
     func sanitizedPaths(_ hostile: String) throws {
         let sandbox = try StoreSandbox()
         let writer = sandbox.writer()
         let ds = StoreFixtures.dataSet(sop: hostile, study: hostile, series: hostile + "/9")
         let outcome = try StoreFixtures.store(writer, ds, sop: hostile).get()
         #expect(outcome.path.hasPrefix(writer.root + "/"))
-        let relative = outcome.path.dropFirst(writer.root.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        let relative = outcome.path.dropFirst(writer.root.count + 1).split(
+            separator: "/", omittingEmptySubsequences: false)
         #expect(relative.count == 3, "\(relative)")
         for (i, component) in relative.enumerated() {
             let name = i == 2 ? String(component.dropLast(4)) : String(component)
@@ -176,15 +193,19 @@ struct StoreWriterTests {
         #expect(throws: StoreLayout.Error.self) { try StoreLayout("{SOPInstanceUID}/file.dcm") }
         #expect(throws: StoreLayout.Error.self) { try StoreLayout(".hidden/{SOPInstanceUID}") }
         let flat = try StoreLayout("{SOPClassUID}/{StudyUID}_{SOPInstanceUID}")
-        #expect(flat.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6") == "6/1.2_4.5")
+        #expect(
+            flat.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6") == "6/1.2_4.5")
         // A placeholder used twice, literal text around and between placeholders, unsafe UIDs hashed.
         let mixed = try StoreLayout("in-{StudyUID}/{StudyUID}.{SeriesUID}x/{SOPInstanceUID}.dcm")
-        #expect(mixed.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
-            == "in-1.2/1.2.3x/4.5.dcm")
-        #expect(mixed.relativePath(studyUID: "../a", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
-            == "in-x\(SHA256.hex(Array("../a".utf8)))/x\(SHA256.hex(Array("../a".utf8))).3x/4.5.dcm")
-        #expect(StoreLayout.default.relativePath(studyUID: "1", seriesUID: "2", sopInstanceUID: "3", sopClassUID: "4")
-            == "1/2/3.dcm")
+        #expect(
+            mixed.relativePath(studyUID: "1.2", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
+                == "in-1.2/1.2.3x/4.5.dcm")
+        #expect(
+            mixed.relativePath(studyUID: "../a", seriesUID: "3", sopInstanceUID: "4.5", sopClassUID: "6")
+                == "in-x\(SHA256.hex(Array("../a".utf8)))/x\(SHA256.hex(Array("../a".utf8))).3x/4.5.dcm")
+        #expect(
+            StoreLayout.default.relativePath(studyUID: "1", seriesUID: "2", sopInstanceUID: "3", sopClassUID: "4")
+                == "1/2/3.dcm")
         #expect(StoreLayout.pathComponent(forUID: "a") == "x" + SHA256.hex(Array("a".utf8)))
         // FIPS 180-4 test vector.
         #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
@@ -234,7 +255,10 @@ struct StoreWriterTests {
         let first = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.9", patientName: "First")).get()
         let before = try DICOMFile.readBytes(first.path)
         let second = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.9", patientName: "Second"))
-        guard case .failure(let failure) = second else { Issue.record("expected a failure"); return }
+        guard case .failure(let failure) = second else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(failure.kind == .duplicate)
         #expect(try DICOMFile.readBytes(first.path) == before)
         #expect(try sandbox.store.instanceCount() == 1)
@@ -247,15 +271,17 @@ struct StoreWriterTests {
         let writer = sandbox.writer()
         let wrongInstance = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.10"), sop: "1.2.3.11")
         #expect(wrongInstance.failureKind == .dataSetMismatch)
-        let wrongClass = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.12"),
-                                                 sopClass: "1.2.840.10008.5.1.4.1.1.4")
+        let wrongClass = try StoreFixtures.store(
+            writer, StoreFixtures.dataSet(sop: "1.2.3.12"),
+            sopClass: "1.2.840.10008.5.1.4.1.1.4")
         #expect(wrongClass.failureKind == .dataSetMismatch)
         var noStudy = StoreFixtures.dataSet(sop: "1.2.3.13")
         noStudy.remove(.studyInstanceUID)
         #expect(try StoreFixtures.store(writer, noStudy).failureKind == .dataSetMismatch)
 
-        let garbage = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.14",
-                                   transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let garbage = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.14",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         garbage.append([0x08, 0x00, 0x16, 0x00, 0x55, 0x49, 0xFF, 0x7F, 1, 2, 3][...])
         #expect(garbage.finish().failureKind == .dataSetMismatch)
         #expect(sandbox.incomingFiles.isEmpty)
@@ -263,13 +289,17 @@ struct StoreWriterTests {
         #expect(sandbox.allFiles.filter { $0.hasSuffix(".dcm") }.isEmpty)
     }
 
-    @Test("injected I/O and index errors: A700 kind, temporary and final files removed, index untouched",
-          arguments: [StoreFaultPoint.open, .write, .fsync, .rename, .directorySync, .index])
+    @Test(
+        "injected I/O and index errors: A700 kind, temporary and final files removed, index untouched",
+        arguments: [StoreFaultPoint.open, .write, .fsync, .rename, .directorySync, .index])
     func faults(_ point: StoreFaultPoint) throws {
         let sandbox = try StoreSandbox()
         let writer = sandbox.writer(fault: { $0 == point ? (point == .index ? EIO : ENOSPC) : nil })
         let result = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.20"))
-        guard case .failure(let failure) = result else { Issue.record("expected a failure"); return }
+        guard case .failure(let failure) = result else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(failure.kind == .outOfResources)
         if point != .index { #expect(failure.comment.contains("No space left on device"), "\(failure.comment)") }
         #expect(sandbox.incomingFiles.isEmpty)
@@ -291,9 +321,13 @@ struct StoreWriterTests {
         }
         defer { _ = system("umount '\(sandbox.root)'") }
         let writer = sandbox.writer()
-        let result = try StoreFixtures.store(writer, StoreFixtures.dataSet(sop: "1.2.3.30", pixels: 2 * 1024 * 1024),
-                                             fragmentSize: 65536)
-        guard case .failure(let failure) = result else { Issue.record("expected a failure"); return }
+        let result = try StoreFixtures.store(
+            writer, StoreFixtures.dataSet(sop: "1.2.3.30", pixels: 2 * 1024 * 1024),
+            fragmentSize: 65536)
+        guard case .failure(let failure) = result else {
+            Issue.record("expected a failure")
+            return
+        }
         #expect(failure.kind == .outOfResources)
         #expect(failure.errno == ENOSPC)
         #expect(sandbox.incomingFiles.isEmpty)
@@ -306,8 +340,9 @@ struct StoreWriterTests {
     func discardAndLeftovers() throws {
         let sandbox = try StoreSandbox()
         let writer = sandbox.writer()
-        let object = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.40",
-                                  transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let object = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.40",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         object.append(try StoreFixtures.encoded(StoreFixtures.dataSet(sop: "1.2.3.40")).prefix(100))
         #expect(sandbox.incomingFiles.count == 1)
         object.discard()
@@ -315,8 +350,9 @@ struct StoreWriterTests {
         #expect(try sandbox.store.instanceCount() == 0)
 
         // A crash leaves temporary files behind.
-        let a = writer.begin(sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.41",
-                             transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
+        let a = writer.begin(
+            sopClassUID: StoreFixtures.ctImage, sopInstanceUID: "1.2.3.41",
+            transferSyntaxUID: StoreFixtures.explicitLE, sourceAETitle: nil)
         let leftover = try #require(a.temporaryPath)
         let copy = leftover + ".copy.tmp"
         try FileManager.default.copyItem(atPath: leftover, toPath: copy)

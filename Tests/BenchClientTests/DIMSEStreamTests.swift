@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Foundation
 import Testing
+
 @testable import qrscpd_bench
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The benchmark client's reader turns a P-DATA-TF stream into commands and data-set ends,
@@ -32,15 +34,19 @@ import Glibc
         let (socket, writer) = try pair()
         defer { close(writer) }
         let dataSet = (0..<300_000).map { UInt8(truncatingIfNeeded: $0) }
-        let store = CommandSet.cStoreRQ(messageID: 7, affectedSOPClassUID: "1.2.840.10008.5.1.4.1.1.2",
-                                        affectedSOPInstanceUID: "1.2.3.4")
+        let store = CommandSet.cStoreRQ(
+            messageID: 7, affectedSOPClassUID: "1.2.840.10008.5.1.4.1.1.2",
+            affectedSOPInstanceUID: "1.2.3.4")
         // Small PDUs (16 KiB): the data set spans many PDUs, each with its own PDV header.
-        let pieces = DIMSEFragmenter.pieces(contextID: 3, command: store.encoded()[...], dataSet: [dataSet[...]],
-                                            peerMaxPDULength: 16384)
-        let rsp = CommandSet.cGetRSP(respondingTo: 1, affectedSOPClassUID: RetrieveBench.studyRootGet,
-                                     status: .success, subOperations: SubOperationCounts(remaining: 0, completed: 1, failed: 0, warning: 0))
-        let tail = DIMSEFragmenter.pieces(contextID: 1, command: rsp.encoded()[...], dataSet: nil,
-                                          peerMaxPDULength: 1 << 20)
+        let pieces = DIMSEFragmenter.pieces(
+            contextID: 3, command: store.encoded()[...], dataSet: [dataSet[...]],
+            peerMaxPDULength: 16384)
+        let rsp = CommandSet.cGetRSP(
+            respondingTo: 1, affectedSOPClassUID: RetrieveBench.studyRootGet,
+            status: .success, subOperations: SubOperationCounts(remaining: 0, completed: 1, failed: 0, warning: 0))
+        let tail = DIMSEFragmenter.pieces(
+            contextID: 1, command: rsp.encoded()[...], dataSet: nil,
+            peerMaxPDULength: 1 << 20)
         // The writer runs on another thread: the whole stream is larger than the socket buffer.
         let bytes: [UInt8] = (pieces + tail).flatMap { Array($0) } + [0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]
         let done = DispatchSemaphore(value: 0)

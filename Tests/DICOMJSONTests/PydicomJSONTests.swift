@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import DICOMJSON
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
@@ -21,7 +22,9 @@ private func reference(_ arguments: [String]) throws -> Data? {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     if p.terminationStatus == 0 { return data }
-    if InteropPolicy.isCI { Issue.record("python3 with pydicom is required when CI=true (exit \(p.terminationStatus))") }
+    if InteropPolicy.isCI {
+        Issue.record("python3 with pydicom is required when CI=true (exit \(p.terminationStatus))")
+    }
     return nil
 }
 
@@ -36,8 +39,10 @@ private func reference(_ arguments: [String]) throws -> Data? {
 ///   shortest form; compared as Float.
 @Suite("application/dicom+json against pydicom's to_json_dict")
 struct PydicomJSONTests {
-    static let pydicomFiles = ["CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "test-SR.dcm",
-                               "JPEG2000.dcm", "SC_rgb_jpeg_dcmtk.dcm", "waveform_ecg.dcm"]
+    static let pydicomFiles = [
+        "CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "test-SR.dcm",
+        "JPEG2000.dcm", "SC_rgb_jpeg_dcmtk.dcm", "waveform_ecg.dcm",
+    ]
 
     @Test("fixtures and pydicom's own files: bulk data as URIs over 1 KiB, inline below", arguments: [1024, 1 << 30])
     func matchesPydicom(threshold: Int) throws {
@@ -45,7 +50,8 @@ struct PydicomJSONTests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         guard try reference(["--make-fixtures", dir.path]) != nil,
-              let testDirData = try reference(["--test-files-dir"]) else { return }
+            let testDirData = try reference(["--test-files-dir"])
+        else { return }
         let testDir = String(decoding: testDirData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         var paths = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted().map { dir.path + "/" + $0 }
         paths += Self.pydicomFiles.map { testDir + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
@@ -58,7 +64,9 @@ struct PydicomJSONTests {
         for path in paths {
             // InlineBinary is little endian (F.2.7); pydicom writes a big endian file's bytes as
             // stored, so the big endian fixture is held to the reference of its little endian twin.
-            let referencePath = path.hasSuffix("values-explicit-be.dcm") ? path.replacingOccurrences(of: "-be.dcm", with: "-le.dcm") : path
+            let referencePath =
+                path.hasSuffix("values-explicit-be.dcm")
+                ? path.replacingOccurrences(of: "-be.dcm", with: "-le.dcm") : path
             guard let ref = expected[referencePath] as? [String: Any], ref["error"] == nil else {
                 Issue.record("pydicom could not convert \(path): \(String(describing: expected[path]))")
                 continue

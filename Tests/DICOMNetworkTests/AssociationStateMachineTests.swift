@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOMNetwork
 
 typealias SM = AssociationStateMachine
@@ -47,8 +49,10 @@ private func machine(acceptorIn state: SM.State) -> SM {
     case .sta4: _ = m.handle(.associateRequest(rq))
     case .sta5: for e in [SM.Event.associateRequest(rq), .transportConnectConfirm] { _ = m.handle(e) }
     case .sta9, .sta11:
-        for e in [SM.Event.associateRequest(rq), .transportConnectConfirm, .associateACReceived(ac), .releaseRequest,
-                  .releaseRQReceived] { _ = m.handle(e) }
+        for e in [
+            SM.Event.associateRequest(rq), .transportConnectConfirm, .associateACReceived(ac), .releaseRequest,
+            .releaseRQReceived,
+        ] { _ = m.handle(e) }
         if state == .sta11 { _ = m.handle(.releaseResponse) }
     }
     #expect(m.state == state)
@@ -90,14 +94,16 @@ struct AssociationStateMachineTests {
                 expected[SM.State(rawValue: Int(parts[0])!)!] = String(parts[1])
             }
             for state in SM.State.allCases {
-                #expect(SM.transition(event: event, state: state)?.rawValue == expected[state],
-                        "Evt\(event) Sta\(state.rawValue)")
+                #expect(
+                    SM.transition(event: event, state: state)?.rawValue == expected[state],
+                    "Evt\(event) Sta\(state.rawValue)")
             }
         }
     }
 
-    @Test("every (state, event) pair is handled by the action of the table, never traps",
-          arguments: SM.State.allCases)
+    @Test(
+        "every (state, event) pair is handled by the action of the table, never traps",
+        arguments: SM.State.allCases)
     func everyCell(state: SM.State) {
         for event in 1...19 {
             var m = machine(acceptorIn: state)
@@ -124,8 +130,9 @@ struct AssociationStateMachineTests {
     @Test("UL-24 acceptor reject: Evt8 AE-8 sends RJ, starts ARTIM, Sta13; ARTIM expiry closes (UL-26)")
     func acceptorReject() {
         var m = machine(acceptorIn: .sta3)
-        #expect(m.handle(.associateRejectResponse(.calledAETitleNotRecognized))
-            == [.sendPDU(.associateRJ(.calledAETitleNotRecognized)), .startARTIM])
+        #expect(
+            m.handle(.associateRejectResponse(.calledAETitleNotRecognized))
+                == [.sendPDU(.associateRJ(.calledAETitleNotRecognized)), .startARTIM])
         #expect(m.state == .sta13)
         #expect(m.handle(.artimExpired) == [.stopARTIM, .closeTransport])
         #expect(m.state == .sta1)
@@ -170,8 +177,11 @@ struct AssociationStateMachineTests {
             var m = machine(acceptorIn: state)
             let out = m.handle(sampleEvent(event))
             let reason: AbortReason = event == 19 ? .unrecognizedPDU : .unexpectedPDU
-            #expect(out == [.sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: reason))),
-                            .indicateAbort(.protocolError(reason)), .startARTIM])
+            #expect(
+                out == [
+                    .sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: reason))),
+                    .indicateAbort(.protocolError(reason)), .startARTIM,
+                ])
             #expect(m.lastAction == .aa8 && m.state == .sta13)
         }
     }
@@ -218,11 +228,15 @@ struct AssociationStateMachineTests {
             #expect(m.lastAction == .aa6 && m.state == .sta13)
         }
         var m = machine(acceptorIn: .sta13)
-        #expect(m.handle(.associateRQReceived(rq)) ==
-            [.sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: .unexpectedPDU)))])
+        #expect(
+            m.handle(.associateRQReceived(rq)) == [
+                .sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: .unexpectedPDU)))
+            ])
         #expect(m.lastAction == .aa7 && m.state == .sta13)
-        #expect(m.handle(.invalidPDU(.unrecognizedPDU)) ==
-            [.sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: .unrecognizedPDU)))])
+        #expect(
+            m.handle(.invalidPDU(.unrecognizedPDU)) == [
+                .sendPDU(.abort(AbortPDU(source: .serviceProvider, reason: .unrecognizedPDU)))
+            ])
     }
 
     @Test("UL-30 requestor: connect, RQ, AC, data, release")
@@ -245,7 +259,10 @@ struct AssociationStateMachineTests {
     @Test("UL-30 requestor: RJ → AE-4 → Sta1; transport failure in Sta4 → AA-4")
     func requestorRejected() {
         var m = machine(acceptorIn: .sta5)
-        #expect(m.handle(.associateRJReceived(.localLimitExceeded)) == [.indicateAssociateReject(.localLimitExceeded), .closeTransport])
+        #expect(
+            m.handle(.associateRJReceived(.localLimitExceeded)) == [
+                .indicateAssociateReject(.localLimitExceeded), .closeTransport,
+            ])
         #expect(m.state == .sta1)
         var n = machine(acceptorIn: .sta4)
         #expect(n.handle(.transportClosed) == [.indicateAbort(.transportClosed)])

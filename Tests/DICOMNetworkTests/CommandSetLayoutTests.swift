@@ -1,5 +1,7 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TestSupport
+import Testing
+
 @testable import DICOMNetwork
 
 /// The command set's single-buffer layout against a plain model: a dictionary of element
@@ -41,9 +43,10 @@ struct CommandSetLayoutTests {
 
     @Test("elements encode in ascending order whatever order they were set in")
     func encodeOrder() throws {
-        let ascending = CommandSet.cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage,
-                                            affectedSOPInstanceUID: "1.2.3.4.5", moveOriginatorAETitle: "MOVESCU",
-                                            moveOriginatorMessageID: 4)
+        let ascending = CommandSet.cStoreRQ(
+            messageID: 5, affectedSOPClassUID: UIDs.ctImage,
+            affectedSOPInstanceUID: "1.2.3.4.5", moveOriginatorAETitle: "MOVESCU",
+            moveOriginatorMessageID: 4)
         var reversed = CommandSet()
         reversed.moveOriginatorMessageID = 4
         reversed.moveOriginatorAETitle = "MOVESCU"
@@ -67,7 +70,8 @@ struct CommandSetLayoutTests {
         var model = c.elements
         for destination in ["A LONGER DESTINATION", "B", "CD", "EF", "", "LAST"] {
             c.moveDestination = destination
-            model[CommandSet.Tag.moveDestination] = Array(destination.utf8) + (destination.utf8.count % 2 == 1 ? [0x20] : [])
+            model[CommandSet.Tag.moveDestination] =
+                Array(destination.utf8) + (destination.utf8.count % 2 == 1 ? [0x20] : [])
             #expect(c.elements == model)
             #expect(c.encoded() == Self.reference(model))
             #expect(c.moveDestination == destination)
@@ -80,11 +84,14 @@ struct CommandSetLayoutTests {
 
     @Test("removing elements: first, middle, last, absent; removing all gives the empty command set")
     func remove() throws {
-        var c = CommandSet.cGetRSP(respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
-                                   subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0))
+        var c = CommandSet.cGetRSP(
+            respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
+            subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0))
         var model = c.elements
-        for element in [CommandSet.Tag.affectedSOPClassUID, CommandSet.Tag.commandDataSetType,
-                        CommandSet.Tag.warningSubOperations, CommandSet.Tag.moveDestination] {
+        for element in [
+            CommandSet.Tag.affectedSOPClassUID, CommandSet.Tag.commandDataSetType,
+            CommandSet.Tag.warningSubOperations, CommandSet.Tag.moveDestination,
+        ] {
             c.removeValue(element)
             model[element] = nil
             #expect(c.elements == model)
@@ -120,7 +127,8 @@ struct CommandSetLayoutTests {
         #expect(c.ui(0x0003) == "")
         #expect(c.us(0x0003) == nil)  // too short for US
         let bytes = c.encoded()
-        #expect(bytes == hex("00 00 00 00 04 00 00 00 13 00 00 00") + Self.element(0x0003, [])
+        #expect(
+            bytes == hex("00 00 00 00 04 00 00 00 13 00 00 00") + Self.element(0x0003, [])
                 + Self.element(0x4000, [0x41, 0x42, 0x43]))
         #expect(try CommandSet(decoding: bytes[...]) == c)
         c.elements = [0x0110: [0x02, 0x00], 0x0100: [0x30, 0x00]]
@@ -130,7 +138,8 @@ struct CommandSetLayoutTests {
 
     @Test("decoding: duplicates (later wins), unordered and unknown elements, other groups, group length of any size")
     func decodeOddInput() throws {
-        let bytes = Self.element(0x0000, [0x02, 0x00])  // group length with the wrong VR size
+        let bytes =
+            Self.element(0x0000, [0x02, 0x00])  // group length with the wrong VR size
             + Self.element(0x0110, [0x01, 0x00])
             + Self.element(0x0002, ascii("1.2.840.10008.1.1") + [0x00])  // out of order
             + Self.element(0x0110, [0x07, 0x00])  // duplicate of an earlier element
@@ -141,7 +150,10 @@ struct CommandSetLayoutTests {
             + Self.element(0x5555, [0x09])  // duplicate of the last appended, later wins
             + Self.element(0x0800, [0x01, 0x01])
         let c = try CommandSet(decoding: bytes[...])
-        guard case .success(let model) = Self.referenceDecode(bytes) else { Issue.record("reference failed"); return }
+        guard case .success(let model) = Self.referenceDecode(bytes) else {
+            Issue.record("reference failed")
+            return
+        }
         #expect(c.elements == model)
         #expect(c.messageID == 7)
         #expect(c.rawValue(0x5555).map(Array.init) == [0x09])
@@ -177,18 +189,23 @@ struct CommandSetLayoutTests {
             .cFindRSP(respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .pending, hasIdentifier: true),
             .cFindRSP(respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .success, hasIdentifier: false),
             .cGetRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootGet, priority: .low),
-            .cGetRSP(respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
-                     subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0)),
-            .cGetRSP(respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .warning,
-                     subOperations: .init(completed: 4, failed: 2, warning: 0), hasIdentifier: true),
+            .cGetRSP(
+                respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
+                subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0)),
+            .cGetRSP(
+                respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .warning,
+                subOperations: .init(completed: 4, failed: 2, warning: 0), hasIdentifier: true),
             .cMoveRQ(messageID: 4, affectedSOPClassUID: UIDs.studyRootMove, moveDestination: "ODD"),
-            .cMoveRSP(respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .pending,
-                      subOperations: .init(remaining: 1, completed: 0, failed: 0, warning: 0)),
+            .cMoveRSP(
+                respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .pending,
+                subOperations: .init(remaining: 1, completed: 0, failed: 0, warning: 0)),
             .cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.56"),
-            .cStoreRQ(messageID: 6, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
-                      priority: .high, moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4),
-            .cStoreRSP(respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
-                       status: .success),
+            .cStoreRQ(
+                messageID: 6, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
+                priority: .high, moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4),
+            .cStoreRSP(
+                respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
+                status: .success),
             .cCancelRQ(respondingTo: 2),
         ]
         for m in messages {
@@ -204,7 +221,8 @@ struct CommandSetLayoutTests {
         }
         #expect(messages[9].rawValue(CommandSet.Tag.moveDestination).map(Array.init) == ascii("ODD "))
         #expect(messages[11].rawValue(CommandSet.Tag.affectedSOPInstanceUID).map(Array.init) == ascii("1.2.3.4.56"))
-        #expect(messages[12].rawValue(CommandSet.Tag.affectedSOPInstanceUID).map(Array.init) == ascii("1.2.3.4.5") + [0])
+        #expect(
+            messages[12].rawValue(CommandSet.Tag.affectedSOPInstanceUID).map(Array.init) == ascii("1.2.3.4.5") + [0])
     }
 
     @Test("message constructors give the command sets that setting each element gives")
@@ -216,59 +234,132 @@ struct CommandSetLayoutTests {
         }
         let counts = SubOperationCounts(remaining: 5, completed: 1, failed: nil, warning: 0)
         let pairs: [(CommandSet, CommandSet)] = [
-            (.cEchoRQ(messageID: 1), build {
-                $0.affectedSOPClassUID = UIDs.verification; $0.commandField = .cEchoRQ; $0.messageID = 1
-                $0.hasDataSet = false
-            }),
-            (.cEchoRSP(respondingTo: 7, status: .init(rawValue: 0x0122)), build {
-                $0.affectedSOPClassUID = UIDs.verification; $0.commandField = .cEchoRSP
-                $0.messageIDBeingRespondedTo = 7; $0.hasDataSet = false; $0.status = .init(rawValue: 0x0122)
-            }),
-            (.cFindRQ(messageID: 2, affectedSOPClassUID: UIDs.studyRootFind, priority: .low), build {
-                $0.affectedSOPClassUID = UIDs.studyRootFind; $0.commandField = .cFindRQ; $0.messageID = 2
-                $0.priority = .low; $0.hasDataSet = true
-            }),
-            (.cFindRSP(respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .pending,
-                       hasIdentifier: true), build {
-                $0.affectedSOPClassUID = UIDs.studyRootFind; $0.commandField = .cFindRSP
-                $0.messageIDBeingRespondedTo = 2; $0.hasDataSet = true; $0.status = .pending
-            }),
-            (.cGetRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootGet), build {
-                $0.affectedSOPClassUID = UIDs.studyRootGet; $0.commandField = .cGetRQ; $0.messageID = 3
-                $0.priority = .medium; $0.hasDataSet = true
-            }),
-            (.cGetRSP(respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
-                      subOperations: counts), build {
-                $0.affectedSOPClassUID = UIDs.studyRootGet; $0.commandField = .cGetRSP
-                $0.messageIDBeingRespondedTo = 3; $0.hasDataSet = false; $0.status = .pending
-                $0.subOperations = counts
-            }),
-            (.cMoveRQ(messageID: 4, affectedSOPClassUID: UIDs.studyRootMove, moveDestination: "DEST1",
-                      priority: .high), build {
-                $0.affectedSOPClassUID = UIDs.studyRootMove; $0.commandField = .cMoveRQ; $0.messageID = 4
-                $0.moveDestination = "DEST1"; $0.priority = .high; $0.hasDataSet = true
-            }),
-            (.cMoveRSP(respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .success,
-                       subOperations: .init(completed: 3, failed: 0, warning: 0), hasIdentifier: true), build {
-                $0.affectedSOPClassUID = UIDs.studyRootMove; $0.commandField = .cMoveRSP
-                $0.messageIDBeingRespondedTo = 4; $0.hasDataSet = true; $0.status = .success
-                $0.subOperations = .init(completed: 3, failed: 0, warning: 0)
-            }),
-            (.cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3",
-                       moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4), build {
-                $0.affectedSOPClassUID = UIDs.ctImage; $0.commandField = .cStoreRQ; $0.messageID = 5
-                $0.priority = .medium; $0.hasDataSet = true; $0.affectedSOPInstanceUID = "1.2.3"
-                $0.moveOriginatorAETitle = "MOVESCU"; $0.moveOriginatorMessageID = 4
-            }),
-            (.cStoreRSP(respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3",
-                        status: .init(rawValue: 0xB000)), build {
-                $0.affectedSOPClassUID = UIDs.ctImage; $0.commandField = .cStoreRSP
-                $0.messageIDBeingRespondedTo = 5; $0.hasDataSet = false; $0.status = .init(rawValue: 0xB000)
-                $0.affectedSOPInstanceUID = "1.2.3"
-            }),
-            (.cCancelRQ(respondingTo: 2), build {
-                $0.commandField = .cCancelRQ; $0.messageIDBeingRespondedTo = 2; $0.hasDataSet = false
-            }),
+            (
+                .cEchoRQ(messageID: 1),
+                build {
+                    $0.affectedSOPClassUID = UIDs.verification
+                    $0.commandField = .cEchoRQ
+                    $0.messageID = 1
+                    $0.hasDataSet = false
+                }
+            ),
+            (
+                .cEchoRSP(respondingTo: 7, status: .init(rawValue: 0x0122)),
+                build {
+                    $0.affectedSOPClassUID = UIDs.verification
+                    $0.commandField = .cEchoRSP
+                    $0.messageIDBeingRespondedTo = 7
+                    $0.hasDataSet = false
+                    $0.status = .init(rawValue: 0x0122)
+                }
+            ),
+            (
+                .cFindRQ(messageID: 2, affectedSOPClassUID: UIDs.studyRootFind, priority: .low),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootFind
+                    $0.commandField = .cFindRQ
+                    $0.messageID = 2
+                    $0.priority = .low
+                    $0.hasDataSet = true
+                }
+            ),
+            (
+                .cFindRSP(
+                    respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .pending,
+                    hasIdentifier: true),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootFind
+                    $0.commandField = .cFindRSP
+                    $0.messageIDBeingRespondedTo = 2
+                    $0.hasDataSet = true
+                    $0.status = .pending
+                }
+            ),
+            (
+                .cGetRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootGet),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootGet
+                    $0.commandField = .cGetRQ
+                    $0.messageID = 3
+                    $0.priority = .medium
+                    $0.hasDataSet = true
+                }
+            ),
+            (
+                .cGetRSP(
+                    respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
+                    subOperations: counts),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootGet
+                    $0.commandField = .cGetRSP
+                    $0.messageIDBeingRespondedTo = 3
+                    $0.hasDataSet = false
+                    $0.status = .pending
+                    $0.subOperations = counts
+                }
+            ),
+            (
+                .cMoveRQ(
+                    messageID: 4, affectedSOPClassUID: UIDs.studyRootMove, moveDestination: "DEST1",
+                    priority: .high),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootMove
+                    $0.commandField = .cMoveRQ
+                    $0.messageID = 4
+                    $0.moveDestination = "DEST1"
+                    $0.priority = .high
+                    $0.hasDataSet = true
+                }
+            ),
+            (
+                .cMoveRSP(
+                    respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .success,
+                    subOperations: .init(completed: 3, failed: 0, warning: 0), hasIdentifier: true),
+                build {
+                    $0.affectedSOPClassUID = UIDs.studyRootMove
+                    $0.commandField = .cMoveRSP
+                    $0.messageIDBeingRespondedTo = 4
+                    $0.hasDataSet = true
+                    $0.status = .success
+                    $0.subOperations = .init(completed: 3, failed: 0, warning: 0)
+                }
+            ),
+            (
+                .cStoreRQ(
+                    messageID: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3",
+                    moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4),
+                build {
+                    $0.affectedSOPClassUID = UIDs.ctImage
+                    $0.commandField = .cStoreRQ
+                    $0.messageID = 5
+                    $0.priority = .medium
+                    $0.hasDataSet = true
+                    $0.affectedSOPInstanceUID = "1.2.3"
+                    $0.moveOriginatorAETitle = "MOVESCU"
+                    $0.moveOriginatorMessageID = 4
+                }
+            ),
+            (
+                .cStoreRSP(
+                    respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3",
+                    status: .init(rawValue: 0xB000)),
+                build {
+                    $0.affectedSOPClassUID = UIDs.ctImage
+                    $0.commandField = .cStoreRSP
+                    $0.messageIDBeingRespondedTo = 5
+                    $0.hasDataSet = false
+                    $0.status = .init(rawValue: 0xB000)
+                    $0.affectedSOPInstanceUID = "1.2.3"
+                }
+            ),
+            (
+                .cCancelRQ(respondingTo: 2),
+                build {
+                    $0.commandField = .cCancelRQ
+                    $0.messageIDBeingRespondedTo = 2
+                    $0.hasDataSet = false
+                }
+            ),
         ]
         for (constructed, set) in pairs {
             #expect(constructed == set)
@@ -280,8 +371,10 @@ struct CommandSetLayoutTests {
     @Test("seeded random sets and removals match the dictionary model (2,000 steps)")
     func randomEdits() throws {
         var rng = SplitMix64(seed: 0xC0DE_5E7)
-        let elements: [UInt16] = [0x0002, 0x0100, 0x0110, 0x0120, 0x0600, 0x0700, 0x0800, 0x0900, 0x1000, 0x1031,
-                                  0x4000, 0xFFFF]
+        let elements: [UInt16] = [
+            0x0002, 0x0100, 0x0110, 0x0120, 0x0600, 0x0700, 0x0800, 0x0900, 0x1000, 0x1031,
+            0x4000, 0xFFFF,
+        ]
         var c = CommandSet()
         var model: [UInt16: [UInt8]] = [:]
         for step in 0..<2_000 {
@@ -295,7 +388,8 @@ struct CommandSetLayoutTests {
                 c.setUS(element, v)
                 model[element] = Self.le16(v)
             default:
-                let value = (0..<Int.random(in: 0...70, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let value = (0..<Int.random(in: 0...70, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng)
+                }
                 c.setRawValue(element, value)
                 model[element] = value
             }
@@ -308,22 +402,28 @@ struct CommandSetLayoutTests {
     @Test("seeded random command bytes decode as the dictionary model does (20,000 inputs)")
     func randomDecoding() throws {
         var rng = SplitMix64(seed: 0xDEC0_DE)
-        let valid = CommandSet.cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage,
-                                        affectedSOPInstanceUID: "1.2.3.4.5", moveOriginatorAETitle: "MOVESCU",
-                                        moveOriginatorMessageID: 4).encoded()
+        let valid = CommandSet.cStoreRQ(
+            messageID: 5, affectedSOPClassUID: UIDs.ctImage,
+            affectedSOPInstanceUID: "1.2.3.4.5", moveOriginatorAETitle: "MOVESCU",
+            moveOriginatorMessageID: 4
+        ).encoded()
         for i in 0..<20_000 {
             var bytes = valid
             if i % 2 == 0 {
                 // Tags and lengths: small element numbers collide and reorder, groups flip.
                 for _ in 0..<Int.random(in: 1...4, using: &rng) {
                     let at = Int.random(in: 0..<bytes.count, using: &rng)
-                    bytes[at] = UInt8.random(in: 0...3, using: &rng) == 0 ? 0xFF : UInt8.random(in: 0...0x12, using: &rng)
+                    bytes[at] =
+                        UInt8.random(in: 0...3, using: &rng) == 0 ? 0xFF : UInt8.random(in: 0...0x12, using: &rng)
                 }
             } else {
                 bytes = (0..<Int.random(in: 0..<6, using: &rng)).flatMap { _ -> [UInt8] in
-                    let value = (0..<Int.random(in: 0...5, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                    return Self.element(UInt16.random(in: 0...4, using: &rng), value,
-                                        group: UInt16.random(in: 0...5, using: &rng) == 0 ? 8 : 0)
+                    let value = (0..<Int.random(in: 0...5, using: &rng)).map { _ in
+                        UInt8.random(in: 0...255, using: &rng)
+                    }
+                    return Self.element(
+                        UInt16.random(in: 0...4, using: &rng), value,
+                        group: UInt16.random(in: 0...5, using: &rng) == 0 ? 8 : 0)
                 }
             }
             let expected = Self.referenceDecode(bytes)

@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOMNetwork
 
 @Suite("DIMSE assembly and fragmentation (PS3.8 Annex E)")
@@ -18,14 +20,20 @@ struct DIMSEAssemblyTests {
         }
         #expect(outputs.isEmpty)
         for (i, b) in Self.dataSet.enumerated() {
-            if let o = try a.append(PDV(contextID: 1, isCommand: false, isLast: i == Self.dataSet.count - 1,
-                                        fragment: [b])) {
+            if let o = try a.append(
+                PDV(
+                    contextID: 1, isCommand: false, isLast: i == Self.dataSet.count - 1,
+                    fragment: [b]))
+            {
                 outputs.append(o)
             }
             if i == 499 { #expect(a.accumulatedDataSetLength(contextID: 1) == 500) }
         }
         #expect(outputs.count == 1)
-        guard case .message(let m) = outputs[0] else { Issue.record("no message"); return }
+        guard case .message(let m) = outputs[0] else {
+            Issue.record("no message")
+            return
+        }
         #expect(m.contextID == 1)
         #expect(m.command == Self.find)
         #expect(m.dataSet?.count == Self.dataSet.count)  // fragments, not concatenated
@@ -64,13 +72,16 @@ struct DIMSEAssemblyTests {
             try a.append(PDV(contextID: 1, isCommand: true, isLast: false, fragment: big[...]))
         }
         var single = DIMSEAssembler(acceptedContextIDs: [1], maxCommandLength: 100)
-        let bigCommand = CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: UIDs.ctImage,
-                                             affectedSOPInstanceUID: String(repeating: "1.", count: 40) + "1").encoded()
+        let bigCommand = CommandSet.cStoreRQ(
+            messageID: 1, affectedSOPClassUID: UIDs.ctImage,
+            affectedSOPInstanceUID: String(repeating: "1.", count: 40) + "1"
+        ).encoded()
         #expect(throws: DIMSEAssemblyError.commandTooLarge(contextID: 1, size: bigCommand.count, limit: 100)) {
             try single.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: bigCommand[...]))
         }
         let echo = CommandSet.cEchoRQ(messageID: 4)
-        #expect(try single.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: echo.encoded()[...]))
+        #expect(
+            try single.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: echo.encoded()[...]))
                 == .message(DIMSEMessage(contextID: 1, command: echo)))
         #expect(single.isIdle)
         var b = DIMSEAssembler(acceptedContextIDs: [1])
@@ -88,18 +99,24 @@ struct DIMSEAssemblyTests {
     func incremental() throws {
         var a = DIMSEAssembler(acceptedContextIDs: [1], deliverDataSetIncrementally: true)
         let store = CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2")
-        #expect(try a.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: store.encoded()[...]))
-            == .command(contextID: 1, store))
-        #expect(try a.append(PDV(contextID: 1, isCommand: false, isLast: false, fragment: [1, 2, 3]))
-            == .dataSetFragment(contextID: 1, fragment: [1, 2, 3], isLast: false))
+        #expect(
+            try a.append(PDV(contextID: 1, isCommand: true, isLast: true, fragment: store.encoded()[...]))
+                == .command(contextID: 1, store))
+        #expect(
+            try a.append(PDV(contextID: 1, isCommand: false, isLast: false, fragment: [1, 2, 3]))
+                == .dataSetFragment(contextID: 1, fragment: [1, 2, 3], isLast: false))
         #expect(a.accumulatedDataSetLength(contextID: 1) == 3)
-        #expect(try a.append(PDV(contextID: 1, isCommand: false, isLast: true, fragment: [4]))
-            == .dataSetFragment(contextID: 1, fragment: [4], isLast: true))
+        #expect(
+            try a.append(PDV(contextID: 1, isCommand: false, isLast: true, fragment: [4]))
+                == .dataSetFragment(contextID: 1, fragment: [4], isLast: true))
         #expect(a.isIdle)
         // a message without data set still arrives whole
-        #expect(try a.append(PDV(contextID: 1, isCommand: true, isLast: true,
-                                 fragment: CommandSet.cEchoRQ(messageID: 2).encoded()[...]))
-            == .message(DIMSEMessage(contextID: 1, command: .cEchoRQ(messageID: 2))))
+        #expect(
+            try a.append(
+                PDV(
+                    contextID: 1, isCommand: true, isLast: true,
+                    fragment: CommandSet.cEchoRQ(messageID: 2).encoded()[...]))
+                == .message(DIMSEMessage(contextID: 1, command: .cEchoRQ(messageID: 2))))
     }
 
     /// Splits the flat writev pieces back into PDUs through the stream decoder.
@@ -109,7 +126,8 @@ struct DIMSEAssemblyTests {
         let decoder = PDUStreamDecoder(maxPDataLength: max, pDataTolerance: 0)
         while !buffer.isEmpty {
             guard case .pdu(.pData(let p), let consumed) = decoder.decode(buffer) else {
-                Issue.record("not a valid P-DATA stream"); return out
+                Issue.record("not a valid P-DATA stream")
+                return out
             }
             out.append(p)
             buffer = buffer.dropFirst(consumed)
@@ -117,14 +135,22 @@ struct DIMSEAssemblyTests {
         return out
     }
 
-    @Test("UL-12 fragmenter never exceeds the peer max and round-trips", arguments: [UInt32(0), 7, 8, 13, 64, 255,
-                                                                                       1000, 16383, 16384])
+    @Test(
+        "UL-12 fragmenter never exceeds the peer max and round-trips",
+        arguments: [
+            UInt32(0), 7, 8, 13, 64, 255,
+            1000, 16383, 16384,
+        ])
     func fragmenterLimits(max: UInt32) throws {
         let command = Self.find.encoded()
         let ds: [ArraySlice<UInt8>] = [Self.dataSet[0..<300], Self.dataSet[300..<301], Self.dataSet[301...]]
-        for pdus in [DIMSEFragmenter.pData(contextID: 5, command: command[...], dataSet: ds, peerMaxPDULength: max),
-                     try decodePieces(DIMSEFragmenter.pieces(contextID: 5, command: command[...], dataSet: ds,
-                                                             peerMaxPDULength: max), max: max)] {
+        for pdus in [
+            DIMSEFragmenter.pData(contextID: 5, command: command[...], dataSet: ds, peerMaxPDULength: max),
+            try decodePieces(
+                DIMSEFragmenter.pieces(
+                    contextID: 5, command: command[...], dataSet: ds,
+                    peerMaxPDULength: max), max: max),
+        ] {
             let limit = max == 0 ? DIMSEFragmenter.unlimitedCap : max
             var a = DIMSEAssembler(acceptedContextIDs: [5])
             var messages: [DIMSEMessage] = []
@@ -150,18 +176,22 @@ struct DIMSEAssemblyTests {
         #expect(Array(pieces[5]) == hex("04 00 00 00 00 0B 00 00 00 07 01 02"))
     }
 
-    @Test("a data set streamed in stretches reassembles into one message; only the last PDV ends it",
-          arguments: [UInt32(0), 64, 1000])
+    @Test(
+        "a data set streamed in stretches reassembles into one message; only the last PDV ends it",
+        arguments: [UInt32(0), 64, 1000])
     func streamedStretches(max: UInt32) throws {
         let command = Self.find.encoded()
         let data = Self.dataSet
         let cut = data.count / 3
         var pieces = DIMSEFragmenter.pieces(contextID: 5, command: command[...], dataSet: nil, peerMaxPDULength: max)
         pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[..<cut]], isLast: false, peerMaxPDULength: max)
-        let middle = try decodePieces(DIMSEFragmenter.dataSetPieces(contextID: 5, [data[cut..<(2 * cut)]], isLast: false,
-                                                                    peerMaxPDULength: max), max: max)
+        let middle = try decodePieces(
+            DIMSEFragmenter.dataSetPieces(
+                contextID: 5, [data[cut..<(2 * cut)]], isLast: false,
+                peerMaxPDULength: max), max: max)
         #expect(middle.allSatisfy { !$0.pdvs[0].isLast && !$0.pdvs[0].isCommand })
-        pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[cut..<(2 * cut)]], isLast: false, peerMaxPDULength: max)
+        pieces += DIMSEFragmenter.dataSetPieces(
+            contextID: 5, [data[cut..<(2 * cut)]], isLast: false, peerMaxPDULength: max)
         pieces += DIMSEFragmenter.dataSetPieces(contextID: 5, [data[(2 * cut)...]], isLast: true, peerMaxPDULength: max)
         var a = DIMSEAssembler(acceptedContextIDs: [5])
         var messages: [DIMSEMessage] = []
@@ -176,10 +206,12 @@ struct DIMSEAssemblyTests {
     @Test("fragmenter payload slices share storage with the input (no copy)")
     func zeroCopy() {
         let data = Self.dataSet
-        let pieces = DIMSEFragmenter.pieces(contextID: 1, command: [0, 0][...], dataSet: [data[...]],
-                                            peerMaxPDULength: 256)
-        let pdus = DIMSEFragmenter.pData(contextID: 1, command: [0, 0][...], dataSet: [data[...]],
-                                         peerMaxPDULength: 256)
+        let pieces = DIMSEFragmenter.pieces(
+            contextID: 1, command: [0, 0][...], dataSet: [data[...]],
+            peerMaxPDULength: 256)
+        let pdus = DIMSEFragmenter.pData(
+            contextID: 1, command: [0, 0][...], dataSet: [data[...]],
+            peerMaxPDULength: 256)
         data.withUnsafeBufferPointer { base in
             let lo = UInt(bitPattern: base.baseAddress!)
             let hi = lo + UInt(base.count)

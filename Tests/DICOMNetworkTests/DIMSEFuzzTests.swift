@@ -1,5 +1,7 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TestSupport
+import Testing
+
 @testable import DICOMNetwork
 
 @Suite("DIMSE robustness")
@@ -20,8 +22,9 @@ struct DIMSEFuzzTests {
                 bytes = (0..<Int.random(in: 0..<64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             }
             _ = try? CommandSet(decoding: bytes[...])
-            let pdv = PDV(contextID: UInt8.random(in: 0...4, using: &rng), isCommand: Bool.random(using: &rng),
-                          isLast: Bool.random(using: &rng), fragment: bytes[...])
+            let pdv = PDV(
+                contextID: UInt8.random(in: 0...4, using: &rng), isCommand: Bool.random(using: &rng),
+                isLast: Bool.random(using: &rng), fragment: bytes[...])
             do {
                 if case .message? = try a.append(pdv) { messages += 1 }
             } catch {
@@ -34,7 +37,10 @@ struct DIMSEFuzzTests {
     @Test("UL-18 message control header: reserved bits set on input are ignored")
     func controlHeaderReservedBits() throws {
         let bytes = hex("04 00 00 00 00 08 00 00 00 04 01 FF AA BB")
-        guard case .pData(let p) = try decodeWhole(bytes) else { Issue.record("not P-DATA"); return }
+        guard case .pData(let p) = try decodeWhole(bytes) else {
+            Issue.record("not P-DATA")
+            return
+        }
         #expect(p.pdvs == [PDV(contextID: 1, isCommand: true, isLast: true, fragment: [0xAA, 0xBB])])
     }
 }

@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOMNetwork
 
 @Suite("DIMSE command sets (PS3.7 §6.3, §9.3)")
@@ -37,9 +39,11 @@ struct CommandSetTests {
         }
     }
 
-    @Test("DM-05 data set present iff Command Data Set Type != 0101H", arguments: [
-        (UInt16(0x0101), false), (0x0000, true), (0x0001, true), (0xFEFE, true),
-    ])
+    @Test(
+        "DM-05 data set present iff Command Data Set Type != 0101H",
+        arguments: [
+            (UInt16(0x0101), false), (0x0000, true), (0x0001, true), (0xFEFE, true),
+        ])
     func dataSetType(value: UInt16, expected: Bool) {
         var c = CommandSet()
         c.commandDataSetType = value
@@ -53,15 +57,19 @@ struct CommandSetTests {
             .cFindRQ(messageID: 2, affectedSOPClassUID: UIDs.studyRootFind, priority: .high),
             .cFindRSP(respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .pending, hasIdentifier: true),
             .cGetRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootGet),
-            .cGetRSP(respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
-                     subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0)),
+            .cGetRSP(
+                respondingTo: 3, affectedSOPClassUID: UIDs.studyRootGet, status: .pending,
+                subOperations: .init(remaining: 5, completed: 1, failed: 0, warning: 0)),
             .cMoveRQ(messageID: 4, affectedSOPClassUID: UIDs.studyRootMove, moveDestination: "DEST"),
-            .cMoveRSP(respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .warning,
-                      subOperations: .init(completed: 3, failed: 1, warning: 0), hasIdentifier: true),
-            .cStoreRQ(messageID: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
-                      moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4),
-            .cStoreRSP(respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
-                       status: .success),
+            .cMoveRSP(
+                respondingTo: 4, affectedSOPClassUID: UIDs.studyRootMove, status: .warning,
+                subOperations: .init(completed: 3, failed: 1, warning: 0), hasIdentifier: true),
+            .cStoreRQ(
+                messageID: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
+                moveOriginatorAETitle: "MOVESCU", moveOriginatorMessageID: 4),
+            .cStoreRSP(
+                respondingTo: 5, affectedSOPClassUID: UIDs.ctImage, affectedSOPInstanceUID: "1.2.3.4.5",
+                status: .success),
             .cCancelRQ(respondingTo: 2),
         ]
         for m in messages {
@@ -88,8 +96,9 @@ struct CommandSetTests {
 
     @Test("DM-08 error comment (LO, space pad) and offending element (AT)")
     func errorFields() throws {
-        var c = CommandSet.cFindRSP(respondingTo: 1, affectedSOPClassUID: UIDs.studyRootFind,
-                                    status: .identifierDoesNotMatchSOPClass, hasIdentifier: false)
+        var c = CommandSet.cFindRSP(
+            respondingTo: 1, affectedSOPClassUID: UIDs.studyRootFind,
+            status: .identifierDoesNotMatchSOPClass, hasIdentifier: false)
         c.errorComment = "bad level"
         c.offendingElements = [0x0008_0052]
         let bytes = c.encoded()
@@ -100,15 +109,19 @@ struct CommandSetTests {
         #expect(d.offendingElements == [0x0008_0052])
     }
 
-    @Test("B1 status classification", arguments: [
-        (UInt16(0x0000), "success"), (0xFF00, "pending"), (0xFF01, "pending"), (0xFE00, "cancel"),
-        (0xB000, "warning"), (0xB007, "warning"), (0x0001, "warning"), (0xA700, "failure"), (0xA801, "failure"),
-        (0xC000, "failure"), (0xC123, "failure"), (0x0122, "failure"), (0x0211, "failure"), (0x0124, "failure"),
-    ])
+    @Test(
+        "B1 status classification",
+        arguments: [
+            (UInt16(0x0000), "success"), (0xFF00, "pending"), (0xFF01, "pending"), (0xFE00, "cancel"),
+            (0xB000, "warning"), (0xB007, "warning"), (0x0001, "warning"), (0xA700, "failure"), (0xA801, "failure"),
+            (0xC000, "failure"), (0xC123, "failure"), (0x0122, "failure"), (0x0211, "failure"), (0x0124, "failure"),
+        ])
     func statusClass(raw: UInt16, cls: String) {
         let s = DIMSEStatus(raw)
-        let got = [s.isSuccess ? "success" : nil, s.isPending ? "pending" : nil, s.isCancel ? "cancel" : nil,
-                   s.isWarning ? "warning" : nil, s.isFailure ? "failure" : nil].compactMap { $0 }
+        let got = [
+            s.isSuccess ? "success" : nil, s.isPending ? "pending" : nil, s.isCancel ? "cancel" : nil,
+            s.isWarning ? "warning" : nil, s.isFailure ? "failure" : nil,
+        ].compactMap { $0 }
         #expect(got == [cls])
     }
 }

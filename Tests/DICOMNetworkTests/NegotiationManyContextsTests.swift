@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOMNetwork
 
 /// A C-GET requestor proposes every storage SOP class in several contexts, each with role
@@ -9,20 +11,23 @@ struct NegotiationManyContextsTests {
     /// SCP role allowed for the first 40 storage classes only.
     static let policy = AcceptorPolicy(
         aeTitle: "QRSCP",
-        supported: Dictionary(uniqueKeysWithValues: storageClasses.prefix(50).map { ($0, [UIDs.explicitLE, UIDs.implicitLE]) }
-            + [(UIDs.studyRootGet, [UIDs.implicitLE])]),
+        supported: Dictionary(
+            uniqueKeysWithValues: storageClasses.prefix(50).map { ($0, [UIDs.explicitLE, UIDs.implicitLE]) }
+                + [(UIDs.studyRootGet, [UIDs.implicitLE])]),
         implementationClassUID: "1.2.3", requestorSCPRoleSOPClasses: Set(storageClasses.prefix(40)))
 
     @Test func everyContextGetsTheFirstRoleItemOfItsClass() throws {
         var contexts: [PresentationContextProposal] = [
-            .init(id: 1, abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE]),
+            .init(id: 1, abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE])
         ]
         var id: UInt8 = 3
         for (i, uid) in Self.storageClasses.enumerated() {
             // Two contexts per class; every fifth class's second context offers nothing we accept.
             contexts.append(.init(id: id, abstractSyntax: uid, transferSyntaxes: [UIDs.implicitLE, UIDs.explicitLE]))
-            contexts.append(.init(id: id + 2, abstractSyntax: uid,
-                                  transferSyntaxes: i % 5 == 0 ? [UIDs.explicitBE] : [UIDs.implicitLE]))
+            contexts.append(
+                .init(
+                    id: id + 2, abstractSyntax: uid,
+                    transferSyntaxes: i % 5 == 0 ? [UIDs.explicitBE] : [UIDs.implicitLE]))
             id &+= 4
         }
         var roles: [RoleSelection] = Self.storageClasses.enumerated().map { i, uid in
@@ -36,7 +41,8 @@ struct NegotiationManyContextsTests {
             presentationContexts: contexts,
             userInformation: .init(maxPDULength: 16384, implementationClassUID: "1.2.3.4", roleSelections: roles))
         guard case .accept(let ac, let n) = negotiate(rq, policy: Self.policy) else {
-            Issue.record("rejected"); return
+            Issue.record("rejected")
+            return
         }
 
         // Expected answers, written out from the rules.
@@ -54,22 +60,27 @@ struct NegotiationManyContextsTests {
                 #expect(result.result == .transferSyntaxesNotSupported && n.contexts[pc.id] == nil)
             } else {
                 acceptedClasses.insert(pc.abstractSyntax)
-                let expectedTS = pc.abstractSyntax == UIDs.studyRootGet ? UIDs.implicitLE
+                let expectedTS =
+                    pc.abstractSyntax == UIDs.studyRootGet
+                    ? UIDs.implicitLE
                     : pc.transferSyntaxes.contains(UIDs.explicitLE) ? UIDs.explicitLE : UIDs.implicitLE
                 #expect(result.result == .acceptance && result.transferSyntax == expectedTS)
                 let ctx = try #require(n.contexts[pc.id])
                 let role = firstRole[pc.abstractSyntax]
                 #expect(ctx.requestorIsSCU == (role?.scuRole ?? true), "\(pc.id)")
-                #expect(ctx.requestorIsSCP == ((role?.scpRole ?? false) && allowedSCP.contains(pc.abstractSyntax)),
-                        "\(pc.id)")
+                #expect(
+                    ctx.requestorIsSCP == ((role?.scpRole ?? false) && allowedSCP.contains(pc.abstractSyntax)),
+                    "\(pc.id)")
             }
         }
         var expectedReplies: [RoleSelection] = []
         var replied: Set<String> = []
         for r in roles where acceptedClasses.contains(r.sopClassUID) && !replied.contains(r.sopClassUID) {
             replied.insert(r.sopClassUID)
-            expectedReplies.append(.init(sopClassUID: r.sopClassUID, scuRole: r.scuRole,
-                                         scpRole: r.scpRole && allowedSCP.contains(r.sopClassUID)))
+            expectedReplies.append(
+                .init(
+                    sopClassUID: r.sopClassUID, scuRole: r.scuRole,
+                    scpRole: r.scpRole && allowedSCP.contains(r.sopClassUID)))
         }
         #expect(ac.userInformation.roleSelections == expectedReplies)
         #expect(expectedReplies.count == 50)

@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOMNetwork
 
 @Suite("Association negotiation (PS3.8 §9.3.3, PS3.7 D.3.3)")
@@ -14,11 +16,15 @@ struct NegotiationTests {
         maxPDULength: 32768, implementationClassUID: "1.2.826.0.1.3680043.9.9999.1",
         implementationVersionName: "QRSCPD_01", requestorSCPRoleSOPClasses: [UIDs.ctImage])
 
-    static func request(_ contexts: [PresentationContextProposal], ui: UserInformation = .init(
-        maxPDULength: 16384, implementationClassUID: "1.2.3.4"), called: String = "QRSCP",
-                        version: UInt16 = 1, appContext: String = UIDs.appContext) -> AssociateRequest {
-        AssociateRequest(protocolVersion: version, calledAETitle: called, callingAETitle: "SCU",
-                         applicationContextName: appContext, presentationContexts: contexts, userInformation: ui)
+    static func request(
+        _ contexts: [PresentationContextProposal],
+        ui: UserInformation = .init(
+            maxPDULength: 16384, implementationClassUID: "1.2.3.4"), called: String = "QRSCP",
+        version: UInt16 = 1, appContext: String = UIDs.appContext
+    ) -> AssociateRequest {
+        AssociateRequest(
+            protocolVersion: version, calledAETitle: called, callingAETitle: "SCU",
+            applicationContextName: appContext, presentationContexts: contexts, userInformation: ui)
     }
 
     static func accept(_ r: AssociationNegotiation) -> (AssociateAccept, NegotiatedAssociation)? {
@@ -35,12 +41,13 @@ struct NegotiationTests {
             .init(id: 7, abstractSyntax: UIDs.studyRootFind, transferSyntaxes: [UIDs.implicitLE]),
         ])
         let (ac, n) = try #require(Self.accept(negotiate(rq, policy: Self.policy)))
-        #expect(ac.presentationContexts == [
-            .init(id: 1, result: .acceptance, transferSyntax: UIDs.explicitLE),  // our order wins
-            .init(id: 3, result: .abstractSyntaxNotSupported, transferSyntax: UIDs.implicitLE),
-            .init(id: 5, result: .transferSyntaxesNotSupported, transferSyntax: UIDs.explicitBE),
-            .init(id: 7, result: .acceptance, transferSyntax: UIDs.implicitLE),
-        ])
+        #expect(
+            ac.presentationContexts == [
+                .init(id: 1, result: .acceptance, transferSyntax: UIDs.explicitLE),  // our order wins
+                .init(id: 3, result: .abstractSyntaxNotSupported, transferSyntax: UIDs.implicitLE),
+                .init(id: 5, result: .transferSyntaxesNotSupported, transferSyntax: UIDs.explicitBE),
+                .init(id: 7, result: .acceptance, transferSyntax: UIDs.implicitLE),
+            ])
         #expect(n.acceptedContextIDs == [1, 7])
         #expect(n.contexts[1] == .init(id: 1, abstractSyntax: UIDs.verification, transferSyntax: UIDs.explicitLE))
         #expect(n.peerMaxPDULength == 16384)
@@ -68,44 +75,58 @@ struct NegotiationTests {
         #expect(n.contexts.isEmpty)
     }
 
-    @Test("RJ 1/1/2 application context, 1/2/2 protocol version, 1/1/7 called AE, 1/1/3 calling AE (UL-05, UL-06, UL-16)")
+    @Test(
+        "RJ 1/1/2 application context, 1/2/2 protocol version, 1/1/7 called AE, 1/1/3 calling AE (UL-05, UL-06, UL-16)")
     func rejects() {
-        let pcs = [PresentationContextProposal(id: 1, abstractSyntax: UIDs.verification,
-                                               transferSyntaxes: [UIDs.implicitLE])]
-        #expect(negotiate(Self.request(pcs, appContext: "1.2.3"), policy: Self.policy)
-            == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 2))))
-        #expect(negotiate(Self.request(pcs, version: 2), policy: Self.policy)
-            == .reject(AssociateReject(result: .permanent, source: .serviceProviderACSE, reason: .init(rawValue: 2))))
-        #expect(negotiate(Self.request(pcs, called: "OTHER"), policy: Self.policy)
-            == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 7))))
+        let pcs = [
+            PresentationContextProposal(
+                id: 1, abstractSyntax: UIDs.verification,
+                transferSyntaxes: [UIDs.implicitLE])
+        ]
+        #expect(
+            negotiate(Self.request(pcs, appContext: "1.2.3"), policy: Self.policy)
+                == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 2))))
+        #expect(
+            negotiate(Self.request(pcs, version: 2), policy: Self.policy)
+                == .reject(
+                    AssociateReject(result: .permanent, source: .serviceProviderACSE, reason: .init(rawValue: 2))))
+        #expect(
+            negotiate(Self.request(pcs, called: "OTHER"), policy: Self.policy)
+                == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 7))))
         #expect(negotiate(Self.request(pcs, called: ""), policy: Self.policy) == .reject(.calledAETitleNotRecognized))
         var lax = Self.policy
         lax.checkCalledAETitle = false
         #expect(Self.accept(negotiate(Self.request(pcs, called: "OTHER"), policy: lax)) != nil)
         var peers = Self.policy
         peers.isCallingAETitleKnown = { $0 == "KNOWN" }
-        #expect(negotiate(Self.request(pcs), policy: peers)
-            == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 3))))
+        #expect(
+            negotiate(Self.request(pcs), policy: peers)
+                == .reject(AssociateReject(result: .permanent, source: .serviceUser, reason: .init(rawValue: 3))))
         // version with bit 0 set plus other bits is fine
         #expect(Self.accept(negotiate(Self.request(pcs, version: 3), policy: Self.policy)) != nil)
     }
 
     @Test("UL-14 role selection: echo only requested roles, only allowed SCP roles")
     func roles() throws {
-        let rq = Self.request([
-            .init(id: 1, abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE]),
-            .init(id: 3, abstractSyntax: UIDs.ctImage, transferSyntaxes: [UIDs.implicitLE]),
-            .init(id: 5, abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
-        ], ui: .init(maxPDULength: 0, implementationClassUID: "1.2", roleSelections: [
-            .init(sopClassUID: UIDs.ctImage, scuRole: false, scpRole: true),
-            .init(sopClassUID: UIDs.verification, scuRole: true, scpRole: true),  // SCP not allowed
-            .init(sopClassUID: "1.2.3.4.5", scuRole: true, scpRole: true),  // no context → no reply
-        ]))
+        let rq = Self.request(
+            [
+                .init(id: 1, abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE]),
+                .init(id: 3, abstractSyntax: UIDs.ctImage, transferSyntaxes: [UIDs.implicitLE]),
+                .init(id: 5, abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
+            ],
+            ui: .init(
+                maxPDULength: 0, implementationClassUID: "1.2",
+                roleSelections: [
+                    .init(sopClassUID: UIDs.ctImage, scuRole: false, scpRole: true),
+                    .init(sopClassUID: UIDs.verification, scuRole: true, scpRole: true),  // SCP not allowed
+                    .init(sopClassUID: "1.2.3.4.5", scuRole: true, scpRole: true),  // no context → no reply
+                ]))
         let (ac, n) = try #require(Self.accept(negotiate(rq, policy: Self.policy)))
-        #expect(ac.userInformation.roleSelections == [
-            .init(sopClassUID: UIDs.ctImage, scuRole: false, scpRole: true),
-            .init(sopClassUID: UIDs.verification, scuRole: true, scpRole: false),
-        ])
+        #expect(
+            ac.userInformation.roleSelections == [
+                .init(sopClassUID: UIDs.ctImage, scuRole: false, scpRole: true),
+                .init(sopClassUID: UIDs.verification, scuRole: true, scpRole: false),
+            ])
         #expect(n.contexts[3]?.requestorIsSCP == true && n.contexts[3]?.requestorIsSCU == false)
         #expect(n.contexts[5]?.requestorIsSCP == false && n.contexts[5]?.requestorIsSCU == true)
         #expect(n.contexts[1]?.requestorIsSCU == true && n.contexts[1]?.requestorIsSCP == false)  // default
@@ -114,12 +135,20 @@ struct NegotiationTests {
 
     @Test("UL-15 extended negotiation replied only when requested, zeros for unsupported")
     func extendedNegotiation() throws {
-        let rq = Self.request([.init(id: 1, abstractSyntax: UIDs.studyRootFind, transferSyntaxes: [UIDs.implicitLE])],
-                              ui: .init(maxPDULength: 0, implementationClassUID: "1.2", extendedNegotiations: [
-                                  .init(sopClassUID: UIDs.studyRootFind, applicationInformation: [1, 1, 0, 1])]))
+        let rq = Self.request(
+            [.init(id: 1, abstractSyntax: UIDs.studyRootFind, transferSyntaxes: [UIDs.implicitLE])],
+            ui: .init(
+                maxPDULength: 0, implementationClassUID: "1.2",
+                extendedNegotiations: [
+                    .init(sopClassUID: UIDs.studyRootFind, applicationInformation: [1, 1, 0, 1])
+                ]))
         let (ac, n) = try #require(Self.accept(negotiate(rq, policy: Self.policy)))
-        #expect(ac.userInformation.extendedNegotiations == [.init(sopClassUID: UIDs.studyRootFind,
-                                                                  applicationInformation: [0, 0, 0, 0])])
+        #expect(
+            ac.userInformation.extendedNegotiations == [
+                .init(
+                    sopClassUID: UIDs.studyRootFind,
+                    applicationInformation: [0, 0, 0, 0])
+            ])
         var p = Self.policy
         p.extendedNegotiationReply = { _, _ in [1, 0, 1, 1, 1] }  // relational yes; clamp unrequested
         let (ac2, n2) = try #require(Self.accept(negotiate(rq, policy: p)))
@@ -130,13 +159,19 @@ struct NegotiationTests {
 
     @Test("UL-13 async window answered 1/1 only if requested; user identity response only if requested")
     func asyncAndIdentity() throws {
-        let pcs = [PresentationContextProposal(id: 1, abstractSyntax: UIDs.verification,
-                                               transferSyntaxes: [UIDs.implicitLE])]
-        let rq = Self.request(pcs, ui: .init(
-            maxPDULength: 0, implementationClassUID: "1.2",
-            asyncOperationsWindow: .init(maxOperationsInvoked: 10, maxOperationsPerformed: 0),
-            userIdentityRequest: .init(identityType: .username, positiveResponseRequested: true,
-                                       primaryField: ascii("bob"))))
+        let pcs = [
+            PresentationContextProposal(
+                id: 1, abstractSyntax: UIDs.verification,
+                transferSyntaxes: [UIDs.implicitLE])
+        ]
+        let rq = Self.request(
+            pcs,
+            ui: .init(
+                maxPDULength: 0, implementationClassUID: "1.2",
+                asyncOperationsWindow: .init(maxOperationsInvoked: 10, maxOperationsPerformed: 0),
+                userIdentityRequest: .init(
+                    identityType: .username, positiveResponseRequested: true,
+                    primaryField: ascii("bob"))))
         let (ac, n) = try #require(Self.accept(negotiate(rq, policy: Self.policy)))
         #expect(ac.userInformation.asyncOperationsWindow == .init(maxOperationsInvoked: 1, maxOperationsPerformed: 1))
         #expect(ac.userInformation.userIdentityResponse == .init(serverResponse: []))
@@ -151,13 +186,17 @@ struct NegotiationTests {
     func requestorSide() throws {
         let rq = AssociateRequest.requestor(
             callingAETitle: "QRSCP", calledAETitle: "DEST",
-            contexts: [RequestedContext(abstractSyntax: UIDs.ctImage, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
-                       RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
-                       RequestedContext(abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE],
-                                        role: (scu: true, scp: true))],
+            contexts: [
+                RequestedContext(abstractSyntax: UIDs.ctImage, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
+                RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
+                RequestedContext(
+                    abstractSyntax: UIDs.studyRootGet, transferSyntaxes: [UIDs.implicitLE],
+                    role: (scu: true, scp: true)),
+            ],
             maxPDULength: 65536, implementationClassUID: "1.2.3")
         #expect(rq.presentationContexts.map(\.id) == [1, 3, 5])
-        #expect(rq.userInformation.roleSelections == [.init(sopClassUID: UIDs.studyRootGet, scuRole: true, scpRole: true)])
+        #expect(
+            rq.userInformation.roleSelections == [.init(sopClassUID: UIDs.studyRootGet, scuRole: true, scpRole: true)])
         #expect(try decodeWhole(rq.encoded()) == .associateRQ(rq))
         var p = Self.policy
         p.aeTitle = "DEST"

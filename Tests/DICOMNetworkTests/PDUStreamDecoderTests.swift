@@ -1,5 +1,7 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TestSupport
+import Testing
+
 @testable import DICOMNetwork
 
 /// Drains a byte buffer through the stream decoder, as the connection would.
@@ -21,17 +23,23 @@ private func drain(_ decoder: PDUStreamDecoder, _ buffer: inout [UInt8]) -> (pdu
 private func detached(_ pdus: [PDU]) -> [PDU] {
     pdus.map {
         guard case .pData(let p) = $0 else { return $0 }
-        return .pData(PDataTF(pdvs: p.pdvs.map {
-            PDV(contextID: $0.contextID, isCommand: $0.isCommand, isLast: $0.isLast, fragment: ArraySlice(Array($0.fragment)))
-        }))
+        return .pData(
+            PDataTF(
+                pdvs: p.pdvs.map {
+                    PDV(
+                        contextID: $0.contextID, isCommand: $0.isCommand, isLast: $0.isLast,
+                        fragment: ArraySlice(Array($0.fragment)))
+                }))
     }
 }
 
 @Suite("PDU stream decoder (UL-01, UL-04)")
 struct PDUStreamDecoderTests {
     let decoder = PDUStreamDecoder(maxPDataLength: 16384)
-    let stream: [[UInt8]] = [Fixtures.associateRQ, Fixtures.pData, Fixtures.pData, Fixtures.releaseRQ,
-                             Fixtures.associateAC, Fixtures.associateRJ, Fixtures.releaseRP, Fixtures.abort]
+    let stream: [[UInt8]] = [
+        Fixtures.associateRQ, Fixtures.pData, Fixtures.pData, Fixtures.releaseRQ,
+        Fixtures.associateAC, Fixtures.associateRJ, Fixtures.releaseRP, Fixtures.abort,
+    ]
 
     @Test("verifier: all at once, byte by byte, PDU by PDU give identical PDUs")
     func verifier() {
@@ -60,29 +68,38 @@ struct PDUStreamDecoderTests {
         }
         #expect(detached(atOnce) == byteByByte)
         #expect(byteByByte == perPDU)
-        #expect(perPDU.map(\.type) == [.associateRQ, .pData, .pData, .releaseRQ, .associateAC, .associateRJ,
-                                       .releaseRP, .abort])
+        #expect(
+            perPDU.map(\.type) == [
+                .associateRQ, .pData, .pData, .releaseRQ, .associateAC, .associateRJ,
+                .releaseRP, .abort,
+            ])
     }
 
     @Test("UL-04 length 0xFFFFFFFF rejected on the header alone", arguments: [UInt8(1), 2, 3, 4, 5, 6, 7])
     func hugeLength(type: UInt8) {
         let bytes = [type, 0, 0xFF, 0xFF, 0xFF, 0xFF]
-        guard case .invalid(let e) = decoder.decode(bytes[...]) else { Issue.record("accepted"); return }
+        guard case .invalid(let e) = decoder.decode(bytes[...]) else {
+            Issue.record("accepted")
+            return
+        }
         #expect(e.abortReason == .invalidPDUParameterValue)
     }
 
     @Test("UL-04 P-DATA over our max (+6 tolerance) invalid; at limit it waits for more bytes")
     func pDataLimit() {
         #expect(decoder.decode((hex("04 00") + be32(16384 + 6))[...]) == .needMoreBytes)
-        #expect(decoder.decode((hex("04 00") + be32(16384 + 7))[...]) ==
-            .invalid(.pduTooLarge(type: 4, length: 16391, limit: 16390)))
+        #expect(
+            decoder.decode((hex("04 00") + be32(16384 + 7))[...])
+                == .invalid(.pduTooLarge(type: 4, length: 16391, limit: 16390)))
         let strict = PDUStreamDecoder(maxPDataLength: 16384, pDataTolerance: 0)
-        #expect(strict.decode((hex("04 00") + be32(16385))[...]) ==
-            .invalid(.pduTooLarge(type: 4, length: 16385, limit: 16384)))
+        #expect(
+            strict.decode((hex("04 00") + be32(16385))[...])
+                == .invalid(.pduTooLarge(type: 4, length: 16385, limit: 16384)))
         let unlimited = PDUStreamDecoder(maxPDataLength: 0)
         #expect(unlimited.decode((hex("04 00") + be32(0x7FFF_FFFF))[...]) == .needMoreBytes)
-        #expect(decoder.decode((hex("01 00") + be32(256 * 1024 + 1))[...]) ==
-            .invalid(.pduTooLarge(type: 1, length: 256 * 1024 + 1, limit: 256 * 1024)))
+        #expect(
+            decoder.decode((hex("01 00") + be32(256 * 1024 + 1))[...])
+                == .invalid(.pduTooLarge(type: 1, length: 256 * 1024 + 1, limit: 256 * 1024)))
     }
 
     @Test("UL-02 unknown PDU type is invalid immediately with reason 1")
@@ -95,10 +112,12 @@ struct PDUStreamDecoderTests {
 
     @Test("UL-21/UL-22 fixed-size PDUs must have length 4")
     func fixedSize() {
-        #expect(decoder.decode(hex("05 00 00 00 00 05 00 00 00 00 00")[...]) ==
-            .invalid(.pduTooLarge(type: 5, length: 5, limit: 4)))
-        #expect(decoder.decode(hex("06 00 00 00 00 03 00 00 00")[...]) ==
-            .invalid(.invalidLength(context: "PDU type 0x6", length: 3)))
+        #expect(
+            decoder.decode(hex("05 00 00 00 00 05 00 00 00 00 00")[...])
+                == .invalid(.pduTooLarge(type: 5, length: 5, limit: 4)))
+        #expect(
+            decoder.decode(hex("06 00 00 00 00 03 00 00 00")[...])
+                == .invalid(.invalidLength(context: "PDU type 0x6", length: 3)))
         #expect(throws: PDUDecodingError.self) { try PDU.decode(type: 7, body: [0, 0, 2]) }
     }
 
@@ -109,18 +128,33 @@ struct PDUStreamDecoderTests {
         ("RQ missing presentation context", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.userInfoRQ),
         ("RQ missing app context", 1, Fixtures.fixedRQ + Fixtures.pc1 + Fixtures.userInfoRQ),
         ("RQ missing user info", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1),
-        ("RQ 20H without 40H", 1, Fixtures.fixedRQ + Fixtures.appContextItem
-            + item(0x20, [1, 0, 0, 0] + item(0x30, ascii("1.2"))) + Fixtures.userInfoRQ),
+        (
+            "RQ 20H without 40H", 1,
+            Fixtures.fixedRQ + Fixtures.appContextItem
+                + item(0x20, [1, 0, 0, 0] + item(0x30, ascii("1.2"))) + Fixtures.userInfoRQ
+        ),
         ("RQ 20H truncated", 1, Fixtures.fixedRQ + Fixtures.appContextItem + item(0x20, [1, 0]) + Fixtures.userInfoRQ),
-        ("RQ 51H wrong length", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
-            + item(0x50, item(0x51, [0, 1]))),
-        ("RQ 54H UID length beyond item", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
-            + item(0x50, item(0x54, be16(40) + ascii("1.2") + [0, 1]))),
-        ("RQ 58H truncated", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
-            + item(0x50, item(0x58, [1]))),
+        (
+            "RQ 51H wrong length", 1,
+            Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
+                + item(0x50, item(0x51, [0, 1]))
+        ),
+        (
+            "RQ 54H UID length beyond item", 1,
+            Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
+                + item(0x50, item(0x54, be16(40) + ascii("1.2") + [0, 1]))
+        ),
+        (
+            "RQ 58H truncated", 1,
+            Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.pc1
+                + item(0x50, item(0x58, [1]))
+        ),
         ("RQ with 21H item", 1, Fixtures.fixedRQ + Fixtures.appContextItem + Fixtures.acPC1 + Fixtures.userInfoRQ),
-        ("AC accepted 21H without 40H", 2, Fixtures.fixedRQ + Fixtures.appContextItem + item(0x21, [1, 0, 0, 0])
-            + Fixtures.userInfoAC),
+        (
+            "AC accepted 21H without 40H", 2,
+            Fixtures.fixedRQ + Fixtures.appContextItem + item(0x21, [1, 0, 0, 0])
+                + Fixtures.userInfoAC
+        ),
         ("P-DATA item length beyond PDU", 4, hex("00 00 00 10 01 03 AA")),
         ("P-DATA item length < 2", 4, hex("00 00 00 01 01")),
         ("P-DATA truncated item length", 4, hex("00 00 00")),
@@ -151,7 +185,9 @@ struct PDUStreamDecoderTests {
                     let at = Int.random(in: 0..<bytes.count, using: &rng)
                     bytes[at] = UInt8.random(in: 0...255, using: &rng)
                 }
-                if Bool.random(using: &rng) { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &rng))) }
+                if Bool.random(using: &rng) {
+                    bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count, using: &rng)))
+                }
             } else {
                 let n = Int.random(in: 0..<300, using: &rng)
                 bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }

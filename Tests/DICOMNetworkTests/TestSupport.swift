@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 @testable import DICOMNetwork
 
 /// Bytes from a hex string; whitespace ignored ("01 00 00 00").
@@ -23,7 +24,9 @@ func ae16(_ s: String) -> [UInt8] { ascii(s) + [UInt8](repeating: 0x20, count: 1
 /// Big-endian 2-byte length.
 func be16(_ n: Int) -> [UInt8] { [UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] }
 /// Big-endian 4-byte length.
-func be32(_ n: Int) -> [UInt8] { [UInt8(n >> 24 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] }
+func be32(_ n: Int) -> [UInt8] {
+    [UInt8(n >> 24 & 0xFF), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)]
+}
 
 /// An item: type, reserved 00, 2-byte big-endian length, value (PS3.8 §9.3.2).
 func item(_ type: UInt8, _ value: [UInt8], reserved: UInt8 = 0) -> [UInt8] {

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+import DICOMFiles
 import Foundation
 import Testing
+
 @testable import DICOM
-import DICOMFiles
 
 /// Files we write are readable by DCMTK's dcmdump (skipped when not installed).
 @Suite struct DCMTKInteropTests {
@@ -17,10 +19,13 @@ import DICOMFiles
         ds.set(.patientName, vr: .PN, string: "Interop^Test")
         let path = NSTemporaryDirectory() + "dicomtests-\(UUID().uuidString).dcm"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try DICOMFile(meta: DICOMFile.makeMeta(sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
-                                               sopInstanceUID: "1.2.826.0.1.3680043.10.1489.99.2",
-                                               transferSyntax: ts),
-                      transferSyntax: ts, dataSet: ds).write(to: path)
+        try DICOMFile(
+            meta: DICOMFile.makeMeta(
+                sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+                sopInstanceUID: "1.2.826.0.1.3680043.10.1489.99.2",
+                transferSyntax: ts),
+            transferSyntax: ts, dataSet: ds
+        ).write(to: path)
         let (status, out) = try run(["dcmdump", "-E", path], mergeStderr: true)
         let text = String(decoding: out, as: UTF8.self)
         #expect(status == 0, "\(text)")

@@ -1,5 +1,7 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TestSupport
+import Testing
+
 @testable import DICOM
 
 /// The structure check run before a stored file is sent unchanged: whole data sets pass in every
@@ -22,7 +24,10 @@ struct DataSetStructureCheckTests {
     /// The same with encapsulated Pixel Data (an empty offset table and two fragments).
     static func encapsulated() -> [UInt8] {
         var ds = sampleDataSet()
-        ds.set(DataElement(fragments: [[], ArraySlice(repeating: 0xAB, count: 300), ArraySlice(repeating: 0xCD, count: 64)]))
+        ds.set(
+            DataElement(fragments: [
+                [], ArraySlice(repeating: 0xAB, count: 300), ArraySlice(repeating: 0xCD, count: 64),
+            ]))
         return try! DataSetWriter.write(ds, transferSyntax: .explicitVRLittleEndian)
     }
 
@@ -43,7 +48,8 @@ struct DataSetStructureCheckTests {
         // A slice not starting at index 0 (a data set after its file's header).
         let file = [UInt8](repeating: 0, count: 132) + bytes
         #expect(DataSetStructureCheck.check(file[132...], transferSyntax: ts) == .whole)
-        #expect(DataSetStructureCheck.check(Self.encapsulated()[...], transferSyntax: .explicitVRLittleEndian) == .whole)
+        #expect(
+            DataSetStructureCheck.check(Self.encapsulated()[...], transferSyntax: .explicitVRLittleEndian) == .whole)
     }
 
     @Test("Cut anywhere but between two top-level elements: damaged", arguments: walkable)
@@ -93,7 +99,9 @@ struct DataSetStructureCheckTests {
         let verdict = DataSetStructureCheck.check(withoutDelimiter, transferSyntax: .explicitVRLittleEndian)
         #expect("\(verdict)".contains("no Sequence Delimitation Item"), "\(verdict)")
         // Cut inside the last fragment.
-        #expect(DataSetStructureCheck.check(bytes[..<(bytes.count - 20)], transferSyntax: .explicitVRLittleEndian) != .whole)
+        #expect(
+            DataSetStructureCheck.check(bytes[..<(bytes.count - 20)], transferSyntax: .explicitVRLittleEndian) != .whole
+        )
         // Something else where the delimiter is due.
         var wrong = bytes
         wrong[wrong.count - 8] = 0x10
@@ -119,7 +127,9 @@ struct DataSetStructureCheckTests {
             ("sequence delimiter at top level", [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]),
         ]
         for (name, bytes) in cases {
-            #expect(DataSetStructureCheck.check(good[...] + bytes, transferSyntax: .explicitVRLittleEndian) != .whole, "\(name)")
+            #expect(
+                DataSetStructureCheck.check(good[...] + bytes, transferSyntax: .explicitVRLittleEndian) != .whole,
+                "\(name)")
         }
     }
 

@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOM
 
 @Suite struct DictionaryTests {
@@ -22,13 +24,13 @@ import Testing
         #expect(ov.keyword == "OverlayData")
         #expect(ov.isRange)
         #expect(DataDictionary.entry(for: Tag(0x6002, 0x0010))?.keyword == "OverlayRows")
-        #expect(DataDictionary.entry(for: Tag(0x6001, 0x3000)) == nil) // odd group: private, not overlay
+        #expect(DataDictionary.entry(for: Tag(0x6001, 0x3000)) == nil)  // odd group: private, not overlay
         let src = try #require(DataDictionary.entry(for: Tag(0x0020, 0x3105)))
         #expect(src.keyword == "SourceImageIDs")
         #expect(src.isRetired)
-        #expect(DataDictionary.entry(for: Tag(0x0009, 0x0010))?.vr == .LO) // private creator
+        #expect(DataDictionary.entry(for: Tag(0x0009, 0x0010))?.vr == .LO)  // private creator
         #expect(DataDictionary.entry(for: Tag(0x0009, 0x1001)) == nil)
-        #expect(DataDictionary.entry(for: Tag(0x0028, 0x0000))?.vr == .UL) // group length
+        #expect(DataDictionary.entry(for: Tag(0x0028, 0x0000))?.vr == .UL)  // group length
         #expect(DataDictionary.implicitVR(for: Tag(0x0009, 0x1001)) == .UN)
     }
 
@@ -41,11 +43,11 @@ import Testing
         #expect(!find.isStorageSOPClass)
         #expect(find.kind == "SOP Class")
         #expect(UIDDictionary.entry(for: "1.2.840.10008.1.1")?.isStorageSOPClass == false)
-        #expect(UIDDictionary.entry(for: "1.2.840.10008.1.20.1")?.isStorageSOPClass == false) // commitment
+        #expect(UIDDictionary.entry(for: "1.2.840.10008.1.20.1")?.isStorageSOPClass == false)  // commitment
         #expect(UIDDictionary.entry(for: "1.2.840.10008.1.2.1")?.kind == "Transfer Syntax")
         #expect(UIDDictionary.entry(for: "1.2.840.10008.1.2\0")?.name == "Implicit VR Little Endian")
         #expect(UIDDictionary.storageSOPClasses.count > 150)
-        #expect(UIDDictionary.storageSOPClasses.contains { $0.uid == "1.2.840.10008.5.1.4.1.1.4" }) // MR
+        #expect(UIDDictionary.storageSOPClasses.contains { $0.uid == "1.2.840.10008.5.1.4.1.1.4" })  // MR
     }
 
     @Test func transferSyntaxes() {
@@ -67,7 +69,7 @@ import Testing
         #expect(Tag(0x0010, 0x0010).description == "(0010,0010)")
         #expect(Tag(0x7FE0, 0x0010).description == "(7FE0,0010)")
         #expect(Tag(0x0008, 0x0018) < Tag(0x0010, 0x0000))
-        #expect(Tag(0x00100020) == Tag(0x0010, 0x0020))
+        #expect(Tag(0x0010_0020) == Tag(0x0010, 0x0020))
         for vr in VR.allCases {
             let (a, b) = vr.bytes
             #expect(VR(byte0: a, byte1: b) == vr)

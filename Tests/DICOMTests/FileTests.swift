@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+import DICOMFiles
 import Foundation
 import Testing
+
 @testable import DICOM
-import DICOMFiles
 
 @Suite struct FileTests {
     func sample() -> DataSet {
@@ -79,8 +81,9 @@ import DICOMFiles
 
     @Test func metaWithoutGroupLength() throws {
         let ds = sample()
-        var meta = DICOMFile.makeMeta(sopClassUID: "1.2.3", sopInstanceUID: "1.2.3.4",
-                                      transferSyntax: .explicitVRBigEndian)
+        var meta = DICOMFile.makeMeta(
+            sopClassUID: "1.2.3", sopInstanceUID: "1.2.3.4",
+            transferSyntax: .explicitVRBigEndian)
         meta.remove(.fileMetaInformationGroupLength)
         var bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8)
         try DataSetWriter.write(meta, transferSyntax: .explicitVRLittleEndian, into: &bytes)
@@ -96,8 +99,9 @@ import DICOMFiles
     @Test func writeToDiskAndReadBack() throws {
         let path = NSTemporaryDirectory() + "dicomtests-\(UUID().uuidString).dcm"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let meta = DICOMFile.makeMeta(sopClassUID: "1.2.840.10008.5.1.4.1.1.7", sopInstanceUID: "1.2.3",
-                                      transferSyntax: .deflatedExplicitVRLittleEndian)
+        let meta = DICOMFile.makeMeta(
+            sopClassUID: "1.2.840.10008.5.1.4.1.1.7", sopInstanceUID: "1.2.3",
+            transferSyntax: .deflatedExplicitVRLittleEndian)
         let file = DICOMFile(meta: meta, transferSyntax: .deflatedExplicitVRLittleEndian, dataSet: sample())
         try file.write(to: path)
         let back = try DICOMFile(contentsOf: path)
@@ -123,7 +127,8 @@ import DICOMFiles
         var ds = DataSet()
         ds.set(.patientName, vr: .PN, string: "Doe^J")
         ds.set(.patientID, vr: .LO, string: "42")
-        let meta = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
+        let meta = DICOMFile.makeMeta(
+            sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
         var bytes = try DICOMFile.encodeHeader(meta: meta)
         let offset = bytes.count
         try DataSetWriter.write(ds, transferSyntax: .implicitVRLittleEndian, into: &bytes)

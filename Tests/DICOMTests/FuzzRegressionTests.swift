@@ -1,4 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import DICOM
 
 /// Inputs found by the libFuzzer targets (Tests/Fuzz, docs/FUZZING.md), replayed through the
@@ -24,8 +26,10 @@ import Testing
     /// A UN value of defined length under a sequence tag holds an Implicit VR Little Endian
     /// sequence (PS3.5 §6.2.2): it still converts to Implicit VR, where it reads as the sequence.
     @Test func unknownSequenceBytesStillConvertToImplicit() throws {
-        let item: [UInt8] = [0xFE, 0xFF, 0x00, 0xE0, 0x08, 0x00, 0x00, 0x00,  // item, 8 bytes
-                             0x08, 0x00, 0x50, 0x11, 0x00, 0x00, 0x00, 0x00]  // (0008,1150), empty
+        let item: [UInt8] = [
+            0xFE, 0xFF, 0x00, 0xE0, 0x08, 0x00, 0x00, 0x00,  // item, 8 bytes
+            0x08, 0x00, 0x50, 0x11, 0x00, 0x00, 0x00, 0x00,
+        ]  // (0008,1150), empty
         let input: [UInt8] = [0x08, 0x00, 0x40, 0x11, 0x55, 0x4E, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00] + item
         let dataSet = try DataSetReader.read(input[...], transferSyntax: .explicitVRLittleEndian)
         let written = try DataSetWriter.write(dataSet, transferSyntax: .implicitVRLittleEndian)
@@ -38,9 +42,11 @@ import Testing
     /// tag but Pixel Data for a sequence and failed on the fragment; the conversion now fails
     /// with a clear error instead, and Pixel Data fragments still convert.
     @Test func fragmentsOutsidePixelDataAreNotWrittenImplicitly() throws {
-        let input: [UInt8] = [0x08, 0x00, 0x40, 0x26, 0x4F, 0x42, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
-                              0xFE, 0xFF, 0x00, 0xE0, 0x04, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64,
-                              0xFE, 0xFF, 0xDD, 0xE0, 0x00, 0x00, 0x00, 0x00]
+        let input: [UInt8] = [
+            0x08, 0x00, 0x40, 0x26, 0x4F, 0x42, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF,
+            0xFE, 0xFF, 0x00, 0xE0, 0x04, 0x00, 0x00, 0x00, 0x61, 0x62, 0x63, 0x64,
+            0xFE, 0xFF, 0xDD, 0xE0, 0x00, 0x00, 0x00, 0x00,
+        ]
         let dataSet = try DataSetReader.read(input[...], transferSyntax: .explicitVRLittleEndian)
         #expect(throws: DICOMError.notEncodableInImplicitVR(tag: Tag(0x0008, 0x2640), vr: .OB)) {
             try DataSetWriter.write(dataSet, transferSyntax: .implicitVRLittleEndian)

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
+
 @testable import DICOM
 
 /// `DICOMFile.readHeaderSummary` must give exactly what `readHeader` gives for every file shape:
@@ -26,8 +28,9 @@ import Testing
             #expect(summary.transferSyntax.uid == full.transferSyntax.uid, sourceLocation: sourceLocation)
             #expect(summary.dataSetOffset == full.dataSetOffset, sourceLocation: sourceLocation)
             #expect(summary.hasPreamble == full.hasPreamble, sourceLocation: sourceLocation)
-            #expect(summary.mediaStorageSOPInstanceUID == full.meta.uid(.mediaStorageSOPInstanceUID),
-                    sourceLocation: sourceLocation)
+            #expect(
+                summary.mediaStorageSOPInstanceUID == full.meta.uid(.mediaStorageSOPInstanceUID),
+                sourceLocation: sourceLocation)
         case (.failure(let fullError), .failure(let summaryError)):
             #expect("\(summaryError)" == "\(fullError)", sourceLocation: sourceLocation)
         default:
@@ -42,8 +45,10 @@ import Testing
         return bytes
     }
 
-    @Test(arguments: [TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian, .explicitVRBigEndian,
-                      .deflatedExplicitVRLittleEndian, .jpegBaseline])
+    @Test(arguments: [
+        TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian, .explicitVRBigEndian,
+        .deflatedExplicitVRLittleEndian, .jpegBaseline,
+    ])
     func encodedFiles(_ ts: TransferSyntax) throws {
         let bytes = try DICOMFile.encode(dataSet: dataSet(), transferSyntax: ts, sourceAETitle: "QRSCPD")
         try expectSameAsFullHeader(bytes)
@@ -71,8 +76,9 @@ import Testing
             [0x31, 0x2E, 0xE9, 0x20],  // not UTF-8: Latin-1
         ]
         for value in values {
-            var meta = DICOMFile.makeMeta(sopClassUID: "1.2.840.10008.5.1.4.1.1.2", sopInstanceUID: "",
-                                          transferSyntax: .explicitVRLittleEndian)
+            var meta = DICOMFile.makeMeta(
+                sopClassUID: "1.2.840.10008.5.1.4.1.1.2", sopInstanceUID: "",
+                transferSyntax: .explicitVRLittleEndian)
             meta.set(.mediaStorageSOPInstanceUID, vr: .UI, bytes: value[...])
             let bytes = try file(meta: meta, ts: .explicitVRLittleEndian)
             try expectSameAsFullHeader(bytes)
@@ -90,7 +96,8 @@ import Testing
             var meta = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: ts)
             meta.remove(.mediaStorageSOPInstanceUID)
             try expectSameAsFullHeader(try file(meta: meta, ts: ts))
-            #expect(try DICOMFile.readHeaderSummary(try file(meta: meta, ts: ts)[...]).mediaStorageSOPInstanceUID == nil)
+            #expect(
+                try DICOMFile.readHeaderSummary(try file(meta: meta, ts: ts)[...]).mediaStorageSOPInstanceUID == nil)
             meta.remove(.transferSyntaxUID)  // the syntax is then guessed from the data set
             try expectSameAsFullHeader(try file(meta: meta, ts: ts))
             meta.set(.transferSyntaxUID, vr: .UI, bytes: [0x20, 0x00])  // empty after trimming: guessed too
@@ -101,11 +108,13 @@ import Testing
     @Test("meta without group length, implicit VR meta, no meta at all")
     func unusualMeta() throws {
         let ds = dataSet()
-        var meta = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.2.3.4", transferSyntax: .explicitVRBigEndian)
+        var meta = DICOMFile.makeMeta(
+            sopClassUID: "1.2", sopInstanceUID: "1.2.3.4", transferSyntax: .explicitVRBigEndian)
         for explicitMeta in [true, false] {
             var bytes = [UInt8](repeating: 0, count: 128) + Array("DICM".utf8)
-            try DataSetWriter.write(meta, transferSyntax: explicitMeta ? .explicitVRLittleEndian : .implicitVRLittleEndian,
-                                    into: &bytes)
+            try DataSetWriter.write(
+                meta, transferSyntax: explicitMeta ? .explicitVRLittleEndian : .implicitVRLittleEndian,
+                into: &bytes)
             try DataSetWriter.write(ds, transferSyntax: .explicitVRBigEndian, into: &bytes)
             try expectSameAsFullHeader(bytes)
             #expect(try DICOMFile.readHeaderSummary(bytes[...]).mediaStorageSOPInstanceUID == "1.2.3.4")
@@ -131,7 +140,8 @@ import Testing
 
     @Test("declared native syntax contradicting the data set, meta-only file")
     func contradictingSyntax() throws {
-        let meta = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
+        let meta = DICOMFile.makeMeta(
+            sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
         let bytes = try file(meta: meta, ts: .implicitVRLittleEndian)
         try expectSameAsFullHeader(bytes)
         #expect(try DICOMFile.readHeaderSummary(bytes[...]).transferSyntax == .implicitVRLittleEndian)
@@ -143,7 +153,8 @@ import Testing
 
     @Test("elements out of order, a sequence, undefined length or a bad VR in the meta")
     func irregularMetaElements() throws {
-        let base = DICOMFile.makeMeta(sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
+        let base = DICOMFile.makeMeta(
+            sopClassUID: "1.2", sopInstanceUID: "1.3", transferSyntax: .explicitVRLittleEndian)
         let header = try DICOMFile.encodeHeader(meta: base)
         let tail = try DataSetWriter.write(dataSet(), transferSyntax: .explicitVRLittleEndian)
         // Swap the last two meta elements' order by appending a duplicate (0002,0003) after (0002,0013).
@@ -155,8 +166,10 @@ import Testing
         // A sequence in group 0002 (defined and undefined length), and an unknown VR.
         let sequence: [UInt8] = [0x02, 0x00, 0x00, 0x01, 0x53, 0x51, 0, 0, 0, 0, 0, 0]
         try expectSameAsFullHeader(withExtraMeta: header, sequence, tail)
-        let undefined: [UInt8] = [0x02, 0x00, 0x00, 0x01, 0x53, 0x51, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
-                                  0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]
+        let undefined: [UInt8] = [
+            0x02, 0x00, 0x00, 0x01, 0x53, 0x51, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+            0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0,
+        ]
         try expectSameAsFullHeader(withExtraMeta: header, undefined, tail)
         let badVR: [UInt8] = [0x02, 0x00, 0x00, 0x01, 0x7A, 0x7A, 2, 0, 0x31, 0x00]
         try expectSameAsFullHeader(withExtraMeta: header, badVR, tail)
@@ -166,8 +179,10 @@ import Testing
     }
 
     /// `header` with `extra` appended inside the meta (group length adjusted), then `tail`.
-    func expectSameAsFullHeader(withExtraMeta header: [UInt8], _ extra: [UInt8], _ tail: [UInt8],
-                                sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectSameAsFullHeader(
+        withExtraMeta header: [UInt8], _ extra: [UInt8], _ tail: [UInt8],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         var bytes = header + extra
         let gl = UInt32(header.count - 144 + extra.count)
         withUnsafeBytes(of: gl.littleEndian) { for (i, b) in $0.enumerated() { bytes[140 + i] = b } }

@@ -1,32 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+import DICOMFiles
 import Foundation
 import Testing
+
 @testable import DICOM
-import DICOMFiles
 
 /// Compares top-level element values with what pydicom reads from its own
 /// test files (via scripts/pydicom-reference.py).
 @Suite struct PydicomReferenceTests {
     static let files = [
-        "CT_small.dcm",                 // explicit LE
-        "MR_small.dcm",                 // explicit LE
-        "MR_small_implicit.dcm",        // implicit LE
-        "MR_small_bigendian.dcm",       // explicit BE
-        "MR_small_expb.dcm",            // explicit BE
+        "CT_small.dcm",  // explicit LE
+        "MR_small.dcm",  // explicit LE
+        "MR_small_implicit.dcm",  // implicit LE
+        "MR_small_bigendian.dcm",  // explicit BE
+        "MR_small_expb.dcm",  // explicit BE
         "SC_rgb_small_odd_big_endian.dcm",
-        "image_dfl.dcm",                // deflated
-        "JPEG2000.dcm",                 // encapsulated J2K
+        "image_dfl.dcm",  // deflated
+        "JPEG2000.dcm",  // encapsulated J2K
         "JPEG2000-embedded-sequence-delimiter.dcm",
-        "SC_rgb_jpeg_dcmtk.dcm",        // encapsulated JPEG
-        "JPEGLSNearLossless_08.dcm",    // JPEG-LS
-        "MR_small_RLE.dcm",             // RLE
+        "SC_rgb_jpeg_dcmtk.dcm",  // encapsulated JPEG
+        "JPEGLSNearLossless_08.dcm",  // JPEG-LS
+        "MR_small_RLE.dcm",  // RLE
         "SC_rgb_rle_2frame.dcm",
-        "rtplan.dcm",                   // sequences
+        "rtplan.dcm",  // sequences
         "rtstruct.dcm",
         "rtdose.dcm",
-        "test-SR.dcm",                  // deep sequences
-        "nested_priv_SQ.dcm",           // private sequences
+        "test-SR.dcm",  // deep sequences
+        "nested_priv_SQ.dcm",  // private sequences
         "priv_SQ.dcm",
-        "UN_sequence.dcm",              // UN with undefined length
+        "UN_sequence.dcm",  // UN with undefined length
         // no_meta.dcm is skipped: it starts with a stray byte; pydicom reads only garbage from it
         "ExplVR_BigEndNoMeta.dcm",
         "ExplVR_LitEndNoMeta.dcm",
@@ -140,7 +142,10 @@ import DICOMFiles
         let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".dcm") }
         var ok = 0
         for n in names.sorted() {
-            do { _ = try DICOMFile(contentsOf: dir.appendingPathComponent(n).path); ok += 1 } catch let e as DICOMError {
+            do {
+                _ = try DICOMFile(contentsOf: dir.appendingPathComponent(n).path)
+                ok += 1
+            } catch let e as DICOMError {
                 print("note: \(n): \(e)")
             }
         }

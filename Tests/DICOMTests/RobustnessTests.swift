@@ -1,8 +1,10 @@
-import Foundation
-import Testing
-import TestSupport
-@testable import DICOM
+// SPDX-License-Identifier: Apache-2.0
 import DICOMFiles
+import Foundation
+import TestSupport
+import Testing
+
+@testable import DICOM
 
 @Suite struct RobustnessTests {
     /// Every prefix of an encoded data set parses iff it ends on a top-level
@@ -36,8 +38,9 @@ import DICOMFiles
     }
 
     @Test func everyPrefixOfPart10File() throws {
-        let bytes = try DICOMFile.encode(dataSet: sampleDataSet(), transferSyntax: .explicitVRLittleEndian,
-                                         sopClassUID: "1.2.3", sopInstanceUID: "4.5.6")
+        let bytes = try DICOMFile.encode(
+            dataSet: sampleDataSet(), transferSyntax: .explicitVRLittleEndian,
+            sopClassUID: "1.2.3", sopInstanceUID: "4.5.6")
         var threw = 0
         for n in 0..<bytes.count {
             do { _ = try DICOMFile(bytes: bytes[..<n]) } catch is DICOMError { threw += 1 }
@@ -67,8 +70,10 @@ import DICOMFiles
                     buf[k] = [0x00, 0xFF, 0xFE, 0xE0, 0xDD, 0x0D][Int.random(in: 0..<6, using: &rng)]
                 }
             }
-            for ts in [TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian, .explicitVRBigEndian,
-                       .deflatedExplicitVRLittleEndian] {
+            for ts in [
+                TransferSyntax.implicitVRLittleEndian, .explicitVRLittleEndian, .explicitVRBigEndian,
+                .deflatedExplicitVRLittleEndian,
+            ] {
                 do { _ = try DataSetReader.read(buf[...], transferSyntax: ts) } catch is DICOMError { errors += 1 }
             }
             do { _ = try DICOMFile(bytes: buf[...]) } catch is DICOMError { errors += 1 }
@@ -87,8 +92,11 @@ import DICOMFiles
 
     @Test func hugeLengthIsCheckedBeforeUse() {
         let b: [UInt8] = [0x10, 0x00, 0x10, 0x00, 0xF0, 0xFF, 0xFF, 0x7F, 0x41, 0x42]
-        #expect(throws: DICOMError.lengthExceedsRemaining(tag: Tag(0x0010, 0x0010), offset: 0, length: 0x7FFF_FFF0,
-                                                          remaining: 2)) {
+        #expect(
+            throws: DICOMError.lengthExceedsRemaining(
+                tag: Tag(0x0010, 0x0010), offset: 0, length: 0x7FFF_FFF0,
+                remaining: 2)
+        ) {
             try DataSetReader.read(b[...], transferSyntax: .implicitVRLittleEndian)
         }
         let bad: [UInt8] = [0x10, 0x00, 0x10, 0x00, 0x7A, 0x7A, 0x02, 0x00, 0x41, 0x42]

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
+
 @testable import DICOM
 
 /// Swift Testing also has a `Tag` type; use DICOM's in these tests.
@@ -50,8 +52,11 @@ func normalize(_ ds: DataSet) -> [NormElement] {
 /// so that implicit VR round trips keep the VR.
 let tagForVR: [VR: Tag] = {
     var d: [VR: Tag] = [:]
-    for e in DataDictionary.allEntries where !e.isRange && e.tag.group >= 0x0008 && e.tag.element != 0
-        && e.tag != .pixelData && e.tag != .specificCharacterSet && e.vrCode == e.vr.rawValue && e.tag.group != 0xFFFE && !e.tag.isPrivate {
+    for e in DataDictionary.allEntries
+    where !e.isRange && e.tag.group >= 0x0008 && e.tag.element != 0
+        && e.tag != .pixelData && e.tag != .specificCharacterSet && e.vrCode == e.vr.rawValue && e.tag.group != 0xFFFE
+        && !e.tag.isPrivate
+    {
         if d[e.vr] == nil { d[e.vr] = e.tag }
     }
     return d
@@ -73,15 +78,15 @@ func sampleDataSet() -> DataSet {
     ds.set(t(.FD), double: 3.141592653589793, -1e300)
     ds.set(t(.FL), float: 1.5, -0.25)
     ds.set(t(.IS), vr: .IS, strings: ["12", "-3"])
-    ds.set(t(.LO), vr: .LO, string: "") // empty value
+    ds.set(t(.LO), vr: .LO, string: "")  // empty value
     ds.set(t(.LT), vr: .LT, string: "  leading spaces kept, odd")
-    ds.set(t(.OB), vr: .OB, bytes: [1, 2, 3]) // odd raw length, padded on write
+    ds.set(t(.OB), vr: .OB, bytes: [1, 2, 3])  // odd raw length, padded on write
     ds.set(t(.OD), vr: .OD, double: 2.5, 1e-10)
     ds.set(t(.OF), vr: .OF, float: 7.25)
     ds.set(t(.OL), vr: .OL, uint32: 0x0102_0304, 0xA0B0_C0D0)
     ds.set(t(.OV), vr: .OV, uint64: 0x0102_0304_0506_0708)
     ds.set(t(.OW), vr: .OW, uint16: 0x0102, 0xFFEE)
-    ds.set(t(.PN), vr: .PN, string: "Müller^Hans") // UTF-8, odd byte count
+    ds.set(t(.PN), vr: .PN, string: "Müller^Hans")  // UTF-8, odd byte count
     ds.set(t(.SH), vr: .SH, string: "SH1")
     ds.set(t(.SL), int32: -123_456, 7)
     ds.set(t(.SS), int16: -2, 300)
@@ -106,7 +111,7 @@ func sampleDataSet() -> DataSet {
     var item2 = DataSet()
     item2.set(Tag(0x0008, 0x1150), vr: .UI, string: "1.2.3")
     ds.set(t(.SQ), items: [inner, DataSet(), item2])
-    ds.set(Tag(0x0008, 0x1140), items: []) // ReferencedImageSequence, empty
+    ds.set(Tag(0x0008, 0x1140), items: [])  // ReferencedImageSequence, empty
     return ds
 }
 
@@ -129,8 +134,9 @@ func run(_ args: [String], cwd: URL = packageRoot, mergeStderr: Bool = false) th
 /// (recorded as a failure when CI=true).
 func pydicomTestFilesDir() -> URL? {
     if let (st, data) = try? run(["python3", "scripts/pydicom-reference.py", "--test-files-dir"]), st == 0,
-       let s = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-       FileManager.default.fileExists(atPath: s) {
+        let s = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+        FileManager.default.fileExists(atPath: s)
+    {
         return URL(fileURLWithPath: s)
     }
     if ProcessInfo.processInfo.environment["CI"] == "true" {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Testing
 
@@ -5,8 +6,10 @@ import Testing
 struct UIDValidationTests {
     @Test("valid UIDs pass under both policies")
     func valid() {
-        for uid in ["1.2.840.10008.5.1.4.1.1.2", "0", "1.0.2", "2.25.329800735698586629295641978511506172918",
-                    String(repeating: "1.", count: 31) + "12"] {
+        for uid in [
+            "1.2.840.10008.5.1.4.1.1.2", "0", "1.0.2", "2.25.329800735698586629295641978511506172918",
+            String(repeating: "1.", count: 31) + "12",
+        ] {
             #expect(UIDValidation.problem(uid) == nil, "\(uid)")
             #expect(UIDValidation.problem(uid, policy: .lenient) == nil, "\(uid)")
         }
@@ -33,7 +36,9 @@ struct UIDValidationTests {
         }
     }
 
-    @Test("lenient takes letters, slashes, leading zeros and empty components, never controls, non-ASCII, backslash or length")
+    @Test(
+        "lenient takes letters, slashes, leading zeros and empty components, never controls, non-ASCII, backslash or length"
+    )
     func lenient() {
         for uid in ["1.2.ABC", "1.02", "1..2", "1.2.", "1.2/3", "1.2 3"] {
             #expect(UIDValidation.problem(uid, policy: .lenient) == nil, "\(uid)")
@@ -58,8 +63,10 @@ struct UIDValidationTests {
 
     @Test("every problem's description fits an Error Comment (64 characters) with its attribute name")
     func descriptionsAreShort() {
-        let problems: [UIDProblem] = [.empty, .tooLong(10_000_000), .controlCharacter(offset: 99_999), .nonASCII(offset: 99_999),
-                                      .backslash(offset: 99_999), .notDigitOrDot(offset: 99_999), .emptyComponent, .leadingZero]
+        let problems: [UIDProblem] = [
+            .empty, .tooLong(10_000_000), .controlCharacter(offset: 99_999), .nonASCII(offset: 99_999),
+            .backslash(offset: 99_999), .notDigitOrDot(offset: 99_999), .emptyComponent, .leadingZero,
+        ]
         for problem in problems {
             #expect("Series Instance UID invalid: \(problem)".count <= 64, "\(problem)")
         }

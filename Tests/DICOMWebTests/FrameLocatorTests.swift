@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import DICOMWeb
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
@@ -21,7 +22,9 @@ func pydicomFrames(_ arguments: [String]) throws -> Data? {
     let data = out.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     if p.terminationStatus == 0 { return data }
-    if InteropPolicy.isCI { Issue.record("python3 with pydicom is required when CI=true (exit \(p.terminationStatus))") }
+    if InteropPolicy.isCI {
+        Issue.record("python3 with pydicom is required when CI=true (exit \(p.terminationStatus))")
+    }
     return nil
 }
 
@@ -32,15 +35,19 @@ struct FrameLocatorTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-frames-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         guard try pydicomFrames(["--make-fixtures", dir]) != nil,
-              let testDirData = try pydicomFrames(["--test-files-dir"]) else { return }
+            let testDirData = try pydicomFrames(["--test-files-dir"])
+        else { return }
         let testDir = String(decoding: testDirData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         var paths = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { dir + "/" + $0 }
         #expect(paths.count == 6)
-        paths += ["rtdose.dcm", "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG2000.dcm", "MR_small.dcm",
-                  "MR_small_bigendian.dcm", "emri_small_jpeg_2k_lossless.dcm"]
-            .map { testDir + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
+        paths += [
+            "rtdose.dcm", "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG2000.dcm", "MR_small.dcm",
+            "MR_small_bigendian.dcm", "emri_small_jpeg_2k_lossless.dcm",
+        ]
+        .map { testDir + "/" + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
         guard let json = try pydicomFrames(["--frames"] + paths),
-              let reference = try JSONSerialization.jsonObject(with: json) as? [String: [String: Any]] else { return }
+            let reference = try JSONSerialization.jsonObject(with: json) as? [String: [String: Any]]
+        else { return }
         var checked = 0
         for path in paths {
             guard let entry = reference[path], let encoded = entry["frames"] as? [String] else {
@@ -65,8 +72,13 @@ struct FrameLocatorTests {
     func refusals() throws {
         let image = ImagePixelDescription(rows: 2, columns: 2, samplesPerPixel: 1, bitsAllocated: 16, numberOfFrames: 3)
         #expect(image.nativeFrameLength == 8)
-        #expect(throws: FrameLocationError.self) { try FrameLocator.nativeFrames(valueOffset: 0, valueLength: 23, image: image) }
-        #expect(try FrameLocator.nativeFrames(valueOffset: 10, valueLength: 24, image: image) == [10..<18, 18..<26, 26..<34])
+        #expect(throws: FrameLocationError.self) {
+            try FrameLocator.nativeFrames(valueOffset: 0, valueLength: 23, image: image)
+        }
+        #expect(
+            try FrameLocator.nativeFrames(valueOffset: 10, valueLength: 24, image: image) == [
+                10..<18, 18..<26, 26..<34,
+            ])
         let bits = ImagePixelDescription(rows: 3, columns: 3, samplesPerPixel: 1, bitsAllocated: 1, numberOfFrames: 2)
         #expect(bits.nativeFrameLength == nil)
     }

@@ -1,5 +1,7 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TestSupport
+import Testing
+
 @testable import DICOMWeb
 
 /// Events with consecutive body slices joined, so different cuts of one input compare equal.
@@ -18,8 +20,10 @@ private func coalesced(_ events: [MultipartEvent]) -> [MultipartEvent] {
 }
 
 /// Feeds `pieces` through a ``MultipartStream`` (which copies nothing it need not keep), then ends.
-private func streamed(_ pieces: [[UInt8]], boundary: String, maxHeaderBytes: Int = 8192,
-                      maxCarry: inout Int) -> [MultipartEvent] {
+private func streamed(
+    _ pieces: [[UInt8]], boundary: String, maxHeaderBytes: Int = 8192,
+    maxCarry: inout Int
+) -> [MultipartEvent] {
     var stream = MultipartStream(parser: MultipartParser(boundary: boundary, maxHeaderBytes: maxHeaderBytes))
     var events: [MultipartEvent] = []
     for piece in pieces {
@@ -72,18 +76,21 @@ struct MultipartTests {
         #expect(streamed([framed], boundary: Self.boundary, maxCarry: &maxCarry) == Self.expected)
     }
 
-    @Test("every cut into two chunks, every cut into three around each delimiter, and byte by byte give the same events")
+    @Test(
+        "every cut into two chunks, every cut into three around each delimiter, and byte by byte give the same events")
     func everyCut() {
         let input = Self.body(preamble: "pre\r\n", epilogue: "epi")
         var maxCarry = 0
         for cut in 0...input.count {
-            let events = streamed([Array(input[..<cut]), Array(input[cut...])], boundary: Self.boundary, maxCarry: &maxCarry)
+            let events = streamed(
+                [Array(input[..<cut]), Array(input[cut...])], boundary: Self.boundary, maxCarry: &maxCarry)
             #expect(events == Self.expected, "cut at \(cut)")
         }
         for a in stride(from: 0, through: input.count, by: 7) {
             for b in a...input.count {
                 let pieces = [Array(input[..<a]), Array(input[a..<b]), Array(input[b...])]
-                #expect(streamed(pieces, boundary: Self.boundary, maxCarry: &maxCarry) == Self.expected, "cuts \(a), \(b)")
+                #expect(
+                    streamed(pieces, boundary: Self.boundary, maxCarry: &maxCarry) == Self.expected, "cuts \(a), \(b)")
             }
         }
         #expect(streamed(input.map { [$0] }, boundary: Self.boundary, maxCarry: &maxCarry) == Self.expected)
@@ -105,7 +112,8 @@ struct MultipartTests {
         }
         var maxCarry = 0
         let events = streamed(pieces, boundary: Self.boundary, maxCarry: &maxCarry)
-        #expect(events == [.partHead([("Content-Type", "application/dicom")]), .partBody(payload[...]), .partEnd, .end])
+        #expect(
+            events == [.partHead([("Content-Type", "application/dicom")]), .partBody(payload[...]), .partEnd, .end])
         #expect(maxCarry <= Self.boundary.utf8.count + 4)
     }
 
@@ -115,9 +123,12 @@ struct MultipartTests {
         func lastEvent(_ s: String, maxHeaderBytes: Int = 8192) -> MultipartEvent? {
             streamed([Array(s.utf8)], boundary: Self.boundary, maxHeaderBytes: maxHeaderBytes, maxCarry: &maxCarry).last
         }
-        #expect(lastEvent("--b0undary\r\nContent-Type: a/b\r\n\r\nno close") == .error("multipart body ends before its close delimiter"))
+        #expect(
+            lastEvent("--b0undary\r\nContent-Type: a/b\r\n\r\nno close")
+                == .error("multipart body ends before its close delimiter"))
         #expect(lastEvent("--b0undaryX\r\n\r\n") == .error("multipart delimiter not followed by CRLF"))
-        #expect(lastEvent("--b0undary\r\nbad header\r\n\r\nx\r\n--b0undary--") == .error("malformed multipart header line"))
+        #expect(
+            lastEvent("--b0undary\r\nbad header\r\n\r\nx\r\n--b0undary--") == .error("malformed multipart header line"))
         let big = "--b0undary\r\nX: " + String(repeating: "a", count: 200) + "\r\n\r\n"
         #expect(lastEvent(big, maxHeaderBytes: 100) == .error("multipart part header section too large"))
         #expect(lastEvent("") == .error("multipart body ends before its close delimiter"))
@@ -137,7 +148,8 @@ struct MultipartTests {
                 input[Int.random(in: 0..<input.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
             }
             let cut = Int.random(in: 0...input.count, using: &rng)
-            let events = streamed([Array(input[..<cut]), Array(input[cut...])], boundary: Self.boundary, maxCarry: &maxCarry)
+            let events = streamed(
+                [Array(input[..<cut]), Array(input[cut...])], boundary: Self.boundary, maxCarry: &maxCarry)
             let whole = streamed([input], boundary: Self.boundary, maxCarry: &maxCarry)
             #expect(events == whole)
             switch events.last {
@@ -150,16 +162,19 @@ struct MultipartTests {
     @Test("writer: content type, part headers with controls blanked, closing of an empty body, length")
     func writer() {
         var w = MultipartWriter(boundary: "abc", partType: "application/octet-stream")
-        #expect(w.contentType(extraParameters: [("transfer-syntax", "1.2.840.10008.1.2.1")])
-            == "multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.840.10008.1.2.1; boundary=abc")
+        #expect(
+            w.contentType(extraParameters: [("transfer-syntax", "1.2.840.10008.1.2.1")])
+                == "multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.840.10008.1.2.1; boundary=abc"
+        )
         #expect(w.closing == Array("--abc--\r\n".utf8))
         let h1 = w.partHeader(contentType: "a/b\r\nX: y", contentLocation: "/l")
         #expect(h1 == Array("--abc\r\nContent-Type: a/b  X: y\r\nContent-Location: /l\r\n\r\n".utf8))
         let h2 = w.partHeader(contentType: "a/b")
         #expect(h2 == Array("\r\n--abc\r\nContent-Type: a/b\r\n\r\n".utf8))
         #expect(w.closing == Array("\r\n--abc--\r\n".utf8))
-        #expect(MultipartWriter.length(boundary: "abc", headers: [h1, h2], bodyLengths: [5, 0])
-            == h1.count + h2.count + 5 + w.closing.count)
+        #expect(
+            MultipartWriter.length(boundary: "abc", headers: [h1, h2], bodyLengths: [5, 0])
+                == h1.count + h2.count + 5 + w.closing.count)
         var g = SplitMix64(seed: 1)
         let random = MultipartWriter(partType: "application/dicom", using: &g)
         #expect(random.boundary.count == 32)

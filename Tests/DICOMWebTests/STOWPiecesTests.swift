@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import DICOMWeb
@@ -17,15 +18,19 @@ struct STOWPiecesTests {
         return try DICOMFile.encode(dataSet: ds, transferSyntax: transferSyntax)
     }
 
-    @Test("the preamble needs the whole meta group, then gives UIDs, syntax and data set offset",
-          arguments: [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian])
+    @Test(
+        "the preamble needs the whole meta group, then gives UIDs, syntax and data set offset",
+        arguments: [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian])
     func preambleAndStudy(_ syntax: TransferSyntax) throws {
         let bytes = try Self.file(syntax, study: "1.2.3.5", before: 3000)
         var preamble: Part10Preamble?
         var firstComplete = -1
         for n in 0...bytes.count {
             let p = try Part10Preamble.parse(bytes[..<n])
-            if p != nil, firstComplete < 0 { firstComplete = n; preamble = p }
+            if p != nil, firstComplete < 0 {
+                firstComplete = n
+                preamble = p
+            }
         }
         let p = try #require(preamble)
         #expect(firstComplete == p.dataSetOffset)
@@ -36,7 +41,10 @@ struct STOWPiecesTests {
         for n in p.dataSetOffset...bytes.count {
             let r = StudyUIDScan.scan(bytes[p.dataSetOffset..<n], transferSyntax: syntax)
             if found < 0 {
-                if r != .needMoreBytes { found = n; #expect(r == .found("1.2.3.5")) }
+                if r != .needMoreBytes {
+                    found = n
+                    #expect(r == .found("1.2.3.5"))
+                }
             } else {
                 #expect(r == .found("1.2.3.5"))
             }
@@ -45,7 +53,9 @@ struct STOWPiecesTests {
         let without = try Self.file(syntax, study: nil)
         let q = try #require(try Part10Preamble.parse(without[...]))
         #expect(StudyUIDScan.scan(without[q.dataSetOffset...], transferSyntax: syntax) == .found(nil))
-        #expect(StudyUIDScan.scan(without[q.dataSetOffset...], transferSyntax: .deflatedExplicitVRLittleEndian) == .undetermined)
+        #expect(
+            StudyUIDScan.scan(without[q.dataSetOffset...], transferSyntax: .deflatedExplicitVRLittleEndian)
+                == .undetermined)
     }
 
     @Test("not a Part 10 file throws")
@@ -57,12 +67,15 @@ struct STOWPiecesTests {
     @Test("response: statuses 200/202/409, Referenced and Failed SOP Sequences with reasons")
     func response() throws {
         let ok = STOWResult(sopClassUID: "1.2", sopInstanceUID: "1.2.3", outcome: .stored)
-        let bad = STOWResult(sopClassUID: "1.2", sopInstanceUID: "1.2.4", outcome: .failed(reason: 0xA900, comment: "x"))
+        let bad = STOWResult(
+            sopClassUID: "1.2", sopInstanceUID: "1.2.4", outcome: .failed(reason: 0xA900, comment: "x"))
         #expect(STOWResult.status([ok]) == 200)
         #expect(STOWResult.status([ok, bad]) == 202)
         #expect(STOWResult.status([bad]) == 409)
         #expect(STOWResult.status([]) == 400)
-        let json = STOWResult.responseJSON([ok, bad], studyURL: "http://h/dicom-web/studies/9") { "http://h/i/\($0.sopInstanceUID)" }
+        let json = STOWResult.responseJSON([ok, bad], studyURL: "http://h/dicom-web/studies/9") {
+            "http://h/i/\($0.sopInstanceUID)"
+        }
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
         #expect(Array(object.keys).sorted() == ["00081190", "00081198", "00081199"])
         let failed = try #require(((object["00081198"] as? [String: Any])?["Value"] as? [[String: Any]])?.first)

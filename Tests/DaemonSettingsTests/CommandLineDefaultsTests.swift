@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import Testing
@@ -36,7 +37,8 @@ struct CommandLineDefaultsTests {
         #expect(error.source == "settings", "a usage error: printed with the usage")
         // A blank value in the file is not a value.
         let blank = try writeConfig("port: 104\nae_title: QR\nstorage:\n  directory:\n")
-        #expect(settingsError { () throws(SettingsError) in try loader(config: blank).load() } == .missingStorageDirectory)
+        #expect(
+            settingsError { () throws(SettingsError) in try loader(config: blank).load() } == .missingStorageDirectory)
         let emptyVariable = settingsError { () throws(SettingsError) in
             try loader(config: nil, environment: Self.portAndTitle.merging(["QRSCPD_STORAGE_DIR": ""]) { $1 }).load()
         }
@@ -44,14 +46,18 @@ struct CommandLineDefaultsTests {
     }
 
     @Test func aMissingPortIsReportedBeforeAMissingStorageDirectory() throws {
-        let error = settingsError { () throws(SettingsError) in try loader(config: nil, environment: ["QRSCPD_AE_TITLE": "QR"]).load() }
+        let error = settingsError { () throws(SettingsError) in
+            try loader(config: nil, environment: ["QRSCPD_AE_TITLE": "QR"]).load()
+        }
         #expect(error?.key == "port")
     }
 
     @Test func storageDirectoryFromEachSource() throws {
         var flags = CommandLineSettings()
         flags.storageDirectory = "/flag/storage"
-        #expect(try loader(flags: flags, config: nil, environment: Self.portAndTitle).load().storageDirectory == "/flag/storage")
+        #expect(
+            try loader(flags: flags, config: nil, environment: Self.portAndTitle).load().storageDirectory
+                == "/flag/storage")
         let environment = Self.portAndTitle.merging(["QRSCPD_STORAGE_DIR": "/env/storage"]) { $1 }
         #expect(try loader(config: nil, environment: environment).load().storageDirectory == "/env/storage")
         let file = try writeConfig("port: 104\nae_title: QR\nstorage:\n  directory: /file/storage\n")
@@ -62,10 +68,14 @@ struct CommandLineDefaultsTests {
         // No port, AE title or storage directory anywhere: backup-index still finds the index.
         let file = try writeConfig("index:\n  database: /file/index.sqlite\n")
         #expect(try loader(config: file).indexDatabase() == "/file/index.sqlite")
-        #expect(try loader(config: file, environment: ["QRSCPD_INDEX_DB": "/env/index.sqlite"]).indexDatabase() == "/env/index.sqlite")
+        #expect(
+            try loader(config: file, environment: ["QRSCPD_INDEX_DB": "/env/index.sqlite"]).indexDatabase()
+                == "/env/index.sqlite")
         var flags = CommandLineSettings()
         flags.indexDatabase = "/flag/index.sqlite"
-        #expect(try loader(flags: flags, config: file, environment: ["QRSCPD_INDEX_DB": "/env/index.sqlite"]).indexDatabase() == "/flag/index.sqlite")
+        #expect(
+            try loader(flags: flags, config: file, environment: ["QRSCPD_INDEX_DB": "/env/index.sqlite"])
+                .indexDatabase() == "/flag/index.sqlite")
         #expect(try loader(config: nil).indexDatabase() == nil, "in memory: nothing to back up")
         #expect(try loader(config: writeConfig("index: {database: ''}\n")).indexDatabase() == nil)
         // A bad file is still reported as such.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import QRServer
@@ -6,7 +7,8 @@ import Testing
 @Suite("Peers and allowed calling AE titles")
 struct PeersAndPolicyTests {
     @Test func peersFromFile() throws {
-        let path = try writeConfig("""
+        let path = try writeConfig(
+            """
             port: 1
             ae_title: QR
             storage: {directory: /srv/dicom}
@@ -18,11 +20,12 @@ struct PeersAndPolicyTests {
               MY.AE: {host: dotted.example, port: 1}
             """)
         let settings = try loader(config: path).load()
-        #expect(settings.peers == [
-            "STORESCP": PeerAddress(host: "127.0.0.1", port: 11113),
-            "WS1": PeerAddress(host: "ws1.example", port: 104),
-            "MY.AE": PeerAddress(host: "dotted.example", port: 1),
-        ])
+        #expect(
+            settings.peers == [
+                "STORESCP": PeerAddress(host: "127.0.0.1", port: 11113),
+                "WS1": PeerAddress(host: "ws1.example", port: 104),
+                "MY.AE": PeerAddress(host: "dotted.example", port: 1),
+            ])
     }
 
     @Test func peerSpecs() throws {
@@ -31,13 +34,16 @@ struct PeersAndPolicyTests {
         #expect(plain.address == PeerAddress(host: "10.0.0.1", port: 11112))
         let v6 = try SettingsValidation.peer("DEST:[::1]:104")
         #expect(v6.address == PeerAddress(host: "::1", port: 104))
-        for bad in ["DEST", "DEST:host", "DEST:host:0", "DEST:host:x", ":host:104", "THIS_TITLE_IS_TOO_LONG:h:1", "DEST::104"] {
+        for bad in [
+            "DEST", "DEST:host", "DEST:host:0", "DEST:host:x", ":host:104", "THIS_TITLE_IS_TOO_LONG:h:1", "DEST::104",
+        ] {
             #expect(throws: SettingsValidation.Failure.self, "\(bad)") { try SettingsValidation.peer(bad) }
         }
     }
 
     @Test func allowedAELookup() throws {
-        let path = try writeConfig("""
+        let path = try writeConfig(
+            """
             port: 1
             ae_title: QR
             storage: {directory: /srv/dicom}

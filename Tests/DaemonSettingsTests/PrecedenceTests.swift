@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import Logging
@@ -41,7 +42,8 @@ struct PrecedenceTests {
     }
 
     @Test func defaultsApplyWhenNothingElseSays() throws {
-        let settings = try loader(config: writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load()
+        let settings = try loader(config: writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n"))
+            .load()
         #expect(settings.logLevel == .info)
         #expect(settings.maxAssociations == 10, "the default of the tool qrscpd replaces")
         #expect(settings.serverConfiguration.maxAssociations == 10)
@@ -87,25 +89,28 @@ struct PrecedenceTests {
         #expect(settings.duplicatePolicy == .replace)
         #expect(settings.maxAssociations == 7)
         #expect(settings.serverConfiguration.movePendingInterval == .zero, "0: one pending per sub-operation")
-        #expect(settings.peers == [
-            "A": PeerAddress(host: "file", port: 2),
-            "B": PeerAddress(host: "env", port: 4),
-            "C": PeerAddress(host: "env", port: 5),
-        ], "merged per AE title")
+        #expect(
+            settings.peers == [
+                "A": PeerAddress(host: "file", port: 2),
+                "B": PeerAddress(host: "env", port: 4),
+                "C": PeerAddress(host: "env", port: 5),
+            ], "merged per AE title")
         #expect(settings.maxPDU == 65536, "not in the environment: the file's value")
         #expect(settings.allowedCallingAETitles == [.find: ["WS1", "WS2"]], "no variable: the file's value")
     }
 
     @Test func flagsOverrideEnvironmentAndFile() throws {
-        let settings = try loader(flags: Self.flags, config: writeConfig(Self.file), environment: Self.environment).load()
+        let settings = try loader(flags: Self.flags, config: writeConfig(Self.file), environment: Self.environment)
+            .load()
         #expect(settings.port == 3104)
         #expect(settings.logLevel == .error)
         #expect(settings.maxAssociations == 9)
-        #expect(settings.peers == [
-            "A": PeerAddress(host: "flag", port: 1),
-            "B": PeerAddress(host: "env", port: 4),
-            "C": PeerAddress(host: "env", port: 5),
-        ])
+        #expect(
+            settings.peers == [
+                "A": PeerAddress(host: "flag", port: 1),
+                "B": PeerAddress(host: "env", port: 4),
+                "C": PeerAddress(host: "env", port: 5),
+            ])
         #expect(settings.aeTitle == "ENVAE", "no flag: the environment's value")
         #expect(settings.duplicatePolicy == .replace, "no flag: the environment's value")
         #expect(settings.maxPDU == 65536, "neither flag nor variable: the file's value")
@@ -124,11 +129,21 @@ struct PrecedenceTests {
         var flags = CommandLineSettings()
         let environment: [String: String]
         switch option {
-        case "--max-pdu": flags.maxPDU = 4096; environment = [variable: "16384"]
-        case "--bind": flags.bindAddress = "10.0.0.1"; environment = [variable: "10.0.0.2"]
-        case "--timeout": flags.idleTimeout = 11; environment = [variable: "22"]
-        case "--acse-timeout": flags.acseTimeout = 11; environment = [variable: "22"]
-        default: flags.indexDatabase = "/flag/index.sqlite"; environment = [variable: "/env/index.sqlite"]
+        case "--max-pdu":
+            flags.maxPDU = 4096
+            environment = [variable: "16384"]
+        case "--bind":
+            flags.bindAddress = "10.0.0.1"
+            environment = [variable: "10.0.0.2"]
+        case "--timeout":
+            flags.idleTimeout = 11
+            environment = [variable: "22"]
+        case "--acse-timeout":
+            flags.acseTimeout = 11
+            environment = [variable: "22"]
+        default:
+            flags.indexDatabase = "/flag/index.sqlite"
+            environment = [variable: "/env/index.sqlite"]
         }
         let path = try writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n" + fileLine)
         func value(_ s: DaemonSettings) -> String {
@@ -143,22 +158,36 @@ struct PrecedenceTests {
         let fromFlag = value(try loader(flags: flags, config: path, environment: environment).load())
         let fromEnvironment = value(try loader(config: path, environment: environment).load())
         let fromFile = value(try loader(config: path).load())
-        let fromDefault = value(try loader(config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load())
-        #expect(fromFlag != fromEnvironment && fromEnvironment != fromFile && fromFile != fromDefault,
-                "\(option): \(fromFlag) / \(fromEnvironment) / \(fromFile) / \(fromDefault)")
-        #expect(fromFlag == value(try loader(flags: flags, config: nil, environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]).load()))
+        let fromDefault = value(
+            try loader(config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load())
+        #expect(
+            fromFlag != fromEnvironment && fromEnvironment != fromFile && fromFile != fromDefault,
+            "\(option): \(fromFlag) / \(fromEnvironment) / \(fromFile) / \(fromDefault)")
+        #expect(
+            fromFlag
+                == value(
+                    try loader(
+                        flags: flags, config: nil,
+                        environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]
+                    ).load()))
     }
 
     @Test func scanOnlyFromFileOrFlag() throws {
-        let path = try writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\nindex:\n  scan_only: true\n")
+        let path = try writeConfig(
+            "port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\nindex:\n  scan_only: true\n")
         #expect(try loader(config: path).load().scanOnly)
         var flags = CommandLineSettings()
         flags.scanOnly = true
-        #expect(try loader(flags: flags, config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load().scanOnly)
+        #expect(
+            try loader(flags: flags, config: writeConfig("port: 1\nae_title: QR\nstorage: {directory: /srv/dicom}\n"))
+                .load().scanOnly)
     }
 
     @Test func emptyEnvironmentVariablesCountAsUnset() throws {
-        let settings = try loader(config: writeConfig(Self.file), environment: ["QRSCPD_PORT": "", "QRSCPD_LOG_LEVEL": "", "QRSCPD_PEERS": ""]).load()
+        let settings = try loader(
+            config: writeConfig(Self.file),
+            environment: ["QRSCPD_PORT": "", "QRSCPD_LOG_LEVEL": "", "QRSCPD_PEERS": ""]
+        ).load()
         #expect(settings.port == 1104)
         #expect(settings.logLevel == .warning)
         #expect(settings.peers.count == 2)
@@ -166,12 +195,16 @@ struct PrecedenceTests {
 
     @Test func blankFileValuesCountAsUnset() throws {
         let path = try writeConfig("port: 104\nae_title: QR\nlog_level: ~\nlimits:\n  max_pdu:\nstorage:\npeers:\n")
-        let settings = try loader(config: path, environment: ["QRSCPD_LOG_LEVEL": "", "QRSCPD_STORAGE_DIR": "/srv"]).load()
+        let settings = try loader(config: path, environment: ["QRSCPD_LOG_LEVEL": "", "QRSCPD_STORAGE_DIR": "/srv"])
+            .load()
         #expect(settings.logLevel == .info)
         #expect(settings.maxPDU == 262144)
         #expect(settings.peers.isEmpty)
         let empty = try writeConfig("# only comments\n")
-        #expect(try loader(config: empty, environment: ["QRSCPD_PORT": "5", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]).load().port == 5)
+        #expect(
+            try loader(
+                config: empty, environment: ["QRSCPD_PORT": "5", "QRSCPD_AE_TITLE": "QR", "QRSCPD_STORAGE_DIR": "/srv"]
+            ).load().port == 5)
     }
 
     @Test func missingPortOrAETitleIsAnError() throws {
@@ -188,21 +221,37 @@ struct PrecedenceTests {
 
     @Test func configPathChoice() throws {
         let existing = try writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")
-        #expect(SettingsLoader(flags: .init(), explicitConfigPath: "/a.yaml", environment: ["QRSCPD_CONFIG": "/b.yaml"], defaultConfigPath: existing).configPath == "/a.yaml")
-        #expect(SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: ["QRSCPD_CONFIG": "/b.yaml"], defaultConfigPath: existing).configPath == "/b.yaml")
-        #expect(SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: [:], defaultConfigPath: existing).configPath == existing)
-        #expect(SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: [:], defaultConfigPath: "/nonexistent/q.yaml").configPath == nil)
+        #expect(
+            SettingsLoader(
+                flags: .init(), explicitConfigPath: "/a.yaml", environment: ["QRSCPD_CONFIG": "/b.yaml"],
+                defaultConfigPath: existing
+            ).configPath == "/a.yaml")
+        #expect(
+            SettingsLoader(
+                flags: .init(), explicitConfigPath: nil, environment: ["QRSCPD_CONFIG": "/b.yaml"],
+                defaultConfigPath: existing
+            ).configPath == "/b.yaml")
+        #expect(
+            SettingsLoader(flags: .init(), explicitConfigPath: nil, environment: [:], defaultConfigPath: existing)
+                .configPath == existing)
+        #expect(
+            SettingsLoader(
+                flags: .init(), explicitConfigPath: nil, environment: [:], defaultConfigPath: "/nonexistent/q.yaml"
+            ).configPath == nil)
         // The default path, when it exists, is read.
         #expect(try SettingsLoader(flags: .init(), environment: [:], defaultConfigPath: existing).load().port == 104)
     }
 
     @Test func reloadReadsTheChangedFileAndKeepsFlagsAndEnvironment() throws {
-        let path = try writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 8192}\n")
+        let path = try writeConfig(
+            "port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 8192}\n")
         var flags = CommandLineSettings()
         flags.maxAssociations = 3
         let loader = loader(flags: flags, config: path, environment: ["QRSCPD_LOG_LEVEL": "debug"])
         #expect(try loader.load().maxPDU == 8192)
-        try "port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 16384, max_associations: 9}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try
+            "port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\nlog_level: info\nlimits: {max_pdu: 16384, max_associations: 9}\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
         let reloaded = try loader.load()
         #expect(reloaded.maxPDU == 16384)
         #expect(reloaded.maxAssociations == 3)
@@ -210,7 +259,8 @@ struct PrecedenceTests {
     }
 
     @Test func serverConfigurationCarriesEverything() throws {
-        let path = try writeConfig("""
+        let path = try writeConfig(
+            """
             port: 104
             ae_title: QR
             limits: {idle_timeout: 60, acse_timeout: 5, max_pdu: 32768, max_associations: 4}

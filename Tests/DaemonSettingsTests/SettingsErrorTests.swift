@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import Testing
@@ -45,7 +46,8 @@ struct SettingsErrorTests {
     func badValueNamesKeyFileAndLine(index: Int) throws {
         let (text, key) = Self.badValues[index]
         let path = try writeConfig("# a test file\n# with comments\n" + text + "\n")
-        let fileOnly = try #require(settingsError { () throws(SettingsError) in try loader(config: path).load() }, "accepted: \(text)")
+        let fileOnly = try #require(
+            settingsError { () throws(SettingsError) in try loader(config: path).load() }, "accepted: \(text)")
         #expect(fileOnly.source == path)
         #expect(fileOnly.key == key, "\(fileOnly)")
         #expect(fileOnly.line == 3, "\(fileOnly)")
@@ -56,12 +58,15 @@ struct SettingsErrorTests {
     @Test func messagesSayWhatIsWrong() throws {
         func message(_ text: String) throws -> String {
             let path = try writeConfig("port: 104\nae_title: QR\n" + text + "\n")
-            return settingsError { () throws(SettingsError) in try loader(config: path).load() }?.message ?? "(accepted)"
+            return settingsError { () throws(SettingsError) in try loader(config: path).load() }?.message
+                ?? "(accepted)"
         }
         #expect(try message("limits: {max_associations: many}") == "must be an integer, got 'many'")
         #expect(try message("limits: {max_associations: 0}") == "must be at least 1, got 0")
         #expect(try message("storage: {duplicates: merge}") == "must be one of keep, replace, reject; got 'merge'")
-        #expect(try message("log_level: loud") == "must be one of trace, debug, info, notice, warning, error, critical; got 'loud'")
+        #expect(
+            try message("log_level: loud")
+                == "must be one of trace, debug, info, notice, warning, error, critical; got 'loud'")
         #expect(try message("index: {scan_only: maybe}") == "must be true or false, got 'maybe'")
         #expect(try message("limits: {max_pdu: [1]}") == "must be a single value, not a list or mapping")
     }
@@ -79,7 +84,8 @@ struct SettingsErrorTests {
     func unknownKeysAreRejected(index: Int) throws {
         let (text, key) = Self.unknownKeys[index]
         let path = try writeConfig("# a test file\n# with comments\n" + text + "\n")
-        let error = try #require(settingsError { () throws(SettingsError) in try loader(config: path).load() }, "accepted: \(text)")
+        let error = try #require(
+            settingsError { () throws(SettingsError) in try loader(config: path).load() }, "accepted: \(text)")
         #expect(error.key == key)
         #expect(error.source == path)
         #expect(error.line == 3)
@@ -100,8 +106,10 @@ struct SettingsErrorTests {
     }
 
     @Test func explicitConfigThatDoesNotExistIsAnError() throws {
-        let error = try #require(settingsError { () throws(SettingsError) in try loader(config: "/nonexistent/dir/qrscpd.yaml").load() })
-        #expect(error.description == "/nonexistent/dir/qrscpd.yaml: cannot read the config file: No such file or directory")
+        let error = try #require(
+            settingsError { () throws(SettingsError) in try loader(config: "/nonexistent/dir/qrscpd.yaml").load() })
+        #expect(
+            error.description == "/nonexistent/dir/qrscpd.yaml: cannot read the config file: No such file or directory")
     }
 
     /// (variable, bad value, message)
@@ -109,7 +117,10 @@ struct SettingsErrorTests {
         ("QRSCPD_MAX_ASSOCIATIONS", "0", "must be at least 1, got 0"),
         ("QRSCPD_MAX_ASSOCIATIONS", "lots", "must be an integer, got 'lots'"),
         ("QRSCPD_PORT", "99999", "must be between 1 and 65535, got 99999"),
-        ("QRSCPD_AE_TITLE", "THIS_TITLE_IS_TOO_LONG", "AE title must be 1-16 printable ASCII characters without backslash, got 'THIS_TITLE_IS_TOO_LONG'"),
+        (
+            "QRSCPD_AE_TITLE", "THIS_TITLE_IS_TOO_LONG",
+            "AE title must be 1-16 printable ASCII characters without backslash, got 'THIS_TITLE_IS_TOO_LONG'"
+        ),
         ("QRSCPD_LOG_LEVEL", "loud", "must be one of trace, debug, info, notice, warning, error, critical; got 'loud'"),
         ("QRSCPD_DUPLICATES", "merge", "must be one of keep, replace, reject; got 'merge'"),
         ("QRSCPD_STORAGE_LAYOUT", "tree", "must be one of hierarchical, flat; got 'tree'"),
@@ -127,19 +138,25 @@ struct SettingsErrorTests {
         let (variable, value, message) = Self.badVariables[index]
         // The file has a good value for the same setting: the variable still wins, and fails.
         let path = try writeConfig("port: 104\nae_title: QR\nlimits: {max_associations: 3}\n")
-        let error = try #require(settingsError { () throws(SettingsError) in try loader(config: path, environment: [variable: value]).load() }, "accepted \(variable)=\(value)")
+        let error = try #require(
+            settingsError { () throws(SettingsError) in try loader(config: path, environment: [variable: value]).load()
+            }, "accepted \(variable)=\(value)")
         #expect(error.description == "environment: \(variable): \(message)")
     }
 
     @Test func badPeerFlagNamesTheOption() throws {
         var flags = CommandLineSettings()
         flags.peers = ["DEST:host:0"]
-        let error = try #require(settingsError { () throws(SettingsError) in try loader(flags: flags, config: nil, environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR"]).load() })
+        let error = try #require(
+            settingsError { () throws(SettingsError) in
+                try loader(flags: flags, config: nil, environment: ["QRSCPD_PORT": "1", "QRSCPD_AE_TITLE": "QR"]).load()
+            })
         #expect(error.description == "command line: --peer: must be between 1 and 65535, got 0")
     }
 
     @Test func shippedConfigFileLoads() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let path = root.appendingPathComponent("etc/qrscpd/qrscpd.yaml").path
         let settings = try loader(config: path).load()
         #expect(settings.port == 104)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import TestSupport
@@ -21,8 +22,12 @@ func writeConfig(_ text: String) throws -> String {
 }
 
 /// A loader that never falls back to /etc/qrscpd/qrscpd.yaml.
-func loader(flags: CommandLineSettings = CommandLineSettings(), config: String?, environment: [String: String] = [:]) -> SettingsLoader {
-    SettingsLoader(flags: flags, explicitConfigPath: config, environment: environment, defaultConfigPath: "/nonexistent/qrscpd.yaml")
+func loader(flags: CommandLineSettings = CommandLineSettings(), config: String?, environment: [String: String] = [:])
+    -> SettingsLoader
+{
+    SettingsLoader(
+        flags: flags, explicitConfigPath: config, environment: environment,
+        defaultConfigPath: "/nonexistent/qrscpd.yaml")
 }
 
 /// The error `body` throws; `nil` (and so a failed expectation at the caller) when it does not.

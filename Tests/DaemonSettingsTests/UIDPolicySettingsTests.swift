@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DaemonSettings
 import Foundation
 import Testing
@@ -7,11 +8,13 @@ import Testing
 @Suite("Settings: storage.uid_policy")
 struct UIDPolicySettingsTests {
     @Test func strictByDefaultLenientFromFileOrEnvironment() throws {
-        let plain = try loader(config: writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")).load()
+        let plain = try loader(config: writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n"))
+            .load()
         #expect(plain.uidPolicy == .strict)
         #expect(plain.serverConfiguration.store.uidPolicy == .strict)
 
-        let file = try writeConfig("port: 104\nae_title: QR\nstorage:\n  directory: /srv/dicom\n  uid_policy: lenient\n")
+        let file = try writeConfig(
+            "port: 104\nae_title: QR\nstorage:\n  directory: /srv/dicom\n  uid_policy: lenient\n")
         let fromFile = try loader(config: file).load()
         #expect(fromFile.uidPolicy == .lenient)
         #expect(fromFile.serverConfiguration.store.uidPolicy == .lenient)
@@ -22,9 +25,11 @@ struct UIDPolicySettingsTests {
 
     @Test func unknownPolicyIsRefused() throws {
         let path = try writeConfig("port: 104\nae_title: QR\nstorage: {directory: /srv/dicom}\n")
-        let error = try #require(settingsError { () throws(SettingsError) in
-            try loader(config: path, environment: ["QRSCPD_STORAGE_UID_POLICY": "loose"]).load()
-        })
-        #expect(error.description == "environment: QRSCPD_STORAGE_UID_POLICY: must be one of strict, lenient; got 'loose'")
+        let error = try #require(
+            settingsError { () throws(SettingsError) in
+                try loader(config: path, environment: ["QRSCPD_STORAGE_UID_POLICY": "loose"]).load()
+            })
+        #expect(
+            error.description == "environment: QRSCPD_STORAGE_UID_POLICY: must be one of strict, lenient; got 'loose'")
     }
 }

@@ -1,5 +1,6 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
+import Testing
 
 @Suite("HTTP connection states: the whole table")
 struct ConnectionStateTests {
@@ -51,7 +52,10 @@ struct ConnectionStateTests {
         _ = parser.next(Array("GET / HTTP/1.1\r\nHo".utf8)[...])
         #expect(parser.phase == .receivingHead)
         let full = Array("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".utf8)
-        guard case .event(.head, let n) = parser.next(full[...]) else { Issue.record("no head"); return }
+        guard case .event(.head, let n) = parser.next(full[...]) else {
+            Issue.record("no head")
+            return
+        }
         #expect(n == full.count)
         #expect(parser.phase == .receivingBody)
         #expect(parser.next([][...]) == .event(.end, consumed: 0))

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 
 /// Events with body bytes copied and adjacent body pieces joined, so that the same request
@@ -20,7 +21,9 @@ enum Parsed: Equatable, CustomStringConvertible {
 
 /// Feeds `pieces` one after the other into a parser, as a connection's reads would arrive,
 /// keeping unconsumed bytes like the receive buffer does.
-func feed(_ pieces: [[UInt8]], limits: HTTPParserLimits = HTTPParserLimits()) -> (events: [Parsed], leftover: Int, phase: HTTPConnectionState) {
+func feed(_ pieces: [[UInt8]], limits: HTTPParserLimits = HTTPParserLimits()) -> (
+    events: [Parsed], leftover: Int, phase: HTTPConnectionState
+) {
     var parser = HTTPRequestParser(limits: limits)
     var buffer: [UInt8] = []
     var out: [Parsed] = []
@@ -31,7 +34,11 @@ func feed(_ pieces: [[UInt8]], limits: HTTPParserLimits = HTTPParserLimits()) ->
             switch e {
             case .head(let h): out.append(.head(h))
             case .body(let b):
-                if case .body(let prev) = out.last { out[out.count - 1] = .body(prev + b) } else { out.append(.body(Array(b))) }
+                if case .body(let prev) = out.last {
+                    out[out.count - 1] = .body(prev + b)
+                } else {
+                    out.append(.body(Array(b)))
+                }
             case .end: out.append(.end)
             case .error(let err): out.append(.error(err.status))
             }

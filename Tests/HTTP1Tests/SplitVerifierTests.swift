@@ -1,6 +1,7 @@
-import Testing
-import TestSupport
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
+import TestSupport
+import Testing
 
 /// The parser is incremental: how the bytes are cut into reads must not change what it finds.
 @Suite("HTTP/1.1 parser verifier: all at once, byte by byte and random splits agree")
@@ -18,11 +19,13 @@ struct SplitVerifierTests {
         "GET / HTTP/1.1\r\nHost: a\r\n" + String(repeating: "A: 1\r\n", count: 30) + "\r\n",
         "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nshort",
         "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFF\r\n",
-        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n" + String(repeating: "T: 1\r\n", count: 20) + "\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n"
+            + String(repeating: "T: 1\r\n", count: 20) + "\r\n",
         "GET / HTTP/2.0\r\n\r\n",
     ]
-    static let limits = HTTPParserLimits(maxRequestLineLength: 256, maxHeaderBytes: 512, maxHeaderCount: 20,
-                                         maxBodyLength: 4096, maxTrailerBytes: 64, maxChunkLineLength: 32)
+    static let limits = HTTPParserLimits(
+        maxRequestLineLength: 256, maxHeaderBytes: 512, maxHeaderCount: 20,
+        maxBodyLength: 4096, maxTrailerBytes: 64, maxChunkLineLength: 32)
 
     @Test("identical events and leftover for every stream", arguments: 0..<streams.count)
     func splits(index: Int) {
@@ -52,10 +55,11 @@ struct SplitVerifierTests {
     @Test("the first stream gives the events it should")
     func expectedEvents() {
         let events = feed([Array(Self.streams[0].utf8)], limits: Self.limits).events
-        #expect(events.map(\.description) == [
-            "head(GET /a)", "end", "head(POST /b)", "body(0123456789)", "end",
-            "head(POST /c)", "body(abc0123456789abcdef)", "end", "head(GET /d)", "end", "head(GET /e)", "end",
-        ])
+        #expect(
+            events.map(\.description) == [
+                "head(GET /a)", "end", "head(POST /b)", "body(0123456789)", "end",
+                "head(POST /c)", "body(abc0123456789abcdef)", "end", "head(GET /d)", "end", "head(GET /e)", "end",
+            ])
     }
 
     @Test("seeded random bytes and mutated requests never trap and always end in a known state (20,000 runs)")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -16,19 +17,29 @@ final class BadInputTests {
     deinit { daemon.stop() }
 
     /// The daemon answered with nothing or an A-ABORT, then closed the connection.
-    private func expectAbortedAndClosed(_ socket: RawDICOMSocket, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    private func expectAbortedAndClosed(
+        _ socket: RawDICOMSocket, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let (bytes, closed) = socket.receiveUntilClosed(timeout: 10)
         #expect(closed, "\(what): connection left open", sourceLocation: sourceLocation)
         if !bytes.isEmpty {
-            #expect(bytes.first == 0x07, "\(what): expected A-ABORT, got \(bytes.prefix(10))", sourceLocation: sourceLocation)
-            #expect(bytes.count == 10, "\(what): A-ABORT is 10 bytes, got \(bytes.count)", sourceLocation: sourceLocation)
-            if bytes.count == 10 { #expect(bytes[8] == 2, "\(what): abort source should be the provider (2)", sourceLocation: sourceLocation) }
+            #expect(
+                bytes.first == 0x07, "\(what): expected A-ABORT, got \(bytes.prefix(10))",
+                sourceLocation: sourceLocation)
+            #expect(
+                bytes.count == 10, "\(what): A-ABORT is 10 bytes, got \(bytes.count)", sourceLocation: sourceLocation)
+            if bytes.count == 10 {
+                #expect(
+                    bytes[8] == 2, "\(what): abort source should be the provider (2)", sourceLocation: sourceLocation)
+            }
         }
     }
 
     private func expectStillServing(sourceLocation: SourceLocation = #_sourceLocation) {
         let echo = daemon.echoWithDCMTK()
-        #expect(echo.succeeded, "C-ECHO after bad input failed: \(echo.transcript)\n--- daemon\n\(daemon.log)", sourceLocation: sourceLocation)
+        #expect(
+            echo.succeeded, "C-ECHO after bad input failed: \(echo.transcript)\n--- daemon\n\(daemon.log)",
+            sourceLocation: sourceLocation)
     }
 
     @Test("Garbage instead of an A-ASSOCIATE-RQ (an HTTP request) is aborted and closed")
@@ -39,7 +50,8 @@ final class BadInputTests {
         expectStillServing()
     }
 
-    @Test("A PDU length of 0xFFFFFFFF is never allocated: A-ABORT and close (UL-04)", arguments: [0x01, 0x04] as [UInt8])
+    @Test(
+        "A PDU length of 0xFFFFFFFF is never allocated: A-ABORT and close (UL-04)", arguments: [0x01, 0x04] as [UInt8])
     func hugeLength(type: UInt8) throws {
         let socket = try RawDICOMSocket(port: daemon.port)
         socket.send([type, 0, 0xFF, 0xFF, 0xFF, 0xFF] + Array(repeating: 0x41, count: 64))
@@ -73,7 +85,8 @@ final class BadInputTests {
     @Test("P-DATA-TF before association is aborted (Sta2 + Evt10)")
     func pDataBeforeAssociation() throws {
         let socket = try RawDICOMSocket(port: daemon.port)
-        socket.send(HandMadePDUs.pData(contextID: 1, controlHeader: 0x03, fragment: HandMadePDUs.echoCommand(messageID: 1)))
+        socket.send(
+            HandMadePDUs.pData(contextID: 1, controlHeader: 0x03, fragment: HandMadePDUs.echoCommand(messageID: 1)))
         expectAbortedAndClosed(socket, "P-DATA before association")
         expectStillServing()
     }
@@ -114,7 +127,8 @@ final class BadInputTests {
         socket.send(HandMadePDUs.associateRequest(called: daemon.aeTitle))
         let accept = try #require(socket.receivePDU())
         #expect(accept.type == 0x02)
-        socket.send(HandMadePDUs.pData(contextID: 1, controlHeader: 0x03, fragment: HandMadePDUs.echoCommand(messageID: 7)))
+        socket.send(
+            HandMadePDUs.pData(contextID: 1, controlHeader: 0x03, fragment: HandMadePDUs.echoCommand(messageID: 7)))
         let response = try #require(socket.receivePDU())
         #expect(response.type == 0x04)
         // Status (0000,0900) = 0000 and Message ID Being Responded To (0000,0120) = 7.
@@ -130,10 +144,13 @@ final class BadInputTests {
     @Test("Contexts that are all unacceptable are each answered in an A-ASSOCIATE-AC (UL-10, UL-11)")
     func nothingAcceptable() throws {
         let socket = try RawDICOMSocket(port: daemon.port)
-        socket.send(HandMadePDUs.associateRequest(called: daemon.aeTitle, contexts: [
-            ("1.2.826.0.1.3680043.10.1489.999.1", [HandMadePDUs.implicitVRLittleEndian]),
-            (HandMadePDUs.verificationSOPClass, ["1.2.840.10008.1.2.4.50"]),
-        ]))
+        socket.send(
+            HandMadePDUs.associateRequest(
+                called: daemon.aeTitle,
+                contexts: [
+                    ("1.2.826.0.1.3680043.10.1489.999.1", [HandMadePDUs.implicitVRLittleEndian]),
+                    (HandMadePDUs.verificationSOPClass, ["1.2.840.10008.1.2.4.50"]),
+                ]))
         let accept = try #require(socket.receivePDU())
         #expect(accept.type == 0x02)
         // Presentation context items 21H: id 1 result 3, id 3 result 4.
@@ -202,7 +219,10 @@ final class BadInputTests {
         }
         let sockets = try (0..<20).map { _ in try RawDICOMSocket(port: daemon.port) }
         for socket in sockets { socket.send(HandMadePDUs.associateRequest(called: daemon.aeTitle)) }
-        for socket in sockets { _ = socket.receivePDU(); socket.close() }
+        for socket in sockets {
+            _ = socket.receivePDU()
+            socket.close()
+        }
     }
 
     /// Context ID → result of every 21H item in an A-ASSOCIATE-AC body.
@@ -222,7 +242,9 @@ final class BadInputTests {
 extension Array where Element == UInt8 {
     func containsSubsequence(_ needle: [UInt8]) -> Bool {
         guard needle.count <= count else { return false }
-        for start in 0...(count - needle.count) where self[start..<start + needle.count].elementsEqual(needle) { return true }
+        for start in 0...(count - needle.count) where self[start..<start + needle.count].elementsEqual(needle) {
+            return true
+        }
         return false
     }
 }

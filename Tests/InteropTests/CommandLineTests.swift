@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The command line as users of the tool qrscpd replaces know it (issue 18), the start-up
@@ -24,11 +25,14 @@ struct CommandLineTests {
     func storageDirectoryIsRequired() throws {
         let scratch = try LifecycleScratch()
         let config = try Self.emptyConfig(in: scratch)
-        let result = try LaunchedDaemon.runToExit(arguments: ["11112", "MY_PACS"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
+        let result = try LaunchedDaemon.runToExit(
+            arguments: ["11112", "MY_PACS"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
         #expect(result.status == 1, "\(result.stderr)")
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.first == "Error: --storage-dir is required", "\(result.stderr)")
-        #expect(lines.count >= 2 && lines[1].hasPrefix("Usage: qrscpd ") && lines[1].contains("--storage-dir"), "no usage:\n\(result.stderr)")
+        #expect(
+            lines.count >= 2 && lines[1].hasPrefix("Usage: qrscpd ") && lines[1].contains("--storage-dir"),
+            "no usage:\n\(result.stderr)")
         #expect(!result.stdout.contains("listening"), "\(result.stdout)")
     }
 
@@ -36,14 +40,20 @@ struct CommandLineTests {
     func storageDirectoryFromEnvironmentOrFile() throws {
         let scratch = try LifecycleScratch()
         let config = scratch.path + "/storage.yaml"
-        try "storage:\n  directory: \(scratch.path)/from-file\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "storage:\n  directory: \(scratch.path)/from-file\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
         let sources: [([String], [String: String], String)] = [
-            ([], ["QRSCPD_CONFIG": try Self.emptyConfig(in: scratch), "QRSCPD_STORAGE_DIR": scratch.path + "/from-env"], "from-env"),
+            (
+                [],
+                ["QRSCPD_CONFIG": try Self.emptyConfig(in: scratch), "QRSCPD_STORAGE_DIR": scratch.path + "/from-env"],
+                "from-env"
+            ),
             (["--config", config], [:], "from-file"),
         ]
         for (extra, environment, directory) in sources {
             let port = try freeLoopbackPort()
-            let daemon = try LaunchedDaemon(arguments: ["\(port)", "MY_PACS"] + extra, environment: environment, scratch: scratch)
+            let daemon = try LaunchedDaemon(
+                arguments: ["\(port)", "MY_PACS"] + extra, environment: environment, scratch: scratch)
             defer { daemon.kill() }
             try daemon.waitUntilListening(port: port)
             #expect(daemon.stdout.contains("storage          \(scratch.path)/\(directory)"), "\(daemon.output)")
@@ -62,7 +72,9 @@ struct CommandLineTests {
         )
         defer { daemon.kill() }
         try daemon.waitUntilListening(port: port)
-        let table = daemon.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        let table = daemon.stdout.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        }
         #expect(table.contains("max associations 10"), "\(daemon.output)")
         #expect(table.contains("idle timeout 300 s"), "\(daemon.output)")
         kill(daemon.pid, SIGTERM)
@@ -75,10 +87,15 @@ struct CommandLineTests {
         for arguments in [["--help"], ["serve", "--help"], ["11112", "MY_PACS", "--help"]] {
             let result = try LaunchedDaemon.runToExit(arguments: arguments, environment: [:], scratch: scratch)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
-            let help = result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
-            #expect(help.contains("--max-assoc <max-assoc> Most associations served at once (default 10)"), "\(arguments):\n\(result.stdout)")
+            let help = result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(
+                separator: " ")
+            #expect(
+                help.contains("--max-assoc <max-assoc> Most associations served at once (default 10)"),
+                "\(arguments):\n\(result.stdout)")
             #expect(help.contains("(default 300; 0 = never)"), "\(arguments):\n\(result.stdout)")
-            #expect(help.contains("--storage-dir <storage-dir>") && help.contains("(required;"), "\(arguments):\n\(result.stdout)")
+            #expect(
+                help.contains("--storage-dir <storage-dir>") && help.contains("(required;"),
+                "\(arguments):\n\(result.stdout)")
             #expect(help.contains("backup-index"), "\(arguments):\n\(result.stdout)")
         }
     }
@@ -86,7 +103,9 @@ struct CommandLineTests {
     @Test("--version prints QRServerVersion.string, the one definition of the version")
     func versionIsTheOneDefinition() throws {
         // The Debian package helper reads the version from the same line.
-        let source = try String(contentsOf: PackagePaths.root.appendingPathComponent("Sources/QRServer/QRServerVersion.swift"), encoding: .utf8)
+        let source = try String(
+            contentsOf: PackagePaths.root.appendingPathComponent("Sources/QRServer/QRServerVersion.swift"),
+            encoding: .utf8)
         let definitions = source.matches(of: #/public static let string = "([^"]+)"/#)
         try #require(definitions.count == 1, "QRServerVersion.string must be defined exactly once")
         let version = String(definitions[0].output.1)
@@ -104,12 +123,15 @@ struct CommandLineTests {
     /// missing capability makes the test fail rather than skip.
     static let canUnshareMounts: Bool = {
         guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { return false }
-        let probe = ExternalTool.run("/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", "mount -t tmpfs tmpfs /run"], timeout: 20)
+        let probe = ExternalTool.run(
+            "/usr/bin/unshare", ["--mount", "--propagation", "private", "/bin/sh", "-c", "mount -t tmpfs tmpfs /run"],
+            timeout: 20)
         return probe.succeeded
     }()
 
-    @Test("Under journald the start-up summary is ONE entry: a readable MESSAGE and the settings as fields",
-          .enabled(if: canUnshareMounts || InteropPolicy.isCI, "needs root and unshare --mount"))
+    @Test(
+        "Under journald the start-up summary is ONE entry: a readable MESSAGE and the settings as fields",
+        .enabled(if: canUnshareMounts || InteropPolicy.isCI, "needs root and unshare --mount"))
     func journaldStartupSummaryIsOneEntry() throws {
         let scratch = try LifecycleScratch()
         // Our datagram socket plays journald: bound here, bind-mounted over
@@ -123,13 +145,17 @@ struct CommandLineTests {
             """
         let daemon = try LaunchedDaemon(
             executable: "/usr/bin/unshare",
-            arguments: ["--mount", "--propagation", "private", "/bin/sh", "-c", script, journal.path,
-                        PackagePaths.daemonBinary, "\(port)", "MY_PACS", "--storage-dir", storage],
+            arguments: [
+                "--mount", "--propagation", "private", "/bin/sh", "-c", script, journal.path,
+                PackagePaths.daemonBinary, "\(port)", "MY_PACS", "--storage-dir", storage,
+            ],
             environment: ["QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)], scratch: scratch, stderrIsJournal: true
         )
         defer { daemon.kill() }
         try daemon.waitUntilListening(port: port)
-        let summary = try #require(Self.waitForEntry(in: journal, withField: "QRSCPD_AE_TITLE", timeout: 20), "no start-up entry\n\(daemon.output)")
+        let summary = try #require(
+            Self.waitForEntry(in: journal, withField: "QRSCPD_AE_TITLE", timeout: 20),
+            "no start-up entry\n\(daemon.output)")
         kill(daemon.pid, SIGTERM)
         #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
 
@@ -146,11 +172,19 @@ struct CommandLineTests {
         #expect(fields["QRSCPD_TIMEOUT"] == "300")
         #expect(fields["QRSCPD_VERSION"].map { !$0.isEmpty } == true)
         let message = try #require(fields["MESSAGE"])
-        #expect(message.contains("listening on 0.0.0.0:\(port)") && message.contains("AE title MY_PACS") && message.contains("storage \(storage)"), "\(message)")
+        #expect(
+            message.contains("listening on 0.0.0.0:\(port)") && message.contains("AE title MY_PACS")
+                && message.contains("storage \(storage)"), "\(message)")
         // Not the table line by line, and no second "ready" entry.
-        #expect(!entries.contains { ($0["MESSAGE"] ?? "").hasPrefix("AE title") || ($0["MESSAGE"] ?? "").hasPrefix("  ") }, "\(entries)")
-        #expect(entries.filter { ($0["MESSAGE"] ?? "") == "ready" || ($0["MESSAGE"] ?? "").contains("listening on") }.count == 1, "\(entries)")
-        #expect(!daemon.stdout.contains("AE title"), "the table went to stdout, which systemd also sends to the journal:\n\(daemon.stdout)")
+        #expect(
+            !entries.contains { ($0["MESSAGE"] ?? "").hasPrefix("AE title") || ($0["MESSAGE"] ?? "").hasPrefix("  ") },
+            "\(entries)")
+        #expect(
+            entries.filter { ($0["MESSAGE"] ?? "") == "ready" || ($0["MESSAGE"] ?? "").contains("listening on") }.count
+                == 1, "\(entries)")
+        #expect(
+            !daemon.stdout.contains("AE title"),
+            "the table went to stdout, which systemd also sends to the journal:\n\(daemon.stdout)")
     }
 
     /// The first datagram with `field`, polled until `timeout`.
@@ -169,15 +203,17 @@ struct CommandLineTests {
         var fields: [String: String] = [:]
         for line in datagram.split(separator: "\n") {
             guard let equals = line.firstIndex(of: "=") else { continue }
-            fields[String(line[..<equals])] = fields[String(line[..<equals])] ?? String(line[line.index(after: equals)...])
+            fields[String(line[..<equals])] =
+                fields[String(line[..<equals])] ?? String(line[line.index(after: equals)...])
         }
         return fields
     }
 
     // MARK: backup-index
 
-    @Test("backup-index copies the live index of a running daemon: every scanned and stored instance is in the copy",
-          .enabled(if: InteropPolicy.enabled(requiring: "/usr/bin/storescu", "/usr/bin/python3")))
+    @Test(
+        "backup-index copies the live index of a running daemon: every scanned and stored instance is in the copy",
+        .enabled(if: InteropPolicy.enabled(requiring: "/usr/bin/storescu", "/usr/bin/python3")))
     func backupIndexOfARunningDaemon() throws {
         let scratch = try LifecycleScratch()
         let storage = scratch.path + "/storage"
@@ -192,7 +228,8 @@ struct CommandLineTests {
         let port = try freeLoopbackPort()
         let daemon = try LaunchedDaemon(
             arguments: ["\(port)", "QRSCPD", "--storage-dir", storage, "--index-db", index],
-            environment: ["NOTIFY_SOCKET": notify.path, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)], scratch: scratch
+            environment: ["NOTIFY_SOCKET": notify.path, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)],
+            scratch: scratch
         )
         defer { daemon.kill() }
         _ = try #require(notify.wait(for: "READY=1", timeout: 20), "\(daemon.output)")
@@ -204,7 +241,8 @@ struct CommandLineTests {
             series: "1.2.826.0.1.3680043.10.1489.18.1.1", instanceBase: "1.2.826.0.1.3680043.10.1489.18.1.1"
         )
         for i in 1...4 { expected.insert("1.2.826.0.1.3680043.10.1489.18.1.1.\(i)") }
-        let store = ExternalTool.run("/usr/bin/storescu", ["-aec", "QRSCPD", "-to", "30", "127.0.0.1", "\(port)"] + files, timeout: 120)
+        let store = ExternalTool.run(
+            "/usr/bin/storescu", ["-aec", "QRSCPD", "-to", "30", "127.0.0.1", "\(port)"] + files, timeout: 120)
         try #require(store.succeeded, "\(store.transcript)")
 
         let copy = scratch.path + "/backups/index-copy.sqlite"
@@ -212,7 +250,8 @@ struct CommandLineTests {
         // The index path comes from the same sources as the daemon's: here QRSCPD_INDEX_DB.
         let backup = try LaunchedDaemon.runToExit(
             arguments: ["backup-index", copy],
-            environment: ["QRSCPD_INDEX_DB": index, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)], scratch: scratch
+            environment: ["QRSCPD_INDEX_DB": index, "QRSCPD_CONFIG": try Self.emptyConfig(in: scratch)],
+            scratch: scratch
         )
         #expect(backup.status == 0, "\(backup.stderr)")
         #expect(backup.stdout.contains("backed up \(index) to \(copy)"), "\(backup.stdout)")
@@ -221,13 +260,18 @@ struct CommandLineTests {
         let beside = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/backups")
         #expect(beside == ["index-copy.sqlite"], "\(beside)")
 
-        let rows = ExternalTool.run("/usr/bin/python3", ["-c", """
-            import sqlite3, sys
-            db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-            print(db.execute("PRAGMA journal_mode").fetchone()[0])
-            for (uid,) in db.execute("SELECT sop_uid FROM instance"):
-                print(uid)
-            """, copy])
+        let rows = ExternalTool.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import sqlite3, sys
+                db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+                print(db.execute("PRAGMA journal_mode").fetchone()[0])
+                for (uid,) in db.execute("SELECT sop_uid FROM instance"):
+                    print(uid)
+                """, copy,
+            ])
         try #require(rows.succeeded, "\(rows.transcript)")
         let lines = rows.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first == "delete", "the copy is not in WAL mode: \(lines.first ?? "")")
@@ -239,7 +283,10 @@ struct CommandLineTests {
             in: URL(fileURLWithPath: incoming + "-2"), count: 1, study: "1.2.826.0.1.3680043.10.1489.18.2",
             series: "1.2.826.0.1.3680043.10.1489.18.2.1", instanceBase: "1.2.826.0.1.3680043.10.1489.18.2.1"
         )
-        #expect(ExternalTool.run("/usr/bin/storescu", ["-aec", "QRSCPD", "-to", "30", "127.0.0.1", "\(port)"] + more, timeout: 120).succeeded)
+        #expect(
+            ExternalTool.run(
+                "/usr/bin/storescu", ["-aec", "QRSCPD", "-to", "30", "127.0.0.1", "\(port)"] + more, timeout: 120
+            ).succeeded)
         kill(daemon.pid, SIGTERM)
         #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
     }
@@ -248,7 +295,9 @@ struct CommandLineTests {
     func backupIndexErrors() throws {
         let scratch = try LifecycleScratch()
         let config = try Self.emptyConfig(in: scratch)
-        let none = try LaunchedDaemon.runToExit(arguments: ["backup-index", scratch.path + "/copy"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
+        let none = try LaunchedDaemon.runToExit(
+            arguments: ["backup-index", scratch.path + "/copy"], environment: ["QRSCPD_CONFIG": config],
+            scratch: scratch)
         #expect(none.status == 1)
         #expect(none.stderr.contains("no index file to back up"), "\(none.stderr)")
         let missing = try LaunchedDaemon.runToExit(
@@ -267,7 +316,8 @@ struct CommandLineTests {
         #expect(itself.status == 2)
         #expect(itself.stderr.contains("is the live index itself"), "\(itself.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: live)).isEmpty, "the live index was written")
-        let usage = try LaunchedDaemon.runToExit(arguments: ["backup-index"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
+        let usage = try LaunchedDaemon.runToExit(
+            arguments: ["backup-index"], environment: ["QRSCPD_CONFIG": config], scratch: scratch)
         #expect(usage.status == 1)
         #expect(usage.stderr.contains("Usage: qrscpd backup-index"), "\(usage.stderr)")
     }

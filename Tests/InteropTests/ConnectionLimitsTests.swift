@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What one connection, and many, may cost the daemon (issue 17, docs/LIMITS.md): memory in
@@ -16,7 +17,9 @@ struct ConnectionLimitsTests {
     /// a few KiB of a PDU (docs/LIMITS.md); one page per segment would be about 80 MiB.
     static let dripGrowthBoundKiB = 16 * 1024
 
-    @Test("Peers dripping a 200,000-byte PDU one byte per segment cost their bytes, not their segments, and are dropped for lack of progress")
+    @Test(
+        "Peers dripping a 200,000-byte PDU one byte per segment cost their bytes, not their segments, and are dropped for lack of progress"
+    )
     func slowDrip() throws {
         guard ExternalTool.require("/usr/bin/echoscu") else { return }
         let daemon = try DaemonProcess(arguments: ["--acse-timeout", "10", "--timeout", "3"])
@@ -51,22 +54,28 @@ struct ConnectionLimitsTests {
         // No complete PDU: each connection is closed (ARTIM before association, the idle
         // timeout inside), whatever it sent byte by byte.
         for (index, socket) in drippers.enumerated() {
-            #expect(socket.receiveUntilClosed(timeout: 30).closed, "dripper \(index) left open\n\(daemon.log.suffix(3000))")
+            #expect(
+                socket.receiveUntilClosed(timeout: 30).closed, "dripper \(index) left open\n\(daemon.log.suffix(3000))")
         }
         let log = daemon.log
         #expect(log.contains("ARTIM expired"), "\(log.suffix(3000))")
-        #expect(log.contains("no progress from the peer") && log.contains("a PDU left incomplete"), "\(log.suffix(3000))")
+        #expect(
+            log.contains("no progress from the peer") && log.contains("a PDU left incomplete"), "\(log.suffix(3000))")
         #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log.suffix(2000))")
     }
 
-    @Test("Connections that do not associate are capped apart from --max-assoc: the oldest are closed, C-ECHO still served")
+    @Test(
+        "Connections that do not associate are capped apart from --max-assoc: the oldest are closed, C-ECHO still served"
+    )
     func unassociatedCap() throws {
         guard ExternalTool.require("/usr/bin/echoscu") else { return }
-        let daemon = try DaemonProcess(arguments: ["--acse-timeout", "120", "--max-assoc", "2"],
-                                       environment: ["QRSCPD_MAX_UNASSOCIATED": "8"])
+        let daemon = try DaemonProcess(
+            arguments: ["--acse-timeout", "120", "--max-assoc", "2"],
+            environment: ["QRSCPD_MAX_UNASSOCIATED": "8"])
         let sockets = try (0..<12).map { _ in try RawDICOMSocket(port: daemon.port, timeout: 15) }
         for (index, socket) in sockets.prefix(4).enumerated() {
-            #expect(socket.receiveUntilClosed(timeout: 15).closed, "oldest connection \(index) left open\n\(daemon.log)")
+            #expect(
+                socket.receiveUntilClosed(timeout: 15).closed, "oldest connection \(index) left open\n\(daemon.log)")
         }
         // The newest are still there and are served.
         let newest = try #require(sockets.last)
@@ -84,8 +93,9 @@ struct ConnectionLimitsTests {
         guard ExternalTool.require("/usr/bin/echoscu"), ExternalTool.require("/usr/bin/prlimit") else { return }
         // Soft 40, hard 64: the daemon raises its soft limit to 64, and 300 connections still
         // need far more than that.
-        let daemon = try DaemonProcess(arguments: ["--acse-timeout", "120"],
-                                       launcher: ["/usr/bin/prlimit", "--nofile=40:64", "--"])
+        let daemon = try DaemonProcess(
+            arguments: ["--acse-timeout", "120"],
+            launcher: ["/usr/bin/prlimit", "--nofile=40:64", "--"])
         var idle: [RawDICOMSocket] = []
         let deadline = Date().addingTimeInterval(60)
         for _ in 0..<300 where Date() < deadline {
@@ -95,20 +105,29 @@ struct ConnectionLimitsTests {
         let echo = daemon.echoWithDCMTK()
         #expect(echo.succeeded, "C-ECHO with the descriptor table full: \(echo.transcript)\n\(daemon.log.suffix(3000))")
         let log = daemon.log
-        #expect(log.contains("file descriptor limit raised to the hard limit") && log.contains("to=64"), "\(log.prefix(3000))")
+        #expect(
+            log.contains("file descriptor limit raised to the hard limit") && log.contains("to=64"),
+            "\(log.prefix(3000))")
         #expect(log.contains("out of file descriptors"), "\(log.suffix(3000))")
         for socket in idle { socket.close() }
         #expect(daemon.stop() == 0)
         let stopped = daemon.log
-        #expect(stopped.range(of: "descriptor_exhaustions=[1-9]", options: .regularExpression) != nil, "\(stopped.suffix(2000))")
-        #expect(stopped.range(of: "unassociated_dropped=[1-9]", options: .regularExpression) != nil, "\(stopped.suffix(2000))")
+        #expect(
+            stopped.range(of: "descriptor_exhaustions=[1-9]", options: .regularExpression) != nil,
+            "\(stopped.suffix(2000))")
+        #expect(
+            stopped.range(of: "unassociated_dropped=[1-9]", options: .regularExpression) != nil,
+            "\(stopped.suffix(2000))")
     }
 
-    @Test("With every descriptor held by associations, a new connection is closed at once, not left hanging; service resumes as they end")
+    @Test(
+        "With every descriptor held by associations, a new connection is closed at once, not left hanging; service resumes as they end"
+    )
     func descriptorsHeldByAssociations() throws {
         guard ExternalTool.require("/usr/bin/echoscu"), ExternalTool.require("/usr/bin/prlimit") else { return }
-        let daemon = try DaemonProcess(arguments: ["--max-assoc", "200"],
-                                       launcher: ["/usr/bin/prlimit", "--nofile=32:32", "--"])
+        let daemon = try DaemonProcess(
+            arguments: ["--max-assoc", "200"],
+            launcher: ["/usr/bin/prlimit", "--nofile=32:32", "--"])
         var associations: [RawDICOMSocket] = []
         var shed: RawDICOMSocket?
         for _ in 0..<64 {
@@ -124,7 +143,8 @@ struct ConnectionLimitsTests {
         // Closed by the daemon without a word, not left waiting for a descriptor.
         let (bytes, closed) = refused.receiveUntilClosed(timeout: 10)
         #expect(closed && bytes.isEmpty, "\(daemon.log.suffix(2000))")
-        #expect(daemon.log.contains("cannot accept a connection: out of file descriptors"), "\(daemon.log.suffix(2000))")
+        #expect(
+            daemon.log.contains("cannot accept a connection: out of file descriptors"), "\(daemon.log.suffix(2000))")
 
         // Descriptors come back as associations end, and accepting resumes by itself.
         for socket in associations.prefix(4) {
@@ -136,7 +156,9 @@ struct ConnectionLimitsTests {
         #expect(echo.succeeded, "\(echo.transcript)\n\(daemon.log.suffix(2000))")
         for socket in associations { socket.close() }
         #expect(daemon.stop() == 0)
-        #expect(daemon.log.range(of: "connections_shed=[1-9]", options: .regularExpression) != nil, "\(daemon.log.suffix(2000))")
+        #expect(
+            daemon.log.range(of: "connections_shed=[1-9]", options: .regularExpression) != nil,
+            "\(daemon.log.suffix(2000))")
     }
 
     static func setNoDelay(_ socket: RawDICOMSocket) {

@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// QIDO-RS with dicomweb-client against the daemon on the fixture archive, compared with what
 /// C-FIND (DCMTK's findscu) returns for the same keys; /metrics parsed with prometheus_client
 /// after a known sequence of DIMSE operations.
-@Suite("DICOMweb QIDO-RS and /metrics (dicomweb-client, prometheus_client)", .serialized,
-       .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(5)))
+@Suite(
+    "DICOMweb QIDO-RS and /metrics (dicomweb-client, prometheus_client)", .serialized,
+    .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(5)))
 struct DICOMWebInteropTests {
     /// A search both ways: dicomweb-client arguments and findscu keys (Study Root).
     struct Case: Sendable, CustomStringConvertible {
@@ -25,27 +27,57 @@ struct DICOMWebInteropTests {
     static func cases(_ truth: FixtureTruth) -> [Case] {
         let multi = truth.studies.first { $0.ModalitiesInStudy.count > 1 }!
         let series = truth.series(ofStudy: multi.StudyInstanceUID).first!
-        let study: (String) -> [String] = { ["0008,0052=STUDY", "0020,000D", "0008,0020", "0008,0030", "0008,0050", "0020,0010", "0010,0020"] + [$0] }
+        let study: (String) -> [String] = {
+            ["0008,0052=STUDY", "0020,000D", "0008,0020", "0008,0030", "0008,0050", "0020,0010", "0010,0020"] + [$0]
+        }
         return [
-            Case(name: "studies by PatientID", qido: ["studies", "-f", "PatientID=FX-0001"],
-                 cfind: study("0010,0020=FX-0001"), uid: "0020000D", compared: studyFields),
-            Case(name: "studies by a date range", qido: ["studies", "-f", "StudyDate=20240101-20240229"],
-                 cfind: study("0008,0020=20240101-20240229"), uid: "0020000D", compared: studyFields),
-            Case(name: "studies by a name wild card", qido: ["studies", "-f", "PatientName=DOE*"],
-                 cfind: study("0010,0010=DOE*"), uid: "0020000D", compared: studyFields),
-            Case(name: "studies by fuzzy name (a case-insensitive prefix)", qido: ["studies", "-f", "PatientName=doe", "--fuzzy"],
-                 cfind: study("0010,0010=doe*"), uid: "0020000D", compared: studyFields),
-            Case(name: "studies by tag 00080061 (Modalities in Study)", qido: ["studies", "-f", "00080061=MR"],
-                 cfind: study("0008,0061=MR"), uid: "0020000D", compared: studyFields),
-            Case(name: "studies by a UID list", qido: ["studies", "-f", "StudyInstanceUID=\(truth.studies[0].StudyInstanceUID),\(truth.studies[1].StudyInstanceUID)"],
-                 cfind: ["0008,0052=STUDY", "0020,000D=\(truth.studies[0].StudyInstanceUID)\\\(truth.studies[1].StudyInstanceUID)", "0008,0020", "0008,0030", "0008,0050", "0020,0010", "0010,0020"],
-                 uid: "0020000D", compared: studyFields),
-            Case(name: "series of a study by modality", qido: ["series", "--study", multi.StudyInstanceUID, "-f", "Modality=MR", "--field", "0008103E"],
-                 cfind: ["0008,0052=SERIES", "0020,000D=\(multi.StudyInstanceUID)", "0008,0060=MR", "0020,000E", "0020,0011", "0008,103E"],
-                 uid: "0020000E", compared: ["00080060", "00200011", "0008103E"]),
-            Case(name: "instances of a series, includefield=all", qido: ["instances", "--study", multi.StudyInstanceUID, "--series", series.SeriesInstanceUID, "--field", "all"],
-                 cfind: ["0008,0052=IMAGE", "0020,000D=\(multi.StudyInstanceUID)", "0020,000E=\(series.SeriesInstanceUID)", "0008,0018", "0008,0016", "0020,0013"],
-                 uid: "00080018", compared: ["00080016", "00200013"]),
+            Case(
+                name: "studies by PatientID", qido: ["studies", "-f", "PatientID=FX-0001"],
+                cfind: study("0010,0020=FX-0001"), uid: "0020000D", compared: studyFields),
+            Case(
+                name: "studies by a date range", qido: ["studies", "-f", "StudyDate=20240101-20240229"],
+                cfind: study("0008,0020=20240101-20240229"), uid: "0020000D", compared: studyFields),
+            Case(
+                name: "studies by a name wild card", qido: ["studies", "-f", "PatientName=DOE*"],
+                cfind: study("0010,0010=DOE*"), uid: "0020000D", compared: studyFields),
+            Case(
+                name: "studies by fuzzy name (a case-insensitive prefix)",
+                qido: ["studies", "-f", "PatientName=doe", "--fuzzy"],
+                cfind: study("0010,0010=doe*"), uid: "0020000D", compared: studyFields),
+            Case(
+                name: "studies by tag 00080061 (Modalities in Study)", qido: ["studies", "-f", "00080061=MR"],
+                cfind: study("0008,0061=MR"), uid: "0020000D", compared: studyFields),
+            Case(
+                name: "studies by a UID list",
+                qido: [
+                    "studies", "-f",
+                    "StudyInstanceUID=\(truth.studies[0].StudyInstanceUID),\(truth.studies[1].StudyInstanceUID)",
+                ],
+                cfind: [
+                    "0008,0052=STUDY",
+                    "0020,000D=\(truth.studies[0].StudyInstanceUID)\\\(truth.studies[1].StudyInstanceUID)", "0008,0020",
+                    "0008,0030", "0008,0050", "0020,0010", "0010,0020",
+                ],
+                uid: "0020000D", compared: studyFields),
+            Case(
+                name: "series of a study by modality",
+                qido: ["series", "--study", multi.StudyInstanceUID, "-f", "Modality=MR", "--field", "0008103E"],
+                cfind: [
+                    "0008,0052=SERIES", "0020,000D=\(multi.StudyInstanceUID)", "0008,0060=MR", "0020,000E", "0020,0011",
+                    "0008,103E",
+                ],
+                uid: "0020000E", compared: ["00080060", "00200011", "0008103E"]),
+            Case(
+                name: "instances of a series, includefield=all",
+                qido: [
+                    "instances", "--study", multi.StudyInstanceUID, "--series", series.SeriesInstanceUID, "--field",
+                    "all",
+                ],
+                cfind: [
+                    "0008,0052=IMAGE", "0020,000D=\(multi.StudyInstanceUID)", "0020,000E=\(series.SeriesInstanceUID)",
+                    "0008,0018", "0008,0016", "0020,0013",
+                ],
+                uid: "00080018", compared: ["00080016", "00200013"]),
         ]
     }
 
@@ -56,7 +88,8 @@ struct DICOMWebInteropTests {
         for c in Self.cases(truth) {
             let (result, json) = web.search(c.qido)
             let results = try #require(json?["results"] as? [[String: Any]], "\(c): \(result.transcript)")
-            let found = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot, keys: c.cfind)
+            let found = FindRunner.run(
+                .dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot, keys: c.cfind)
             #expect(found.finalStatus == "0000", "\(c): \(found)")
             #expect(!found.matches.isEmpty, "\(c): the case must match something")
             let key = Self.findKey(c.uid)
@@ -78,7 +111,9 @@ struct DICOMWebInteropTests {
         let web = try WebDaemon(storageDirectory: try FixtureArchive.master(), expectedInstances: truth.instances.count)
         let (_, ct) = web.search(["series", "-f", "Modality=CT"])
         let ctSeries = try #require(ct?["results"] as? [[String: Any]])
-        #expect(Set(ctSeries.map { "\($0["0020000E"] ?? "")" }) == Set(truth.series.filter { $0.Modality == "CT" }.map(\.SeriesInstanceUID)))
+        #expect(
+            Set(ctSeries.map { "\($0["0020000E"] ?? "")" })
+                == Set(truth.series.filter { $0.Modality == "CT" }.map(\.SeriesInstanceUID)))
         #expect(ctSeries.allSatisfy { $0["00100020"] != nil }, "a search across studies returns the study's attributes")
 
         var paged: [String] = []
@@ -97,12 +132,15 @@ struct DICOMWebInteropTests {
         let zero = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/dicom-web/studies?limit=0")
         #expect(zero.stdout == "204", "limit=0 returns nothing")
 
-        for (query, words) in [("Foo=1", "Foo"), ("SOPInstanceUID=1", "IMAGE level"), ("limit=-1", "limit"),
-                               ("00091001=x", "private"), ("fuzzymatching=maybe", "fuzzymatching")] {
+        for (query, words) in [
+            ("Foo=1", "Foo"), ("SOPInstanceUID=1", "IMAGE level"), ("limit=-1", "limit"),
+            ("00091001=x", "private"), ("fuzzymatching=maybe", "fuzzymatching"),
+        ] {
             let bad = web.curl(["-w", "\n%{http_code}"], path: "/dicom-web/studies?\(query)")
             #expect(bad.stdout.hasSuffix("\n400") && bad.stdout.contains(words), "\(query): \(bad.transcript)")
         }
-        let notJSON = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "Accept: application/xml"], path: "/dicom-web/studies")
+        let notJSON = web.curl(
+            ["-o", "/dev/null", "-w", "%{http_code}", "-H", "Accept: application/xml"], path: "/dicom-web/studies")
         #expect(notJSON.stdout == "406")
     }
 
@@ -118,14 +156,17 @@ struct DICOMWebInteropTests {
 
         #expect(web.daemon.echoWithDCMTK().succeeded)
         #expect(web.daemon.echoWithDCMTK().succeeded)
-        let ok = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
-                                keys: ["0008,0052=STUDY", "0020,000D"])
+        let ok = FindRunner.run(
+            .dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
+            keys: ["0008,0052=STUDY", "0020,000D"])
         #expect(ok.finalStatus == "0000", "\(ok)")
-        let refused = FindRunner.run(.dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
-                                     keys: ["0008,0052=BOGUS", "0020,000D"])
+        let refused = FindRunner.run(
+            .dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
+            keys: ["0008,0052=BOGUS", "0020,000D"])
         #expect(refused.finalStatus == "A900", "\(refused)")
         let file = try FixtureArchive.master().appendingPathComponent(truth.instances[0].path).path
-        let store = ExternalTool.run("/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)", file], timeout: 60)
+        let store = ExternalTool.run(
+            "/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)", file], timeout: 60)
         #expect(store.succeeded, "\(store.transcript)")
 
         let after = try web.scrape()

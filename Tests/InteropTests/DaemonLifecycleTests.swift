@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real qrscpd binary under a fake service manager: a datagram socket at NOTIFY_SOCKET,
@@ -21,7 +22,8 @@ struct DaemonLifecycleTests {
         let port = try freeLoopbackPort()
         let config = scratch.path + "/qrscpd.yaml"
         // Port and AE title come from the file only: the positional arguments are omitted.
-        try Self.config(port: port, allowed: ["GOOD"], logLevel: "info").write(toFile: config, atomically: true, encoding: .utf8)
+        try Self.config(port: port, allowed: ["GOOD"], logLevel: "info").write(
+            toFile: config, atomically: true, encoding: .utf8)
 
         let daemon = try LaunchedDaemon(
             arguments: ["--config", config, "--storage-dir", scratch.path + "/storage"],
@@ -46,7 +48,8 @@ struct DaemonLifecycleTests {
         let firstPing = notify.wait(for: "WATCHDOG=1", from: pingStart, timeout: 2)
         #expect(firstPing != nil, "no WATCHDOG=1 within 2 s")
         if let firstPing {
-            #expect(notify.wait(for: "WATCHDOG=1", from: firstPing.index + 1, timeout: 2) != nil, "no second WATCHDOG=1")
+            #expect(
+                notify.wait(for: "WATCHDOG=1", from: firstPing.index + 1, timeout: 2) != nil, "no second WATCHDOG=1")
         }
 
         // Calling AE policy: allowed for no service → A-ASSOCIATE-RJ 1/1/3.
@@ -54,27 +57,32 @@ struct DaemonLifecycleTests {
         #expect(Self.associate(port: port, calling: "NEWCOMER") == .rejected(result: 1, source: 1, reason: 3))
 
         // SIGHUP with a changed file: RELOADING=1 + MONOTONIC_USEC, then READY=1, new policy and level.
-        try Self.config(port: port, allowed: ["GOOD", "NEWCOMER"], logLevel: "notice").write(toFile: config, atomically: true, encoding: .utf8)
+        try Self.config(port: port, allowed: ["GOOD", "NEWCOMER"], logLevel: "notice").write(
+            toFile: config, atomically: true, encoding: .utf8)
         var mark = notify.count
         let hupTime = Self.monotonicMicroseconds()
         kill(daemon.pid, SIGHUP)
-        let reloading = try #require(notify.wait(for: "RELOADING=1", from: mark, timeout: 10), "no RELOADING=1\n\(daemon.output)")
+        let reloading = try #require(
+            notify.wait(for: "RELOADING=1", from: mark, timeout: 10), "no RELOADING=1\n\(daemon.output)")
         let usec = reloading.message.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }
             .flatMap { UInt64($0.dropFirst("MONOTONIC_USEC=".count)) }
         let monotonic = try #require(usec, "RELOADING=1 without a numeric MONOTONIC_USEC: \(reloading.message)")
         #expect(monotonic >= hupTime && monotonic <= Self.monotonicMicroseconds())
-        #expect(notify.wait(for: "READY=1", from: reloading.index + 1, timeout: 10) != nil, "no READY=1 after the reload")
+        #expect(
+            notify.wait(for: "READY=1", from: reloading.index + 1, timeout: 10) != nil, "no READY=1 after the reload")
         let logBefore = daemon.stderr.count
         #expect(Self.associate(port: port, calling: "NEWCOMER") == .accepted, "\(daemon.output)")
         // A rejection logs at notice level after the accepted association's (suppressed) info
         // lines would have been written: once it is in the log, so would they be.
         #expect(Self.associate(port: port, calling: "STRANGER") == .rejected(result: 1, source: 1, reason: 3))
-        #expect(daemon.waitForStderr(containing: "association rejected", after: logBefore, timeout: 10), "\(daemon.output)")
+        #expect(
+            daemon.waitForStderr(containing: "association rejected", after: logBefore, timeout: 10), "\(daemon.output)")
         let afterReload = String(daemon.stderr.dropFirst(logBefore))
         #expect(!afterReload.contains(" info "), "log_level notice still logs info lines:\n\(afterReload)")
 
         // A broken file on SIGHUP: the old settings stay, the error is logged, READY=1 still.
-        try "port: \(port)\nae_title: QRSCPD\nallowed_calling_ae_titles: {echo: [GOOD], find: [GOOD], get: [GOOD], move: [GOOD], store: [GOOD]}\nlimits: {max_assoc: 2}\n"
+        try
+            "port: \(port)\nae_title: QRSCPD\nallowed_calling_ae_titles: {echo: [GOOD], find: [GOOD], get: [GOOD], move: [GOOD], store: [GOOD]}\nlimits: {max_assoc: 2}\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
         mark = notify.count
         kill(daemon.pid, SIGHUP)
@@ -93,7 +101,8 @@ struct DaemonLifecycleTests {
         #expect(daemon.stderr.contains("notice qrscpd: stopped"), "\(daemon.output)")
 
         // Plain stderr format: every line timestamped, with a level and the label.
-        let pattern = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trace|debug|info|notice|warning|error|critical) qrscpd: .+/#
+        let pattern =
+            #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trace|debug|info|notice|warning|error|critical) qrscpd: .+/#
         let lines = daemon.stderr.split(separator: "\n")
         #expect(!lines.isEmpty)
         for line in lines {
@@ -164,8 +173,10 @@ struct DaemonLifecycleTests {
         // The port argument (1) is not bound: the passed socket is served instead.
         let daemon = try LaunchedDaemon(
             executable: activate,
-            arguments: ["-l", "127.0.0.1:\(port)", "-E", "NOTIFY_SOCKET=\(notify.path)", PackagePaths.daemonBinary,
-                        "1", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
+            arguments: [
+                "-l", "127.0.0.1:\(port)", "-E", "NOTIFY_SOCKET=\(notify.path)", PackagePaths.daemonBinary,
+                "1", "QRSCPD", "--storage-dir", scratch.path + "/storage",
+            ],
             environment: [:],
             scratch: scratch
         )
@@ -205,7 +216,9 @@ struct DaemonLifecycleTests {
             // JournaldLogHandler's fallback: "<priority>message", no timestamp (journald adds it).
             let lines = daemon.stderr.split(separator: "\n")
             // The start-up summary: one record, not the table line by line.
-            #expect(lines.filter { $0.hasPrefix("<6>qrscpd ") && $0.contains(" listening on ") }.count == 1, "\(daemon.output)")
+            #expect(
+                lines.filter { $0.hasPrefix("<6>qrscpd ") && $0.contains(" listening on ") }.count == 1,
+                "\(daemon.output)")
             #expect(lines.contains { $0.hasPrefix("<5>stopped") }, "\(daemon.output)")
             #expect(lines.allSatisfy { $0.wholeMatch(of: #/<[0-7]>.*/#) != nil }, "\(daemon.output)")
         }
@@ -277,12 +290,14 @@ struct DaemonLifecycleTests {
         let scratch = try LifecycleScratch()
         // An empty config file, so that a missing port is not filled in from /etc/qrscpd.
         try "".write(toFile: scratch.path + "/empty.yaml", atomically: true, encoding: .utf8)
-        let result = try LaunchedDaemon.runToExit(arguments: arguments, environment: ["QRSCPD_CONFIG": scratch.path + "/empty.yaml"], scratch: scratch)
+        let result = try LaunchedDaemon.runToExit(
+            arguments: arguments, environment: ["QRSCPD_CONFIG": scratch.path + "/empty.yaml"], scratch: scratch)
         #expect(result.status == 1, "\(arguments): \(result.stderr)")
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.first?.hasPrefix("qrscpd: ") == true, "\(result.stderr)")
         #expect(lines.count >= 2 && lines[1].hasPrefix("Usage: qrscpd "), "no usage after the error:\n\(result.stderr)")
-        #expect(lines.dropFirst(2).allSatisfy { !$0.hasPrefix("qrscpd: ") }, "more than one error line:\n\(result.stderr)")
+        #expect(
+            lines.dropFirst(2).allSatisfy { !$0.hasPrefix("qrscpd: ") }, "more than one error line:\n\(result.stderr)")
     }
 
     static let badConfigFiles: [(String, String)] = [
@@ -300,7 +315,8 @@ struct DaemonLifecycleTests {
         let scratch = try LifecycleScratch()
         let config = scratch.path + "/bad.yaml"
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let result = try LaunchedDaemon.runToExit(arguments: ["11112", "QRSCPD", "--config", config], environment: [:], scratch: scratch)
+        let result = try LaunchedDaemon.runToExit(
+            arguments: ["11112", "QRSCPD", "--config", config], environment: [:], scratch: scratch)
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stderr.hasPrefix("qrscpd: \(config):"), "\(result.stderr)")
         #expect(result.stderr.contains(" \(key): "), "\(result.stderr)")
@@ -311,11 +327,15 @@ struct DaemonLifecycleTests {
     func missingConfigAndBadEnvironment() throws {
         let scratch = try LifecycleScratch()
         let missing = scratch.path + "/missing.yaml"
-        let noFile = try LaunchedDaemon.runToExit(arguments: ["11112", "QRSCPD", "--config", missing], environment: [:], scratch: scratch)
+        let noFile = try LaunchedDaemon.runToExit(
+            arguments: ["11112", "QRSCPD", "--config", missing], environment: [:], scratch: scratch)
         #expect(noFile.status == 1)
         #expect(noFile.stderr.contains(missing), "\(noFile.stderr)")
         try "".write(toFile: scratch.path + "/empty.yaml", atomically: true, encoding: .utf8)
-        let badEnv = try LaunchedDaemon.runToExit(arguments: ["11112", "QRSCPD"], environment: ["QRSCPD_MAX_ASSOCIATIONS": "lots", "QRSCPD_CONFIG": scratch.path + "/empty.yaml"], scratch: scratch)
+        let badEnv = try LaunchedDaemon.runToExit(
+            arguments: ["11112", "QRSCPD"],
+            environment: ["QRSCPD_MAX_ASSOCIATIONS": "lots", "QRSCPD_CONFIG": scratch.path + "/empty.yaml"],
+            scratch: scratch)
         #expect(badEnv.status == 1)
         #expect(badEnv.stderr.contains("QRSCPD_MAX_ASSOCIATIONS"), "\(badEnv.stderr)")
     }
@@ -333,7 +353,8 @@ struct DaemonLifecycleTests {
         guard let socket = try? RawDICOMSocket(port: port, timeout: 5) else { return .other("connect failed") }
         defer { socket.close() }
         guard socket.send(HandMadePDUs.associateRequest(called: "QRSCPD", calling: calling)),
-              let pdu = socket.receivePDU() else { return .other("no answer") }
+            let pdu = socket.receivePDU()
+        else { return .other("no answer") }
         switch pdu.type {
         case 0x02:
             _ = socket.send(HandMadePDUs.releaseRequest)
@@ -399,12 +420,16 @@ final class NotifyReceiver: @unchecked Sendable {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { throw DaemonError("socket path too long: \(path)") }
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw DaemonError("socket path too long: \(path)")
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             for (i, b) in bytes.enumerated() { raw[i] = b }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else { throw DaemonError("bind \(path): errno \(errno)") }
         var tv = timeval(tv_sec: 0, tv_usec: 50_000)
@@ -499,7 +524,9 @@ final class LaunchedDaemon {
     }
 
     /// Runs to completion (bounded) and returns the exit status and output.
-    static func runToExit(arguments: [String], environment: [String: String], scratch: LifecycleScratch) throws -> (status: Int32?, stdout: String, stderr: String) {
+    static func runToExit(arguments: [String], environment: [String: String], scratch: LifecycleScratch) throws -> (
+        status: Int32?, stdout: String, stderr: String
+    ) {
         let daemon = try LaunchedDaemon(arguments: arguments, environment: environment, scratch: scratch)
         let status = daemon.waitForExit(timeout: 20)
         if status == nil { daemon.kill() }
@@ -518,7 +545,10 @@ final class LaunchedDaemon {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             guard process.isRunning else { throw DaemonError("qrscpd exited:\n\(output)") }
-            if let socket = try? RawDICOMSocket(port: port, timeout: 1) { socket.close(); return }
+            if let socket = try? RawDICOMSocket(port: port, timeout: 1) {
+                socket.close()
+                return
+            }
             Thread.sleep(forTimeInterval: 0.02)
         }
         throw DaemonError("qrscpd did not listen on \(port):\n\(output)")

@@ -1,18 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Stored files damaged after they were indexed — one truncated inside its Pixel Data, one
 /// overwritten with random bytes — are failed sub-operations of a C-GET (B000, their UIDs in the
 /// Failed SOP Instance UID List), never completed ones; every other instance of the study goes
 /// out unchanged; the two are marked damaged in the index, which `--scan-only` lists.
-@Suite("Damaged stored files in C-GET", .serialized, .enabled(if: ExternalTool.interopEnabled),
-       .timeLimit(.minutes(5)))
+@Suite(
+    "Damaged stored files in C-GET", .serialized, .enabled(if: ExternalTool.interopEnabled),
+    .timeLimit(.minutes(5)))
 struct DamagedFileRetrieveTests {
     /// A copy of one fixture study (its own storage directory and index file), with two of its
     /// files damaged once the daemon has indexed them.
@@ -31,16 +33,20 @@ struct DamagedFileRetrieveTests {
             let truth = try FixtureArchive.truth()
             let master = try FixtureArchive.master()
             // A small study of at least four instances, all with Pixel Data after their header.
-            let study = try #require(truth.studies.filter { $0.NumberOfStudyRelatedInstances >= 4 }
-                .min { $0.NumberOfStudyRelatedInstances < $1.NumberOfStudyRelatedInstances })
+            let study = try #require(
+                truth.studies.filter { $0.NumberOfStudyRelatedInstances >= 4 }
+                    .min { $0.NumberOfStudyRelatedInstances < $1.NumberOfStudyRelatedInstances })
             studyUID = study.StudyInstanceUID
             instances = truth.instances.filter { $0.StudyInstanceUID == study.StudyInstanceUID }
-            scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-damaged-\(UUID().uuidString)")
+            scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "qrscpd-damaged-\(UUID().uuidString)")
             storage = scratch.appendingPathComponent("storage")
             index = scratch.appendingPathComponent("index.sqlite")
             for instance in instances {
-                let source = instance.path.hasPrefix("/") ? URL(fileURLWithPath: instance.path)
-                                                          : master.appendingPathComponent(instance.path)
+                let source =
+                    instance.path.hasPrefix("/")
+                    ? URL(fileURLWithPath: instance.path)
+                    : master.appendingPathComponent(instance.path)
                 let target = storage.appendingPathComponent(instance.SOPInstanceUID + ".dcm")
                 try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
                 try FileManager.default.copyItem(at: source, to: target)
@@ -67,31 +73,39 @@ struct DamagedFileRetrieveTests {
             #expect(truncate(path(truncated), off_t(pixelData + 12 + 64)) == 0)
             var rng = SplitMix64(seed: 4)
             let count = try #require(original[garbage.SOPInstanceUID]).count
-            try Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: path(garbage)))
+            try Data((0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(
+                to: URL(fileURLWithPath: path(garbage)))
         }
 
         var intact: [FixtureTruth.Instance] {
-            instances.filter { $0.SOPInstanceUID != truncated.SOPInstanceUID && $0.SOPInstanceUID != garbage.SOPInstanceUID }
+            instances.filter {
+                $0.SOPInstanceUID != truncated.SOPInstanceUID && $0.SOPInstanceUID != garbage.SOPInstanceUID
+            }
         }
 
         /// The received file holds the stored data set: byte for byte when it came in the stored
         /// syntax, element by element otherwise.
-        func expectDelivered(_ instance: FixtureTruth.Instance, at received: String,
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        func expectDelivered(
+            _ instance: FixtureTruth.Instance, at received: String,
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) throws {
             let got = try DICOMFile(contentsOf: received)
             if got.transferSyntax.uid == instance.TransferSyntaxUID {
                 let stored = try #require(original[instance.SOPInstanceUID])
                 let storedHeader = try DICOMFile.readHeaderSummary(stored[...])
                 let receivedBytes = Array(try Data(contentsOf: URL(fileURLWithPath: received)))
-                #expect(receivedBytes[got.dataSetOffset...] == stored[storedHeader.dataSetOffset...],
-                        "\(instance.SOPInstanceUID): data set differs", sourceLocation: sourceLocation)
+                #expect(
+                    receivedBytes[got.dataSetOffset...] == stored[storedHeader.dataSetOffset...],
+                    "\(instance.SOPInstanceUID): data set differs", sourceLocation: sourceLocation)
             } else {
                 try RetrieveInteropTests.expectSame(received, path(instance), sourceLocation: sourceLocation)
             }
         }
     }
 
-    @Test("getscu and pynetdicom: the truncated and the garbage file fail (B000, listed), the rest arrive intact; --scan-only lists both")
+    @Test(
+        "getscu and pynetdicom: the truncated and the garbage file fail (B000, listed), the rest arrive intact; --scan-only lists both"
+    )
     func damagedFilesFail() throws {
         guard ExternalTool.require("/usr/bin/getscu") else { return }
         let study = try DamagedStudy()
@@ -103,12 +117,18 @@ struct DamagedFileRetrieveTests {
         // DCMTK getscu.
         let out = study.scratch.appendingPathComponent("getscu")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-        let get = ExternalTool.run("/usr/bin/getscu", ["-v", "-S", "-aec", daemon.aeTitle, "-od", out.path,
-                                                      "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.studyUID)",
-                                                      "127.0.0.1", "\(daemon.port)"])
+        let get = ExternalTool.run(
+            "/usr/bin/getscu",
+            [
+                "-v", "-S", "-aec", daemon.aeTitle, "-od", out.path,
+                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.studyUID)",
+                "127.0.0.1", "\(daemon.port)",
+            ])
         let transcript = get.transcript
         #expect(get.succeeded, "\(transcript)")
-        #expect(transcript.contains("Received C-GET Response (Warning: SubOperationsCompleteOneOrMoreFailures)"), "\(transcript)")
+        #expect(
+            transcript.contains("Received C-GET Response (Warning: SubOperationsCompleteOneOrMoreFailures)"),
+            "\(transcript)")
         #expect(transcript.contains("Number of Failed Suboperations    : 2"), "\(transcript)")
         #expect(transcript.contains("Number of Completed Suboperations : \(study.intact.count)"), "\(transcript)")
         #expect(!transcript.contains("Release Failed"), "\(transcript)")
@@ -119,7 +139,8 @@ struct DamagedFileRetrieveTests {
             #expect(!received.contains { $0.contains(uid) }, "damaged \(uid) was delivered")
         }
         for instance in study.intact {
-            let name = try #require(received.first { $0.contains(instance.SOPInstanceUID) }, "\(instance.SOPInstanceUID) missing")
+            let name = try #require(
+                received.first { $0.contains(instance.SOPInstanceUID) }, "\(instance.SOPInstanceUID) missing")
             try study.expectDelivered(instance, at: out.appendingPathComponent(name).path)
         }
 
@@ -142,14 +163,21 @@ struct DamagedFileRetrieveTests {
         // Logged per file, counted, marked in the index.
         let log = daemon.log
         for instance in [study.truncated, study.garbage] {
-            #expect(log.contains("damaged file in the archive") && log.contains(study.path(instance)), "\(log.suffix(3000))")
+            #expect(
+                log.contains("damaged file in the archive") && log.contains(study.path(instance)), "\(log.suffix(3000))"
+            )
         }
         #expect(log.contains("declares"), "the truncation's reason\n\(log.suffix(3000))")
         #expect(daemon.stop() == 0)
-        #expect(daemon.log.contains("damaged_files=4"), "two C-GETs, two damaged files each\n\(daemon.log.suffix(2000))")
+        #expect(
+            daemon.log.contains("damaged_files=4"), "two C-GETs, two damaged files each\n\(daemon.log.suffix(2000))")
 
-        let scan = ExternalTool.run(PackagePaths.daemonBinary, ["104", "QRSCPD", "--scan-only", "--storage-dir", study.storage.path,
-                                                                "--index-db", study.index.path], timeout: 60)
+        let scan = ExternalTool.run(
+            PackagePaths.daemonBinary,
+            [
+                "104", "QRSCPD", "--scan-only", "--storage-dir", study.storage.path,
+                "--index-db", study.index.path,
+            ], timeout: 60)
         #expect(scan.succeeded, "\(scan.transcript)")
         #expect(scan.stdout.contains("damaged     2"), "\(scan.transcript)")
         for instance in [study.truncated, study.garbage] {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -8,7 +9,8 @@ struct EchoInteropTests {
     func dcmtkEchoscu() throws {
         guard ExternalTool.require("/usr/bin/echoscu") else { return }
         let daemon = try DaemonProcess()
-        let result = ExternalTool.run("/usr/bin/echoscu", ["-v", "-aec", daemon.aeTitle, "127.0.0.1", "\(daemon.port)"])
+        let result = ExternalTool.run(
+            "/usr/bin/echoscu", ["-v", "-aec", daemon.aeTitle, "127.0.0.1", "\(daemon.port)"])
         #expect(result.succeeded, "\(result.transcript)\n--- daemon\n\(daemon.log)")
         #expect(result.stdout.contains("Success") || result.stderr.contains("Success"), "\(result.transcript)")
         #expect(daemon.stop() == 0)
@@ -18,9 +20,11 @@ struct EchoInteropTests {
     func pynetdicomEchoscu() throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let daemon = try DaemonProcess()
-        let result = ExternalTool.run("/usr/bin/env", [
-            "python3", "-m", "pynetdicom", "echoscu", "-aec", daemon.aeTitle, "-d", "127.0.0.1", "\(daemon.port)",
-        ])
+        let result = ExternalTool.run(
+            "/usr/bin/env",
+            [
+                "python3", "-m", "pynetdicom", "echoscu", "-aec", daemon.aeTitle, "-d", "127.0.0.1", "\(daemon.port)",
+            ])
         #expect(result.succeeded, "\(result.transcript)\n--- daemon\n\(daemon.log)")
         #expect((result.stdout + result.stderr).contains("Status: 0x0000"), "\(result.transcript)")
         #expect(daemon.stop() == 0)
@@ -30,10 +34,12 @@ struct EchoInteropTests {
     func repeatedEchoes() throws {
         guard ExternalTool.require("/usr/bin/echoscu") else { return }
         let daemon = try DaemonProcess()
-        let many = ExternalTool.run("/usr/bin/echoscu", ["-aec", daemon.aeTitle, "--repeat", "200", "127.0.0.1", "\(daemon.port)"])
+        let many = ExternalTool.run(
+            "/usr/bin/echoscu", ["-aec", daemon.aeTitle, "--repeat", "200", "127.0.0.1", "\(daemon.port)"])
         #expect(many.succeeded, "\(many.transcript)")
         // An association that ends in A-ABORT instead of a release leaves the daemon serving.
-        let aborted = ExternalTool.run("/usr/bin/echoscu", ["-aec", daemon.aeTitle, "--abort", "127.0.0.1", "\(daemon.port)"])
+        let aborted = ExternalTool.run(
+            "/usr/bin/echoscu", ["-aec", daemon.aeTitle, "--abort", "127.0.0.1", "\(daemon.port)"])
         #expect(aborted.succeeded, "\(aborted.transcript)")
         #expect(daemon.echoWithDCMTK().succeeded, "\(daemon.log)")
         #expect(daemon.stop() == 0)
@@ -42,7 +48,8 @@ struct EchoInteropTests {
     @Test("A wrong called AE title is rejected with 1/1/7 (UL-16)")
     func wrongCalledAE() throws {
         let daemon = try DaemonProcess(aeTitle: "QRSCPD")
-        let (result, json) = ExternalTool.pythonPeer("negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", "NOT_US", "plain"])
+        let (result, json) = ExternalTool.pythonPeer(
+            "negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", "NOT_US", "plain"])
         let outcome = try #require(json as? [String: Any], "\(result.transcript)")
         #expect(outcome["rejected"] as? Bool == true)
         let reject = try #require(outcome["reject"] as? [String: Any], "\(outcome)")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Testing
@@ -5,8 +6,9 @@ import Testing
 /// The real daemon serving the fixture archive (`qrscpd-samples fixtures`), queried by
 /// DCMTK's findscu and a pynetdicom peer; every answer is checked against the archive's
 /// ground-truth.json.
-@Suite("C-FIND interop (findscu, pynetdicom) on the fixture archive", .serialized,
-       .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
+@Suite(
+    "C-FIND interop (findscu, pynetdicom) on the fixture archive", .serialized,
+    .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
 struct FindInteropTests {
     // MARK: Levels and models
 
@@ -38,10 +40,12 @@ struct FindInteropTests {
         for peer in FindPeer.allCases {
             switch c.level {
             case "PATIENT":
-                let outcome = archive.find(peer, c.model, [
-                    "\(Key.level)=PATIENT", "\(Key.patientID)=\(patient.PatientID)", Key.patientName, Key.birthDate,
-                    Key.sex,
-                ])
+                let outcome = archive.find(
+                    peer, c.model,
+                    [
+                        "\(Key.level)=PATIENT", "\(Key.patientID)=\(patient.PatientID)", Key.patientName, Key.birthDate,
+                        Key.sex,
+                    ])
                 try expectSuccess(outcome, peer)
                 #expect(outcome.matches.count == 1, "\(peer): \(outcome)")
                 let match = try #require(outcome.matches.first)
@@ -51,16 +55,20 @@ struct FindInteropTests {
                 #expect(match[Key.birthDate] == patient.PatientBirthDate)
                 #expect(match[Key.sex] == patient.PatientSex)
             case "STUDY":
-                let outcome = archive.find(peer, c.model, [
-                    "\(Key.level)=STUDY", "\(Key.patientID)=\(patient.PatientID)", Key.studyUID, Key.studyDate,
-                    Key.studyTime, Key.accessionNumber, Key.studyID, Key.studyDescription, Key.retrieveAETitle,
-                ])
+                let outcome = archive.find(
+                    peer, c.model,
+                    [
+                        "\(Key.level)=STUDY", "\(Key.patientID)=\(patient.PatientID)", Key.studyUID, Key.studyDate,
+                        Key.studyTime, Key.accessionNumber, Key.studyID, Key.studyDescription, Key.retrieveAETitle,
+                    ])
                 try expectSuccess(outcome, peer)
                 let expected = truth.studies(ofPatient: patient.PatientID)
                 #expect(outcome.matches.count == expected.count, "\(peer): \(outcome)")
                 #expect(outcome.valueSet(Key.studyUID) == Set(expected.map(\.StudyInstanceUID)))
                 for match in outcome.matches {
-                    guard let s = expected.first(where: { $0.StudyInstanceUID == match[Key.studyUID] }) else { continue }
+                    guard let s = expected.first(where: { $0.StudyInstanceUID == match[Key.studyUID] }) else {
+                        continue
+                    }
                     #expect(match[Key.level] == "STUDY")
                     #expect(match[Key.studyDate] == s.StudyDate)
                     #expect(match[Key.studyTime] == s.StudyTime)
@@ -70,32 +78,40 @@ struct FindInteropTests {
                     #expect(match[Key.retrieveAETitle] == archive.daemon.aeTitle)
                 }
             case "SERIES":
-                let outcome = archive.find(peer, c.model, patientKey + [
-                    "\(Key.level)=SERIES", "\(Key.studyUID)=\(study.StudyInstanceUID)", Key.seriesUID, Key.modality,
-                    Key.seriesNumber,
-                ])
+                let outcome = archive.find(
+                    peer, c.model,
+                    patientKey + [
+                        "\(Key.level)=SERIES", "\(Key.studyUID)=\(study.StudyInstanceUID)", Key.seriesUID, Key.modality,
+                        Key.seriesNumber,
+                    ])
                 try expectSuccess(outcome, peer)
                 let expected = truth.series(ofStudy: study.StudyInstanceUID)
                 #expect(outcome.matches.count == expected.count, "\(peer): \(outcome)")
                 #expect(outcome.valueSet(Key.seriesUID) == Set(expected.map(\.SeriesInstanceUID)))
                 for match in outcome.matches {
-                    guard let s = expected.first(where: { $0.SeriesInstanceUID == match[Key.seriesUID] }) else { continue }
+                    guard let s = expected.first(where: { $0.SeriesInstanceUID == match[Key.seriesUID] }) else {
+                        continue
+                    }
                     #expect(match[Key.level] == "SERIES")
                     #expect(match[Key.modality] == s.Modality)
                     #expect(match[Key.seriesNumber] == "\(s.SeriesNumber)")
                 }
             default:
-                let outcome = archive.find(peer, c.model, patientKey + [
-                    "\(Key.level)=IMAGE", "\(Key.studyUID)=\(study.StudyInstanceUID)",
-                    "\(Key.seriesUID)=\(series.SeriesInstanceUID)", Key.sopInstanceUID, Key.instanceNumber,
-                    Key.sopClassUID,
-                ])
+                let outcome = archive.find(
+                    peer, c.model,
+                    patientKey + [
+                        "\(Key.level)=IMAGE", "\(Key.studyUID)=\(study.StudyInstanceUID)",
+                        "\(Key.seriesUID)=\(series.SeriesInstanceUID)", Key.sopInstanceUID, Key.instanceNumber,
+                        Key.sopClassUID,
+                    ])
                 try expectSuccess(outcome, peer)
                 let expected = truth.instances(ofSeries: series.SeriesInstanceUID)
                 #expect(outcome.matches.count == expected.count, "\(peer): \(outcome)")
                 #expect(outcome.valueSet(Key.sopInstanceUID) == Set(expected.map(\.SOPInstanceUID)))
                 for match in outcome.matches {
-                    guard let i = expected.first(where: { $0.SOPInstanceUID == match[Key.sopInstanceUID] }) else { continue }
+                    guard let i = expected.first(where: { $0.SOPInstanceUID == match[Key.sopInstanceUID] }) else {
+                        continue
+                    }
                     #expect(match[Key.level] == "IMAGE")
                     #expect(match[Key.instanceNumber] == "\(i.InstanceNumber)")
                     #expect(match[Key.sopClassUID] == i.SOPClassUID)
@@ -112,9 +128,12 @@ struct FindInteropTests {
         for id in ["FX-0002", "FX 0003", "FX-SQL"] {
             let expected = archive.truth.studies(ofPatient: id)
             for peer in FindPeer.allCases {
-                let outcome = archive.find(peer, .studyRoot, ["\(Key.level)=STUDY", "\(Key.patientID)=\(id)", Key.studyUID])
+                let outcome = archive.find(
+                    peer, .studyRoot, ["\(Key.level)=STUDY", "\(Key.patientID)=\(id)", Key.studyUID])
                 try expectSuccess(outcome, peer)
-                #expect(outcome.valueSet(Key.studyUID) == Set(expected.map(\.StudyInstanceUID)), "\(peer) \(id): \(outcome)")
+                #expect(
+                    outcome.valueSet(Key.studyUID) == Set(expected.map(\.StudyInstanceUID)), "\(peer) \(id): \(outcome)"
+                )
                 #expect(outcome.matches.count == expected.count)
             }
         }
@@ -138,8 +157,12 @@ struct FindInteropTests {
         ]
         for (pattern, patients) in cases {
             for peer in FindPeer.allCases {
-                let outcome = archive.find(peer, .patientRoot, ["\(Key.level)=PATIENT", "\(Key.patientName)=\(pattern)",
-                                                                 Key.patientID])
+                let outcome = archive.find(
+                    peer, .patientRoot,
+                    [
+                        "\(Key.level)=PATIENT", "\(Key.patientName)=\(pattern)",
+                        Key.patientID,
+                    ])
                 try expectSuccess(outcome, peer)
                 #expect(outcome.valueSet(Key.patientID) == patients, "\(peer) '\(pattern)': \(outcome)")
                 #expect(outcome.matches.count == patients.count, "\(peer) '\(pattern)'")
@@ -163,8 +186,12 @@ struct FindInteropTests {
             let expected = Set(dates.filter { contains($0.1) }.map(\.0))
             #expect(!expected.isEmpty)
             for peer in FindPeer.allCases {
-                let outcome = archive.find(peer, .studyRoot, ["\(Key.level)=STUDY", "\(Key.studyDate)=\(range)",
-                                                               Key.studyUID])
+                let outcome = archive.find(
+                    peer, .studyRoot,
+                    [
+                        "\(Key.level)=STUDY", "\(Key.studyDate)=\(range)",
+                        Key.studyUID,
+                    ])
                 try expectSuccess(outcome, peer)
                 #expect(outcome.valueSet(Key.studyUID) == expected, "\(peer) \(range): \(outcome)")
                 #expect(outcome.matches.count == expected.count)
@@ -177,19 +204,26 @@ struct FindInteropTests {
     func uidList() throws {
         let archive = try FixtureDaemon()
         let studies = Array(archive.truth.studies.prefix(3)).map(\.StudyInstanceUID)
-        let bigSeries = try #require(archive.truth.series.max { $0.NumberOfSeriesRelatedInstances < $1.NumberOfSeriesRelatedInstances })
+        let bigSeries = try #require(
+            archive.truth.series.max { $0.NumberOfSeriesRelatedInstances < $1.NumberOfSeriesRelatedInstances })
         let instances = archive.truth.instances(ofSeries: bigSeries.SeriesInstanceUID).prefix(4).map(\.SOPInstanceUID)
         for peer in FindPeer.allCases {
-            let outcome = archive.find(peer, .studyRoot, ["\(Key.level)=STUDY",
-                                                           "\(Key.studyUID)=\(studies.joined(separator: "\\"))"])
+            let outcome = archive.find(
+                peer, .studyRoot,
+                [
+                    "\(Key.level)=STUDY",
+                    "\(Key.studyUID)=\(studies.joined(separator: "\\"))",
+                ])
             try expectSuccess(outcome, peer)
             #expect(outcome.valueSet(Key.studyUID) == Set(studies), "\(peer): \(outcome)")
 
-            let images = archive.find(peer, .studyRoot, [
-                "\(Key.level)=IMAGE", "\(Key.studyUID)=\(bigSeries.StudyInstanceUID)",
-                "\(Key.seriesUID)=\(bigSeries.SeriesInstanceUID)",
-                "\(Key.sopInstanceUID)=\(instances.joined(separator: "\\"))", Key.instanceNumber,
-            ])
+            let images = archive.find(
+                peer, .studyRoot,
+                [
+                    "\(Key.level)=IMAGE", "\(Key.studyUID)=\(bigSeries.StudyInstanceUID)",
+                    "\(Key.seriesUID)=\(bigSeries.SeriesInstanceUID)",
+                    "\(Key.sopInstanceUID)=\(instances.joined(separator: "\\"))", Key.instanceNumber,
+                ])
             try expectSuccess(images, peer)
             #expect(images.valueSet(Key.sopInstanceUID) == Set(instances), "\(peer): \(images)")
         }
@@ -200,9 +234,11 @@ struct FindInteropTests {
         let archive = try FixtureDaemon()
         let truth = archive.truth
         for peer in FindPeer.allCases {
-            let patients = archive.find(peer, .patientRoot, [
-                "\(Key.level)=PATIENT", Key.patientID, Key.patientStudies, Key.patientSeries, Key.patientInstances,
-            ])
+            let patients = archive.find(
+                peer, .patientRoot,
+                [
+                    "\(Key.level)=PATIENT", Key.patientID, Key.patientStudies, Key.patientSeries, Key.patientInstances,
+                ])
             try expectSuccess(patients, peer)
             #expect(patients.matches.count == truth.patients.count, "\(peer): \(patients)")
             for match in patients.matches {
@@ -215,9 +251,11 @@ struct FindInteropTests {
                 #expect(match[Key.patientInstances] == "\(p.NumberOfPatientRelatedInstances)", "\(peer) \(p.PatientID)")
             }
 
-            let studies = archive.find(peer, .studyRoot, [
-                "\(Key.level)=STUDY", Key.studyUID, Key.studySeries, Key.studyInstances, Key.modalitiesInStudy,
-            ])
+            let studies = archive.find(
+                peer, .studyRoot,
+                [
+                    "\(Key.level)=STUDY", Key.studyUID, Key.studySeries, Key.studyInstances, Key.modalitiesInStudy,
+                ])
             try expectSuccess(studies, peer)
             #expect(studies.matches.count == truth.studies.count, "\(peer): \(studies)")
             for match in studies.matches {
@@ -232,9 +270,12 @@ struct FindInteropTests {
             }
 
             let multi = try #require(truth.studies.first { $0.NumberOfStudyRelatedSeries > 1 })
-            let series = archive.find(peer, .studyRoot, [
-                "\(Key.level)=SERIES", "\(Key.studyUID)=\(multi.StudyInstanceUID)", Key.seriesUID, Key.seriesInstances,
-            ])
+            let series = archive.find(
+                peer, .studyRoot,
+                [
+                    "\(Key.level)=SERIES", "\(Key.studyUID)=\(multi.StudyInstanceUID)", Key.seriesUID,
+                    Key.seriesInstances,
+                ])
             try expectSuccess(series, peer)
             #expect(series.matches.count == multi.NumberOfStudyRelatedSeries)
             for match in series.matches {
@@ -252,8 +293,12 @@ struct FindInteropTests {
         for id in ["FX-LATIN1", "FX-UTF8"] {
             let patient = try #require(archive.truth.patient(id))
             for peer in FindPeer.allCases {
-                let outcome = archive.find(peer, .patientRoot, ["\(Key.level)=PATIENT", "\(Key.patientID)=\(id)",
-                                                                 Key.patientName])
+                let outcome = archive.find(
+                    peer, .patientRoot,
+                    [
+                        "\(Key.level)=PATIENT", "\(Key.patientID)=\(id)",
+                        Key.patientName,
+                    ])
                 try expectSuccess(outcome, peer)
                 let match = try #require(outcome.matches.first, "\(peer): \(outcome)")
                 #expect(match[Key.patientName] == patient.PatientName, "\(peer): \(match)")
@@ -261,9 +306,11 @@ struct FindInteropTests {
                 #expect(["ISO_IR 100", "ISO_IR 192"].contains(charset), "\(peer): SCS '\(charset)'")
                 if id == "FX-UTF8" { #expect(charset == "ISO_IR 192") }
 
-                let studies = archive.find(peer, .patientRoot, [
-                    "\(Key.level)=STUDY", "\(Key.patientID)=\(id)", Key.studyUID, Key.studyDescription,
-                ])
+                let studies = archive.find(
+                    peer, .patientRoot,
+                    [
+                        "\(Key.level)=STUDY", "\(Key.patientID)=\(id)", Key.studyUID, Key.studyDescription,
+                    ])
                 try expectSuccess(studies, peer)
                 for match in studies.matches {
                     let s = archive.truth.studies.first { $0.StudyInstanceUID == match[Key.studyUID] }
@@ -280,8 +327,12 @@ struct FindInteropTests {
             ("ISO_IR 192", "Müller^Jürgen", "FX-LATIN1"),
         ]
         for (charset, pattern, id) in cases {
-            let outcome = archive.find(.pynetdicom, .patientRoot, ["\(Key.level)=PATIENT", "\(Key.patientName)=\(pattern)",
-                                                                    Key.patientID], characterSet: charset)
+            let outcome = archive.find(
+                .pynetdicom, .patientRoot,
+                [
+                    "\(Key.level)=PATIENT", "\(Key.patientName)=\(pattern)",
+                    Key.patientID,
+                ], characterSet: charset)
             try expectSuccess(outcome, .pynetdicom)
             #expect(outcome.values(Key.patientID) == [id], "'\(pattern)' (\(charset)): \(outcome)")
         }
@@ -292,10 +343,13 @@ struct FindInteropTests {
     @Test("C-CANCEL in the middle of a big result: FE00 and the rest is not sent (QR-14)")
     func cancel() throws {
         let archive = try FixtureDaemon()
-        let big = try #require(archive.truth.series.max { $0.NumberOfSeriesRelatedInstances < $1.NumberOfSeriesRelatedInstances })
+        let big = try #require(
+            archive.truth.series.max { $0.NumberOfSeriesRelatedInstances < $1.NumberOfSeriesRelatedInstances })
         #expect(big.NumberOfSeriesRelatedInstances >= 1000)
-        let keys = ["\(Key.level)=IMAGE", "\(Key.studyUID)=\(big.StudyInstanceUID)",
-                    "\(Key.seriesUID)=\(big.SeriesInstanceUID)", Key.sopInstanceUID, Key.instanceNumber]
+        let keys = [
+            "\(Key.level)=IMAGE", "\(Key.studyUID)=\(big.StudyInstanceUID)",
+            "\(Key.seriesUID)=\(big.SeriesInstanceUID)", Key.sopInstanceUID, Key.instanceNumber,
+        ]
         for peer in FindPeer.allCases {
             let outcome = archive.find(peer, .studyRoot, keys, cancelAfter: 3)
             #expect(outcome.finalStatus == "FE00", "\(peer): \(outcome)")
@@ -340,11 +394,14 @@ struct FindInteropTests {
 
     // MARK: Helpers
 
-    func expectSuccess(_ outcome: FindOutcome, _ peer: FindPeer, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectSuccess(_ outcome: FindOutcome, _ peer: FindPeer, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
         #expect(outcome.finalStatus == "0000", "\(peer): \(outcome)", sourceLocation: sourceLocation)
         #expect(outcome.pendingStatuses.allSatisfy { $0 == "FF00" || $0 == "FF01" }, sourceLocation: sourceLocation)
-        #expect(outcome.pendingStatuses.count == outcome.matches.count, "\(peer): pending responses without identifiers",
-                sourceLocation: sourceLocation)
+        #expect(
+            outcome.pendingStatuses.count == outcome.matches.count, "\(peer): pending responses without identifiers",
+            sourceLocation: sourceLocation)
     }
 }
 
@@ -370,10 +427,13 @@ final class FixtureDaemon {
         daemon.stop()
     }
 
-    func find(_ peer: FindPeer, _ model: QueryModelArgument, _ keys: [String], characterSet: String? = nil,
-              cancelAfter: Int? = nil) -> FindOutcome {
-        FindRunner.run(peer, port: daemon.port, aeTitle: daemon.aeTitle, model: model, keys: keys,
-                       characterSet: characterSet, cancelAfter: cancelAfter)
+    func find(
+        _ peer: FindPeer, _ model: QueryModelArgument, _ keys: [String], characterSet: String? = nil,
+        cancelAfter: Int? = nil
+    ) -> FindOutcome {
+        FindRunner.run(
+            peer, port: daemon.port, aeTitle: daemon.aeTitle, model: model, keys: keys,
+            characterSet: characterSet, cancelAfter: cancelAfter)
     }
 
     /// Polls with findscu until every study and every instance is visible (the scan may
@@ -394,14 +454,19 @@ final class FixtureDaemon {
             }
             Thread.sleep(forTimeInterval: 0.5)
         }
-        throw DaemonError("the fixture archive was not fully indexed within \(Int(timeout)) s; last answer: \(last)\n"
-                          + "daemon log:\n\(daemon.log.suffix(4000))")
+        throw DaemonError(
+            "the fixture archive was not fully indexed within \(Int(timeout)) s; last answer: \(last)\n"
+                + "daemon log:\n\(daemon.log.suffix(4000))")
     }
 
     private func allSeriesComplete() -> Bool {
         for series in truth.series {
-            let outcome = find(.dcmtk, .studyRoot, ["\(Key.level)=IMAGE", "\(Key.studyUID)=\(series.StudyInstanceUID)",
-                                                     "\(Key.seriesUID)=\(series.SeriesInstanceUID)", Key.sopInstanceUID])
+            let outcome = find(
+                .dcmtk, .studyRoot,
+                [
+                    "\(Key.level)=IMAGE", "\(Key.studyUID)=\(series.StudyInstanceUID)",
+                    "\(Key.seriesUID)=\(series.SeriesInstanceUID)", Key.sopInstanceUID,
+                ])
             if outcome.matches.count != series.NumberOfSeriesRelatedInstances { return false }
         }
         return true

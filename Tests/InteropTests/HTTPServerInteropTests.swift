@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The HTTP/1.1 server's protocol edges against the real daemon: curl for keep-alive, limits,
 /// unknown routes and CORS; a raw socket for pipelining, a half-sent head and a client that
@@ -10,9 +11,13 @@ struct HTTPServerInteropTests {
     @Test("keep-alive: two requests with curl share one connection")
     func keepAlive() throws {
         let web = try WebDaemon()
-        let r = ExternalTool.run("/usr/bin/curl", ["-s", "-m", "20", "-o", "/dev/null", "-o", "/dev/null",
-                                                   "-w", "%{http_code} %{num_connects}\\n",
-                                                   "\(web.base)/metrics", "\(web.dicomWeb)/studies"], timeout: 30)
+        let r = ExternalTool.run(
+            "/usr/bin/curl",
+            [
+                "-s", "-m", "20", "-o", "/dev/null", "-o", "/dev/null",
+                "-w", "%{http_code} %{num_connects}\\n",
+                "\(web.base)/metrics", "\(web.dicomWeb)/studies",
+            ], timeout: 30)
         #expect(r.succeeded, "\(r.transcript)")
         // An empty archive: the search has no match (204, PS3.18 §8.3.4.4.1).
         #expect(r.stdout.split(separator: "\n") == ["200 1", "204 0"], "\(r.transcript)")
@@ -22,9 +27,10 @@ struct HTTPServerInteropTests {
     func pipelining() throws {
         let web = try WebDaemon()
         let c = try RawHTTPConnection(port: web.httpPort)
-        try c.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
-                   + "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"
-                   + "GET /dicom-web/studies?limit=x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        try c.send(
+            "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"
+                + "GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n"
+                + "GET /dicom-web/studies?limit=x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         let statuses = (0..<3).compactMap { _ in c.readResponse() }.map(\.status)
         #expect(statuses == [200, 404, 400])
         #expect(c.readResponse() == nil, "the connection closes after the request with Connection: close")
@@ -36,17 +42,21 @@ struct HTTPServerInteropTests {
         let big = String(repeating: "a", count: 20_000)
         let header = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Big: \(big)"], path: "/metrics")
         #expect(header.stdout == "431", "\(header.transcript)")
-        let target = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/\(String(repeating: "b", count: 9000))")
+        let target = web.curl(
+            ["-o", "/dev/null", "-w", "%{http_code}"], path: "/\(String(repeating: "b", count: 9000))")
         #expect(target.stdout == "414", "\(target.transcript)")
         let form = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "--request-target", "no-slash"], path: "/")
         #expect(form.stdout == "400", "\(form.transcript)")
         let body = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-body-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: body) }
         try Data(count: 2 << 20).write(to: body)
-        let large = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "GET", "--data-binary", "@\(body.path)"], path: "/metrics")
+        let large = web.curl(
+            ["-o", "/dev/null", "-w", "%{http_code}", "-X", "GET", "--data-binary", "@\(body.path)"], path: "/metrics")
         #expect(large.stdout == "413", "a body over 1 MiB for a handler that collects it: \(large.transcript)")
         let unread = web.curl(["-D", "-", "-o", "/dev/null", "--data-binary", "@\(body.path)"], path: "/nowhere")
-        #expect(unread.stdout.hasPrefix("HTTP/1.1 404") && unread.stdout.contains("Connection: close"), "\(unread.transcript)")
+        #expect(
+            unread.stdout.hasPrefix("HTTP/1.1 404") && unread.stdout.contains("Connection: close"),
+            "\(unread.transcript)")
         let c = try RawHTTPConnection(port: web.httpPort)
         try c.send("GET /metrics HTTP/1.1\r\nHost: t\r\nBad Name: x\r\n\r\n")
         #expect(c.readResponse()?.status == 400)
@@ -79,18 +89,30 @@ struct HTTPServerInteropTests {
     @Test("CORS: preflight from an allowed origin, refusal for another, headers on simple requests")
     func cors() throws {
         let web = try WebDaemon()
-        let preflight = web.curl(["-D", "-", "-o", "/dev/null", "-X", "OPTIONS", "-H", "Origin: \(WebDaemon.allowedOrigin)",
-                                  "-H", "Access-Control-Request-Method: GET",
-                                  "-H", "Access-Control-Request-Headers: accept, x-requested-with"], path: "/dicom-web/studies")
+        let preflight = web.curl(
+            [
+                "-D", "-", "-o", "/dev/null", "-X", "OPTIONS", "-H", "Origin: \(WebDaemon.allowedOrigin)",
+                "-H", "Access-Control-Request-Method: GET",
+                "-H", "Access-Control-Request-Headers: accept, x-requested-with",
+            ], path: "/dicom-web/studies")
         #expect(preflight.stdout.hasPrefix("HTTP/1.1 204"), "\(preflight.transcript)")
-        #expect(preflight.stdout.contains("Access-Control-Allow-Origin: \(WebDaemon.allowedOrigin)"), "\(preflight.transcript)")
+        #expect(
+            preflight.stdout.contains("Access-Control-Allow-Origin: \(WebDaemon.allowedOrigin)"),
+            "\(preflight.transcript)")
         #expect(preflight.stdout.contains("Access-Control-Allow-Methods: GET"), "\(preflight.transcript)")
-        #expect(preflight.stdout.contains("Access-Control-Allow-Headers: accept, x-requested-with"), "\(preflight.transcript)")
-        let other = web.curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "OPTIONS", "-H", "Origin: http://evil.example",
-                              "-H", "Access-Control-Request-Method: GET"], path: "/dicom-web/studies")
+        #expect(
+            preflight.stdout.contains("Access-Control-Allow-Headers: accept, x-requested-with"),
+            "\(preflight.transcript)")
+        let other = web.curl(
+            [
+                "-o", "/dev/null", "-w", "%{http_code}", "-X", "OPTIONS", "-H", "Origin: http://evil.example",
+                "-H", "Access-Control-Request-Method: GET",
+            ], path: "/dicom-web/studies")
         #expect(other.stdout == "403", "\(other.transcript)")
-        let simple = web.curl(["-D", "-", "-o", "/dev/null", "-H", "Origin: \(WebDaemon.allowedOrigin)"], path: "/metrics")
-        #expect(simple.stdout.contains("Access-Control-Allow-Origin: \(WebDaemon.allowedOrigin)"), "\(simple.transcript)")
+        let simple = web.curl(
+            ["-D", "-", "-o", "/dev/null", "-H", "Origin: \(WebDaemon.allowedOrigin)"], path: "/metrics")
+        #expect(
+            simple.stdout.contains("Access-Control-Allow-Origin: \(WebDaemon.allowedOrigin)"), "\(simple.transcript)")
         #expect(simple.stdout.contains("Vary: Origin"), "\(simple.transcript)")
         let foreign = web.curl(["-D", "-", "-o", "/dev/null", "-H", "Origin: http://evil.example"], path: "/metrics")
         #expect(!foreign.stdout.contains("Access-Control-Allow-Origin"), "\(foreign.transcript)")
@@ -106,8 +128,10 @@ struct HTTPServerInteropTests {
         // Neither the port argument (1) nor an http.port is bound: the passed sockets are served.
         let daemon = try LaunchedDaemon(
             executable: activate,
-            arguments: ["-l", "127.0.0.1:\(dicomPort)", "-l", "127.0.0.1:\(httpPort)", "--fdname=dicom:http",
-                        PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir", scratch.path + "/storage"],
+            arguments: [
+                "-l", "127.0.0.1:\(dicomPort)", "-l", "127.0.0.1:\(httpPort)", "--fdname=dicom:http",
+                PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir", scratch.path + "/storage",
+            ],
             environment: [:], scratch: scratch)
         defer { daemon.kill() }
         // systemd-socket-activate binds first and execs qrscpd on the first connection. (No
@@ -139,7 +163,8 @@ struct HTTPServerInteropTests {
         // buffers hold, with a receive window of a few KiB.
         let requests = 8
         let stalled = try RawHTTPConnection(port: web.httpPort, timeout: 120, receiveBufferSize: 4096)
-        try stalled.send(String(repeating: "GET /dicom-web/instances?includefield=all HTTP/1.1\r\nHost: t\r\n\r\n", count: requests))
+        try stalled.send(
+            String(repeating: "GET /dicom-web/instances?includefield=all HTTP/1.1\r\nHost: t\r\n\r\n", count: requests))
         // Another client is served while the first reads nothing.
         for _ in 0..<3 {
             let other = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/dicom-web/studies")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -73,7 +74,8 @@ struct IdleTimeoutSendingTests {
         let scratch = try RetrieveMemoryTests.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
         let study = try RetrieveMemoryTests.writeLargeStudy(in: scratch)
-        let daemon = try DaemonProcess(arguments: ["--timeout", "\(IdleTimeoutTests.timeoutSeconds)"], storageDirectory: scratch)
+        let daemon = try DaemonProcess(
+            arguments: ["--timeout", "\(IdleTimeoutTests.timeoutSeconds)"], storageDirectory: scratch)
         defer { _ = daemon.stop() }
 
         let started = Date()

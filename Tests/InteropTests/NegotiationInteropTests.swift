@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -7,7 +8,8 @@ struct NegotiationInteropTests {
     @Test("Each context gets its own result: 4 for no transfer syntax, 3 for unknown SOP class, 0 otherwise (UL-10)")
     func mixedContexts() throws {
         let daemon = try DaemonProcess()
-        let (result, json) = ExternalTool.pythonPeer("negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "mixed"])
+        let (result, json) = ExternalTool.pythonPeer(
+            "negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "mixed"])
         let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log)")
         #expect(outcome["established"] as? Bool == true)
         let contexts = try #require(outcome["contexts"] as? [[String: Any]])
@@ -25,7 +27,8 @@ struct NegotiationInteropTests {
     @Test("128 proposed contexts are all answered and accepted")
     func manyContexts() throws {
         let daemon = try DaemonProcess()
-        let (result, json) = ExternalTool.pythonPeer("negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "many"])
+        let (result, json) = ExternalTool.pythonPeer(
+            "negotiation_probe.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "many"])
         let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log)")
         #expect(outcome["established"] as? Bool == true)
         let contexts = try #require(outcome["contexts"] as? [[String: Any]])
@@ -38,7 +41,8 @@ struct NegotiationInteropTests {
     @Test("Over --max-assoc the next association is rejected transient, local limit exceeded (2/3/2)")
     func associationLimit() throws {
         let daemon = try DaemonProcess(arguments: ["--max-assoc", "2"])
-        let (result, json) = ExternalTool.pythonPeer("hold_associations.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "3"])
+        let (result, json) = ExternalTool.pythonPeer(
+            "hold_associations.py", ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, "3"])
         let outcomes = try #require(json as? [[String: Any]], "\(result.transcript)\n\(daemon.log)")
         #expect(outcomes.count == 3)
         #expect(outcomes.prefix(2).allSatisfy { $0["established"] as? Bool == true && $0["echo"] as? Int == 0 })

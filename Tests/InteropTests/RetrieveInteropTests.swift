@@ -1,18 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real daemon serving the fixture archive, retrieved from by DCMTK's getscu / movescu (with
 /// storescp as the move destination) and the pynetdicom retrieve peer; every received object is
 /// compared element by element with the stored file.
-@Suite("C-GET / C-MOVE interop on the fixture archive", .serialized,
-       .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
+@Suite(
+    "C-GET / C-MOVE interop on the fixture archive", .serialized,
+    .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
 struct RetrieveInteropTests {
     final class Setup {
         let truth: FixtureTruth
@@ -26,16 +28,19 @@ struct RetrieveInteropTests {
             truth = try FixtureArchive.truth()
             directory = try FixtureArchive.master()
             storescpPort = try freeLoopbackPort()
-            storescpDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("storescp-\(UUID().uuidString)")
+            storescpDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "storescp-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: storescpDirectory, withIntermediateDirectories: true)
             storescp = Process()
             storescp.executableURL = URL(fileURLWithPath: "/usr/bin/storescp")
-            storescp.arguments = ["-aet", "STORESCP", "-od", storescpDirectory.path] + storescpArguments + ["\(storescpPort)"]
+            storescp.arguments =
+                ["-aet", "STORESCP", "-od", storescpDirectory.path] + storescpArguments + ["\(storescpPort)"]
             storescp.standardOutput = FileHandle.nullDevice
             storescp.standardError = FileHandle.nullDevice
             do {
                 try storescp.run()
-                daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
+                daemon = try DaemonProcess(
+                    arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: directory)
             } catch {
                 // deinit does not run for an init that throws before every property is set.
                 if storescp.isRunning {
@@ -64,8 +69,9 @@ struct RetrieveInteropTests {
             let deadline = Date().addingTimeInterval(timeout)
             // The start-up scan finishes before the daemon listens; wait for every study anyway.
             while Date() < deadline {
-                let all = FindRunner.run(.dcmtk, port: daemon.port, aeTitle: daemon.aeTitle, model: .studyRoot,
-                                         keys: ["\(Key.level)=STUDY", Key.studyUID], characterSet: nil, cancelAfter: nil)
+                let all = FindRunner.run(
+                    .dcmtk, port: daemon.port, aeTitle: daemon.aeTitle, model: .studyRoot,
+                    keys: ["\(Key.level)=STUDY", Key.studyUID], characterSet: nil, cancelAfter: nil)
                 if all.finalStatus == "0000", all.matches.count == truth.studies.count { return }
                 Thread.sleep(forTimeInterval: 0.5)
             }
@@ -78,7 +84,9 @@ struct RetrieveInteropTests {
     }
 
     /// Element by element (byte order normalised), pixel data byte for byte.
-    static func expectSame(_ receivedPath: String, _ storedPath: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectSame(
+        _ receivedPath: String, _ storedPath: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let received = try DICOMFile(contentsOf: receivedPath)
         let stored = try DICOMFile(contentsOf: storedPath)
         for element in stored.dataSet {
@@ -87,9 +95,10 @@ struct RetrieveInteropTests {
                 continue
             }
             if element.items != nil { continue }  // sequences: compared through their items' presence only
-            #expect(Array(got.bytes(bigEndian: false)) == Array(element.bytes(bigEndian: false)),
-                    "\(element.tag): stored \(stored.transferSyntax), received \(received.transferSyntax)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                Array(got.bytes(bigEndian: false)) == Array(element.bytes(bigEndian: false)),
+                "\(element.tag): stored \(stored.transferSyntax), received \(received.transferSyntax)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -117,11 +126,15 @@ struct RetrieveInteropTests {
             keys.append("StudyInstanceUID=\(instance.StudyInstanceUID)")
             expected = truth.instances.filter { $0.StudyInstanceUID == instance.StudyInstanceUID }
         case "SERIES":
-            keys += ["StudyInstanceUID=\(instance.StudyInstanceUID)", "SeriesInstanceUID=\(instance.SeriesInstanceUID)"]
+            keys += [
+                "StudyInstanceUID=\(instance.StudyInstanceUID)", "SeriesInstanceUID=\(instance.SeriesInstanceUID)",
+            ]
             expected = truth.instances(ofSeries: instance.SeriesInstanceUID)
         default:
-            keys += ["StudyInstanceUID=\(instance.StudyInstanceUID)", "SeriesInstanceUID=\(instance.SeriesInstanceUID)",
-                     "SOPInstanceUID=\(instance.SOPInstanceUID)"]
+            keys += [
+                "StudyInstanceUID=\(instance.StudyInstanceUID)", "SeriesInstanceUID=\(instance.SeriesInstanceUID)",
+                "SOPInstanceUID=\(instance.SOPInstanceUID)",
+            ]
             expected = [instance]
         }
         return (keys, expected)
@@ -140,20 +153,27 @@ struct RetrieveInteropTests {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("getscu-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
-        let get = ExternalTool.run("/usr/bin/getscu", ["-\(c.model)", "-aec", setup.daemon.aeTitle, "-od", out.path]
-                                   + dcmtkKeys + ["127.0.0.1", "\(setup.daemon.port)"])
+        let get = ExternalTool.run(
+            "/usr/bin/getscu",
+            ["-\(c.model)", "-aec", setup.daemon.aeTitle, "-od", out.path]
+                + dcmtkKeys + ["127.0.0.1", "\(setup.daemon.port)"])
         #expect(get.succeeded, "\(get.transcript)\n\(setup.daemon.log)")
         #expect(Self.files(in: out).count == expected.count)
         for instance in expected {
-            let file = try #require(Self.files(in: out).first { $0.lastPathComponent.contains(instance.SOPInstanceUID) })
+            let file = try #require(
+                Self.files(in: out).first { $0.lastPathComponent.contains(instance.SOPInstanceUID) })
             try Self.expectSame(file.path, setup.storedPath(instance))
         }
         // movescu → storescp
-        let move = ExternalTool.run("/usr/bin/movescu", ["-\(c.model)", "-aec", setup.daemon.aeTitle, "-aem", "STORESCP"]
-                                    + dcmtkKeys + ["127.0.0.1", "\(setup.daemon.port)"])
+        let move = ExternalTool.run(
+            "/usr/bin/movescu",
+            ["-\(c.model)", "-aec", setup.daemon.aeTitle, "-aem", "STORESCP"]
+                + dcmtkKeys + ["127.0.0.1", "\(setup.daemon.port)"])
         #expect(move.succeeded, "\(move.transcript)\n\(setup.daemon.log)")
         for instance in expected {
-            let file = try #require(Self.files(in: setup.storescpDirectory).first { $0.lastPathComponent.contains(instance.SOPInstanceUID) })
+            let file = try #require(
+                Self.files(in: setup.storescpDirectory).first { $0.lastPathComponent.contains(instance.SOPInstanceUID) }
+            )
             try Self.expectSame(file.path, setup.storedPath(instance))
         }
         // pynetdicom C-GET and C-MOVE
@@ -161,14 +181,16 @@ struct RetrieveInteropTests {
             let pyOut = FileManager.default.temporaryDirectory.appendingPathComponent("pyretrieve-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: pyOut, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: pyOut) }
-            let (_, final) = try setup.daemon.retrieveWithPynetdicom(mode, model: c.model, into: pyOut,
-                                                                     ["--dest", "STORESCP"] + keys)
+            let (_, final) = try setup.daemon.retrieveWithPynetdicom(
+                mode, model: c.model, into: pyOut,
+                ["--dest", "STORESCP"] + keys)
             #expect(final["status"] as? Int == 0, "\(mode): \(final)")
             #expect(final["NumberOfCompletedSuboperations"] as? Int == expected.count)
             #expect(final["NumberOfFailedSuboperations"] as? Int == 0)
             if mode == "get" {
                 for instance in expected {
-                    try Self.expectSame(pyOut.appendingPathComponent("\(instance.SOPInstanceUID).dcm").path, setup.storedPath(instance))
+                    try Self.expectSame(
+                        pyOut.appendingPathComponent("\(instance.SOPInstanceUID).dcm").path, setup.storedPath(instance))
                 }
             }
         }
@@ -193,10 +215,12 @@ struct RetrieveInteropTests {
         }
     }
 
-    @Test("Destination down: failure status with a comment; cancel mid-GET: FE00; the daemon serves the next association")
+    @Test(
+        "Destination down: failure status with a comment; cancel mid-GET: FE00; the daemon serves the next association")
     func failuresAndCancel() throws {
         let setup = try Setup()
-        let study = setup.truth.studies.max { a, b in a.NumberOfStudyRelatedInstances < b.NumberOfStudyRelatedInstances }!
+        let study = setup.truth.studies.max { a, b in a.NumberOfStudyRelatedInstances < b.NumberOfStudyRelatedInstances
+        }!
         setup.stopDestination()
         // A C-MOVE's objects go to the destination, not into the peer's directory.
         let (_, down) = try setup.daemon.retrieveWithPynetdicom(
@@ -213,9 +237,13 @@ struct RetrieveInteropTests {
         if study.NumberOfStudyRelatedInstances > 1 {
             #expect(cancelled["status"] as? Int == 0xFE00, "\(cancelled)")
         }
-        let next = ExternalTool.run("/usr/bin/getscu", ["-S", "-aec", setup.daemon.aeTitle, "--ignore",
-                                                       "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.StudyInstanceUID)",
-                                                       "127.0.0.1", "\(setup.daemon.port)"])
+        let next = ExternalTool.run(
+            "/usr/bin/getscu",
+            [
+                "-S", "-aec", setup.daemon.aeTitle, "--ignore",
+                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(study.StudyInstanceUID)",
+                "127.0.0.1", "\(setup.daemon.port)",
+            ])
         #expect(next.succeeded, "\(next.transcript)")
     }
 }

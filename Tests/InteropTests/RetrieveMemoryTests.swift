@@ -1,18 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Retrieving a study much larger than the memory bound: the daemon streams large files and
 /// loads only a small window ahead, so its peak resident size stays near its idle size; and a
 /// requester that stops answering C-STORE-RQs is aborted after the association timeout.
-@Suite("C-GET memory bound and stalled requesters", .serialized, .enabled(if: ExternalTool.interopEnabled),
-       .timeLimit(.minutes(10)))
+@Suite(
+    "C-GET memory bound and stalled requesters", .serialized, .enabled(if: ExternalTool.interopEnabled),
+    .timeLimit(.minutes(10)))
 struct RetrieveMemoryTests {
     /// Five instances of 10240 × 10240 × 16 bit: 200 MiB of Pixel Data each, 1 GiB in all.
     static let fileCount = 5
@@ -56,7 +58,8 @@ struct RetrieveMemoryTests {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw DaemonError("cannot create \(path): errno \(errno)") }
             defer { close(fd) }
-            guard write(fd, bytes, bytes.count) == bytes.count, ftruncate(fd, off_t(bytes.count + pixelBytes)) == 0 else {
+            guard write(fd, bytes, bytes.count) == bytes.count, ftruncate(fd, off_t(bytes.count + pixelBytes)) == 0
+            else {
                 throw DaemonError("cannot write \(path): errno \(errno)")
             }
         }
@@ -71,13 +74,17 @@ struct RetrieveMemoryTests {
 
     /// A C-GET of `study` by get_discard_peer.py, which counts what arrives and keeps nothing;
     /// returns the JSON outcome it printed (a missing one fails the test, with the daemon's log).
-    static func discardingGet(from daemon: DaemonProcess, study: String, options: [String] = [], timeout: TimeInterval,
-                              sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: Any] {
-        let (result, json) = ExternalTool.pythonPeer("get_discard_peer.py",
-                                                     ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study] + options,
-                                                     timeout: timeout)
-        return try #require(json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))",
-                            sourceLocation: sourceLocation)
+    static func discardingGet(
+        from daemon: DaemonProcess, study: String, options: [String] = [], timeout: TimeInterval,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> [String: Any] {
+        let (result, json) = ExternalTool.pythonPeer(
+            "get_discard_peer.py",
+            ["127.0.0.1", "\(daemon.port)", daemon.aeTitle, study] + options,
+            timeout: timeout)
+        return try #require(
+            json as? [String: Any], "\(result.transcript)\n\(daemon.log.suffix(3000))",
+            sourceLocation: sourceLocation)
     }
 
     @Test("C-GET of a 1 GiB study: every byte arrives, peak RSS stays under idle + 100 MB")
@@ -101,9 +108,12 @@ struct RetrieveMemoryTests {
         #expect((out["received_bytes"] as? Int ?? 0) > Self.fileCount * Self.pixelBytes)
 
         let peak = daemon.peakResidentKiB
-        print("RetrieveMemoryTests: 1 GiB C-GET: idle VmHWM \(idlePeak) KiB, after \(peak) KiB, growth \(peak - idlePeak) KiB")
-        #expect(peak - idlePeak < Self.allowedGrowthKiB,
-                "peak RSS grew by \(peak - idlePeak) KiB retrieving \(Self.fileCount) × \(Self.pixelBytes) bytes")
+        print(
+            "RetrieveMemoryTests: 1 GiB C-GET: idle VmHWM \(idlePeak) KiB, after \(peak) KiB, growth \(peak - idlePeak) KiB"
+        )
+        #expect(
+            peak - idlePeak < Self.allowedGrowthKiB,
+            "peak RSS grew by \(peak - idlePeak) KiB retrieving \(Self.fileCount) × \(Self.pixelBytes) bytes")
         #expect(daemon.echoWithDCMTK().succeeded)
     }
 
@@ -143,8 +153,9 @@ struct RetrieveMemoryTests {
         return (study, path)
     }
 
-    @Test("A large file streamed in pieces, and one converted whole, arrive byte for byte",
-          arguments: [false, true])
+    @Test(
+        "A large file streamed in pieces, and one converted whole, arrive byte for byte",
+        arguments: [false, true])
     func largeFileIntact(implicitOnly: Bool) throws {
         let scratch = try Self.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -161,7 +172,8 @@ struct RetrieveMemoryTests {
         #expect(final["status"] as? Int == 0)
         #expect(final["NumberOfCompletedSuboperations"] as? Int == 1)
         let path = out.appendingPathComponent("\(study).1.1.dcm").path
-        #expect(try DICOMFile(contentsOf: path).transferSyntax
+        #expect(
+            try DICOMFile(contentsOf: path).transferSyntax
                 == (implicitOnly ? .implicitVRLittleEndian : .explicitVRLittleEndian))
         try RetrieveInteropTests.expectSame(path, stored)
     }
@@ -174,9 +186,14 @@ struct RetrieveMemoryTests {
         let (study, stored) = try Self.writePatternedInstance(in: scratch, side: 3000)
         let received = scratch.appendingPathComponent("moved")
         let storescpPort = try freeLoopbackPort()
-        let storescp = try RetrieveLifecycleTests.startStorescp(aeTitle: "STORESCP", port: storescpPort, directory: received)
-        defer { kill(storescp.processIdentifier, SIGKILL); storescp.waitUntilExit() }
-        let daemon = try DaemonProcess(arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: scratch)
+        let storescp = try RetrieveLifecycleTests.startStorescp(
+            aeTitle: "STORESCP", port: storescpPort, directory: received)
+        defer {
+            kill(storescp.processIdentifier, SIGKILL)
+            storescp.waitUntilExit()
+        }
+        let daemon = try DaemonProcess(
+            arguments: ["--peer", "STORESCP:127.0.0.1:\(storescpPort)"], storageDirectory: scratch)
         defer { _ = daemon.stop() }
         let (_, final) = try daemon.retrieveWithPynetdicom(
             "move", model: "S", into: received,
@@ -223,8 +240,10 @@ struct RetrieveMemoryTests {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let getscu = Process()
         getscu.executableURL = URL(fileURLWithPath: "/usr/bin/getscu")
-        getscu.arguments = ["-S", "-aec", daemon.aeTitle, "-od", out.path, "-k", "QueryRetrieveLevel=STUDY",
-                            "-k", "StudyInstanceUID=\(study)", "127.0.0.1", "\(daemon.port)"]
+        getscu.arguments = [
+            "-S", "-aec", daemon.aeTitle, "-od", out.path, "-k", "QueryRetrieveLevel=STUDY",
+            "-k", "StudyInstanceUID=\(study)", "127.0.0.1", "\(daemon.port)",
+        ]
         getscu.environment = ProcessInfo.processInfo.environment.merging(["TCP_NODELAY": "1"]) { _, new in new }
         getscu.standardOutput = FileHandle.nullDevice
         getscu.standardError = FileHandle.nullDevice
@@ -236,7 +255,8 @@ struct RetrieveMemoryTests {
         // Once the first file has arrived, freeze the requester: it neither reads nor answers.
         let started = Date()
         while ((try? FileManager.default.contentsOfDirectory(atPath: out.path))?.count ?? 0) < 1,
-              Date().timeIntervalSince(started) < 120, getscu.isRunning {
+            Date().timeIntervalSince(started) < 120, getscu.isRunning
+        {
             Thread.sleep(forTimeInterval: 0.02)
         }
         try #require(getscu.isRunning, "getscu ended before it could be frozen\n\(daemon.log.suffix(2000))")

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import Foundation
@@ -8,8 +9,9 @@ import Testing
 /// directory, compressed files in their own transfer syntax) and pynetdicom's storescu. The
 /// stored files must carry the sent data sets byte for byte after a fresh File Meta
 /// Information, and C-FIND (findscu) must return them.
-@Suite("C-STORE interop (storescu, pynetdicom storescu)", .serialized,
-       .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
+@Suite(
+    "C-STORE interop (storescu, pynetdicom storescu)", .serialized,
+    .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
 struct StoreInteropTests {
     static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
     static let explicitLE = "1.2.840.10008.1.2.1"
@@ -40,8 +42,10 @@ struct StoreInteropTests {
     }
 
     /// Writes `count` Explicit VR LE CT files into `directory`.
-    static func makeFiles(in directory: URL, count: Int, study: String, series: String,
-                          instanceBase: String) throws -> [String] {
+    static func makeFiles(
+        in directory: URL, count: Int, study: String, series: String,
+        instanceBase: String
+    ) throws -> [String] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try (1...count).map { i in
             var ds = DataSet()
@@ -61,8 +65,9 @@ struct StoreInteropTests {
             ds.set(Tag(0x0028, 0x0101), vr: .US, uint16: 16)
             ds.set(Tag(0x0028, 0x0102), vr: .US, uint16: 15)
             ds.set(Tag(0x0028, 0x0103), vr: .US, uint16: 0)
-            ds.set(Tag(0x7FE0, 0x0010), vr: .OW,
-                   bytes: [UInt8]((0..<(64 * 64 * 2)).map { UInt8(truncatingIfNeeded: $0 &* (i + 3)) })[...])
+            ds.set(
+                Tag(0x7FE0, 0x0010), vr: .OW,
+                bytes: [UInt8]((0..<(64 * 64 * 2)).map { UInt8(truncatingIfNeeded: $0 &* (i + 3)) })[...])
             let bytes = try DICOMFile.encode(dataSet: ds, transferSyntax: TransferSyntax(uid: explicitLE))
             let path = directory.appendingPathComponent("ct\(i).dcm").path
             _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
@@ -71,15 +76,21 @@ struct StoreInteropTests {
     }
 
     static func pydicomTestFile(_ name: String) -> String? {
-        let result = ExternalTool.run("/usr/bin/env", ["python3", "-c",
-            "from pydicom.data import get_testdata_file as g; print(g('\(name)'))"], timeout: 60)
+        let result = ExternalTool.run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "from pydicom.data import get_testdata_file as g; print(g('\(name)'))",
+            ], timeout: 60)
         let path = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return result.succeeded && FileManager.default.fileExists(atPath: path) ? path : nil
     }
 
     /// Checks that the archive holds `sent` at its layout path with the same data set bytes.
-    static func expectStored(_ sent: Sent, in daemon: DaemonProcess, callingAE: String, exactBytes: Bool = true,
-                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectStored(
+        _ sent: Sent, in daemon: DaemonProcess, callingAE: String, exactBytes: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let path = daemon.storageDirectory
             .appendingPathComponent(sent.studyUID).appendingPathComponent(sent.seriesUID)
             .appendingPathComponent(sent.sopInstanceUID + ".dcm").path
@@ -103,27 +114,35 @@ struct StoreInteropTests {
             // (DCMTK also drops Data Set Trailing Padding (FFFC,FFFC).)
             let padding = Tag(0xFFFC, 0xFFFC)
             let stored = try DataSetReader.read(body[...], transferSyntax: ts).elements.filter { $0.tag != padding }
-            let original = try DataSetReader.read(sent.body[...], transferSyntax: ts).elements.filter { $0.tag != padding }
+            let original = try DataSetReader.read(sent.body[...], transferSyntax: ts).elements.filter {
+                $0.tag != padding
+            }
             #expect(stored.map(\.tag) == original.map(\.tag), "\(sent.path)", sourceLocation: sourceLocation)
             for (a, b) in zip(stored, original) where a.vr != .SQ {
                 #expect(a.bytes == b.bytes, "\(sent.path): \(a.tag) differs", sourceLocation: sourceLocation)
             }
         }
-        #expect(!FileManager.default.fileExists(atPath: daemon.storageDirectory.path + "/.incoming")
+        #expect(
+            !FileManager.default.fileExists(atPath: daemon.storageDirectory.path + "/.incoming")
                 || ((try? FileManager.default.contentsOfDirectory(atPath: daemon.storageDirectory.path + "/.incoming"))?
-                    .isEmpty ?? true), sourceLocation: sourceLocation)
+                    .isEmpty ?? true),
+            sourceLocation: sourceLocation)
     }
 
     /// The SOP Instance UIDs C-FIND (findscu, Study Root, IMAGE level) returns for a series.
     static func findInstances(_ daemon: DaemonProcess, study: String, series: String) -> FindOutcome {
-        FindRunner.run(.dcmtk, port: daemon.port, aeTitle: daemon.aeTitle, model: .studyRoot, keys: [
-            "\(Key.level)=IMAGE", "\(Key.studyUID)=\(study)", "\(Key.seriesUID)=\(series)", Key.sopInstanceUID,
-        ])
+        FindRunner.run(
+            .dcmtk, port: daemon.port, aeTitle: daemon.aeTitle, model: .studyRoot,
+            keys: [
+                "\(Key.level)=IMAGE", "\(Key.studyUID)=\(study)", "\(Key.seriesUID)=\(series)", Key.sopInstanceUID,
+            ])
     }
 
     static func storescu(_ daemon: DaemonProcess, files: [String], options: [String] = []) -> ToolResult {
-        ExternalTool.run("/usr/bin/storescu", ["-aet", "STORESCU", "-aec", daemon.aeTitle, "-to", "30"] + options
-                         + ["127.0.0.1", "\(daemon.port)"] + files, timeout: 120)
+        ExternalTool.run(
+            "/usr/bin/storescu",
+            ["-aet", "STORESCU", "-aec", daemon.aeTitle, "-to", "30"] + options
+                + ["127.0.0.1", "\(daemon.port)"] + files, timeout: 120)
     }
 
     // MARK: DCMTK
@@ -135,15 +154,17 @@ struct StoreInteropTests {
         defer { daemon.stop() }
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("storescu-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: source) }
-        let files = try Self.makeFiles(in: source, count: 3, study: "1.2.826.0.1.3680043.10.1489.77.1",
-                                       series: "1.2.826.0.1.3680043.10.1489.77.1.1",
-                                       instanceBase: "1.2.826.0.1.3680043.10.1489.77.1.1")
+        let files = try Self.makeFiles(
+            in: source, count: 3, study: "1.2.826.0.1.3680043.10.1489.77.1",
+            series: "1.2.826.0.1.3680043.10.1489.77.1.1",
+            instanceBase: "1.2.826.0.1.3680043.10.1489.77.1.1")
         let result = Self.storescu(daemon, files: files)
         #expect(result.succeeded, "\(result.transcript)\n\(daemon.log.suffix(3000))")
         for file in files { try Self.expectStored(try Sent(path: file), in: daemon, callingAE: "STORESCU") }
 
-        let found = Self.findInstances(daemon, study: "1.2.826.0.1.3680043.10.1489.77.1",
-                                       series: "1.2.826.0.1.3680043.10.1489.77.1.1")
+        let found = Self.findInstances(
+            daemon, study: "1.2.826.0.1.3680043.10.1489.77.1",
+            series: "1.2.826.0.1.3680043.10.1489.77.1.1")
         #expect(found.finalStatus == "0000", "\(found)")
         #expect(found.valueSet(Key.sopInstanceUID) == Set((1...3).map { "1.2.826.0.1.3680043.10.1489.77.1.1.\($0)" }))
         #expect(daemon.log.contains("C-STORE"), "one log line per C-STORE")
@@ -162,18 +183,21 @@ struct StoreInteropTests {
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("storescu-sd-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: source) }
         let study = "1.2.826.0.1.3680043.10.1489.77.2"
-        var files = try Self.makeFiles(in: source, count: 2, study: study, series: study + ".1",
-                                       instanceBase: study + ".1")
-        files += try Self.makeFiles(in: source.appendingPathComponent("sub"), count: 3, study: study,
-                                    series: study + ".2", instanceBase: study + ".2")
+        var files = try Self.makeFiles(
+            in: source, count: 2, study: study, series: study + ".1",
+            instanceBase: study + ".1")
+        files += try Self.makeFiles(
+            in: source.appendingPathComponent("sub"), count: 3, study: study,
+            series: study + ".2", instanceBase: study + ".2")
         let result = Self.storescu(daemon, files: [source.path], options: ["+sd", "+r"])
         #expect(result.succeeded, "\(result.transcript)\n\(daemon.log.suffix(3000))")
         for file in files { try Self.expectStored(try Sent(path: file), in: daemon, callingAE: "STORESCU") }
         #expect(Self.findInstances(daemon, study: study, series: study + ".2").matches.count == 3)
     }
 
-    @Test("storescu: compressed files are negotiated and stored in their own transfer syntax",
-          arguments: [("JPEG2000.dcm", "-xw"), ("MR_small_jpeg_ls_lossless.dcm", "-xt"), ("SC_rgb_rle.dcm", "-xr")])
+    @Test(
+        "storescu: compressed files are negotiated and stored in their own transfer syntax",
+        arguments: [("JPEG2000.dcm", "-xw"), ("MR_small_jpeg_ls_lossless.dcm", "-xt"), ("SC_rgb_rle.dcm", "-xr")])
     func dcmtkCompressed(_ name: String, _ proposeOption: String) throws {
         guard ExternalTool.require("/usr/bin/storescu") else { return }
         guard let file = Self.pydicomTestFile(name) else {
@@ -199,24 +223,29 @@ struct StoreInteropTests {
         defer { daemon.stop() }
         let source = FileManager.default.temporaryDirectory.appendingPathComponent("pystore-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: source) }
-        var files = try Self.makeFiles(in: source, count: 2, study: "1.2.826.0.1.3680043.10.1489.77.3",
-                                       series: "1.2.826.0.1.3680043.10.1489.77.3.1",
-                                       instanceBase: "1.2.826.0.1.3680043.10.1489.77.3.1")
+        var files = try Self.makeFiles(
+            in: source, count: 2, study: "1.2.826.0.1.3680043.10.1489.77.3",
+            series: "1.2.826.0.1.3680043.10.1489.77.3.1",
+            instanceBase: "1.2.826.0.1.3680043.10.1489.77.3.1")
         for name in ["CT_small.dcm", "JPEG2000.dcm"] {
             if let f = Self.pydicomTestFile(name) { files.append(f) } else { #expect(!ExternalTool.isCI) }
         }
         for file in files {
-            let result = ExternalTool.run("/usr/bin/env", [
-                "python3", "-m", "pynetdicom", "storescu", "127.0.0.1", "\(daemon.port)", file,
-                "-aet", "PYSTORE", "-aec", daemon.aeTitle, "-cx", "-v",
-            ], timeout: 120)
+            let result = ExternalTool.run(
+                "/usr/bin/env",
+                [
+                    "python3", "-m", "pynetdicom", "storescu", "127.0.0.1", "\(daemon.port)", file,
+                    "-aet", "PYSTORE", "-aec", daemon.aeTitle, "-cx", "-v",
+                ], timeout: 120)
             #expect(result.succeeded, "\(result.transcript)\n\(daemon.log.suffix(3000))")
-            #expect(!result.stderr.contains("Store failed") && !result.stdout.contains("Store failed"),
-                    "\(result.transcript)")
+            #expect(
+                !result.stderr.contains("Store failed") && !result.stdout.contains("Store failed"),
+                "\(result.transcript)")
             try Self.expectStored(try Sent(path: file), in: daemon, callingAE: "PYSTORE")
         }
-        let found = Self.findInstances(daemon, study: "1.2.826.0.1.3680043.10.1489.77.3",
-                                       series: "1.2.826.0.1.3680043.10.1489.77.3.1")
+        let found = Self.findInstances(
+            daemon, study: "1.2.826.0.1.3680043.10.1489.77.3",
+            series: "1.2.826.0.1.3680043.10.1489.77.3.1")
         #expect(found.matches.count == 2, "\(found)")
     }
 

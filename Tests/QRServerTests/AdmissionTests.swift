@@ -1,5 +1,7 @@
-@testable import QRServer
+// SPDX-License-Identifier: Apache-2.0
 import Testing
+
+@testable import QRServer
 
 /// The bookkeeping behind `limits.max_unassociated` and the rate-limited admission log lines.
 @Suite("Admission bookkeeping")

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
-@testable import QRServer
 import Testing
+
+@testable import QRServer
 
 /// The final C-GET/C-MOVE response with its Failed SOP Instance UID List goes out as one
 /// P-DATA-TF PDU holding the command PDV then the identifier PDV (what lets DCMTK's getscu,
@@ -11,9 +13,10 @@ struct FinalResponseFramingTests {
     static let getModel = "1.2.840.10008.5.1.4.1.2.2.3"
 
     static func parts() throws -> (CommandSet, [UInt8]) {
-        let command = CommandSet.cGetRSP(respondingTo: 7, affectedSOPClassUID: getModel, status: .warning,
-                                         subOperations: SubOperationCounts(completed: 3, failed: 2, warning: 0),
-                                         hasIdentifier: true)
+        let command = CommandSet.cGetRSP(
+            respondingTo: 7, affectedSOPClassUID: getModel, status: .warning,
+            subOperations: SubOperationCounts(completed: 3, failed: 2, warning: 0),
+            hasIdentifier: true)
         var identifier = DataSet()
         identifier.set(Tag(0x0008, 0x0058), vr: .UI, strings: ["1.2.3.4", "1.2.3.5"])
         return (command, try DataSetWriter.write(identifier, transferSyntax: .implicitVRLittleEndian))
@@ -22,8 +25,10 @@ struct FinalResponseFramingTests {
     @Test("command and identifier in one PDU, command first, both last fragments")
     func onePDU() throws {
         let (command, identifier) = try Self.parts()
-        let bytes = try #require(FinalResponseFraming.singlePDU(contextID: 5, command: command, identifier: identifier,
-                                                               peerMaxPDULength: 16384))
+        let bytes = try #require(
+            FinalResponseFraming.singlePDU(
+                contextID: 5, command: command, identifier: identifier,
+                peerMaxPDULength: 16384))
         let length = Int(bytes[2]) << 24 | Int(bytes[3]) << 16 | Int(bytes[4]) << 8 | Int(bytes[5])
         #expect(length == bytes.count - 6)
         guard case .pData(let pData) = try PDU.decode(type: bytes[0], body: bytes[6...]) else {
@@ -41,9 +46,13 @@ struct FinalResponseFramingTests {
     func tooLong() throws {
         let (command, identifier) = try Self.parts()
         let needed = command.encoded().count + identifier.count + 12
-        #expect(FinalResponseFraming.singlePDU(contextID: 5, command: command, identifier: identifier,
-                                               peerMaxPDULength: UInt32(needed)) != nil)
-        #expect(FinalResponseFraming.singlePDU(contextID: 5, command: command, identifier: identifier,
-                                               peerMaxPDULength: UInt32(needed - 1)) == nil)
+        #expect(
+            FinalResponseFraming.singlePDU(
+                contextID: 5, command: command, identifier: identifier,
+                peerMaxPDULength: UInt32(needed)) != nil)
+        #expect(
+            FinalResponseFraming.singlePDU(
+                contextID: 5, command: command, identifier: identifier,
+                peerMaxPDULength: UInt32(needed - 1)) == nil)
     }
 }

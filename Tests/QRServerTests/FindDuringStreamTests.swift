@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Testing
 
+@testable import QRServer
 
 /// C-FIND matches from a fake index (many large ones, pages counted); C-GET instances from a
 /// real archive.
@@ -23,7 +24,9 @@ private final class FindingAndRetrievingStore: IndexStore, RetrieveIndex {
     func instances(for request: RetrieveRequest) throws -> [IndexedInstance] { try archive.instances(for: request) }
     func index(_ record: InstanceRecord) throws { try archive.index(record) }
     func remove(sopInstanceUID: String) throws { try archive.remove(sopInstanceUID: sopInstanceUID) }
-    func instance(sopInstanceUID: String) throws -> IndexedInstance? { try archive.instance(sopInstanceUID: sopInstanceUID) }
+    func instance(sopInstanceUID: String) throws -> IndexedInstance? {
+        try archive.instance(sopInstanceUID: sopInstanceUID)
+    }
     func instanceCount() throws -> Int { try archive.instanceCount() }
 }
 
@@ -42,12 +45,14 @@ struct FindDuringStreamTests {
         let store = FindingAndRetrievingStore(finder: finder, archive: archive.store)
         let server = try TestServer(store: store, pageSize: 4)
         defer { server.shutdown() }
-        let scu = try TestSCU(port: server.port, contexts: getContexts() + findContexts(),
-                              receiveBufferSize: 64 * 1024, timeout: 30)
+        let scu = try TestSCU(
+            port: server.port, contexts: getContexts() + findContexts(),
+            receiveBufferSize: 64 * 1024, timeout: 30)
         let getContext = try scu.contextID(RetrieveUIDs.studyRootGet)
         let findContext = try scu.contextID(UIDs.studyRootFind)
-        try scu.sendRetrieve(contextID: getContext, command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
-                             identifier: retrieveIdentifier(level: "STUDY", study: item.studyUID))
+        try scu.sendRetrieve(
+            contextID: getContext, command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
+            identifier: retrieveIdentifier(level: "STUDY", study: item.studyUID))
         try scu.sendFind(contextID: findContext, messageID: 2, sopClass: UIDs.studyRootFind, identifier: studyQuery())
 
         // Read the C-STORE-RQ PDU by PDU, slowly, so the server's output drains below its
@@ -104,9 +109,11 @@ struct FindDuringStreamTests {
         #expect(pagesDuringStream <= 3, "\(pagesDuringStream) pages fetched while the data set streamed")
 
         let command = try CommandSet(decoding: storeCommand[...])
-        try scu.sendMessage(contextID: storeContext, command: .cStoreRSP(
-            respondingTo: command.messageID ?? 0, affectedSOPClassUID: command.affectedSOPClassUID ?? "",
-            affectedSOPInstanceUID: command.affectedSOPInstanceUID ?? "", status: .success))
+        try scu.sendMessage(
+            contextID: storeContext,
+            command: .cStoreRSP(
+                respondingTo: command.messageID ?? 0, affectedSOPClassUID: command.affectedSOPClassUID ?? "",
+                affectedSOPInstanceUID: command.affectedSOPInstanceUID ?? "", status: .success))
 
         // Then every C-FIND response and the C-GET's pending and final responses, in any order.
         var getFinal: CommandSet?

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Reactor
 import Testing
+
+@testable import QRServer
 
 @Suite("C-FIND SCP over a fake index", .serialized, .timeLimit(.minutes(2)))
 struct FindServiceTests {
@@ -17,8 +19,9 @@ struct FindServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
         let context = try scu.contextID(UIDs.studyRootFind)
-        let (pending, final) = try scu.find(contextID: context, messageID: 7, sopClass: UIDs.studyRootFind,
-                                            identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: context, messageID: 7, sopClass: UIDs.studyRootFind,
+            identifier: studyQuery())
         #expect(pending.count == 10)
         for (i, response) in pending.enumerated() {
             #expect(response.status == .pending)
@@ -56,8 +59,9 @@ struct FindServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
         // Study Root: at STUDY level it needs no Patient ID (Patient Root would, QR-02).
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .success)
     }
@@ -67,8 +71,9 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore(.init(totalMatches: 5, unsupportedOptionalKeys: true)))
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.count == 5)
         #expect(pending.allSatisfy { $0.status == .pendingWithWarning })
         #expect(final.status == .success)
@@ -80,13 +85,16 @@ struct FindServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
         let query = studyQuery { $0.set(Tag(0x0008, 0x0054), vr: .AE, string: "") }
-        let (pending, _) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                        sopClass: UIDs.studyRootFind, identifier: query)
+        let (pending, _) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: query)
         #expect(pending.count == 3)
         #expect(pending.allSatisfy { $0.identifier?.string(Tag(0x0008, 0x0054)) == TestServer.aeTitle })
     }
 
-    @Test("identifiers are read and written in the context's transfer syntax", arguments: [UIDs.implicitLE, UIDs.explicitLE, UIDs.explicitBE])
+    @Test(
+        "identifiers are read and written in the context's transfer syntax",
+        arguments: [UIDs.implicitLE, UIDs.explicitLE, UIDs.explicitBE])
     func transferSyntaxes(_ syntax: String) throws {
         let server = try TestServer(store: FakeIndexStore(.init(totalMatches: 3)))
         defer { server.shutdown() }
@@ -259,8 +267,9 @@ struct FindServiceTests {
         let scu = try TestSCU(port: server.port, contexts: findContexts())
         var query = DataSet()
         query.set(.patientID, vr: .LO, string: "X")
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: query)
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: query)
         #expect(pending.isEmpty)
         #expect(final.status == DIMSEStatus(0xA900))
         #expect(final.command.errorComment?.isEmpty == false)
@@ -275,8 +284,9 @@ struct FindServiceTests {
         let scu = try TestSCU(port: server.port, contexts: findContexts())
         var query = DataSet()
         query.set(.queryRetrieveLevel, vr: .CS, string: "PATIENT")
-        let (_, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                      sopClass: UIDs.studyRootFind, identifier: query)
+        let (_, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: query)
         #expect(final.status == DIMSEStatus(0xA900))
     }
 
@@ -285,13 +295,15 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore())
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.verification),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.verification),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .sopClassNotSupported)
         // The association is still usable.
-        let (more, ok) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind), messageID: 2,
-                                      sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (more, ok) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind), messageID: 2,
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(more.count == 10)
         #expect(ok.status == .success)
     }
@@ -301,8 +313,9 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore(.init(failure: TestFailure("disk on fire"))))
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .outOfResources)
         #expect(final.command.errorComment?.contains("disk on fire") == true)
@@ -315,8 +328,9 @@ struct FindServiceTests {
         let server = try TestServer(store: FakeIndexStore(.init(failure: error)))
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (_, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                      sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (_, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(final.status == DIMSEStatus(0xA900))
         #expect(final.command.errorComment == "key below level")
         #expect(final.command.offendingElements == [0x0020_000E])
@@ -327,8 +341,9 @@ struct FindServiceTests {
         let server = try TestServer(store: nil)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (_, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                      sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (_, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(final.status == .unableToProcess)
         #expect(final.command.errorComment == "no index")
     }
@@ -341,8 +356,9 @@ struct FindServiceTests {
         let context = try scu.contextID(UIDs.studyRootFind)
         // (0008,0052) CS with a length far beyond the data.
         let garbage: [UInt8] = [0x08, 0x00, 0x52, 0x00, 0x43, 0x53, 0xFF, 0x7F, 0x53, 0x54]
-        try scu.sendMessage(contextID: context, command: .cFindRQ(messageID: 5, affectedSOPClassUID: UIDs.studyRootFind),
-                            dataSet: garbage)
+        try scu.sendMessage(
+            contextID: context, command: .cFindRQ(messageID: 5, affectedSOPClassUID: UIDs.studyRootFind),
+            dataSet: garbage)
         let (_, final) = try scu.collectFindResponses(contextID: context)
         #expect(final.status.rawValue & 0xF000 == 0xC000)
         #expect(final.command.errorComment?.isEmpty == false)

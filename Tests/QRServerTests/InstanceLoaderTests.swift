@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import Foundation
-@testable import QRServer
 import Reactor
-import Testing
 import TestSupport
+import Testing
+
+@testable import QRServer
 
 @Suite("Loading stored files for C-STORE sub-operations")
 struct InstanceLoaderTests {
@@ -17,8 +19,9 @@ struct InstanceLoaderTests {
         d.set(.sopClassUID, vr: .UI, string: Self.sopClass)
         d.set(.sopInstanceUID, vr: .UI, string: uid)
         d.set(.pixelData, vr: .OW, bytes: (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 3) }[...])
-        var meta = DICOMFile.makeMeta(sopClassUID: Self.sopClass, sopInstanceUID: uid,
-                                      transferSyntax: .explicitVRLittleEndian, sourceAETitle: nil)
+        var meta = DICOMFile.makeMeta(
+            sopClassUID: Self.sopClass, sopInstanceUID: uid,
+            transferSyntax: .explicitVRLittleEndian, sourceAETitle: nil)
         if privateInformation > 0 {
             meta.set(Tag(0x0002, 0x0100), vr: .UI, string: "1.2.826.0.1.3680043.10.1489.99")
             meta.set(Tag(0x0002, 0x0102), vr: .OB, bytes: [UInt8](repeating: 0x5A, count: privateInformation)[...])
@@ -26,21 +29,25 @@ struct InstanceLoaderTests {
         let bytes = try DICOMFile(meta: meta, transferSyntax: .explicitVRLittleEndian, dataSet: d).encoded()
         let path = NSTemporaryDirectory() + "qrscpd-loader-\(UUID().uuidString).dcm"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let instance = IndexedInstance(sopInstanceUID: uid, sopClassUID: Self.sopClass,
-                                       transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid,
-                                       studyInstanceUID: "1.2.3", seriesInstanceUID: "1.2.3.4", path: path,
-                                       size: Int64(bytes.count), modificationTime: 0)
+        let instance = IndexedInstance(
+            sopInstanceUID: uid, sopClassUID: Self.sopClass,
+            transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid,
+            studyInstanceUID: "1.2.3", seriesInstanceUID: "1.2.3.4", path: path,
+            size: Int64(bytes.count), modificationTime: 0)
         return (instance, bytes)
     }
 
-    @Test("a file sent unchanged is opened, not read: its data set range starts where the full header ends",
-          arguments: [0, 3000, 5000, 20_000])
+    @Test(
+        "a file sent unchanged is opened, not read: its data set range starts where the full header ends",
+        arguments: [0, 3000, 5000, 20_000])
     func unchangedFileIsARange(privateInformation: Int) throws {
-        let (instance, bytes) = try storedFile(uid: "1.2.826.0.1.3680043.10.1489.98.\(privateInformation)",
-                                               privateInformation: privateInformation)
+        let (instance, bytes) = try storedFile(
+            uid: "1.2.826.0.1.3680043.10.1489.98.\(privateInformation)",
+            privateInformation: privateInformation)
         defer { try? FileManager.default.removeItem(atPath: instance.path) }
         let expectedStart = try DICOMFile.readHeader(bytes[...]).dataSetOffset
-        let loaded = try InstanceLoader.load(instance, as: .explicitVRLittleEndian, shape: StretchShape(peerMaxPDULength: 16384))
+        let loaded = try InstanceLoader.load(
+            instance, as: .explicitVRLittleEndian, shape: StretchShape(peerMaxPDULength: 16384))
         guard case .file(let file, _) = loaded.payload else {
             Issue.record("expected a file range, got bytes in memory")
             return
@@ -55,7 +62,8 @@ struct InstanceLoaderTests {
     func convertedFileIsBytes() throws {
         let (instance, _) = try storedFile(uid: "1.2.826.0.1.3680043.10.1489.98.1", privateInformation: 0)
         defer { try? FileManager.default.removeItem(atPath: instance.path) }
-        let loaded = try InstanceLoader.load(instance, as: .implicitVRLittleEndian, shape: StretchShape(peerMaxPDULength: 16384))
+        let loaded = try InstanceLoader.load(
+            instance, as: .implicitVRLittleEndian, shape: StretchShape(peerMaxPDULength: 16384))
         guard case .whole(let bytes) = loaded.payload else {
             Issue.record("expected converted bytes")
             return
@@ -79,8 +87,9 @@ struct InstanceLoaderTests {
         case truncatedInPixelData, randomBytes
     }
 
-    @Test("a damaged file fails, sent unchanged or converted, and is marked with its stamp and reason",
-          arguments: Damage.allCases, [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian])
+    @Test(
+        "a damaged file fails, sent unchanged or converted, and is marked with its stamp and reason",
+        arguments: Damage.allCases, [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian])
     func damagedFileFails(_ damage: Damage, target: TransferSyntax) throws {
         let (instance, bytes) = try storedFile(uid: "1.2.826.0.1.3680043.10.1489.97.1", privateInformation: 0)
         defer { try? FileManager.default.removeItem(atPath: instance.path) }
@@ -89,12 +98,14 @@ struct InstanceLoaderTests {
             try Data(bytes[..<(bytes.count - 5000)]).write(to: URL(fileURLWithPath: instance.path))
         case .randomBytes:
             var rng = SplitMix64(seed: 99)
-            try Data((0..<bytes.count).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: instance.path))
+            try Data((0..<bytes.count).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(
+                to: URL(fileURLWithPath: instance.path))
         }
         let recorder = MarkRecorder()
         #expect(throws: SubOperationFailure.self) {
-            _ = try InstanceLoader.load(instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
-                                        markingDamageIn: recorder)
+            _ = try InstanceLoader.load(
+                instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
+                markingDamageIn: recorder)
         }
         let mark = try #require(recorder.recorded.first, "not marked damaged")
         #expect(mark.uid == instance.sopInstanceUID && mark.path == instance.path)
@@ -112,8 +123,9 @@ struct InstanceLoaderTests {
         defer { try? FileManager.default.removeItem(atPath: instance.path) }
         let recorder = MarkRecorder()
         for target in [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian] {
-            _ = try InstanceLoader.load(instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
-                                        markingDamageIn: recorder)
+            _ = try InstanceLoader.load(
+                instance, as: target, shape: StretchShape(peerMaxPDULength: 16384),
+                markingDamageIn: recorder)
         }
         #expect(recorder.recorded.isEmpty)
     }

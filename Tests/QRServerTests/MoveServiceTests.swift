@@ -1,18 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Reactor
 import Testing
 
+@testable import QRServer
+
 extension TestSCU {
     /// Runs a C-MOVE and collects the pending C-MOVE-RSPs and the final one.
-    func move(contextID: UInt8, messageID: UInt16 = 1, sopClass: String, destination: String, identifier: DataSet,
-              onPending: (Int) throws -> Void = { _ in }) throws -> GetOutcome {
-        try sendRetrieve(contextID: contextID,
-                         command: .cMoveRQ(messageID: messageID, affectedSOPClassUID: sopClass, moveDestination: destination),
-                         identifier: identifier)
+    func move(
+        contextID: UInt8, messageID: UInt16 = 1, sopClass: String, destination: String, identifier: DataSet,
+        onPending: (Int) throws -> Void = { _ in }
+    ) throws -> GetOutcome {
+        try sendRetrieve(
+            contextID: contextID,
+            command: .cMoveRQ(messageID: messageID, affectedSOPClassUID: sopClass, moveDestination: destination),
+            identifier: identifier)
         var pending: [CommandSet] = []
         while true {
             let message = try receiveMessage()
@@ -42,7 +47,8 @@ struct MoveServiceTests {
 
     func moveContexts() -> [RequestedContext] {
         [
-            RequestedContext(abstractSyntax: RetrieveUIDs.studyRootMove, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
+            RequestedContext(
+                abstractSyntax: RetrieveUIDs.studyRootMove, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
             RequestedContext(abstractSyntax: RetrieveUIDs.patientRootMove, transferSyntaxes: [UIDs.implicitLE]),
         ]
     }
@@ -50,18 +56,22 @@ struct MoveServiceTests {
     /// A server over `archive` that knows `destination` as the move destination STORESCP.
     /// A server moving to `destination`; by default it sends a pending C-MOVE-RSP after every
     /// sub-operation, so that tests can follow the counts instance by instance.
-    func serverMoving(_ archive: TestArchive, to destination: TestStoreSCP,
-                      pendingInterval: Duration = .zero) throws -> TestServer {
-        try TestServer(store: archive.store, pageSize: nil,
-                       peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)],
-                       configure: { $0.movePendingInterval = pendingInterval })
+    func serverMoving(
+        _ archive: TestArchive, to destination: TestStoreSCP,
+        pendingInterval: Duration = .zero
+    ) throws -> TestServer {
+        try TestServer(
+            store: archive.store, pageSize: nil,
+            peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: destination.port)],
+            configure: { $0.movePendingInterval = pendingInterval })
     }
 
     /// A Study Root C-MOVE of the test study to STORESCP.
     func moveStudy(_ scu: TestSCU, messageID: UInt16 = 1) throws -> GetOutcome {
-        try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove), messageID: messageID,
-                     sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
-                     identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        try scu.move(
+            contextID: try scu.contextID(RetrieveUIDs.studyRootMove), messageID: messageID,
+            sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
     }
 
     @Test("C-MOVE to a known destination: a sub-association with Move Originator, pending counts, 0000, A-RELEASE")
@@ -98,7 +108,9 @@ struct MoveServiceTests {
         #expect(logs.first?.metadata["completed"] == "3")
     }
 
-    @Test("Pending C-MOVE-RSPs at most once per interval: none for sub-operations quicker than it, exact counts at the end")
+    @Test(
+        "Pending C-MOVE-RSPs at most once per interval: none for sub-operations quicker than it, exact counts at the end"
+    )
     func pendingInterval() throws {
         let archive = try TestArchive()
         for i in 1...6 { try archive.add(instance: i) }
@@ -124,14 +136,17 @@ struct MoveServiceTests {
         defer { slowServer.shutdown() }
         let slowSCU = try TestSCU(port: slowServer.port, contexts: moveContexts())
         let start = ContinuousClock.now
-        let slowOutcome = try slowSCU.move(contextID: try slowSCU.contextID(RetrieveUIDs.studyRootMove), messageID: 2,
-                                           sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
-                                           identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let slowOutcome = try slowSCU.move(
+            contextID: try slowSCU.contextID(RetrieveUIDs.studyRootMove), messageID: 2,
+            sopClass: RetrieveUIDs.studyRootMove, destination: "STORESCP",
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         let intervals = (ContinuousClock.now - start) / .milliseconds(250)
         #expect(slowOutcome.status == .success)
         #expect(slowOutcome.final.completedSubOperations == 6)
         #expect(!slowOutcome.pending.isEmpty)
-        #expect(Double(slowOutcome.pending.count) <= intervals, "\(slowOutcome.pending.count) pending in \(intervals) intervals")
+        #expect(
+            Double(slowOutcome.pending.count) <= intervals,
+            "\(slowOutcome.pending.count) pending in \(intervals) intervals")
         for response in slowOutcome.pending {
             #expect(Int(response.remainingSubOperations ?? 99) + Int(response.completedSubOperations ?? 99) == 6)
         }
@@ -145,9 +160,10 @@ struct MoveServiceTests {
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
-        let outcome = try scu.move(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
-                                   sopClass: RetrieveUIDs.studyRootMove, destination: "NOBODY",
-                                   identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.move(
+            contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
+            sopClass: RetrieveUIDs.studyRootMove, destination: "NOBODY",
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(outcome.status == .moveDestinationUnknown)
         #expect(outcome.pending.isEmpty)
         try scu.release()
@@ -164,30 +180,39 @@ struct MoveServiceTests {
         let closed = try TestStoreSCP()
         let downPort = closed.port
         closed.stop()
-        let server = try TestServer(retrievingFrom: archive.store, peers: [
-            "STORESCP": PeerAddress(host: "127.0.0.1", port: refusing.port),
-            "DOWN": PeerAddress(host: "127.0.0.1", port: downPort),
-        ])
+        let server = try TestServer(
+            retrievingFrom: archive.store,
+            peers: [
+                "STORESCP": PeerAddress(host: "127.0.0.1", port: refusing.port),
+                "DOWN": PeerAddress(host: "127.0.0.1", port: downPort),
+            ])
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootMove)
-        let rejected = try scu.move(contextID: context, messageID: 1, sopClass: RetrieveUIDs.studyRootMove,
-                                    destination: "STORESCP", identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let rejected = try scu.move(
+            contextID: context, messageID: 1, sopClass: RetrieveUIDs.studyRootMove,
+            destination: "STORESCP", identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(rejected.status == .outOfResourcesUnableToPerformSubOperations)
-        #expect(rejected.final.errorComment?.contains("refused the association (1/1/7)") == true,
-                "\(rejected.final.errorComment ?? "")")
+        #expect(
+            rejected.final.errorComment?.contains("refused the association (1/1/7)") == true,
+            "\(rejected.final.errorComment ?? "")")
         #expect(rejected.final.failedSubOperations == 2)
-        #expect(Set(rejected.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? []) == Set(archive.items.map(\.sopInstanceUID)))
-        let down = try scu.move(contextID: context, messageID: 2, sopClass: RetrieveUIDs.studyRootMove,
-                                destination: "DOWN", identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        #expect(
+            Set(rejected.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? [])
+                == Set(archive.items.map(\.sopInstanceUID)))
+        let down = try scu.move(
+            contextID: context, messageID: 2, sopClass: RetrieveUIDs.studyRootMove,
+            destination: "DOWN", identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(down.status == .outOfResourcesUnableToPerformSubOperations)
         #expect(down.final.errorComment?.contains("connection refused") == true, "\(down.final.errorComment ?? "")")
         #expect(eventually { server.retrieveLogs("C-MOVE").count == 2 })
-        #expect(server.retrieveLogs("C-MOVE").last?.metadata["error_comment"]?.contains("connection refused") == true,
-                "\(server.retrieveLogs("C-MOVE").map(\.metadata))")
+        #expect(
+            server.retrieveLogs("C-MOVE").last?.metadata["error_comment"]?.contains("connection refused") == true,
+            "\(server.retrieveLogs("C-MOVE").map(\.metadata))")
         // Still healthy.
-        let echo = try scu.find(contextID: context, messageID: 3, sopClass: RetrieveUIDs.studyRootMove,
-                                identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let echo = try scu.find(
+            contextID: context, messageID: 3, sopClass: RetrieveUIDs.studyRootMove,
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(echo.final.command.commandField == .cFindRSP)
         try scu.release()
     }
@@ -220,11 +245,12 @@ struct MoveServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootMove)
-        let outcome = try scu.move(contextID: context, messageID: 4, sopClass: RetrieveUIDs.studyRootMove,
-                                   destination: "STORESCP", identifier: retrieveIdentifier(level: "STUDY", study: Self.study),
-                                   onPending: { n in
-                                       if n == 1 { try scu.sendMessage(contextID: context, command: .cCancelRQ(respondingTo: 4)) }
-                                   })
+        let outcome = try scu.move(
+            contextID: context, messageID: 4, sopClass: RetrieveUIDs.studyRootMove,
+            destination: "STORESCP", identifier: retrieveIdentifier(level: "STUDY", study: Self.study),
+            onPending: { n in
+                if n == 1 { try scu.sendMessage(contextID: context, command: .cCancelRQ(respondingTo: 4)) }
+            })
         #expect(outcome.status == .cancel)
         let done = Int(outcome.final.completedSubOperations ?? 0)
         #expect(done >= 1 && done < 6)
@@ -258,10 +284,12 @@ struct MoveServiceTests {
         let server = try serverMoving(archive, to: destination)
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: moveContexts())
-        try scu.sendRetrieve(contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
-                             command: .cMoveRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootMove,
-                                               moveDestination: "STORESCP"),
-                             identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        try scu.sendRetrieve(
+            contextID: try scu.contextID(RetrieveUIDs.studyRootMove),
+            command: .cMoveRQ(
+                messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootMove,
+                moveDestination: "STORESCP"),
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         let first = try scu.receiveMessage()
         #expect(first.command.status == .pending)
         try scu.send(.abort(AbortPDU(source: .serviceUser, reason: .notSpecified)))

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
-@testable import QRServer
 import Reactor
 import Testing
+
+@testable import QRServer
 
 /// The server's PDU framing (``PDUReader`` over the reactor's ``ByteBuffer``, the code both
 /// associations run) fed the way TCP may deliver bytes: all at once, PDU by PDU, byte by byte.
@@ -13,10 +15,15 @@ struct PDUReaderTests {
         let request = UpperLayerDriverTests.request()
         guard case .accept(let accept, _) = negotiate(request, policy: UpperLayerDriverTests.policy) else { return [] }
         let command = CommandSet.cEchoRQ(messageID: 7).encoded()
-        let data = PDataTF(pdvs: [PDV(contextID: 1, isCommand: true, isLast: true, fragment: command[...]),
-                                  PDV(contextID: 3, isCommand: false, isLast: false, fragment: [1, 2, 3, 4, 5])])
-        return [.associateRQ(request), .pData(data), .pData(data), .releaseRQ, .associateAC(accept),
-                .associateRJ(.localLimitExceeded), .releaseRP, .abort(AbortPDU(source: .serviceUser, reason: .notSpecified))]
+        let data = PDataTF(pdvs: [
+            PDV(contextID: 1, isCommand: true, isLast: true, fragment: command[...]),
+            PDV(contextID: 3, isCommand: false, isLast: false, fragment: [1, 2, 3, 4, 5]),
+        ])
+        return [
+            .associateRQ(request), .pData(data), .pData(data), .releaseRQ, .associateAC(accept),
+            .associateRJ(.localLimitExceeded), .releaseRP,
+            .abort(AbortPDU(source: .serviceUser, reason: .notSpecified)),
+        ]
     }()
 
     /// Drains the buffer through the reader as the driver does; stops at the first invalid PDU.

@@ -1,15 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Reactor
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
+@testable import QRServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The reactor thread never waits for the disk: every stretch of a file sent unchanged is made
@@ -20,8 +22,9 @@ struct RetrievePageInTests {
     static let series = "1.2.826.0.1.3680043.10.1489.7.1.1"
 
     // 16 KiB PDUs go out framed from a mapping through a pipe, 1 MiB PDUs with sendfile.
-    @Test("a C-GET of files evicted from the page cache pages every stretch in on a worker; the bytes arrive intact",
-          arguments: [UInt32(16384), UInt32(1 << 20)])
+    @Test(
+        "a C-GET of files evicted from the page cache pages every stretch in on a worker; the bytes arrive intact",
+        arguments: [UInt32(16384), UInt32(1 << 20)])
     func coldFilesArePagedInOffTheLoop(maxPDULength: UInt32) throws {
         let archive = try TestArchive()
         // Several stretches (of about 8 MiB), and a file of one stretch.

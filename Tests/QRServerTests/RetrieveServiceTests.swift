@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Reactor
 import Testing
+
+@testable import QRServer
 
 @Suite("C-GET SCP over a real index", .serialized, .timeLimit(.minutes(2)))
 struct GetServiceTests {
@@ -19,8 +21,9 @@ struct GetServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootGet)
-        let outcome = try scu.get(contextID: context, messageID: 9, sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let outcome = try scu.get(
+            contextID: context, messageID: 9, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(outcome.stores.count == 3)
         for (store, item) in zip(outcome.stores, archive.items) {
             #expect(store.command.affectedSOPInstanceUID == item.sopInstanceUID)
@@ -62,28 +65,34 @@ struct GetServiceTests {
         let patientRoot = try scu.contextID(RetrieveUIDs.patientRootGet)
         func uids(_ o: GetOutcome) -> Set<String> { Set(o.stores.compactMap(\.command.affectedSOPInstanceUID)) }
 
-        let series = try scu.get(contextID: studyRoot, sopClass: RetrieveUIDs.studyRootGet,
-                                 identifier: retrieveIdentifier(level: "SERIES", study: Self.study, series: Self.series))
+        let series = try scu.get(
+            contextID: studyRoot, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "SERIES", study: Self.study, series: Self.series))
         #expect(uids(series) == [archive.items[0].sopInstanceUID, archive.items[1].sopInstanceUID])
         #expect(series.status == .success)
 
         let images = try scu.get(
             contextID: studyRoot, messageID: 2, sopClass: RetrieveUIDs.studyRootGet,
-            identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
-                                           sop: archive.items[0].sopInstanceUID + "\\" + archive.items[1].sopInstanceUID))
+            identifier: retrieveIdentifier(
+                level: "IMAGE", study: Self.study, series: Self.series,
+                sop: archive.items[0].sopInstanceUID + "\\" + archive.items[1].sopInstanceUID))
         #expect(uids(images) == [archive.items[0].sopInstanceUID, archive.items[1].sopInstanceUID])
 
-        let patient = try scu.get(contextID: patientRoot, messageID: 3, sopClass: RetrieveUIDs.patientRootGet,
-                                  identifier: retrieveIdentifier(level: "PATIENT", patientID: "PID1"))
+        let patient = try scu.get(
+            contextID: patientRoot, messageID: 3, sopClass: RetrieveUIDs.patientRootGet,
+            identifier: retrieveIdentifier(level: "PATIENT", patientID: "PID1"))
         #expect(uids(patient) == Set(archive.items[0...2].map(\.sopInstanceUID)))
 
-        let patientStudy = try scu.get(contextID: patientRoot, messageID: 4, sopClass: RetrieveUIDs.patientRootGet,
-                                       identifier: retrieveIdentifier(level: "STUDY", patientID: "PID2",
-                                                                      study: Self.study + ".9"))
+        let patientStudy = try scu.get(
+            contextID: patientRoot, messageID: 4, sopClass: RetrieveUIDs.patientRootGet,
+            identifier: retrieveIdentifier(
+                level: "STUDY", patientID: "PID2",
+                study: Self.study + ".9"))
         #expect(uids(patientStudy) == [archive.items[3].sopInstanceUID])
 
-        let none = try scu.get(contextID: studyRoot, messageID: 5, sopClass: RetrieveUIDs.studyRootGet,
-                               identifier: retrieveIdentifier(level: "STUDY", study: "1.2.3.4.5.6.7"))
+        let none = try scu.get(
+            contextID: studyRoot, messageID: 5, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "STUDY", study: "1.2.3.4.5.6.7"))
         #expect(none.stores.isEmpty && none.pending.isEmpty)
         #expect(none.status == .success)
         #expect(none.final.completedSubOperations == 0 && none.final.failedSubOperations == 0)
@@ -102,21 +111,26 @@ struct GetServiceTests {
         let cases: [(UInt8, String, DataSet)] = [
             (studyRoot, RetrieveUIDs.studyRootGet, retrieveIdentifier(level: "", study: Self.study)),
             (studyRoot, RetrieveUIDs.studyRootGet, retrieveIdentifier(level: "SERIES", study: Self.study)),
-            (studyRoot, RetrieveUIDs.studyRootGet, retrieveIdentifier(level: "SERIES", study: Self.study + "\\1.2.3", series: Self.series)),
+            (
+                studyRoot, RetrieveUIDs.studyRootGet,
+                retrieveIdentifier(level: "SERIES", study: Self.study + "\\1.2.3", series: Self.series)
+            ),
             (studyRoot, RetrieveUIDs.studyRootGet, retrieveIdentifier(level: "STUDY", study: "1.2.*")),
             (studyRoot, RetrieveUIDs.studyRootGet, retrieveIdentifier(level: "PATIENT", patientID: "PID1")),
             (patientRoot, RetrieveUIDs.patientRootGet, retrieveIdentifier(level: "STUDY", study: Self.study)),
             (patientRoot, RetrieveUIDs.patientRootGet, retrieveIdentifier(level: "PATIENT", patientID: "PID1\\PID2")),
         ]
         for (n, (context, sopClass, identifier)) in cases.enumerated() {
-            let outcome = try scu.get(contextID: context, messageID: UInt16(n + 1), sopClass: sopClass, identifier: identifier)
+            let outcome = try scu.get(
+                contextID: context, messageID: UInt16(n + 1), sopClass: sopClass, identifier: identifier)
             #expect(outcome.stores.isEmpty)
             #expect(outcome.status == .identifierDoesNotMatchSOPClass, "case \(n)")
             #expect(outcome.final.errorComment?.isEmpty == false)
         }
         // The association is still usable.
-        let ok = try scu.get(contextID: studyRoot, messageID: 99, sopClass: RetrieveUIDs.studyRootGet,
-                             identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+        let ok = try scu.get(
+            contextID: studyRoot, messageID: 99, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
         #expect(ok.stores.count == 1 && ok.status == .success)
         try scu.release()
     }
@@ -133,7 +147,9 @@ struct GetServiceTests {
         #expect(outcome.status == .outOfResourcesUnableToPerformSubOperations)
         #expect(outcome.final.failedSubOperations == 2)
         #expect(outcome.final.completedSubOperations == 0)
-        #expect(Set(outcome.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? []) == Set(archive.items.map(\.sopInstanceUID)))
+        #expect(
+            Set(outcome.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? []) == Set(archive.items.map(\.sopInstanceUID))
+        )
         try scu.release()
     }
 
@@ -146,15 +162,20 @@ struct GetServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let refused = archive.items[3].sopInstanceUID
-        let outcome = try scu.getStudy(Self.study, storeStatus: { $0.command.affectedSOPInstanceUID == refused ? DIMSEStatus(0xA700) : .success })
+        let outcome = try scu.getStudy(
+            Self.study, storeStatus: { $0.command.affectedSOPInstanceUID == refused ? DIMSEStatus(0xA700) : .success })
         #expect(outcome.stores.count == 3)
         #expect(outcome.status == .warning)
         #expect(outcome.final.completedSubOperations == 2)
         #expect(outcome.final.failedSubOperations == 2)
-        #expect(Set(outcome.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? [])
-            == [archive.items[1].sopInstanceUID, refused])
+        #expect(
+            Set(outcome.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? [])
+                == [archive.items[1].sopInstanceUID, refused])
         #expect(outcome.pending.count == 4)
-        #expect(server.logs.all.contains { $0.message.contains("sub-operation failed") && $0.metadata["path"] == archive.items[1].path })
+        #expect(
+            server.logs.all.contains {
+                $0.message.contains("sub-operation failed") && $0.metadata["path"] == archive.items[1].path
+            })
         try scu.release()
     }
 
@@ -166,11 +187,12 @@ struct GetServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: getContexts())
         let context = try scu.contextID(RetrieveUIDs.studyRootGet)
-        let outcome = try scu.get(contextID: context, messageID: 5, sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "STUDY", study: Self.study),
-                                  onStore: { n in
-                                      if n == 2 { try scu.sendMessage(contextID: context, command: .cCancelRQ(respondingTo: 5)) }
-                                  })
+        let outcome = try scu.get(
+            contextID: context, messageID: 5, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "STUDY", study: Self.study),
+            onStore: { n in
+                if n == 2 { try scu.sendMessage(contextID: context, command: .cCancelRQ(respondingTo: 5)) }
+            })
         #expect(outcome.status == .cancel)
         #expect(outcome.stores.count >= 2 && outcome.stores.count <= 3)
         let sent = outcome.stores.count
@@ -179,14 +201,18 @@ struct GetServiceTests {
         let notSent = Set(archive.items[sent...].map(\.sopInstanceUID))
         #expect(Set(outcome.finalIdentifier?.strings(Tag(0x0008, 0x0058)) ?? []) == notSent)
         // The association serves the next request.
-        let again = try scu.get(contextID: context, messageID: 6, sopClass: RetrieveUIDs.studyRootGet,
-                                identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
-                                                               sop: archive.items[0].sopInstanceUID))
+        let again = try scu.get(
+            contextID: context, messageID: 6, sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(
+                level: "IMAGE", study: Self.study, series: Self.series,
+                sop: archive.items[0].sopInstanceUID))
         #expect(again.status == .success && again.stores.count == 1)
         try scu.release()
     }
 
-    @Test("Conversion: stored Explicit LE / Big Endian go out Implicit LE when that is all the requester takes; JPEG cannot")
+    @Test(
+        "Conversion: stored Explicit LE / Big Endian go out Implicit LE when that is all the requester takes; JPEG cannot"
+    )
     func conversion() throws {
         let archive = try TestArchive()
         let le = try archive.add(instance: 1, transferSyntax: .explicitVRLittleEndian)
@@ -221,13 +247,17 @@ struct GetServiceTests {
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
         var contexts = getContexts()
-        contexts.append(RequestedContext(abstractSyntax: RetrieveUIDs.ctImage, transferSyntaxes: [RetrieveUIDs.jpegBaseline],
-                                         role: (scu: false, scp: true)))
+        contexts.append(
+            RequestedContext(
+                abstractSyntax: RetrieveUIDs.ctImage, transferSyntaxes: [RetrieveUIDs.jpegBaseline],
+                role: (scu: false, scp: true)))
         let scu = try TestSCU(port: server.port, contexts: contexts)
         let outcome = try scu.getStudy(Self.study)
         #expect(outcome.status == .success)
         #expect(outcome.stores.first?.dataSet[...] == jpeg.dataSetBytes)
-        #expect(outcome.stores.first.flatMap { scu.negotiated?.contexts[$0.contextID]?.transferSyntax } == RetrieveUIDs.jpegBaseline)
+        #expect(
+            outcome.stores.first.flatMap { scu.negotiated?.contexts[$0.contextID]?.transferSyntax }
+                == RetrieveUIDs.jpegBaseline)
         try scu.release()
     }
 
@@ -239,9 +269,10 @@ struct GetServiceTests {
         defer { server.shutdown() }
         do {
             let scu = try TestSCU(port: server.port, contexts: getContexts())
-            try scu.sendRetrieve(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                 command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
-                                 identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
+            try scu.sendRetrieve(
+                contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+                command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
+                identifier: retrieveIdentifier(level: "STUDY", study: Self.study))
             let first = try scu.receiveMessage()
             #expect(first.command.commandField == .cStoreRQ)
             try scu.send(.abort(AbortPDU(source: .serviceUser, reason: .notSpecified)))
@@ -249,16 +280,19 @@ struct GetServiceTests {
         }
         #expect(eventually { server.onLoop { $0.openConnectionCount } == 0 })
         let scu = try TestSCU(port: server.port, contexts: getContexts())
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
-                                                                 sop: archive.items[4].sopInstanceUID))
+        let outcome = try scu.get(
+            contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+            sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(
+                level: "IMAGE", study: Self.study, series: Self.series,
+                sop: archive.items[4].sopInstanceUID))
         #expect(outcome.status == .success)
         #expect(outcome.stores.first?.dataSet[...] == archive.items[4].dataSetBytes)
         try scu.release()
     }
 
-    @Test("A file that shrinks while its data set is being sent aborts the association (logged); the next one is served")
+    @Test(
+        "A file that shrinks while its data set is being sent aborts the association (logged); the next one is served")
     func fileShrinksDuringGet() throws {
         let archive = try TestArchive()
         // Larger than any socket buffer: with 16 KiB PDUs the data set goes out through `writev`
@@ -270,10 +304,12 @@ struct GetServiceTests {
         do {
             // A small receive window and no reading: the data set stays queued in the server.
             let scu = try TestSCU(port: server.port, contexts: getContexts(), receiveBufferSize: 16 * 1024)
-            try scu.sendRetrieve(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                 command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
-                                 identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
-                                                                sop: large.sopInstanceUID))
+            try scu.sendRetrieve(
+                contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+                command: .cGetRQ(messageID: 1, affectedSOPClassUID: RetrieveUIDs.studyRootGet),
+                identifier: retrieveIdentifier(
+                    level: "IMAGE", study: Self.study, series: Self.series,
+                    sop: large.sopInstanceUID))
             // The first bytes of the C-STORE-RQ arrived: the file was opened and its size taken.
             var byte: UInt8 = 0
             #expect(recv(scu.fd, &byte, 1, Int32(MSG_PEEK)) == 1)
@@ -283,18 +319,21 @@ struct GetServiceTests {
             }
             scu.close()
         }
-        #expect(eventually {
-            server.logs.all.contains {
-                $0.level == .error && $0.message.contains("could not be read to its end")
-                    && ($0.metadata["error"] ?? "").contains(large.path)
-            }
-        })
+        #expect(
+            eventually {
+                server.logs.all.contains {
+                    $0.level == .error && $0.message.contains("could not be read to its end")
+                        && ($0.metadata["error"] ?? "").contains(large.path)
+                }
+            })
         #expect(eventually { server.onLoop { $0.openConnectionCount } == 0 })
         let scu = try TestSCU(port: server.port, contexts: getContexts())
-        let outcome = try scu.get(contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
-                                  sopClass: RetrieveUIDs.studyRootGet,
-                                  identifier: retrieveIdentifier(level: "IMAGE", study: Self.study, series: Self.series,
-                                                                 sop: intact.sopInstanceUID))
+        let outcome = try scu.get(
+            contextID: try scu.contextID(RetrieveUIDs.studyRootGet),
+            sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(
+                level: "IMAGE", study: Self.study, series: Self.series,
+                sop: intact.sopInstanceUID))
         #expect(outcome.status == .success)
         #expect(outcome.stores.first?.dataSet[...] == intact.dataSetBytes)
         try scu.release()

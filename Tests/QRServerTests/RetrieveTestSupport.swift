@@ -1,12 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Dispatch
 import Foundation
 import Logging
-@testable import QRServer
 import Reactor
 import Synchronization
+
+@testable import QRServer
 
 enum RetrieveUIDs {
     static let patientRootGet = "1.2.840.10008.5.1.4.1.2.1.3"
@@ -50,10 +52,12 @@ final class TestArchive {
 
     /// Adds one instance; pixel data is `pixelBytes` bytes of a pattern (OW, 16 bits).
     @discardableResult
-    func add(patientID: String = "PID1", study: String = "1.2.826.0.1.3680043.10.1489.7.1",
-             series: String = "1.2.826.0.1.3680043.10.1489.7.1.1", instance: Int,
-             sopClass: String = RetrieveUIDs.ctImage, transferSyntax: TransferSyntax = .explicitVRLittleEndian,
-             pixelBytes: Int = 512, sopInstanceUID: String? = nil) throws -> Item {
+    func add(
+        patientID: String = "PID1", study: String = "1.2.826.0.1.3680043.10.1489.7.1",
+        series: String = "1.2.826.0.1.3680043.10.1489.7.1.1", instance: Int,
+        sopClass: String = RetrieveUIDs.ctImage, transferSyntax: TransferSyntax = .explicitVRLittleEndian,
+        pixelBytes: Int = 512, sopInstanceUID: String? = nil
+    ) throws -> Item {
         let uid = sopInstanceUID ?? "\(series).\(instance)"
         var d = DataSet()
         d.set(.sopClassUID, vr: .UI, string: sopClass)
@@ -87,11 +91,14 @@ final class TestArchive {
         let header = try DICOMFile.readHeader(bytes[...])
         var indexed = d
         _ = indexed.remove(.pixelData)
-        try store.index(InstanceRecord(path: path, size: Int64(bytes.count), modificationTime: 0,
-                                       transferSyntaxUID: transferSyntax.uid, header: indexed))
-        let item = Item(sopInstanceUID: uid, sopClassUID: sopClass, studyUID: study, seriesUID: series,
-                        transferSyntax: transferSyntax, path: path, fileBytes: bytes,
-                        dataSetOffset: header.dataSetOffset, dataSet: d)
+        try store.index(
+            InstanceRecord(
+                path: path, size: Int64(bytes.count), modificationTime: 0,
+                transferSyntaxUID: transferSyntax.uid, header: indexed))
+        let item = Item(
+            sopInstanceUID: uid, sopClassUID: sopClass, studyUID: study, seriesUID: series,
+            transferSyntax: transferSyntax, path: path, fileBytes: bytes,
+            dataSetOffset: header.dataSetOffset, dataSet: d)
         items.append(item)
         return item
     }
@@ -108,20 +115,29 @@ extension TestServer {
 }
 
 /// Contexts of a C-GET requester: the GET models and storage SOP classes with the SCP role.
-func getContexts(storage: [String] = [RetrieveUIDs.ctImage, RetrieveUIDs.mrImage],
-                 storageSyntaxes: [String] = [UIDs.explicitLE, UIDs.implicitLE],
-                 role: Bool = true) -> [RequestedContext] {
+func getContexts(
+    storage: [String] = [RetrieveUIDs.ctImage, RetrieveUIDs.mrImage],
+    storageSyntaxes: [String] = [UIDs.explicitLE, UIDs.implicitLE],
+    role: Bool = true
+) -> [RequestedContext] {
     [
-        RequestedContext(abstractSyntax: RetrieveUIDs.studyRootGet, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
-        RequestedContext(abstractSyntax: RetrieveUIDs.patientRootGet, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
-        RequestedContext(abstractSyntax: RetrieveUIDs.studyRootMove, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
-    ] + storage.map {
-        RequestedContext(abstractSyntax: $0, transferSyntaxes: storageSyntaxes, role: role ? (scu: false, scp: true) : nil)
-    }
+        RequestedContext(
+            abstractSyntax: RetrieveUIDs.studyRootGet, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
+        RequestedContext(
+            abstractSyntax: RetrieveUIDs.patientRootGet, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
+        RequestedContext(
+            abstractSyntax: RetrieveUIDs.studyRootMove, transferSyntaxes: [UIDs.explicitLE, UIDs.implicitLE]),
+    ]
+        + storage.map {
+            RequestedContext(
+                abstractSyntax: $0, transferSyntaxes: storageSyntaxes, role: role ? (scu: false, scp: true) : nil)
+        }
 }
 
-func retrieveIdentifier(level: String, patientID: String? = nil, study: String? = nil, series: String? = nil,
-                        sop: String? = nil) -> DataSet {
+func retrieveIdentifier(
+    level: String, patientID: String? = nil, study: String? = nil, series: String? = nil,
+    sop: String? = nil
+) -> DataSet {
     var d = DataSet()
     d.set(.queryRetrieveLevel, vr: .CS, string: level)
     if let patientID { d.set(.patientID, vr: .LO, string: patientID) }
@@ -152,19 +168,25 @@ extension TestSCU {
     }
 
     /// A Study Root C-GET of one study at STUDY level; see ``get(contextID:messageID:sopClass:identifier:storeStatus:onStore:)``.
-    func getStudy(_ studyUID: String, storeStatus: (ReceivedStore) -> DIMSEStatus = { _ in .success },
-                  onStore: (Int) throws -> Void = { _ in }) throws -> GetOutcome {
-        try get(contextID: try contextID(RetrieveUIDs.studyRootGet), sopClass: RetrieveUIDs.studyRootGet,
-                identifier: retrieveIdentifier(level: "STUDY", study: studyUID), storeStatus: storeStatus, onStore: onStore)
+    func getStudy(
+        _ studyUID: String, storeStatus: (ReceivedStore) -> DIMSEStatus = { _ in .success },
+        onStore: (Int) throws -> Void = { _ in }
+    ) throws -> GetOutcome {
+        try get(
+            contextID: try contextID(RetrieveUIDs.studyRootGet), sopClass: RetrieveUIDs.studyRootGet,
+            identifier: retrieveIdentifier(level: "STUDY", study: studyUID), storeStatus: storeStatus, onStore: onStore)
     }
 
     /// Runs a C-GET: answers each C-STORE-RQ with `storeStatus` (default success), collects the
     /// pending C-GET-RSPs and the final one. `onStore` runs after each received store (e.g. to cancel).
-    func get(contextID: UInt8, messageID: UInt16 = 1, sopClass: String, identifier: DataSet,
-             storeStatus: (ReceivedStore) -> DIMSEStatus = { _ in .success },
-             onStore: (Int) throws -> Void = { _ in }) throws -> GetOutcome {
-        try sendRetrieve(contextID: contextID, command: .cGetRQ(messageID: messageID, affectedSOPClassUID: sopClass),
-                         identifier: identifier)
+    func get(
+        contextID: UInt8, messageID: UInt16 = 1, sopClass: String, identifier: DataSet,
+        storeStatus: (ReceivedStore) -> DIMSEStatus = { _ in .success },
+        onStore: (Int) throws -> Void = { _ in }
+    ) throws -> GetOutcome {
+        try sendRetrieve(
+            contextID: contextID, command: .cGetRQ(messageID: messageID, affectedSOPClassUID: sopClass),
+            identifier: identifier)
         var stores: [ReceivedStore] = []
         var pending: [CommandSet] = []
         while true {
@@ -189,10 +211,12 @@ extension TestSCU {
                     if let fragments = message.dataSet {
                         var bytes: [UInt8] = []
                         for f in fragments { bytes += f }
-                        identifier = try DataSetReader.read(bytes[...], transferSyntax: transferSyntax(of: message.contextID))
+                        identifier = try DataSetReader.read(
+                            bytes[...], transferSyntax: transferSyntax(of: message.contextID))
                     }
-                    return GetOutcome(stores: stores, pending: pending, final: message.command,
-                                      finalIdentifier: identifier)
+                    return GetOutcome(
+                        stores: stores, pending: pending, final: message.command,
+                        finalIdentifier: identifier)
                 }
             default:
                 throw TestFailure("unexpected message \(String(describing: message.command.commandField))")

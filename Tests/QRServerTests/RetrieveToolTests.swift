@@ -1,17 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
-import Testing
 import TestSupport
+import Testing
+
+@testable import QRServer
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs an external program with a time limit; stdout+stderr go to a file.
-func runTool(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) -> (status: Int32, output: String) {
+func runTool(_ executable: String, _ arguments: [String], timeout: TimeInterval = 60) -> (status: Int32, output: String)
+{
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString).log")
     _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: log) }
@@ -78,7 +81,9 @@ final class StoreSCPProcess {
 
 /// Every element of the stored data set is in the received one with the same value (byte
 /// order normalised to little endian); pixel data byte for byte.
-func expectSameContent(received path: String, as item: TestArchive.Item, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectSameContent(
+    received path: String, as item: TestArchive.Item, sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let file = try DICOMFile(contentsOf: path)
     #expect(file.meta.uid(.mediaStorageSOPInstanceUID) == item.sopInstanceUID, sourceLocation: sourceLocation)
     for element in item.dataSet {
@@ -86,15 +91,17 @@ func expectSameContent(received path: String, as item: TestArchive.Item, sourceL
             Issue.record("\(element.tag) missing in \(path)", sourceLocation: sourceLocation)
             continue
         }
-        #expect(Array(got.bytes(bigEndian: false)) == Array(element.bytes(bigEndian: false)),
-                "\(element.tag) differs (stored \(item.transferSyntax), received \(file.transferSyntax))",
-                sourceLocation: sourceLocation)
+        #expect(
+            Array(got.bytes(bigEndian: false)) == Array(element.bytes(bigEndian: false)),
+            "\(element.tag) differs (stored \(item.transferSyntax), received \(file.transferSyntax))",
+            sourceLocation: sourceLocation)
     }
 }
 
-@Suite("C-GET / C-MOVE with DCMTK and pynetdicom against the in-process server", .serialized,
-       .enabled(if: InteropPolicy.enabled(requiring: "/usr/bin/getscu", "/usr/bin/movescu", "/usr/bin/storescp")),
-       .timeLimit(.minutes(3)))
+@Suite(
+    "C-GET / C-MOVE with DCMTK and pynetdicom against the in-process server", .serialized,
+    .enabled(if: InteropPolicy.enabled(requiring: "/usr/bin/getscu", "/usr/bin/movescu", "/usr/bin/storescp")),
+    .timeLimit(.minutes(3)))
 struct RetrieveToolTests {
     static let study = GetServiceTests.study
     static let series = GetServiceTests.series
@@ -103,8 +110,9 @@ struct RetrieveToolTests {
         let archive = try TestArchive()
         try archive.add(instance: 1, transferSyntax: .explicitVRLittleEndian, pixelBytes: 64 * 64 * 2)
         try archive.add(instance: 2, transferSyntax: .implicitVRLittleEndian, pixelBytes: 64 * 64 * 2)
-        try archive.add(instance: 3, sopClass: RetrieveUIDs.mrImage, transferSyntax: .explicitVRBigEndian,
-                        pixelBytes: 64 * 64 * 2)
+        try archive.add(
+            instance: 3, sopClass: RetrieveUIDs.mrImage, transferSyntax: .explicitVRBigEndian,
+            pixelBytes: 64 * 64 * 2)
         try archive.add(series: series + ".2", instance: 4, pixelBytes: 300_000)
         return archive
     }
@@ -114,16 +122,23 @@ struct RetrieveToolTests {
 
     /// A pynetdicom C-GET (Study Root) of `study` from `server` into `directory`, with the peer's
     /// `options`: its JSON outcome, the final response in it, and its output for messages.
-    static func pynetdicomGet(_ server: TestServer, into directory: URL, _ options: [String],
-                              sourceLocation: SourceLocation = #_sourceLocation)
+    static func pynetdicomGet(
+        _ server: TestServer, into directory: URL, _ options: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws -> (json: [String: Any], final: [String: Any], output: String)
     {
-        let result = runTool("/usr/bin/env", ["python3", peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
-                                              "get", "S", directory.path] + options
-                                             + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"])
+        let result = runTool(
+            "/usr/bin/env",
+            [
+                "python3", peerScript, "127.0.0.1", "\(server.port)", TestServer.aeTitle,
+                "get", "S", directory.path,
+            ] + options
+                + ["QueryRetrieveLevel=STUDY", "StudyInstanceUID=\(study)"])
         let line = result.output.split(separator: "\n").last.map(String.init) ?? ""
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)",
-                                sourceLocation: sourceLocation)
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(result.output)",
+            sourceLocation: sourceLocation)
         let final = try #require(json["final"] as? [String: Any], "\(result.output)", sourceLocation: sourceLocation)
         return (json, final, result.output)
     }
@@ -135,21 +150,35 @@ struct RetrieveToolTests {
         defer { server.shutdown() }
         let cases: [(String, [String], [TestArchive.Item])] = [
             ("STUDY", ["-k", "StudyInstanceUID=\(Self.study)"], archive.items),
-            ("SERIES", ["-k", "StudyInstanceUID=\(Self.study)", "-k", "SeriesInstanceUID=\(Self.series)"], Array(archive.items[0...2])),
-            ("IMAGE", ["-k", "StudyInstanceUID=\(Self.study)", "-k", "SeriesInstanceUID=\(Self.series)",
-                       "-k", "SOPInstanceUID=\(archive.items[2].sopInstanceUID)"], [archive.items[2]]),
+            (
+                "SERIES", ["-k", "StudyInstanceUID=\(Self.study)", "-k", "SeriesInstanceUID=\(Self.series)"],
+                Array(archive.items[0...2])
+            ),
+            (
+                "IMAGE",
+                [
+                    "-k", "StudyInstanceUID=\(Self.study)", "-k", "SeriesInstanceUID=\(Self.series)",
+                    "-k", "SOPInstanceUID=\(archive.items[2].sopInstanceUID)",
+                ], [archive.items[2]]
+            ),
         ]
         for (level, keys, expected) in cases {
             let out = FileManager.default.temporaryDirectory.appendingPathComponent("getscu-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: out) }
-            let result = runTool("/usr/bin/getscu", ["-S", "-aec", TestServer.aeTitle, "-od", out.path,
-                                                      "-k", "QueryRetrieveLevel=\(level)"] + keys
-                                                     + ["127.0.0.1", "\(server.port)"])
+            let result = runTool(
+                "/usr/bin/getscu",
+                [
+                    "-S", "-aec", TestServer.aeTitle, "-od", out.path,
+                    "-k", "QueryRetrieveLevel=\(level)",
+                ] + keys
+                    + ["127.0.0.1", "\(server.port)"])
             #expect(result.status == 0, "\(level): \(result.output)")
             for item in expected {
                 let path = try #require(
-                    (try FileManager.default.contentsOfDirectory(atPath: out.path)).first { $0.contains(item.sopInstanceUID) },
+                    (try FileManager.default.contentsOfDirectory(atPath: out.path)).first {
+                        $0.contains(item.sopInstanceUID)
+                    },
                     "\(level): \(item.sopInstanceUID) not received\n\(result.output)")
                 try expectSameContent(received: out.appendingPathComponent(path).path, as: item)
             }
@@ -166,12 +195,19 @@ struct RetrieveToolTests {
         let port = try freeLoopbackPort()
         let destination = try StoreSCPProcess(port: port, arguments: ["+xi"])
         defer { destination.stop() }
-        let server = try TestServer(retrievingFrom: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])
+        let server = try TestServer(
+            retrievingFrom: archive.store, peers: ["STORESCP": PeerAddress(host: "127.0.0.1", port: port)])
         defer { server.shutdown() }
-        let result = runTool("/usr/bin/movescu", ["-S", "-aec", TestServer.aeTitle, "-aem", "STORESCP",
-                                                  "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(Self.study)",
-                                                  "127.0.0.1", "\(server.port)"])
-        #expect(result.status == 0, "\(result.output)\n\(server.logs.all.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n"))")
+        let result = runTool(
+            "/usr/bin/movescu",
+            [
+                "-S", "-aec", TestServer.aeTitle, "-aem", "STORESCP",
+                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(Self.study)",
+                "127.0.0.1", "\(server.port)",
+            ])
+        #expect(
+            result.status == 0,
+            "\(result.output)\n\(server.logs.all.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n"))")
         #expect(eventually { destination.files.count == archive.items.count })
         for item in archive.items {
             let file = try #require(destination.files.first { $0.lastPathComponent.contains(item.sopInstanceUID) })
@@ -184,9 +220,13 @@ struct RetrieveToolTests {
         #expect(log.metadata["completed"] == "\(archive.items.count)")
         // Destination down: failure with a comment, then the server still answers.
         destination.stop()
-        let down = runTool("/usr/bin/movescu", ["-S", "-aec", TestServer.aeTitle, "-aem", "STORESCP",
-                                                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(Self.study)",
-                                                "127.0.0.1", "\(server.port)"])
+        let down = runTool(
+            "/usr/bin/movescu",
+            [
+                "-S", "-aec", TestServer.aeTitle, "-aem", "STORESCP",
+                "-k", "QueryRetrieveLevel=STUDY", "-k", "StudyInstanceUID=\(Self.study)",
+                "127.0.0.1", "\(server.port)",
+            ])
         #expect(down.output.contains("OutOfResourcesSubOperations"), "\(down.output)")
         #expect(eventually { server.retrieveLogs("C-MOVE").count == 2 })
         #expect(server.retrieveLogs("C-MOVE").last?.metadata["error_comment"]?.contains("connection refused") == true)
@@ -228,11 +268,15 @@ struct RetrieveToolTests {
         #expect(completed >= 1 && completed < 8)
         #expect((final["FailedSOPInstanceUIDList"] as? [String])?.count == 8 - completed)
         #expect(json["released"] as? Bool == true)
-        let again = runTool("/usr/bin/getscu", ["-S", "-aec", TestServer.aeTitle, "--ignore",
-                                                "-k", "QueryRetrieveLevel=IMAGE", "-k", "StudyInstanceUID=\(Self.study)",
-                                                "-k", "SeriesInstanceUID=\(Self.series)",
-                                                "-k", "SOPInstanceUID=\(archive.items[0].sopInstanceUID)",
-                                                "127.0.0.1", "\(server.port)"])
+        let again = runTool(
+            "/usr/bin/getscu",
+            [
+                "-S", "-aec", TestServer.aeTitle, "--ignore",
+                "-k", "QueryRetrieveLevel=IMAGE", "-k", "StudyInstanceUID=\(Self.study)",
+                "-k", "SeriesInstanceUID=\(Self.series)",
+                "-k", "SOPInstanceUID=\(archive.items[0].sopInstanceUID)",
+                "127.0.0.1", "\(server.port)",
+            ])
         #expect(again.status == 0, "\(again.output)")
     }
 }

@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Testing
+
+@testable import QRServer
 
 /// Allowed calling AE titles per service: a caller allowed for some services but not this
 /// one gets the operation refused with 0124 (not authorized) and an Error Comment, and the
@@ -15,10 +17,12 @@ struct ServiceAuthorizationTests {
             configuration.allowedCallingAETitles = [.find: ["VIEWER"], .echo: []]
         }
         defer { server.shutdown() }
-        let contexts = findContexts() + [RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE])]
+        let contexts =
+            findContexts() + [RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE])]
         let scu = try TestSCU(port: server.port, contexts: contexts)
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.isEmpty)
         #expect(final.status == .notAuthorized)
         #expect(final.command.errorComment?.contains("TESTSCU") == true)
@@ -36,8 +40,9 @@ struct ServiceAuthorizationTests {
         }
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: findContexts())
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind),
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind),
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(pending.count == 3)
         #expect(final.status == .success)
     }

@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Logging
-@testable import QRServer
 import Reactor
 import Testing
+
+@testable import QRServer
 
 /// A service host that is not an ``Association``: no connection, no state machine; it records
 /// what the services send and what the registry schedules. Driving services through it shows
@@ -28,8 +30,10 @@ final class RecordingHost: DIMSEOperationScheduler {
     private(set) var scheduled: [String] = []
     private(set) var operationsInProgress = 0
 
-    init(callingAETitle: String = "TESTSCU", contexts: [NegotiatedAssociation.Context],
-         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(
+        callingAETitle: String = "TESTSCU", contexts: [NegotiatedAssociation.Context],
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
         loop = try EventLoop()
         logger = logs.logger()
         var configuration = ServerConfiguration(port: 0, aeTitle: "QRSCP", storageDirectory: "/nonexistent")
@@ -94,12 +98,15 @@ final class RecordedStatistics: ServerStatisticsRecorder {
 
 @Suite("Services through a host that is not an Association, and the registry's routing")
 struct ServiceHostTests {
-    static let verification = NegotiatedAssociation.Context(id: 1, abstractSyntax: UIDs.verification,
-                                                            transferSyntax: UIDs.implicitLE)
-    static let studyFind = NegotiatedAssociation.Context(id: 3, abstractSyntax: UIDs.studyRootFind,
-                                                         transferSyntax: UIDs.explicitLE)
-    static let studyGet = NegotiatedAssociation.Context(id: 5, abstractSyntax: RetrieveService.studyRootGet,
-                                                        transferSyntax: UIDs.explicitLE)
+    static let verification = NegotiatedAssociation.Context(
+        id: 1, abstractSyntax: UIDs.verification,
+        transferSyntax: UIDs.implicitLE)
+    static let studyFind = NegotiatedAssociation.Context(
+        id: 3, abstractSyntax: UIDs.studyRootFind,
+        transferSyntax: UIDs.explicitLE)
+    static let studyGet = NegotiatedAssociation.Context(
+        id: 5, abstractSyntax: RetrieveService.studyRootGet,
+        transferSyntax: UIDs.explicitLE)
     static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
 
     private let registry = DIMSEServiceRegistry<RecordingHost>.standard
@@ -144,8 +151,9 @@ struct ServiceHostTests {
     @Test("A response no operation waits for (C-FIND-RSP) is logged and ignored")
     func unexpectedResponse() throws {
         let host = try host()
-        let command = CommandSet.cFindRSP(respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .success,
-                                          hasIdentifier: false)
+        let command = CommandSet.cFindRSP(
+            respondingTo: 2, affectedSOPClassUID: UIDs.studyRootFind, status: .success,
+            hasIdentifier: false)
         registry.dispatch(DIMSEMessage(contextID: 3, command: command), on: host)
         #expect(host.sent.isEmpty)
         #expect(host.logs.all.contains { $0.message == "unexpected DIMSE response from peer" })
@@ -154,8 +162,9 @@ struct ServiceHostTests {
     @Test("A C-STORE-RQ without a data set on a non-storage context: 0122 with an Error Comment, logged")
     func storeRefused() throws {
         let host = try host()
-        let command = CommandSet.cStoreRQ(messageID: 11, affectedSOPClassUID: Self.ctImage,
-                                          affectedSOPInstanceUID: "1.2.3")
+        let command = CommandSet.cStoreRQ(
+            messageID: 11, affectedSOPClassUID: Self.ctImage,
+            affectedSOPInstanceUID: "1.2.3")
         registry.dispatch(DIMSEMessage(contextID: 1, command: command), on: host)
         let response = try #require(host.sent.first)
         #expect(host.sent.count == 1)
@@ -192,15 +201,27 @@ struct ServiceHostTests {
     @Test("C-FIND, C-GET, C-MOVE, C-CANCEL and C-STORE-RSP go to the host's scheduler")
     func scheduled() throws {
         let host = try host()
-        registry.dispatch(DIMSEMessage(contextID: 3, command: .cFindRQ(messageID: 1, affectedSOPClassUID: UIDs.studyRootFind),
-                                       dataSet: [[]]), on: host)
-        registry.dispatch(DIMSEMessage(contextID: 5, command: .cGetRQ(messageID: 2, affectedSOPClassUID: RetrieveService.studyRootGet),
-                                       dataSet: [[]]), on: host)
-        registry.dispatch(DIMSEMessage(contextID: 5, command: .cMoveRQ(messageID: 3, affectedSOPClassUID: RetrieveService.studyRootMove,
-                                                                       moveDestination: "DEST"), dataSet: [[]]), on: host)
+        registry.dispatch(
+            DIMSEMessage(
+                contextID: 3, command: .cFindRQ(messageID: 1, affectedSOPClassUID: UIDs.studyRootFind),
+                dataSet: [[]]), on: host)
+        registry.dispatch(
+            DIMSEMessage(
+                contextID: 5, command: .cGetRQ(messageID: 2, affectedSOPClassUID: RetrieveService.studyRootGet),
+                dataSet: [[]]), on: host)
+        registry.dispatch(
+            DIMSEMessage(
+                contextID: 5,
+                command: .cMoveRQ(
+                    messageID: 3, affectedSOPClassUID: RetrieveService.studyRootMove,
+                    moveDestination: "DEST"), dataSet: [[]]), on: host)
         registry.dispatch(DIMSEMessage(contextID: 3, command: .cCancelRQ(respondingTo: 1)), on: host)
-        registry.dispatch(DIMSEMessage(contextID: 5, command: .cStoreRSP(respondingTo: 9, affectedSOPClassUID: Self.ctImage,
-                                                                         affectedSOPInstanceUID: "1.2", status: .success)), on: host)
+        registry.dispatch(
+            DIMSEMessage(
+                contextID: 5,
+                command: .cStoreRSP(
+                    respondingTo: 9, affectedSOPClassUID: Self.ctImage,
+                    affectedSOPInstanceUID: "1.2", status: .success)), on: host)
         #expect(host.scheduled == ["find 1", "cGetRQ 2", "cMoveRQ 3", "cancel 1", "store-rsp 9"])
         #expect(host.sent.isEmpty)
         #expect(host.counters.statistics.messagesProcessed == 5)
@@ -209,8 +230,9 @@ struct ServiceHostTests {
     @Test("C-FIND through the host without an index: C000 'no index' with the completion line")
     func findWithoutIndex() throws {
         let host = try host()
-        let message = DIMSEMessage(contextID: 3, command: .cFindRQ(messageID: 6, affectedSOPClassUID: UIDs.studyRootFind),
-                                   dataSet: [[]])
+        let message = DIMSEMessage(
+            contextID: 3, command: .cFindRQ(messageID: 6, affectedSOPClassUID: UIDs.studyRootFind),
+            dataSet: [[]])
         let operation = FindService.start(message, on: host) { Issue.record("no operation should run") }
         #expect(operation == nil)
         let response = try #require(host.sent.first)
@@ -230,8 +252,9 @@ struct ServiceHostTests {
     @Test("C-GET through the host without an index: C000 with zero sub-operation counts")
     func getWithoutIndex() throws {
         let host = try host()
-        let message = DIMSEMessage(contextID: 5, command: .cGetRQ(messageID: 8, affectedSOPClassUID: RetrieveService.studyRootGet),
-                                   dataSet: [[]])
+        let message = DIMSEMessage(
+            contextID: 5, command: .cGetRQ(messageID: 8, affectedSOPClassUID: RetrieveService.studyRootGet),
+            dataSet: [[]])
         let operation = RetrieveService.start(message, kind: .get, on: host) { Issue.record("no operation should run") }
         #expect(operation == nil)
         let response = try #require(host.sent.first)
@@ -248,8 +271,9 @@ struct ServiceHostTests {
 
     @Test("Error Comments are cut to 64 characters; Offending Elements are set")
     func annotated() {
-        let command = CommandSet.cFindRSP(respondingTo: 1, affectedSOPClassUID: UIDs.studyRootFind,
-                                          status: .unableToProcess, hasIdentifier: false)
+        let command = CommandSet.cFindRSP(
+            respondingTo: 1, affectedSOPClassUID: UIDs.studyRootFind,
+            status: .unableToProcess, hasIdentifier: false)
         let long = String(repeating: "x", count: 100)
         let annotated = DIMSEResponder.annotated(command, comment: long, offending: [Tag(0x0008, 0x0052)])
         #expect(annotated.errorComment == String(repeating: "x", count: 64))

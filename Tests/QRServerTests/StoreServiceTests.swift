@@ -1,15 +1,17 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Dispatch
 import Foundation
-@testable import QRServer
 import Reactor
 import Synchronization
 import Testing
 
+@testable import QRServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private enum StoreUIDs {
@@ -26,8 +28,10 @@ private final class StoreTestServer {
     var port: Int { base.port }
     var logs: LogCapture { base.logs }
 
-    init(settings: StoreSettings = StoreSettings(), duplicatePolicy: DuplicatePolicy = .keep,
-         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(
+        settings: StoreSettings = StoreSettings(), duplicatePolicy: DuplicatePolicy = .keep,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
         var template = Array("/tmp/qrscpd-storesvc-XXXXXX".utf8CString)
         storageDirectory = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
         do {
@@ -67,8 +71,10 @@ private func storeContexts(_ syntaxes: [String] = [UIDs.explicitLE, UIDs.implici
     [RequestedContext(abstractSyntax: StoreUIDs.ctImage, transferSyntaxes: syntaxes)] + findContexts()
 }
 
-private func image(sop: String, study: String = "1.2.3.500", series: String = "1.2.3.500.1",
-                   sopClass: String = StoreUIDs.ctImage, pixels: Int = 4096, name: String = "Store^Test") -> DataSet {
+private func image(
+    sop: String, study: String = "1.2.3.500", series: String = "1.2.3.500.1",
+    sopClass: String = StoreUIDs.ctImage, pixels: Int = 4096, name: String = "Store^Test"
+) -> DataSet {
     var ds = DataSet()
     ds.set(.sopClassUID, vr: .UI, string: sopClass)
     ds.set(.sopInstanceUID, vr: .UI, string: sop)
@@ -78,19 +84,24 @@ private func image(sop: String, study: String = "1.2.3.500", series: String = "1
     ds.set(.studyInstanceUID, vr: .UI, string: study)
     ds.set(.seriesInstanceUID, vr: .UI, string: series)
     if pixels > 0 {
-        ds.set(Tag(0x7FE0, 0x0010), vr: .OW, bytes: [UInt8]((0..<pixels).map { UInt8(truncatingIfNeeded: $0 &* 31) })[...])
+        ds.set(
+            Tag(0x7FE0, 0x0010), vr: .OW, bytes: [UInt8]((0..<pixels).map { UInt8(truncatingIfNeeded: $0 &* 31) })[...])
     }
     return ds
 }
 
 extension TestSCU {
     /// Sends a C-STORE-RQ with `dataSet` and returns the C-STORE-RSP.
-    fileprivate func store(contextID: UInt8, messageID: UInt16 = 1, sopClass: String = StoreUIDs.ctImage,
-                           sopInstance: String, dataSet: [UInt8]) throws -> CommandSet {
-        try sendMessage(contextID: contextID,
-                        command: .cStoreRQ(messageID: messageID, affectedSOPClassUID: sopClass,
-                                           affectedSOPInstanceUID: sopInstance),
-                        dataSet: dataSet)
+    fileprivate func store(
+        contextID: UInt8, messageID: UInt16 = 1, sopClass: String = StoreUIDs.ctImage,
+        sopInstance: String, dataSet: [UInt8]
+    ) throws -> CommandSet {
+        try sendMessage(
+            contextID: contextID,
+            command: .cStoreRQ(
+                messageID: messageID, affectedSOPClassUID: sopClass,
+                affectedSOPInstanceUID: sopInstance),
+            dataSet: dataSet)
         return try receiveMessage().command
     }
 }
@@ -103,9 +114,11 @@ struct StoreServiceTests {
         defer { server.shutdown() }
         let contexts = [
             RequestedContext(abstractSyntax: StoreUIDs.ctImage, transferSyntaxes: [StoreUIDs.jpeg2000]),
-            RequestedContext(abstractSyntax: StoreUIDs.mrImage, transferSyntaxes: ["1.2.3.4.5.6", UIDs.implicitLE, UIDs.explicitLE]),
+            RequestedContext(
+                abstractSyntax: StoreUIDs.mrImage, transferSyntaxes: ["1.2.3.4.5.6", UIDs.implicitLE, UIDs.explicitLE]),
             RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.7", transferSyntaxes: ["1.2.3.4.5.6"]),
-            RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.128", transferSyntaxes: [StoreUIDs.jpeg2000, UIDs.explicitLE]),
+            RequestedContext(
+                abstractSyntax: "1.2.840.10008.5.1.4.1.1.128", transferSyntaxes: [StoreUIDs.jpeg2000, UIDs.explicitLE]),
             RequestedContext(abstractSyntax: "1.2.840.10008.5.1.4.1.1.104.1", transferSyntaxes: [UIDs.implicitLE]),
         ]
         let scu = try TestSCU(port: server.port, contexts: contexts)
@@ -113,7 +126,9 @@ struct StoreServiceTests {
         // Unregistered transfer syntaxes are skipped; then the requester's first choice.
         #expect(scu.negotiated?.context(abstractSyntax: StoreUIDs.mrImage)?.transferSyntax == UIDs.implicitLE)
         #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.7") == nil)
-        #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.128")?.transferSyntax == StoreUIDs.jpeg2000)
+        #expect(
+            scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.128")?.transferSyntax == StoreUIDs.jpeg2000
+        )
         #expect(scu.negotiated?.context(abstractSyntax: "1.2.840.10008.5.1.4.1.1.104.1") != nil)
         #expect(StorageContexts.sopClasses.count > 100)
         try scu.release()
@@ -125,8 +140,9 @@ struct StoreServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: storeContexts())
         let context = try scu.contextID(StoreUIDs.ctImage)
-        let body = try DataSetWriter.write(image(sop: "1.2.3.500.1.1", pixels: 100_000),
-                                           transferSyntax: scu.transferSyntax(of: context))
+        let body = try DataSetWriter.write(
+            image(sop: "1.2.3.500.1.1", pixels: 100_000),
+            transferSyntax: scu.transferSyntax(of: context))
         let response = try scu.store(contextID: context, messageID: 5, sopInstance: "1.2.3.500.1.1", dataSet: body)
         // Checked right at the response: no waiting.
         let indexed = try server.store.instance(sopInstanceUID: "1.2.3.500.1.1")
@@ -142,10 +158,12 @@ struct StoreServiceTests {
         #expect(header.meta.string(.sourceApplicationEntityTitle) == "TESTSCU")
         #expect(server.incomingFiles.isEmpty)
 
-        let (pending, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind), messageID: 6,
-                                            sopClass: UIDs.studyRootFind, identifier: studyQuery {
-                                                $0.set(.studyInstanceUID, vr: .UI, string: "1.2.3.500")
-                                            })
+        let (pending, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind), messageID: 6,
+            sopClass: UIDs.studyRootFind,
+            identifier: studyQuery {
+                $0.set(.studyInstanceUID, vr: .UI, string: "1.2.3.500")
+            })
         #expect(pending.count == 1)
         #expect(pending.first?.identifier?.string(.patientID) == "PID-SCP")
         #expect(final.status == .success)
@@ -172,10 +190,16 @@ struct StoreServiceTests {
                 let context = try scu.contextID(StoreUIDs.ctImage)
                 for i in 0..<5 {
                     let sop = "1.2.3.600.\(a).\(i)"
-                    let body = try DataSetWriter.write(image(sop: sop, series: "1.2.3.600.\(a)", pixels: 50_000),
-                                                       transferSyntax: scu.transferSyntax(of: context))
-                    let rsp = try scu.store(contextID: context, messageID: UInt16(i + 1), sopInstance: sop, dataSet: body)
-                    if rsp.status != .success { failures.withLock { $0.append("\(sop): \(rsp.status.map { String(describing: $0) } ?? "no status")") } }
+                    let body = try DataSetWriter.write(
+                        image(sop: sop, series: "1.2.3.600.\(a)", pixels: 50_000),
+                        transferSyntax: scu.transferSyntax(of: context))
+                    let rsp = try scu.store(
+                        contextID: context, messageID: UInt16(i + 1), sopInstance: sop, dataSet: body)
+                    if rsp.status != .success {
+                        failures.withLock {
+                            $0.append("\(sop): \(rsp.status.map { String(describing: $0) } ?? "no status")")
+                        }
+                    }
                 }
                 try scu.release()
             } catch {
@@ -193,8 +217,9 @@ struct StoreServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: storeContexts(), timeout: 60)
         let context = try scu.contextID(StoreUIDs.ctImage)
-        let body = try DataSetWriter.write(image(sop: "1.2.3.700.1", pixels: 8 * 1024 * 1024),
-                                           transferSyntax: scu.transferSyntax(of: context))
+        let body = try DataSetWriter.write(
+            image(sop: "1.2.3.700.1", pixels: 8 * 1024 * 1024),
+            transferSyntax: scu.transferSyntax(of: context))
         let rsp = try scu.store(contextID: context, sopInstance: "1.2.3.700.1", dataSet: body)
         #expect(rsp.status == .success)
         let path = try #require(try server.store.instance(sopInstanceUID: "1.2.3.700.1")?.path)
@@ -211,12 +236,15 @@ struct StoreServiceTests {
         defer { server.shutdown() }
         let scu = try TestSCU(port: server.port, contexts: storeContexts())
         let context = try scu.contextID(StoreUIDs.ctImage)
-        let body = try DataSetWriter.write(image(sop: "1.2.3.800.1", pixels: 200_000),
-                                           transferSyntax: scu.transferSyntax(of: context))
+        let body = try DataSetWriter.write(
+            image(sop: "1.2.3.800.1", pixels: 200_000),
+            transferSyntax: scu.transferSyntax(of: context))
         let pdus = DIMSEFragmenter.pData(
             contextID: context,
-            command: CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: StoreUIDs.ctImage,
-                                         affectedSOPInstanceUID: "1.2.3.800.1").encoded()[...],
+            command: CommandSet.cStoreRQ(
+                messageID: 1, affectedSOPClassUID: StoreUIDs.ctImage,
+                affectedSOPInstanceUID: "1.2.3.800.1"
+            ).encoded()[...],
             dataSet: [body[...]], peerMaxPDULength: 16384)
         #expect(pdus.count > 4)
         for p in pdus.prefix(pdus.count / 2) { try scu.send(.pData(p)) }
@@ -231,8 +259,10 @@ struct StoreServiceTests {
 
     @Test("duplicates: keep → B000 with comment, reject → 0111; files and index stay consistent")
     func duplicates() throws {
-        for (policy, expected) in [(DuplicatePolicy.keep, DIMSEStatus.warning), (.reject, .duplicateSOPInstance),
-                                   (.replace, .success)] {
+        for (policy, expected) in [
+            (DuplicatePolicy.keep, DIMSEStatus.warning), (.reject, .duplicateSOPInstance),
+            (.replace, .success),
+        ] {
             let server = try StoreTestServer(duplicatePolicy: policy)
             defer { server.shutdown() }
             let scu = try TestSCU(port: server.port, contexts: storeContexts())
@@ -240,7 +270,9 @@ struct StoreServiceTests {
             let ts = scu.transferSyntax(of: context)
             let first = try DataSetWriter.write(image(sop: "1.2.3.900.1", name: "First"), transferSyntax: ts)
             let second = try DataSetWriter.write(image(sop: "1.2.3.900.1", name: "Second"), transferSyntax: ts)
-            #expect(try scu.store(contextID: context, messageID: 1, sopInstance: "1.2.3.900.1", dataSet: first).status == .success)
+            #expect(
+                try scu.store(contextID: context, messageID: 1, sopInstance: "1.2.3.900.1", dataSet: first).status
+                    == .success)
             let rsp = try scu.store(contextID: context, messageID: 2, sopInstance: "1.2.3.900.1", dataSet: second)
             #expect(rsp.status == expected, "\(policy)")
             if policy != .replace { #expect(rsp.errorComment?.isEmpty == false) }
@@ -262,8 +294,9 @@ struct StoreServiceTests {
         let context = try scu.contextID(StoreUIDs.ctImage)
         let ts = scu.transferSyntax(of: context)
         let mr = try DataSetWriter.write(image(sop: "1.2.3.1000.1", sopClass: StoreUIDs.mrImage), transferSyntax: ts)
-        let r1 = try scu.store(contextID: context, messageID: 1, sopClass: StoreUIDs.mrImage,
-                               sopInstance: "1.2.3.1000.1", dataSet: mr)
+        let r1 = try scu.store(
+            contextID: context, messageID: 1, sopClass: StoreUIDs.mrImage,
+            sopInstance: "1.2.3.1000.1", dataSet: mr)
         #expect(r1.status == .sopClassNotSupported)
         #expect(r1.errorComment?.isEmpty == false)
 
@@ -272,13 +305,15 @@ struct StoreServiceTests {
         #expect(r2.status == .identifierDoesNotMatchSOPClass)
         #expect(r2.errorComment?.contains("SOP Instance UID") == true)
 
-        let r3 = try scu.store(contextID: context, messageID: 3, sopInstance: "1.2.3.1000.4",
-                               dataSet: [0x08, 0x00, 0x18, 0x00, 0x55, 0x49, 0xF0, 0xFF, 1, 2])
+        let r3 = try scu.store(
+            contextID: context, messageID: 3, sopInstance: "1.2.3.1000.4",
+            dataSet: [0x08, 0x00, 0x18, 0x00, 0x55, 0x49, 0xF0, 0xFF, 1, 2])
         #expect(r3.status == .identifierDoesNotMatchSOPClass)
 
         // A C-FIND on the Verification context still works after refused C-STOREs (association intact).
-        let (_, final) = try scu.find(contextID: try scu.contextID(UIDs.studyRootFind), messageID: 4,
-                                      sopClass: UIDs.studyRootFind, identifier: studyQuery())
+        let (_, final) = try scu.find(
+            contextID: try scu.contextID(UIDs.studyRootFind), messageID: 4,
+            sopClass: UIDs.studyRootFind, identifier: studyQuery())
         #expect(final.status == .success)
         try scu.release()
         #expect(try server.store.instanceCount() == 0)
@@ -307,14 +342,19 @@ struct StoreServiceTests {
     func layouts() throws {
         for (configure, expected) in [
             ({ (c: inout ServerConfiguration) in c.storageLayout = .flat }, "1.2.3.1300.1.dcm"),
-            ({ (c: inout ServerConfiguration) in c.store.pathTemplate = try! StoreLayout("{SOPClassUID}/{SOPInstanceUID}") },
-             "\(StoreUIDs.ctImage)/1.2.3.1300.1"),
+            (
+                { (c: inout ServerConfiguration) in
+                    c.store.pathTemplate = try! StoreLayout("{SOPClassUID}/{SOPInstanceUID}")
+                },
+                "\(StoreUIDs.ctImage)/1.2.3.1300.1"
+            ),
         ] {
             let server = try StoreTestServer(configure: configure)
             defer { server.shutdown() }
             let scu = try TestSCU(port: server.port, contexts: storeContexts())
             let context = try scu.contextID(StoreUIDs.ctImage)
-            let body = try DataSetWriter.write(image(sop: "1.2.3.1300.1"), transferSyntax: scu.transferSyntax(of: context))
+            let body = try DataSetWriter.write(
+                image(sop: "1.2.3.1300.1"), transferSyntax: scu.transferSyntax(of: context))
             #expect(try scu.store(contextID: context, sopInstance: "1.2.3.1300.1", dataSet: body).status == .success)
             try scu.release()
             let path = try #require(try server.store.instance(sopInstanceUID: "1.2.3.1300.1")?.path)

@@ -1,13 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
-@testable import QRServer
 import Testing
+
+@testable import QRServer
 
 @Suite("Stretch sizes of data sets sent from files and from memory")
 struct StretchSizeTests {
-    @Test("whole PDVs of the peer's size, about 8 MiB, and never more than the PDU cap per stretch",
-          arguments: [UInt32(7), 8, 100, 4096, 16384, 65536, 1 << 20, 0])
+    @Test(
+        "whole PDVs of the peer's size, about 8 MiB, and never more than the PDU cap per stretch",
+        arguments: [UInt32(7), 8, 100, 4096, 16384, 65536, 1 << 20, 0])
     func stretchesAreBounded(maxPDULength: UInt32) {
         let size = RetrieveOperation.streamChunkSize(peerMaxPDULength: maxPDULength)
         let fragment = DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: maxPDULength)
@@ -46,25 +49,29 @@ struct StretchSizeTests {
 
     /// A converted data set is in memory whole; it goes out in stretches like a file's, so its
     /// PDUs (and their headers) are framed a stretch at a time.
-    @Test("a converted data set goes out in stretches, intact, with tiny and with DCMTK-sized PDUs",
-          arguments: [(UInt32(128), 300_000), (UInt32(16384), 9_000_000)])
+    @Test(
+        "a converted data set goes out in stretches, intact, with tiny and with DCMTK-sized PDUs",
+        arguments: [(UInt32(128), 300_000), (UInt32(16384), 9_000_000)])
     func convertedDataSetsAreStreamed(maxPDULength: UInt32, pixelBytes: Int) throws {
         let archive = try TestArchive()
         let item = try archive.add(instance: 1, transferSyntax: .explicitVRLittleEndian, pixelBytes: pixelBytes)
         let server = try TestServer(retrievingFrom: archive.store)
         defer { server.shutdown() }
-        let scu = try TestSCU(port: server.port, contexts: getContexts(storageSyntaxes: [UIDs.implicitLE]),
-                              timeout: 30, maxPDULength: maxPDULength)
+        let scu = try TestSCU(
+            port: server.port, contexts: getContexts(storageSyntaxes: [UIDs.implicitLE]),
+            timeout: 30, maxPDULength: maxPDULength)
         let outcome = try scu.getStudy(item.studyUID)
         try scu.release()
         #expect(outcome.status == .success)
         let store = try #require(outcome.stores.first)
-        #expect(store.dataSet.count > RetrieveOperation.streamChunkSize(peerMaxPDULength: maxPDULength),
-                "more than one stretch")
+        #expect(
+            store.dataSet.count > RetrieveOperation.streamChunkSize(peerMaxPDULength: maxPDULength),
+            "more than one stretch")
         let received = try DataSetReader.read(store.dataSet[...], transferSyntax: .implicitVRLittleEndian)
         for element in item.dataSet where element.tag != Tag(0x0029, 0x0010) {
-            #expect(received.bytes(element.tag).map { Array($0) } == Array(element.bytes(bigEndian: false)),
-                    "\(element.tag)")
+            #expect(
+                received.bytes(element.tag).map { Array($0) } == Array(element.bytes(bigEndian: false)),
+                "\(element.tag)")
         }
     }
 }

@@ -1,6 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
-@testable import QRServer
 import Testing
+
+@testable import QRServer
 
 /// The rules of the C-GET/C-MOVE sub-operation tally (PS3.4 C.4.2.1.3, C.4.3.1.3): pending
 /// counts, the final status, and what the final response reports.
@@ -85,6 +87,7 @@ import Testing
 
     @Test("A refusal reports no sub-operations")
     func noneAttempted() {
-        #expect(SubOperationTally.noneAttempted == SubOperationCounts(remaining: nil, completed: 0, failed: 0, warning: 0))
+        #expect(
+            SubOperationTally.noneAttempted == SubOperationCounts(remaining: nil, completed: 0, failed: 0, warning: 0))
     }
 }

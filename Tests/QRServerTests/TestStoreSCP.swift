@@ -1,17 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A minimal blocking Storage SCP (C-MOVE destination) on a background thread, built on the
 /// DICOMNetwork codec: accepts every storage context with whatever single transfer syntax is
 /// proposed, answers each C-STORE-RQ with `storeStatus`, or refuses the association.
 final class TestStoreSCP: @unchecked Sendable {
-    enum Mode: Sendable { case accept, reject, abortAfter(Int), acceptOnly([String]) }
+    enum Mode: Sendable {
+        case accept, reject
+        case abortAfter(Int)
+        case acceptOnly([String])
+    }
 
     struct Received: Sendable {
         var command: CommandSet
@@ -89,7 +94,9 @@ final class TestStoreSCP: @unchecked Sendable {
             let bytes = pdu.encoded()
             var offset = 0
             while offset < bytes.count {
-                let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                let n = bytes[offset...].withUnsafeBytes {
+                    Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+                }
                 if n <= 0 { return }
                 offset += n
             }
@@ -141,7 +148,9 @@ final class TestStoreSCP: @unchecked Sendable {
                     var bytes: [UInt8] = []
                     for f in message.dataSet ?? [] { bytes += f }
                     let ts = negotiated.contexts[message.contextID]?.transferSyntax ?? ""
-                    state.withLock { $0.received.append(Received(command: message.command, transferSyntax: ts, dataSet: bytes)) }
+                    state.withLock {
+                        $0.received.append(Received(command: message.command, transferSyntax: ts, dataSet: bytes))
+                    }
                     stores += 1
                     if case .abortAfter(let n) = mode, stores >= n {
                         send(.abort(AbortPDU(source: .serviceUser, reason: .notSpecified)))
@@ -152,8 +161,10 @@ final class TestStoreSCP: @unchecked Sendable {
                         respondingTo: message.command.messageID ?? 0,
                         affectedSOPClassUID: message.command.affectedSOPClassUID ?? "",
                         affectedSOPInstanceUID: message.command.affectedSOPInstanceUID ?? "", status: .success)
-                    for p in DIMSEFragmenter.pData(contextID: message.contextID, command: rsp.encoded()[...], dataSet: nil,
-                                                   peerMaxPDULength: negotiated.peerMaxPDULength) {
+                    for p in DIMSEFragmenter.pData(
+                        contextID: message.contextID, command: rsp.encoded()[...], dataSet: nil,
+                        peerMaxPDULength: negotiated.peerMaxPDULength)
+                    {
                         send(.pData(p))
                     }
                 }

@@ -1,16 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
 import Dispatch
 import Foundation
 import Logging
-@testable import QRServer
 import Reactor
 import Synchronization
 import TestSupport
 
+@testable import QRServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 typealias Tag = DICOM.Tag
@@ -77,9 +79,12 @@ final class FakeIndexStore: IndexStore {
         if let failure = behaviour.failure { throw failure }
         let start = Int(token?.value ?? 0)
         let end = min(start + limit, behaviour.totalMatches)
-        let matches = (start..<max(start, end)).map { Self.identifier(index: $0, request: request, payload: behaviour.payloadSize) }
-        return FindPage(matches: matches, next: end < behaviour.totalMatches ? ResumeToken(Int64(end)) : nil,
-                        hasUnsupportedOptionalKeys: behaviour.unsupportedOptionalKeys)
+        let matches = (start..<max(start, end)).map {
+            Self.identifier(index: $0, request: request, payload: behaviour.payloadSize)
+        }
+        return FindPage(
+            matches: matches, next: end < behaviour.totalMatches ? ResumeToken(Int64(end)) : nil,
+            hasUnsupportedOptionalKeys: behaviour.unsupportedOptionalKeys)
     }
 
     static func identifier(index: Int, request: FindRequest, payload: Int) -> DataSet {
@@ -135,8 +140,10 @@ struct CapturingHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         for (k, v) in event.metadata ?? [:] { merged[k] = v }
-        capture.append(.init(level: event.level, message: "\(event.message)",
-                             metadata: merged.mapValues { "\($0)" }))
+        capture.append(
+            .init(
+                level: event.level, message: "\(event.message)",
+                metadata: merged.mapValues { "\($0)" }))
     }
 }
 
@@ -152,16 +159,20 @@ final class TestServer {
 
     /// A server on an ephemeral loopback port. `pageSize` is small by default so that C-FIND
     /// tests cross page boundaries; nil keeps the server's own page size.
-    init(store: (any IndexStore)?, pageSize: Int? = 4, peers: [String: PeerAddress] = [:],
-         storageDirectory: String = NSTemporaryDirectory(),
-         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
+    init(
+        store: (any IndexStore)?, pageSize: Int? = 4, peers: [String: PeerAddress] = [:],
+        storageDirectory: String = NSTemporaryDirectory(),
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
         loop = try EventLoop()
-        var configuration = ServerConfiguration(port: 0, bindAddress: "127.0.0.1", aeTitle: Self.aeTitle,
-                                                storageDirectory: storageDirectory, artimTimeout: .seconds(5))
+        var configuration = ServerConfiguration(
+            port: 0, bindAddress: "127.0.0.1", aeTitle: Self.aeTitle,
+            storageDirectory: storageDirectory, artimTimeout: .seconds(5))
         configuration.peers = peers
         configure(&configuration)
-        server = DICOMServer(configuration: configuration, loop: loop, logger: logs.logger(),
-                             store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.worker"))
+        server = DICOMServer(
+            configuration: configuration, loop: loop, logger: logs.logger(),
+            store: store, workers: WorkerPool(width: 2, label: "qrscpd.test.worker"))
         if let pageSize { server.findPageSize = pageSize }
         try server.start()
         port = server.localPort
@@ -207,8 +218,10 @@ final class TestSCU {
     /// Connects and associates. `receiveBufferSize` shrinks the socket's receive buffer (set
     /// before connecting, so the advertised TCP window stays small); `maxPDULength` is the
     /// Maximum Length offered.
-    init(port: Int, contexts: [RequestedContext], calledAE: String = TestServer.aeTitle,
-         receiveBufferSize: Int32? = nil, timeout: Double = 10, maxPDULength: UInt32 = 16384) throws {
+    init(
+        port: Int, contexts: [RequestedContext], calledAE: String = TestServer.aeTitle,
+        receiveBufferSize: Int32? = nil, timeout: Double = 10, maxPDULength: UInt32 = 16384
+    ) throws {
         fd = try connectToLoopback(port: port, timeout: timeout, receiveBufferSize: receiveBufferSize)
         request = AssociateRequest.requestor(
             callingAETitle: "TESTSCU", calledAETitle: calledAE, contexts: contexts, maxPDULength: maxPDULength,
@@ -228,7 +241,10 @@ final class TestSCU {
     deinit { close() }
 
     func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
     }
 
     /// The accepted context for an abstract syntax.
@@ -257,9 +273,10 @@ final class TestSCU {
     }
 
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [UInt8]? = nil) throws {
-        let pdus = DIMSEFragmenter.pData(contextID: contextID, command: command.encoded()[...],
-                                         dataSet: dataSet.map { [$0[...]] },
-                                         peerMaxPDULength: negotiated?.peerMaxPDULength ?? 16384)
+        let pdus = DIMSEFragmenter.pData(
+            contextID: contextID, command: command.encoded()[...],
+            dataSet: dataSet.map { [$0[...]] },
+            peerMaxPDULength: negotiated?.peerMaxPDULength ?? 16384)
         var bytes: [UInt8] = []
         for p in pdus { bytes += PDU.pData(p).encoded() }
         try sendBytes(bytes)
@@ -267,8 +284,9 @@ final class TestSCU {
 
     func sendFind(contextID: UInt8, messageID: UInt16, sopClass: String, identifier: DataSet) throws {
         let bytes = try DataSetWriter.write(identifier, transferSyntax: transferSyntax(of: contextID))
-        try sendMessage(contextID: contextID, command: .cFindRQ(messageID: messageID, affectedSOPClassUID: sopClass),
-                        dataSet: bytes)
+        try sendMessage(
+            contextID: contextID, command: .cFindRQ(messageID: messageID, affectedSOPClassUID: sopClass),
+            dataSet: bytes)
     }
 
     func receivePDU() throws -> PDU {
@@ -343,7 +361,8 @@ final class TestSCU {
     }
 
     func find(contextID: UInt8, messageID: UInt16 = 1, sopClass: String, identifier: DataSet) throws
-        -> (pending: [FindResponse], final: FindResponse) {
+        -> (pending: [FindResponse], final: FindResponse)
+    {
         try sendFind(contextID: contextID, messageID: messageID, sopClass: sopClass, identifier: identifier)
         return try collectFindResponses(contextID: contextID)
     }

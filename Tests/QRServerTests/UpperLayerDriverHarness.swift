@@ -1,14 +1,16 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Dispatch
 import Foundation
 import Logging
-@testable import QRServer
 import Reactor
 import Synchronization
 import TestSupport
 
+@testable import QRServer
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What an ``UpperLayerDriver`` under test told its delegate, in order.
@@ -56,16 +58,20 @@ final class RecordingDelegate: UpperLayerDelegate, @unchecked Sendable {
     func upperLayer(_ driver: UpperLayerDriver, associationRejected reject: AssociateReject) { record(.rejected) }
 
     func upperLayer(_ driver: UpperLayerDriver, receivedMessage message: DIMSEMessage) {
-        record(.message(contextID: message.contextID, field: message.command.commandField,
-                        dataSet: message.dataSet.map { $0.flatMap { Array($0) } }))
+        record(
+            .message(
+                contextID: message.contextID, field: message.command.commandField,
+                dataSet: message.dataSet.map { $0.flatMap { Array($0) } }))
     }
 
     func upperLayer(_ driver: UpperLayerDriver, receivedCommand command: CommandSet, contextID: UInt8) {
         record(.command(contextID: contextID, field: command.commandField))
     }
 
-    func upperLayer(_ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
-                    contextID: UInt8, isLast: Bool) {
+    func upperLayer(
+        _ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
+        contextID: UInt8, isLast: Bool
+    ) {
         record(.fragment(contextID: contextID, bytes: Array(fragment), isLast: isLast))
     }
 
@@ -182,7 +188,10 @@ final class ScriptedPeer {
     deinit { close() }
 
     func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
     }
 
     static func listen() throws -> (fd: Int32, port: Int) {
@@ -226,9 +235,12 @@ final class ScriptedPeer {
     }
 
     /// Sends a DIMSE message in P-DATA-TF PDUs of at most `maxPDULength`.
-    func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [UInt8]? = nil, maxPDULength: UInt32 = 16384) throws {
-        let pdus = DIMSEFragmenter.pData(contextID: contextID, command: command.encoded()[...],
-                                         dataSet: dataSet.map { [$0[...]] }, peerMaxPDULength: maxPDULength)
+    func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [UInt8]? = nil, maxPDULength: UInt32 = 16384)
+        throws
+    {
+        let pdus = DIMSEFragmenter.pData(
+            contextID: contextID, command: command.encoded()[...],
+            dataSet: dataSet.map { [$0[...]] }, peerMaxPDULength: maxPDULength)
         for pdu in pdus { try send(.pData(pdu)) }
     }
 
@@ -271,8 +283,12 @@ extension PDU {
     /// The PDU with its PDV fragments copied out of the receive buffer.
     var detached: PDU {
         guard case .pData(let p) = self else { return self }
-        return .pData(PDataTF(pdvs: p.pdvs.map {
-            PDV(contextID: $0.contextID, isCommand: $0.isCommand, isLast: $0.isLast, fragment: ArraySlice(Array($0.fragment)))
-        }))
+        return .pData(
+            PDataTF(
+                pdvs: p.pdvs.map {
+                    PDV(
+                        contextID: $0.contextID, isCommand: $0.isCommand, isLast: $0.isLast,
+                        fragment: ArraySlice(Array($0.fragment)))
+                }))
     }
 }

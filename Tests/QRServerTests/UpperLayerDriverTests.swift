@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Foundation
-@testable import QRServer
 import Reactor
-import Testing
 import TestSupport
+import Testing
+
+@testable import QRServer
 
 /// The upper-layer driver on a real event loop, against a scripted peer over a loopback TCP
 /// connection: as acceptor and as requestor, what reaches the delegate and what reaches the wire.
@@ -11,7 +13,8 @@ import TestSupport
 struct UpperLayerDriverTests {
     static let ctImage = "1.2.840.10008.5.1.4.1.1.2"
     static let policy = AcceptorPolicy(
-        aeTitle: "DRIVER", supported: [
+        aeTitle: "DRIVER",
+        supported: [
             UIDs.verification: [UIDs.implicitLE],
             UIDs.studyRootFind: [UIDs.explicitLE],
             ctImage: [UIDs.explicitLE],
@@ -21,9 +24,11 @@ struct UpperLayerDriverTests {
     static func request(calledAE: String = "DRIVER") -> AssociateRequest {
         AssociateRequest.requestor(
             callingAETitle: "PEER", calledAETitle: calledAE,
-            contexts: [RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
-                       RequestedContext(abstractSyntax: UIDs.studyRootFind, transferSyntaxes: [UIDs.explicitLE]),
-                       RequestedContext(abstractSyntax: ctImage, transferSyntaxes: [UIDs.explicitLE])],
+            contexts: [
+                RequestedContext(abstractSyntax: UIDs.verification, transferSyntaxes: [UIDs.implicitLE]),
+                RequestedContext(abstractSyntax: UIDs.studyRootFind, transferSyntaxes: [UIDs.explicitLE]),
+                RequestedContext(abstractSyntax: ctImage, transferSyntaxes: [UIDs.explicitLE]),
+            ],
             maxPDULength: 16384, implementationClassUID: "1.2.826.0.1.3680043.10.1489.99")
     }
 
@@ -49,7 +54,8 @@ struct UpperLayerDriverTests {
         let (delegate, peer, ids) = try Self.associated(harness)
         let context = try #require(ids[Self.ctImage])
         let dataSet = Self.pattern(40_000)
-        let command = CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: Self.ctImage, affectedSOPInstanceUID: "1.2.3.4")
+        let command = CommandSet.cStoreRQ(
+            messageID: 1, affectedSOPClassUID: Self.ctImage, affectedSOPInstanceUID: "1.2.3.4")
         try peer.sendMessage(contextID: context, command: command, dataSet: dataSet)
         #expect(eventually { delegate.events.contains { if case .fragment(_, _, true) = $0 { true } else { false } } })
 
@@ -75,8 +81,9 @@ struct UpperLayerDriverTests {
         let (delegate, peer, ids) = try Self.associated(harness)
         let context = try #require(ids[UIDs.studyRootFind])
         let identifier = Self.pattern(40_000)
-        try peer.sendMessage(contextID: context, command: .cFindRQ(messageID: 2, affectedSOPClassUID: UIDs.studyRootFind),
-                             dataSet: identifier)
+        try peer.sendMessage(
+            contextID: context, command: .cFindRQ(messageID: 2, affectedSOPClassUID: UIDs.studyRootFind),
+            dataSet: identifier)
         #expect(eventually { delegate.events.count == 2 })
         #expect(delegate.events.last == .message(contextID: context, field: .cFindRQ, dataSet: identifier))
         #expect(try harness.onLoop { !(delegate.driver?.isAccumulatingDataSet ?? true) })
@@ -91,17 +98,19 @@ struct UpperLayerDriverTests {
         // The last PDU carries the byte over the limit, so the driver has read everything sent
         // when it gives up.
         let identifier = [UInt8](repeating: 0x20, count: UpperLayerDriver.maxAccumulatedDataSet + 1)
-        try peer.sendMessage(contextID: context, command: .cFindRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootFind),
-                             dataSet: identifier, maxPDULength: 1 << 20)
+        try peer.sendMessage(
+            contextID: context, command: .cFindRQ(messageID: 3, affectedSOPClassUID: UIDs.studyRootFind),
+            dataSet: identifier, maxPDULength: 1 << 20)
         let answer = try peer.receivePDU()
         #expect(answer == .abort(AbortPDU(source: .serviceUser, reason: .notSpecified)))
         #expect(try peer.receivePDU() == nil)  // and the driver closes
         #expect(eventually { delegate.events.last == .ended })
         #expect(!delegate.events.contains { if case .message = $0 { true } else { false } })
-        #expect(harness.logs.all.contains {
-            $0.level == .warning && $0.message.contains("request data set too large")
-                && $0.metadata["limit"] == "\(UpperLayerDriver.maxAccumulatedDataSet)"
-        })
+        #expect(
+            harness.logs.all.contains {
+                $0.level == .warning && $0.message.contains("request data set too large")
+                    && $0.metadata["limit"] == "\(UpperLayerDriver.maxAccumulatedDataSet)"
+            })
     }
 
     @Test("acceptor: after the A-RELEASE-RP, ARTIM closes the connection the peer keeps open")
@@ -139,10 +148,12 @@ struct UpperLayerDriverTests {
         let dataSet = Self.pattern(50_000)
         let held = try harness.onLoop { () -> Int in
             guard let driver = delegate.driver else { return -1 }
-            let command = CommandSet.cStoreRQ(messageID: 1, affectedSOPClassUID: Self.ctImage,
-                                              affectedSOPInstanceUID: "1.2.3.5")
-            driver.beginStreamedMessage(contextID: store, command: command,
-                                        firstPart: .bytes(dataSet[..<20_000]), isLast: false)
+            let command = CommandSet.cStoreRQ(
+                messageID: 1, affectedSOPClassUID: Self.ctImage,
+                affectedSOPInstanceUID: "1.2.3.5")
+            driver.beginStreamedMessage(
+                contextID: store, command: command,
+                firstPart: .bytes(dataSet[..<20_000]), isLast: false)
             driver.sendMessage(contextID: echo, command: .cEchoRQ(messageID: 2))
             return driver.isStreamingMessage ? driver.heldBytes : 0
         }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import CSystemShims
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func baseAddress(_ slice: ArraySlice<UInt8>) -> UnsafePointer<UInt8>? {
@@ -134,7 +135,11 @@ private func baseAddress(_ slice: ArraySlice<UInt8>) -> UnsafePointer<UInt8>? {
             case 1:
                 let n = Int.random(in: 0...80, using: &rng)
                 let got = buffer.peek(n)
-                if n <= model.count { #expect(got.map(Array.init) == Array(model.prefix(n))) } else { #expect(got == nil) }
+                if n <= model.count {
+                    #expect(got.map(Array.init) == Array(model.prefix(n)))
+                } else {
+                    #expect(got == nil)
+                }
             case 2:
                 let n = Int.random(in: 0...80, using: &rng)
                 let got = buffer.readSlice(n)

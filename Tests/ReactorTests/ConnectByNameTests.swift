@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Connecting by name: the resolution runs on the worker pool, the connect on the loop, and
@@ -29,10 +30,11 @@ import Glibc
             let connected = Waiter()
             let outcome = Locked<String?>(nil)
             let listener = try onLoop(loop) {
-                LoopBound(try loop.listen(host: address, port: 0) { connection in
-                    connection.close()
-                    accepted.signal()
-                }, loop: loop)
+                LoopBound(
+                    try loop.listen(host: address, port: 0) { connection in
+                        connection.close()
+                        accepted.signal()
+                    }, loop: loop)
             }
             let port = try onLoop(loop) { listener.value.localPort }
             try onLoop(loop) {

@@ -2,10 +2,11 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct EventLoopTests {
@@ -174,9 +175,11 @@ import Glibc
                         close(other)
                         let reused = qrs_eventfd_create()
                         log.withLock { $0.append(reused == other ? "reused" : "not reused") }
-                        try! loop.register(fd: reused, interest: .readable, handler: FDHandler { _ in
-                            log.withLock { $0.append("new registration fired") }
-                        })
+                        try! loop.register(
+                            fd: reused, interest: .readable,
+                            handler: FDHandler { _ in
+                                log.withLock { $0.append("new registration fired") }
+                            })
                         loop.execute {
                             loop.deregister(fd: reused)
                             close(reused)
@@ -217,11 +220,13 @@ import Glibc
             try onLoop(loop) {
                 let finished = LoopBound(0, loop: loop)
                 for i in 0..<total {
-                    pool.run({ () throws -> Int in
-                        if loop.isInLoop { jobsOnLoop.withLock { $0 += 1 } }
-                        if i % 100 == 99 { throw JobFailed() }
-                        return i
-                    }, on: loop) { result in
+                    pool.run(
+                        { () throws -> Int in
+                            if loop.isInLoop { jobsOnLoop.withLock { $0 += 1 } }
+                            if i % 100 == 99 { throw JobFailed() }
+                            return i
+                        }, on: loop
+                    ) { result in
                         if !loop.isInLoop { completionsOffLoop.withLock { $0 += 1 } }
                         switch result {
                         case .success(let value): sum.withLock { $0 += value }

@@ -2,10 +2,11 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct FileRegionTests {
@@ -22,11 +23,13 @@ import Glibc
         let second = 3..<700_003
         let expected = head + content[first] + middle + content[second] + tail
         let delivery = try deliverToSlowReader {
-            [.bytes(head[...]),
-             .file(FileRegion(file: file, offset: first.lowerBound, length: first.count)),
-             .bytes(middle[...]),
-             .file(FileRegion(file: file, offset: second.lowerBound, length: second.count)),
-             .bytes(tail[...])]
+            [
+                .bytes(head[...]),
+                .file(FileRegion(file: file, offset: first.lowerBound, length: first.count)),
+                .bytes(middle[...]),
+                .file(FileRegion(file: file, offset: second.lowerBound, length: second.count)),
+                .bytes(tail[...]),
+            ]
         }
         let result = delivery.outcome
         #expect(result.pendingAfterQueue > 0 && result.pendingAfterQueue <= expected.count)
@@ -43,9 +46,12 @@ import Glibc
         let (path, file) = try temporaryFile(content)
         defer { unlink(path) }
         // The reader does not read yet: the region stays queued while the file is cut.
-        let delivery = try deliverToSlowReader(waitSeconds: 30, beforeReading: {
-            #expect(truncate(path, off_t(content.count / 2)) == 0)
-        }) {
+        let delivery = try deliverToSlowReader(
+            waitSeconds: 30,
+            beforeReading: {
+                #expect(truncate(path, off_t(content.count / 2)) == 0)
+            }
+        ) {
             [.bytes([1, 2, 3][...]), .file(FileRegion(file: file, offset: 0, length: content.count))]
         }
         let result = delivery.outcome

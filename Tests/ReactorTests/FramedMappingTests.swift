@@ -2,17 +2,20 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct FramedMappingTests {
     /// `range` of the file in `mapping` framed in `chunk`-byte payloads, each after a 12-byte
     /// header drawn from `seed`; with the bytes a peer should receive.
-    func framed(_ mapping: FileMapping, _ range: Range<Int>, chunk: Int, seed: UInt64,
-                        content: [UInt8]) throws -> (piece: OutputPiece, expected: [UInt8]) {
+    func framed(
+        _ mapping: FileMapping, _ range: Range<Int>, chunk: Int, seed: UInt64,
+        content: [UInt8]
+    ) throws -> (piece: OutputPiece, expected: [UInt8]) {
         let frames = (range.count + chunk - 1) / chunk
         let headerBytes = (0..<frames).flatMap { randomBytes(count: 12, seed: seed &+ UInt64($0)) }
         let headers = try SealedBytesArena(chunkSize: 4096).bytes(count: headerBytes.count) { buffer in
@@ -21,16 +24,20 @@ import Glibc
         var expected: [UInt8] = []
         for frame in 0..<frames {
             let start = range.lowerBound + frame * chunk
-            expected += headerBytes[(frame * 12)..<(frame * 12 + 12)] + content[start..<min(start + chunk, range.upperBound)]
+            expected +=
+                headerBytes[(frame * 12)..<(frame * 12 + 12)] + content[start..<min(start + chunk, range.upperBound)]
         }
-        let piece = OutputPiece.framed(FramedMapping(mapping: mapping, payloadOffset: range.lowerBound,
-                                                     payloadLength: range.count, frameLength: chunk,
-                                                     headers: headers, headerLength: 12))
+        let piece = OutputPiece.framed(
+            FramedMapping(
+                mapping: mapping, payloadOffset: range.lowerBound,
+                payloadLength: range.count, frameLength: chunk,
+                headers: headers, headerLength: 12))
         return (piece, expected)
     }
 
-    @Test("framed mappings, byte slices and file regions go out in order and in full, through partial writes",
-          arguments: [true, false])
+    @Test(
+        "framed mappings, byte slices and file regions go out in order and in full, through partial writes",
+        arguments: [true, false])
     func framedMappingsKeepOrder(throughPipe: Bool) throws {
         let content = randomBytes(count: 3 * 1024 * 1024 + 17, seed: 41)
         let (path, file) = try temporaryFile(content)
@@ -44,17 +51,21 @@ import Glibc
         let chunk = 16 * 1024 - 6
         let expected = Locked<[UInt8]>([])
         let delivery = try deliverToSlowReader(splice: throughPipe) {
-            let first = try framed(FileMapping(file: file, offset: firstRange.lowerBound, length: firstRange.count),
-                                   firstRange, chunk: chunk, seed: 1000, content: content)
+            let first = try framed(
+                FileMapping(file: file, offset: firstRange.lowerBound, length: firstRange.count),
+                firstRange, chunk: chunk, seed: 1000, content: content)
             // A mapping wider than its frames: only the framed part goes out.
-            let second = try framed(FileMapping(file: file, offset: 4096, length: content.count - 4096),
-                                    secondRange, chunk: chunk, seed: 2000, content: content)
+            let second = try framed(
+                FileMapping(file: file, offset: 4096, length: content.count - 4096),
+                secondRange, chunk: chunk, seed: 2000, content: content)
             expected.withLock {
                 $0 = first.expected + between + second.expected + Array(content[regionRange]) + tail
             }
-            return [first.piece, .bytes(between[...]), second.piece,
-                    .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
-                    .bytes(tail[...])]
+            return [
+                first.piece, .bytes(between[...]), second.piece,
+                .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
+                .bytes(tail[...]),
+            ]
         }
         let result = delivery.outcome
         #expect(result.closes == 1)
@@ -68,8 +79,9 @@ import Glibc
     /// Reading a page of a shared mapping past the end of its file raises SIGBUS in user space;
     /// the kernel's `vmsplice` (or `writev`) must fail with EFAULT instead, so a shrunk file ends
     /// the connection with an error and the process lives on.
-    @Test("a file that got shorter than its mapping closes the connection with an error, no SIGBUS",
-          arguments: [true, false])
+    @Test(
+        "a file that got shorter than its mapping closes the connection with an error, no SIGBUS",
+        arguments: [true, false])
     func truncatedFramedFileIsAnError(throughPipe: Bool) throws {
         let content = randomBytes(count: 4 * 1024 * 1024, seed: 51)
         let (path, file) = try temporaryFile(content)
@@ -77,19 +89,24 @@ import Glibc
         let half = content.count / 2
         let expected = Locked<[UInt8]>([])
         // The reader does not read yet: the frames stay queued while the file is cut.
-        let delivery = try deliverToSlowReader(splice: throughPipe, waitSeconds: 30, beforeReading: {
-            #expect(truncate(path, off_t(half)) == 0)
-        }) {
-            let whole = try framed(FileMapping(file: file, offset: 0, length: content.count), 0..<content.count,
-                                   chunk: 16 * 1024 - 6, seed: 9, content: content)
+        let delivery = try deliverToSlowReader(
+            splice: throughPipe, waitSeconds: 30,
+            beforeReading: {
+                #expect(truncate(path, off_t(half)) == 0)
+            }
+        ) {
+            let whole = try framed(
+                FileMapping(file: file, offset: 0, length: content.count), 0..<content.count,
+                chunk: 16 * 1024 - 6, seed: 9, content: content)
             expected.withLock { $0 = [1, 2, 3] + whole.expected }
             return [.bytes([1, 2, 3][...]), whole.piece]
         }
         let result = delivery.outcome
         #expect(result.closes == 1)
         #expect(result.closedWithFileRegionError, "closed with \(result.closeError ?? "no error")")
-        #expect(result.closeError?.hasPrefix(throughPipe ? "vmsplice" : "writev") == true,
-                "closed with \(result.closeError ?? "no error")")
+        #expect(
+            result.closeError?.hasPrefix(throughPipe ? "vmsplice" : "writev") == true,
+            "closed with \(result.closeError ?? "no error")")
         // Only bytes the file still had went out, in order, before the error. What was already
         // in the pipe or socket when the file was cut is the file's bytes from before.
         let got = delivery.received
@@ -104,7 +121,10 @@ import Glibc
         defer { unlink(path) }
         let mapping = try FileMapping(file: file, offset: 100, length: 9_000)
         let (piece, expected) = try framed(mapping, 300..<8_300, chunk: 1_000, seed: 77, content: content)
-        guard case .framed(let framed) = piece else { Issue.record("not framed"); return }
+        guard case .framed(let framed) = piece else {
+            Issue.record("not framed")
+            return
+        }
         #expect(framed.totalLength == expected.count)
         for start in [0, 1, 11, 12, 13, 1_011, 1_012, 5_000, expected.count - 1] {
             var gathered: [UInt8] = []

@@ -2,10 +2,11 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A temporary file holding `bytes`, opened read-only; removed when the test ends.
@@ -73,9 +74,11 @@ struct OutputOutcome: Sendable {
 /// it closes, and closes it once everything was written. `splice: false` sends framed mappings
 /// with `writev`, as a connection does when it cannot have a pipe. `transport` makes the
 /// connection's transport (plain TCP when nil).
-func runOutput(_ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter, splice: Bool = true,
-               transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
-               pieces: @escaping @Sendable () throws -> [OutputPiece]) throws {
+func runOutput(
+    _ loop: EventLoop, fd: Int32, outcome: Locked<OutputOutcome>, closed: Waiter, splice: Bool = true,
+    transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
+    pieces: @escaping @Sendable () throws -> [OutputPiece]
+) throws {
     try onLoop(loop) {
         let connection = try Connection(fd: fd, loop: loop, transport: transport?(fd))
         let zeroCopy = connection.sendsFilesZeroCopy
@@ -126,17 +129,20 @@ struct Delivery {
 /// pair (see ``runOutput(_:fd:outcome:closed:splice:pieces:)``), then runs `beforeReading` while
 /// they are still queued (to cut the file under them, say) and reads the other end slowly until
 /// the connection has closed. A wait that times out is recorded as a failed expectation.
-func deliverToSlowReader(splice: Bool = true, waitSeconds: Double = 60, beforeReading: () throws -> Void = {},
-                         transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
-                         sourceLocation: SourceLocation = #_sourceLocation,
-                         _ pieces: @escaping @Sendable () throws -> [OutputPiece]) throws -> Delivery {
+func deliverToSlowReader(
+    splice: Bool = true, waitSeconds: Double = 60, beforeReading: () throws -> Void = {},
+    transport: (@Sendable (Int32) -> any ByteTransport)? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ pieces: @escaping @Sendable () throws -> [OutputPiece]
+) throws -> Delivery {
     try withRunningLoop { loop in
         let (writer, reader) = try smallBufferPair()
         defer { close(reader) }
         let outcome = Locked(OutputOutcome())
         let closed = Waiter()
-        try runOutput(loop, fd: writer, outcome: outcome, closed: closed, splice: splice, transport: transport,
-                      pieces: pieces)
+        try runOutput(
+            loop, fd: writer, outcome: outcome, closed: closed, splice: splice, transport: transport,
+            pieces: pieces)
         try beforeReading()
         let (received, readDone) = startSlowReader(reader)
         #expect(closed.wait(seconds: waitSeconds), "the connection did not close", sourceLocation: sourceLocation)

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import CSystemShims
 import Dispatch
-import Testing
-@testable import Reactor
 import TestSupport
+import Testing
+
+@testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Pages of `file`'s range `[offset, offset + length)` now in the page cache.
@@ -27,7 +28,8 @@ func cachedPages(_ file: OpenFile, offset: Int = 0, length: Int) throws -> Int {
         let (path, file) = try temporaryFile(content)
         defer { unlink(path) }
         evictFromPageCache(path)
-        let offset = 1_000_003, length = 2 * 1024 * 1024
+        let offset = 1_000_003
+        let length = 2 * 1024 * 1024
         let pages = (offset + length + Self.page - 1) / Self.page - offset / Self.page
         // The kernel may keep a page or two (e.g. one being written back); most must be gone.
         #expect(try cachedPages(file, offset: offset, length: length) < pages)

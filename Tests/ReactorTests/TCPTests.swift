@@ -2,10 +2,11 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts an echo server on 127.0.0.1 port 0 that applies backpressure (pauses reading while more
@@ -129,7 +130,9 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
                         let chunk = buffer.readSlice(buffer.readableBytes)!
                         let expected = payload[received..<(received + chunk.count)]
                         // memcmp: a generic element-wise compare dominates a debug-build run.
-                        let matches = chunk.withUnsafeBytes { a in expected.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 } }
+                        let matches = chunk.withUnsafeBytes { a in
+                            expected.withUnsafeBytes { b in memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+                        }
                         received += chunk.count
                         let armed = connection.isWritabilityArmed
                         let pending = connection.pendingWriteBytes
@@ -433,7 +436,10 @@ private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
                     peer.withLock { $0 = connection.peerAddress }
                     connection.onRead = { [unowned connection] buffer in
                         let bytes = Array(buffer.readSlice(buffer.readableBytes)!)
-                        let total = echoed.withLock { $0 += bytes; return $0.count }
+                        let total = echoed.withLock {
+                            $0 += bytes
+                            return $0.count
+                        }
                         if total == 3 {
                             connection.close()
                             done.signal()

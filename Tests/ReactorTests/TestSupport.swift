@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Dispatch
 import Synchronization
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Thread-safe mutable box for collecting results in tests.
@@ -42,7 +43,9 @@ func withRunningLoop<R>(_ body: (EventLoop) throws -> R) throws -> R {
 }
 
 /// Runs `body` on the loop thread and waits (bounded) for its result.
-func onLoop<T: Sendable>(_ loop: EventLoop, timeout: Double = 10, _ body: @escaping @Sendable () throws -> T) throws -> T {
+func onLoop<T: Sendable>(_ loop: EventLoop, timeout: Double = 10, _ body: @escaping @Sendable () throws -> T) throws
+    -> T
+{
     let result = Locked<Result<T, Error>?>(nil)
     let waiter = Waiter()
     loop.submit {

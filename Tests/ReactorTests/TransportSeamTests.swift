@@ -2,10 +2,11 @@
 import CSystemShims
 import Dispatch
 import Testing
+
 @testable import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A transport for tests that behaves like a security layer without being one: established only
@@ -185,7 +186,8 @@ private func firstDifference<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A,
 private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.map { $0 ^ key } }
 
 @Suite struct TransportSeamTests {
-    @Test("a transport is established first, then reads and gathered writes go through it, and an orderly close ends it")
+    @Test(
+        "a transport is established first, then reads and gathered writes go through it, and an orderly close ends it")
     func establishedTransportCarriesReadsWritesAndClose() throws {
         try withRunningLoop { loop in
             struct Seen: Sendable {
@@ -292,14 +294,17 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
         let frames = FramedMappingTests()
         let delivery = try deliverToSlowReader(transport: { CopyingTransport(socket: $0) }) {
             let range = 3_001..<1_200_000
-            let framed = try frames.framed(FileMapping(file: file, offset: 0, length: content.count), range,
-                                           chunk: 16 * 1024 - 6, seed: 500, content: content)
+            let framed = try frames.framed(
+                FileMapping(file: file, offset: 0, length: content.count), range,
+                chunk: 16 * 1024 - 6, seed: 500, content: content)
             let head: [UInt8] = [9, 8, 7]
             let regionRange = 1_200_000..<content.count
             expected.withLock { $0 = head + framed.expected + Array(content[regionRange]) + head }
-            return [.bytes(head[...]), framed.piece,
-                    .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
-                    .bytes(head[...])]
+            return [
+                .bytes(head[...]), framed.piece,
+                .file(FileRegion(file: file, offset: regionRange.lowerBound, length: regionRange.count)),
+                .bytes(head[...]),
+            ]
         }
         let result = delivery.outcome
         #expect(result.zeroCopy == false)
@@ -315,9 +320,12 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
         let content = randomBytes(count: 4 * 1024 * 1024, seed: 62)
         let (path, file) = try temporaryFile(content)
         defer { unlink(path) }
-        let delivery = try deliverToSlowReader(waitSeconds: 30, beforeReading: {
-            #expect(truncate(path, off_t(content.count / 2)) == 0)
-        }, transport: { CopyingTransport(socket: $0) }) {
+        let delivery = try deliverToSlowReader(
+            waitSeconds: 30,
+            beforeReading: {
+                #expect(truncate(path, off_t(content.count / 2)) == 0)
+            }, transport: { CopyingTransport(socket: $0) }
+        ) {
             [.file(FileRegion(file: file, offset: 0, length: content.count))]
         }
         let result = delivery.outcome
@@ -375,7 +383,8 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             #expect(result.scrambledTransport)
         }
     }
-    @Test("a transport whose read asks for writability still gets its input, and epoll stops watching writability after")
+    @Test(
+        "a transport whose read asks for writability still gets its input, and epoll stops watching writability after")
     func transportInterestIsServedThenDropped() throws {
         try withRunningLoop { loop in
             let received = Locked<[UInt8]>([])

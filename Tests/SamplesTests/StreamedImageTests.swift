@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMFiles
 import Foundation
 import Testing
+
 @testable import qrscpd_samples
 
 typealias Tag = DICOM.Tag
@@ -14,17 +16,22 @@ typealias Tag = DICOM.Tag
             .appendingPathComponent("qrscpd-samples-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         var writer = try ArchiveWriter(directory: directory)
-        let patient = PatientSpec(id: "P1", name: "TEST^STREAM", characterSet: nil, birthDate: "19700101", sex: "O",
-                                  studies: [])
-        let study = StudySpec(uid: "1.2.3.1", date: "20250101", time: "120000", accessionNumber: "A1", studyID: "1",
-                              description: "STREAM", referringPhysician: "REF^DOC", series: [])
-        let series = SeriesSpec(uid: "1.2.3.2", modality: "CT", number: 1, description: "S", bodyPart: "CHEST",
-                                instances: [])
+        let patient = PatientSpec(
+            id: "P1", name: "TEST^STREAM", characterSet: nil, birthDate: "19700101", sex: "O",
+            studies: [])
+        let study = StudySpec(
+            uid: "1.2.3.1", date: "20250101", time: "120000", accessionNumber: "A1", studyID: "1",
+            description: "STREAM", referringPhysician: "REF^DOC", series: [])
+        let series = SeriesSpec(
+            uid: "1.2.3.2", modality: "CT", number: 1, description: "S", bodyPart: "CHEST",
+            instances: [])
         // 301 x 1000 pixels in bands of 7 rows: uneven bands, the last one partial.
-        let instance = InstanceSpec(uid: "1.2.3.3.1", number: 1, transferSyntax: .explicitVRLittleEndian,
-                                    rows: 301, columns: 1000)
-        try writer.writeInstanceStreamingPixels(patient: patient, study: study, series: series, instance: instance,
-                                                to: "big.dcm", seed: 5, bandBytes: 7 * 2000)
+        let instance = InstanceSpec(
+            uid: "1.2.3.3.1", number: 1, transferSyntax: .explicitVRLittleEndian,
+            rows: 301, columns: 1000)
+        try writer.writeInstanceStreamingPixels(
+            patient: patient, study: study, series: series, instance: instance,
+            to: "big.dcm", seed: 5, bandBytes: 7 * 2000)
 
         let path = directory.appendingPathComponent("big.dcm").path
         let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
+
 @testable import SystemCalls
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The file calls of the system-call layer against real files in a temporary directory.
@@ -35,8 +36,10 @@ import Glibc
         var storage: [UInt8] = Array(0..<10)
         storage.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
-            var vectors = [iovec(iov_base: base, iov_len: 3), iovec(iov_base: base + 3, iov_len: 3),
-                           iovec(iov_base: base + 6, iov_len: 4)]
+            var vectors = [
+                iovec(iov_base: base, iov_len: 3), iovec(iov_base: base + 3, iov_len: 3),
+                iovec(iov_base: base + 6, iov_len: 4),
+            ]
             var first = 0
             FileDescriptor.advance(&vectors, first: &first, by: 4)
             #expect(first == 1)

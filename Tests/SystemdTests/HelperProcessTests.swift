@@ -9,10 +9,11 @@ import CSystemShims
 import Foundation
 import Logging
 import Testing
+
 @testable import Systemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The child's side. Skipped in a normal run.
@@ -76,21 +77,28 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
     var fields: [(String, String)] = []
     var index = 0
     while index < bytes.count {
-        guard let end = bytes[index...].firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\n") }) else {
+        guard let end = bytes[index...].firstIndex(where: { $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\n") })
+        else {
             throw TestFailure("unterminated field at \(index)")
         }
         let name = String(decoding: bytes[index..<end], as: UTF8.self)
         if bytes[end] == UInt8(ascii: "=") {
-            guard let newline = bytes[end...].firstIndex(of: UInt8(ascii: "\n")) else { throw TestFailure("no newline") }
+            guard let newline = bytes[end...].firstIndex(of: UInt8(ascii: "\n")) else {
+                throw TestFailure("no newline")
+            }
             fields.append((name, String(decoding: bytes[(end + 1)..<newline], as: UTF8.self)))
             index = newline + 1
         } else {
             guard end + 9 <= bytes.count else { throw TestFailure("short binary length") }
             var length: UInt64 = 0
-            for (shift, byte) in bytes[(end + 1)..<(end + 9)].enumerated() { length |= UInt64(byte) << (8 * UInt64(shift)) }
+            for (shift, byte) in bytes[(end + 1)..<(end + 9)].enumerated() {
+                length |= UInt64(byte) << (8 * UInt64(shift))
+            }
             let start = end + 9
             let stop = start + Int(length)
-            guard stop < bytes.count, bytes[stop] == UInt8(ascii: "\n") else { throw TestFailure("bad binary field \(name)") }
+            guard stop < bytes.count, bytes[stop] == UInt8(ascii: "\n") else {
+                throw TestFailure("bad binary field \(name)")
+            }
             fields.append((name, String(decoding: bytes[start..<stop], as: UTF8.self)))
             index = stop + 1
         }
@@ -126,7 +134,9 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
     /// Whether this sandbox lets us make a private mount namespace with a tmpfs on /run.
     static let canUnshareMounts: Bool = {
         guard getuid() == 0, let unshare = which("unshare"), let sh = which("sh") else { return false }
-        let probe = try? runChild([unshare, "--mount", "--propagation", "private", sh, "-c", "mount -t tmpfs tmpfs /run"])
+        let probe = try? runChild([
+            unshare, "--mount", "--propagation", "private", sh, "-c", "mount -t tmpfs tmpfs /run",
+        ])
         return probe?.status == 0
     }()
 
@@ -196,7 +206,7 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
         let port = qrs_local_port(listener)
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
-        defer { fds.forEach { close($0) } }
+        defer { for fd in fds { close(fd) } }
 
         // LISTEN_PID must be the helper's own pid: a shell exports $$ and execs it.
         let script = "LISTEN_PID=$$; export LISTEN_PID; exec \"$@\""
@@ -213,14 +223,15 @@ func decodeJournalDatagram(_ bytes: [UInt8]) throws -> [(String, String)] {
     @Test func stderrDetectionInAChild() throws {
         var fds: [Int32] = [0, 0]
         try #require(pipe(&fds) == 0)
-        defer { fds.forEach { close($0) } }
+        defer { for fd in fds { close(fd) } }
         var info = stat()
         try #require(fstat(fds[1], &info) == 0)
         let matching = "\(info.st_dev):\(info.st_ino)"
 
         let yes = try runHelper("stderr", environment: ["JOURNAL_STREAM": matching], descriptors: [2: fds[1]])
         #expect(String(decoding: yes, as: UTF8.self) == "true")
-        let no = try runHelper("stderr", environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino + 1)"], descriptors: [2: fds[1]])
+        let no = try runHelper(
+            "stderr", environment: ["JOURNAL_STREAM": "\(info.st_dev):\(info.st_ino + 1)"], descriptors: [2: fds[1]])
         #expect(String(decoding: no, as: UTF8.self) == "false")
         let unset = try runHelper("stderr", descriptors: [2: fds[1]])
         #expect(String(decoding: unset, as: UTF8.self) == "false")

@@ -2,10 +2,11 @@
 import CSystemShims
 import Logging
 import Testing
+
 @testable import Systemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private func event(
@@ -39,7 +40,10 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
     @Test func standardFieldsComeFirstInOrder() {
         let fields = JournalEntry.fields(for: event(.warning, "association rejected"), identifier: "qrscpd")
         #expect(fields.map(\.0) == ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE", "CODE_FUNC"])
-        #expect(fields.map(\.1) == ["association rejected", "4", "qrscpd", "QRServer/Association.swift", "42", "accept(_:)"])
+        #expect(
+            fields.map(\.1) == [
+                "association rejected", "4", "qrscpd", "QRServer/Association.swift", "42", "accept(_:)",
+            ])
     }
 
     @Test func identifierAndLabel() {
@@ -58,9 +62,11 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
             "sop_instance_uid": "1.2.840.10008.1.1", "status": .stringConvertible(0xA700),
         ]
         let fields = JournalEntry.fields(for: event(metadata: metadata))
-        #expect(Array(fields.dropFirst(6).map(\.0)) == [
-            "ASSOCIATION_ID", "CALLED_AE", "CALLING_AE", "DIMSE_COMMAND", "PEER_ADDRESS", "SOP_INSTANCE_UID", "STATUS",
-        ])
+        #expect(
+            Array(fields.dropFirst(6).map(\.0)) == [
+                "ASSOCIATION_ID", "CALLED_AE", "CALLING_AE", "DIMSE_COMMAND", "PEER_ADDRESS", "SOP_INSTANCE_UID",
+                "STATUS",
+            ])
         let byName = dictionary(fields)
         #expect(byName["CALLING_AE"] == "MODALITY1")
         #expect(byName["PEER_ADDRESS"] == "127.0.0.1:50312")
@@ -97,7 +103,8 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
     }
 
     @Test func metadataCannotOverrideRecordFields() {
-        let fields = JournalEntry.fields(for: event(.info, "real", metadata: ["message": "fake", "priority": "0", "errno": "13"]))
+        let fields = JournalEntry.fields(
+            for: event(.info, "real", metadata: ["message": "fake", "priority": "0", "errno": "13"]))
         let names = fields.map(\.0)
         #expect(names.filter { $0 == "MESSAGE" }.count == 1)
         #expect(names.filter { $0 == "PRIORITY" }.count == 1)
@@ -109,19 +116,22 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
     }
 
     @Test func explicitMetadataWinsOverHandlerMetadata() {
-        let byName = dictionary(JournalEntry.fields(
-            for: event(metadata: ["calling_ae": "EXPLICIT"]),
-            metadata: ["calling_ae": "HANDLER", "called_ae": "QRSCPD"]
-        ))
+        let byName = dictionary(
+            JournalEntry.fields(
+                for: event(metadata: ["calling_ae": "EXPLICIT"]),
+                metadata: ["calling_ae": "HANDLER", "called_ae": "QRSCPD"]
+            ))
         #expect(byName["CALLING_AE"] == "EXPLICIT")
         #expect(byName["CALLED_AE"] == "QRSCPD")
     }
 
     @Test func peerTextInMessageAndMetadataIsEscapedAndBounded() {
         let forged = "1.2.3\n2026-12-07T06:00:00.000Z info qrscpd: association accepted\u{1B}[2J"
-        let fields = JournalEntry.fields(for: event(
-            .info, "C-STORE \(forged)", metadata: ["sop_instance_uid": .string(forged), "long": .string(String(repeating: "9", count: 10_000))]
-        ))
+        let fields = JournalEntry.fields(
+            for: event(
+                .info, "C-STORE \(forged)",
+                metadata: ["sop_instance_uid": .string(forged), "long": .string(String(repeating: "9", count: 10_000))]
+            ))
         let byName = dictionary(fields)
         let escaped = #"1.2.3\n2026-12-07T06:00:00.000Z info qrscpd: association accepted\x1b[2J"#
         #expect(byName["MESSAGE"] == "C-STORE " + escaped)
@@ -135,10 +145,12 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
     }
 
     @Test func multiLineMessageAndStructuredValues() {
-        let byName = dictionary(JournalEntry.fields(for: event(
-            .info, "line one\nline two\n",
-            metadata: ["contexts": ["1.2.840.10008.1.1", "1.2.840.10008.5.1.4.1.2.1.1"], "nested": ["k": "v"]]
-        )))
+        let byName = dictionary(
+            JournalEntry.fields(
+                for: event(
+                    .info, "line one\nline two\n",
+                    metadata: ["contexts": ["1.2.840.10008.1.1", "1.2.840.10008.5.1.4.1.2.1.1"], "nested": ["k": "v"]]
+                )))
         // One record is one line: the newlines are escaped, not sent raw.
         #expect(byName["MESSAGE"] == #"line one\nline two\n"#)
         // Non-string values are written as swift-log describes them.
@@ -164,7 +176,7 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
     @Test func matchesOnlyTheNamedStream() throws {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
-        defer { fds.forEach { close($0) } }
+        defer { for fd in fds { close(fd) } }
         let stream = devIno(fds[1])
         #expect(JournaldLogHandler.isConnectedToJournal(fd: fds[1], journalStream: stream))
         #expect(!JournaldLogHandler.isConnectedToJournal(fd: fds[1], journalStream: nil))
@@ -175,7 +187,7 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
         // Both ends of a pipe share one inode: another pipe is another stream.
         var other: [Int32] = [0, 0]
         #expect(pipe(&other) == 0)
-        defer { other.forEach { close($0) } }
+        defer { for fd in other { close(fd) } }
         #expect(!JournaldLogHandler.isConnectedToJournal(fd: other[1], journalStream: stream))
     }
 
@@ -204,7 +216,7 @@ private func dictionary(_ fields: [(String, String)]) -> [String: String] {
 
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
-        defer { fds.forEach { close($0) } }
+        defer { for fd in fds { close(fd) } }
         #expect(!SocketActivation.isListeningStreamSocket(fds[0]))
         #expect(!SocketActivation.isListeningStreamSocket(-1))
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Logging
 import Testing
+
 @testable import Systemd
 
 @Suite struct LogTextTests {
@@ -43,9 +44,10 @@ import Testing
             var text = ""
             text.unicodeScalars.append(contentsOf: scalars)
             let out = LogText.escaped(text)
-            #expect(!out.unicodeScalars.contains {
-                $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
-            })
+            #expect(
+                !out.unicodeScalars.contains {
+                    $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
+                })
         }
     }
 

@@ -5,10 +5,11 @@ import CSystemShims
 import Foundation
 import Logging
 import Testing
+
 @testable import Systemd
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized) struct ProcessEnvironmentTests {

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct TestFailure: Error, CustomStringConvertible {
@@ -52,7 +52,10 @@ final class DatagramReceiver {
         let abstract = pathBytes.first == UInt8(ascii: "@")
         if abstract { pathBytes[0] = 0 }
         let capacity = MemoryLayout.size(ofValue: addr.sun_path)
-        guard pathBytes.count < capacity else { close(fd); throw TestFailure("address too long: \(address)") }
+        guard pathBytes.count < capacity else {
+            close(fd)
+            throw TestFailure("address too long: \(address)")
+        }
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in
             raw.copyBytes(from: pathBytes)
         }
@@ -171,7 +174,7 @@ func runChild(
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     var extraFDs: [Int32] = []
-    defer { extraFDs.forEach { close($0) } }
+    defer { for fd in extraFDs { close(fd) } }
     // dup2 clears close-on-exec on the target; a high copy keeps source and target apart.
     func highCopy(_ fd: Int32) throws -> Int32 {
         let copy = fcntl(fd, F_DUPFD_CLOEXEC, 10)
@@ -197,8 +200,8 @@ func runChild(
     let cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     let cEnv: [UnsafeMutablePointer<CChar>?] = envStrings.map { strdup($0) } + [nil]
     defer {
-        cArgv.forEach { free($0) }
-        cEnv.forEach { free($0) }
+        for pointer in cArgv { free(pointer) }
+        for pointer in cEnv { free(pointer) }
     }
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgv, cEnv)

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 private let systemdAnalyze = which("systemd-analyze")
@@ -60,12 +60,14 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
         let result = try runChild([systemdAnalyze!, "security", "--offline=yes", "--threshold=15", units.service])
         #expect(result.status == 0, "\(result.output.suffix(2_000))")
         let overall = result.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
-        let recorded = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/SECURITY.txt"), encoding: .utf8)
+        let recorded = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("systemd/SECURITY.txt"), encoding: .utf8)
         #expect(overall.map { recorded.contains($0) } == true, "systemd/SECURITY.txt is stale: \(overall ?? "")")
     }
 
     @Test func serviceCarriesTheDesignCardSettings() throws {
-        let service = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.service"), encoding: .utf8)
+        let service = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.service"), encoding: .utf8)
         let lines = Set(service.split(separator: "\n").map(String.init))
         for expected in [
             "Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=30s", "Restart=on-failure",
@@ -77,7 +79,8 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
             #expect(lines.contains(expected), "missing \(expected)")
         }
         #expect(lines.contains { $0.hasPrefix("TimeoutStopSec=") })
-        let socket = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.socket"), encoding: .utf8)
+        let socket = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.socket"), encoding: .utf8)
         let socketLines = Set(socket.split(separator: "\n").map(String.init))
         for expected in ["ListenStream=104", "Accept=no", "FileDescriptorName=dicom"] {
             #expect(socketLines.contains(expected), "missing \(expected)")
@@ -87,19 +90,23 @@ private func stagedUnits() throws -> (dir: String, service: String, socket: Stri
     /// The TLS port's socket is told apart by its name; the service documents the key as a
     /// credential and how to load the kernel's `tls` module at boot.
     @Test func tlsSocketAndServiceNotes() throws {
-        let socket = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd-tls.socket"), encoding: .utf8)
+        let socket = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd-tls.socket"), encoding: .utf8)
         let socketLines = Set(socket.split(separator: "\n").map(String.init))
         for expected in ["ListenStream=2762", "Accept=no", "FileDescriptorName=dicom-tls", "Service=qrscpd.service"] {
             #expect(socketLines.contains(expected), "missing \(expected)")
         }
-        let service = try String(contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.service"), encoding: .utf8)
+        let service = try String(
+            contentsOf: repositoryRoot.appendingPathComponent("systemd/qrscpd.service"), encoding: .utf8)
         #expect(service.contains("#LoadCredential=qrscpd.key:"))
         #expect(service.contains("/etc/modules-load.d/"))
         if let systemdAnalyze {
             let units = try stagedUnits()
             defer { removeTree(units.dir) }
             try socket.write(toFile: units.dir + "/qrscpd-tls.socket", atomically: true, encoding: .utf8)
-            let result = try runChild([systemdAnalyze, "verify", "--man=no", units.service, units.dir + "/qrscpd-tls.socket"])
+            let result = try runChild([
+                systemdAnalyze, "verify", "--man=no", units.service, units.dir + "/qrscpd-tls.socket",
+            ])
             #expect(result.status == 0, "\(result.output)")
             let ours = result.output.split(separator: "\n").filter { $0.contains("qrscpd") }
             #expect(ours.isEmpty, "verify warnings:\n\(result.output)")

@@ -1,5 +1,6 @@
-import Testing
+// SPDX-License-Identifier: Apache-2.0
 import TLS
+import Testing
 
 @Suite struct CertificateIdentityBindingTests {
     let modality = PeerCertificate(

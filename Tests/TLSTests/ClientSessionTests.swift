@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TLS
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// TLSSession as a client (the C-MOVE side) against a real `openssl s_server`.
@@ -17,10 +18,12 @@ import Glibc
     /// Starts `openssl s_server` for one connection and waits until it listens.
     func startServer() throws -> (PeerProcess, Int) {
         let port = try freeLoopbackPort()
-        let server = try PeerProcess(PeerProcess.openssl, [
-            "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
-            "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
-        ])
+        let server = try PeerProcess(
+            PeerProcess.openssl,
+            [
+                "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
+                "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
+            ])
         let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
         guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
         return (server, port)

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import TLS
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The test plays the reactor: non-blocking sockets, `poll` on what the session says it wants,

@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TLS
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// TLSSession as a server on a non-blocking socket, the test acting as the reactor, against real
@@ -200,10 +201,12 @@ import Glibc
         // Without -quiet, s_client ends at stdin's end: its data, close_notify, then the close.
         // TLS 1.2 so that nothing the server sent is left unread at the client (see below).
         let listener = try TestListener()
-        let client = try PeerProcess(PeerProcess.openssl, [
-            "s_client", "-connect", "127.0.0.1:\(listener.port)", "-nocommands", "-tls1_2",
-            "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
-        ])
+        let client = try PeerProcess(
+            PeerProcess.openssl,
+            [
+                "s_client", "-connect", "127.0.0.1:\(listener.port)", "-nocommands", "-tls1_2",
+                "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
+            ])
         let socket = try listener.accept()
         defer { close(socket) }
         let session = try TLSSession(context: try serverContext(.none), socket: socket)

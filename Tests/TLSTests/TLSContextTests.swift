@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TLS
 import TestSupport
+import Testing
 
 /// Building contexts from real files: what works, and the error each broken setting gives.
 @Suite struct TLSContextTests {

@@ -1,14 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
 import Dispatch
 import Foundation
 import Reactor
 import Synchronization
 import TLS
 import TLSTransport
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where two byte sequences first differ, or nil when they are equal (without the test
@@ -102,9 +103,10 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     let headerBytes = (0..<frames * 12).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     let headers = try SealedBytesArena().bytes(count: headerBytes.count) { $0.copyBytes(from: headerBytes) }
     let mapping = try FileMapping(file: file, offset: framedRange.lowerBound, length: framedRange.count)
-    let framed = FramedMapping(mapping: mapping, payloadOffset: framedRange.lowerBound,
-                               payloadLength: framedRange.count, frameLength: frameLength,
-                               headers: headers, headerLength: 12)
+    let framed = FramedMapping(
+        mapping: mapping, payloadOffset: framedRange.lowerBound,
+        payloadLength: framedRange.count, frameLength: frameLength,
+        headers: headers, headerLength: 12)
     var expected = head + content[regionRange]
     for frame in 0..<frames {
         let start = framedRange.lowerBound + frame * frameLength
@@ -129,22 +131,27 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     }
 
     func serverContext() throws -> TLSContext {
-        try TLSContext(TLSConfiguration(certificateChainPath: certificates.serverCertificate,
-                                        privateKeyPath: certificates.serverKey), role: .server)
+        try TLSContext(
+            TLSConfiguration(
+                certificateChainPath: certificates.serverCertificate,
+                privateKeyPath: certificates.serverKey), role: .server)
     }
 
     /// Whether the kernel's tls module is loaded: then the send direction must be offloaded.
     var kernelTLSAvailable: Bool { FileManager.default.fileExists(atPath: "/proc/net/tls_stat") }
 
     func startClient(port: Int, _ arguments: [String]) throws -> PeerProcess {
-        try PeerProcess(PeerProcess.openssl, [
-            "s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-nocommands",
-            "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
-        ] + arguments)
+        try PeerProcess(
+            PeerProcess.openssl,
+            [
+                "s_client", "-connect", "127.0.0.1:\(port)", "-quiet", "-nocommands",
+                "-verify_return_error", "-CAfile", certificates.ca, "-servername", "localhost",
+            ] + arguments)
     }
 
-    @Test("the handshake runs on the loop (TLS 1.2 and 1.3); bytes read through it are echoed; close_notify ends it",
-          arguments: [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
+    @Test(
+        "the handshake runs on the loop (TLS 1.2 and 1.3); bytes read through it are echoed; close_notify ends it",
+        arguments: [("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")])
     func handshakeReadsWritesAndClose(option: String, version: String) throws {
         let context = try serverContext()
         // Several records, so reads span records and drain what OpenSSL holds.
@@ -213,8 +220,10 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
                     }
                     connection.closeAfterFlush(timeout: .seconds(30))
                 }
-                let tls = try loop.listen(host: "127.0.0.1", port: 0,
-                                          transport: .tls(context, handshakeTimeout: .seconds(10))) { connection in
+                let tls = try loop.listen(
+                    host: "127.0.0.1", port: 0,
+                    transport: .tls(context, handshakeTimeout: .seconds(10))
+                ) { connection in
                     observe(connection, observed, closed: closed)
                     // Queued before the handshake is done: it waits for it.
                     send(connection)
@@ -317,10 +326,12 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         serverName: String, message: String
     ) throws -> (observed: Observed, server: PeerProcess) {
         let port = try freeLoopbackPort()
-        let server = try PeerProcess(PeerProcess.openssl, [
-            "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
-            "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
-        ])
+        let server = try PeerProcess(
+            PeerProcess.openssl,
+            [
+                "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
+                "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
+            ])
         let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
         guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
         let context = try TLSContext(TLSConfiguration(trustAnchorsPath: certificates.ca), role: .client)
@@ -345,7 +356,9 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         }
     }
 
-    @Test("a TLS client transport from connect verifies the server, sends what was queued before the handshake, ends with close_notify")
+    @Test(
+        "a TLS client transport from connect verifies the server, sends what was queued before the handshake, ends with close_notify"
+    )
     func clientTransportSendsAfterTheHandshake() throws {
         let (observed, server) = try connectAndSend(serverName: "localhost", message: "A-ASSOCIATE-RQ over TLS\n")
         #expect(observed.closeError == nil)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// When tests that drive real DICOM peer tools (DCMTK, pynetdicom) run.

@@ -1,5 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Drops the file at `path` from the page cache, so that the next read of it comes from the

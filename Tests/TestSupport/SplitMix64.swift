@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A deterministic pseudo-random generator (SplitMix64) for fuzz-style tests: the same seed
 /// gives the same sequence on every run and platform, so a failure can be reproduced.
 public struct SplitMix64: RandomNumberGenerator {

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Certificates made with the openssl CLI once per test process, in a temporary directory removed
@@ -58,17 +59,20 @@ public struct TestCertificates: Sendable {
         try makeAuthority("ca", subject: "/CN=qrscpd Test CA")
         try makeAuthority("other-ca", subject: "/CN=Some Other CA")
         // serverAuth and clientAuth: the daemon presents it to C-MOVE destinations too.
-        try issue("server", by: "ca", subject: "/CN=localhost",
-                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+        try issue(
+            "server", by: "ca", subject: "/CN=localhost",
+            extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
         let clientExtensions =
             "subjectAltName=DNS:modality.example,email:pacs@modality.example\nextendedKeyUsage=clientAuth\n"
         try issue("client", by: "ca", subject: "/CN=STORESCU-HOST", extensions: clientExtensions)
         try issue("stranger", by: "other-ca", subject: "/CN=STRANGER", extensions: clientExtensions)
         try issue("expired", by: "ca", subject: "/CN=EXPIRED", extensions: clientExtensions, days: -1)
-        try issue("renewed", by: "ca", subject: "/CN=localhost/O=Renewed",
-                  extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
-        try issue("elsewhere", by: "ca", subject: "/CN=elsewhere.example",
-                  extensions: "subjectAltName=DNS:elsewhere.example\nextendedKeyUsage=serverAuth\n")
+        try issue(
+            "renewed", by: "ca", subject: "/CN=localhost/O=Renewed",
+            extensions: "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
+        try issue(
+            "elsewhere", by: "ca", subject: "/CN=elsewhere.example",
+            extensions: "subjectAltName=DNS:elsewhere.example\nextendedKeyUsage=serverAuth\n")
     }
 
     private func makeAuthority(_ name: String, subject: String) throws {

@@ -1,5 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import HTTP1
 import Testing
+
 @testable import WebServer
 
 struct NoHandler: HTTPHandler {
@@ -77,7 +79,7 @@ struct RoutingTests {
     }
 
     @Test func dateIsIMFFixdate() {
-        #expect(HTTPDate.format(784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
     }
 
     @Test func metricsKeysRoundTrip() {

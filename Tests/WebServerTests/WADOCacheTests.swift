@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import Foundation
 import Testing
+
 @testable import WebServer
 
 @Suite("WADO-RS caches: metadata served without re-reading files, bounded, keyed by the index row")
@@ -16,12 +18,15 @@ struct WADOCacheTests {
         let bytes = try DICOMFile.encode(dataSet: ds, transferSyntax: .explicitVRLittleEndian)
         let path = dir.appendingPathComponent("i-\(pixels).dcm").path
         FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return IndexedInstance(sopInstanceUID: "1.2.3.4", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
-                               transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid, studyInstanceUID: "1.2.3",
-                               seriesInstanceUID: "1.2.3.1", path: path, size: Int64(bytes.count), modificationTime: 1)
+        return IndexedInstance(
+            sopInstanceUID: "1.2.3.4", sopClassUID: "1.2.840.10008.5.1.4.1.1.7",
+            transferSyntaxUID: TransferSyntax.explicitVRLittleEndian.uid, studyInstanceUID: "1.2.3",
+            seriesInstanceUID: "1.2.3.1", path: path, size: Int64(bytes.count), modificationTime: 1)
     }
 
-    @Test("a second metadata request for an instance does not read its file; Pixel Data is a BulkDataURI", arguments: [100, 5000])
+    @Test(
+        "a second metadata request for an instance does not read its file; Pixel Data is a BulkDataURI",
+        arguments: [100, 5000])
     func metadataFromCache(pixels: Int) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-wadocache-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -31,7 +36,10 @@ struct WADOCacheTests {
         let first = try WADOMetadataHandler.json(instance, base: "http://h/dicom-web", cache: cache)
         let text = String(decoding: first, as: UTF8.self)
         if pixels > WADOMetadataHandler.inlineBinaryLimit {
-            #expect(text.contains("\"7FE00010\":{\"vr\":\"OB\",\"BulkDataURI\":\"http://h/dicom-web/studies/1.2.3/series/1.2.3.1/instances/1.2.3.4/bulk/7FE00010\"}"))
+            #expect(
+                text.contains(
+                    "\"7FE00010\":{\"vr\":\"OB\",\"BulkDataURI\":\"http://h/dicom-web/studies/1.2.3/series/1.2.3.1/instances/1.2.3.4/bulk/7FE00010\"}"
+                ))
         } else {
             #expect(text.contains("\"7FE00010\":{\"vr\":\"OB\",\"InlineBinary\":"))
         }
@@ -40,7 +48,9 @@ struct WADOCacheTests {
         // Another index row for the path (a replaced file) misses the cache.
         var replaced = instance
         replaced.modificationTime = 2
-        #expect(throws: (any Error).self) { try WADOMetadataHandler.json(replaced, base: "http://h/dicom-web", cache: cache) }
+        #expect(throws: (any Error).self) {
+            try WADOMetadataHandler.json(replaced, base: "http://h/dicom-web", cache: cache)
+        }
     }
 
     @Test("the metadata cache keeps at most its capacity, dropping the oldest")

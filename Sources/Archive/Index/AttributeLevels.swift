@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// Which Query/Retrieve level (information entity) an attribute belongs to.
@@ -12,25 +13,27 @@ enum AttributeLevels {
     /// Keys valid at every level (PS3.4 C.6.1.1.1/C.4.1.1.3): never matched, never
     /// "below the level".
     static let anyLevel: Set<Tag> = [
-        Tag(0x0008, 0x0005), // Specific Character Set
-        Tag(0x0008, 0x0052), // Query/Retrieve Level
-        Tag(0x0008, 0x0053), // Query/Retrieve View
-        Tag(0x0008, 0x0054), // Retrieve AE Title
-        Tag(0x0008, 0x0056), // Instance Availability
-        Tag(0x0008, 0x0201), // Timezone Offset From UTC
-        Tag(0x0088, 0x0130), // Storage Media File-Set ID
-        Tag(0x0088, 0x0140), // Storage Media File-Set UID
+        Tag(0x0008, 0x0005),  // Specific Character Set
+        Tag(0x0008, 0x0052),  // Query/Retrieve Level
+        Tag(0x0008, 0x0053),  // Query/Retrieve View
+        Tag(0x0008, 0x0054),  // Retrieve AE Title
+        Tag(0x0008, 0x0056),  // Instance Availability
+        Tag(0x0008, 0x0201),  // Timezone Offset From UTC
+        Tag(0x0088, 0x0130),  // Storage Media File-Set ID
+        Tag(0x0088, 0x0140),  // Storage Media File-Set UID
     ]
 
     private static let patientTags: Set<Tag> = [
-        Tag(0x0008, 0x1120), // Referenced Patient Sequence
+        Tag(0x0008, 0x1120)  // Referenced Patient Sequence
     ]
 
     /// Group 0010 attributes that belong to the Patient Study module (study IE) or the
     /// General Series module.
-    private static let group10Study: Set<UInt16> = [0x1010, 0x1020, 0x1021, 0x1022, 0x1023, 0x1030, 0x1080, 0x1081,
-                                            0x2180, 0x21A0, 0x21B0, 0x21C0, 0x21D0, 0x2203]
-    private static let group10Series: Set<UInt16> = [0x2210] // Anatomical Orientation Type
+    private static let group10Study: Set<UInt16> = [
+        0x1010, 0x1020, 0x1021, 0x1022, 0x1023, 0x1030, 0x1080, 0x1081,
+        0x2180, 0x21A0, 0x21B0, 0x21C0, 0x21D0, 0x2203,
+    ]
+    private static let group10Series: Set<UInt16> = [0x2210]  // Anatomical Orientation Type
 
     private static let studyTags: Set<Tag> = [
         Tag(0x0008, 0x0020), Tag(0x0008, 0x0030), Tag(0x0008, 0x0050), Tag(0x0008, 0x0051),
@@ -74,7 +77,7 @@ enum AttributeLevels {
         }
         if patientTags.contains(tag) { return (.patient, true) }
         if studyTags.contains(tag) { return (.study, true) }
-        if tag.group == 0x0038 { return (.study, true) } // Patient Study / Visit attributes
+        if tag.group == 0x0038 { return (.study, true) }  // Patient Study / Visit attributes
         if seriesTags.contains(tag) { return (.series, true) }
         if imageTags.contains(tag) { return (.image, true) }
         return (.image, false)
@@ -107,8 +110,8 @@ enum AttributeLevels {
         let t = e.tag
         if t.group < 0x0008 || t.isGroupLength || t.isPrivate { return false }
         if t == .specificCharacterSet || t.group == 0x7FE0 || t.group >= 0xFFFA { return false }
-        if t == Tag(0x0088, 0x0200) { return false } // Icon Image Sequence
-        if t.group >= 0x6000 && t.group <= 0x60FF && t.group & 1 == 0 { return false } // overlays
+        if t == Tag(0x0088, 0x0200) { return false }  // Icon Image Sequence
+        if t.group >= 0x6000 && t.group <= 0x60FF && t.group & 1 == 0 { return false }  // overlays
         if case .bytes(let b) = e.value, b.count > 4096 { return false }
         if case .fragments = e.value { return false }
         return true

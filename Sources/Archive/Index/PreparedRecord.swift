@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// Why a file or record cannot be indexed.
@@ -13,10 +14,11 @@ public enum IndexError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .missingAttribute(tag, name): return "missing \(name) \(tag)"
-        case let .notDICOM(m): return "not a DICOM file: \(m)"
-        case let .unreadable(m): return "unreadable: \(m)"
-        case let .duplicateSOPInstance(uid, p): return "duplicate SOP Instance UID \(uid) (already indexed from \(p))"
+        case .missingAttribute(let tag, let name): return "missing \(name) \(tag)"
+        case .notDICOM(let m): return "not a DICOM file: \(m)"
+        case .unreadable(let m): return "unreadable: \(m)"
+        case .duplicateSOPInstance(let uid, let p):
+            return "duplicate SOP Instance UID \(uid) (already indexed from \(p))"
         }
     }
 }

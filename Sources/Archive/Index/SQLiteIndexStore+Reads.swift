@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import GRDB
@@ -11,10 +12,13 @@ extension SQLiteIndexStore {
                 FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
                 WHERE i.sop_uid = ?
                 """
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [sopInstanceUID]) else { return nil }
-            return IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
-                                   studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
-                                   size: row[6], modificationTime: row[7])
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: sql), arguments: [sopInstanceUID]) else {
+                return nil
+            }
+            return IndexedInstance(
+                sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                size: row[6], modificationTime: row[7])
         }
     }
 
@@ -26,17 +30,19 @@ extension SQLiteIndexStore {
     public func instances(sopInstanceUIDs: [String]) throws -> [String: IndexedInstance] {
         guard !sopInstanceUIDs.isEmpty else { return [:] }
         return try pool.writeWithoutTransaction { db in
-            let statement = try db.cachedStatement(sql: """
-                SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
-                FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
-                WHERE i.sop_uid = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
+                    FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
+                    WHERE i.sop_uid = ?
+                    """)
             var found: [String: IndexedInstance] = [:]
             for uid in sopInstanceUIDs {
                 guard let row = try Row.fetchOne(statement, arguments: [uid]) else { continue }
-                found[uid] = IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
-                                             studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
-                                             size: row[6], modificationTime: row[7])
+                found[uid] = IndexedInstance(
+                    sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                    studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                    size: row[6], modificationTime: row[7])
             }
             return found
         }
@@ -49,10 +55,12 @@ extension SQLiteIndexStore {
     /// Counts of patients, studies, series and instances.
     public func counts() throws -> (patients: Int, studies: Int, series: Int, instances: Int) {
         try pool.read { db in
-            let row = try Row.fetchOne(db, sql: """
-                SELECT (SELECT COUNT(*) FROM patient), (SELECT COUNT(*) FROM study),
-                       (SELECT COUNT(*) FROM series), (SELECT COUNT(*) FROM instance)
-                """)!
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM patient), (SELECT COUNT(*) FROM study),
+                           (SELECT COUNT(*) FROM series), (SELECT COUNT(*) FROM instance)
+                    """)!
             return (row[0], row[1], row[2], row[3])
         }
     }
@@ -74,8 +82,10 @@ extension SQLiteIndexStore {
     }
 
     /// The instances of a study, series or single instance, for C-GET/C-MOVE planning.
-    public func instances(studyInstanceUID: String, seriesInstanceUID: String? = nil,
-                          sopInstanceUID: String? = nil) throws -> [IndexedInstance] {
+    public func instances(
+        studyInstanceUID: String, seriesInstanceUID: String? = nil,
+        sopInstanceUID: String? = nil
+    ) throws -> [IndexedInstance] {
         try pool.read { db in
             var sql = """
                 SELECT i.sop_uid, i.sop_class, i.transfer_syntax, s.study_uid, se.series_uid, i.path, i.size, i.mtime
@@ -83,13 +93,20 @@ extension SQLiteIndexStore {
                 WHERE s.study_uid = ?
                 """
             var args: [String] = [studyInstanceUID]
-            if let seriesInstanceUID { sql += " AND se.series_uid = ?"; args.append(seriesInstanceUID) }
-            if let sopInstanceUID { sql += " AND i.sop_uid = ?"; args.append(sopInstanceUID) }
+            if let seriesInstanceUID {
+                sql += " AND se.series_uid = ?"
+                args.append(seriesInstanceUID)
+            }
+            if let sopInstanceUID {
+                sql += " AND i.sop_uid = ?"
+                args.append(sopInstanceUID)
+            }
             sql += " ORDER BY i.id"
             return try Row.fetchAll(db.cachedStatement(sql: sql), arguments: StatementArguments(args)).map { row in
-                IndexedInstance(sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
-                                studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
-                                size: row[6], modificationTime: row[7])
+                IndexedInstance(
+                    sopInstanceUID: row[0], sopClassUID: row[1], transferSyntaxUID: row[2],
+                    studyInstanceUID: row[3], seriesInstanceUID: row[4], path: row[5],
+                    size: row[6], modificationTime: row[7])
             }
         }
     }

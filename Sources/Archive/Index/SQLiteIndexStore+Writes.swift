@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import GRDB
@@ -79,8 +80,10 @@ extension SQLiteIndexStore {
 
     public func remove(sopInstanceUID: String) throws {
         try pool.write { db in
-            if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM instance WHERE sop_uid = ?"),
-                                           arguments: [sopInstanceUID]) {
+            if let id = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM instance WHERE sop_uid = ?"),
+                arguments: [sopInstanceUID])
+            {
                 try Self.removeInstance(id: id, db)
             }
         }
@@ -127,14 +130,18 @@ extension SQLiteIndexStore {
         }
     }
 
-    static func write(_ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool,
-                      cache: inout ParentCache) throws -> IndexError? {
+    static func write(
+        _ r: PreparedRecord, _ db: Database, rejectDuplicates: Bool,
+        cache: inout ParentCache
+    ) throws -> IndexError? {
         // The instance as indexed before (same SOP Instance UID), and any other instance
         // previously indexed from this path (the file was replaced).
         var old: (id: Int64, series: Int64)? = nil
         var displaced: [Int64] = []
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT id, series_ref, path, sop_uid FROM instance WHERE sop_uid = ? OR path = ?"),
-                                    arguments: [r.sopInstanceUID, r.path]) {
+        for row in try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT id, series_ref, path, sop_uid FROM instance WHERE sop_uid = ? OR path = ?"),
+            arguments: [r.sopInstanceUID, r.path])
+        {
             if (row[3] as String) == r.sopInstanceUID {
                 let oldPath: String = row[2]
                 if rejectDuplicates, oldPath != r.path, FileManager.default.fileExists(atPath: oldPath) {
@@ -146,7 +153,7 @@ extension SQLiteIndexStore {
             }
         }
         if !displaced.isEmpty {
-            cache.clear() // removals may prune cached parents
+            cache.clear()  // removals may prune cached parents
             for id in displaced { try removeInstance(id: id, db) }
         }
         if let cached = cache.bySeries[r.seriesUID], cached.record.sameParents(as: r) {
@@ -164,65 +171,84 @@ extension SQLiteIndexStore {
             studyRef = cs.study
             patientRef = cs.patient
         } else {
-            oldPatient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
-                                                arguments: [r.studyUID])
+            oldPatient = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE study_uid = ?"),
+                arguments: [r.studyUID])
             if let cp = cache.byPatient[r.patientKey], cp.record.samePatient(as: r) {
                 patientRef = cp.patient
             } else {
-                patientRef = try upsert(db, sql: """
-                    INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (patient_id, issuer) DO UPDATE SET
-                      name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
-                      sex = excluded.sex, attrs = excluded.attrs
-                    WHERE patient.name IS NOT excluded.name OR patient.name_norm IS NOT excluded.name_norm
-                      OR patient.birth_date IS NOT excluded.birth_date OR patient.sex IS NOT excluded.sex
-                      OR patient.attrs IS NOT excluded.attrs
-                    RETURNING id
-                    """, arguments: [r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
-                                     blob(r.patientAttrs)],
-                    existing: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?", key: [r.patientID, r.issuer])
+                patientRef = try upsert(
+                    db,
+                    sql: """
+                        INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex, attrs)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (patient_id, issuer) DO UPDATE SET
+                          name = excluded.name, name_norm = excluded.name_norm, birth_date = excluded.birth_date,
+                          sex = excluded.sex, attrs = excluded.attrs
+                        WHERE patient.name IS NOT excluded.name OR patient.name_norm IS NOT excluded.name_norm
+                          OR patient.birth_date IS NOT excluded.birth_date OR patient.sex IS NOT excluded.sex
+                          OR patient.attrs IS NOT excluded.attrs
+                        RETURNING id
+                        """,
+                    arguments: [
+                        r.patientID, r.issuer, r.patientName, r.patientNameNorm, r.birthDate, r.sex,
+                        blob(r.patientAttrs),
+                    ],
+                    existing: "SELECT id FROM patient WHERE patient_id = ? AND issuer = ?",
+                    key: [r.patientID, r.issuer])
             }
-            studyRef = try upsert(db, sql: """
-                INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
-                                   ref_phys, ref_phys_norm, description, attrs)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (study_uid) DO UPDATE SET
-                  patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
-                  accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
-                  ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
-                WHERE study.patient_ref IS NOT excluded.patient_ref OR study.study_date IS NOT excluded.study_date
-                  OR study.study_time IS NOT excluded.study_time OR study.accession IS NOT excluded.accession
-                  OR study.study_id IS NOT excluded.study_id OR study.ref_phys IS NOT excluded.ref_phys
-                  OR study.ref_phys_norm IS NOT excluded.ref_phys_norm OR study.description IS NOT excluded.description
-                  OR study.attrs IS NOT excluded.attrs
-                RETURNING id
-                """, arguments: [patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
-                                 r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
-                                 blob(r.studyAttrs)],
+            studyRef = try upsert(
+                db,
+                sql: """
+                    INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id,
+                                       ref_phys, ref_phys_norm, description, attrs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (study_uid) DO UPDATE SET
+                      patient_ref = excluded.patient_ref, study_date = excluded.study_date, study_time = excluded.study_time,
+                      accession = excluded.accession, study_id = excluded.study_id, ref_phys = excluded.ref_phys,
+                      ref_phys_norm = excluded.ref_phys_norm, description = excluded.description, attrs = excluded.attrs
+                    WHERE study.patient_ref IS NOT excluded.patient_ref OR study.study_date IS NOT excluded.study_date
+                      OR study.study_time IS NOT excluded.study_time OR study.accession IS NOT excluded.accession
+                      OR study.study_id IS NOT excluded.study_id OR study.ref_phys IS NOT excluded.ref_phys
+                      OR study.ref_phys_norm IS NOT excluded.ref_phys_norm OR study.description IS NOT excluded.description
+                      OR study.attrs IS NOT excluded.attrs
+                    RETURNING id
+                    """,
+                arguments: [
+                    patientRef, r.studyUID, r.studyDate, r.studyTime, r.accession, r.studyID,
+                    r.referringPhysician, r.referringPhysicianNorm, r.studyDescription,
+                    blob(r.studyAttrs),
+                ],
                 existing: "SELECT id FROM study WHERE study_uid = ?", key: [r.studyUID])
             cache.byStudy[r.studyUID] = (r, studyRef, patientRef)
             cache.byPatient[r.patientKey] = (r, patientRef)
         }
-        let oldStudy = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"),
-                                          arguments: [r.seriesUID])
+        let oldStudy = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT study_ref FROM series WHERE series_uid = ?"),
+            arguments: [r.seriesUID])
 
-        let seriesRef = try upsert(db, sql: """
-            INSERT INTO series (study_ref, series_uid, modality, series_number, series_date, series_time, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (series_uid) DO UPDATE SET
-              study_ref = excluded.study_ref, modality = excluded.modality, series_number = excluded.series_number,
-              series_date = excluded.series_date, series_time = excluded.series_time, attrs = excluded.attrs
-            WHERE series.study_ref IS NOT excluded.study_ref OR series.modality IS NOT excluded.modality
-              OR series.series_number IS NOT excluded.series_number OR series.series_date IS NOT excluded.series_date
-              OR series.series_time IS NOT excluded.series_time OR series.attrs IS NOT excluded.attrs
-            RETURNING id
-            """, arguments: [studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
-                             blob(r.seriesAttrs)],
+        let seriesRef = try upsert(
+            db,
+            sql: """
+                INSERT INTO series (study_ref, series_uid, modality, series_number, series_date, series_time, attrs)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (series_uid) DO UPDATE SET
+                  study_ref = excluded.study_ref, modality = excluded.modality, series_number = excluded.series_number,
+                  series_date = excluded.series_date, series_time = excluded.series_time, attrs = excluded.attrs
+                WHERE series.study_ref IS NOT excluded.study_ref OR series.modality IS NOT excluded.modality
+                  OR series.series_number IS NOT excluded.series_number OR series.series_date IS NOT excluded.series_date
+                  OR series.series_time IS NOT excluded.series_time OR series.attrs IS NOT excluded.attrs
+                RETURNING id
+                """,
+            arguments: [
+                studyRef, r.seriesUID, r.modality, r.seriesNumber, r.seriesDate, r.seriesTime,
+                blob(r.seriesAttrs),
+            ],
             existing: "SELECT id FROM series WHERE series_uid = ?", key: [r.seriesUID])
         try writeInstance(r, series: seriesRef, studyRef: studyRef, db)
         // Parents the instance (or its series/study) moved away from may now be empty.
-        let moved = (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
+        let moved =
+            (old.map { $0.series != seriesRef } ?? false) || (oldStudy.map { $0 != studyRef } ?? false)
             || (oldPatient.map { $0 != patientRef } ?? false)
         if moved {
             cache.clear()
@@ -242,8 +268,10 @@ extension SQLiteIndexStore {
     /// on the updated columns, each a WAL frame of its own at every commit. `RETURNING`
     /// yields no row when the existing row was left alone; `existing` (a SELECT of the id by
     /// the conflict key `key`) finds it then.
-    private static func upsert(_ db: Database, sql: String, arguments: StatementArguments, existing: String,
-                               key: StatementArguments) throws -> Int64 {
+    private static func upsert(
+        _ db: Database, sql: String, arguments: StatementArguments, existing: String,
+        key: StatementArguments
+    ) throws -> Int64 {
         if let id = try Int64.fetchOne(db.cachedStatement(sql: sql), arguments: arguments) { return id }
         guard let id = try Int64.fetchOne(db.cachedStatement(sql: existing), arguments: key) else {
             throw IndexError.unreadable("row vanished during its upsert")
@@ -251,46 +279,64 @@ extension SQLiteIndexStore {
         return id
     }
 
-    private static func writeInstance(_ r: PreparedRecord, series seriesRef: Int64, studyRef: Int64, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime,
-                                  transfer_syntax, attrs)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (sop_uid) DO UPDATE SET
-              series_ref = excluded.series_ref, study_ref = excluded.study_ref, sop_class = excluded.sop_class,
-              instance_number = excluded.instance_number, path = excluded.path, size = excluded.size,
-              mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs,
-              damaged = NULL
-            """).execute(arguments: [seriesRef, studyRef, r.sopInstanceUID, r.sopClassUID, r.instanceNumber, r.path,
-                                     r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs)])
+    private static func writeInstance(_ r: PreparedRecord, series seriesRef: Int64, studyRef: Int64, _ db: Database)
+        throws
+    {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime,
+                                      transfer_syntax, attrs)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (sop_uid) DO UPDATE SET
+                  series_ref = excluded.series_ref, study_ref = excluded.study_ref, sop_class = excluded.sop_class,
+                  instance_number = excluded.instance_number, path = excluded.path, size = excluded.size,
+                  mtime = excluded.mtime, transfer_syntax = excluded.transfer_syntax, attrs = excluded.attrs,
+                  damaged = NULL
+                """
+        ).execute(arguments: [
+            seriesRef, studyRef, r.sopInstanceUID, r.sopClassUID, r.instanceNumber, r.path,
+            r.size, r.mtime, r.transferSyntaxUID, blob(r.instanceAttrs),
+        ])
     }
 
     private static func removeInstance(id: Int64, _ db: Database) throws {
-        let series = try Int64.fetchOne(db.cachedStatement(sql: "SELECT series_ref FROM instance WHERE id = ?"),
-                                        arguments: [id])
+        let series = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT series_ref FROM instance WHERE id = ?"),
+            arguments: [id])
         try db.cachedStatement(sql: "DELETE FROM instance WHERE id = ?").execute(arguments: [id])
         if let series { try prune(series: series, db) }
     }
 
     private static func prune(series: Int64, _ db: Database) throws {
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM instance WHERE series_ref = ?)"),
-                                arguments: [series]) == false else { return }
-        let study = try Int64.fetchOne(db.cachedStatement(sql: "SELECT study_ref FROM series WHERE id = ?"), arguments: [series])
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM instance WHERE series_ref = ?)"),
+                arguments: [series]) == false
+        else { return }
+        let study = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT study_ref FROM series WHERE id = ?"), arguments: [series])
         try db.cachedStatement(sql: "DELETE FROM series WHERE id = ?").execute(arguments: [series])
         if let study { try prune(study: study, db) }
     }
 
     private static func prune(study: Int64, _ db: Database) throws {
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM series WHERE study_ref = ?)"),
-                                arguments: [study]) == false else { return }
-        let patient = try Int64.fetchOne(db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE id = ?"), arguments: [study])
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM series WHERE study_ref = ?)"),
+                arguments: [study]) == false
+        else { return }
+        let patient = try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT patient_ref FROM study WHERE id = ?"), arguments: [study])
         try db.cachedStatement(sql: "DELETE FROM study WHERE id = ?").execute(arguments: [study])
         if let patient { try prune(patient: patient, db) }
     }
 
     private static func prune(patient: Int64, _ db: Database) throws {
-        guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM study WHERE patient_ref = ?)"),
-                                arguments: [patient]) == false else { return }
+        guard
+            try Bool.fetchOne(
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM study WHERE patient_ref = ?)"),
+                arguments: [patient]) == false
+        else { return }
         try db.cachedStatement(sql: "DELETE FROM patient WHERE id = ?").execute(arguments: [patient])
     }
 }

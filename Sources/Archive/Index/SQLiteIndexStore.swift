@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import GRDB
@@ -40,7 +41,7 @@ public final class SQLiteIndexStore: IndexStore, Sendable {
         let temporary = path == nil
         config.prepareDatabase { db in
             try db.execute(sql: temporary ? "PRAGMA synchronous = OFF" : "PRAGMA synchronous = NORMAL")
-            try db.execute(sql: "PRAGMA cache_size = -32768") // 32 MiB per connection
+            try db.execute(sql: "PRAGMA cache_size = -32768")  // 32 MiB per connection
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         config.maximumReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)

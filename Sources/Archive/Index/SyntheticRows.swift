@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import GRDB
@@ -33,8 +34,10 @@ public struct SyntheticShape: Sendable, Hashable {
         return s
     }
 
-    public init(patients: Int, studiesPerPatient: Int = 1, seriesPerStudy: Int = 1, instancesPerSeries: Int = 1,
-                pathPrefix: String = "/synthetic") {
+    public init(
+        patients: Int, studiesPerPatient: Int = 1, seriesPerStudy: Int = 1, instancesPerSeries: Int = 1,
+        pathPrefix: String = "/synthetic"
+    ) {
         self.patients = patients
         self.studiesPerPatient = studiesPerPatient
         self.seriesPerStudy = seriesPerStudy
@@ -42,7 +45,9 @@ public struct SyntheticShape: Sendable, Hashable {
         self.pathPrefix = pathPrefix
     }
 
-    public static let surnames = ["SMITH", "JONES", "DOE", "MÜLLER", "GARCIA", "LEE", "BROWN", "TAYLOR", "NGUYEN", "ROSSI"]
+    public static let surnames = [
+        "SMITH", "JONES", "DOE", "MÜLLER", "GARCIA", "LEE", "BROWN", "TAYLOR", "NGUYEN", "ROSSI",
+    ]
     public static let givenNames = ["JOHN", "MARY", "ANNA", "PETER", "LI", "JÜRGEN", "SOFIA"]
     public static let modalities = ["CT", "MR", "US", "CR", "DX"]
 }
@@ -72,27 +77,38 @@ extension SQLiteIndexStore {
     }
 
     private static func insertSyntheticPatient(_ p: Int, _ shape: SyntheticShape, _ db: Database) throws -> Int {
-        let name = "\(SyntheticShape.surnames[p % SyntheticShape.surnames.count])\(p)^"
+        let name =
+            "\(SyntheticShape.surnames[p % SyntheticShape.surnames.count])\(p)^"
             + SyntheticShape.givenNames[p % SyntheticShape.givenNames.count]
         let patientID = "SYN" + String(repeating: "0", count: max(0, 7 - String(p).count)) + String(p)
-        let patientRef = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex) VALUES (?, '', ?, ?, ?, ?)
-            RETURNING id
-            """), arguments: [patientID, name, TextValues.normalizedPN(name), String(1950 + p % 50) + "0101",
-                              p % 2 == 0 ? "M" : "F"])!
-        let studyStmt = try db.cachedStatement(sql: """
-            INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id, description)
-            VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
-            """)
-        let seriesStmt = try db.cachedStatement(sql: """
-            INSERT INTO series (study_ref, series_uid, modality, series_number) VALUES (?, ?, ?, ?) RETURNING id
-            """)
-        let instanceStmt = try db.cachedStatement(sql: """
-            INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime, transfer_syntax)
-            VALUES (?, ?, ?, '1.2.840.10008.5.1.4.1.1.2', ?, ?, 1024, 0, '1.2.840.10008.1.2.1')
-            """)
-        let base = DateComponents(calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
-                                  year: 2015, month: 1, day: 1).date!
+        let patientRef = try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    INSERT INTO patient (patient_id, issuer, name, name_norm, birth_date, sex) VALUES (?, '', ?, ?, ?, ?)
+                    RETURNING id
+                    """),
+            arguments: [
+                patientID, name, TextValues.normalizedPN(name), String(1950 + p % 50) + "0101",
+                p % 2 == 0 ? "M" : "F",
+            ])!
+        let studyStmt = try db.cachedStatement(
+            sql: """
+                INSERT INTO study (patient_ref, study_uid, study_date, study_time, accession, study_id, description)
+                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id
+                """)
+        let seriesStmt = try db.cachedStatement(
+            sql: """
+                INSERT INTO series (study_ref, series_uid, modality, series_number) VALUES (?, ?, ?, ?) RETURNING id
+                """)
+        let instanceStmt = try db.cachedStatement(
+            sql: """
+                INSERT INTO instance (series_ref, study_ref, sop_uid, sop_class, instance_number, path, size, mtime, transfer_syntax)
+                VALUES (?, ?, ?, '1.2.840.10008.5.1.4.1.1.2', ?, ?, 1024, 0, '1.2.840.10008.1.2.1')
+                """)
+        let base = DateComponents(
+            calendar: Calendar(identifier: .gregorian), timeZone: TimeZone(identifier: "UTC"),
+            year: 2015, month: 1, day: 1
+        ).date!
         var count = 0
         for s in 0..<shape.studiesPerPatient {
             let n = p * shape.studiesPerPatient + s
@@ -100,16 +116,25 @@ extension SQLiteIndexStore {
             let c = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: date)
             let da = String(format: "%04d%02d%02d", c.year!, c.month!, c.day!)
             let studyUID = "2.25.77.\(p).\(s)"
-            let studyRef = try Int64.fetchOne(studyStmt, arguments: [
-                patientRef, studyUID, da, String(format: "%02d0000", 7 + n % 12), "ACC\(n)", "\(s + 1)",
-                "SYNTHETIC STUDY \(n % 100)"])!
+            let studyRef = try Int64.fetchOne(
+                studyStmt,
+                arguments: [
+                    patientRef, studyUID, da, String(format: "%02d0000", 7 + n % 12), "ACC\(n)", "\(s + 1)",
+                    "SYNTHETIC STUDY \(n % 100)",
+                ])!
             for r in 0..<shape.seriesPerStudy {
                 let seriesUID = "\(studyUID).\(r)"
-                let seriesRef = try Int64.fetchOne(seriesStmt, arguments: [
-                    studyRef, seriesUID, SyntheticShape.modalities[(r + n) % SyntheticShape.modalities.count], r + 1])!
+                let seriesRef = try Int64.fetchOne(
+                    seriesStmt,
+                    arguments: [
+                        studyRef, seriesUID, SyntheticShape.modalities[(r + n) % SyntheticShape.modalities.count],
+                        r + 1,
+                    ])!
                 for i in 0..<shape.instancesPerSeries {
-                    try instanceStmt.execute(arguments: [seriesRef, studyRef, "\(seriesUID).\(i)", i + 1,
-                                                         "\(shape.pathPrefix)/\(p)/\(s)/\(r)/\(i).dcm"])
+                    try instanceStmt.execute(arguments: [
+                        seriesRef, studyRef, "\(seriesUID).\(i)", i + 1,
+                        "\(shape.pathPrefix)/\(p)/\(s)/\(r)/\(i).dcm",
+                    ])
                     count += 1
                 }
             }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// How C-FIND response identifiers are to be encoded for the wire.
@@ -36,7 +37,9 @@ public struct EncodedFindPage: Sendable {
     /// True when the request held optional keys the index cannot match on (status FF01).
     public var hasUnsupportedOptionalKeys: Bool
 
-    public init(bytes: [UInt8] = [], ends: [Int] = [], next: ResumeToken? = nil, hasUnsupportedOptionalKeys: Bool = false) {
+    public init(
+        bytes: [UInt8] = [], ends: [Int] = [], next: ResumeToken? = nil, hasUnsupportedOptionalKeys: Bool = false
+    ) {
         self.bytes = bytes
         self.ends = ends
         self.next = next
@@ -75,8 +78,10 @@ public struct IdentifierEncodingError: Error, Sendable, CustomStringConvertible 
 extension IndexStore {
     /// One page of C-FIND matches, encoded for the wire (see `find(_:after:limit:)`).
     /// This default encodes the data sets of `find`; stores may encode from their rows.
-    public func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int,
-                            encoding: IdentifierEncoding) throws -> EncodedFindPage {
+    public func findEncoded(
+        _ request: FindRequest, after token: ResumeToken?, limit: Int,
+        encoding: IdentifierEncoding
+    ) throws -> EncodedFindPage {
         try EncodedFindPage(find(request, after: token, limit: limit), encoding: encoding)
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 // The C-FIND keys the index answers from columns and from computed expressions.
@@ -60,8 +61,10 @@ struct ComputedKey: Sendable {
     /// The column inside `existsTemplate` the condition applies to.
     let existsColumn: String?
 
-    init(_ tag: Tag, _ level: QueryLevel, _ vr: VR, select: String, existsTemplate: String? = nil,
-         existsColumn: String? = nil) {
+    init(
+        _ tag: Tag, _ level: QueryLevel, _ vr: VR, select: String, existsTemplate: String? = nil,
+        existsColumn: String? = nil
+    ) {
         self.tag = tag
         self.level = level
         self.vr = vr
@@ -72,28 +75,36 @@ struct ComputedKey: Sendable {
 
     static let all: [Tag: ComputedKey] = {
         let keys = [
-            ComputedKey(Tag(0x0020, 0x1200), .patient, .IS,
-                        select: "(SELECT COUNT(*) FROM study c WHERE c.patient_ref = p.id)"),
-            ComputedKey(Tag(0x0020, 0x1202), .patient, .IS,
-                        select: "(SELECT COUNT(*) FROM series c JOIN study d ON d.id = c.study_ref"
-                            + " WHERE d.patient_ref = p.id)"),
-            ComputedKey(Tag(0x0020, 0x1204), .patient, .IS,
-                        select: "(SELECT COUNT(*) FROM instance c JOIN study d ON d.id = c.study_ref"
-                            + " WHERE d.patient_ref = p.id)"),
-            ComputedKey(Tag(0x0020, 0x1206), .study, .IS,
-                        select: "(SELECT COUNT(*) FROM series c WHERE c.study_ref = s.id)"),
-            ComputedKey(Tag(0x0020, 0x1208), .study, .IS,
-                        select: "(SELECT COUNT(*) FROM instance c WHERE c.study_ref = s.id)"),
-            ComputedKey(Tag(0x0020, 0x1209), .series, .IS,
-                        select: "(SELECT COUNT(*) FROM instance c WHERE c.series_ref = se.id)"),
-            ComputedKey(Tag(0x0008, 0x0061), .study, .CS,
-                        select: "(SELECT group_concat(DISTINCT c.modality) FROM series c WHERE c.study_ref = s.id)",
-                        existsTemplate: "EXISTS (SELECT 1 FROM series c WHERE c.study_ref = s.id AND %@)",
-                        existsColumn: "c.modality"),
-            ComputedKey(Tag(0x0008, 0x0062), .study, .UI,
-                        select: "(SELECT group_concat(DISTINCT c.sop_class) FROM instance c WHERE c.study_ref = s.id)",
-                        existsTemplate: "EXISTS (SELECT 1 FROM instance c WHERE c.study_ref = s.id AND %@)",
-                        existsColumn: "c.sop_class"),
+            ComputedKey(
+                Tag(0x0020, 0x1200), .patient, .IS,
+                select: "(SELECT COUNT(*) FROM study c WHERE c.patient_ref = p.id)"),
+            ComputedKey(
+                Tag(0x0020, 0x1202), .patient, .IS,
+                select: "(SELECT COUNT(*) FROM series c JOIN study d ON d.id = c.study_ref"
+                    + " WHERE d.patient_ref = p.id)"),
+            ComputedKey(
+                Tag(0x0020, 0x1204), .patient, .IS,
+                select: "(SELECT COUNT(*) FROM instance c JOIN study d ON d.id = c.study_ref"
+                    + " WHERE d.patient_ref = p.id)"),
+            ComputedKey(
+                Tag(0x0020, 0x1206), .study, .IS,
+                select: "(SELECT COUNT(*) FROM series c WHERE c.study_ref = s.id)"),
+            ComputedKey(
+                Tag(0x0020, 0x1208), .study, .IS,
+                select: "(SELECT COUNT(*) FROM instance c WHERE c.study_ref = s.id)"),
+            ComputedKey(
+                Tag(0x0020, 0x1209), .series, .IS,
+                select: "(SELECT COUNT(*) FROM instance c WHERE c.series_ref = se.id)"),
+            ComputedKey(
+                Tag(0x0008, 0x0061), .study, .CS,
+                select: "(SELECT group_concat(DISTINCT c.modality) FROM series c WHERE c.study_ref = s.id)",
+                existsTemplate: "EXISTS (SELECT 1 FROM series c WHERE c.study_ref = s.id AND %@)",
+                existsColumn: "c.modality"),
+            ComputedKey(
+                Tag(0x0008, 0x0062), .study, .UI,
+                select: "(SELECT group_concat(DISTINCT c.sop_class) FROM instance c WHERE c.study_ref = s.id)",
+                existsTemplate: "EXISTS (SELECT 1 FROM instance c WHERE c.study_ref = s.id AND %@)",
+                existsColumn: "c.sop_class"),
         ]
         return Dictionary(uniqueKeysWithValues: keys.map { ($0.tag, $0) })
     }()

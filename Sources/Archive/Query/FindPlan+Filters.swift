@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import GRDB
@@ -20,10 +21,10 @@ extension FindPlan {
     func passes(_ row: Row, _ cache: inout [DataSet?]) -> Bool {
         for filter in filters {
             switch filter {
-            case let .value(depth, tag, vr, matcher):
+            case .value(let depth, let tag, let vr, let matcher):
                 let attributes = blob(row, depth, &cache)
                 if !matcher.matches(FindPlan.values(attributes, tag), isPN: vr == .PN, vr: vr) { return false }
-            case let .sequence(depth, tag, matchers):
+            case .sequence(let depth, let tag, let matchers):
                 let items = blob(row, depth, &cache).items(tag) ?? []
                 if !items.contains(where: { FindPlan.itemMatches($0, matchers) }) { return false }
             }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import GRDB
 
@@ -7,8 +8,10 @@ extension FindPlan {
     static let maxExaminedRowsPerPage = 20_000
 
     /// One page of matches as data sets.
-    func run(_ db: Database, after: Int64, limit: Int,
-             maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> FindPage {
+    func run(
+        _ db: Database, after: Int64, limit: Int,
+        maxExaminedRows: Int = maxExaminedRowsPerPage
+    ) throws -> FindPage {
         var matches: [DataSet] = []
         matches.reserveCapacity(min(limit > 0 ? limit : 1024, 1024))
         let next = try forEachMatch(db, after: after, limit: limit, maxExaminedRows: maxExaminedRows) { row, _, blobs in
@@ -18,8 +21,10 @@ extension FindPlan {
     }
 
     /// One page of matches encoded for the wire by `encoder`.
-    func runEncoded(_ db: Database, encoder: IdentifierWriter, after: Int64, limit: Int,
-                    maxExaminedRows: Int = maxExaminedRowsPerPage) throws -> EncodedFindPage {
+    func runEncoded(
+        _ db: Database, encoder: IdentifierWriter, after: Int64, limit: Int,
+        maxExaminedRows: Int = maxExaminedRowsPerPage
+    ) throws -> EncodedFindPage {
         let expected = min(limit > 0 ? limit : 1024, 1024)
         var bytes: [UInt8] = []
         var ends: [Int] = []
@@ -40,8 +45,10 @@ extension FindPlan {
     /// Runs the query from `after`, calling `body` for each match (at most `limit`), and
     /// returns where the next page resumes (nil when done). The row stays valid only
     /// during the call; `blobs` caches the decoded attribute blobs of the row.
-    private func forEachMatch(_ db: Database, after: Int64, limit: Int, maxExaminedRows: Int,
-                              _ body: (Row, Statement, inout [DataSet?]) throws -> Void) throws -> ResumeToken? {
+    private func forEachMatch(
+        _ db: Database, after: Int64, limit: Int, maxExaminedRows: Int,
+        _ body: (Row, Statement, inout [DataSet?]) throws -> Void
+    ) throws -> ResumeToken? {
         let pageSize = limit > 0 ? limit : Int.max / 4
         let statement = try db.cachedStatement(sql: sql)
         var count = 0

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import GRDB
 
@@ -50,28 +51,31 @@ extension FindPlan {
             let list: String? = row[column]
             let values = (list ?? "").split(separator: ",").map(String.init).sorted()
             return FindPlan.text(output.tag, output.vr, values.joined(separator: "\\"))
-        case let .blob(depth, tag):
+        case .blob(let depth, let tag):
             if let stored = blob(row, depth, &cache)[tag] {
                 if !nonASCII, TextValues.hasNonASCII(stored) { nonASCII = true }
                 return stored
             }
             return DataElement(tag: output.tag, vr: output.vr, bytes: FindPlan.emptyBytes)
-        case let .sequence(depth, tag, query, matchers):
+        case .sequence(let depth, let tag, let query, let matchers):
             let sequence = DataElement(tag: tag, items: matchingItems(row, depth, tag, query, matchers, &cache))
             if !nonASCII, TextValues.hasNonASCII(sequence) { nonASCII = true }
             return sequence
         case .constant(let value):
             return FindPlan.text(output.tag, output.vr, value)
         case .empty:
-            return output.vr == .SQ ? DataElement(tag: output.tag, items: [])
+            return output.vr == .SQ
+                ? DataElement(tag: output.tag, items: [])
                 : DataElement(tag: output.tag, vr: output.vr, bytes: FindPlan.emptyBytes)
         }
     }
 
     /// The stored items of a sequence key that match, reduced to the requested sub-keys (whole
     /// items for an empty request item).
-    private func matchingItems(_ row: Row, _ depth: Int, _ tag: Tag, _ query: DataSet, _ matchers: [SubKeyMatcher],
-                               _ cache: inout [DataSet?]) -> [DataSet] {
+    private func matchingItems(
+        _ row: Row, _ depth: Int, _ tag: Tag, _ query: DataSet, _ matchers: [SubKeyMatcher],
+        _ cache: inout [DataSet?]
+    ) -> [DataSet] {
         let stored = blob(row, depth, &cache).items(tag) ?? []
         var items: [DataSet] = []
         for item in stored where FindPlan.itemMatches(item, matchers) {

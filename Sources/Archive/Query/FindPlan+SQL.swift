@@ -1,10 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import GRDB
 
 // SQL generation: one condition per matched column, and the page query.
 extension FindPlan {
     /// SQL condition for a matcher on a column; nil for universal matching.
     static func condition(_ matcher: ValueMatcher, column: String, kind: ColumnKey.Kind)
-        -> (String, [DatabaseValueConvertible?])? {
+        -> (String, [DatabaseValueConvertible?])?
+    {
         func bind(_ value: String) -> DatabaseValueConvertible? {
             if kind == .integer { return Int64(TextValues.trimmed(value)) }
             return value
@@ -43,7 +45,8 @@ extension FindPlan {
     /// A wild card pattern as `GLOB` (with `[` escaped), narrowed by the index range of its
     /// literal prefix when it has one.
     private static func wildcardCondition(_ pattern: String, column: String)
-        -> (String, [DatabaseValueConvertible?]) {
+        -> (String, [DatabaseValueConvertible?])
+    {
         var glob = ""
         var prefix = ""
         var inPrefix = true

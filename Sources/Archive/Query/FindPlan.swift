@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import GRDB
 
@@ -61,7 +62,7 @@ struct FindPlan {
         let characterSet = identifier.characterSet()
         for element in identifier {
             let tag = element.tag
-            if tag == Tag(0x0008, 0x0056) { // Instance Availability
+            if tag == Tag(0x0008, 0x0056) {  // Instance Availability
                 outputs.append(Output(tag: tag, vr: .CS, source: .constant("ONLINE")))
                 continue
             }

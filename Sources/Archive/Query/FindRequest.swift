@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// Query/Retrieve information models (PS3.4 C.6).
@@ -72,13 +73,19 @@ public struct FindRequest: Sendable {
     ///   is not known to us are not rejected (see `FindPage.hasUnsupportedOptionalKeys`).
     public init(model: QueryModel, identifier: DataSet, relational: Bool) throws(QueryError) {
         guard let levelText = identifier.string(.queryRetrieveLevel) else {
-            throw QueryError(status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing", offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
+                offendingElements: [.queryRetrieveLevel])
         }
         guard let level = QueryLevel(rawValue: levelText.uppercased()) else {
-            throw QueryError(status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'", offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
+                offendingElements: [.queryRetrieveLevel])
         }
         if model == .studyRoot, level == .patient {
-            throw QueryError(status: 0xA900, comment: "PATIENT level is not valid in the Study Root model", offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
+                offendingElements: [.queryRetrieveLevel])
         }
         self.model = model
         self.level = level
@@ -120,9 +127,10 @@ public struct FindRequest: Sendable {
                 let (tag, name) = uniqueKey(of: upper)
                 let value = identifier.string(tag) ?? ""
                 if value.isEmpty || value.contains(where: { $0 == "*" || $0 == "?" || $0 == "\\" }) {
-                    throw QueryError(status: 0xA900,
-                                     comment: "\(name) \(tag) with a single value is required above the \(level.rawValue) level",
-                                     offendingElements: [tag])
+                    throw QueryError(
+                        status: 0xA900,
+                        comment: "\(name) \(tag) with a single value is required above the \(level.rawValue) level",
+                        offendingElements: [tag])
                 }
             }
         }
@@ -133,7 +141,8 @@ public struct FindRequest: Sendable {
                 guard known else { continue }
                 throw QueryError(
                     status: 0xA900,
-                    comment: "key \(element.tag) is a \(keyLevel.rawValue) level key, below the \(level.rawValue) query level",
+                    comment:
+                        "key \(element.tag) is a \(keyLevel.rawValue) level key, below the \(level.rawValue) query level",
                     offendingElements: [element.tag])
             }
             if keyDepth < depth, element.tag != uniqueKey(of: keyLevel).tag, !isEmptyValue(element) {

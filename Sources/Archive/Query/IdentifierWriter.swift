@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import GRDB
 import GRDBSQLite
@@ -36,7 +37,8 @@ struct IdentifierWriter {
         self.plan = plan
         explicitVR = encoding.transferSyntax.isExplicitVR
         bigEndian = encoding.transferSyntax.isBigEndian
-        let explicitVR = self.explicitVR, bigEndian = self.bigEndian
+        let explicitVR = self.explicitVR
+        let bigEndian = self.bigEndian
         func encoded(_ e: DataElement) throws -> [UInt8] {
             var out: [UInt8] = []
             try DataSetWriter.write(e, explicitVR: explicitVR, bigEndian: bigEndian, into: &out)
@@ -46,8 +48,11 @@ struct IdentifierWriter {
         if let title = encoding.retrieveAETitle {
             var holder = DataSet()
             holder.set(IdentifierEncoding.retrieveAETitleTag, vr: .AE, string: title)
-            fixed.append((tag: IdentifierEncoding.retrieveAETitleTag,
-                          bytes: try encoded(holder[IdentifierEncoding.retrieveAETitleTag]!)))
+            fixed.append(
+                (
+                    tag: IdentifierEncoding.retrieveAETitleTag,
+                    bytes: try encoded(holder[IdentifierEncoding.retrieveAETitleTag]!)
+                ))
         }
         fixed.sort { $0.tag < $1.tag }
         charsetElement = try encoded(FindPlan.text(.specificCharacterSet, .CS, "ISO_IR 192"))
@@ -56,10 +61,12 @@ struct IdentifierWriter {
         // keys of every level, not outputs); merge the two lists by tag.
         var steps: [Step] = []
         var charsetPlaced = false
-        var nextOutput = 0, nextFixed = 0
+        var nextOutput = 0
+        var nextFixed = 0
         let outputs = plan.outputs
         while nextOutput < outputs.count || nextFixed < fixed.count {
-            let takeOutput = nextFixed == fixed.count
+            let takeOutput =
+                nextFixed == fixed.count
                 || (nextOutput < outputs.count && outputs[nextOutput].tag < fixed[nextFixed].tag)
             let tag = takeOutput ? outputs[nextOutput].tag : fixed[nextFixed].tag
             if !charsetPlaced, tag > .specificCharacterSet {
@@ -108,8 +115,10 @@ struct IdentifierWriter {
     /// A column value as `FindPlan.element` makes it: text as GRDB reads it (up to the
     /// first NUL, invalid UTF-8 repaired), integers and reals in decimal, anything else
     /// zero-length.
-    private func appendColumn(_ statement: OpaquePointer, _ column: Int32, _ tag: Tag, _ vr: VR,
-                              _ nonASCII: inout Bool, into out: inout [UInt8]) throws {
+    private func appendColumn(
+        _ statement: OpaquePointer, _ column: Int32, _ tag: Tag, _ vr: VR,
+        _ nonASCII: inout Bool, into out: inout [UInt8]
+    ) throws {
         switch sqlite3_column_type(statement, column) {
         case SQLITE_TEXT:
             guard let text = sqlite3_column_text(statement, column) else { return try write(tag, vr, "", into: &out) }
@@ -120,8 +129,9 @@ struct IdentifierWriter {
                 if TextValues.isCharsetText(vr) { nonASCII = true }
                 try write(tag, vr, String(cString: text), into: &out)
             } else {
-                try DataSetWriter.writePrimitive(tag: tag, vr: vr, value: value, explicitVR: explicitVR,
-                                                 bigEndian: bigEndian, into: &out)
+                try DataSetWriter.writePrimitive(
+                    tag: tag, vr: vr, value: value, explicitVR: explicitVR,
+                    bigEndian: bigEndian, into: &out)
             }
         case SQLITE_INTEGER:
             try write(tag, vr, String(sqlite3_column_int64(statement, column)), into: &out)
@@ -135,8 +145,9 @@ struct IdentifierWriter {
     private func write(_ tag: Tag, _ vr: VR, _ text: String, into out: inout [UInt8]) throws {
         var text = text
         try text.withUTF8 { utf8 in
-            try DataSetWriter.writePrimitive(tag: tag, vr: vr, value: UnsafeRawBufferPointer(utf8),
-                                             explicitVR: explicitVR, bigEndian: bigEndian, into: &out)
+            try DataSetWriter.writePrimitive(
+                tag: tag, vr: vr, value: UnsafeRawBufferPointer(utf8),
+                explicitVR: explicitVR, bigEndian: bigEndian, into: &out)
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import GRDB
 
@@ -60,23 +61,30 @@ extension SQLiteIndexStore {
     /// One page of matches encoded for the wire, straight from the rows: byte for byte what
     /// `encoding.encode(_:)` gives for each data set of `find` (deflated transfer syntaxes
     /// take that path), without building a data set per match.
-    public func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int,
-                            encoding: IdentifierEncoding) throws -> EncodedFindPage {
-        try findEncoded(request, after: token, limit: limit, encoding: encoding,
-                        maxExaminedRows: FindPlan.maxExaminedRowsPerPage)
+    public func findEncoded(
+        _ request: FindRequest, after token: ResumeToken?, limit: Int,
+        encoding: IdentifierEncoding
+    ) throws -> EncodedFindPage {
+        try findEncoded(
+            request, after: token, limit: limit, encoding: encoding,
+            maxExaminedRows: FindPlan.maxExaminedRowsPerPage)
     }
 
-    func findEncoded(_ request: FindRequest, after token: ResumeToken?, limit: Int, encoding: IdentifierEncoding,
-                     maxExaminedRows: Int) throws -> EncodedFindPage {
+    func findEncoded(
+        _ request: FindRequest, after token: ResumeToken?, limit: Int, encoding: IdentifierEncoding,
+        maxExaminedRows: Int
+    ) throws -> EncodedFindPage {
         if encoding.transferSyntax.isDeflated {
-            return try EncodedFindPage(find(request, after: token, limit: limit, maxExaminedRows: maxExaminedRows),
-                                       encoding: encoding)
+            return try EncodedFindPage(
+                find(request, after: token, limit: limit, maxExaminedRows: maxExaminedRows),
+                encoding: encoding)
         }
         let plan = FindPlan(request)
         let encoder = try IdentifierWriter(plan: plan, encoding: encoding)
         return try pool.read { db in
-            try plan.runEncoded(db, encoder: encoder, after: token?.value ?? 0, limit: limit,
-                                maxExaminedRows: maxExaminedRows)
+            try plan.runEncoded(
+                db, encoder: encoder, after: token?.value ?? 0, limit: limit,
+                maxExaminedRows: maxExaminedRows)
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// How one request key value is matched (PS3.4 C.2.2.2).
@@ -31,7 +32,9 @@ enum ValueMatcher: Sendable, Equatable {
         if value == "\"\"" { return .emptyValue }
         switch vr {
         case .UI:
-            let parts = value.split(separator: "\\", omittingEmptySubsequences: true).map { TextValues.trimmed(String($0)) }
+            let parts = value.split(separator: "\\", omittingEmptySubsequences: true).map {
+                TextValues.trimmed(String($0))
+            }
             if parts.count > 1 { return .list(parts) }
             return .single(parts.first ?? value)
         case .DA, .TM, .DT:
@@ -66,8 +69,9 @@ enum ValueMatcher: Sendable, Equatable {
         let lo = TextValues.trimmed(String(value[..<split]))
         let hi = TextValues.trimmed(String(value[value.index(after: split)...]))
         if lo.isEmpty && hi.isEmpty { return .universal }
-        return .range(lower: lo.isEmpty ? nil : normalizedTemporal(vr: vr, lo),
-                      upper: hi.isEmpty ? nil : upperBound(vr: vr, normalizedTemporal(vr: vr, hi)))
+        return .range(
+            lower: lo.isEmpty ? nil : normalizedTemporal(vr: vr, lo),
+            upper: hi.isEmpty ? nil : upperBound(vr: vr, normalizedTemporal(vr: vr, hi)))
     }
 
     /// Pads a partial upper bound so that it includes every value it is a prefix of:
@@ -98,7 +102,9 @@ enum ValueMatcher: Sendable, Equatable {
         default: break
         }
         for raw in stored where !raw.isEmpty {
-            let value = isPN ? TextValues.normalizedPN(raw)
+            let value =
+                isPN
+                ? TextValues.normalizedPN(raw)
                 : (vr == .DA || vr == .TM ? ValueMatcher.normalizedTemporal(vr: vr, raw) : raw)
             switch self {
             case .single(let wanted): if value == wanted { return true }
@@ -116,15 +122,22 @@ enum ValueMatcher: Sendable, Equatable {
 
     /// `*` / `?` pattern matching over characters (iterative, backtracking on the last `*`).
     static func glob(_ p: [Character], _ s: [Character]) -> Bool {
-        var pi = 0, si = 0
-        var star = -1, mark = 0
+        var pi = 0
+        var si = 0
+        var star = -1
+        var mark = 0
         while si < s.count {
             if pi < p.count, p[pi] == "?" || (p[pi] != "*" && p[pi] == s[si]) {
-                pi += 1; si += 1
+                pi += 1
+                si += 1
             } else if pi < p.count, p[pi] == "*" {
-                star = pi; mark = si; pi += 1
+                star = pi
+                mark = si
+                pi += 1
             } else if star >= 0 {
-                pi = star + 1; mark += 1; si = mark
+                pi = star + 1
+                mark += 1
+                si = mark
             } else {
                 return false
             }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 
 /// A validated C-GET / C-MOVE identifier (PS3.4 C.4.2.1.4, C.4.3.1.3; QR-22): the model, the
@@ -21,8 +22,10 @@ public struct RetrieveRequest: Sendable, Hashable {
     public var seriesInstanceUIDs: [String]
     public var sopInstanceUIDs: [String]
 
-    public init(model: QueryModel, level: QueryLevel, patientID: String? = nil, studyInstanceUIDs: [String] = [],
-                seriesInstanceUIDs: [String] = [], sopInstanceUIDs: [String] = []) {
+    public init(
+        model: QueryModel, level: QueryLevel, patientID: String? = nil, studyInstanceUIDs: [String] = [],
+        seriesInstanceUIDs: [String] = [], sopInstanceUIDs: [String] = []
+    ) {
         self.model = model
         self.level = level
         self.patientID = patientID
@@ -34,16 +37,19 @@ public struct RetrieveRequest: Sendable, Hashable {
     /// Validates a retrieve identifier; see the type's documentation for the rules.
     public init(model: QueryModel, identifier: DataSet) throws(QueryError) {
         guard let levelText = identifier.string(.queryRetrieveLevel), !levelText.isEmpty else {
-            throw QueryError(status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
-                             offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
+                offendingElements: [.queryRetrieveLevel])
         }
         guard let level = QueryLevel(rawValue: levelText.uppercased()) else {
-            throw QueryError(status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
-                             offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
+                offendingElements: [.queryRetrieveLevel])
         }
         if model == .studyRoot, level == .patient {
-            throw QueryError(status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
-                             offendingElements: [.queryRetrieveLevel])
+            throw QueryError(
+                status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
+                offendingElements: [.queryRetrieveLevel])
         }
         self.init(model: model, level: level)
         let depth = QueryLevel.allCases.firstIndex(of: level)!
@@ -56,18 +62,21 @@ public struct RetrieveRequest: Sendable, Hashable {
             let values = raw.split(separator: "\\", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: " \0") }
             if raw.isEmpty || values.contains(where: \.isEmpty) {
-                throw QueryError(status: 0xA900,
-                                 comment: "\(name) \(tag) is required for a \(level.rawValue) level retrieve",
-                                 offendingElements: [tag])
+                throw QueryError(
+                    status: 0xA900,
+                    comment: "\(name) \(tag) is required for a \(level.rawValue) level retrieve",
+                    offendingElements: [tag])
             }
             if values.contains(where: { $0.contains("*") || $0.contains("?") }) {
-                throw QueryError(status: 0xA900, comment: "wild cards are not allowed in \(name) \(tag) for retrieve",
-                                 offendingElements: [tag])
+                throw QueryError(
+                    status: 0xA900, comment: "wild cards are not allowed in \(name) \(tag) for retrieve",
+                    offendingElements: [tag])
             }
             if values.count > 1, !isRetrieveLevel {
-                throw QueryError(status: 0xA900,
-                                 comment: "\(name) \(tag) must have a single value in a \(level.rawValue) level retrieve",
-                                 offendingElements: [tag])
+                throw QueryError(
+                    status: 0xA900,
+                    comment: "\(name) \(tag) must have a single value in a \(level.rawValue) level retrieve",
+                    offendingElements: [tag])
             }
             switch keyLevel {
             case .patient: patientID = values[0]

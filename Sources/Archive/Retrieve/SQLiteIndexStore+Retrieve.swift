@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import GRDB
 
 extension SQLiteIndexStore: RetrieveIndex {
@@ -12,9 +13,11 @@ extension SQLiteIndexStore: RetrieveIndex {
         }
         var listColumn: String?
         var list: [String] = []
-        for (column, values, level) in [("s.study_uid", request.studyInstanceUIDs, QueryLevel.study),
-                                        ("se.series_uid", request.seriesInstanceUIDs, .series),
-                                        ("i.sop_uid", request.sopInstanceUIDs, .image)] where !values.isEmpty {
+        for (column, values, level) in [
+            ("s.study_uid", request.studyInstanceUIDs, QueryLevel.study),
+            ("se.series_uid", request.seriesInstanceUIDs, .series),
+            ("i.sop_uid", request.sopInstanceUIDs, .image),
+        ] where !values.isEmpty {
             if level == request.level {
                 listColumn = column
                 list = Array(Set(values)).sorted()
@@ -28,7 +31,8 @@ extension SQLiteIndexStore: RetrieveIndex {
             FROM instance i JOIN series se ON se.id = i.series_ref JOIN study s ON s.id = i.study_ref
             JOIN patient p ON p.id = s.patient_ref
             """
-        let chunks: [[String]] = listColumn == nil
+        let chunks: [[String]] =
+            listColumn == nil
             ? [[]]
             : stride(from: 0, to: list.count, by: Self.retrieveChunkSize).map {
                 Array(list[$0..<min($0 + Self.retrieveChunkSize, list.count)])
@@ -39,7 +43,8 @@ extension SQLiteIndexStore: RetrieveIndex {
                 var conditions = fixed.map { "\($0.column) = ?" }
                 var arguments: [String] = fixed.map(\.value)
                 if let listColumn {
-                    conditions.append("\(listColumn) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))")
+                    conditions.append(
+                        "\(listColumn) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ",")))")
                     arguments += chunk
                 }
                 var sql = base

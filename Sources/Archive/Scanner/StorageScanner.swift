@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Dispatch
 import Foundation
@@ -78,12 +79,17 @@ public final class StorageScanner: Sendable {
     /// Bytes read first from each file.
     public let headerReadSize: Int
 
-    public init(store: SQLiteIndexStore, root: String, batchSize: Int = 500, progressInterval: Double = 2,
-                headerReadSize: Int = 64 * 1024) {
+    public init(
+        store: SQLiteIndexStore, root: String, batchSize: Int = 500, progressInterval: Double = 2,
+        headerReadSize: Int = 64 * 1024
+    ) {
         self.store = store
         var r = root
         if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
-        if let real = realpath(r, nil) { r = String(cString: real); free(real) }
+        if let real = realpath(r, nil) {
+            r = String(cString: real)
+            free(real)
+        }
         while r.count > 1, r.hasSuffix("/") { r.removeLast() }
         self.root = r
         self.batchSize = max(1, batchSize)
@@ -101,7 +107,10 @@ public final class StorageScanner: Sendable {
             throw IndexError.unreadable("storage directory \(root) is not a readable directory (errno \(errno))")
         }
         var known = try store.indexedFiles(under: root == "/" ? "/" : root + "/")
-        var seen = 0, indexed = 0, unchanged = 0, parsed = 0
+        var seen = 0
+        var indexed = 0
+        var unchanged = 0
+        var parsed = 0
         var skipped: [SkippedFile] = []
         var lastReport = 0.0
 
@@ -113,7 +122,8 @@ public final class StorageScanner: Sendable {
             pending.wait()
             let (n, s, e) = writeState.withLock { st in
                 let r = (st.indexed, st.skipped, st.error)
-                st.indexed = 0; st.skipped = []
+                st.indexed = 0
+                st.skipped = []
                 return r
             }
             indexed += n
@@ -122,14 +132,16 @@ public final class StorageScanner: Sendable {
         }
 
         func report() {
-            progress(ScanProgress(seen: seen, indexed: indexed, unchanged: unchanged, skipped: skipped.count,
-                                  elapsed: elapsed()))
+            progress(
+                ScanProgress(
+                    seen: seen, indexed: indexed, unchanged: unchanged, skipped: skipped.count,
+                    elapsed: elapsed()))
         }
 
         func process(_ batch: [String]) throws {
             // 1. stat and parse in parallel.
             let results = Slots<FileOutcome>(count: batch.count)
-            let stamps = batch.map { known[$0] } // (not `known` itself: it is mutated below)
+            let stamps = batch.map { known[$0] }  // (not `known` itself: it is mutated below)
             let readSize = headerReadSize
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
                 results[i] = StorageScanner.examine(batch[i], indexed: stamps[i], readSize: readSize)
@@ -139,23 +151,30 @@ public final class StorageScanner: Sendable {
             for (i, path) in batch.enumerated() {
                 switch results[i]! {
                 case .vanished:
-                    continue // stays in `known`: removed from the index at the end
+                    continue  // stays in `known`: removed from the index at the end
                 case .unchanged:
                     known.removeValue(forKey: path)
-                    seen += 1; unchanged += 1
+                    seen += 1
+                    unchanged += 1
                 case .skipped(let reason):
                     // An indexed file that became unreadable stays in `known` and is removed.
-                    seen += 1; parsed += 1; skipped.append(SkippedFile(path: path, reason: reason))
+                    seen += 1
+                    parsed += 1
+                    skipped.append(SkippedFile(path: path, reason: reason))
                 case .record(let r):
                     known.removeValue(forKey: path)
-                    seen += 1; parsed += 1; records.append(r); recordPaths.append(path)
+                    seen += 1
+                    parsed += 1
+                    records.append(r)
+                    recordPaths.append(path)
                 }
             }
             // 2. write the previous batch's records must be done before queueing this one.
             try flushWrites()
             if !records.isEmpty {
                 let store = self.store
-                let recs = records, paths = recordPaths
+                let recs = records
+                let paths = recordPaths
                 writer.async(group: pending) {
                     do {
                         let errs = try store.write(recs, rejectDuplicates: true)
@@ -164,14 +183,20 @@ public final class StorageScanner: Sendable {
                         for (i, e) in errs.enumerated() {
                             if let e { s.append(SkippedFile(path: paths[i], reason: e.description)) } else { n += 1 }
                         }
-                        writeState.withLock { $0.indexed += n; $0.skipped.append(contentsOf: s) }
+                        writeState.withLock {
+                            $0.indexed += n
+                            $0.skipped.append(contentsOf: s)
+                        }
                     } catch {
                         writeState.withLock { $0.error = error }
                     }
                 }
             }
             let t = elapsed()
-            if t - lastReport >= progressInterval { lastReport = t; report() }
+            if t - lastReport >= progressInterval {
+                lastReport = t
+                report()
+            }
         }
 
         var batch: [String] = []
@@ -196,13 +221,22 @@ public final class StorageScanner: Sendable {
                     let isLink = type == Int32(DT_LNK)
                     guard (isLink ? stat(path, &s) : lstat(path, &s)) == 0 else { continue }
                     let fmt = s.st_mode & S_IFMT
-                    if fmt == S_IFDIR { type = isLink ? -1 : Int32(DT_DIR) } else if fmt == S_IFREG { type = Int32(DT_REG) } else { type = -1 }
+                    if fmt == S_IFDIR {
+                        type = isLink ? -1 : Int32(DT_DIR)
+                    } else if fmt == S_IFREG {
+                        type = Int32(DT_REG)
+                    } else {
+                        type = -1
+                    }
                 }
                 if type == Int32(DT_DIR) {
                     subdirs.append(path)
                 } else if type == Int32(DT_REG) {
                     batch.append(path)
-                    if batch.count >= batchSize { try process(batch); batch.removeAll(keepingCapacity: true) }
+                    if batch.count >= batchSize {
+                        try process(batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
                 }
             }
             closedir(d)
@@ -213,8 +247,9 @@ public final class StorageScanner: Sendable {
         // Files indexed under the root that were not found any more.
         let removed = known.isEmpty ? 0 : try store.removeInstances(paths: known.keys)
         report()
-        return ScanSummary(seen: seen, indexed: indexed, unchanged: unchanged, parsed: parsed, skipped: skipped,
-                           removed: removed, duration: elapsed())
+        return ScanSummary(
+            seen: seen, indexed: indexed, unchanged: unchanged, parsed: parsed, skipped: skipped,
+            removed: removed, duration: elapsed())
     }
 
     enum FileOutcome: Sendable {
@@ -228,7 +263,8 @@ public final class StorageScanner: Sendable {
         // Unchanged files cost one stat(2) and nothing else.
         var st = stat()
         if let indexed, stat(path, &st) == 0, indexed.size == Int64(st.st_size),
-           indexed.modificationTime == Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 {
+            indexed.modificationTime == Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        {
             return .unchanged
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -258,8 +294,9 @@ public final class StorageScanner: Sendable {
                 bytes = try readPrefix(fd, count: Int(size))
                 file = try DICOMFile(bytes: bytes[...], options: .init(stopBeforePixelData: true))
             }
-            let record = InstanceRecord(path: path, size: size, modificationTime: mtime,
-                                        transferSyntaxUID: file.transferSyntax.uid, header: file.dataSet)
+            let record = InstanceRecord(
+                path: path, size: size, modificationTime: mtime,
+                transferSyntaxUID: file.transferSyntax.uid, header: file.dataSet)
             return .record(try PreparedRecord(record))
         } catch let e as IndexError {
             return .skipped(e.description)

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import CSystemShims
 import DICOM
 import SystemCalls
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// One object being received. Not thread-safe: use it from one serial lane.
@@ -29,8 +30,10 @@ public final class IncomingObject: @unchecked Sendable {
     public private(set) var failure: StoreFailure?
     private var done = false
 
-    init(writer: StoreWriter, sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
-         sourceAETitle: String?) {
+    init(
+        writer: StoreWriter, sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+        sourceAETitle: String?
+    ) {
         self.writer = writer
         self.sopClassUID = sopClassUID
         self.sopInstanceUID = sopInstanceUID
@@ -77,9 +80,10 @@ public final class IncomingObject: @unchecked Sendable {
             self.file = file
         }
         temporaryPath = path
-        let meta = DICOMFile.makeMeta(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
-                                      transferSyntax: TransferSyntax(uid: transferSyntaxUID),
-                                      sourceAETitle: sourceAETitle)
+        let meta = DICOMFile.makeMeta(
+            sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+            transferSyntax: TransferSyntax(uid: transferSyntaxUID),
+            sourceAETitle: sourceAETitle)
         let header: [UInt8]
         do {
             header = try DICOMFile.encodeHeader(meta: meta)
@@ -224,7 +228,8 @@ public final class IncomingObject: @unchecked Sendable {
             throw StoreFailure(.dataSetMismatch, "SOP Class UID in data set (\(dsClass)) differs from the command")
         }
         guard dsInstance == sopInstanceUID else {
-            throw StoreFailure(.dataSetMismatch, "SOP Instance UID in data set (\(dsInstance)) differs from the command")
+            throw StoreFailure(
+                .dataSetMismatch, "SOP Instance UID in data set (\(dsInstance)) differs from the command")
         }
         let study = StoreWriter.trimmed(ds.uid(.studyInstanceUID) ?? "")
         let series = StoreWriter.trimmed(ds.uid(.seriesInstanceUID) ?? "")
@@ -257,7 +262,8 @@ public final class IncomingObject: @unchecked Sendable {
     /// Step 2: renames the temporary file to `path`; the temporary file is gone afterwards.
     func moveIntoPlace(_ path: String) -> StoreFailure? {
         if let e = writer.injected(.rename, sopInstanceUID: sopInstanceUID)
-            ?? (rename(temporaryPath!, path) == 0 ? nil : errno) {
+            ?? (rename(temporaryPath!, path) == 0 ? nil : errno)
+        {
             return StoreFailure(.outOfResources, "cannot move the file into place", errno: e).described
         }
         temporaryPath = nil

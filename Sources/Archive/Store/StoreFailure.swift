@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import SystemCalls
 
 /// Why a received object was not stored. The service maps ``kind`` to a C-STORE status

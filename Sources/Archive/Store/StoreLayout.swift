@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 /// What a C-STORE does when the SOP Instance UID is already in the archive (QR-28).
@@ -22,7 +23,9 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
     public enum Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
         case invalid(String)
         public var description: String {
-            switch self { case .invalid(let m): return "invalid storage layout: \(m)" }
+            switch self {
+            case .invalid(let m): return "invalid storage layout: \(m)"
+            }
         }
     }
 
@@ -50,13 +53,17 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
         let segments = template.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard !template.hasPrefix("/") else { throw .invalid("'\(template)' must be relative") }
         for s in segments {
-            guard !s.isEmpty, s != ".", s != ".." else { throw .invalid("'\(template)' has an empty, '.' or '..' segment") }
+            guard !s.isEmpty, s != ".", s != ".." else {
+                throw .invalid("'\(template)' has an empty, '.' or '..' segment")
+            }
             guard !s.hasPrefix(".") else { throw .invalid("'\(template)': segment '\(s)' starts with '.'") }
             guard !s.contains("\0") else { throw .invalid("'\(template)' contains NUL") }
             var rest = s
             for p in Self.placeholders { rest = rest.replacingAll(p, with: "") }
             guard !rest.contains("{"), !rest.contains("}") else {
-                throw .invalid("'\(template)': unknown placeholder in '\(s)' (known: \(Self.placeholders.joined(separator: ", ")))")
+                throw .invalid(
+                    "'\(template)': unknown placeholder in '\(s)' (known: \(Self.placeholders.joined(separator: ", ")))"
+                )
             }
         }
         guard let last = segments.last, last.contains("{SOPInstanceUID}") else {
@@ -69,8 +76,10 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
     /// `template` as literal runs and placeholders (the template is valid: every "{" opens
     /// a known placeholder).
     private static func pieces(of template: String) -> [Piece] {
-        let known: [(String, Piece)] = [("{StudyUID}", .studyUID), ("{SeriesUID}", .seriesUID),
-                                        ("{SOPInstanceUID}", .sopInstanceUID), ("{SOPClassUID}", .sopClassUID)]
+        let known: [(String, Piece)] = [
+            ("{StudyUID}", .studyUID), ("{SeriesUID}", .seriesUID),
+            ("{SOPInstanceUID}", .sopInstanceUID), ("{SOPClassUID}", .sopClassUID),
+        ]
         var pieces: [Piece] = []
         var literal = ""
         var rest = template[...]
@@ -92,10 +101,12 @@ public struct StoreLayout: Sendable, Hashable, CustomStringConvertible {
     public var description: String { template }
 
     /// The relative path for an instance.
-    public func relativePath(studyUID: String, seriesUID: String, sopInstanceUID: String, sopClassUID: String) -> String {
+    public func relativePath(studyUID: String, seriesUID: String, sopInstanceUID: String, sopClassUID: String) -> String
+    {
         var path = ""
-        path.reserveCapacity(template.utf8.count + studyUID.utf8.count + seriesUID.utf8.count
-            + sopInstanceUID.utf8.count + sopClassUID.utf8.count)
+        path.reserveCapacity(
+            template.utf8.count + studyUID.utf8.count + seriesUID.utf8.count
+                + sopInstanceUID.utf8.count + sopClassUID.utf8.count)
         for piece in pieces {
             switch piece {
             case .literal(let text): path += text

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 extension StoreWriter {
@@ -42,7 +43,9 @@ extension StoreWriter {
     /// must not interleave with another commit of it). Objects sharing a SOP Instance UID
     /// are placed one after the other (the later one sees the earlier one as a duplicate),
     /// in their given order.
-    public func place(_ objects: [IncomingObject], dataFailures: [StoreFailure?]) -> [Result<StoreOutcome, StoreFailure>] {
+    public func place(_ objects: [IncomingObject], dataFailures: [StoreFailure?]) -> [Result<
+        StoreOutcome, StoreFailure
+    >] {
         precondition(objects.count == dataFailures.count)
         commitLock.lock()
         defer { commitLock.unlock() }
@@ -87,16 +90,19 @@ extension StoreWriter {
     }
 
     /// ``settle(_:of:)`` with the commit lock held.
-    private func settledLocked(_ failure: StoreFailure, of object: IncomingObject) -> Result<StoreOutcome, StoreFailure> {
+    private func settledLocked(_ failure: StoreFailure, of object: IncomingObject) -> Result<StoreOutcome, StoreFailure>
+    {
         guard failure.kind == .outOfResources, duplicatePolicy != .replace,
-              let existing = try? store.instance(sopInstanceUID: object.sopInstanceUID),
-              access(existing.path, F_OK) == 0
+            let existing = try? store.instance(sopInstanceUID: object.sopInstanceUID),
+            access(existing.path, F_OK) == 0
         else { return .failure(failure) }
         switch duplicatePolicy {
         case .keep:
-            return .success(StoreOutcome(disposition: .keptExisting, path: existing.path, size: object.fileSize,
-                                         studyInstanceUID: existing.studyInstanceUID,
-                                         seriesInstanceUID: existing.seriesInstanceUID))
+            return .success(
+                StoreOutcome(
+                    disposition: .keptExisting, path: existing.path, size: object.fileSize,
+                    studyInstanceUID: existing.studyInstanceUID,
+                    seriesInstanceUID: existing.seriesInstanceUID))
         case .reject:
             return .failure(StoreFailure(.duplicate, "SOP Instance UID already stored"))
         case .replace:
@@ -143,10 +149,12 @@ extension StoreWriter {
             if let existingOnDisk {
                 switch duplicatePolicy {
                 case .keep:
-                    results[i] = .success(StoreOutcome(disposition: .keptExisting, path: existingOnDisk.path,
-                                                       size: object.fileSize,
-                                                       studyInstanceUID: existingOnDisk.studyInstanceUID,
-                                                       seriesInstanceUID: existingOnDisk.seriesInstanceUID))
+                    results[i] = .success(
+                        StoreOutcome(
+                            disposition: .keptExisting, path: existingOnDisk.path,
+                            size: object.fileSize,
+                            studyInstanceUID: existingOnDisk.studyInstanceUID,
+                            seriesInstanceUID: existingOnDisk.seriesInstanceUID))
                     object.committed()
                     continue
                 case .reject:
@@ -156,8 +164,9 @@ extension StoreWriter {
                     break
                 }
             }
-            let relative = layout.relativePath(studyUID: staged.studyInstanceUID, seriesUID: staged.seriesInstanceUID,
-                                               sopInstanceUID: object.sopInstanceUID, sopClassUID: object.sopClassUID)
+            let relative = layout.relativePath(
+                studyUID: staged.studyInstanceUID, seriesUID: staged.seriesInstanceUID,
+                sopInstanceUID: object.sopInstanceUID, sopClassUID: object.sopClassUID)
             let path = root + "/" + relative
             let directory = String(path[..<path.lastIndex(of: "/")!])
             do {
@@ -172,8 +181,10 @@ extension StoreWriter {
                 fail(i, failure)
                 continue
             }
-            placed.append(Placed(index: i, path: path, directory: directory, overwrote: overwrote,
-                                 previous: existingOnDisk))
+            placed.append(
+                Placed(
+                    index: i, path: path, directory: directory, overwrote: overwrote,
+                    previous: existingOnDisk))
         }
 
         // 2. Each directory once: the names of all its new files become durable together.
@@ -187,7 +198,8 @@ extension StoreWriter {
         }
         for (directory, code) in zip(directories, codes) {
             if let e = code {
-                directoryFailure[directory] = StoreFailure(.outOfResources, "directory fsync failed", errno: e).described
+                directoryFailure[directory] =
+                    StoreFailure(.outOfResources, "directory fsync failed", errno: e).described
             }
         }
         var records: [(placed: Placed, record: InstanceRecord, size: Int64)] = []
@@ -206,9 +218,14 @@ extension StoreWriter {
             }
             let staged = objects[p.index].staged!
             let mtime = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
-            records.append((p, InstanceRecord(path: p.path, size: Int64(st.st_size), modificationTime: mtime,
-                                              transferSyntaxUID: staged.file.transferSyntax.uid,
-                                              header: staged.file.dataSet), Int64(st.st_size)))
+            records.append(
+                (
+                    p,
+                    InstanceRecord(
+                        path: p.path, size: Int64(st.st_size), modificationTime: mtime,
+                        transferSyntaxUID: staged.file.transferSyntax.uid,
+                        header: staged.file.dataSet), Int64(st.st_size)
+                ))
         }
 
         // 3. All rows in one transaction (the store isolates a row that cannot be written).
@@ -216,8 +233,10 @@ extension StoreWriter {
         for entry in records {
             if let e = injected(.index, sopInstanceUID: objects[entry.placed.index].sopInstanceUID) {
                 undo(entry.placed)
-                fail(entry.placed.index,
-                     StoreFailure(.outOfResources, "index update failed: \(StoreFailure(.outOfResources, "injected", errno: e))"))
+                fail(
+                    entry.placed.index,
+                    StoreFailure(
+                        .outOfResources, "index update failed: \(StoreFailure(.outOfResources, "injected", errno: e))"))
             } else {
                 toIndex.append(entry)
             }
@@ -236,9 +255,11 @@ extension StoreWriter {
                 unlink(old.path)
             }
             let staged = object.staged!
-            results[p.index] = .success(StoreOutcome(disposition: p.previous == nil ? .stored : .replaced, path: p.path,
-                                                     size: entry.size, studyInstanceUID: staged.studyInstanceUID,
-                                                     seriesInstanceUID: staged.seriesInstanceUID))
+            results[p.index] = .success(
+                StoreOutcome(
+                    disposition: p.previous == nil ? .stored : .replaced, path: p.path,
+                    size: entry.size, studyInstanceUID: staged.studyInstanceUID,
+                    seriesInstanceUID: staged.seriesInstanceUID))
             object.committed()
         }
         return results.map { $0! }
@@ -267,7 +288,9 @@ extension StoreWriter {
         if !parent.isEmpty { try makeDirectories(parent) }
         if mkdir(path, 0o755) != 0 {
             let e = errno
-            guard e == EEXIST else { throw StoreFailure(.outOfResources, "cannot create directory", errno: e).described }
+            guard e == EEXIST else {
+                throw StoreFailure(.outOfResources, "cannot create directory", errno: e).described
+            }
             return
         }
         syncDirectory(parent.isEmpty ? "/" : parent)

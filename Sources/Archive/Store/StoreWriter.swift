@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import Foundation
 import Synchronization
 import SystemCalls
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The durable write path of C-STORE ingest (QR-28, QR-29, FF-01…FF-03).
@@ -56,12 +57,17 @@ public final class StoreWriter: Sendable {
         return temporaryNamePrefix + "-" + String(n) + ".tmp"
     }
 
-    public init(root: String, store: any IndexStore, layout: StoreLayout = .default,
-                duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
-                objectFault: (@Sendable (StoreFaultPoint, String) -> Int32?)? = nil) {
+    public init(
+        root: String, store: any IndexStore, layout: StoreLayout = .default,
+        duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
+        objectFault: (@Sendable (StoreFaultPoint, String) -> Int32?)? = nil
+    ) {
         var r = root
         if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
-        if let real = realpath(r, nil) { r = String(cString: real); free(real) }
+        if let real = realpath(r, nil) {
+            r = String(cString: real)
+            free(real)
+        }
         while r.count > 1, r.hasSuffix("/") { r.removeLast() }
         self.root = r
         self.store = store
@@ -79,18 +85,24 @@ public final class StoreWriter: Sendable {
     }
 
     /// A new object to receive; no I/O until ``IncomingObject/begin()``.
-    public func incoming(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
-                         sourceAETitle: String?) -> IncomingObject {
-        IncomingObject(writer: self, sopClassUID: Self.trimmed(sopClassUID),
-                       sopInstanceUID: Self.trimmed(sopInstanceUID),
-                       transferSyntaxUID: Self.trimmed(transferSyntaxUID), sourceAETitle: sourceAETitle)
+    public func incoming(
+        sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+        sourceAETitle: String?
+    ) -> IncomingObject {
+        IncomingObject(
+            writer: self, sopClassUID: Self.trimmed(sopClassUID),
+            sopInstanceUID: Self.trimmed(sopInstanceUID),
+            transferSyntaxUID: Self.trimmed(transferSyntaxUID), sourceAETitle: sourceAETitle)
     }
 
     /// Convenience: ``incoming(sopClassUID:sopInstanceUID:transferSyntaxUID:sourceAETitle:)`` + ``IncomingObject/begin()``.
-    public func begin(sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
-                      sourceAETitle: String?) -> IncomingObject {
-        let object = incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
-                              transferSyntaxUID: transferSyntaxUID, sourceAETitle: sourceAETitle)
+    public func begin(
+        sopClassUID: String, sopInstanceUID: String, transferSyntaxUID: String,
+        sourceAETitle: String?
+    ) -> IncomingObject {
+        let object = incoming(
+            sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+            transferSyntaxUID: transferSyntaxUID, sourceAETitle: sourceAETitle)
         object.begin()
         return object
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 import Reactor
@@ -170,8 +171,10 @@ extension OutboundAssociation: UpperLayerDelegate {
             fail("\(destinationText) is marked tls: true but no TLS client context is loaded")
             return
         }
-        server.loop.connect(host: peer.host, port: peer.port, timeout: responseTimeout,
-                            resolvingNamesOn: server.workers, transport: transport) { [self] result in
+        server.loop.connect(
+            host: peer.host, port: peer.port, timeout: responseTimeout,
+            resolvingNamesOn: server.workers, transport: transport
+        ) { [self] result in
             guard !driver.isEnded else {
                 if case .success(let c) = result { c.close() }
                 return
@@ -189,17 +192,21 @@ extension OutboundAssociation: UpperLayerDelegate {
 
     func upperLayer(_ driver: UpperLayerDriver, associationAccepted negotiated: NegotiatedAssociation) {
         cancelTimer()
-        logger.info("sub-association established", metadata: [
-            "contexts_accepted": "\(negotiated.contexts.count)",
-            "contexts_proposed": "\(request.presentationContexts.count)",
-        ])
+        logger.info(
+            "sub-association established",
+            metadata: [
+                "contexts_accepted": "\(negotiated.contexts.count)",
+                "contexts_proposed": "\(request.presentationContexts.count)",
+            ])
         let callback = onEstablished
         onEstablished = nil
         callback?(.success(()))
     }
 
     func upperLayer(_ driver: UpperLayerDriver, associationRejected rj: AssociateReject) {
-        fail("\(destinationText) refused the association (\(rj.result.rawValue)/\(rj.source.rawValue)/\(rj.reason.rawValue))")
+        fail(
+            "\(destinationText) refused the association (\(rj.result.rawValue)/\(rj.source.rawValue)/\(rj.reason.rawValue))"
+        )
     }
 
     func upperLayer(_ driver: UpperLayerDriver, receivedMessage message: DIMSEMessage) {
@@ -212,8 +219,10 @@ extension OutboundAssociation: UpperLayerDelegate {
         logger.debug("unexpected C-STORE-RQ on the C-MOVE sub-association ignored")
     }
 
-    func upperLayer(_ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
-                    contextID: UInt8, isLast: Bool) {}
+    func upperLayer(
+        _ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
+        contextID: UInt8, isLast: Bool
+    ) {}
 
     func upperLayerReleaseRequested(_ driver: UpperLayerDriver) {
         // The destination asks to release in the middle of a move: agree, and stop. Its answer
@@ -246,8 +255,9 @@ extension OutboundAssociation: UpperLayerDelegate {
 
     func upperLayer(_ driver: UpperLayerDriver, endedWith error: Error?) {
         if let error = error as? FileRegionError {
-            logger.error("sub-association aborted: a data set being sent could not be read to its end",
-                         metadata: ["error": "\(error)"])
+            logger.error(
+                "sub-association aborted: a data set being sent could not be read to its end",
+                metadata: ["error": "\(error)"])
         } else if let error {
             logger.debug("sub-association connection closed", metadata: ["error": "\(error)"])
         }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Reactor
 
@@ -34,12 +35,15 @@ enum DataSetStretch: Sendable {
     /// one framed mapping of all its PDUs: the payload is never read into user memory.
     /// The headers of a framed mapping come from `headers`. A `leading` piece (the message's
     /// command) comes first, in the same array, so the caller need not concatenate.
-    func outputPieces(contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32,
-                      headers: SealedBytesArena, after leading: OutputPiece? = nil) -> [OutputPiece] {
+    func outputPieces(
+        contextID: UInt8, isLast: Bool, peerMaxPDULength: UInt32,
+        headers: SealedBytesArena, after leading: OutputPiece? = nil
+    ) -> [OutputPiece] {
         switch self {
         case .bytes(let bytes):
-            let framed = DIMSEFragmenter.dataSetPieces(contextID: contextID, [bytes], isLast: isLast,
-                                                       peerMaxPDULength: peerMaxPDULength)
+            let framed = DIMSEFragmenter.dataSetPieces(
+                contextID: contextID, [bytes], isLast: isLast,
+                peerMaxPDULength: peerMaxPDULength)
             var pieces: [OutputPiece] = []
             pieces.reserveCapacity(framed.count + 1)
             if let leading { pieces.append(leading) }
@@ -47,21 +51,27 @@ enum DataSetStretch: Sendable {
             return pieces
         case .file(let file, let offset, let length, let mapping):
             if let mapping, length > 0,
-               let framed = Self.framed(mapping, offset: offset, length: length, contextID: contextID, isLast: isLast,
-                                        peerMaxPDULength: peerMaxPDULength, headers: headers) {
+                let framed = Self.framed(
+                    mapping, offset: offset, length: length, contextID: contextID, isLast: isLast,
+                    peerMaxPDULength: peerMaxPDULength, headers: headers)
+            {
                 if let leading { return [leading, .framed(framed)] }
                 return [.framed(framed)]
             }
-            let frames = DIMSEFragmenter.dataSetFrames(contextID: contextID, length: length, isLast: isLast,
-                                                       peerMaxPDULength: peerMaxPDULength)
+            let frames = DIMSEFragmenter.dataSetFrames(
+                contextID: contextID, length: length, isLast: isLast,
+                peerMaxPDULength: peerMaxPDULength)
             var pieces: [OutputPiece] = []
             pieces.reserveCapacity(frames.count * 2 + 1)
             if let leading { pieces.append(leading) }
             for frame in frames {
                 pieces.append(.bytes(frame.header[...]))
                 guard !frame.payload.isEmpty else { continue }
-                pieces.append(.file(FileRegion(file: file, offset: offset + frame.payload.lowerBound,
-                                               length: frame.payload.count)))
+                pieces.append(
+                    .file(
+                        FileRegion(
+                            file: file, offset: offset + frame.payload.lowerBound,
+                            length: frame.payload.count)))
             }
             return pieces
         }
@@ -69,17 +79,25 @@ enum DataSetStretch: Sendable {
 
     /// The mapped stretch as frames with their headers in sealed bytes; nil when those cannot
     /// be had (address space), and the stretch goes out with `sendfile` instead.
-    private static func framed(_ mapping: FileMapping, offset: Int, length: Int, contextID: UInt8, isLast: Bool,
-                               peerMaxPDULength: UInt32, headers arena: SealedBytesArena) -> FramedMapping? {
+    private static func framed(
+        _ mapping: FileMapping, offset: Int, length: Int, contextID: UInt8, isLast: Bool,
+        peerMaxPDULength: UInt32, headers arena: SealedBytesArena
+    ) -> FramedMapping? {
         let frames = DIMSEFragmenter.dataSetFrameCount(length: length, peerMaxPDULength: peerMaxPDULength)
         let headerLength = DIMSEFragmenter.frameHeaderLength
-        guard let headers = try? arena.bytes(count: frames * headerLength, fill: { buffer in
-            DIMSEFragmenter.writeDataSetFrameHeaders(contextID: contextID, length: length, isLast: isLast,
-                                                     peerMaxPDULength: peerMaxPDULength, into: buffer)
-        }) else { return nil }
-        return FramedMapping(mapping: mapping, payloadOffset: offset, payloadLength: length,
-                             frameLength: DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength),
-                             headers: headers, headerLength: headerLength)
+        guard
+            let headers = try? arena.bytes(
+                count: frames * headerLength,
+                fill: { buffer in
+                    DIMSEFragmenter.writeDataSetFrameHeaders(
+                        contextID: contextID, length: length, isLast: isLast,
+                        peerMaxPDULength: peerMaxPDULength, into: buffer)
+                })
+        else { return nil }
+        return FramedMapping(
+            mapping: mapping, payloadOffset: offset, payloadLength: length,
+            frameLength: DIMSEFragmenter.maxFragmentLength(peerMaxPDULength: peerMaxPDULength),
+            headers: headers, headerLength: headerLength)
     }
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// The final C-GET/C-MOVE response with its Identifier (the Failed SOP Instance UID List, PS3.4
@@ -13,8 +14,10 @@ import DICOMNetwork
 enum FinalResponseFraming {
     /// The response and its Identifier as one PDU, or nil when both do not fit in the peer's
     /// Maximum Length (a long Failed list): then they go out the usual way, a PDU each.
-    static func singlePDU(contextID: UInt8, command: CommandSet, identifier: [UInt8],
-                          peerMaxPDULength: UInt32) -> [UInt8]? {
+    static func singlePDU(
+        contextID: UInt8, command: CommandSet, identifier: [UInt8],
+        peerMaxPDULength: UInt32
+    ) -> [UInt8]? {
         let pdu = PDataTF(pdvs: [
             PDV(contextID: contextID, isCommand: true, isLast: true, fragment: command.encoded()[...]),
             PDV(contextID: contextID, isCommand: false, isLast: true, fragment: identifier[...]),

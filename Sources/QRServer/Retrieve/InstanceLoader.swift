@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// A stored instance ready to go out as the data set of a C-STORE-RQ.
@@ -110,15 +111,18 @@ enum InstanceLoader {
     ///
     /// A damaged file (one whose data set is not structurally whole, ``DataSetStructureCheck``)
     /// fails with ``SubOperationFailure/damagedFile`` set, and is marked so in `index`.
-    static func load(_ instance: IndexedInstance, as target: TransferSyntax, shape: StretchShape,
-                     markingDamageIn index: any RetrieveIndex) throws(SubOperationFailure) -> LoadedInstance {
+    static func load(
+        _ instance: IndexedInstance, as target: TransferSyntax, shape: StretchShape,
+        markingDamageIn index: any RetrieveIndex
+    ) throws(SubOperationFailure) -> LoadedInstance {
         do {
             return try load(instance, as: target, shape: shape)
-        } catch where error.damagedFile != nil {
+        } catch  where error.damagedFile != nil {
             var failure = error
             do {
-                try index.markDamaged(sopInstanceUID: instance.sopInstanceUID, path: instance.path,
-                                      stamp: error.damagedFile!, reason: error.damage ?? error.reason)
+                try index.markDamaged(
+                    sopInstanceUID: instance.sopInstanceUID, path: instance.path,
+                    stamp: error.damagedFile!, reason: error.damage ?? error.reason)
             } catch let marking {
                 failure.reason += " (not marked damaged in the index: \(marking))"
             }
@@ -126,11 +130,14 @@ enum InstanceLoader {
         }
     }
 
-    static func load(_ instance: IndexedInstance, as target: TransferSyntax,
-                     shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance {
+    static func load(
+        _ instance: IndexedInstance, as target: TransferSyntax,
+        shape: StretchShape
+    ) throws(SubOperationFailure) -> LoadedInstance {
         let fd = open(instance.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SubOperationFailure("cannot read \(instance.path): \(DICOMError.io("cannot open \(instance.path): errno \(errno)"))")
+            throw SubOperationFailure(
+                "cannot read \(instance.path): \(DICOMError.io("cannot open \(instance.path): errno \(errno)"))")
         }
         let file = OpenFile(takingOwnershipOf: fd, name: instance.path)
         var st = stat()
@@ -148,15 +155,18 @@ enum InstanceLoader {
     /// handled whole: its syntax must be converted, or its header is not within the first
     /// ``largeHeaderProbeSize`` bytes (the whole-file path reports why), or it is deflated (its
     /// structure is checked by inflating it).
-    private static func openUnchanged(_ instance: IndexedInstance, file: OpenFile, stamp: FileStamp, target: TransferSyntax,
-                                      shape: StretchShape) throws(SubOperationFailure) -> LoadedInstance? {
+    private static func openUnchanged(
+        _ instance: IndexedInstance, file: OpenFile, stamp: FileStamp, target: TransferSyntax,
+        shape: StretchShape
+    ) throws(SubOperationFailure) -> LoadedInstance? {
         let size = Int(stamp.size)
         var header: DICOMFile.HeaderSummary?
         for probeSize in [headerProbeSize, largeHeaderProbeSize] {
             let probe = try readExactly(file.fd, path: instance.path, at: 0, count: min(size, probeSize))
             // The 8 bytes after the header are in the probe too: the syntax check looks at them.
             if let found = try? DICOMFile.readHeaderSummary(probe[...]),
-               found.dataSetOffset < probe.count, found.dataSetOffset + 8 <= probe.count || probe.count == size {
+                found.dataSetOffset < probe.count, found.dataSetOffset + 8 <= probe.count || probe.count == size
+            {
                 header = found
                 break
             }
@@ -164,17 +174,21 @@ enum InstanceLoader {
         }
         guard let header, header.transferSyntax.uid == target.uid, !target.isDeflated else { return nil }
         try checkIdentity(header, of: instance)
-        try checkStructure(of: instance, file: file, from: header.dataSetOffset, stamp: stamp,
-                           transferSyntax: header.transferSyntax)
+        try checkStructure(
+            of: instance, file: file, from: header.dataSetOffset, stamp: stamp,
+            transferSyntax: header.transferSyntax)
         let stored = StoredDataSetFile(file: file, start: header.dataSetOffset, end: size)
         // The payload is read by the kernel on the reactor thread (sendfile, or writev from a
         // mapping): its pages are brought in here, on the worker pool, stretch by stretch.
-        let first = stored.residentStretch(at: stored.start, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength)
+        let first = stored.residentStretch(
+            at: stored.start, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength)
         return LoadedInstance(payload: .file(stored, first: first), converted: false)
     }
 
-    private static func loadWhole(_ instance: IndexedInstance, as target: TransferSyntax,
-                                  stamp: FileStamp) throws(SubOperationFailure) -> LoadedInstance {
+    private static func loadWhole(
+        _ instance: IndexedInstance, as target: TransferSyntax,
+        stamp: FileStamp
+    ) throws(SubOperationFailure) -> LoadedInstance {
         let bytes: [UInt8]
         do {
             bytes = try DICOMFile.readBytes(instance.path)
@@ -185,8 +199,9 @@ enum InstanceLoader {
         do {
             header = try DICOMFile.readHeaderSummary(bytes[...])
         } catch {
-            throw SubOperationFailure(damaged: "not a readable DICOM file: \(error)", path: instance.path,
-                                      file: stamp)
+            throw SubOperationFailure(
+                damaged: "not a readable DICOM file: \(error)", path: instance.path,
+                file: stamp)
         }
         try checkIdentity(header, of: instance)
         guard header.dataSetOffset < bytes.count else {
@@ -208,8 +223,9 @@ enum InstanceLoader {
         do {
             parsed = try DataSetReader.read(dataSet, transferSyntax: source)
         } catch {
-            throw SubOperationFailure(damaged: "the data set does not parse: \(error)", path: instance.path,
-                                      file: stamp)
+            throw SubOperationFailure(
+                damaged: "the data set does not parse: \(error)", path: instance.path,
+                file: stamp)
         }
         do {
             let encoded = try DataSetWriter.write(parsed, transferSyntax: target)
@@ -221,11 +237,14 @@ enum InstanceLoader {
 
     /// The data set at `start` of `file` must be structurally whole (``DataSetStructureCheck``):
     /// only its element headers are read, so the file can still go out with `sendfile`.
-    private static func checkStructure(of instance: IndexedInstance, file: OpenFile, from start: Int, stamp: FileStamp,
-                                       transferSyntax: TransferSyntax) throws(SubOperationFailure) {
+    private static func checkStructure(
+        of instance: IndexedInstance, file: OpenFile, from start: Int, stamp: FileStamp,
+        transferSyntax: TransferSyntax
+    ) throws(SubOperationFailure) {
         let verdict: DataSetStructureCheck.Verdict
         do {
-            verdict = try DataSetStructureCheck.check(from: start, to: Int(stamp.size), transferSyntax: transferSyntax) {
+            verdict = try DataSetStructureCheck.check(from: start, to: Int(stamp.size), transferSyntax: transferSyntax)
+            {
                 offset, count in try FileBytes.read(file.fd, at: offset, count: count)[...]
             }
         } catch {
@@ -234,21 +253,29 @@ enum InstanceLoader {
         if case .damaged = verdict { throw damaged(instance, verdict, stamp: stamp) }
     }
 
-    private static func damaged(_ instance: IndexedInstance, _ verdict: DataSetStructureCheck.Verdict,
-                                stamp: FileStamp) -> SubOperationFailure {
+    private static func damaged(
+        _ instance: IndexedInstance, _ verdict: DataSetStructureCheck.Verdict,
+        stamp: FileStamp
+    ) -> SubOperationFailure {
         SubOperationFailure(damaged: "\(verdict)", path: instance.path, file: stamp)
     }
 
     /// The file must still hold the instance the index points at.
-    private static func checkIdentity(_ header: DICOMFile.HeaderSummary, of instance: IndexedInstance) throws(SubOperationFailure) {
+    private static func checkIdentity(_ header: DICOMFile.HeaderSummary, of instance: IndexedInstance)
+        throws(SubOperationFailure)
+    {
         if let stored = header.mediaStorageSOPInstanceUID, !stored.isEmpty,
-           stored != instance.sopInstanceUID {
-            throw SubOperationFailure("\(instance.path) now holds SOP instance \(stored), not \(instance.sopInstanceUID)")
+            stored != instance.sopInstanceUID
+        {
+            throw SubOperationFailure(
+                "\(instance.path) now holds SOP instance \(stored), not \(instance.sopInstanceUID)")
         }
     }
 
     /// Exactly `count` bytes at `offset`, in a new array.
-    private static func readExactly(_ fd: Int32, path: String, at offset: Int, count: Int) throws(SubOperationFailure) -> [UInt8] {
+    private static func readExactly(_ fd: Int32, path: String, at offset: Int, count: Int) throws(SubOperationFailure)
+        -> [UInt8]
+    {
         let bytes: [UInt8]
         do {
             bytes = try FileBytes.read(fd, at: offset, count: count)
@@ -267,8 +294,10 @@ enum InstanceLoader {
     static func choose(stored: String, offered: [String]) -> String? {
         if offered.contains(stored) { return stored }
         guard TransferSyntax(uid: stored).isNative else { return nil }
-        let order = [TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian, .explicitVRBigEndian,
-                     .deflatedExplicitVRLittleEndian].map(\.uid)
+        let order = [
+            TransferSyntax.explicitVRLittleEndian, .implicitVRLittleEndian, .explicitVRBigEndian,
+            .deflatedExplicitVRLittleEndian,
+        ].map(\.uid)
         return order.first { offered.contains($0) }
     }
 }

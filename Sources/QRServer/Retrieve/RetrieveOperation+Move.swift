@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -23,8 +24,9 @@ extension RetrieveOperation {
             }
         }
         if pairs.count > 128 {
-            logger.warning("C-MOVE needs more than 128 presentation contexts; proposing the first 128",
-                           metadata: ["needed": "\(pairs.count)"])
+            logger.warning(
+                "C-MOVE needs more than 128 presentation contexts; proposing the first 128",
+                metadata: ["needed": "\(pairs.count)"])
             pairs = Array(pairs.prefix(128))
         }
         let contexts = pairs.map { RequestedContext(abstractSyntax: $0.0, transferSyntaxes: [$0.1]) }
@@ -63,8 +65,9 @@ extension RetrieveOperation {
 
     private func subAssociationMessage(_ message: DIMSEMessage) {
         guard message.command.commandField == .cStoreRSP else {
-            logger.debug("unexpected message on the C-MOVE sub-association ignored",
-                         metadata: ["dimse_command": "\(message.command.commandField.map { "\($0)" } ?? "?")"])
+            logger.debug(
+                "unexpected message on the C-MOVE sub-association ignored",
+                metadata: ["dimse_command": "\(message.command.commandField.map { "\($0)" } ?? "?")"])
             return
         }
         _ = storeResponse(message)

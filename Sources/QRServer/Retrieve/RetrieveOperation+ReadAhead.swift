@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -19,8 +20,10 @@ extension RetrieveOperation {
         let contextID: UInt8
         var result: Result<LoadedInstance, SubOperationFailure>?
 
-        init(index: Int, instance: IndexedInstance, contextID: UInt8,
-             result: Result<LoadedInstance, SubOperationFailure>? = nil) {
+        init(
+            index: Int, instance: IndexedInstance, contextID: UInt8,
+            result: Result<LoadedInstance, SubOperationFailure>? = nil
+        ) {
             self.index = index
             self.instance = instance
             self.contextID = contextID
@@ -36,16 +39,20 @@ extension RetrieveOperation {
         guard let host, window.count <= Self.refillLevel else { return }
         var batch: [(slot: Slot, target: TransferSyntax)] = []
         while !cancelRequested, nextToLoad < instances.count, window.count < Self.maxFilesAhead,
-              windowBytes < Self.maxBytesAhead {
+            windowBytes < Self.maxBytesAhead
+        {
             let index = nextToLoad
             let instance = instances[index]
             nextToLoad += 1
             let key = SendPlanKey(sopClassUID: instance.sopClassUID, transferSyntaxUID: instance.transferSyntaxUID)
-            let plan = sendPlans[key] ?? {
-                let plan = Self.sendPlan(for: key, contexts: channel.storeContexts(for: key.sopClassUID), isMove: kind.isMove)
-                sendPlans[key] = plan
-                return plan
-            }()
+            let plan =
+                sendPlans[key]
+                ?? {
+                    let plan = Self.sendPlan(
+                        for: key, contexts: channel.storeContexts(for: key.sopClassUID), isMove: kind.isMove)
+                    sendPlans[key] = plan
+                    return plan
+                }()
             switch plan {
             case .failure(let failure):
                 window.append(Slot(index: index, instance: instance, contextID: 0, result: .failure(failure)))
@@ -60,13 +67,15 @@ extension RetrieveOperation {
         let slots = batch.map(\.slot)
         let shape = StretchShape(peerMaxPDULength: channel.peerMaxPDULength)
         let index = self.index
-        workers.run({
-            jobs.map { job in
-                Result { () throws(SubOperationFailure) -> LoadedInstance in
-                    try InstanceLoader.load(job.instance, as: job.target, shape: shape, markingDamageIn: index)
+        workers.run(
+            {
+                jobs.map { job in
+                    Result { () throws(SubOperationFailure) -> LoadedInstance in
+                        try InstanceLoader.load(job.instance, as: job.target, shape: shape, markingDamageIn: index)
+                    }
                 }
-            }
-        }, on: host.loop) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
+            }, on: host.loop
+        ) { [self] (results: Result<[Result<LoadedInstance, SubOperationFailure>], Never>) in
             loaded(results.get(), into: slots)
         }
     }
@@ -83,13 +92,18 @@ extension RetrieveOperation {
 
     /// The accepted context to send an instance of `key` on and the syntax to send it in, or
     /// why there is none (then each such instance is a failed sub-operation).
-    private static func sendPlan(for key: SendPlanKey, contexts: [NegotiatedAssociation.Context],
-                                 isMove: Bool) -> Result<SendPlan, SubOperationFailure> {
+    private static func sendPlan(
+        for key: SendPlanKey, contexts: [NegotiatedAssociation.Context],
+        isMove: Bool
+    ) -> Result<SendPlan, SubOperationFailure> {
         guard let ts = InstanceLoader.choose(stored: key.transferSyntaxUID, offered: contexts.map(\.transferSyntax)),
-              let context = contexts.first(where: { $0.transferSyntax == ts }) else {
-            let reason = contexts.isEmpty
-                ? (isMove ? "the destination accepted no context for SOP class \(key.sopClassUID)"
-                          : "no accepted context with SCP role for SOP class \(key.sopClassUID)")
+            let context = contexts.first(where: { $0.transferSyntax == ts })
+        else {
+            let reason =
+                contexts.isEmpty
+                ? (isMove
+                    ? "the destination accepted no context for SOP class \(key.sopClassUID)"
+                    : "no accepted context with SCP role for SOP class \(key.sopClassUID)")
                 : "no accepted transfer syntax can carry \(key.transferSyntaxUID) (offered: \(contexts.map(\.transferSyntax).joined(separator: ",")))"
             return .failure(SubOperationFailure(reason))
         }

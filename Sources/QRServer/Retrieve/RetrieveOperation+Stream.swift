@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -45,8 +46,10 @@ extension RetrieveOperation {
     }
 
     /// Sends the C-STORE-RQ for a loaded instance: whole, or its first stretch when from a file.
-    func send(_ loaded: LoadedInstance, of instance: IndexedInstance, contextID: UInt8,
-                      on channel: any StoreChannel) {
+    func send(
+        _ loaded: LoadedInstance, of instance: IndexedInstance, contextID: UInt8,
+        on channel: any StoreChannel
+    ) {
         let id = nextMessageID()
         let command = CommandSet.cStoreRQ(
             messageID: id, affectedSOPClassUID: instance.sopClassUID,
@@ -60,12 +63,16 @@ extension RetrieveOperation {
         switch loaded.payload {
         case .whole(let dataSet):
             let first = dataSet.prefix(shape.size)
-            channel.sendStore(contextID: contextID, command: command, dataSet: .bytes(first),
-                              isComplete: first.count == dataSet.count)
+            channel.sendStore(
+                contextID: contextID, command: command, dataSet: .bytes(first),
+                isComplete: first.count == dataSet.count)
             streamRest(of: .memory(dataSet), from: first.endIndex, contextID: contextID, shape: shape)
         case .file(let file, let first):
-            guard case .file(_, let offset, let length, _) = first else { preconditionFailure("a file's first stretch") }
-            channel.sendStore(contextID: contextID, command: command, dataSet: first, isComplete: offset + length >= file.end)
+            guard case .file(_, let offset, let length, _) = first else {
+                preconditionFailure("a file's first stretch")
+            }
+            channel.sendStore(
+                contextID: contextID, command: command, dataSet: first, isComplete: offset + length >= file.end)
             streamRest(of: .file(file), from: offset + length, contextID: contextID, shape: shape)
         }
         armResponseTimer()
@@ -85,7 +92,8 @@ extension RetrieveOperation {
     /// those queued is held, so memory stays bounded.
     private func prepareNextStretch() {
         guard var s = stream, s.ready == nil, !s.pagingIn, s.nextOffset < s.source.end,
-              let host else { return }
+            let host
+        else { return }
         let file: StoredDataSetFile
         switch s.source {
         case .memory(let bytes):
@@ -100,15 +108,19 @@ extension RetrieveOperation {
         s.pagingIn = true
         stream = s
         let (offset, shape, id) = (s.nextOffset, s.shape, s.id)
-        workers.run({ file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
-                    on: host.loop) { [self] (result: Result<DataSetStretch, Never>) in
+        workers.run(
+            { file.residentStretch(at: offset, count: shape.size, peerMaxPDULength: shape.peerMaxPDULength) },
+            on: host.loop
+        ) { [self] (result: Result<DataSetStretch, Never>) in
             stretchResident(result.get(), streamID: id)
         }
     }
 
     private func stretchResident(_ part: DataSetStretch, streamID: Int) {
         // A stream dropped meanwhile (cancel, abort, end): the stretch just goes.
-        guard phase == .running, var s = stream, s.id == streamID, case .file(_, _, let length, _) = part else { return }
+        guard phase == .running, var s = stream, s.id == streamID, case .file(_, _, let length, _) = part else {
+            return
+        }
         s.pagingIn = false
         s.ready = part
         // A file that got shorter still yields the stretch as planned: sending it reports that.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -37,19 +38,23 @@ extension RetrieveOperation {
     /// so that an administrator finds it, and counted.
     func noteDamagedFile(_ instance: IndexedInstance, reason: String) {
         host?.statistics.record { $0.damagedFilesFound += 1 }
-        logger.error("damaged file in the archive: not sent, marked damaged in the index", metadata: [
-            "sop_instance_uid": "\(instance.sopInstanceUID)",
-            "path": "\(instance.path)",
-            "reason": "\(reason)",
-        ])
+        logger.error(
+            "damaged file in the archive: not sent, marked damaged in the index",
+            metadata: [
+                "sop_instance_uid": "\(instance.sopInstanceUID)",
+                "path": "\(instance.path)",
+                "reason": "\(reason)",
+            ])
     }
 
     func logSubOperationFailure(_ instance: IndexedInstance, reason: String) {
-        logger.warning("\(kind.commandName) sub-operation failed", metadata: [
-            "sop_instance_uid": "\(instance.sopInstanceUID)",
-            "path": "\(instance.path)",
-            "reason": "\(reason)",
-        ])
+        logger.warning(
+            "\(kind.commandName) sub-operation failed",
+            metadata: [
+                "sop_instance_uid": "\(instance.sopInstanceUID)",
+                "path": "\(instance.path)",
+                "reason": "\(reason)",
+            ])
     }
 
     /// Counts every instance not yet attempted as failed (destination unusable).
@@ -59,8 +64,9 @@ extension RetrieveOperation {
         for instance in instances[nextToLoad...] {
             tally.recordFailure(sopInstanceUID: instance.sopInstanceUID)
         }
-        logger.warning("\(kind.commandName): \(instances.count - nextToLoad) sub-operations not attempted",
-                       metadata: ["reason": "\(reason)"])
+        logger.warning(
+            "\(kind.commandName): \(instances.count - nextToLoad) sub-operations not attempted",
+            metadata: ["reason": "\(reason)"])
         nextToLoad = instances.count
     }
 
@@ -86,8 +92,9 @@ extension RetrieveOperation {
 
     private func sendPending() {
         guard let host, host.isActive else { return }
-        let response = kind.response(respondingTo: messageID, sopClass: sopClassUID, status: .pending,
-                                     counts: tally.pendingCounts, hasIdentifier: false)
+        let response = kind.response(
+            respondingTo: messageID, sopClass: sopClassUID, status: .pending,
+            counts: tally.pendingCounts, hasIdentifier: false)
         host.sendMessage(contextID: contextID, command: response)
     }
 
@@ -111,8 +118,9 @@ extension RetrieveOperation {
                 d.set(RetrieveService.failedSOPInstanceUIDList, vr: .UI, strings: final.failedUIDs)
                 identifier = try? DataSetWriter.write(d, transferSyntax: transferSyntax)
             }
-            let response = kind.response(respondingTo: messageID, sopClass: sopClassUID, status: status,
-                                         counts: final.counts, hasIdentifier: identifier != nil)
+            let response = kind.response(
+                respondingTo: messageID, sopClass: sopClassUID, status: status,
+                counts: final.counts, hasIdentifier: identifier != nil)
             RetrieveService.respondFinal(
                 response, identifier: identifier, on: host, contextID: contextID, kind: kind, status: status,
                 comment: comment, offending: offending, model: request.model.rawValue,

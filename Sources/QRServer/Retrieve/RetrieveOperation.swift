@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -27,13 +28,17 @@ final class RetrieveOperation {
         var destination: String? { if case .move(let d) = self { return d } else { return nil } }
         var commandName: String { isMove ? "C-MOVE" : "C-GET" }
 
-        func response(respondingTo messageID: UInt16, sopClass: String, status: DIMSEStatus,
-                      counts: SubOperationCounts, hasIdentifier: Bool) -> CommandSet {
+        func response(
+            respondingTo messageID: UInt16, sopClass: String, status: DIMSEStatus,
+            counts: SubOperationCounts, hasIdentifier: Bool
+        ) -> CommandSet {
             isMove
-                ? CommandSet.cMoveRSP(respondingTo: messageID, affectedSOPClassUID: sopClass, status: status,
-                                      subOperations: counts, hasIdentifier: hasIdentifier)
-                : CommandSet.cGetRSP(respondingTo: messageID, affectedSOPClassUID: sopClass, status: status,
-                                     subOperations: counts, hasIdentifier: hasIdentifier)
+                ? CommandSet.cMoveRSP(
+                    respondingTo: messageID, affectedSOPClassUID: sopClass, status: status,
+                    subOperations: counts, hasIdentifier: hasIdentifier)
+                : CommandSet.cGetRSP(
+                    respondingTo: messageID, affectedSOPClassUID: sopClass, status: status,
+                    subOperations: counts, hasIdentifier: hasIdentifier)
         }
     }
 
@@ -87,9 +92,11 @@ final class RetrieveOperation {
     var lastPendingSent: ContinuousClock.Instant
     var lastMessageID: UInt16
 
-    init(host: any DIMSEServiceHost, kind: Kind, messageID: UInt16, contextID: UInt8, sopClassUID: String,
-         transferSyntax: TransferSyntax, request: RetrieveRequest, index: any RetrieveIndex, workers: WorkerPool,
-         peer: PeerAddress?, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
+    init(
+        host: any DIMSEServiceHost, kind: Kind, messageID: UInt16, contextID: UInt8, sopClassUID: String,
+        transferSyntax: TransferSyntax, request: RetrieveRequest, index: any RetrieveIndex, workers: WorkerPool,
+        peer: PeerAddress?, started: ContinuousClock.Instant, onFinish: @escaping () -> Void
+    ) {
         self.host = host
         self.kind = kind
         self.messageID = messageID
@@ -229,7 +236,8 @@ final class RetrieveOperation {
                     stream = nil
                     recordFailure(current, reason: "the association for the sub-operations closed")
                 }
-                failRemaining(reason: "the \(kind.isMove ? "move destination" : "requesting") association is no longer open")
+                failRemaining(
+                    reason: "the \(kind.isMove ? "move destination" : "requesting") association is no longer open")
                 finish(tally.finalStatus, comment: "the association for the sub-operations closed")
                 return
             }
@@ -279,12 +287,14 @@ final class RetrieveOperation {
         responseTimer = nil
         guard phase == .running, let instance = current, let host else { return }
         let reason = "no C-STORE-RSP within \(timeout.components.seconds) s"
-        logger.warning("C-GET: the requester stopped answering sub-operations, aborting the association", metadata: [
-            "sop_instance_uid": "\(instance.sopInstanceUID)",
-            "timeout_s": "\(timeout.components.seconds)",
-            "completed": "\(tally.completed)",
-            "remaining": "\(tally.remaining)",
-        ])
+        logger.warning(
+            "C-GET: the requester stopped answering sub-operations, aborting the association",
+            metadata: [
+                "sop_instance_uid": "\(instance.sopInstanceUID)",
+                "timeout_s": "\(timeout.components.seconds)",
+                "completed": "\(tally.completed)",
+                "remaining": "\(tally.remaining)",
+            ])
         stop()
         host.abort(because: reason)
     }

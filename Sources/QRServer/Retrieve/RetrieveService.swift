@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -27,8 +28,10 @@ enum RetrieveService {
 
     /// Starts a C-GET or C-MOVE. Returns the running operation, or nil when the request was
     /// answered at once (refused) or could not be answered at all.
-    static func start(_ message: DIMSEMessage, kind: RetrieveOperation.Kind, on host: any DIMSEServiceHost,
-                      onFinish: @escaping () -> Void) -> RetrieveOperation? {
+    static func start(
+        _ message: DIMSEMessage, kind: RetrieveOperation.Kind, on host: any DIMSEServiceHost,
+        onFinish: @escaping () -> Void
+    ) -> RetrieveOperation? {
         let started = ContinuousClock.now
         let name = kind.commandName
         guard let messageID = message.command.messageID else {
@@ -38,20 +41,26 @@ enum RetrieveService {
         let context = host.negotiated?.contexts[message.contextID]
         let sopClass = message.command.affectedSOPClassUID ?? context?.abstractSyntax ?? ""
 
-        func refuse(_ status: DIMSEStatus, _ comment: String, offending: [Tag] = [], model: String = "-",
-                    level: String = "-") -> RetrieveOperation? {
-            let response = kind.response(respondingTo: messageID, sopClass: sopClass, status: status,
-                                         counts: SubOperationTally.noneAttempted, hasIdentifier: false)
-            respondFinal(response, on: host, contextID: message.contextID, kind: kind, status: status,
-                         comment: comment, offending: offending, model: model, level: level,
-                         tally: SubOperationTally(total: 0), started: started)
+        func refuse(
+            _ status: DIMSEStatus, _ comment: String, offending: [Tag] = [], model: String = "-",
+            level: String = "-"
+        ) -> RetrieveOperation? {
+            let response = kind.response(
+                respondingTo: messageID, sopClass: sopClass, status: status,
+                counts: SubOperationTally.noneAttempted, hasIdentifier: false)
+            respondFinal(
+                response, on: host, contextID: message.contextID, kind: kind, status: status,
+                comment: comment, offending: offending, model: model, level: level,
+                tally: SubOperationTally(total: 0), started: started)
             return nil
         }
 
         let prelude: QueryRetrievePrelude<RetrieveRequest>
-        switch QueryRetrievePrelude.check(message, on: host, name: name,
-                                          sopClasses: kind.isMove ? moveSOPClasses : getSOPClasses,
-                                          missingIdentifier: .identifierDoesNotMatchSOPClass, parse: RetrieveRequest.init) {
+        switch QueryRetrievePrelude.check(
+            message, on: host, name: name,
+            sopClasses: kind.isMove ? moveSOPClasses : getSOPClasses,
+            missingIdentifier: .identifierDoesNotMatchSOPClass, parse: RetrieveRequest.init)
+        {
         case .success(let checked): prelude = checked
         case .failure(let r): return refuse(r.status, r.comment, offending: r.offending, model: r.model, level: r.level)
         }
@@ -63,8 +72,9 @@ enum RetrieveService {
         if let destination = kind.destination {
             let trimmed = destination.trimmingAEPadding
             guard !trimmed.isEmpty, let address = host.configuration.peers[trimmed] else {
-                return refuse(.moveDestinationUnknown, "unknown move destination '\(trimmed)'",
-                              model: prelude.model.rawValue, level: request.level.rawValue)
+                return refuse(
+                    .moveDestinationUnknown, "unknown move destination '\(trimmed)'",
+                    model: prelude.model.rawValue, level: request.level.rawValue)
             }
             peer = address
         }
@@ -79,15 +89,18 @@ enum RetrieveService {
     /// The final C-GET-RSP or C-MOVE-RSP `response` (with its Failed SOP Instance UID List in
     /// `identifier`, if any), counted and logged with the tally of its sub-operations. The
     /// response and a short list go out in one PDU (``FinalResponseFraming``).
-    static func respondFinal(_ response: CommandSet, identifier: [UInt8]? = nil, on host: any DIMSEServiceHost,
-                             contextID: UInt8, kind: RetrieveOperation.Kind, status: DIMSEStatus, comment: String?,
-                             offending: [Tag] = [], model: String, level: String, tally: SubOperationTally,
-                             started: ContinuousClock.Instant) {
+    static func respondFinal(
+        _ response: CommandSet, identifier: [UInt8]? = nil, on host: any DIMSEServiceHost,
+        contextID: UInt8, kind: RetrieveOperation.Kind, status: DIMSEStatus, comment: String?,
+        offending: [Tag] = [], model: String, level: String, tally: SubOperationTally,
+        started: ContinuousClock.Instant
+    ) {
         host.statistics.record { statistics in
             if kind.isMove { statistics.moves += 1 } else { statistics.gets += 1 }
             statistics.imagesSent += tally.completed + tally.warning
         }
-        let responder = DIMSEResponder(host: host, contextID: contextID, commandName: kind.commandName, started: started)
+        let responder = DIMSEResponder(
+            host: host, contextID: contextID, commandName: kind.commandName, started: started)
         var details: Logger.Metadata = [
             "model": "\(model)",
             "level": "\(level)",
@@ -100,8 +113,10 @@ enum RetrieveService {
         responder.logCompletion(status: status, comment: comment, details)
         let command = DIMSEResponder.annotated(response, comment: comment, offending: offending)
         if let identifier, let negotiated = host.negotiated,
-           let pdu = FinalResponseFraming.singlePDU(contextID: contextID, command: command, identifier: identifier,
-                                                    peerMaxPDULength: negotiated.peerMaxPDULength) {
+            let pdu = FinalResponseFraming.singlePDU(
+                contextID: contextID, command: command, identifier: identifier,
+                peerMaxPDULength: negotiated.peerMaxPDULength)
+        {
             host.noteResponse(command)
             host.sendPData(pdu)
         } else {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// Where the C-STORE sub-operations of a retrieve go: the requesting association (C-GET) or an
@@ -45,8 +46,9 @@ final class GetStoreChannel: StoreChannel {
     var writeLowWaterMark: Int { host?.outputLowWaterMark ?? 0 }
 
     func sendStore(contextID: UInt8, command: CommandSet, dataSet: DataSetStretch, isComplete: Bool) {
-        host?.beginStreamedMessage(contextID: contextID, command: command, firstPart: dataSet,
-                                          isLast: isComplete)
+        host?.beginStreamedMessage(
+            contextID: contextID, command: command, firstPart: dataSet,
+            isLast: isComplete)
     }
 
     func sendStoreData(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {

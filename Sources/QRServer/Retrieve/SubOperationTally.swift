@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// The C-STORE sub-operations of one C-GET or C-MOVE counted as they end, and what its
@@ -42,8 +43,9 @@ struct SubOperationTally: Sendable, Hashable {
 
     /// The counts of a pending response (FF00): all four.
     var pendingCounts: SubOperationCounts {
-        SubOperationCounts(remaining: Self.clamp(remaining), completed: Self.clamp(completed),
-                           failed: Self.clamp(failed), warning: Self.clamp(warning))
+        SubOperationCounts(
+            remaining: Self.clamp(remaining), completed: Self.clamp(completed),
+            failed: Self.clamp(failed), warning: Self.clamp(warning))
     }
 
     /// The status of a final response once every sub-operation has ended: 0000 when none failed
@@ -59,9 +61,12 @@ struct SubOperationTally: Sendable, Hashable {
     /// A cancel (FE00) reports the sub-operations it left unattempted (`notAttempted`) as
     /// remaining and lists them with the failed ones; an empty list means the response has no
     /// Identifier, as does a success (the list accompanies cancel, warning and failure only).
-    func finalResponse(status: DIMSEStatus, notAttempted: [String]) -> (counts: SubOperationCounts, failedUIDs: [String]) {
-        var counts = SubOperationCounts(completed: Self.clamp(completed), failed: Self.clamp(failed),
-                                        warning: Self.clamp(warning))
+    func finalResponse(status: DIMSEStatus, notAttempted: [String]) -> (
+        counts: SubOperationCounts, failedUIDs: [String]
+    ) {
+        var counts = SubOperationCounts(
+            completed: Self.clamp(completed), failed: Self.clamp(failed),
+            warning: Self.clamp(warning))
         var uids = failedUIDs
         if status.isCancel {
             counts.remaining = Self.clamp(notAttempted.count)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOM
 import DICOMNetwork
 import Logging
@@ -31,19 +32,24 @@ struct DIMSEResponder {
 
     /// Logs the completion line, then sends `command` with its Error Comment and Offending
     /// Element and, if given, its data set.
-    func respond(_ command: CommandSet, status: DIMSEStatus, comment: String? = nil, offending: [Tag] = [],
-                 dataSet: [ArraySlice<UInt8>]? = nil, level: Logger.Level = .info,
-                 _ details: @autoclosure () -> Logger.Metadata = [:]) {
+    func respond(
+        _ command: CommandSet, status: DIMSEStatus, comment: String? = nil, offending: [Tag] = [],
+        dataSet: [ArraySlice<UInt8>]? = nil, level: Logger.Level = .info,
+        _ details: @autoclosure () -> Logger.Metadata = [:]
+    ) {
         logCompletion(status: status, comment: comment, level: level, details())
-        host.sendMessage(contextID: contextID, command: Self.annotated(command, comment: comment, offending: offending),
-                         dataSet: dataSet)
+        host.sendMessage(
+            contextID: contextID, command: Self.annotated(command, comment: comment, offending: offending),
+            dataSet: dataSet)
     }
 
     /// The completion line: `message` (the command name unless given), the command, the status,
     /// the duration when timed, the Error Comment when there is one, and `details`. Built only
     /// when the logger writes `level`: a busy ingest node logging at warning pays nothing.
-    func logCompletion(status: DIMSEStatus, comment: String? = nil, level: Logger.Level = .info,
-                       message: String? = nil, _ details: @autoclosure () -> Logger.Metadata = [:]) {
+    func logCompletion(
+        status: DIMSEStatus, comment: String? = nil, level: Logger.Level = .info,
+        message: String? = nil, _ details: @autoclosure () -> Logger.Metadata = [:]
+    ) {
         let logger = host.logger
         guard logger.logLevel <= level else { return }
         var metadata = details()
@@ -57,10 +63,13 @@ struct DIMSEResponder {
     /// Refuses a request on a context we accepted that no service takes here, or that the
     /// calling AE may not use: a response with the request's command field and bit 15 set, no
     /// data set, the status and an Error Comment, logged as "operation refused".
-    static func refuse(_ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String,
-                       on host: any DIMSEServiceHost) {
+    static func refuse(
+        _ message: DIMSEMessage, field: CommandField, status: DIMSEStatus, comment: String,
+        on host: any DIMSEServiceHost
+    ) {
         guard let messageID = message.command.messageID,
-              let responseField = CommandField(rawValue: field.rawValue | 0x8000) else { return }
+            let responseField = CommandField(rawValue: field.rawValue | 0x8000)
+        else { return }
         var response = CommandSet()
         response.setUS(CommandSet.Tag.commandField, responseField.rawValue)
         response.setUI(CommandSet.Tag.affectedSOPClassUID, message.command.affectedSOPClassUID)
@@ -81,6 +90,7 @@ struct DIMSEResponder {
     /// Whole milliseconds since `start`, rounded.
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {
         let elapsed = ContinuousClock.now - start
-        return Int((Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15).rounded())
+        return Int(
+            (Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15).rounded())
     }
 }

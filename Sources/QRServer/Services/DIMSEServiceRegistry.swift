@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 
@@ -37,9 +38,11 @@ struct DIMSEServiceRegistry<Host: DIMSEServiceHost> {
     func dispatch(_ message: DIMSEMessage, on host: Host) {
         host.statistics.record { $0.messagesProcessed += 1 }
         guard let field = message.command.commandField else {
-            host.logger.warning("unknown DIMSE command field", metadata: [
-                "command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")",
-            ])
+            host.logger.warning(
+                "unknown DIMSE command field",
+                metadata: [
+                    "command_field": "\(message.command.commandFieldValue.map { String($0, radix: 16) } ?? "none")"
+                ])
             return
         }
         guard let entry = entries[field] else {
@@ -47,9 +50,11 @@ struct DIMSEServiceRegistry<Host: DIMSEServiceHost> {
             return
         }
         if let service = entry.service, let calling = host.negotiated?.callingAETitle,
-           !host.configuration.isAllowed(callingAE: calling, service: service) {
-            DIMSEResponder.refuse(message, field: field, status: .notAuthorized,
-                                  comment: "calling AE \(calling) is not allowed to use \(service.rawValue)", on: host)
+            !host.configuration.isAllowed(callingAE: calling, service: service)
+        {
+            DIMSEResponder.refuse(
+                message, field: field, status: .notAuthorized,
+                comment: "calling AE \(calling) is not allowed to use \(service.rawValue)", on: host)
             return
         }
         entry.handle(message, field, host)
@@ -69,8 +74,9 @@ extension DIMSEServiceRegistry where Host: DIMSEOperationScheduler {
             .cMoveRQ: Entry(service: .move) { message, field, host in host.startRetrieve(message, field: field) },
             .cStoreRSP: Entry(service: nil) { message, _, host in host.retrieveStoreResponse(message) },
             .cStoreRQ: Entry(service: .store) { message, field, host in
-                DIMSEResponder.refuse(message, field: field, status: .sopClassNotSupported,
-                                      comment: "service not provided by this server", on: host)
+                DIMSEResponder.refuse(
+                    message, field: field, status: .sopClassNotSupported,
+                    comment: "service not provided by this server", on: host)
             },
         ])
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -22,8 +23,10 @@ enum FindService {
 
     /// Starts answering a C-FIND-RQ. Returns the running operation, or nil when the request
     /// was answered at once (failure) or could not be answered at all.
-    static func start(_ message: DIMSEMessage, on host: any DIMSEServiceHost,
-                      onFinish: @escaping () -> Void) -> FindOperation? {
+    static func start(
+        _ message: DIMSEMessage, on host: any DIMSEServiceHost,
+        onFinish: @escaping () -> Void
+    ) -> FindOperation? {
         let started = ContinuousClock.now
         guard let messageID = message.command.messageID else {
             host.logger.warning("C-FIND-RQ without Message ID ignored")
@@ -33,13 +36,16 @@ enum FindService {
         let sopClass = message.command.affectedSOPClassUID ?? context?.abstractSyntax ?? ""
 
         let prelude: QueryRetrievePrelude<FindRequest>
-        switch QueryRetrievePrelude.check(message, on: host, name: "C-FIND", sopClasses: sopClasses,
-                                          missingIdentifier: .unableToProcess, parse: FindRequest.init) {
+        switch QueryRetrievePrelude.check(
+            message, on: host, name: "C-FIND", sopClasses: sopClasses,
+            missingIdentifier: .unableToProcess, parse: FindRequest.init)
+        {
         case .success(let checked): prelude = checked
         case .failure(let r):
-            respondFinal(on: host, contextID: message.contextID, messageID: messageID, sopClass: sopClass,
-                         status: r.status, comment: r.comment, offending: r.offending, model: r.model,
-                         level: r.level, matches: 0, started: started)
+            respondFinal(
+                on: host, contextID: message.contextID, messageID: messageID, sopClass: sopClass,
+                status: r.status, comment: r.comment, offending: r.offending, model: r.model,
+                level: r.level, matches: 0, started: started)
             return nil
         }
         let operation = FindOperation(
@@ -53,15 +59,19 @@ enum FindService {
 
     /// The final C-FIND-RSP (success, cancel, or a failure with its Error Comment and Offending
     /// Element), counted and logged.
-    static func respondFinal(on host: any DIMSEServiceHost, contextID: UInt8, messageID: UInt16, sopClass: String,
-                             status: DIMSEStatus, comment: String?, offending: [Tag], model: String, level: String,
-                             matches: Int, started: ContinuousClock.Instant) {
-        let response = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClass,
-                                           status: status, hasIdentifier: false)
+    static func respondFinal(
+        on host: any DIMSEServiceHost, contextID: UInt8, messageID: UInt16, sopClass: String,
+        status: DIMSEStatus, comment: String?, offending: [Tag], model: String, level: String,
+        matches: Int, started: ContinuousClock.Instant
+    ) {
+        let response = CommandSet.cFindRSP(
+            respondingTo: messageID, affectedSOPClassUID: sopClass,
+            status: status, hasIdentifier: false)
         host.statistics.record { $0.finds += 1 }
         DIMSEResponder(host: host, contextID: contextID, commandName: "C-FIND", started: started)
-            .respond(response, status: status, comment: comment, offending: offending,
-                     ["model": "\(model)", "level": "\(level)", "matches": "\(matches)"])
+            .respond(
+                response, status: status, comment: comment, offending: offending,
+                ["model": "\(model)", "level": "\(level)", "matches": "\(matches)"])
     }
 }
 
@@ -86,16 +96,20 @@ final class FindOperation {
     private(set) var phase = Phase.idle {
         didSet {
             let held = phase == .waitingForWritable
-            if held != (oldValue == .waitingForWritable) { statistics.record { $0.findsHeldForOutput += held ? 1 : -1 } }
+            if held != (oldValue == .waitingForWritable) {
+                statistics.record { $0.findsHeldForOutput += held ? 1 : -1 }
+            }
         }
     }
     private var cancelRequested = false
     private var matchCount = 0
     private var unsupportedOptionalKeys = false
 
-    init(host: any DIMSEServiceHost, messageID: UInt16, contextID: UInt8, sopClassUID: String,
-         transferSyntax: TransferSyntax, request: FindRequest, store: any IndexStore, workers: WorkerPool,
-         pageSize: Int, started: ContinuousClock.Instant, onFinish: @escaping () -> Void) {
+    init(
+        host: any DIMSEServiceHost, messageID: UInt16, contextID: UInt8, sopClassUID: String,
+        transferSyntax: TransferSyntax, request: FindRequest, store: any IndexStore, workers: WorkerPool,
+        pageSize: Int, started: ContinuousClock.Instant, onFinish: @escaping () -> Void
+    ) {
         self.host = host
         self.statistics = host.statistics
         self.messageID = messageID
@@ -152,15 +166,18 @@ final class FindOperation {
         let token = self.token
         let limit = pageSize
         let wantsRetrieveAE = request.identifier.contains(FindService.retrieveAETitle)
-        let encoding = IdentifierEncoding(transferSyntax: transferSyntax,
-                                          retrieveAETitle: wantsRetrieveAE ? host.configuration.aeTitle : nil)
+        let encoding = IdentifierEncoding(
+            transferSyntax: transferSyntax,
+            retrieveAETitle: wantsRetrieveAE ? host.configuration.aeTitle : nil)
         let framing = PendingResponseFraming(
             contextID: contextID, messageID: messageID, sopClassUID: sopClassUID,
             warnUnsupportedKeys: unsupportedOptionalKeys, peerMaxPDULength: negotiated.peerMaxPDULength)
         // Matching, identifier encoding and PDU framing all run on the worker pool; the
         // loop only hands the page's bytes to the connection.
-        workers.run({ try framing.frame(store.findEncoded(request, after: token, limit: limit, encoding: encoding)) },
-                    on: host.loop) { [self] result in
+        workers.run(
+            { try framing.frame(store.findEncoded(request, after: token, limit: limit, encoding: encoding)) },
+            on: host.loop
+        ) { [self] result in
             pageArrived(result)
         }
     }
@@ -210,10 +227,11 @@ final class FindOperation {
         guard phase != .finished else { return }
         phase = .finished
         if let host {
-            FindService.respondFinal(on: host, contextID: contextID, messageID: messageID, sopClass: sopClassUID,
-                                     status: status, comment: comment, offending: offending,
-                                     model: request.model.rawValue, level: request.level.rawValue,
-                                     matches: matchCount, started: started)
+            FindService.respondFinal(
+                on: host, contextID: contextID, messageID: messageID, sopClass: sopClassUID,
+                status: status, comment: comment, offending: offending,
+                model: request.model.rawValue, level: request.level.rawValue,
+                matches: matchCount, started: started)
         }
         let onFinish = self.onFinish
         self.onFinish = nil
@@ -242,16 +260,21 @@ struct PendingResponseFraming: Sendable {
     let peerMaxPDULength: UInt32
 
     func frame(_ page: EncodedFindPage) -> FramedFindPage {
-        let status: DIMSEStatus = warnUnsupportedKeys || page.hasUnsupportedOptionalKeys ? .pendingWithWarning : .pending
-        let command = CommandSet.cFindRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID, status: status,
-                                          hasIdentifier: true).encoded()
+        let status: DIMSEStatus =
+            warnUnsupportedKeys || page.hasUnsupportedOptionalKeys ? .pendingWithWarning : .pending
+        let command = CommandSet.cFindRSP(
+            respondingTo: messageID, affectedSOPClassUID: sopClassUID, status: status,
+            hasIdentifier: true
+        ).encoded()
         var pdus: [UInt8] = []
         pdus.reserveCapacity(page.bytes.count + page.count * (command.count + 24))
         for i in 0..<page.count {
-            DIMSEFragmenter.append(contextID: contextID, command: command[...], dataSet: page.identifier(i),
-                                   peerMaxPDULength: peerMaxPDULength, into: &pdus)
+            DIMSEFragmenter.append(
+                contextID: contextID, command: command[...], dataSet: page.identifier(i),
+                peerMaxPDULength: peerMaxPDULength, into: &pdus)
         }
-        return FramedFindPage(pdus: pdus, count: page.count, next: page.next,
-                              hasUnsupportedOptionalKeys: page.hasUnsupportedOptionalKeys)
+        return FramedFindPage(
+            pdus: pdus, count: page.count, next: page.next,
+            hasUnsupportedOptionalKeys: page.hasUnsupportedOptionalKeys)
     }
 }

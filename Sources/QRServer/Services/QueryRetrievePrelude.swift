@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -29,19 +30,26 @@ struct QueryRetrievePrelude<Request> {
     /// reported. `name` is the DIMSE command for comments ("C-GET"); a request without an
     /// identifier is refused with `missingIdentifier` (C-FIND answers "unable to process",
     /// C-GET and C-MOVE "identifier does not match SOP class").
-    static func check(_ message: DIMSEMessage, on host: any DIMSEServiceHost, name: String,
-                      sopClasses: Set<String>, missingIdentifier: DIMSEStatus,
-                      parse: (QueryModel, DataSet) throws(QueryError) -> Request) -> Result<Self, Refusal> {
+    static func check(
+        _ message: DIMSEMessage, on host: any DIMSEServiceHost, name: String,
+        sopClasses: Set<String>, missingIdentifier: DIMSEStatus,
+        parse: (QueryModel, DataSet) throws(QueryError) -> Request
+    ) -> Result<Self, Refusal> {
         guard let context = host.negotiated?.contexts[message.contextID],
-              sopClasses.contains(context.abstractSyntax),
-              let model = QueryModel(sopClassUID: context.abstractSyntax) else {
-            return .failure(Refusal(status: .sopClassNotSupported,
-                                    comment: "\(name) is not supported on this presentation context"))
+            sopClasses.contains(context.abstractSyntax),
+            let model = QueryModel(sopClassUID: context.abstractSyntax)
+        else {
+            return .failure(
+                Refusal(
+                    status: .sopClassNotSupported,
+                    comment: "\(name) is not supported on this presentation context"))
         }
         if let affected = message.command.affectedSOPClassUID, affected != context.abstractSyntax {
-            return .failure(Refusal(status: .sopClassNotSupported,
-                                    comment: "Affected SOP Class UID does not match the presentation context",
-                                    model: model.rawValue))
+            return .failure(
+                Refusal(
+                    status: .sopClassNotSupported,
+                    comment: "Affected SOP Class UID does not match the presentation context",
+                    model: model.rawValue))
         }
         guard let store = host.index, let workers = host.workers else {
             return .failure(Refusal(status: .unableToProcess, comment: "no index", model: model.rawValue))
@@ -50,22 +58,30 @@ struct QueryRetrievePrelude<Request> {
         let identifier: DataSet
         do {
             guard let decoded = try message.decodedIdentifier(transferSyntax: transferSyntax) else {
-                return .failure(Refusal(status: missingIdentifier, comment: "\(name)-RQ without identifier",
-                                        model: model.rawValue))
+                return .failure(
+                    Refusal(
+                        status: missingIdentifier, comment: "\(name)-RQ without identifier",
+                        model: model.rawValue))
             }
             identifier = decoded
         } catch {
-            return .failure(Refusal(status: .unableToProcess, comment: "cannot decode identifier: \(error)",
-                                    model: model.rawValue))
+            return .failure(
+                Refusal(
+                    status: .unableToProcess, comment: "cannot decode identifier: \(error)",
+                    model: model.rawValue))
         }
         do {
             let request = try parse(model, identifier)
-            return .success(Self(model: model, transferSyntax: transferSyntax, request: request, store: store,
-                                 workers: workers))
+            return .success(
+                Self(
+                    model: model, transferSyntax: transferSyntax, request: request, store: store,
+                    workers: workers))
         } catch {
-            return .failure(Refusal(status: DIMSEStatus(error.status), comment: error.comment,
-                                    offending: error.offendingElements, model: model.rawValue,
-                                    level: identifier.string(.queryRetrieveLevel) ?? "-"))
+            return .failure(
+                Refusal(
+                    status: DIMSEStatus(error.status), comment: error.comment,
+                    offending: error.offendingElements, model: model.rawValue,
+                    level: identifier.string(.queryRetrieveLevel) ?? "-"))
         }
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMNetwork
@@ -92,16 +93,18 @@ final class StoreOperation {
         } else if context == nil || sopClassUID != context!.abstractSyntax {
             refusal = (.sopClassNotSupported, "Affected SOP Class UID does not match the presentation context")
         } else if let calling = host.negotiated?.callingAETitle,
-                  !host.configuration.isAllowed(callingAE: calling, service: .store) {
+            !host.configuration.isAllowed(callingAE: calling, service: .store)
+        {
             refusal = (.notAuthorized, "calling AE title not allowed to store")
         } else if sopInstanceUID.isEmpty {
             refusal = (.invalidSOPInstance, "no Affected SOP Instance UID")
         } else if let problem = UIDValidation.problem(sopInstanceUID, policy: uidPolicy) {
             refusal = (.invalidSOPInstance, "SOP Instance UID invalid: \(problem)")
         } else if let writer = host.storeWriter, let lane = host.storeLane {
-            let object = writer.incoming(sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
-                                         transferSyntaxUID: context!.transferSyntax,
-                                         sourceAETitle: host.negotiated?.callingAETitle)
+            let object = writer.incoming(
+                sopClassUID: sopClassUID, sopInstanceUID: sopInstanceUID,
+                transferSyntaxUID: context!.transferSyntax,
+                sourceAETitle: host.negotiated?.callingAETitle)
             self.object = object
             self.lane = lane
             lane.run({ object.begin() }, on: host.loop) { _ in }
@@ -144,15 +147,18 @@ final class StoreOperation {
             // commit; the response goes out from the loop once the group is durable.
             let loop = host.loop
             let uidPolicy = self.uidPolicy
-            let done = LoopBound({ [self] (result: Result<StoreOutcome, StoreFailure>) in
-                switch result {
-                case .success(let outcome): completed(outcome)
-                case .failure(let failure): failed(StoreService.status(for: failure), failure.comment)
-                }
-            }, loop: loop)
-            lane.run({
-                committer.submit(object, uidPolicy: uidPolicy) { result in loop.submit { done.value(result) } }
-            }, on: loop) { _ in }
+            let done = LoopBound(
+                { [self] (result: Result<StoreOutcome, StoreFailure>) in
+                    switch result {
+                    case .success(let outcome): completed(outcome)
+                    case .failure(let failure): failed(StoreService.status(for: failure), failure.comment)
+                    }
+                }, loop: loop)
+            lane.run(
+                {
+                    committer.submit(object, uidPolicy: uidPolicy) { result in loop.submit { done.value(result) } }
+                }, on: loop
+            ) { _ in }
         } else {
             let refusal = self.refusal ?? (.unableToProcess, "C-STORE refused")
             failed(refusal.status, refusal.comment)
@@ -170,9 +176,11 @@ final class StoreOperation {
         if let object, let lane, let host {
             lane.run({ object.discard() }, on: host.loop) { _ in }
         }
-        host?.logger.notice("C-STORE aborted with the association", metadata: [
-            "dimse_command": "C-STORE", "sop_instance_uid": "\(sopInstanceUID)", "bytes": "\(receivedBytes)",
-        ])
+        host?.logger.notice(
+            "C-STORE aborted with the association",
+            metadata: [
+                "dimse_command": "C-STORE", "sop_instance_uid": "\(sopInstanceUID)", "bytes": "\(receivedBytes)",
+            ])
     }
 
     private func completed(_ outcome: StoreOutcome) {
@@ -212,8 +220,9 @@ final class StoreOperation {
             return metadata
         }
         if let messageID {
-            let response = CommandSet.cStoreRSP(respondingTo: messageID, affectedSOPClassUID: sopClassUID,
-                                                affectedSOPInstanceUID: sopInstanceUID, status: status)
+            let response = CommandSet.cStoreRSP(
+                respondingTo: messageID, affectedSOPClassUID: sopClassUID,
+                affectedSOPInstanceUID: sopInstanceUID, status: status)
             responder.respond(response, status: status, comment: comment, details)
         } else {
             responder.logCompletion(status: status, comment: comment, details)

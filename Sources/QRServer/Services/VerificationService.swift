@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// Verification SOP Class SCP (PS3.4 Annex A): answers C-ECHO-RQ with success, echoing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 
 /// What an ``UpperLayerDriver`` tells the association that owns it (the acceptor,
@@ -25,8 +26,9 @@ protocol UpperLayerDelegate: AnyObject {
     /// A command whose data set streams (``UpperLayerDriver/streamedCommands``); its fragments follow.
     func upperLayer(_ driver: UpperLayerDriver, receivedCommand command: CommandSet, contextID: UInt8)
     /// One fragment of a streamed data set, as it arrived (a slice of the receive buffer).
-    func upperLayer(_ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
-                    contextID: UInt8, isLast: Bool)
+    func upperLayer(
+        _ driver: UpperLayerDriver, receivedDataSetFragment fragment: ArraySlice<UInt8>,
+        contextID: UInt8, isLast: Bool)
 
     /// The peer asks to release (AR-2, AR-8); answer with ``UpperLayerDriver/releaseResponse()``.
     func upperLayerReleaseRequested(_ driver: UpperLayerDriver)

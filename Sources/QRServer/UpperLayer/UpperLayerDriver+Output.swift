@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Reactor
 
@@ -10,8 +11,11 @@ extension UpperLayerDriver {
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [ArraySlice<UInt8>]? = nil) {
         guard canSendPData, let negotiated else { return }
         guard let dataSet else {
-            writeMessagePieces([DIMSEFragmenter.commandPDUs(contextID: contextID, command: command,
-                                                            peerMaxPDULength: negotiated.peerMaxPDULength)[...]])
+            writeMessagePieces([
+                DIMSEFragmenter.commandPDUs(
+                    contextID: contextID, command: command,
+                    peerMaxPDULength: negotiated.peerMaxPDULength)[...]
+            ])
             return
         }
         let pieces = DIMSEFragmenter.pieces(
@@ -55,11 +59,13 @@ extension UpperLayerDriver {
     /// other messages wait until it ends.
     func beginStreamedMessage(contextID: UInt8, command: CommandSet, firstPart: DataSetStretch, isLast: Bool) {
         guard canSendPData, let negotiated, let connection, heldDuringStream == nil else { return }
-        let commandPiece = DIMSEFragmenter.commandPiece(contextID: contextID, command: command,
-                                                        peerMaxPDULength: negotiated.peerMaxPDULength)
-        let pieces = firstPart.outputPieces(contextID: contextID, isLast: isLast,
-                                            peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
-                                            after: commandPiece)
+        let commandPiece = DIMSEFragmenter.commandPiece(
+            contextID: contextID, command: command,
+            peerMaxPDULength: negotiated.peerMaxPDULength)
+        let pieces = firstPart.outputPieces(
+            contextID: contextID, isLast: isLast,
+            peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders,
+            after: commandPiece)
         if !isLast { heldDuringStream = [] }
         connection.write(pieces)
     }
@@ -68,8 +74,10 @@ extension UpperLayerDriver {
     /// delegate is told.
     func continueStreamedMessage(contextID: UInt8, _ part: DataSetStretch, isLast: Bool) {
         guard canSendPData, let negotiated, let connection, heldDuringStream != nil else { return }
-        connection.write(part.outputPieces(contextID: contextID, isLast: isLast,
-                                           peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
+        connection.write(
+            part.outputPieces(
+                contextID: contextID, isLast: isLast,
+                peerMaxPDULength: negotiated.peerMaxPDULength, headers: frameHeaders))
         if isLast {
             let held = heldDuringStream ?? []
             heldDuringStream = nil

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import DICOMNetwork
 import Logging
 import Reactor
@@ -209,9 +210,10 @@ final class UpperLayerDriver {
 
     private func begin(_ negotiated: NegotiatedAssociation) {
         self.negotiated = negotiated
-        assembler = DIMSEAssembler(acceptedContextIDs: negotiated.acceptedContextIDs,
-                                   streaming: .commands(Self.streamedCommands),
-                                   maxAccumulatedDataSetLength: Self.maxAccumulatedDataSet)
+        assembler = DIMSEAssembler(
+            acceptedContextIDs: negotiated.acceptedContextIDs,
+            streaming: .commands(Self.streamedCommands),
+            maxAccumulatedDataSetLength: Self.maxAccumulatedDataSet)
     }
 
     private func receive(_ pData: PDataTF) {
@@ -220,10 +222,12 @@ final class UpperLayerDriver {
         do {
             outputs = try assembler!.append(pData)
         } catch .dataSetTooLarge(_, let commandField, _, let limit) {
-            logger.warning("request data set too large\(settings.peerPhrase), aborting", metadata: [
-                "command_field": "\(commandField.map { String($0, radix: 16) } ?? "none")",
-                "limit": "\(limit)",
-            ])
+            logger.warning(
+                "request data set too large\(settings.peerPhrase), aborting",
+                metadata: [
+                    "command_field": "\(commandField.map { String($0, radix: 16) } ?? "none")",
+                    "limit": "\(limit)",
+                ])
             process(.abortRequest)
             return
         } catch {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMJSON
@@ -30,14 +31,16 @@ public struct QIDOHandler: HTTPHandler {
         }
         let query: QIDOQuery
         do {
-            query = try QIDOQuery(level: level, study: request.pathParameters["study"],
-                                  series: request.pathParameters["series"], query: request.query)
+            query = try QIDOQuery(
+                level: level, study: request.pathParameters["study"],
+                series: request.pathParameters["series"], query: request.query)
         } catch {
             response.sendError(400, error.message)
             return
         }
-        let search = QIDOSearch(query: query, store: store, workers: workers, loop: loop, response: response,
-                                retrieveBase: Self.retrieveBase(request))
+        let search = QIDOSearch(
+            query: query, store: store, workers: workers, loop: loop, response: response,
+            retrieveBase: Self.retrieveBase(request))
         search.fetch()
     }
 
@@ -45,10 +48,11 @@ public struct QIDOHandler: HTTPHandler {
     /// field is absent or holds anything but host characters.
     static func retrieveBase(_ request: HTTPRequest) -> String? {
         guard let host = request.head.fields["host"], !host.isEmpty, host.utf8.count <= 255,
-              host.utf8.allSatisfy({ b in
-                  (b >= 0x30 && b <= 0x3A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                      || b == 0x2E || b == 0x2D || b == 0x5B || b == 0x5D || b == 0x5F
-              }) else { return nil }
+            host.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x3A) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                    || b == 0x2E || b == 0x2D || b == 0x5B || b == 0x5D || b == 0x5F
+            })
+        else { return nil }
         return "http://\(host)\(DICOMWebRoutes.base)"
     }
 }
@@ -67,8 +71,10 @@ final class QIDOSearch {
     private var sentAny = false
     private var stopped = false
 
-    init(query: QIDOQuery, store: any IndexStore, workers: WorkerPool, loop: EventLoop, response: HTTPResponse,
-         retrieveBase: String?) {
+    init(
+        query: QIDOQuery, store: any IndexStore, workers: WorkerPool, loop: EventLoop, response: HTTPResponse,
+        retrieveBase: String?
+    ) {
         self.query = query
         self.store = store
         self.workers = workers
@@ -92,22 +98,29 @@ final class QIDOSearch {
 
     func fetch() {
         guard !stopped else { return }
-        let (request, store, token, skip, remaining, base) = (query.request, store, token, skip, remaining, retrieveBase)
-        workers.run({ () throws -> Page in
-            try Self.page(request, store: store, after: token, skip: skip, remaining: remaining, retrieveBase: base)
-        }, on: loop) { [self] result in arrived(result) }
+        let (request, store, token, skip, remaining, base) = (
+            query.request, store, token, skip, remaining, retrieveBase
+        )
+        workers.run(
+            { () throws -> Page in
+                try Self.page(request, store: store, after: token, skip: skip, remaining: remaining, retrieveBase: base)
+            }, on: loop
+        ) { [self] result in arrived(result) }
     }
 
-    static func page(_ request: FindRequest, store: any IndexStore, after token: ResumeToken?, skip: Int,
-                     remaining: Int?, retrieveBase: String?) throws -> Page {
+    static func page(
+        _ request: FindRequest, store: any IndexStore, after token: ResumeToken?, skip: Int,
+        remaining: Int?, retrieveBase: String?
+    ) throws -> Page {
         // limit=0 asks for nothing (and a limit of 0 would mean "no limit" to the index).
         if remaining == 0 {
             return Page(json: [], count: 0, skip: skip, remaining: 0, next: nil, unsupportedKeys: false)
         }
         let limit = min(QIDOHandler.pageSize, (remaining ?? Int.max - skip) + skip)
         let found = try store.find(request, after: token, limit: limit)
-        var page = Page(json: [], count: 0, skip: skip, remaining: remaining, next: found.next,
-                        unsupportedKeys: found.hasUnsupportedOptionalKeys)
+        var page = Page(
+            json: [], count: 0, skip: skip, remaining: remaining, next: found.next,
+            unsupportedKeys: found.hasUnsupportedOptionalKeys)
         let encoder = DICOMJSONEncoder()
         for var match in found.matches {
             if page.skip > 0 {
@@ -163,7 +176,9 @@ final class QIDOSearch {
             }
             var fields = HTTP1.HTTPFields()
             if page.unsupportedKeys {
-                fields.append(name: "Warning", value: "299 qrscpd \"some keys are not supported for matching and were returned empty\"")
+                fields.append(
+                    name: "Warning",
+                    value: "299 qrscpd \"some keys are not supported for matching and were returned empty\"")
             }
             response.begin(status: 200, contentType: MediaTypes.dicomJSON, contentLength: nil, fields: fields)
             response.write([0x5B])

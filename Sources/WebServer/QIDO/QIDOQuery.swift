@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 
@@ -25,7 +26,9 @@ public struct QIDOQuery: Sendable {
     }
 
     /// Parses a search at `level` with the UIDs the path fixed (`study`, `series`) and the query.
-    public init(level: QueryLevel, study: String?, series: String?, query: [(name: String, value: String)]) throws(Invalid) {
+    public init(level: QueryLevel, study: String?, series: String?, query: [(name: String, value: String)])
+        throws(Invalid)
+    {
         var identifier = DataSet()
         identifier.set(.queryRetrieveLevel, vr: .CS, string: level.rawValue)
         var limit: Int?
@@ -52,7 +55,9 @@ public struct QIDOQuery: Sendable {
                 let tag = try Self.tag(name)
                 let keyLevel = FindRequest.attributeLevel(of: tag, model: .studyRoot)
                 if keyLevel.isKnown, FindRequest.isLevel(keyLevel.level, below: level) {
-                    throw Invalid("\(name) is a \(keyLevel.level.rawValue) level attribute: not a key of a \(level.rawValue) level search")
+                    throw Invalid(
+                        "\(name) is a \(keyLevel.level.rawValue) level attribute: not a key of a \(level.rawValue) level search"
+                    )
                 }
                 if let previous = matches.firstIndex(where: { $0.0 == tag }) {
                     guard Self.takesList(tag) else { throw Invalid("\(name) is given more than once") }
@@ -116,7 +121,8 @@ public struct QIDOQuery: Sendable {
 
     static func count(_ name: String, _ value: String) throws(Invalid) -> Int {
         guard !value.isEmpty, value.utf8.count <= 9, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let n = Int(value) else {
+            let n = Int(value)
+        else {
             throw Invalid("\(name) must be a non-negative integer")
         }
         return n

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 
@@ -38,6 +39,9 @@ enum QIDOReturnKeys {
             Tag(0x0010, 0x0021), Tag(0x0008, 0x0062), Tag(0x0020, 0x1200), Tag(0x0020, 0x1202), Tag(0x0020, 0x1204),
             Tag(0x0008, 0x0021), Tag(0x0008, 0x0031),
         ]
-        return base + extra.filter { !FindRequest.isLevel(FindRequest.attributeLevel(of: $0, model: .studyRoot).level, below: level) }
+        return base
+            + extra.filter {
+                !FindRequest.isLevel(FindRequest.attributeLevel(of: $0, model: .studyRoot).level, below: level)
+            }
     }
 }

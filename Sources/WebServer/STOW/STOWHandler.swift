@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMWeb
@@ -23,17 +24,21 @@ struct STOWHandler: HTTPHandler {
 
     func bodyReceiver(for request: HTTPRequest, _ response: HTTPResponse) -> (any HTTPBodyReceiver)? {
         guard let contentType = request.head.fields["content-type"], let media = MediaType(parsing: contentType),
-              media.essence == "multipart/related", let boundary = media.parameter("boundary"),
-              (1...70).contains(boundary.utf8.count),
-              media.parameter("type").map({ MediaType(parsing: $0)?.essence == "application/dicom" }) ?? true else {
+            media.essence == "multipart/related", let boundary = media.parameter("boundary"),
+            (1...70).contains(boundary.utf8.count),
+            media.parameter("type").map({ MediaType(parsing: $0)?.essence == "application/dicom" }) ?? true
+        else {
             return nil
         }
         guard let storePath else {
-            return STOWReceiver.refusing(response, loop: loop, logger: logger, status: 503, reason: "storing is disabled (no index or store.enabled off)")
+            return STOWReceiver.refusing(
+                response, loop: loop, logger: logger, status: 503,
+                reason: "storing is disabled (no index or store.enabled off)")
         }
         let study = request.pathParameters["study"]
         let base = QIDOHandler.retrieveBase(request) ?? DICOMWebRoutes.base
-        return STOWReceiver(boundary: boundary, study: study, base: base, storePath: storePath,
-                            lane: SerialWorkQueue(pool: workers), loop: loop, response: response, logger: logger)
+        return STOWReceiver(
+            boundary: boundary, study: study, base: base, storePath: storePath,
+            lane: SerialWorkQueue(pool: workers), loop: loop, response: response, logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMWeb
@@ -45,9 +46,11 @@ final class STOWReceiver: HTTPBodyReceiver {
     /// A refusal decided before the body (answered once it has been read).
     var refusal: (status: Int, reason: String)?
 
-    init(boundary: String, study: String?, base: String,
-         storePath: (writer: StoreWriter, committer: StoreCommitter, uidPolicy: UIDPolicy)?,
-         lane: SerialWorkQueue?, loop: EventLoop, response: HTTPResponse, logger: Logger) {
+    init(
+        boundary: String, study: String?, base: String,
+        storePath: (writer: StoreWriter, committer: StoreCommitter, uidPolicy: UIDPolicy)?,
+        lane: SerialWorkQueue?, loop: EventLoop, response: HTTPResponse, logger: Logger
+    ) {
         stream = MultipartStream(parser: MultipartParser(boundary: boundary))
         self.study = study
         self.base = base
@@ -59,9 +62,12 @@ final class STOWReceiver: HTTPBodyReceiver {
     }
 
     /// A receiver that reads and drops the body, then answers `status`.
-    static func refusing(_ response: HTTPResponse, loop: EventLoop, logger: Logger, status: Int, reason: String) -> STOWReceiver {
-        let r = STOWReceiver(boundary: "x", study: nil, base: "", storePath: nil, lane: nil, loop: loop,
-                             response: response, logger: logger)
+    static func refusing(_ response: HTTPResponse, loop: EventLoop, logger: Logger, status: Int, reason: String)
+        -> STOWReceiver
+    {
+        let r = STOWReceiver(
+            boundary: "x", study: nil, base: "", storePath: nil, lane: nil, loop: loop,
+            response: response, logger: logger)
         r.refusal = (status, reason)
         return r
     }
@@ -76,7 +82,9 @@ final class STOWReceiver: HTTPBodyReceiver {
         case .partHead(let fields):
             let type = fields.first { $0.name.lowercased() == "content-type" }?.value
             if let type, MediaType(parsing: type)?.essence != "application/dicom" {
-                fail(reason: 0xC000, "a part of type \(type) (only application/dicom is stored)", sopClass: "", sopInstance: "")
+                fail(
+                    reason: 0xC000, "a part of type \(type) (only application/dicom is stored)", sopClass: "",
+                    sopInstance: "")
                 part = .skipping
             } else {
                 part = .probing([])
@@ -117,15 +125,17 @@ final class STOWReceiver: HTTPBodyReceiver {
                 return
             }
             if let study {
-                let scan = StudyUIDScan.scan(buffer[preamble.dataSetOffset...],
-                                             transferSyntax: TransferSyntax(uid: preamble.transferSyntaxUID))
+                let scan = StudyUIDScan.scan(
+                    buffer[preamble.dataSetOffset...],
+                    transferSyntax: TransferSyntax(uid: preamble.transferSyntaxUID))
                 if scan == .needMoreBytes, !partEnded, buffer.count <= Part10Preamble.maxLength {
                     part = .probing(buffer)
                     return
                 }
                 if case .found(let uid) = scan, uid != study {
-                    fail(reason: 0xA900, "Study Instance UID \(uid ?? "(none)") differs from the request's \(study)",
-                         sopClass: preamble.sopClassUID, sopInstance: preamble.sopInstanceUID)
+                    fail(
+                        reason: 0xA900, "Study Instance UID \(uid ?? "(none)") differs from the request's \(study)",
+                        sopClass: preamble.sopClassUID, sopInstance: preamble.sopInstanceUID)
                     part = .skipping
                     return
                 }
@@ -140,12 +150,15 @@ final class STOWReceiver: HTTPBodyReceiver {
     private func start(_ preamble: Part10Preamble, firstBytes: [UInt8]) {
         guard let storePath, let lane else { return }
         if let problem = UIDValidation.problem(preamble.sopInstanceUID, policy: storePath.uidPolicy) {
-            fail(reason: 0xA900, "SOP Instance UID \(problem)", sopClass: preamble.sopClassUID, sopInstance: preamble.sopInstanceUID)
+            fail(
+                reason: 0xA900, "SOP Instance UID \(problem)", sopClass: preamble.sopClassUID,
+                sopInstance: preamble.sopInstanceUID)
             part = .skipping
             return
         }
-        let object = storePath.writer.incoming(sopClassUID: preamble.sopClassUID, sopInstanceUID: preamble.sopInstanceUID,
-                                               transferSyntaxUID: preamble.transferSyntaxUID, sourceAETitle: nil)
+        let object = storePath.writer.incoming(
+            sopClassUID: preamble.sopClassUID, sopInstanceUID: preamble.sopInstanceUID,
+            transferSyntaxUID: preamble.transferSyntaxUID, sourceAETitle: nil)
         lane.run({ object.begin() }, on: loop) { _ in }
         part = .writing(object, preamble)
         batch = firstBytes
@@ -182,14 +195,19 @@ final class STOWReceiver: HTTPBodyReceiver {
             flush()
             guard let storePath, let lane else { break }
             let index = results.count
-            results.append(STOWResult(sopClassUID: preamble.sopClassUID, sopInstanceUID: preamble.sopInstanceUID,
-                                      outcome: .failed(reason: 0xA700, comment: "not committed")))
+            results.append(
+                STOWResult(
+                    sopClassUID: preamble.sopClassUID, sopInstanceUID: preamble.sopInstanceUID,
+                    outcome: .failed(reason: 0xA700, comment: "not committed")))
             pending += 1
-            let done = LoopBound({ [self] (result: Result<StoreOutcome, StoreFailure>) in committed(index, result) }, loop: loop)
+            let done = LoopBound(
+                { [self] (result: Result<StoreOutcome, StoreFailure>) in committed(index, result) }, loop: loop)
             let (committer, policy, loop) = (storePath.committer, storePath.uidPolicy, loop)
-            lane.run({
-                committer.submit(object, uidPolicy: policy) { result in loop.submit { done.value(result) } }
-            }, on: loop) { _ in }
+            lane.run(
+                {
+                    committer.submit(object, uidPolicy: policy) { result in loop.submit { done.value(result) } }
+                }, on: loop
+            ) { _ in }
         case .skipping?, nil:
             break
         }
@@ -201,29 +219,38 @@ final class STOWReceiver: HTTPBodyReceiver {
         switch result {
         case .success(let outcome):
             results[index].outcome = .stored
-            instanceURLs[results[index].sopInstanceUID] = "\(base)/studies/\(outcome.studyInstanceUID)/series/"
+            instanceURLs[results[index].sopInstanceUID] =
+                "\(base)/studies/\(outcome.studyInstanceUID)/series/"
                 + "\(outcome.seriesInstanceUID)/instances/\(results[index].sopInstanceUID)"
-            logger.info("STOW-RS stored", metadata: [
-                "sop_instance_uid": "\(results[index].sopInstanceUID)", "study_instance_uid": "\(outcome.studyInstanceUID)",
-                "disposition": "\(outcome.disposition)", "bytes": "\(outcome.size)",
-            ])
+            logger.info(
+                "STOW-RS stored",
+                metadata: [
+                    "sop_instance_uid": "\(results[index].sopInstanceUID)",
+                    "study_instance_uid": "\(outcome.studyInstanceUID)",
+                    "disposition": "\(outcome.disposition)", "bytes": "\(outcome.size)",
+                ])
         case .failure(let failure):
-            let reason: UInt16 = switch failure.kind {
-            case .outOfResources: 0xA700
-            case .dataSetMismatch: 0xA900
-            case .duplicate: 0x0111
-            }
+            let reason: UInt16 =
+                switch failure.kind {
+                case .outOfResources: 0xA700
+                case .dataSetMismatch: 0xA900
+                case .duplicate: 0x0111
+                }
             results[index].outcome = .failed(reason: reason, comment: failure.comment)
-            logger.warning("STOW-RS part not stored", metadata: [
-                "sop_instance_uid": "\(results[index].sopInstanceUID)", "reason": "\(failure)",
-            ])
+            logger.warning(
+                "STOW-RS part not stored",
+                metadata: [
+                    "sop_instance_uid": "\(results[index].sopInstanceUID)", "reason": "\(failure)",
+                ])
         }
         finishIfDone()
     }
 
     private func fail(reason: UInt16, _ comment: String, sopClass: String, sopInstance: String) {
-        results.append(STOWResult(sopClassUID: sopClass, sopInstanceUID: sopInstance,
-                                  outcome: .failed(reason: reason, comment: comment)))
+        results.append(
+            STOWResult(
+                sopClassUID: sopClass, sopInstanceUID: sopInstance,
+                outcome: .failed(reason: reason, comment: comment)))
         logger.warning("STOW-RS part refused", metadata: ["reason": "\(comment)"])
     }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import QRServer
 import Reactor
@@ -11,17 +12,29 @@ extension DICOMWebRoutes {
         let lookup = WADOLookup(store: store, workers: workers, loop: server.loop)
         let cache = MetadataCache(capacity: metadataCacheBytes)
         let layouts = FrameLayoutCache(capacity: 4096)
-        let study = "\(base)/studies/{study}", series = "\(study)/series/{series}", instance = "\(series)/instances/{instance}"
+        let study = "\(base)/studies/{study}"
+        let series = "\(study)/series/{series}"
+        let instance = "\(series)/instances/{instance}"
         server.add("GET", study, name: "wado_study", WADORetrieveHandler(lookup: lookup))
         server.add("GET", series, name: "wado_series", WADORetrieveHandler(lookup: lookup))
         server.add("GET", instance, name: "wado_instance", WADORetrieveHandler(lookup: lookup))
-        server.add("GET", "\(study)/metadata", name: "wado_study_metadata", WADOMetadataHandler(lookup: lookup, cache: cache))
-        server.add("GET", "\(series)/metadata", name: "wado_series_metadata", WADOMetadataHandler(lookup: lookup, cache: cache))
-        server.add("GET", "\(instance)/metadata", name: "wado_instance_metadata", WADOMetadataHandler(lookup: lookup, cache: cache))
-        server.add("GET", "\(instance)/frames/{frames}", name: "wado_frames", WADOFramesHandler(lookup: lookup, layouts: layouts, bulk: false))
-        server.add("GET", "\(instance)/bulk/{tag}", name: "wado_bulk", WADOFramesHandler(lookup: lookup, layouts: layouts, bulk: true))
+        server.add(
+            "GET", "\(study)/metadata", name: "wado_study_metadata", WADOMetadataHandler(lookup: lookup, cache: cache))
+        server.add(
+            "GET", "\(series)/metadata", name: "wado_series_metadata", WADOMetadataHandler(lookup: lookup, cache: cache)
+        )
+        server.add(
+            "GET", "\(instance)/metadata", name: "wado_instance_metadata",
+            WADOMetadataHandler(lookup: lookup, cache: cache))
+        server.add(
+            "GET", "\(instance)/frames/{frames}", name: "wado_frames",
+            WADOFramesHandler(lookup: lookup, layouts: layouts, bulk: false))
+        server.add(
+            "GET", "\(instance)/bulk/{tag}", name: "wado_bulk",
+            WADOFramesHandler(lookup: lookup, layouts: layouts, bulk: true))
         server.add("GET", "/wado", name: "wado_uri", WADOURIHandler(lookup: lookup))
-        let stow = STOWHandler(workers: workers, loop: server.loop, storePath: dicom?.sharedStorePath, logger: server.logger)
+        let stow = STOWHandler(
+            workers: workers, loop: server.loop, storePath: dicom?.sharedStorePath, logger: server.logger)
         server.add("POST", "\(base)/studies", name: "stow", stow)
         server.add("POST", study, name: "stow_study", stow)
     }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
 /// Frame byte ranges of recently served instances, so that a viewer fetching an image frame by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Synchronization
 
 /// The `application/dicom+json` of stored instances, kept in memory so that a series metadata

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMFiles
@@ -40,13 +41,16 @@ struct WADOFramesHandler: HTTPHandler {
         let (tagWanted, framesWanted, layouts) = (tag, frameNumbers, layouts)
         lookup.instances(request, response) { instances in
             let instance = instances[0]
-            lookup.workers.run({ () throws(WADOError) -> Ranges in
-                try Self.locate(instance, tag: tagWanted, frames: framesWanted, layouts: layouts)
-            }, on: lookup.loop) { result in
+            lookup.workers.run(
+                { () throws(WADOError) -> Ranges in
+                    try Self.locate(instance, tag: tagWanted, frames: framesWanted, layouts: layouts)
+                }, on: lookup.loop
+            ) { result in
                 guard !response.isAborted else { return }
                 switch result {
                 case .failure(let error): response.sendError(error.status, error.reason)
-                case .success(let ranges): Self.send(ranges, accept: accept, bulk: tagWanted != nil && tagWanted != .pixelData, response)
+                case .success(let ranges):
+                    Self.send(ranges, accept: accept, bulk: tagWanted != nil && tagWanted != .pixelData, response)
                 }
             }
         }
@@ -62,9 +66,13 @@ struct WADOFramesHandler: HTTPHandler {
     static func send(_ ranges: Ranges, accept: [String], bulk: Bool, _ response: HTTPResponse) {
         let resource: WADONegotiation.Resource = bulk ? .bulkData : .frames(stored: ranges.storedSyntax)
         guard let representation = WADONegotiation.choose(resource, accept: accept),
-              let partType = representation.partContentType,
-              case .multipartBulk(let type, let syntax) = representation else {
-            response.sendError(406, "frames are sent as multipart/related in their stored transfer syntax (application/octet-stream, or the image media type of a compressed syntax); no transcoding")
+            let partType = representation.partContentType,
+            case .multipartBulk(let type, let syntax) = representation
+        else {
+            response.sendError(
+                406,
+                "frames are sent as multipart/related in their stored transfer syntax (application/octet-stream, or the image media type of a compressed syntax); no transcoding"
+            )
             return
         }
         var writer = MultipartWriter(partType: type)
@@ -96,7 +104,9 @@ struct WADOFramesHandler: HTTPHandler {
     }
 
     /// Opens the file and locates the requested frames or element value. Blocking.
-    static func locate(_ instance: IndexedInstance, tag: Tag?, frames: [Int], layouts: FrameLayoutCache) throws(WADOError) -> Ranges {
+    static func locate(_ instance: IndexedInstance, tag: Tag?, frames: [Int], layouts: FrameLayoutCache)
+        throws(WADOError) -> Ranges
+    {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
         func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
@@ -108,12 +118,16 @@ struct WADOFramesHandler: HTTPHandler {
                 // Any other top-level element: its value is a slice of the file read whole.
                 let bytes = try read(0, min(size, maxHeaderProbe))
                 let parsed = try DICOMFile(bytes: bytes[...])
-                guard !parsed.transferSyntax.isDeflated, let element = parsed.dataSet[tag], case .bytes(let value) = element.value else {
+                guard !parsed.transferSyntax.isDeflated, let element = parsed.dataSet[tag],
+                    case .bytes(let value) = element.value
+                else {
                     throw WADOError(404, "no bulk data value \(tag) in this instance")
                 }
-                return Ranges(file: file, storedSyntax: instance.transferSyntaxUID, parts: [[value.startIndex..<value.endIndex]])
+                return Ranges(
+                    file: file, storedSyntax: instance.transferSyntaxUID, parts: [[value.startIndex..<value.endIndex]])
             }
-            let key = FrameLayoutCache.Key(path: instance.path, size: instance.size, modificationTime: instance.modificationTime)
+            let key = FrameLayoutCache.Key(
+                path: instance.path, size: instance.size, modificationTime: instance.modificationTime)
             let layout: FrameLayoutCache.Layout
             if let cached = layouts.get(key) {
                 layout = cached
@@ -126,7 +140,7 @@ struct WADOFramesHandler: HTTPHandler {
                         break
                     } catch let error as FrameLocationError {
                         throw WADOError(404, "no frames: \(error.reason)")
-                    } catch where probe < min(size, maxHeaderProbe) {
+                    } catch  where probe < min(size, maxHeaderProbe) {
                         probe = min(size, maxHeaderProbe)
                     }
                 }

@@ -1,12 +1,13 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMWeb
 import Reactor
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Finding the stored instances a WADO-RS path names, and opening their files. Blocking parts
@@ -19,23 +20,28 @@ struct WADOLookup: Sendable {
     /// The instances under `{study}[/{series}[/{instance}]]` of the request's path, in series
     /// and instance number order; answers 404 itself (and calls nothing) when there are none,
     /// and 500 when the index fails.
-    func instances(_ request: HTTPRequest, _ response: HTTPResponse,
-                   then: @escaping ([IndexedInstance]) -> Void) {
-        let study = request.parameter("study"), series = request.pathParameters["series"],
-            instance = request.pathParameters["instance"]
+    func instances(
+        _ request: HTTPRequest, _ response: HTTPResponse,
+        then: @escaping ([IndexedInstance]) -> Void
+    ) {
+        let study = request.parameter("study")
+        let series = request.pathParameters["series"]
+        let instance = request.pathParameters["instance"]
         guard let index = store as? any RetrieveIndex else {
             response.sendError(503, "no index")
             return
         }
         let level: QueryLevel = instance != nil ? .image : series != nil ? .series : .study
-        let retrieve = RetrieveRequest(model: .studyRoot, level: level, studyInstanceUIDs: [study],
-                                       seriesInstanceUIDs: series.map { [$0] } ?? [],
-                                       sopInstanceUIDs: instance.map { [$0] } ?? [])
+        let retrieve = RetrieveRequest(
+            model: .studyRoot, level: level, studyInstanceUIDs: [study],
+            seriesInstanceUIDs: series.map { [$0] } ?? [],
+            sopInstanceUIDs: instance.map { [$0] } ?? [])
         workers.run({ () throws -> [IndexedInstance] in try index.instances(for: retrieve) }, on: loop) { result in
             guard !response.isAborted else { return }
             switch result {
             case .failure(let error): response.sendError(500, "the index query failed: \(error)")
-            case .success(let found) where found.isEmpty: response.sendError(404, "no such \(level == .image ? "instance" : level.rawValue.lowercased())")
+            case .success(let found) where found.isEmpty:
+                response.sendError(404, "no such \(level == .image ? "instance" : level.rawValue.lowercased())")
             case .success(let found): then(found)
             }
         }
@@ -45,7 +51,9 @@ struct WADOLookup: Sendable {
     /// changed since it was indexed is not sent). Blocking.
     static func open(_ instance: IndexedInstance) throws(WADOError) -> (file: OpenFile, size: Int) {
         let fd = Glibc.open(instance.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw WADOError(500, "cannot open the stored file of \(instance.sopInstanceUID) (errno \(errno))") }
+        guard fd >= 0 else {
+            throw WADOError(500, "cannot open the stored file of \(instance.sopInstanceUID) (errno \(errno))")
+        }
         let file = OpenFile(takingOwnershipOf: fd, name: instance.path)
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw WADOError(500, "cannot stat \(instance.path)") }

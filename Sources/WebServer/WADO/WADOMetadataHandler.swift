@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMFiles
@@ -31,10 +32,12 @@ struct WADOMetadataHandler: HTTPHandler {
 
     /// The JSON object of one instance (cached, or parsed now). Blocking.
     static func json(_ instance: IndexedInstance, base: String, cache: MetadataCache) throws -> [UInt8] {
-        let key = MetadataCache.Key(path: instance.path, size: instance.size, modificationTime: instance.modificationTime,
-                                    base: base)
+        let key = MetadataCache.Key(
+            path: instance.path, size: instance.size, modificationTime: instance.modificationTime,
+            base: base)
         if let hit = cache.get(key) { return hit }
-        let prefix = "\(base)/studies/\(instance.studyInstanceUID)/series/\(instance.seriesInstanceUID)/instances/\(instance.sopInstanceUID)/bulk/"
+        let prefix =
+            "\(base)/studies/\(instance.studyInstanceUID)/series/\(instance.seriesInstanceUID)/instances/\(instance.sopInstanceUID)/bulk/"
         let encoder = DICOMJSONEncoder(inlineBinaryLimit: inlineBinaryLimit) { reference in
             reference.path.isEmpty ? prefix + String(format8: reference.tag.value) : nil
         }
@@ -56,7 +59,9 @@ extension WADOMetadataHandler {
     /// encoding the whole data set — something follows Pixel Data, or its value is short enough
     /// to go inline, or the syntax is deflated or big endian — and the caller reads the whole
     /// file. Blocking.
-    private static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String) throws -> [UInt8]? {
+    private static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String)
+        throws -> [UInt8]?
+    {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
         func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
@@ -68,19 +73,24 @@ extension WADOMetadataHandler {
         while parsed == nil {
             do {
                 let candidate = try DICOMFile(bytes: try read(0, probe)[...], options: .init(stopBeforePixelData: true))
-                if candidate.pixelDataOffset == nil, probe < size { throw DICOMError.invalidFile("header longer than read") }
+                if candidate.pixelDataOffset == nil, probe < size {
+                    throw DICOMError.invalidFile("header longer than read")
+                }
                 parsed = candidate
-            } catch where probe < min(size, WADOFramesHandler.maxHeaderProbe) {
+            } catch  where probe < min(size, WADOFramesHandler.maxHeaderProbe) {
                 probe = min(size, WADOFramesHandler.maxHeaderProbe)
             }
         }
         guard let header = parsed, let at = header.pixelDataOffset, !header.transferSyntax.isDeflated,
-              !header.transferSyntax.isBigEndian else { return nil }
+            !header.transferSyntax.isBigEndian
+        else { return nil }
         let explicit = header.transferSyntax.isExplicitVR
         let h = try read(at, explicit ? 12 : 8)
         guard h.count == (explicit ? 12 : 8) else { return nil }
-        let length = Int(h[h.count - 4]) | Int(h[h.count - 3]) << 8 | Int(h[h.count - 2]) << 16 | Int(h[h.count - 1]) << 24
-        var end: Int, storedLength: Int
+        let length =
+            Int(h[h.count - 4]) | Int(h[h.count - 3]) << 8 | Int(h[h.count - 2]) << 16 | Int(h[h.count - 1]) << 24
+        var end: Int
+        var storedLength: Int
         if length == 0xFFFF_FFFF {
             let items = try FrameLocator.walkItems(from: at + h.count, fileSize: size, read: read)
             let itemsEnd = items.last?.value.upperBound ?? at + h.count
@@ -91,7 +101,10 @@ extension WADOMetadataHandler {
             storedLength = length
         }
         guard end == size, storedLength > inlineBinaryLimit else { return nil }
-        let vr = explicit ? String(decoding: h[4..<6], as: UTF8.self) : (header.dataSet.int(Tag(0x0028, 0x0100)) ?? 16 > 8 ? "OW" : "OB")
+        let vr =
+            explicit
+            ? String(decoding: h[4..<6], as: UTF8.self)
+            : (header.dataSet.int(Tag(0x0028, 0x0100)) ?? 16 > 8 ? "OW" : "OB")
         var json = encoder.encode(header.dataSet)
         guard json.last == 0x7D else { return nil }
         json.removeLast()
@@ -124,18 +137,24 @@ final class MetadataStream {
         guard !stopped else { return }
         let slice = Array(instances[done..<min(done + WADOMetadataHandler.batch, instances.count)])
         let (base, cache, first) = (base, cache, done == 0)
-        lookup.workers.run({ () throws -> [UInt8] in
-            var out: [UInt8] = []
-            for (i, instance) in slice.enumerated() {
-                if i > 0 || !first { out.append(0x2C) }
-                out += try WADOMetadataHandler.json(instance, base: base, cache: cache)
-            }
-            return out
-        }, on: lookup.loop) { [self] result in
+        lookup.workers.run(
+            { () throws -> [UInt8] in
+                var out: [UInt8] = []
+                for (i, instance) in slice.enumerated() {
+                    if i > 0 || !first { out.append(0x2C) }
+                    out += try WADOMetadataHandler.json(instance, base: base, cache: cache)
+                }
+                return out
+            }, on: lookup.loop
+        ) { [self] result in
             guard !stopped, !response.isAborted else { return }
             switch result {
             case .failure(let error):
-                if response.hasBegun { response.abortConnection() } else { response.sendError(500, "cannot read a stored file: \(error)") }
+                if response.hasBegun {
+                    response.abortConnection()
+                } else {
+                    response.sendError(500, "cannot read a stored file: \(error)")
+                }
             case .success(let json):
                 if !response.hasBegun {
                     response.begin(status: 200, contentType: "application/dicom+json", contentLength: nil)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMFiles
@@ -17,12 +18,18 @@ struct WADORetrieveHandler: HTTPHandler {
         lookup.instances(request, response) { instances in
             let stored = Set(instances.map(\.transferSyntaxUID))
             guard let representation = WADONegotiation.choose(.instances(stored: stored), accept: accept),
-                  case .multipartDICOM(let syntax) = representation else {
-                response.sendError(406, "instances are sent as multipart/related; type=\"application/dicom\" in their stored transfer syntax or a native one (no transcoding of compressed data)")
+                case .multipartDICOM(let syntax) = representation
+            else {
+                response.sendError(
+                    406,
+                    "instances are sent as multipart/related; type=\"application/dicom\" in their stored transfer syntax or a native one (no transcoding of compressed data)"
+                )
                 return
             }
-            InstanceStream(instances: instances, syntax: syntax, workers: lookup.workers, loop: lookup.loop,
-                           response: response).start()
+            InstanceStream(
+                instances: instances, syntax: syntax, workers: lookup.workers, loop: lookup.loop,
+                response: response
+            ).start()
         }
     }
 }
@@ -66,9 +73,11 @@ final class InstanceStream {
             response.end()
             return
         }
-        let instance = instances[next], syntax = syntax
+        let instance = instances[next]
+        let syntax = syntax
         next += 1
-        workers.run({ () throws(WADOError) -> Part in try Self.load(instance, as: syntax) }, on: loop) { [self] result in
+        workers.run({ () throws(WADOError) -> Part in try Self.load(instance, as: syntax) }, on: loop) {
+            [self] result in
             guard !stopped, !response.isAborted else { return }
             switch result {
             case .failure:
@@ -104,8 +113,9 @@ final class InstanceStream {
             let bytes = try DICOMFile.readBytes(instance.path)
             let file = try DICOMFile(bytes: bytes[...])
             let target = TransferSyntax(uid: syntax!)
-            let encoded = try DICOMFile.encode(dataSet: file.dataSet, transferSyntax: target,
-                                               sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID)
+            let encoded = try DICOMFile.encode(
+                dataSet: file.dataSet, transferSyntax: target,
+                sopClassUID: instance.sopClassUID, sopInstanceUID: instance.sopInstanceUID)
             return .bytes(encoded, syntax: target.uid)
         } catch {
             throw WADOError(500, "cannot convert \(instance.sopInstanceUID): \(error)")

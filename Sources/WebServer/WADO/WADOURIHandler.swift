@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
 import DICOMWeb
@@ -17,7 +18,8 @@ struct WADOURIHandler: HTTPHandler {
             return
         }
         guard let study = value("studyUID"), let series = value("seriesUID"), let object = value("objectUID"),
-              !study.isEmpty, !series.isEmpty, !object.isEmpty else {
+            !study.isEmpty, !series.isEmpty, !object.isEmpty
+        else {
             response.sendError(400, "studyUID, seriesUID and objectUID are required")
             return
         }
@@ -35,11 +37,13 @@ struct WADOURIHandler: HTTPHandler {
                 response.sendError(406, "the object is stored in \(instance.transferSyntaxUID); no transcoding")
                 return
             }
-            lookup.workers.run({ () throws(WADOError) -> (OpenFile, Int) in
-                let (file, size) = try WADOLookup.open(instance)
-                PageIn.makeResident(file, offset: 0, length: size)
-                return (file, size)
-            }, on: lookup.loop) { result in
+            lookup.workers.run(
+                { () throws(WADOError) -> (OpenFile, Int) in
+                    let (file, size) = try WADOLookup.open(instance)
+                    PageIn.makeResident(file, offset: 0, length: size)
+                    return (file, size)
+                }, on: lookup.loop
+            ) { result in
                 guard !response.isAborted else { return }
                 switch result {
                 case .failure(let error): response.sendError(error.status, error.reason)

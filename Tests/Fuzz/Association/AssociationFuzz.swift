@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the upper-layer state machine (PS3.8 §9.2, Table 9-10) under random event
 // sequences, for the acceptor and the requestor path alike.
 //
@@ -18,18 +19,24 @@ private let policy = AcceptorPolicy(
     aeTitle: "QRSCPD", supported: ["1.2.840.10008.1.1": ["1.2.840.10008.1.2"]],
     implementationClassUID: Implementation.classUID)
 private let accept: AssociateAccept = {
-    guard case .accept(let ac, _) = negotiate(request, policy: policy) else { fatalError("the fixed request is acceptable") }
+    guard case .accept(let ac, _) = negotiate(request, policy: policy) else {
+        fatalError("the fixed request is acceptable")
+    }
     return ac
 }()
 private let reject: AssociateReject = {
     var wrongAE = policy
     wrongAE.aeTitle = "SOMEONE"
-    guard case .reject(let rj) = negotiate(request, policy: wrongAE) else { fatalError("a wrong called AE is rejected") }
+    guard case .reject(let rj) = negotiate(request, policy: wrongAE) else {
+        fatalError("a wrong called AE is rejected")
+    }
     return rj
 }()
 private let pData = PDataTF(pdvs: [PDV(contextID: 1, isCommand: true, isLast: true, fragment: [0, 0, 0, 0][...])])
 private let abort: AbortPDU = {
-    guard case .abort(let a) = try! PDU.decode(type: 0x07, body: [0, 0, 2, 6][...]) else { fatalError("an A-ABORT body") }
+    guard case .abort(let a) = try! PDU.decode(type: 0x07, body: [0, 0, 2, 6][...]) else {
+        fatalError("an A-ABORT body")
+    }
     return a
 }()
 
@@ -79,8 +86,9 @@ public func fuzzAssociation(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
             }
         }
         if machine.isARTIMRunning {
-            precondition(machine.state == .sta2 || machine.state == .sta13,
-                         "ARTIM running in \(machine.state) after event \(event.number) from \(before)")
+            precondition(
+                machine.state == .sta2 || machine.state == .sta13,
+                "ARTIM running in \(machine.state) after event \(event.number) from \(before)")
         }
     }
     return 0

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: DIMSE message assembly from PDVs (PS3.7 §6.3, PS3.8 Annex E) and the command
 // set decoder, in both of the assembler's modes.
 //
@@ -14,14 +15,16 @@ import DICOMNetwork
 public func fuzzDIMSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let control = bytes.first else { return 0 }
-    var assembler = DIMSEAssembler(acceptedContextIDs: [1, 3, 5], maxCommandLength: 4096,
-                                   deliverDataSetIncrementally: control & 1 != 0)
+    var assembler = DIMSEAssembler(
+        acceptedContextIDs: [1, 3, 5], maxCommandLength: 4096,
+        deliverDataSetIncrementally: control & 1 != 0)
     var i = 1
     while i + 3 <= bytes.count {
         let header = bytes[i + 1]
         let length = min(Int(bytes[i + 2]), bytes.count - (i + 3))
-        let pdv = PDV(contextID: bytes[i], isCommand: header & 1 != 0, isLast: header & 2 != 0,
-                      fragment: bytes[(i + 3) ..< (i + 3 + length)])
+        let pdv = PDV(
+            contextID: bytes[i], isCommand: header & 1 != 0, isLast: header & 2 != 0,
+            fragment: bytes[(i + 3)..<(i + 3 + length)])
         i += 3 + length
         let output: DIMSEAssemblerOutput?
         do {
@@ -38,7 +41,8 @@ public func fuzzDIMSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 var joined: [UInt8] = []
                 for f in fragments { joined += f }
                 precondition(joined.count == message.dataSetLength, "data set length disagrees with its fragments")
-                _ = try? DataSetReader.read(joined[...], transferSyntax: control & 2 != 0 ? .explicitVRLittleEndian : .implicitVRLittleEndian)
+                _ = try? DataSetReader.read(
+                    joined[...], transferSyntax: control & 2 != 0 ? .explicitVRLittleEndian : .implicitVRLittleEndian)
             }
         case .command(_, let command)?:
             check(command)
@@ -51,9 +55,11 @@ public func fuzzDIMSE(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 /// Every accessor the services use answers, and the command set survives encoding.
 private func check(_ command: CommandSet) {
-    _ = (command.commandField, command.messageID, command.affectedSOPClassUID, command.affectedSOPInstanceUID,
-         command.moveDestination, command.priority, command.status, command.offendingElements, command.errorComment,
-         command.remainingSubOperations, command.messageIDBeingRespondedTo)
+    _ = (
+        command.commandField, command.messageID, command.affectedSOPClassUID, command.affectedSOPInstanceUID,
+        command.moveDestination, command.priority, command.status, command.offendingElements, command.errorComment,
+        command.remainingSubOperations, command.messageIDBeingRespondedTo
+    )
     let encoded = command.encoded()
     guard let again = try? CommandSet(decoding: encoded[...]) else {
         preconditionFailure("an encoded command set does not decode")

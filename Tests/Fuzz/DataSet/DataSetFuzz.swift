@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the data-set reader in every native transfer syntax (PS3.5 §7, §A.5).
 //
 // Input: byte 0 chooses the syntax (bits 0–1: Implicit VR LE, Explicit VR LE, Explicit VR BE,
@@ -31,7 +32,8 @@ public func fuzzDataSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     } catch {
         preconditionFailure("a data set converted from \(syntax) to \(target) does not read back: \(error)")
     }
-    precondition(reread.tags == dataSet.tags, "a data set converted from \(syntax) to \(target) reads back other elements")
+    precondition(
+        reread.tags == dataSet.tags, "a data set converted from \(syntax) to \(target) reads back other elements")
     return 0
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: C-FIND identifier → validated request → SQL plan → matches (PS3.4 C.4.1),
 // against a small in-memory index, as the C-FIND service runs it.
 //
@@ -17,11 +18,15 @@ private func text(_ group: UInt16, _ element: UInt16, _ vr: VR, _ value: String)
 
 private let store: SQLiteIndexStore = {
     let store = try! SQLiteIndexStore(path: nil)
-    let people = [("Doe^Jane", "P1", "F", "19700101"), ("Müller^Jürgen", "P2", "M", "19851231"), ("Smith", "P3", "O", "")]
+    let people = [
+        ("Doe^Jane", "P1", "F", "19700101"), ("Müller^Jürgen", "P2", "M", "19851231"), ("Smith", "P3", "O", ""),
+    ]
     for (p, person) in people.enumerated() {
-        for s in 0 ..< 2 {
-            for i in 0 ..< 2 {
-                let study = "1.2.3.\(p).\(s)", series = "1.2.3.\(p).\(s).1", instance = "1.2.3.\(p).\(s).1.\(i)"
+        for s in 0..<2 {
+            for i in 0..<2 {
+                let study = "1.2.3.\(p).\(s)"
+                let series = "1.2.3.\(p).\(s).1"
+                let instance = "1.2.3.\(p).\(s).1.\(i)"
                 let header = DataSet([
                     text(0x0008, 0x0005, .CS, "ISO_IR 192"),
                     text(0x0008, 0x0016, .UI, "1.2.840.10008.5.1.4.1.1.2"),
@@ -41,9 +46,11 @@ private let store: SQLiteIndexStore = {
                     text(0x0020, 0x0011, .IS, "\(s + 1)"),
                     text(0x0020, 0x0013, .IS, "\(i + 1)"),
                 ])
-                try! store.index(InstanceRecord(path: "\(study)/\(series)/\(instance).dcm", size: 1000,
-                                                modificationTime: 0, transferSyntaxUID: "1.2.840.10008.1.2.1",
-                                                header: header))
+                try! store.index(
+                    InstanceRecord(
+                        path: "\(study)/\(series)/\(instance).dcm", size: 1000,
+                        modificationTime: 0, transferSyntaxUID: "1.2.840.10008.1.2.1",
+                        header: header))
             }
         }
     }
@@ -72,8 +79,9 @@ public func fuzzFindQuery(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard let direct = try? store.findEncoded(request, after: nil, limit: 0, encoding: encoding) else {
             preconditionFailure("findEncoded failed where find succeeded")
         }
-        precondition(direct.ends == reference.ends && direct.bytes == reference.bytes,
-                     "findEncoded and find disagree for \(wire)")
+        precondition(
+            direct.ends == reference.ends && direct.bytes == reference.bytes,
+            "findEncoded and find disagree for \(wire)")
     }
     return 0
 }

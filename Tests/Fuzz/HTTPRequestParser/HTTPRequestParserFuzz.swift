@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the HTTP/1.1 request parser (RFC 9112) as a connection would drive it.
 //
 // Built against the HTTP1 module only (as the `fuzz` branch's scripts/fuzz builds its targets:
@@ -10,11 +11,15 @@
 // - the loop ends: each step consumes bytes, emits an event or stops.
 import HTTP1
 
-private let smallLimits = HTTPParserLimits(maxRequestLineLength: 64, maxHeaderBytes: 256, maxHeaderCount: 8,
-                                           maxBodyLength: 512, maxTrailerBytes: 64, maxChunkLineLength: 16)
+private let smallLimits = HTTPParserLimits(
+    maxRequestLineLength: 64, maxHeaderBytes: 256, maxHeaderCount: 8,
+    maxBodyLength: 512, maxTrailerBytes: 64, maxChunkLineLength: 16)
 
 private enum Seen: Equatable {
-    case head(HTTPRequestHead), body([UInt8]), end, error(Int)
+    case head(HTTPRequestHead)
+    case body([UInt8])
+    case end
+    case error(Int)
 }
 
 private func record(_ event: HTTPRequestEvent, into out: inout [Seen]) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the multipart/related streaming parser as STOW-RS drives it (MultipartStream
 // fed with chunks it cannot keep).
 //
@@ -11,7 +12,10 @@
 import DICOMWeb
 
 private enum Seen: Equatable {
-    case head([String]), body([UInt8]), partEnd, end, error(String)
+    case head([String])
+    case body([UInt8])
+    case partEnd, end
+    case error(String)
 }
 
 private func run(_ body: ArraySlice<UInt8>, boundary: String, maxHeader: Int, seed: UInt8) -> [Seen] {
@@ -23,13 +27,18 @@ private func run(_ body: ArraySlice<UInt8>, boundary: String, maxHeader: Int, se
         switch e {
         case .partHead(let f): seen.append(.head(f.map { "\($0.name):\($0.value)" }))
         case .partBody(let b):
-            if case .body(let prev)? = seen.last { seen[seen.count - 1] = .body(prev + b) } else { seen.append(.body(Array(b))) }
+            if case .body(let prev)? = seen.last {
+                seen[seen.count - 1] = .body(prev + b)
+            } else {
+                seen.append(.body(Array(b)))
+            }
         case .partEnd: seen.append(.partEnd)
         case .end: seen.append(.end)
         case .error(let r): seen.append(.error(r))
         }
     }
-    var offset = body.startIndex, read = 0
+    var offset = body.startIndex
+    var read = 0
     let bound = boundary.utf8.count + 4 + maxHeader + 4
     while offset < body.endIndex {
         let chunk = seed == 0 ? body.count : 1 + (Int(seed) &* (read + 1) &+ read * 7) % 113

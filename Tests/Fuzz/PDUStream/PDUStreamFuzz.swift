@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: PDU framing and decoding as the server does it (PS3.8 §9.3).
 //
 // Built together with Sources/QRServer/PDUReader.swift, the framing that inbound and outbound
@@ -40,14 +41,16 @@ public func fuzzPDUStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     reading: while offset < stream.endIndex {
         let chunk = 1 + (Int(seed) &* (read + 1) &+ read * 7) % 613
         let end = min(stream.endIndex, offset + chunk)
-        buffer.append(stream[offset ..< end])
+        buffer.append(stream[offset..<end])
         offset = end
         read += 1
         while true {
             switch PDUReader.next(from: &buffer, limits: limits) {
             case .needMoreBytes: continue reading
             case .pdu(let pdu, _): fromReader.append(pdu)
-            case .invalid: readerFailed = true; break reading
+            case .invalid:
+                readerFailed = true
+                break reading
             }
         }
     }
@@ -59,8 +62,12 @@ public func fuzzPDUStream(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     decoding: while true {
         switch limits.decode(rest) {
         case .needMoreBytes: break decoding
-        case .pdu(let pdu, let consumed): fromDecoder.append(pdu); rest = rest.dropFirst(consumed)
-        case .invalid: decoderFailed = true; break decoding
+        case .pdu(let pdu, let consumed):
+            fromDecoder.append(pdu)
+            rest = rest.dropFirst(consumed)
+        case .invalid:
+            decoderFailed = true
+            break decoding
         }
     }
     precondition(fromReader == fromDecoder, "PDUReader and PDUStreamDecoder decoded different PDUs")
@@ -96,8 +103,10 @@ private func checkRoundTrip(_ pdu: PDU) {
 
 private func encodeAndDecode(_ pdu: PDU) -> (bytes: [UInt8], pdu: PDU) {
     let encoded = pdu.encoded()
-    guard case .pdu(let again, let consumed) = PDUStreamDecoder(maxPDataLength: 0, maxAssociatePDULength: .max)
-        .decode(encoded[...]) else {
+    guard
+        case .pdu(let again, let consumed) = PDUStreamDecoder(maxPDataLength: 0, maxAssociatePDULength: .max)
+            .decode(encoded[...])
+    else {
         preconditionFailure("an encoded \(pdu.type) PDU does not decode:\n\(pdu)")
     }
     precondition(consumed == encoded.count, "an encoded PDU decodes to fewer bytes")

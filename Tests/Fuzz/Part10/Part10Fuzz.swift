@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the Part 10 file reader (PS3.10 §7.1) and the header summary the sender uses.
 //
 // Input: a whole file. `readHeaderSummary` promises the same values and the same errors as
@@ -14,13 +15,15 @@ public func fuzzPart10(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     switch (header, summary) {
     case (nil, nil):
         return 0
-    case let (header?, summary?):
+    case (let header?, let summary?):
         precondition(summary.transferSyntax == header.transferSyntax, "summary and header disagree on the syntax")
         precondition(summary.dataSetOffset == header.dataSetOffset, "summary and header disagree on the offset")
         precondition(summary.hasPreamble == header.hasPreamble, "summary and header disagree on the preamble")
-        precondition(summary.mediaStorageSOPInstanceUID == header.meta.uid(.mediaStorageSOPInstanceUID),
-                     "summary and header disagree on the instance UID")
-        precondition(header.dataSetOffset >= 0 && header.dataSetOffset <= bytes.count, "data set offset outside the file")
+        precondition(
+            summary.mediaStorageSOPInstanceUID == header.meta.uid(.mediaStorageSOPInstanceUID),
+            "summary and header disagree on the instance UID")
+        precondition(
+            header.dataSetOffset >= 0 && header.dataSetOffset <= bytes.count, "data set offset outside the file")
     default:
         preconditionFailure("readHeaderSummary and readHeader disagree on whether the header is valid")
     }

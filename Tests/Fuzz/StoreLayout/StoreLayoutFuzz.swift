@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // libFuzzer entry: the C-STORE path from peer-supplied UIDs to a file path under the storage
 // directory (QR-29), for any layout template an administrator may configure.
 //
@@ -28,21 +29,25 @@ public func fuzzStoreLayout(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let uids = Array(fields[1...4])
     for uid in uids {
         let component = StoreLayout.pathComponent(forUID: uid)
-        precondition(component == uid ? StoreLayout.isSafeUID(uid) : component.utf8.count == 65,
-                     "a UID placed as is that is not safe")
+        precondition(
+            component == uid ? StoreLayout.isSafeUID(uid) : component.utf8.count == 65,
+            "a UID placed as is that is not safe")
         precondition(!component.contains("/") && component != "." && component != "..", "a UID became a path")
         let strict = UIDValidation.isValid(uid, policy: .strict)
         let lenient = UIDValidation.isValid(uid, policy: .lenient)
         precondition(!strict || lenient, "strict accepts a UID lenient refuses")
         precondition(!strict || component == uid, "a strictly valid UID is not placed as is")
-        precondition(!lenient || uid.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }, "an accepted UID with a control or non-ASCII byte")
+        precondition(
+            !lenient || uid.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F },
+            "an accepted UID with a control or non-ASCII byte")
     }
     let path = layout.relativePath(studyUID: uids[0], seriesUID: uids[1], sopInstanceUID: uids[2], sopClassUID: uids[3])
     precondition(!path.hasPrefix("/"), "an absolute path")
     precondition(!path.utf8.contains(0), "a path with NUL")
     let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-    precondition(segments.count == layout.template.split(separator: "/", omittingEmptySubsequences: false).count,
-                 "UIDs changed the number of path segments")
+    precondition(
+        segments.count == layout.template.split(separator: "/", omittingEmptySubsequences: false).count,
+        "UIDs changed the number of path segments")
     for segment in segments {
         precondition(!segment.isEmpty && segment != "." && segment != "..", "an empty, '.' or '..' segment")
         precondition(!segment.hasPrefix("."), "a hidden segment")

@@ -1,9 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real qrscpd executable, started on a free loopback port for one test and
@@ -29,8 +30,10 @@ final class DaemonProcess {
     ///   - environment: extra environment variables (e.g. `QRSCPD_*` settings).
     ///   - launcher: a command that execs the daemon in its own process (e.g. `prlimit` with a
     ///     descriptor limit); the process identifier stays the daemon's.
-    init(aeTitle: String = "QRSCPD", arguments: [String] = [], storageDirectory: URL? = nil,
-         environment extraEnvironment: [String: String] = [:], launcher: [String] = []) throws {
+    init(
+        aeTitle: String = "QRSCPD", arguments: [String] = [], storageDirectory: URL? = nil,
+        environment extraEnvironment: [String: String] = [:], launcher: [String] = []
+    ) throws {
         self.aeTitle = aeTitle
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -54,7 +57,8 @@ final class DaemonProcess {
             let process = Process()
             let daemonArguments = ["\(port)", aeTitle, "--storage-dir", self.storageDirectory.path] + arguments
             process.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
-            process.arguments = launcher.isEmpty ? daemonArguments : Array(launcher.dropFirst()) + [binary] + daemonArguments
+            process.arguments =
+                launcher.isEmpty ? daemonArguments : Array(launcher.dropFirst()) + [binary] + daemonArguments
             let log = try FileHandle(forWritingTo: logURL)
             process.standardOutput = log
             process.standardError = log
@@ -130,7 +134,8 @@ final class DaemonProcess {
 
     /// Asks the daemon for a C-ECHO with DCMTK's echoscu and reports whether it succeeded.
     func echoWithDCMTK(callingAE: String = "ECHOSCU") -> ToolResult {
-        ExternalTool.run("/usr/bin/echoscu", ["-aet", callingAE, "-aec", aeTitle, "-to", "10", "127.0.0.1", "\(port)"], timeout: 30)
+        ExternalTool.run(
+            "/usr/bin/echoscu", ["-aet", callingAE, "-aec", aeTitle, "-to", "10", "127.0.0.1", "\(port)"], timeout: 30)
     }
 
     private static func waitForListening(port: Int, process: Process, timeout: TimeInterval) -> Bool {

@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The outcome of running a peer tool to completion.
 struct ToolResult {
@@ -10,7 +11,9 @@ struct ToolResult {
     var timedOut: Bool
 
     var succeeded: Bool { exitCode == 0 && !timedOut }
-    var transcript: String { "exit \(exitCode)\(timedOut ? " (timed out)" : "")\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+    var transcript: String {
+        "exit \(exitCode)\(timedOut ? " (timed out)" : "")\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)"
+    }
 }
 
 /// Runs the real DICOM peers (DCMTK by absolute path, pynetdicom through python3) the
@@ -38,7 +41,8 @@ enum ExternalTool {
     @discardableResult
     static func require(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         if FileManager.default.isExecutableFile(atPath: path) { return true }
-        Issue.record("required peer tool \(path) is not installed (run scripts/setup --test)", sourceLocation: sourceLocation)
+        Issue.record(
+            "required peer tool \(path) is not installed (run scripts/setup --test)", sourceLocation: sourceLocation)
         return false
     }
 
@@ -68,7 +72,7 @@ enum ExternalTool {
         for (key, value) in extra { environment[key] = value }
         process.environment = environment
         guard let outHandle = try? FileHandle(forWritingTo: outURL),
-              let errHandle = try? FileHandle(forWritingTo: errURL)
+            let errHandle = try? FileHandle(forWritingTo: errURL)
         else { return ToolResult(exitCode: -1, stdout: "", stderr: "cannot create output files", timedOut: false) }
         process.standardOutput = outHandle
         process.standardError = errHandle

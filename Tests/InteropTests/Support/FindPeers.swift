@@ -1,9 +1,11 @@
+// SPDX-License-Identifier: Apache-2.0
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import DICOM
 import DICOMFiles
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The deterministic C-FIND fixture archive written by `qrscpd-samples fixtures`, and its
 /// ground truth (`ground-truth.json`).
@@ -85,7 +87,8 @@ enum FixtureArchive {
     static func master() throws -> URL {
         try generated.withLock { cached in
             if let cached { return cached }
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-fixtures-\(UUID().uuidString)")
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "qrscpd-fixtures-\(UUID().uuidString)")
             guard FileManager.default.isExecutableFile(atPath: samplesBinary) else {
                 throw DaemonError("qrscpd-samples not found at \(samplesBinary); build it first (swift build)")
             }
@@ -169,23 +172,33 @@ struct FindOutcome: CustomStringConvertible {
 
 enum FindRunner {
     /// Runs one C-FIND. `keys` use findscu's syntax ("gggg,eeee=value" or "gggg,eeee").
-    static func run(_ peer: FindPeer, port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
-                    characterSet: String? = nil, cancelAfter: Int? = nil) -> FindOutcome {
+    static func run(
+        _ peer: FindPeer, port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
+        characterSet: String? = nil, cancelAfter: Int? = nil
+    ) -> FindOutcome {
         switch peer {
-        case .dcmtk: return dcmtk(port: port, aeTitle: aeTitle, model: model, keys: keys,
-                                   characterSet: characterSet, cancelAfter: cancelAfter)
-        case .pynetdicom: return pynetdicom(port: port, aeTitle: aeTitle, model: model, keys: keys,
-                                             characterSet: characterSet, cancelAfter: cancelAfter)
+        case .dcmtk:
+            return dcmtk(
+                port: port, aeTitle: aeTitle, model: model, keys: keys,
+                characterSet: characterSet, cancelAfter: cancelAfter)
+        case .pynetdicom:
+            return pynetdicom(
+                port: port, aeTitle: aeTitle, model: model, keys: keys,
+                characterSet: characterSet, cancelAfter: cancelAfter)
         }
     }
 
-    static func dcmtk(port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
-                      characterSet: String?, cancelAfter: Int?) -> FindOutcome {
+    static func dcmtk(
+        port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
+        characterSet: String?, cancelAfter: Int?
+    ) -> FindOutcome {
         let outDir = FileManager.default.temporaryDirectory.appendingPathComponent("findscu-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: outDir) }
-        var arguments = ["-d", "-\(model.rawValue)", "-aet", "FINDSCU", "-aec", aeTitle, "-to", "30",
-                         "-X", "-od", outDir.path]
+        var arguments = [
+            "-d", "-\(model.rawValue)", "-aet", "FINDSCU", "-aec", aeTitle, "-to", "30",
+            "-X", "-od", outDir.path,
+        ]
         if let cancelAfter { arguments += ["--cancel", "\(cancelAfter)"] }
         if let characterSet { arguments += ["-k", "\(Key.characterSet)=\(characterSet)"] }
         for key in keys { arguments += ["-k", key] }
@@ -224,8 +237,10 @@ enum FindRunner {
         return outcome
     }
 
-    static func pynetdicom(port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
-                           characterSet: String?, cancelAfter: Int?) -> FindOutcome {
+    static func pynetdicom(
+        port: Int, aeTitle: String, model: QueryModelArgument, keys: [String],
+        characterSet: String?, cancelAfter: Int?
+    ) -> FindOutcome {
         var arguments = ["\(port)", aeTitle, "--model", model.rawValue]
         if let characterSet { arguments += ["--charset", characterSet] }
         if let cancelAfter { arguments += ["--cancel-after", "\(cancelAfter)"] }

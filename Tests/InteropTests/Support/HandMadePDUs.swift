@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// PDUs built byte by byte from the layouts of PS3.8 §9.3, independently of the
 /// project's own codec, so the bad-input tests exercise the daemon and not our encoder.
 enum HandMadePDUs {
@@ -50,18 +51,25 @@ enum HandMadePDUs {
     static func echoCommand(messageID: UInt16) -> [UInt8] {
         func element(_ group: UInt16, _ elementNumber: UInt16, _ value: [UInt8]) -> [UInt8] {
             let length = UInt32(value.count)
-            return [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(elementNumber & 0xFF), UInt8(elementNumber >> 8),
-                    UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)] + value
+            return [
+                UInt8(group & 0xFF), UInt8(group >> 8), UInt8(elementNumber & 0xFF), UInt8(elementNumber >> 8),
+                UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
+            ] + value
         }
         var uid = Array(verificationSOPClass.utf8)
         if uid.count % 2 == 1 { uid.append(0) }
-        let rest = element(0x0000, 0x0002, uid)
+        let rest =
+            element(0x0000, 0x0002, uid)
             + element(0x0000, 0x0100, [0x30, 0x00])
             + element(0x0000, 0x0110, [UInt8(messageID & 0xFF), UInt8(messageID >> 8)])
             + element(0x0000, 0x0800, [0x01, 0x01])
         let groupLength = UInt32(rest.count)
-        return element(0x0000, 0x0000, [UInt8(groupLength & 0xFF), UInt8(groupLength >> 8 & 0xFF),
-                                          UInt8(groupLength >> 16 & 0xFF), UInt8(groupLength >> 24)]) + rest
+        return element(
+            0x0000, 0x0000,
+            [
+                UInt8(groupLength & 0xFF), UInt8(groupLength >> 8 & 0xFF),
+                UInt8(groupLength >> 16 & 0xFF), UInt8(groupLength >> 24),
+            ]) + rest
     }
 
     static let releaseRequest: [UInt8] = [0x05, 0, 0, 0, 0, 4, 0, 0, 0, 0]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /// A C-STORE built byte by byte (PS3.7 §9.3.1.1, PS3.5 §7.1.3 Implicit VR Little Endian), for
 /// tests that must control how a data set is cut into PDUs and when each one is sent.
 enum HandMadeStore {
@@ -7,16 +8,20 @@ enum HandMadeStore {
 
     /// An A-ASSOCIATE-RQ proposing Verification (context 1) and Secondary Capture (context 3).
     static func associateRequest(called: String) -> [UInt8] {
-        HandMadePDUs.associateRequest(called: called, contexts: [
-            (HandMadePDUs.verificationSOPClass, [HandMadePDUs.implicitVRLittleEndian]),
-            (secondaryCaptureSOPClass, [HandMadePDUs.implicitVRLittleEndian]),
-        ])
+        HandMadePDUs.associateRequest(
+            called: called,
+            contexts: [
+                (HandMadePDUs.verificationSOPClass, [HandMadePDUs.implicitVRLittleEndian]),
+                (secondaryCaptureSOPClass, [HandMadePDUs.implicitVRLittleEndian]),
+            ])
     }
 
     static func element(_ group: UInt16, _ number: UInt16, _ value: [UInt8]) -> [UInt8] {
         let length = UInt32(value.count)
-        return [UInt8(group & 0xFF), UInt8(group >> 8), UInt8(number & 0xFF), UInt8(number >> 8),
-                UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)] + value
+        return [
+            UInt8(group & 0xFF), UInt8(group >> 8), UInt8(number & 0xFF), UInt8(number >> 8),
+            UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
+        ] + value
     }
 
     static func uid(_ text: String) -> [UInt8] {
@@ -29,7 +34,8 @@ enum HandMadeStore {
 
     /// The C-STORE-RQ command set, with its group length.
     static func command(messageID: UInt16, instanceUID: String) -> [UInt8] {
-        let rest = element(0x0000, 0x0002, uid(secondaryCaptureSOPClass))
+        let rest =
+            element(0x0000, 0x0002, uid(secondaryCaptureSOPClass))
             + element(0x0000, 0x0100, us(0x0001))
             + element(0x0000, 0x0110, us(messageID))
             + element(0x0000, 0x0700, us(0))
@@ -53,16 +59,18 @@ enum HandMadeStore {
     static func dataSetPDUs(_ dataSet: [UInt8], fragmentSize: Int) -> [[UInt8]] {
         stride(from: 0, to: dataSet.count, by: fragmentSize).map { start in
             let end = min(start + fragmentSize, dataSet.count)
-            return HandMadePDUs.pData(contextID: contextID, controlHeader: end == dataSet.count ? 0x02 : 0x00,
-                                      fragment: Array(dataSet[start..<end]))
+            return HandMadePDUs.pData(
+                contextID: contextID, controlHeader: end == dataSet.count ? 0x02 : 0x00,
+                fragment: Array(dataSet[start..<end]))
         }
     }
 
     /// A C-STORE-RQ of a data set with `pixelBytes` of Pixel Data, as PDUs: the command PDU,
     /// then the data set in PDUs of at most 16 KiB of data, for a test to send at its own pace.
     static func storeRequestPDUs(instanceUID: String, pixelBytes: Int) -> (command: [UInt8], dataSet: [[UInt8]]) {
-        let command = HandMadePDUs.pData(contextID: contextID, controlHeader: 0x03,
-                                         fragment: self.command(messageID: 1, instanceUID: instanceUID))
+        let command = HandMadePDUs.pData(
+            contextID: contextID, controlHeader: 0x03,
+            fragment: self.command(messageID: 1, instanceUID: instanceUID))
         return (command, dataSetPDUs(dataSet(instanceUID: instanceUID, pixelBytes: pixelBytes), fragmentSize: 16384))
     }
 

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import TestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A blocking loopback TCP client that sends hand-made bytes to the daemon, for the
@@ -17,7 +18,10 @@ final class RawDICOMSocket {
     deinit { close() }
 
     func close() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 {
+            Glibc.close(fd)
+            fd = -1
+        }
     }
 
     /// Sends all bytes; returns false if the peer has already closed.
@@ -40,7 +44,10 @@ final class RawDICOMSocket {
         var chunk = [UInt8](repeating: 0, count: 65536)
         while Date() < deadline {
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 { received += chunk[0..<n]; continue }
+            if n > 0 {
+                received += chunk[0..<n]
+                continue
+            }
             if n == 0 { return (received, true) }
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { continue }
             return (received, true)  // ECONNRESET and friends: the daemon dropped us

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import TestSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A blocking HTTP/1.1 client on one loopback connection, for what curl cannot do: several
@@ -37,12 +38,15 @@ final class RawHTTPConnection {
     /// Reads the next response; nil when the server closed before a whole one arrived (or
     /// the read timed out).
     func readResponse() -> Response? {
-        guard let headEnd = fill(until: { $0.firstRange(of: [13, 10, 13, 10]).map { $0.upperBound } }) else { return nil }
+        guard let headEnd = fill(until: { $0.firstRange(of: [13, 10, 13, 10]).map { $0.upperBound } }) else {
+            return nil
+        }
         let head = String(decoding: buffer[..<headEnd], as: UTF8.self)
         buffer.removeFirst(headEnd)
         let lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "),
-              let status = Int(statusLine.dropFirst(9).prefix(3)) else { return nil }
+            let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { return nil }
         var fields: [String: String] = [:]
         for line in lines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
@@ -56,7 +60,8 @@ final class RawHTTPConnection {
         } else if fields["transfer-encoding"] == "chunked" {
             while true {
                 guard let lineEnd = fill(until: { $0.firstRange(of: [13, 10]).map { $0.lowerBound } }),
-                      let size = Int(String(decoding: buffer[..<lineEnd], as: UTF8.self), radix: 16) else { return nil }
+                    let size = Int(String(decoding: buffer[..<lineEnd], as: UTF8.self), radix: 16)
+                else { return nil }
                 buffer.removeFirst(lineEnd + 2)
                 guard fill(until: { $0.count >= size + 2 ? size + 2 : nil }) != nil else { return nil }
                 if size == 0 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
 import Testing
 
@@ -18,11 +19,14 @@ extension DaemonProcess {
         sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> (outcome: [String: Any], final: [String: Any]) {
         let (result, json) = ExternalTool.pythonPeer(
-            "retrieve_peer.py", ["127.0.0.1", "\(port)", aeTitle, mode, model, directory.path] + options, timeout: timeout)
-        let outcome = try #require(json as? [String: Any], "\(result.transcript)\n\(log.suffix(2000))",
-                                   sourceLocation: sourceLocation)
-        let final = try #require(outcome["final"] as? [String: Any], "no final response: \(outcome)\n\(log.suffix(2000))",
-                                 sourceLocation: sourceLocation)
+            "retrieve_peer.py", ["127.0.0.1", "\(port)", aeTitle, mode, model, directory.path] + options,
+            timeout: timeout)
+        let outcome = try #require(
+            json as? [String: Any], "\(result.transcript)\n\(log.suffix(2000))",
+            sourceLocation: sourceLocation)
+        let final = try #require(
+            outcome["final"] as? [String: Any], "no final response: \(outcome)\n\(log.suffix(2000))",
+            sourceLocation: sourceLocation)
         return (outcome, final)
     }
 }

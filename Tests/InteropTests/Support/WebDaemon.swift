@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: Apache-2.0
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The daemon with its HTTP listener on (`--http-port`, CORS for one origin from a config
 /// file), optionally on the fixture archive, once the index holds `expectedInstances`.
@@ -14,8 +15,9 @@ final class WebDaemon {
     /// Whether the web interop tests can run: curl and the Python clients, or CI (where a
     /// missing tool fails the test instead).
     static var enabled: Bool {
-        InteropPolicy.isCI || (ExternalTool.interopEnabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
-            && ExternalTool.pythonHas("dicomweb_client") && ExternalTool.pythonHas("prometheus_client"))
+        InteropPolicy.isCI
+            || (ExternalTool.interopEnabled && FileManager.default.isExecutableFile(atPath: "/usr/bin/curl")
+                && ExternalTool.pythonHas("dicomweb_client") && ExternalTool.pythonHas("prometheus_client"))
     }
 
     init(storageDirectory: URL? = nil, expectedInstances: Int = 0, extraConfig: String = "") throws {
@@ -24,14 +26,16 @@ final class WebDaemon {
             _ = ExternalTool.require("/usr/bin/findscu")
         }
         config = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-web-\(UUID().uuidString).yaml")
-        try "http:\n  cors_origins: [\"\(Self.allowedOrigin)\"]\n\(extraConfig)".write(to: config, atomically: true, encoding: .utf8)
+        try "http:\n  cors_origins: [\"\(Self.allowedOrigin)\"]\n\(extraConfig)".write(
+            to: config, atomically: true, encoding: .utf8)
         var lastError: Error = DaemonError("no attempt made")
         var started: (DaemonProcess, Int)?
         for _ in 0..<3 where started == nil {
             let port = try freeLoopbackPort()
             do {
-                let daemon = try DaemonProcess(arguments: ["--http-port", "\(port)", "--config", config.path],
-                                               storageDirectory: storageDirectory)
+                let daemon = try DaemonProcess(
+                    arguments: ["--http-port", "\(port)", "--config", config.path],
+                    storageDirectory: storageDirectory)
                 if Self.waitForHTTP(port: port, instances: expectedInstances) {
                     started = (daemon, port)
                 } else {
@@ -60,8 +64,11 @@ final class WebDaemon {
     private static func waitForHTTP(port: Int, instances: Int, timeout: TimeInterval = 90) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let r = ExternalTool.run("/usr/bin/curl", ["-s", "-m", "5", "http://127.0.0.1:\(port)/metrics"], timeout: 10)
-            if r.succeeded, r.stdout.contains("qrscpd_index_entities{level=\"instance\"} \(instances)\n") { return true }
+            let r = ExternalTool.run(
+                "/usr/bin/curl", ["-s", "-m", "5", "http://127.0.0.1:\(port)/metrics"], timeout: 10)
+            if r.succeeded, r.stdout.contains("qrscpd_index_entities{level=\"instance\"} \(instances)\n") {
+                return true
+            }
             Thread.sleep(forTimeInterval: 0.2)
         }
         return false
@@ -84,8 +91,9 @@ final class WebDaemon {
         guard let object = json as? [String: Any], let samples = object["samples"] as? [[Any]] else {
             throw DaemonError("metrics scrape failed: \(result.transcript)")
         }
-        return MetricsSnapshot(samples: samples, types: object["types"] as? [String: String] ?? [:],
-                               contentType: object["content_type"] as? String ?? "")
+        return MetricsSnapshot(
+            samples: samples, types: object["types"] as? [String: String] ?? [:],
+            contentType: object["content_type"] as? String ?? "")
     }
 }
 
