@@ -69,6 +69,12 @@ public struct MetricsHandler: HTTPHandler {
                 ([("result", "rejected")], UInt64(s.associationsRejected)),
                 ([("result", "aborted")], UInt64(s.associationsAborted)),
             ])
+        w.counter(
+            "qrscpd_tls_handshakes", help: "TLS handshakes on the DICOM-over-TLS listener, by result.",
+            samples: [
+                ([("result", "completed")], UInt64(s.tlsHandshakes)),
+                ([("result", "failed")], UInt64(s.tlsHandshakeFailures)),
+            ])
         let m = dicom.metrics
         var operations: [(labels: [Label], value: UInt64)] = []
         for (c, command) in DIMSEMetrics.commands.enumerated() {

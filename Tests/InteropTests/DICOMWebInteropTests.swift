@@ -153,6 +153,7 @@ struct DICOMWebInteropTests {
         #expect(before.types["qrscpd_dimse_operations"] == "counter")
         #expect(before.types["qrscpd_dimse_operation_duration_seconds"] == "histogram")
         #expect(before.types["qrscpd_http_requests"] == "counter")
+        #expect(before.types["qrscpd_tls_handshakes"] == "counter")
 
         #expect(web.daemon.echoWithDCMTK().succeeded)
         #expect(web.daemon.echoWithDCMTK().succeeded)
