@@ -10,27 +10,12 @@
 /// copied into the loop's staging buffer, files with `pread` (never through a mapping, so a file
 /// that got shorter is an error, not a SIGBUS), and written with one transport write. A write the
 /// socket does not take is copied again from the unchanged queue for the retry, so the buffer
-/// is free between writes and one per loop bounds the memory.
+/// is free between writes and one per loop bounds the memory. `flush` calls `writeCopied` for
+/// every write on such a transport.
 extension Connection {
-    func flushCopying(fromEvent: Bool) {
-        while pendingWriteBytes > 0 && state != .closed {
-            switch writeCopied() {
-            case .failure(let error):
-                close(error: error)
-                return
-            case .success(true):
-                continue
-            case .success(false):
-                break
-            }
-            break
-        }
-        finishFlush(fromEvent: fromEvent)
-    }
-
     /// Copies from the head of the queue into the staging buffer and writes that; true when all
     /// of it went.
-    private func writeCopied() -> Result<Bool, Error> {
+    func writeCopied() -> Result<Bool, Error> {
         let staging = loop.outputStaging.bytes
         var filled = 0
         var index = outputHead

@@ -62,21 +62,19 @@ extension Connection {
 
     func flush(fromEvent: Bool) {
         guard isEstablished else { return }
-        if !transport.sendsFilesZeroCopy {
-            flushCopying(fromEvent: fromEvent)
-            return
-        }
+        let zeroCopy = transport.sendsFilesZeroCopy
         // Each PDU sent from a file is two calls (its header, then sendfile of its payload) and
         // with TCP_NODELAY every sendfile would end in a segment of its own: with small PDUs
         // (16 KiB from DCMTK) that is four times the segments, and the per-segment work of the
         // TCP stack, of full-sized ones. Corked, the kernel fills segments across PDUs; the cork
         // comes off before flush returns (all written, or the socket is full), which sends any
         // partial segment at once, so nothing waits on the cork's 200 ms timer.
-        let corked = queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
+        let corked = zeroCopy && queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
         defer { if corked && state != .closed { _ = qrs_set_cork(fd, 0) } }
         while pendingWriteBytes > 0 && state != .closed {
             let step: Result<Bool, Error>
             switch output[outputHead] {
+            case _ where !zeroCopy: step = writeCopied()
             case .file(let region): step = writeFileRegion(region)
             case .framed(let framed): step = writeFramed(framed)
             case .bytes: step = writeBytePieces()
