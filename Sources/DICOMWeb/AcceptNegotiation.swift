@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import DICOM
+import HTTP1
 
 /// One media range of an `Accept` field with its weight (RFC 9110 §12.5.1).
 public struct AcceptedRange: Sendable, Hashable {

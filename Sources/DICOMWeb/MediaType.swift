@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import HTTP1
+
 /// A media type with its parameters (RFC 9110 §8.3.1): `type/subtype *( OWS ";" OWS parameter )`.
 /// Type, subtype and parameter names are lowercased (they are case-insensitive); parameter values
 /// are unquoted and kept as sent.
@@ -22,7 +24,7 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
         guard let slash = essence.firstIndex(of: "/") else { return nil }
         let t = essence[..<slash]
         let s = essence[essence.index(after: slash)...]
-        guard MediaType.isToken(t), MediaType.isToken(s) else { return nil }
+        guard t.isHTTPToken, s.isHTTPToken else { return nil }
         var params: [(name: String, value: String)] = []
         for raw in parts.dropFirst() {
             let p = raw.trimmingWhitespace()
@@ -30,7 +32,7 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
             guard let eq = p.firstIndex(of: "=") else { return nil }
             let name = p[..<eq].trimmingWhitespace()
             let rawValue = p[p.index(after: eq)...].trimmingWhitespace()
-            guard MediaType.isToken(name), let value = MediaType.unquote(rawValue) else { return nil }
+            guard name.isHTTPToken, let value = MediaType.unquote(rawValue) else { return nil }
             params.append((String(name), value))
         }
         self.init(type: String(t), subtype: String(s), parameters: params)
@@ -69,7 +71,7 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
 
     /// A parameter value as a token when it is one, else as a quoted-string (RFC 9110 §5.6.4).
     public static func quotedIfNeeded(_ value: String) -> String {
-        if isToken(Substring(value)) { return value }
+        if value.isHTTPToken { return value }
         var out = "\""
         for c in value {
             if c == "\"" || c == "\\" { out.append("\\") }
@@ -105,7 +107,7 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
 
     /// A token as is, or the content of a quoted-string with its escapes removed; nil otherwise.
     static func unquote(_ v: Substring) -> String? {
-        guard v.first == "\"" else { return isToken(v) ? String(v) : nil }
+        guard v.first == "\"" else { return v.isHTTPToken ? String(v) : nil }
         guard v.count >= 2, v.last == "\"" else { return nil }
         var out = ""
         var escaped = false
@@ -124,26 +126,4 @@ public struct MediaType: Sendable, Hashable, CustomStringConvertible {
         return escaped ? nil : out
     }
 
-    /// tchar+ (RFC 9110 §5.6.2).
-    static func isToken(_ s: Substring) -> Bool {
-        !s.isEmpty
-            && s.utf8.allSatisfy { b in
-                switch b {
-                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-                case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
-                    return true
-                default: return false
-                }
-            }
-    }
-}
-
-extension Substring {
-    /// Without leading and trailing SP and HTAB (OWS).
-    func trimmingWhitespace() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
-    }
 }

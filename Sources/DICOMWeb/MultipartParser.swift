@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import HTTP1
+
 /// What the multipart parser found.
 public enum MultipartEvent: Sendable, Hashable {
     /// A part's header fields (names as sent, values trimmed).

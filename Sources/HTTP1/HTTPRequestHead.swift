@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // swift-format-ignore-file: AlwaysUseLowerCamelCase
+
 /// An HTTP version (RFC 9112 §2.3); the parser accepts major version 1 only.
 public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
     public var major: Int

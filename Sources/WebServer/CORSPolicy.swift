@@ -43,7 +43,7 @@ struct CORSPolicy: Sendable {
     /// Fields for a preflight answer, nil when the origin or method is not allowed.
     func preflightFields(origin: String?, method: String, requestedHeaders: String?) -> HTTPFields? {
         guard let allowed = allowedOrigin(origin),
-            Self.methods.split(separator: ",").contains(where: { $0.trimmingCharacters() == method })
+            Self.methods.split(separator: ",").contains(where: { $0.trimmingWhitespace() == method })
         else { return nil }
         var fields = HTTPFields()
         if !anyOrigin { fields.append(name: "Vary", value: "Origin") }
@@ -51,8 +51,8 @@ struct CORSPolicy: Sendable {
         fields.append(name: "Access-Control-Allow-Methods", value: Self.methods)
         // Header names a script asks to send: tokens only, echoed (they are names, not values).
         if let requestedHeaders {
-            let names = requestedHeaders.split(separator: ",").map { $0.trimmingCharacters() }.filter { !$0.isEmpty }
-            guard names.allSatisfy(Self.isToken) else { return nil }
+            let names = requestedHeaders.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+            guard names.allSatisfy(\.isHTTPToken) else { return nil }
             if !names.isEmpty {
                 fields.append(name: "Access-Control-Allow-Headers", value: names.joined(separator: ", "))
             }
@@ -61,24 +61,4 @@ struct CORSPolicy: Sendable {
         return fields
     }
 
-    static func isToken(_ s: Substring) -> Bool {
-        !s.isEmpty
-            && s.utf8.allSatisfy { b in
-                switch b {
-                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-                case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E:
-                    return true
-                default: return false
-                }
-            }
-    }
-}
-
-extension Substring {
-    func trimmingCharacters() -> Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return s
-    }
 }

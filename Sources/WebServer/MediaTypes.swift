@@ -12,7 +12,7 @@ enum MediaTypes {
         if ranges.isEmpty { return true }
         let wanted = ([type] + alternatives).map { $0.lowercased() }
         for range in ranges {
-            let parts = range.split(separator: ";").map { $0.trimmingCharacters().lowercased() }
+            let parts = range.split(separator: ";").map { $0.trimmingWhitespace().lowercased() }
             guard let media = parts.first else { continue }
             let refused = parts.dropFirst().contains { $0.hasPrefix("q=") && Double($0.dropFirst(2)) == 0 }
             if refused { continue }

@@ -27,6 +27,29 @@ public enum QueryLevel: String, Sendable, Hashable, CaseIterable {
     case image = "IMAGE"
 }
 
+extension QueryLevel {
+    /// The Query/Retrieve Level (0008,0052) of a C-FIND, C-GET or C-MOVE identifier: A900 when it
+    /// is missing or empty, not one of the four levels, or PATIENT in the Study Root model.
+    static func of(_ identifier: DataSet, model: QueryModel) throws(QueryError) -> QueryLevel {
+        guard let levelText = identifier.string(.queryRetrieveLevel), !levelText.isEmpty else {
+            throw QueryError(
+                status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
+                offendingElements: [.queryRetrieveLevel])
+        }
+        guard let level = QueryLevel(rawValue: levelText.uppercased()) else {
+            throw QueryError(
+                status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
+                offendingElements: [.queryRetrieveLevel])
+        }
+        if model == .studyRoot, level == .patient {
+            throw QueryError(
+                status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
+                offendingElements: [.queryRetrieveLevel])
+        }
+        return level
+    }
+}
+
 /// A C-FIND request that failed validation, with the DIMSE status to answer and the
 /// text for Error Comment (0000,0902) (PS3.4 C.4.1.1.4, PS3.7 C.4).
 public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -72,21 +95,7 @@ public struct FindRequest: Sendable {
     ///   Root model the patient attributes are STUDY level keys. Attributes whose level
     ///   is not known to us are not rejected (see `FindPage.hasUnsupportedOptionalKeys`).
     public init(model: QueryModel, identifier: DataSet, relational: Bool) throws(QueryError) {
-        guard let levelText = identifier.string(.queryRetrieveLevel) else {
-            throw QueryError(
-                status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
-                offendingElements: [.queryRetrieveLevel])
-        }
-        guard let level = QueryLevel(rawValue: levelText.uppercased()) else {
-            throw QueryError(
-                status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
-                offendingElements: [.queryRetrieveLevel])
-        }
-        if model == .studyRoot, level == .patient {
-            throw QueryError(
-                status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
-                offendingElements: [.queryRetrieveLevel])
-        }
+        let level = try QueryLevel.of(identifier, model: model)
         self.model = model
         self.level = level
         self.identifier = identifier

@@ -36,21 +36,7 @@ public struct RetrieveRequest: Sendable, Hashable {
 
     /// Validates a retrieve identifier; see the type's documentation for the rules.
     public init(model: QueryModel, identifier: DataSet) throws(QueryError) {
-        guard let levelText = identifier.string(.queryRetrieveLevel), !levelText.isEmpty else {
-            throw QueryError(
-                status: 0xA900, comment: "Query/Retrieve Level (0008,0052) missing",
-                offendingElements: [.queryRetrieveLevel])
-        }
-        guard let level = QueryLevel(rawValue: levelText.uppercased()) else {
-            throw QueryError(
-                status: 0xA900, comment: "invalid Query/Retrieve Level '\(levelText)'",
-                offendingElements: [.queryRetrieveLevel])
-        }
-        if model == .studyRoot, level == .patient {
-            throw QueryError(
-                status: 0xA900, comment: "PATIENT level is not valid in the Study Root model",
-                offendingElements: [.queryRetrieveLevel])
-        }
+        let level = try QueryLevel.of(identifier, model: model)
         self.init(model: model, level: level)
         let depth = QueryLevel.allCases.firstIndex(of: level)!
         let top = model == .patientRoot ? 0 : 1

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import Archive
 import DICOM
+import HTTP1
 
 /// A QIDO-RS search (PS3.18 §10.6) translated into the C-FIND request the index answers: the
 /// same `FindRequest`, the same matching engine, the same paging.
@@ -44,7 +45,7 @@ public struct QIDOQuery: Sendable {
                 guard value == "true" || value == "false" else { throw Invalid("fuzzymatching must be true or false") }
                 fuzzy = value == "true"
             case "includefield":
-                for item in value.split(separator: ",").map({ $0.trimmingCharacters() }) where !item.isEmpty {
+                for item in value.split(separator: ",").map({ $0.trimmingWhitespace() }) where !item.isEmpty {
                     if item == "all" {
                         includes += QIDOReturnKeys.all(at: level)
                     } else {

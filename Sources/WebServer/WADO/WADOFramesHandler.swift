@@ -3,6 +3,7 @@ import Archive
 import DICOM
 import DICOMFiles
 import DICOMWeb
+import HTTP1
 import Reactor
 
 /// WADO-RS frames (PS3.18 §10.4.1.1.3) and bulk data (§10.4.1.1.5) of one instance as
@@ -97,7 +98,7 @@ struct WADOFramesHandler: HTTPHandler {
         guard !items.isEmpty, items.count <= 65536 else { return nil }
         var out: [Int] = []
         for item in items {
-            guard let n = Int(item.trimmingCharacters()), n >= 1 else { return nil }
+            guard let n = Int(item.trimmingWhitespace()), n >= 1 else { return nil }
             out.append(n)
         }
         return out

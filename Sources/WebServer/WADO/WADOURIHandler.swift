@@ -2,6 +2,7 @@
 import Archive
 import DICOM
 import DICOMWeb
+import HTTP1
 import Reactor
 
 /// WADO-URI (PS3.18 §9): `GET /wado?requestType=WADO&studyUID=…&seriesUID=…&objectUID=…`
@@ -23,7 +24,7 @@ struct WADOURIHandler: HTTPHandler {
             response.sendError(400, "studyUID, seriesUID and objectUID are required")
             return
         }
-        let contentTypes = (value("contentType") ?? "").split(separator: ",").map { $0.trimmingCharacters() }
+        let contentTypes = (value("contentType") ?? "").split(separator: ",").map { $0.trimmingWhitespace() }
         guard contentTypes.contains(where: { $0 == "application/dicom" || $0 == "*/*" }) else {
             response.sendError(406, "only contentType=application/dicom is served (no rendering)")
             return
