@@ -84,14 +84,7 @@ public final class StorageScanner: Sendable {
         headerReadSize: Int = 64 * 1024
     ) {
         self.store = store
-        var r = root
-        if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
-        if let real = realpath(r, nil) {
-            r = String(cString: real)
-            free(real)
-        }
-        while r.count > 1, r.hasSuffix("/") { r.removeLast() }
-        self.root = r
+        self.root = StoragePath.canonical(root)
         self.batchSize = max(1, batchSize)
         self.progressInterval = progressInterval
         self.headerReadSize = max(1024, headerReadSize)

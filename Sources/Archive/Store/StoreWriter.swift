@@ -62,14 +62,7 @@ public final class StoreWriter: Sendable {
         duplicatePolicy: StoreDuplicatePolicy = .keep, fault: (@Sendable (StoreFaultPoint) -> Int32?)? = nil,
         objectFault: (@Sendable (StoreFaultPoint, String) -> Int32?)? = nil
     ) {
-        var r = root
-        if !r.hasPrefix("/") { r = FileManager.default.currentDirectoryPath + "/" + r }
-        if let real = realpath(r, nil) {
-            r = String(cString: real)
-            free(real)
-        }
-        while r.count > 1, r.hasSuffix("/") { r.removeLast() }
-        self.root = r
+        self.root = StoragePath.canonical(root)
         self.store = store
         self.layout = layout
         self.duplicatePolicy = duplicatePolicy
