@@ -6,26 +6,14 @@ import Foundation
 import TestSupport
 import Testing
 
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
 /// Runs scripts/pydicom-frames-reference.py; nil (a failure under CI) when python3 or pydicom is missing.
 func pydicomFrames(_ arguments: [String]) throws -> Data? {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "scripts/pydicom-frames-reference.py"] + arguments
-    p.currentDirectoryURL = packageRoot
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    if p.terminationStatus == 0 { return data }
-    if InteropPolicy.isCI {
-        Issue.record("python3 with pydicom is required when CI=true (exit \(p.terminationStatus))")
+    switch try PydicomReference.run("pydicom-frames-reference.py", arguments) {
+    case .success(let data): return data
+    case .failure(let status):
+        if InteropPolicy.isCI { Issue.record("\(status)") }
+        return nil
     }
-    return nil
 }
 
 @Suite("frame byte ranges against pydicom's frames")

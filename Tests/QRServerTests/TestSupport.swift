@@ -263,14 +263,7 @@ final class TestSCU {
         try sendBytes(pdu.encoded())
     }
 
-    func sendBytes(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { throw TestFailure("send: errno \(errno)") }
-            offset += n
-        }
-    }
+    func sendBytes(_ bytes: [UInt8]) throws { try sendAll(bytes, on: fd) }
 
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [UInt8]? = nil) throws {
         let pdus = DIMSEFragmenter.pData(
@@ -401,4 +394,14 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
         Thread.sleep(forTimeInterval: 0.01)
     }
     return condition()
+}
+
+/// Sends all of `bytes` on a blocking socket.
+func sendAll(_ bytes: [UInt8], on fd: Int32) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if n <= 0 { throw TestFailure("send: errno \(errno)") }
+        offset += n
+    }
 }

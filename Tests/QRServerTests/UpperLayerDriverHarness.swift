@@ -225,14 +225,7 @@ final class ScriptedPeer {
 
     func send(_ pdu: PDU) throws { try sendBytes(pdu.encoded()) }
 
-    func sendBytes(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { throw TestFailure("send: errno \(errno)") }
-            offset += n
-        }
-    }
+    func sendBytes(_ bytes: [UInt8]) throws { try sendAll(bytes, on: fd) }
 
     /// Sends a DIMSE message in P-DATA-TF PDUs of at most `maxPDULength`.
     func sendMessage(contextID: UInt8, command: CommandSet, dataSet: [UInt8]? = nil, maxPDULength: UInt32 = 16384)

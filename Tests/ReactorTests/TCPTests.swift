@@ -59,31 +59,6 @@ private func blockingConnect(port: Int, receiveBuffer: Int32? = nil) throws -> I
     return fd
 }
 
-/// Sends all of `slices` on a blocking socket; false on error.
-private func blockingSend(_ fd: Int32, _ slices: [ArraySlice<UInt8>]) -> Bool {
-    for slice in slices {
-        var offset = slice.startIndex
-        while offset < slice.endIndex {
-            let n = slice[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return false }
-            offset += n
-        }
-    }
-    return true
-}
-
-/// Receives until `count` bytes or EOF/error/timeout; returns what arrived.
-private func blockingReceive(_ fd: Int32, upTo count: Int) -> [UInt8] {
-    var received: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-    while received.count < count {
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, count - received.count), 0) }
-        if n <= 0 { break }
-        received += chunk[0..<n]
-    }
-    return received
-}
-
 @Suite struct TCPTests {
     /// Bytes received on `fd` and not read yet (FIONREAD).
     static func bytesQueued(on fd: Int32) -> Int32 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import CSystemShims
 import Dispatch
+import TestSupport
 import Testing
 
 @testable import Reactor
@@ -150,39 +151,6 @@ private func connectBlocking(port: Int) throws -> Int32 {
     return fd
 }
 
-private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        if n <= 0 { return false }
-        offset += n
-    }
-    return true
-}
-
-/// Receives until `count` bytes, EOF, error or the socket's timeout.
-private func receive(_ fd: Int32, upTo count: Int) -> [UInt8] {
-    var received: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-    while received.count < count {
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, min($0.count, count - received.count), 0) }
-        if n <= 0 { break }
-        received += chunk[0..<n]
-    }
-    return received
-}
-
-/// Where two byte sequences first differ, or nil when they are equal (without the test
-/// library's element-wise diff, which takes minutes on megabytes).
-private func firstDifference<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> String? {
-    var index = 0
-    for (x, y) in zip(a, b) {
-        if x != y { return "byte \(index) differs (\(x) vs \(y)); counts \(a.count) and \(b.count)" }
-        index += 1
-    }
-    return a.count == b.count ? nil : "counts differ: \(a.count) and \(b.count)"
-}
-
 private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.map { $0 ^ key } }
 
 @Suite struct TransportSeamTests {
@@ -228,13 +196,13 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             let message = randomBytes(count: 100_000, seed: 77)
             // The greeting and the first application bytes in one send, as a TLS client's last
             // handshake flight may carry data.
-            #expect(sendAll(client, [ScramblingTransport.greeting] + scramble(message)))
-            let reply = receive(client, upTo: banner.count + message.count)
+            #expect(blockingSend(client, [([ScramblingTransport.greeting] + scramble(message))[...]]))
+            let reply = blockingReceive(client, upTo: banner.count + message.count)
             #expect(reply.count == banner.count + message.count)
             #expect(firstDifference(scramble(reply), banner + message) == nil)
             shutdown(client, Int32(SHUT_WR))
             // Orderly end: the transport's trailer, then EOF.
-            #expect(receive(client, upTo: 2) == [ScramblingTransport.trailer])
+            #expect(blockingReceive(client, upTo: 2) == [ScramblingTransport.trailer])
             #expect(closed.wait(seconds: 10))
             let result = seen.value
             #expect(result.queuedBeforeEstablished == banner.count)
@@ -269,12 +237,12 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             defer { close(stalled) }
             let refused = try connectBlocking(port: port)
             defer { close(refused) }
-            #expect(sendAll(refused, [0x16, 0x03, 0x01]))
+            #expect(blockingSend(refused, [([0x16, 0x03, 0x01])[...]]))
             #expect(bothClosed.wait(timeout: .now() + 10) == .success)
             #expect(bothClosed.wait(timeout: .now() + 10) == .success)
             // Both peers see the connection closed, and no trailer (it never was established).
-            #expect(receive(stalled, upTo: 1).isEmpty)
-            #expect(receive(refused, upTo: 1).isEmpty)
+            #expect(blockingReceive(stalled, upTo: 1).isEmpty)
+            #expect(blockingReceive(refused, upTo: 1).isEmpty)
             let found = errors.value.values.sorted { $0.timedOut && !$1.timedOut }
             #expect(closes.value == 2)
             #expect(found.count == 2)
@@ -373,10 +341,10 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             defer { close(first) }
             let second = try connectBlocking(port: ports[1])
             defer { close(second) }
-            #expect(sendAll(first, Array("abc".utf8)))
-            #expect(sendAll(second, [ScramblingTransport.greeting] + scramble(Array("abc".utf8))))
-            #expect(receive(first, upTo: 9) == Array("plain:abc".utf8))
-            #expect(scramble(receive(second, upTo: 9)) == Array("other:cba".utf8))
+            #expect(blockingSend(first, [(Array("abc".utf8))[...]]))
+            #expect(blockingSend(second, [([ScramblingTransport.greeting] + scramble(Array("abc".utf8)))[...]]))
+            #expect(blockingReceive(first, upTo: 9) == Array("plain:abc".utf8))
+            #expect(scramble(blockingReceive(second, upTo: 9)) == Array("other:cba".utf8))
             let result = accepted.value
             #expect(result.plainTransport)
             #expect(result.plainZeroCopy)
@@ -404,7 +372,7 @@ private func scramble(_ bytes: [UInt8], key: UInt8 = 0x5A) -> [UInt8] { bytes.ma
             }
             let client = try connectBlocking(port: port)
             defer { close(client) }
-            #expect(sendAll(client, [1, 2, 3]))
+            #expect(blockingSend(client, [([1, 2, 3])[...]]))
             #expect(arrived.wait(seconds: 10))
             #expect(received.value == [1, 2, 3])
             let armed = try onLoop(loop) { server.value.map { $0.value.isWritabilityArmed } }
