@@ -103,6 +103,9 @@ final class STOWReceiver: HTTPBodyReceiver {
     private func body(_ bytes: ArraySlice<UInt8>) {
         switch part {
         case .probing(var buffer)?:
+            // Without the enum's reference the append grows the buffer in place instead of
+            // copying it for every chunk; `probe` sets the part again on every path.
+            part = nil
             buffer.append(contentsOf: bytes)
             probe(buffer, partEnded: false)
         case .writing?:
