@@ -53,4 +53,36 @@ struct MetricsListenerInteropTests {
         #expect(scrape.value("qrscpd_sent_bytes_total", ["listener": "http"]) == nil, "no DICOMweb listener")
         #expect(!daemon.log.contains("HTTP listening"), "\(daemon.log.suffix(2000))")
     }
+
+    @Test("socket activation: the socket named metrics serves /metrics alone, the one named http does not")
+    func socketActivation() throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        guard ExternalTool.require(activate) else { return }
+        let scratch = try LifecycleScratch()
+        let ports = try (0..<3).map { _ in try freeLoopbackPort() }
+        let daemon = try LaunchedDaemon(
+            executable: activate,
+            arguments: ports.flatMap { ["-l", "127.0.0.1:\($0)"] } + [
+                "--fdname=dicom:http:metrics", PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir",
+                scratch.path + "/storage",
+            ],
+            environment: [:], scratch: scratch)
+        defer { daemon.kill() }
+        // systemd-socket-activate binds first and execs qrscpd on the first connection.
+        var connected: RawHTTPConnection?
+        let deadline = Date().addingTimeInterval(20)
+        while connected == nil && Date() < deadline && daemon.isRunning {
+            connected = try? RawHTTPConnection(port: ports[2], timeout: 30)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let metrics = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
+        try metrics.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(metrics.readResponse()?.status == 200, "\(daemon.output)")
+        let http = try RawHTTPConnection(port: ports[1], timeout: 30)
+        try http.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        #expect(http.readResponse()?.status == 404, "\(daemon.output)")
+        #expect(daemon.stderr.contains("serving /metrics on the socket passed by systemd"), "\(daemon.output)")
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
+    }
 }
