@@ -62,7 +62,10 @@ extension Daemon {
         }
         logger.notice(
             "metrics listening",
-            metadata: ["metrics_port": "\(server.localPort)", "bind": "\(settings.metrics.bindAddress)"])
+            metadata: [
+                "metrics_port": "\(server.localPort)",
+                "bind": "\(activatedSocket == nil ? settings.metrics.bindAddress : "passed by systemd")",
+            ])
         return server
     }
 
