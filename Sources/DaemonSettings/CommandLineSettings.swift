@@ -24,6 +24,8 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var httpPort: Int?
     /// `--tls-port`, `--tls-certificate`, `--tls-key`, `--tls-ca`, `--tls-client-auth`.
     public var tls = TLSCommandLineSettings()
+    /// `--metrics-port`.
+    public var metricsPort: Int?
 
     public init() {}
 
@@ -49,6 +51,7 @@ public struct CommandLineSettings: Sendable, Equatable {
         set(SettingsKeys.maxPDU, maxPDU.map(ConfigContent.int))
         set(SettingsKeys.httpPort, httpPort.map(ConfigContent.int))
         values.merge(tls.values()) { _, new in new }
+        set(SettingsKeys.metricsPort, metricsPort.map(ConfigContent.int))
         do {
             values.merge(try PeerSpecs.values(peers)) { _, new in new }
         } catch {

@@ -39,6 +39,8 @@ public struct DaemonSettings: Sendable, Equatable {
     public var configFile: String?
     /// The `tls:` block (off unless it has a port).
     public var tls = TLSSettings()
+    /// The `metrics:` block (an admin listener for /metrics; off unless it has a port).
+    public var metrics = MetricsSettings()
 
     public enum Defaults {
         public static let bindAddress = "0.0.0.0"

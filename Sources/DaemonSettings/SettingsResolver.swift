@@ -80,6 +80,7 @@ struct SettingsResolver {
             settings.peers[name] = address
         }
         settings.tls = try tls()
+        settings.metrics = try metrics(httpPort: settings.http.port)
         guard port != nil else {
             throw SettingsError(
                 source: "settings", key: SettingsKeys.port,

@@ -145,4 +145,13 @@ public struct PrometheusHistogram: Sendable, Hashable {
         sum += value
         count += 1
     }
+
+    /// Adds `other`'s observations (the same metric kept apart by two owners, e.g. two
+    /// listeners); both must have the same bounds.
+    public mutating func add(_ other: PrometheusHistogram) {
+        precondition(other.upperBounds == upperBounds, "histograms with different bounds")
+        for i in bucketCounts.indices { bucketCounts[i] += other.bucketCounts[i] }
+        sum += other.sum
+        count += other.count
+    }
 }

@@ -9,10 +9,9 @@ public enum DICOMWebRoutes {
     /// The DICOMweb base path: the URL to give a viewer is `http://host:port/dicom-web`.
     public static let base = "/dicom-web"
 
-    /// Adds the QIDO-RS searches and /metrics.
+    /// Adds the QIDO-RS searches and the WADO services (/metrics: ``installMetrics(on:as:sources:others:)``).
     public static func install(
-        on server: HTTPServer, store: any IndexStore, workers: WorkerPool,
-        dicom: DICOMServer?, indexCounts: MetricsHandler.IndexCounts?
+        on server: HTTPServer, store: any IndexStore, workers: WorkerPool, dicom: DICOMServer?
     ) {
         let loop = server.loop
         func qido(_ level: QueryLevel) -> QIDOHandler {
@@ -26,8 +25,16 @@ public enum DICOMWebRoutes {
         server.add("GET", "\(base)/series", name: "qido_series", qido(.series))
         server.add("GET", "\(base)/instances", name: "qido_instances", qido(.image))
         installWADO(on: server, store: store, workers: workers, dicom: dicom)
+    }
+
+    /// Adds /metrics to `server`: on the DICOMweb listener, or alone on the admin listener.
+    /// `listener` labels `server`'s own traffic; `others` are the other listeners reported.
+    public static func installMetrics(
+        on server: HTTPServer, as listener: String, sources: MetricsSources, others: [MetricsListener] = []
+    ) {
+        let listeners = [MetricsListener(name: listener, server: server)] + others
         server.add(
             "GET", "/metrics", name: "metrics",
-            MetricsHandler(dicom: dicom, http: server, workers: workers, indexCounts: indexCounts))
+            MetricsHandler(sources: sources, listeners: listeners, loop: server.loop))
     }
 }

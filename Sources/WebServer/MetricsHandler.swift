@@ -1,134 +1,136 @@
 // SPDX-License-Identifier: Apache-2.0
+import Archive
 import PrometheusText
 import QRServer
 import Reactor
 
 /// `/metrics` in the Prometheus text format 0.0.4 (PrometheusText's writer: counters are plain
 /// integers on the reactor thread, so counting allocates nothing; the text is made only when
-/// scraped). Index counts are read on a worker; everything else on the loop.
+/// scraped). Index counts and stored bytes are read on a worker; everything else on the loop.
 ///
 /// Base units (seconds, bytes), `_total` counters, bounded labels (command, status class,
-/// route name, HTTP status, listener).
+/// route name, HTTP status, listener, level, outcome).
 public struct MetricsHandler: HTTPHandler {
-    /// Index counts: patients, studies, series, instances (blocking; runs on a worker).
-    public typealias IndexCounts = @Sendable () throws -> (patients: Int, studies: Int, series: Int, instances: Int)
+    let sources: MetricsSources
+    /// The HTTP listeners reported: the one serving this route and, on the admin listener, the
+    /// DICOMweb one.
+    let listeners: [MetricsListener]
+    let loop: EventLoop
 
-    let dicom: DICOMServer?
-    unowned let http: HTTPServer
-    let workers: WorkerPool
-    let indexCounts: IndexCounts?
-
-    public init(dicom: DICOMServer?, http: HTTPServer, workers: WorkerPool, indexCounts: IndexCounts?) {
-        self.dicom = dicom
-        self.http = http
-        self.workers = workers
-        self.indexCounts = indexCounts
+    public init(sources: MetricsSources, listeners: [MetricsListener], loop: EventLoop) {
+        self.sources = sources
+        self.listeners = listeners
+        self.loop = loop
     }
 
     public func handle(_ request: HTTPRequest, _ response: HTTPResponse) {
-        guard let indexCounts else {
-            response.send(status: 200, contentType: PrometheusTextWriter.contentType, body: render(counts: nil))
+        guard let indexTotals = sources.indexTotals else {
+            response.send(status: 200, contentType: PrometheusTextWriter.contentType, body: render(totals: nil))
             return
         }
-        workers.run({ try indexCounts() }, on: http.loop) { [self] result in
+        sources.workers.run({ try indexTotals() }, on: loop) { [self] result in
             guard !response.isAborted else { return }
             response.send(
-                status: 200, contentType: PrometheusTextWriter.contentType, body: render(counts: try? result.get()))
+                status: 200, contentType: PrometheusTextWriter.contentType, body: render(totals: try? result.get()))
         }
     }
 
     typealias Label = PrometheusTextWriter.Label
 
-    private func render(counts: (patients: Int, studies: Int, series: Int, instances: Int)?) -> [UInt8] {
+    private func render(totals: IndexTotals?) -> [UInt8] {
         var w = PrometheusTextWriter(capacity: 16 * 1024)
-        if let dicom { renderDICOM(dicom, into: &w) }
+        if let dicom = sources.dicom { renderDICOM(dicom, into: &w) }
+        renderBytes(into: &w)
         renderHTTP(into: &w)
-        if let counts {
-            w.gauge(
-                "qrscpd_index_entities", help: "Entities in the archive index, by level.",
-                samples: [
-                    ([("level", "patient")], Double(counts.patients)), ([("level", "study")], Double(counts.studies)),
-                    ([("level", "series")], Double(counts.series)), ([("level", "instance")], Double(counts.instances)),
-                ])
-        }
+        if let totals { renderIndex(totals, into: &w) }
+        if let scan = sources.lastScan { renderScan(scan, into: &w) }
         w.gauge(
             "qrscpd_worker_queue_depth", help: "Jobs waiting for a worker thread.",
-            samples: [([], Double(workers.queuedJobs))])
+            samples: [([], Double(sources.workers.queuedJobs))])
         return w.bytes
     }
 
-    private func renderDICOM(_ dicom: DICOMServer, into w: inout PrometheusTextWriter) {
-        let s = dicom.statistics
+    private func renderIndex(_ t: IndexTotals, into w: inout PrometheusTextWriter) {
         w.gauge(
-            "qrscpd_associations_active", help: "DICOM associations established and not yet ended.",
-            samples: [([], Double(dicom.activeAssociationCount))])
-        w.counter(
-            "qrscpd_associations", help: "DICOM associations by outcome (aborted ones were accepted first).",
+            "qrscpd_index_entities", help: "Entities in the archive index, by level.",
             samples: [
-                ([("result", "accepted")], UInt64(s.associationsAccepted)),
-                ([("result", "rejected")], UInt64(s.associationsRejected)),
-                ([("result", "aborted")], UInt64(s.associationsAborted)),
+                ([("level", "patient")], Double(t.patients)), ([("level", "study")], Double(t.studies)),
+                ([("level", "series")], Double(t.series)), ([("level", "instance")], Double(t.instances)),
             ])
-        w.counter(
-            "qrscpd_tls_handshakes", help: "TLS handshakes on the DICOM-over-TLS listener, by result.",
-            samples: [
-                ([("result", "completed")], UInt64(s.tlsHandshakes)),
-                ([("result", "failed")], UInt64(s.tlsHandshakeFailures)),
-            ])
-        let m = dicom.metrics
-        var operations: [(labels: [Label], value: UInt64)] = []
-        for (c, command) in DIMSEMetrics.commands.enumerated() {
-            for (k, status) in DIMSEMetrics.statusClasses.enumerated() {
-                operations.append(([("command", command), ("status", status)], m.count(command: c, statusClass: k)))
-            }
-        }
-        w.counter(
-            "qrscpd_dimse_operations", help: "DIMSE operations answered, by command and final status class.",
-            samples: operations)
-        w.histogram(
-            "qrscpd_dimse_operation_duration_seconds",
-            help: "Time from a DIMSE request to its final response, by command.",
-            series: DIMSEMetrics.commands.enumerated().map { ([("command", $0.element)], m.durations[$0.offset]) })
-        w.histogram(
-            "qrscpd_store_commit_duration_seconds",
-            help: "C-STORE: from an object's last byte received to its durable, indexed commit.",
-            series: [([], m.storeCommits)])
-        w.counter(
-            "qrscpd_instances_received", help: "Instances stored by C-STORE.", samples: [([], UInt64(s.storesReceived))]
-        )
-        w.counter(
-            "qrscpd_instances_sent", help: "Instances sent by C-GET and C-MOVE.", samples: [([], UInt64(s.imagesSent))])
-        let bytes = dicom.bytesTransferred
-        let web = http.bytesTransferred
-        w.counter(
-            "qrscpd_received_bytes", help: "Bytes received, by listener.",
-            samples: [
-                ([("listener", "dicom")], UInt64(bytes.received)), ([("listener", "http")], web.received),
-            ])
-        w.counter(
-            "qrscpd_sent_bytes", help: "Bytes sent, by listener.",
-            samples: [
-                ([("listener", "dicom")], UInt64(bytes.sent)), ([("listener", "http")], web.sent),
-            ])
+        w.gauge(
+            "qrscpd_index_stored_bytes",
+            help: "Bytes of the indexed instance files (their sizes as recorded when indexed).",
+            samples: [([], Double(t.storedBytes))])
     }
 
-    private func renderHTTP(into w: inout PrometheusTextWriter) {
-        let m = http.metrics
+    private func renderScan(_ scan: ScanMetrics, into w: inout PrometheusTextWriter) {
         w.gauge(
-            "qrscpd_http_connections_open", help: "HTTP connections open.",
-            samples: [([], Double(http.openConnectionCount))])
+            "qrscpd_scan_duration_seconds", help: "Wall-clock time of the last storage directory scan.",
+            samples: [([], scan.duration)])
+        w.gauge(
+            "qrscpd_scan_files", help: "Files the last storage directory scan found, by outcome.",
+            samples: [
+                ([("outcome", "indexed")], Double(scan.filesIndexed)),
+                ([("outcome", "unchanged")], Double(scan.filesUnchanged)),
+                ([("outcome", "skipped")], Double(scan.filesSkipped)),
+            ])
+        w.gauge(
+            "qrscpd_scan_removed_instances",
+            help: "Instances the last storage directory scan removed from the index (their file was gone).",
+            samples: [([], Double(scan.instancesRemoved))])
+    }
+
+    private func renderBytes(into w: inout PrometheusTextWriter) {
+        var received: [(labels: [Label], value: UInt64)] = []
+        var sent: [(labels: [Label], value: UInt64)] = []
+        if let dicom = sources.dicom {
+            let bytes = dicom.bytesTransferred
+            received.append(([("listener", "dicom")], UInt64(bytes.received)))
+            sent.append(([("listener", "dicom")], UInt64(bytes.sent)))
+        }
+        for listener in listeners {
+            guard let server = listener.server else { continue }
+            let bytes = server.bytesTransferred
+            received.append(([("listener", listener.name)], bytes.received))
+            sent.append(([("listener", listener.name)], bytes.sent))
+        }
+        w.counter("qrscpd_received_bytes", help: "Bytes received, by listener.", samples: received)
+        w.counter("qrscpd_sent_bytes", help: "Bytes sent, by listener.", samples: sent)
+    }
+
+    /// Requests, durations and refusals of every listener, summed by route name (the admin
+    /// listener's routes are "metrics" and "none", served by the DICOMweb listener only when
+    /// there is no admin listener).
+    private func renderHTTP(into w: inout PrometheusTextWriter) {
+        var open = 0
+        var requests: [String: [Int: UInt64]] = [:]
+        var durations: [String: PrometheusHistogram] = [:]
+        var refused: UInt64 = 0
+        for listener in listeners {
+            guard let server = listener.server else { continue }
+            open += server.openConnectionCount
+            for r in server.metrics.requestCounts {
+                requests[server.routeName(r.route), default: [:]][r.status, default: 0] += r.count
+            }
+            for (route, histogram) in server.metrics.durations {
+                let name = server.routeName(route)
+                if durations[name] == nil { durations[name] = histogram } else { durations[name]!.add(histogram) }
+            }
+            refused += server.metrics.refusedRequests
+        }
+        w.gauge("qrscpd_http_connections_open", help: "HTTP connections open.", samples: [([], Double(open))])
         w.counter(
             "qrscpd_http_requests", help: "HTTP requests answered, by route and status code.",
-            samples: m.requestCounts.map {
-                ([("route", http.routeName($0.route)), ("code", String($0.status))], $0.count)
+            samples: requests.sorted { $0.key < $1.key }.flatMap { route, byStatus in
+                byStatus.sorted { $0.key < $1.key }.map { ([("route", route), ("code", String($0.key))], $0.value) }
             })
         w.histogram(
             "qrscpd_http_request_duration_seconds",
             help: "Time from a request's head to the end of its response, by route.",
-            series: m.durations.sorted { $0.key < $1.key }.map { ([("route", http.routeName($0.key))], $0.value) })
+            series: durations.sorted { $0.key < $1.key }.map { ([("route", $0.key)], $0.value) })
         w.counter(
             "qrscpd_http_requests_refused",
             help: "HTTP requests refused by a limit or as malformed (400, 408, 413, 414, 431).",
-            samples: [([], m.refusedRequests)])
+            samples: [([], refused)])
     }
 }

@@ -124,6 +124,11 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup(title: "DICOM over TLS") var tls: TLSOptions
 
+    @Option(
+        name: .customLong("metrics-port"),
+        help: "Serve /metrics only on this port of metrics.bind (default 127.0.0.1), not on the HTTP port.")
+    var metricsPort: Int?
+
     func validate() throws {
         if let port {
             _ = try check("port ") { () throws(SettingsValidation.Failure) in try SettingsValidation.port(port) }
@@ -159,6 +164,11 @@ struct ServeCommand: ParsableCommand {
         for peer in peers {
             _ = try check("--peer ") { () throws(SettingsValidation.Failure) in try SettingsValidation.peer(peer) }
         }
+        if let metricsPort {
+            _ = try check("--metrics-port ") { () throws(SettingsValidation.Failure) in
+                try SettingsValidation.port(metricsPort)
+            }
+        }
     }
 
     private func check<T>(_ prefix: String = "", _ body: () throws(SettingsValidation.Failure) -> T) throws -> T {
@@ -186,6 +196,7 @@ struct ServeCommand: ParsableCommand {
         settings.peers = peers
         settings.httpPort = httpPort
         settings.tls = tls.commandLineSettings
+        settings.metricsPort = metricsPort
         return settings
     }
 }

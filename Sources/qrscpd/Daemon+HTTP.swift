@@ -8,11 +8,11 @@ import WebServer
 
 /// The HTTP listener (DICOMweb, /metrics) beside the DICOM one, on the same loop.
 extension Daemon {
-    /// The web server for `settings`, routes installed, not started; nil when `http.port` is unset
-    /// and no `http` socket was passed.
+    /// The web server for `settings`, routes installed (/metrics when `metrics` is given), not
+    /// started; nil when `http.port` is unset and no `http` socket was passed.
     static func makeHTTPServer(
         settings: DaemonSettings, activatedSocket: Int32?, loop: EventLoop, logger: Logger,
-        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?
+        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?, metrics: MetricsSources?
     ) -> HTTPServer? {
         guard settings.http.port != nil || activatedSocket != nil else { return nil }
         let configuration = HTTPServerConfiguration(
@@ -21,9 +21,8 @@ extension Daemon {
             corsOrigins: settings.http.corsOrigins
         )
         let server = HTTPServer(configuration: configuration, loop: loop, logger: logger)
-        DICOMWebRoutes.install(on: server, store: store, workers: workers, dicom: dicom) { [store] in
-            try store.counts()
-        }
+        DICOMWebRoutes.install(on: server, store: store, workers: workers, dicom: dicom)
+        if let metrics { DICOMWebRoutes.installMetrics(on: server, as: "http", sources: metrics) }
         return server
     }
 
@@ -38,7 +37,9 @@ extension Daemon {
         logger.notice(
             "HTTP listening",
             metadata: [
-                "http_port": "\(server.localPort)", "dicomweb": "\(DICOMWebRoutes.base)", "metrics": "/metrics",
+                "http_port": "\(server.localPort)", "dicomweb": "\(DICOMWebRoutes.base)",
+                "metrics":
+                    "\(server.router.routes.contains { $0.name == "metrics" } ? "/metrics" : "off (metrics.port)")",
             ])
     }
 }

@@ -25,6 +25,10 @@ final class Daemon: @unchecked Sendable {
     private var httpServer: HTTPServer?
     /// The TLS listening socket systemd passed (`FileDescriptorName=dicom-tls`), if any.
     private let activatedTLSSocket: Int32?
+    /// The socket systemd passed as `FileDescriptorName=metrics`, and the admin listener, if any.
+    private let activatedMetricsSocket: Int32?
+    private var metricsServer: HTTPServer?
+    private var lastScan: ScanMetrics?
     private let store: SQLiteIndexStore
     private let workers: WorkerPool
     /// The TLS contexts in force (start-up, then each reload that built new ones).
@@ -45,8 +49,10 @@ final class Daemon: @unchecked Sendable {
     init(
         settings: DaemonSettings, loader: SettingsLoader, loop: EventLoop, logger: Logger,
         logLevel: LogLevelControl, notifier: SystemdNotifier, activatedSocket: Int32?, activatedTLSSocket: Int32?,
-        activatedHTTPSocket: Int32? = nil, store: SQLiteIndexStore, workers: WorkerPool, tlsContexts: TLSContexts
+        activatedHTTPSocket: Int32? = nil, activatedMetricsSocket: Int32? = nil, store: SQLiteIndexStore,
+        workers: WorkerPool, tlsContexts: TLSContexts
     ) {
+        self.activatedMetricsSocket = activatedMetricsSocket
         self.activatedHTTPSocket = activatedHTTPSocket
         self.tlsContexts = tlsContexts
         self.store = store
@@ -86,6 +92,7 @@ final class Daemon: @unchecked Sendable {
             fail("start-up scan failed: \(error)")
         case .success(let outcome):
             indexedInstances = outcome.instances
+            lastScan = ScanMetrics(outcome.summary)
             startServer()
         }
     }
@@ -109,13 +116,9 @@ final class Daemon: @unchecked Sendable {
                 try server.startTLS()
             }
             self.server = server
-            if let web = Self.makeHTTPServer(
-                settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
-                logger: logger, store: store, workers: workers, dicom: server)
-            {
-                try Self.startHTTP(web, activatedSocket: activatedHTTPSocket, logger: logger)
-                httpServer = web
-            }
+            (httpServer, metricsServer) = try Self.startWebListeners(
+                settings: settings, activated: (activatedHTTPSocket, activatedMetricsSocket), loop: loop,
+                logger: logger, store: store, workers: workers, dicom: server, lastScan: lastScan)
             printBanner(port: server.localPort)
             lastStatus = statusLine()
             notifier.ready(status: lastStatus)
@@ -255,6 +258,7 @@ final class Daemon: @unchecked Sendable {
             logger.warning("http.* settings change only on restart; keeping the running values")
         }
         applied.http = settings.http
+        applied.metrics = Self.keepMetricsSettings(running: settings.metrics, reloaded: new.metrics, logger: logger)
         settings = applied
         logLevel.level = new.logLevel
         logger.notice(
@@ -296,6 +300,7 @@ final class Daemon: @unchecked Sendable {
         }
         server.stopAccepting()
         httpServer?.stopAccepting()
+        metricsServer?.stopAccepting()
         let deadline = ContinuousClock.now + .seconds(settings.shutdownGracePeriod)
         drain(until: deadline)
     }
@@ -324,6 +329,7 @@ final class Daemon: @unchecked Sendable {
             return
         }
         httpServer?.shutdown {}
+        metricsServer?.shutdown {}
         server.shutdown { [self] in
             closeIndex()
             logStatistics(server.statistics, commits: server.storeCommitStatistics)

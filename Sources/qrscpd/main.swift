@@ -102,7 +102,8 @@ do {
     let daemon = Daemon(
         settings: settings, loader: loader, loop: loop, logger: logger, logLevel: logLevel,
         notifier: SystemdNotifier(logger: logger), activatedSocket: activated.plain, activatedTLSSocket: activated.tls,
-        activatedHTTPSocket: activated.http, store: store, workers: WorkerPool(), tlsContexts: tlsContexts
+        activatedHTTPSocket: activated.http, activatedMetricsSocket: activated.metrics, store: store,
+        workers: WorkerPool(), tlsContexts: tlsContexts
     )
     loop.submit { daemon.start() }
     loop.run()

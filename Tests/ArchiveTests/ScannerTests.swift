@@ -99,6 +99,27 @@ import Testing
         #expect(c.patients == 5 && c.studies == 6 && c.series == 7 && c.instances == 9)
     }
 
+    @Test func totalsCountEveryLevelAndSumTheIndexedFilesSizes() throws {
+        let (store, root, _) = try Fixture.scannedStore()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        func indexedBytes() throws -> Int64 {
+            try store.indexedFiles().keys.reduce(Int64(0)) { sum, path in
+                var st = stat()
+                #expect(stat(path, &st) == 0, "\(path)")
+                return sum + Int64(st.st_size)
+            }
+        }
+        let t = try store.totals()
+        #expect(t.patients == 6 && t.studies == 7 && t.series == 8 && t.instances == 10)
+        let bytes = try indexedBytes()
+        #expect(t.storedBytes > 0 && t.storedBytes == bytes, "the sizes of the files on disk")
+        try FileManager.default.removeItem(atPath: "\(root)/PID003")
+        _ = try StorageScanner(store: store, root: root).scan()
+        let after = try store.totals()
+        let bytesAfter = try indexedBytes()
+        #expect(after.instances == 9 && after.storedBytes == bytesAfter && after.storedBytes < t.storedBytes)
+    }
+
     @Test func progressIsReported() throws {
         let root = try Fixture.writeTree()
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -144,16 +144,36 @@ struct DICOMWebInteropTests {
         #expect(notJSON.stdout == "406")
     }
 
-    @Test("/metrics parses with prometheus_client and counts a known sequence of operations")
+    @Test(
+        "/metrics parses with prometheus_client and counts a known sequence of operations, the stored bytes and the start-up scan"
+    )
     func metrics() throws {
         let truth = try FixtureArchive.truth()
-        let web = try WebDaemon()
+        // The start-up scan finds three instances and one file that is not DICOM.
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-metrics-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: storage) }
+        try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+        for (i, instance) in truth.instances[1...3].enumerated() {
+            try FileManager.default.copyItem(
+                at: try FixtureArchive.master().appendingPathComponent(instance.path),
+                to: storage.appendingPathComponent("preloaded-\(i).dcm"))
+        }
+        try Data("not DICOM".utf8).write(to: storage.appendingPathComponent("notes.txt"))
+        let web = try WebDaemon(storageDirectory: storage, expectedInstances: 3)
         let before = try web.scrape()
         #expect(before.contentType.hasPrefix("text/plain; version=0.0.4"))
         #expect(before.types["qrscpd_dimse_operations"] == "counter")
         #expect(before.types["qrscpd_dimse_operation_duration_seconds"] == "histogram")
         #expect(before.types["qrscpd_http_requests"] == "counter")
         #expect(before.types["qrscpd_tls_handshakes"] == "counter")
+        #expect(before.types["qrscpd_index_stored_bytes"] == "gauge")
+        #expect(before.value("qrscpd_scan_files", ["outcome": "indexed"]) == 3)
+        #expect(before.value("qrscpd_scan_files", ["outcome": "skipped"]) == 1)
+        #expect(before.value("qrscpd_scan_files", ["outcome": "unchanged"]) == 0)
+        #expect(before.value("qrscpd_scan_removed_instances") == 0)
+        let scanSeconds = try #require(before.value("qrscpd_scan_duration_seconds"))
+        #expect(scanSeconds > 0 && scanSeconds.isFinite, "the scan took some time, measured in seconds")
 
         #expect(web.daemon.echoWithDCMTK().succeeded)
         #expect(web.daemon.echoWithDCMTK().succeeded)
@@ -165,9 +185,9 @@ struct DICOMWebInteropTests {
             .dcmtk, port: web.daemon.port, aeTitle: web.daemon.aeTitle, model: .studyRoot,
             keys: ["0008,0052=BOGUS", "0020,000D"])
         #expect(refused.finalStatus == "A900", "\(refused)")
-        let file = try FixtureArchive.master().appendingPathComponent(truth.instances[0].path).path
+        let files = try [0, 4].map { try FixtureArchive.master().appendingPathComponent(truth.instances[$0].path).path }
         let store = ExternalTool.run(
-            "/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)", file], timeout: 60)
+            "/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)"] + files, timeout: 60)
         #expect(store.succeeded, "\(store.transcript)")
 
         let after = try web.scrape()
@@ -178,17 +198,39 @@ struct DICOMWebInteropTests {
         #expect(delta(ops, ["command": "C-ECHO", "status": "success"]) == 2)
         #expect(delta(ops, ["command": "C-FIND", "status": "success"]) == 1)
         #expect(delta(ops, ["command": "C-FIND", "status": "failure"]) == 1)
-        #expect(delta(ops, ["command": "C-STORE", "status": "success"]) == 1)
+        #expect(delta(ops, ["command": "C-STORE", "status": "success"]) == 2)
         #expect(delta(ops, ["command": "C-GET", "status": "success"]) == 0)
         #expect(delta("qrscpd_dimse_operation_duration_seconds_count", ["command": "C-ECHO"]) == 2)
         #expect(delta("qrscpd_dimse_operation_duration_seconds_bucket", ["command": "C-FIND", "le": "+Inf"]) == 2)
         #expect(delta("qrscpd_associations_total", ["result": "accepted"]) == 5)
-        #expect(delta("qrscpd_instances_received_total") == 1)
-        #expect(delta("qrscpd_store_commit_duration_seconds_count") == 1)
-        #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == 1)
+        #expect(delta("qrscpd_instances_received_total") == 2)
+        #expect(delta("qrscpd_store_commit_duration_seconds_count") == 2)
+        #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == 5)
         #expect(after.value("qrscpd_associations_active") == 0)
         #expect(delta("qrscpd_received_bytes_total", ["listener": "dicom"]) > 0)
         #expect(delta("qrscpd_http_requests_total", ["route": "metrics", "code": "200"]) == 1, "the first scrape")
+        // Stored bytes: the three scanned files and the two stored ones, as on disk.
+        let onDisk = try Self.regularFileBytes(in: storage, excluding: ["notes.txt"])
+        #expect(onDisk.count == 5)
+        #expect(after.value("qrscpd_index_stored_bytes") == Double(onDisk.bytes))
+        #expect(before.value("qrscpd_index_stored_bytes") ?? 0 > 0)
+        #expect(after.value("qrscpd_scan_files", ["outcome": "indexed"]) == 3, "the last scan's figures stay")
+    }
+
+    /// The number and total size of the regular files under `directory` (names starting with "."
+    /// and those in `excluding` left out).
+    static func regularFileBytes(in directory: URL, excluding: Set<String>) throws -> (count: Int, bytes: Int64) {
+        var count = 0
+        var bytes: Int64 = 0
+        let walker = FileManager.default.enumerator(
+            at: directory, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey], options: [.skipsHiddenFiles])
+        while let url = walker?.nextObject() as? URL {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey])
+            guard values.isRegularFile == true, !excluding.contains(url.lastPathComponent) else { continue }
+            count += 1
+            bytes += Int64(values.fileSize ?? 0)
+        }
+        return (count, bytes)
     }
 
     /// "GGGGEEEE" as findscu's "GGGG,EEEE".

@@ -12,7 +12,7 @@ import Testing
 /// multi-frame images (equal to pydicom's frames), bulk data, 406 answers, and WADO-URI with curl.
 @Suite(
     "DICOMweb interop (dicomweb-client, curl, DCMTK)", .serialized,
-    .enabled(if: ExternalTool.interopEnabled), .timeLimit(.minutes(5)))
+    .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(5)))
 struct WADOInteropTests {
     static let study = "1.2.826.0.1.3680043.10.1489.98.100"
 
@@ -58,10 +58,7 @@ struct WADOInteropTests {
         "STOW-RS with curl and dicomweb-client, then WADO-RS, metadata, frames, bulk data, C-FIND, C-GET and WADO-URI")
     func webServices() throws {
         guard ExternalTool.require("/usr/bin/curl"), ExternalTool.require("/usr/bin/findscu") else { return }
-        guard ExternalTool.pythonHas("dicomweb_client") else {
-            Issue.record("dicomweb-client is not installed (run scripts/setup --test)")
-            return
-        }
+        guard ExternalTool.requirePython("dicomweb_client") else { return }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
             "qrscpd-dicomweb-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: scratch) }

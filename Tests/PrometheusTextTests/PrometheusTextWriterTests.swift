@@ -33,7 +33,9 @@ private func parsedByPrometheusClient(_ text: [UInt8]) throws -> [[String: Any]]
     let data = output.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     if p.terminationStatus == 3 {
-        if InteropPolicy.isCI { Issue.record("prometheus-client is required when CI=true (scripts/setup --test)") }
+        if InteropPolicy.isCI {
+            Issue.record("required Python module prometheus_client is not installed (run scripts/setup --test)")
+        }
         return nil
     }
     #expect(p.terminationStatus == 0, "prometheus-client rejected the text")
@@ -87,6 +89,18 @@ struct PrometheusTextWriterTests {
                 qrscpd_dimse_duration_seconds_count{command="C-GET"} 0
 
                 """)
+    }
+
+    @Test("adding a histogram adds its buckets, sum and count")
+    func histogramAdd() {
+        var a = PrometheusHistogram(upperBounds: [0.1, 1])
+        var b = PrometheusHistogram(upperBounds: [0.1, 1])
+        a.observe(0.05)
+        a.observe(5)
+        b.observe(0.5)
+        b.observe(0.01)
+        a.add(b)
+        #expect(a.bucketCounts == [2, 1] && a.count == 4 && abs(a.sum - 5.56) < 1e-9)
     }
 
     @Test("prometheus-client's parser reads back every family, label value and sample")

@@ -54,14 +54,23 @@ extension SQLiteIndexStore {
 
     /// Counts of patients, studies, series and instances.
     public func counts() throws -> (patients: Int, studies: Int, series: Int, instances: Int) {
+        let t = try totals()
+        return (t.patients, t.studies, t.series, t.instances)
+    }
+
+    /// The counts and the bytes of the indexed files, as recorded when each was indexed (the
+    /// storage tree is not walked). One pass over the narrow `instance_size` index gives the
+    /// instance count and the sum, so a scrape costs what the counts alone did.
+    public func totals() throws -> IndexTotals {
         try pool.read { db in
             let row = try Row.fetchOne(
                 db,
                 sql: """
                     SELECT (SELECT COUNT(*) FROM patient), (SELECT COUNT(*) FROM study),
-                           (SELECT COUNT(*) FROM series), (SELECT COUNT(*) FROM instance)
+                           (SELECT COUNT(*) FROM series), COUNT(*), COALESCE(SUM(size), 0) FROM instance
                     """)!
-            return (row[0], row[1], row[2], row[3])
+            return IndexTotals(
+                patients: row[0], studies: row[1], series: row[2], instances: row[3], storedBytes: row[4])
         }
     }
 
@@ -109,5 +118,23 @@ extension SQLiteIndexStore {
                     size: row[6], modificationTime: row[7])
             }
         }
+    }
+}
+
+/// What the index holds: entities by level and the bytes of the indexed files.
+public struct IndexTotals: Sendable, Equatable {
+    public var patients: Int
+    public var studies: Int
+    public var series: Int
+    public var instances: Int
+    /// Sum of the indexed files' sizes (as recorded at indexing), in bytes.
+    public var storedBytes: Int64
+
+    public init(patients: Int, studies: Int, series: Int, instances: Int, storedBytes: Int64) {
+        self.patients = patients
+        self.studies = studies
+        self.series = series
+        self.instances = instances
+        self.storedBytes = storedBytes
     }
 }

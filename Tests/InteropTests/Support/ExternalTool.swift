@@ -37,6 +37,17 @@ enum ExternalTool {
         run("/usr/bin/env", ["python3", "-c", "import \(module)"], timeout: 30).succeeded
     }
 
+    /// Records a failure naming the module when a required Python module is missing (under CI,
+    /// where a missing peer fails the test instead of skipping it).
+    @discardableResult
+    static func requirePython(_ module: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        if pythonHas(module) { return true }
+        Issue.record(
+            "required Python module \(module) is not installed (run scripts/setup --test)",
+            sourceLocation: sourceLocation)
+        return false
+    }
+
     /// Records a failure when a required tool is missing.
     @discardableResult
     static func require(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {

@@ -4,12 +4,15 @@ import TestSupport
 import Testing
 
 /// The daemon with its HTTP listener on (`--http-port`, CORS for one origin from a config
-/// file), optionally on the fixture archive, once the index holds `expectedInstances`.
+/// file), optionally on the fixture archive and with the metrics admin listener
+/// (`--metrics-port`), once the index holds `expectedInstances`.
 final class WebDaemon {
     static let allowedOrigin = "http://viewer.example"
 
     let daemon: DaemonProcess
     let httpPort: Int
+    /// The admin listener's port (serving only /metrics), when asked for.
+    let metricsPort: Int?
     let config: URL
 
     /// Whether the web interop tests can run: curl and the Python clients, or CI (where a
@@ -20,24 +23,32 @@ final class WebDaemon {
                 && ExternalTool.pythonHas("dicomweb_client") && ExternalTool.pythonHas("prometheus_client"))
     }
 
-    init(storageDirectory: URL? = nil, expectedInstances: Int = 0, extraConfig: String = "") throws {
+    init(
+        storageDirectory: URL? = nil, expectedInstances: Int = 0, extraConfig: String = "",
+        metricsListener: Bool = false
+    ) throws {
         if InteropPolicy.isCI {
             _ = ExternalTool.require("/usr/bin/curl")
             _ = ExternalTool.require("/usr/bin/findscu")
+            // Every web suite drives these modules: a missing one fails here, by name.
+            let missing = ["dicomweb_client", "prometheus_client"].filter { !ExternalTool.requirePython($0) }
+            if !missing.isEmpty { throw DaemonError("missing Python modules: \(missing.joined(separator: ", "))") }
         }
         config = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-web-\(UUID().uuidString).yaml")
         try "http:\n  cors_origins: [\"\(Self.allowedOrigin)\"]\n\(extraConfig)".write(
             to: config, atomically: true, encoding: .utf8)
         var lastError: Error = DaemonError("no attempt made")
-        var started: (DaemonProcess, Int)?
+        var started: (DaemonProcess, Int, Int?)?
         for _ in 0..<3 where started == nil {
             let port = try freeLoopbackPort()
+            let metricsPort = metricsListener ? try freeLoopbackPort() : nil
             do {
                 let daemon = try DaemonProcess(
-                    arguments: ["--http-port", "\(port)", "--config", config.path],
+                    arguments: ["--http-port", "\(port)", "--config", config.path]
+                        + (metricsPort.map { ["--metrics-port", "\($0)"] } ?? []),
                     storageDirectory: storageDirectory)
-                if Self.waitForHTTP(port: port, instances: expectedInstances) {
-                    started = (daemon, port)
+                if Self.waitForMetrics(port: metricsPort ?? port, instances: expectedInstances) {
+                    started = (daemon, port, metricsPort)
                 } else {
                     lastError = DaemonError("HTTP listener not ready on \(port):\n\(daemon.log.suffix(3000))")
                 }
@@ -49,7 +60,7 @@ final class WebDaemon {
             try? FileManager.default.removeItem(at: config)
             throw lastError
         }
-        (daemon, httpPort) = started
+        (daemon, httpPort, metricsPort) = started
     }
 
     deinit {
@@ -59,9 +70,11 @@ final class WebDaemon {
 
     var base: String { "http://127.0.0.1:\(httpPort)" }
     var dicomWeb: String { "\(base)/dicom-web" }
+    /// Where /metrics is served: the admin listener when there is one.
+    var metricsBase: String { metricsPort.map { "http://127.0.0.1:\($0)" } ?? base }
 
-    /// Polls /metrics (bounded) until it answers and the index holds `instances`.
-    private static func waitForHTTP(port: Int, instances: Int, timeout: TimeInterval = 90) -> Bool {
+    /// Polls /metrics on `port` (bounded) until it answers and the index holds `instances`.
+    static func waitForMetrics(port: Int, instances: Int, timeout: TimeInterval = 90) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let r = ExternalTool.run(
@@ -85,9 +98,13 @@ final class WebDaemon {
         return (result, json as? [String: Any])
     }
 
-    /// /metrics parsed by prometheus_client (Peers/metrics_scrape.py).
-    func scrape() throws -> MetricsSnapshot {
-        let (result, json) = ExternalTool.pythonPeer("metrics_scrape.py", ["\(base)/metrics"])
+    /// /metrics parsed by prometheus_client (Peers/metrics_scrape.py), from the admin listener
+    /// when there is one.
+    func scrape() throws -> MetricsSnapshot { try Self.scrape("\(metricsBase)/metrics") }
+
+    /// `url` parsed by prometheus_client (Peers/metrics_scrape.py).
+    static func scrape(_ url: String) throws -> MetricsSnapshot {
+        let (result, json) = ExternalTool.pythonPeer("metrics_scrape.py", [url])
         guard let object = json as? [String: Any], let samples = object["samples"] as? [[Any]] else {
             throw DaemonError("metrics scrape failed: \(result.transcript)")
         }
