@@ -163,13 +163,22 @@ struct TLSInteropTests {
     @Test("A plaintext A-ASSOCIATE-RQ to the TLS port and a ClientHello to the plain port are refused and logged")
     func wrongProtocolOnEachPort() throws {
         guard ExternalTool.require(Self.openssl) else { return }
+        #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let server = try TLSDaemon()
         let plaintext = try RawDICOMSocket(port: server.tlsPort, timeout: 10)
+        let peerAddress = "peer_address=127.0.0.1:\(try localPort(of: plaintext.fd))"
         plaintext.send(HandMadePDUs.associateRequest(called: server.daemon.aeTitle))
         let answer = plaintext.receiveUntilClosed(timeout: 15)
         #expect(answer.closed, "the TLS port closes on a plaintext peer")
-        #expect(answer.bytes.first != 0x02, "no A-ASSOCIATE-AC in plaintext")
-        #expect(server.waitForLog("TLS handshake failed"), "\(server.log)")
+        // Nothing comes back: no DICOM PDU, and not even a TLS alert, since OpenSSL sends none
+        // to a peer whose first record does not look like TLS at all.
+        #expect(answer.bytes.isEmpty, "answer to a plaintext A-ASSOCIATE-RQ: \(answer.bytes.prefix(16))")
+        #expect(
+            server.waitForLine(containing: ["TLS handshake failed", peerAddress, "wrong version number"]),
+            "no handshake failure naming \(peerAddress):\n\(server.log)")
+        // The daemon goes on serving DICOM over TLS: a whole association, not just a handshake.
+        let (echo, echoJSON) = ExternalTool.pythonPeer("tls_peer.py", ["echo", server.peerSpec()])
+        #expect((echoJSON as? [String: Any])?["echo"] as? Int == 0, "\(echo.transcript)\n--- daemon\n\(server.log)")
 
         let hello = ExternalTool.run(
             Self.openssl, ["s_client", "-connect", "127.0.0.1:\(server.daemon.port)", "-brief"], timeout: 30)
@@ -229,17 +238,35 @@ struct TLSInteropTests {
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
-    @Test("C-MOVE to a peer with tls: true reaches a pynetdicom TLS Storage SCP; a wrong host name is refused")
-    func moveToTLSPeer() throws {
+    /// Where the test marks its C-MOVE destinations as TLS.
+    enum TLSPeerForm: String, CaseIterable, Sendable {
+        /// `tls: true` in the file's `peers` entries.
+        case file
+        /// `AE:host:port+tls` in `--peer` (one) and `QRSCPD_PEERS` (the other).
+        case flagAndEnvironment
+    }
+
+    @Test(
+        "C-MOVE to a peer marked TLS reaches a pynetdicom TLS Storage SCP; a wrong host name is refused",
+        arguments: TLSPeerForm.allCases)
+    func moveToTLSPeer(form: TLSPeerForm) throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let scpPort = try freeLoopbackPort()
         let wrongPort = try freeLoopbackPort()
-        let server = try TLSDaemon(
-            config: """
-                peers:
-                  TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
-                  WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
-                """)
+        let server: TLSDaemon
+        switch form {
+        case .file:
+            server = try TLSDaemon(
+                config: """
+                    peers:
+                      TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
+                      WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
+                    """)
+        case .flagAndEnvironment:
+            server = try TLSDaemon(
+                arguments: ["--peer", "TLSDEST:127.0.0.1:\(scpPort)+tls"],
+                environment: ["QRSCPD_PEERS": "WRONGHOST:127.0.0.1:\(wrongPort)+tls"])
+        }
         let certs = server.certificates
         let good = server.peerSpec(extra: [
             "dest": "TLSDEST", "scp_port": scpPort, "scp_cert": certs.renewedCertificate, "scp_key": certs.renewedKey,
@@ -265,6 +292,17 @@ struct TLSInteropTests {
                 "TLS handshake failed: certificate verification failed: IP address mismatch (subject /CN=elsewhere.example)"
             ), "\(server.log)")
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
+    }
+
+    /// The local port of a connected socket (the daemon logs it as the peer's).
+    private func localPort(of socket: Int32) throws -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) == 0 }
+        }
+        guard named else { throw DaemonError("getsockname: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func replace(_ path: String, with source: String) throws {
