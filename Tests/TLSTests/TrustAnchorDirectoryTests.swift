@@ -34,7 +34,8 @@ import Testing
         let directory = root.appendingPathComponent("ca")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if layout != .hashed {
-            try FileManager.default.copyItem(atPath: certificates.ca, toPath: directory.appendingPathComponent("ca.pem").path)
+            try FileManager.default.copyItem(
+                atPath: certificates.ca, toPath: directory.appendingPathComponent("ca.pem").path)
         }
         if layout != .plain {
             let target = root.appendingPathComponent("linked-ca.pem").path
