@@ -112,6 +112,40 @@ import Testing
         stranger.waitForExit(timeout: 10)
     }
 
+    /// The listener's side: client certificates verified against a directory read at build time.
+    @Test func serverVerifiesClientsAgainstADirectoryReadAtBuildTime() throws {
+        let directory = try anchorDirectory(.hashed)
+        let configuration = TLSConfiguration(
+            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey,
+            trustAnchorsPath: directory.path, clientAuthentication: .required)
+        let context = try TLSContext(configuration, role: .server)
+        try removeEverything(under: directory)
+        for (client, trusted) in [(certificates.client, true), (certificates.stranger, false)] {
+            let listener = try TestListener()
+            let process = try PeerProcess(
+                PeerProcess.openssl,
+                [
+                    "s_client", "-connect", "127.0.0.1:\(listener.port)", "-quiet", "-nocommands", "-tls1_2",
+                    "-CAfile", certificates.ca, "-cert", client.0, "-key", client.1,
+                ])
+            let socket = try listener.accept()
+            defer { close(socket) }
+            let session = try TLSSession(context: context, socket: socket)
+            let result = LoopHarness.handshake(session)
+            if trusted {
+                #expect(result == .done, "\(result) \(process.transcript)")
+                #expect(session.peerCertificate?.commonName == "STORESCU-HOST")
+                _ = LoopHarness.shutdown(session)
+            } else if case .failed(let reason) = result {
+                #expect(reason.contains("unable to get local issuer certificate"), "\(reason)")
+            } else {
+                Issue.record("a client from another CA was accepted: \(result)")
+            }
+            process.closeInput()
+            process.waitForExit(timeout: 10)
+        }
+    }
+
     @Test func directoryWithoutACertificateIsRefusedNamingTheFiles() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-anchors-\(UUID().uuidString)")
         removeAtExit(root)
