@@ -267,6 +267,9 @@ struct TLSInteropTests {
                 arguments: ["--peer", "TLSDEST:127.0.0.1:\(scpPort)+tls"],
                 environment: ["QRSCPD_PEERS": "WRONGHOST:127.0.0.1:\(wrongPort)+tls"])
         }
+        // The start-up summary shows both destinations as TLS, whichever form marked them.
+        let listed = "TLSDEST=127.0.0.1:\(scpPort)+tls WRONGHOST=127.0.0.1:\(wrongPort)+tls"
+        #expect(server.log.contains(listed), "\(server.log)")
         let certs = server.certificates
         let good = server.peerSpec(extra: [
             "dest": "TLSDEST", "scp_port": scpPort, "scp_cert": certs.renewedCertificate, "scp_key": certs.renewedKey,
