@@ -64,6 +64,29 @@ struct TLSInteropTests {
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
+    @Test("tls.ca as a directory: clients are verified against it, a file in it that is no certificate is logged")
+    func trustAnchorDirectory() throws {
+        guard ExternalTool.require(Self.openssl) else { return }
+        let certs = try TestCertificates.shared.get()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-tls-ca-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(atPath: certs.ca, toPath: directory.appendingPathComponent("ca.pem").path)
+        let junk = directory.appendingPathComponent("README").path
+        try "not a certificate\n".write(toFile: junk, atomically: true, encoding: .utf8)
+        let server = try TLSDaemon(trustAnchors: directory.path)
+        #expect(
+            server.waitForLine(containing: ["TLS trust anchor file skipped", junk, "no PEM certificate"]),
+            "\(server.log)")
+        let trusted = server.sClient(["-tls1_2", "-cert", certs.clientCertificate, "-key", certs.clientKey])
+        #expect(trusted.succeeded, "\(trusted.transcript)\n--- daemon\n\(server.log)")
+        let stranger = server.sClient(["-tls1_2", "-cert", certs.strangerCertificate, "-key", certs.strangerKey])
+        #expect(!stranger.succeeded, "\(stranger.transcript)")
+        #expect(server.waitForLine(containing: ["TLS handshake failed", "CN=STRANGER"]), "\(server.log)")
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
+    }
+
     @Test("pynetdicom over TLS: C-ECHO, C-STORE, C-FIND, C-GET; the retrieved data set is the stored one")
     func pynetdicomServices() throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")

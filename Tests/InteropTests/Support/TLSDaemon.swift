@@ -23,9 +23,10 @@ final class TLSDaemon {
     ///   - config: YAML text for `--config` (the TLS options come from flags either way).
     ///   - arguments: further options.
     ///   - environment: extra environment variables for the daemon.
+    ///   - trustAnchors: `--tls-ca`, the test CA's file unless given.
     init(
         clientAuth: String? = nil, config: String? = nil, arguments: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], trustAnchors: String? = nil
     ) throws {
         certificates = try TestCertificates.shared.get()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -41,7 +42,7 @@ final class TLSDaemon {
         tlsPort = try freeLoopbackPort()
         var options = [
             "--bind", "127.0.0.1", "--tls-port", "\(tlsPort)", "--tls-certificate", certificatePath,
-            "--tls-key", keyPath, "--tls-ca", certificates.ca,
+            "--tls-key", keyPath, "--tls-ca", trustAnchors ?? certificates.ca,
         ]
         if let clientAuth { options += ["--tls-client-auth", clientAuth] }
         if let config {
