@@ -127,13 +127,17 @@ let package = Package(
         .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
         // Helpers more than one test target uses (no test framework, no project module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        // The event loop's test helpers (a started loop, work run on it), for ReactorTests and TLSTests.
+        .target(
+            name: "ReactorTestSupport", dependencies: ["Reactor"], path: "Tests/ReactorTestSupport",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "DICOMTests", dependencies: ["DICOM", "DICOMFiles", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DICOMNetworkTests", dependencies: ["DICOMNetwork", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "TestSupport"],
+            name: "TLSTests", dependencies: ["TLS", "TLSTransport", "Reactor", "ReactorTestSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
@@ -144,7 +148,9 @@ let package = Package(
         .testTarget(
             name: "DICOMWebTests", dependencies: ["DICOMWeb", "DICOM", "DICOMFiles", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReactorTests", dependencies: ["Reactor", "ReactorTestSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive"], swiftSettings: swiftSettings),
         .testTarget(
             name: "QRServerTests",

@@ -62,8 +62,10 @@ public struct CommandLineSettings: Sendable, Equatable {
     }
 }
 
-/// `AE:host:port` peer specs (from `--peer` or `QRSCPD_PEERS`) as provider values keyed like
-/// the file's `peers.<AE>.host` and `peers.<AE>.port`; a later spec for the same AE wins.
+/// `AE:host:port[+tls]` peer specs (from `--peer` or `QRSCPD_PEERS`) as provider values keyed
+/// like the file's `peers.<AE>.host`, `peers.<AE>.port` and `peers.<AE>.tls`; a later spec for
+/// the same AE wins. A spec describes the whole peer: without `+tls` it sets `tls` false, so a
+/// file entry's `tls: true` does not carry over to the address that replaces it.
 enum PeerSpecs {
     static func values(_ specs: [String]) throws(SettingsValidation.Failure) -> [AbsoluteConfigKey: ConfigValue] {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
@@ -73,6 +75,8 @@ enum PeerSpecs {
                 .string(address.host), isSecret: false)
             values[AbsoluteConfigKey(SettingsKeys.peer(title, "port"))] = ConfigValue(
                 .int(address.port), isSecret: false)
+            values[AbsoluteConfigKey(SettingsKeys.peer(title, "tls"))] = ConfigValue(
+                .bool(address.tls), isSecret: false)
         }
         return values
     }

@@ -19,7 +19,7 @@ enum EnvironmentSettings {
         }
     }
 
-    /// `QRSCPD_PEERS` ("AE:host:port" separated by commas or spaces): one variable holds a
+    /// `QRSCPD_PEERS` ("AE:host:port" or "AE:host:port+tls", separated by commas or spaces): one variable holds a
     /// whole table, which the environment provider cannot split into per-peer keys, so it
     /// becomes an in-memory provider placed at the environment's rank.
     static func peerValues(_ environment: [String: String]) throws(SettingsError) -> [AbsoluteConfigKey: ConfigValue] {

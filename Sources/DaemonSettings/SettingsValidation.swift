@@ -85,20 +85,34 @@ public enum SettingsValidation {
         return value
     }
 
-    /// `AE:host:port`; the host may itself contain colons (IPv6), optionally in brackets.
+    /// The suffix of a peer spec that marks a C-MOVE destination reached over TLS.
+    public static let peerTLSMarker = "+tls"
+
+    /// `AE:host:port`, or `AE:host:port+tls` for a destination reached over TLS (the file's
+    /// `tls: true`); the host may itself contain colons (IPv6), optionally in brackets.
     public static func peer(_ spec: String) throws(Failure) -> (aeTitle: String, address: PeerAddress) {
         guard let first = spec.firstIndex(of: ":"), let last = spec.lastIndex(of: ":"), first < last else {
-            throw Failure("peer must be AE:host:port, got '\(spec)'")
+            throw Failure("peer must be AE:host:port or AE:host:port\(peerTLSMarker), got '\(spec)'")
         }
         let ae = try aeTitle(String(spec[..<first]))
         var host = String(spec[spec.index(after: first)..<last])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         host = try self.host(host)
-        guard let portNumber = Int(spec[spec.index(after: last)...]) else {
+        // The marker follows the port, the one part that cannot contain '+' itself.
+        var portText = spec[spec.index(after: last)...]
+        var tls = false
+        if let plus = portText.firstIndex(of: "+") {
+            guard portText[plus...].lowercased() == peerTLSMarker else {
+                throw Failure("peer suffix must be \(peerTLSMarker), got '\(portText[plus...])' in '\(spec)'")
+            }
+            tls = true
+            portText = portText[..<plus]
+        }
+        guard let portNumber = Int(portText) else {
             throw Failure("peer port must be an integer in '\(spec)'")
         }
         let p = try port(portNumber)
-        return (ae, PeerAddress(host: host, port: p))
+        return (ae, PeerAddress(host: host, port: p, tls: tls))
     }
 
     private static func trimSpaces(_ value: String) -> String {

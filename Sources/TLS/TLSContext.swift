@@ -23,11 +23,22 @@ public final class TLSContext: @unchecked Sendable {
     /// The configuration the context was built from.
     public let configuration: TLSConfiguration
     let context: OpaquePointer
+    /// How many certificates were read from a trust anchor directory or, for a client without
+    /// anchors of its own, from the system's store; 0 for a single trust anchor file (which
+    /// OpenSSL reads whole itself) and when no anchors are needed.
+    public private(set) var trustAnchorCount = 0
+    /// Files among the trust anchors that held no usable certificate and were passed over, for
+    /// the log (a directory with at least one certificate still loads).
+    public private(set) var skippedTrustAnchorFiles: [SkippedTrustAnchorFile] = []
 
     /// Builds a context, checking every file the configuration names.
     ///
+    /// Every file is read here, trust anchor directories included, so that handshakes never
+    /// touch the disk.
+    ///
     /// - Parameter environment: where `$CREDENTIALS_DIRECTORY` is looked up for the key
-    ///   (``TLSConfiguration/resolveKeyPath(_:environment:)``).
+    ///   (``TLSConfiguration/resolveKeyPath(_:environment:)``), and `SSL_CERT_FILE` and
+    ///   `SSL_CERT_DIR` for a client's system trust anchors (the process environment otherwise).
     /// - Throws: ``TLSError`` naming the file or setting at fault, with OpenSSL's reason.
     public init(
         _ configuration: TLSConfiguration,
@@ -43,7 +54,7 @@ public final class TLSContext: @unchecked Sendable {
         self.configuration = configuration
         try configureProtocol()
         try loadIdentity(environment: environment)
-        try loadTrustAnchors()
+        try loadTrustAnchors(environment: environment)
     }
 
     deinit {
@@ -98,13 +109,24 @@ public final class TLSContext: @unchecked Sendable {
         }
     }
 
-    private func loadTrustAnchors() throws(TLSError) {
+    private func loadTrustAnchors(environment: [String: String]) throws(TLSError) {
         let mode = verifyMode()
         qrs_ssl_ctx_set_verify(context, mode)
+        guard let store = SSL_CTX_get_cert_store(context) else {
+            throw .library(call: "SSL_CTX_get_cert_store", openSSL: OpenSSLErrors.drain())
+        }
+        var loader = TrustAnchorLoader(store: store)
+        defer {
+            trustAnchorCount = loader.loaded
+            skippedTrustAnchorFiles = loader.skipped
+        }
         guard let anchors = configuration.trustAnchorsPath else {
-            // A client with no anchors of its own verifies servers against the system's store.
-            if role == .client, SSL_CTX_set_default_verify_paths(context) != 1 {
-                throw .library(call: "SSL_CTX_set_default_verify_paths", openSSL: OpenSSLErrors.drain())
+            // A client with no anchors of its own verifies servers against the system's store,
+            // read now rather than through OpenSSL's lazy default paths.
+            guard role == .client else { return }
+            let searched = loader.loadSystemDefaults(environment: environment)
+            guard loader.loaded > 0 else {
+                throw .badTrustAnchors(path: searched, openSSL: Self.nothingUsable(loader.skipped))
             }
             return
         }
@@ -114,14 +136,28 @@ public final class TLSContext: @unchecked Sendable {
         }
         let isDirectory = status.st_mode & S_IFMT == S_IFDIR
         try Self.checkReadable(anchors, setting: "ca", directory: isDirectory)
-        let loaded =
-            isDirectory ? SSL_CTX_load_verify_dir(context, anchors) : SSL_CTX_load_verify_file(context, anchors)
-        guard loaded == 1 else { throw .badTrustAnchors(path: anchors, openSSL: OpenSSLErrors.drain()) }
-        if !isDirectory, role == .server, mode & SSL_VERIFY_PEER != 0 {
+        if isDirectory {
+            loader.loadDirectory(anchors)
+            guard loader.loaded > 0 else {
+                throw .badTrustAnchors(path: anchors, openSSL: Self.nothingUsable(loader.skipped))
+            }
+            return
+        }
+        guard SSL_CTX_load_verify_file(context, anchors) == 1 else {
+            throw .badTrustAnchors(path: anchors, openSSL: OpenSSLErrors.drain())
+        }
+        if role == .server, mode & SSL_VERIFY_PEER != 0 {
             // Name the acceptable issuers in the CertificateRequest, so clients pick the right certificate.
             if let names = SSL_load_client_CA_file(anchors) { SSL_CTX_set_client_CA_list(context, names) }
             OpenSSLErrors.clear()
         }
+    }
+
+    /// The reason for a trust anchor setting that yielded no certificate at all.
+    private static func nothingUsable(_ skipped: [SkippedTrustAnchorFile]) -> String {
+        let shown = skipped.prefix(5).map(\.description).joined(separator: "; ")
+        let more = skipped.count > 5 ? "; and \(skipped.count - 5) more" : ""
+        return skipped.isEmpty ? "no certificate files found" : "no usable certificate: \(shown)\(more)"
     }
 
     private func verifyMode() -> Int32 {

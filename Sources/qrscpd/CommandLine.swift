@@ -87,7 +87,9 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var sources: SettingsSourceOptions
 
-    @Option(name: .customLong("peer"), help: "A C-MOVE destination as AE:host:port (repeatable).")
+    @Option(
+        name: .customLong("peer"),
+        help: "A C-MOVE destination as AE:host:port, or AE:host:port+tls to reach it over TLS (repeatable).")
     var peers: [String] = []
 
     @Option(

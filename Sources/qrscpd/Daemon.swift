@@ -271,6 +271,7 @@ final class Daemon: @unchecked Sendable {
         case .success(let contexts):
             tlsContexts = contexts
             server?.replaceTLSContexts(contexts)
+            contexts.logSkippedTrustAnchorFiles(logger)
             if contexts.server != nil || contexts.client != nil {
                 logger.notice(
                     "TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")

@@ -27,7 +27,10 @@ struct StartupSummary {
 
     private var peers: String {
         let peers = settings.peers
-        return peers.isEmpty ? "none" : peers.keys.sorted().map { "\($0)=\(peers[$0]!)" }.joined(separator: " ")
+        // "+tls" as in the AE:host:port+tls of --peer and QRSCPD_PEERS.
+        return peers.isEmpty
+            ? "none"
+            : peers.keys.sorted().map { "\($0)=\(peers[$0]!)\(peers[$0]!.tls ? "+tls" : "")" }.joined(separator: " ")
     }
 
     private var idleTimeout: String { settings.idleTimeout > 0 ? "\(settings.idleTimeout) s" : "none" }

@@ -70,6 +70,7 @@ LoggingSystem.bootstrap { label -> any LogHandler in
     return SharedLevelLogHandler(StderrLogHandler(label: label, level: .trace), control: logLevel)
 }
 let logger = Logger(label: "qrscpd")
+tlsContexts.logSkippedTrustAnchorFiles(logger)
 
 if settings.scanOnly {
     exit(ArchiveStartup.scanOnly(settings, logger: logger))

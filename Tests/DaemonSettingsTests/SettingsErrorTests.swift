@@ -129,7 +129,8 @@ struct SettingsErrorTests {
         ("QRSCPD_SHUTDOWN_GRACE", "soon", "must be an integer, got 'soon'"),
         ("QRSCPD_MOVE_PENDING_INTERVAL_MS", "-5", "must be at least 0, got -5"),
         ("QRSCPD_BIND", "a b", "host must be a name or address without spaces, got 'a b'"),
-        ("QRSCPD_PEERS", "A:b", "peer must be AE:host:port, got 'A:b'"),
+        ("QRSCPD_PEERS", "A:b", "peer must be AE:host:port or AE:host:port+tls, got 'A:b'"),
+        ("QRSCPD_PEERS", "A:h:104+ssl", "peer suffix must be +tls, got '+ssl' in 'A:h:104+ssl'"),
         ("QRSCPD_PEERS", "A:h:1,B:h:0", "must be between 1 and 65535, got 0"),
     ]
 

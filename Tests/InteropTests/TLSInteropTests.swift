@@ -64,6 +64,29 @@ struct TLSInteropTests {
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
+    @Test("tls.ca as a directory: clients are verified against it, a file in it that is no certificate is logged")
+    func trustAnchorDirectory() throws {
+        guard ExternalTool.require(Self.openssl) else { return }
+        let certs = try TestCertificates.shared.get()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-tls-ca-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(atPath: certs.ca, toPath: directory.appendingPathComponent("ca.pem").path)
+        let junk = directory.appendingPathComponent("README").path
+        try "not a certificate\n".write(toFile: junk, atomically: true, encoding: .utf8)
+        let server = try TLSDaemon(trustAnchors: directory.path)
+        #expect(
+            server.waitForLine(containing: ["TLS trust anchor file skipped", junk, "no PEM certificate"]),
+            "\(server.log)")
+        let trusted = server.sClient(["-tls1_2", "-cert", certs.clientCertificate, "-key", certs.clientKey])
+        #expect(trusted.succeeded, "\(trusted.transcript)\n--- daemon\n\(server.log)")
+        let stranger = server.sClient(["-tls1_2", "-cert", certs.strangerCertificate, "-key", certs.strangerKey])
+        #expect(!stranger.succeeded, "\(stranger.transcript)")
+        #expect(server.waitForLine(containing: ["TLS handshake failed", "CN=STRANGER"]), "\(server.log)")
+        #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
+    }
+
     @Test("pynetdicom over TLS: C-ECHO, C-STORE, C-FIND, C-GET; the retrieved data set is the stored one")
     func pynetdicomServices() throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
@@ -163,13 +186,22 @@ struct TLSInteropTests {
     @Test("A plaintext A-ASSOCIATE-RQ to the TLS port and a ClientHello to the plain port are refused and logged")
     func wrongProtocolOnEachPort() throws {
         guard ExternalTool.require(Self.openssl) else { return }
+        #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let server = try TLSDaemon()
         let plaintext = try RawDICOMSocket(port: server.tlsPort, timeout: 10)
+        let peerAddress = "peer_address=127.0.0.1:\(try localPort(of: plaintext.fd))"
         plaintext.send(HandMadePDUs.associateRequest(called: server.daemon.aeTitle))
         let answer = plaintext.receiveUntilClosed(timeout: 15)
         #expect(answer.closed, "the TLS port closes on a plaintext peer")
-        #expect(answer.bytes.first != 0x02, "no A-ASSOCIATE-AC in plaintext")
-        #expect(server.waitForLog("TLS handshake failed"), "\(server.log)")
+        // Nothing comes back: no DICOM PDU, and not even a TLS alert, since OpenSSL sends none
+        // to a peer whose first record does not look like TLS at all.
+        #expect(answer.bytes.isEmpty, "answer to a plaintext A-ASSOCIATE-RQ: \(answer.bytes.prefix(16))")
+        #expect(
+            server.waitForLine(containing: ["TLS handshake failed", peerAddress, "wrong version number"]),
+            "no handshake failure naming \(peerAddress):\n\(server.log)")
+        // The daemon goes on serving DICOM over TLS: a whole association, not just a handshake.
+        let (echo, echoJSON) = ExternalTool.pythonPeer("tls_peer.py", ["echo", server.peerSpec()])
+        #expect((echoJSON as? [String: Any])?["echo"] as? Int == 0, "\(echo.transcript)\n--- daemon\n\(server.log)")
 
         let hello = ExternalTool.run(
             Self.openssl, ["s_client", "-connect", "127.0.0.1:\(server.daemon.port)", "-brief"], timeout: 30)
@@ -229,17 +261,38 @@ struct TLSInteropTests {
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
     }
 
-    @Test("C-MOVE to a peer with tls: true reaches a pynetdicom TLS Storage SCP; a wrong host name is refused")
-    func moveToTLSPeer() throws {
+    /// Where the test marks its C-MOVE destinations as TLS.
+    enum TLSPeerForm: String, CaseIterable, Sendable {
+        /// `tls: true` in the file's `peers` entries.
+        case file
+        /// `AE:host:port+tls` in `--peer` (one) and `QRSCPD_PEERS` (the other).
+        case flagAndEnvironment
+    }
+
+    @Test(
+        "C-MOVE to a peer marked TLS reaches a pynetdicom TLS Storage SCP; a wrong host name is refused",
+        arguments: TLSPeerForm.allCases)
+    func moveToTLSPeer(form: TLSPeerForm) throws {
         #expect(ExternalTool.pythonHas("pynetdicom"), "pynetdicom is not installed (run scripts/setup --test)")
         let scpPort = try freeLoopbackPort()
         let wrongPort = try freeLoopbackPort()
-        let server = try TLSDaemon(
-            config: """
-                peers:
-                  TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
-                  WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
-                """)
+        let server: TLSDaemon
+        switch form {
+        case .file:
+            server = try TLSDaemon(
+                config: """
+                    peers:
+                      TLSDEST: {host: 127.0.0.1, port: \(scpPort), tls: true}
+                      WRONGHOST: {host: 127.0.0.1, port: \(wrongPort), tls: true}
+                    """)
+        case .flagAndEnvironment:
+            server = try TLSDaemon(
+                arguments: ["--peer", "TLSDEST:127.0.0.1:\(scpPort)+tls"],
+                environment: ["QRSCPD_PEERS": "WRONGHOST:127.0.0.1:\(wrongPort)+tls"])
+        }
+        // The start-up summary shows both destinations as TLS, whichever form marked them.
+        let listed = "TLSDEST=127.0.0.1:\(scpPort)+tls WRONGHOST=127.0.0.1:\(wrongPort)+tls"
+        #expect(server.log.contains(listed), "\(server.log)")
         let certs = server.certificates
         let good = server.peerSpec(extra: [
             "dest": "TLSDEST", "scp_port": scpPort, "scp_cert": certs.renewedCertificate, "scp_key": certs.renewedKey,
@@ -265,6 +318,17 @@ struct TLSInteropTests {
                 "TLS handshake failed: certificate verification failed: IP address mismatch (subject /CN=elsewhere.example)"
             ), "\(server.log)")
         #expect(server.daemon.stop() == 0, "\(server.log.suffix(3000))")
+    }
+
+    /// The local port of a connected socket (the daemon logs it as the peer's).
+    private func localPort(of socket: Int32) throws -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) == 0 }
+        }
+        guard named else { throw DaemonError("getsockname: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private func replace(_ path: String, with source: String) throws {

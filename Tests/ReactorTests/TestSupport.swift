@@ -1,61 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-import Dispatch
-import Synchronization
-
-@testable import Reactor
-
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Thread-safe mutable box for collecting results in tests.
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-    var value: Value { mutex.withLock { $0 } }
-}
-
-/// A one-shot signal with a bounded wait.
-final class Waiter: Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
-    func signal() { semaphore.signal() }
-    /// Waits at most `seconds`; returns false on timeout.
-    func wait(seconds: Double = 10) -> Bool {
-        semaphore.wait(timeout: .now() + seconds) == .success
-    }
-}
-
-struct TestTimeout: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out: \(what)" }
-}
-
-/// Runs `body` with a started loop, then stops and joins it.
-func withRunningLoop<R>(_ body: (EventLoop) throws -> R) throws -> R {
-    let loop = try EventLoop()
-    loop.start()
-    defer {
-        loop.stop()
-        loop.join()
-    }
-    return try body(loop)
-}
-
-/// Runs `body` on the loop thread and waits (bounded) for its result.
-func onLoop<T: Sendable>(_ loop: EventLoop, timeout: Double = 10, _ body: @escaping @Sendable () throws -> T) throws
-    -> T
-{
-    let result = Locked<Result<T, Error>?>(nil)
-    let waiter = Waiter()
-    loop.submit {
-        let r = Result { try body() }
-        result.withLock { $0 = r }
-        waiter.signal()
-    }
-    guard waiter.wait(seconds: timeout) else { throw TestTimeout(what: "onLoop") }
-    return try result.value!.get()
-}
 
 /// Deterministic pseudo-random bytes (xorshift) so failures are reproducible.
 struct TestRNG: RandomNumberGenerator {

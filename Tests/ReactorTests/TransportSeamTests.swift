@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 import CSystemShims
 import Dispatch
+import ReactorTestSupport
 import TestSupport
 import Testing
 

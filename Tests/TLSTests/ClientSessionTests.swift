@@ -15,18 +15,9 @@ import Testing
     /// Fails every test of the suite, with the openssl CLI's message, when the certificates could not be made.
     init() throws { certificates = try TestCertificates.shared.get() }
 
-    /// Starts `openssl s_server` for one connection and waits until it listens.
+    /// Starts `openssl s_server` with the test server certificate for one connection.
     func startServer() throws -> (PeerProcess, Int) {
-        let port = try freeLoopbackPort()
-        let server = try PeerProcess(
-            PeerProcess.openssl,
-            [
-                "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
-                "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
-            ])
-        let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
-        guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
-        return (server, port)
+        try PeerProcess.openSSLServer(certificate: certificates.serverCertificate, key: certificates.serverKey)
     }
 
     func connect(to port: Int, serverName: String, anchors: String) throws -> (TLSSession, TLSSession.HandshakeResult) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -87,6 +88,20 @@ final class PeerProcess {
         }
         process.waitUntilExit()
         return true
+    }
+}
+
+extension PeerProcess {
+    /// `openssl s_server` for one connection on a free loopback port, presenting `certificate`
+    /// and `key`; returns once it listens.
+    static func openSSLServer(certificate: String, key: String) throws -> (server: PeerProcess, port: Int) {
+        let port = try freeLoopbackPort()
+        let server = try PeerProcess(
+            openssl,
+            ["s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1", "-cert", certificate, "-key", key])
+        let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
+        guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
+        return (server, port)
     }
 }
 

@@ -2,7 +2,7 @@
 import Dispatch
 import Foundation
 import Reactor
-import Synchronization
+import ReactorTestSupport
 import TLS
 import TLSTransport
 import TestSupport
@@ -11,38 +11,6 @@ import Testing
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// A value shared between the loop and the test thread.
-private final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func update(_ body: (inout Value) -> Void) { mutex.withLock { body(&$0) } }
-    var value: Value { mutex.withLock { $0 } }
-}
-
-/// Runs `body` with a started loop, stopping and joining it afterwards.
-private func withLoop<R>(_ body: (EventLoop) throws -> R) throws -> R {
-    let loop = try EventLoop()
-    loop.start()
-    defer {
-        loop.stop()
-        loop.join()
-    }
-    return try body(loop)
-}
-
-/// Runs `body` on the loop thread and returns its result (waiting at most 10 s).
-private func onLoop<T: Sendable>(_ loop: EventLoop, _ body: @escaping @Sendable () throws -> T) throws -> T {
-    let result = Shared<Result<T, Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
-    loop.submit {
-        let outcome = Result { try body() }
-        result.update { $0 = outcome }
-        done.signal()
-    }
-    guard done.wait(timeout: .now() + 10) == .success else { throw PeerError(description: "the loop did not answer") }
-    return try result.value!.get()
-}
 
 /// What a connection on the loop did, as the test sees it.
 private struct Observed: Sendable {
@@ -58,13 +26,13 @@ private struct Observed: Sendable {
 }
 
 /// A listener's accepted connections recorded in `observed`; `closed` is signalled at each close.
-private func observe(_ connection: Connection, _ observed: Shared<Observed>, closed: DispatchSemaphore) {
+private func observe(_ connection: Connection, _ observed: Locked<Observed>, closed: DispatchSemaphore) {
     connection.onEstablished = { [unowned connection] in
         let transport = connection.transport as? TLSTransport
         let version = transport?.session.protocolVersion
         let path = transport?.sendPath
         let zeroCopy = connection.sendsFilesZeroCopy
-        observed.update {
+        observed.withLock {
             $0.established += 1
             $0.protocolVersion = version
             $0.sendPath = path
@@ -72,7 +40,7 @@ private func observe(_ connection: Connection, _ observed: Shared<Observed>, clo
         }
     }
     connection.onClose = { error in
-        observed.update {
+        observed.withLock {
             $0.closes += 1
             $0.closeError = error.map { "\($0)" }
             $0.establishError = error as? TransportEstablishError
@@ -145,8 +113,8 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         let context = try serverContext()
         // Several records, so reads span records and drain what OpenSSL holds.
         let payload = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ $0 >> 11) })
-        try withLoop { loop in
-            let observed = Shared(Observed())
+        try withRunningLoop { loop in
+            let observed = Locked(Observed())
             let closed = DispatchSemaphore(value: 0)
             let expectedCount = payload.count
             let port = try onLoop(loop) {
@@ -156,7 +124,7 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
                     connection.onRead = { [unowned connection] buffer in
                         let data = buffer.readSlice(buffer.readableBytes)!
                         let established = connection.isEstablished
-                        observed.update {
+                        observed.withLock {
                             $0.received += data.count
                             if !established { $0.inputBeforeHandshake = true }
                         }
@@ -197,8 +165,8 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         let file = OpenFile(takingOwnershipOf: fd, name: url.path)
         let expected = try filePieces(file, content: content).expected
 
-        try withLoop { loop in
-            let observed = Shared(Observed())
+        try withRunningLoop { loop in
+            let observed = Locked(Observed())
             let closed = DispatchSemaphore(value: 0)
             let ports = try onLoop(loop) { () throws -> [Int] in
                 let send: (Connection) -> Void = { connection in
@@ -252,14 +220,14 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
         handshakeTimeout: Duration, _ peer: (Int32) -> Void
     ) throws -> (observed: Observed, peerSawClose: Bool) {
         let context = try serverContext()
-        return try withLoop { loop in
-            let observed = Shared(Observed())
+        return try withRunningLoop { loop in
+            let observed = Locked(Observed())
             let closed = DispatchSemaphore(value: 0)
             let port = try onLoop(loop) {
                 let factory = TransportFactory.tls(context, handshakeTimeout: handshakeTimeout)
                 let listener = try loop.listen(host: "127.0.0.1", port: 0, transport: factory) { connection in
                     observe(connection, observed, closed: closed)
-                    connection.onRead = { _ in observed.update { $0.inputBeforeHandshake = true } }
+                    connection.onRead = { _ in observed.withLock { $0.inputBeforeHandshake = true } }
                 }
                 return listener.localPort
             }
@@ -314,24 +282,17 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     fileprivate func connectAndSend(
         serverName: String, message: String
     ) throws -> (observed: Observed, server: PeerProcess) {
-        let port = try freeLoopbackPort()
-        let server = try PeerProcess(
-            PeerProcess.openssl,
-            [
-                "s_server", "-accept", "127.0.0.1:\(port)", "-naccept", "1",
-                "-cert", certificates.serverCertificate, "-key", certificates.serverKey,
-            ])
-        let listening = server.waitForOutput(timeout: 10) { String(decoding: $0, as: UTF8.self).contains("ACCEPT") }
-        guard listening else { throw PeerError(description: "s_server did not start: \(server.transcript)") }
+        let (server, port) = try PeerProcess.openSSLServer(
+            certificate: certificates.serverCertificate, key: certificates.serverKey)
         let context = try TLSContext(TLSConfiguration(trustAnchorsPath: certificates.ca), role: .client)
-        return try withLoop { loop in
-            let observed = Shared(Observed())
+        return try withRunningLoop { loop in
+            let observed = Locked(Observed())
             let closed = DispatchSemaphore(value: 0)
             try onLoop(loop) {
                 let factory = TransportFactory.tls(context, serverName: serverName, handshakeTimeout: .seconds(10))
                 loop.connect(host: "127.0.0.1", port: port, timeout: .seconds(10), transport: factory) { result in
                     guard case .success(let connection) = result else {
-                        observed.update { $0.closeError = "connect: \(result)" }
+                        observed.withLock { $0.closeError = "connect: \(result)" }
                         closed.signal()
                         return
                     }
@@ -379,11 +340,11 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
     func plaintextHeldByOpenSSLIsDrained() throws {
         let context = try serverContext()
         let total = 1_000 + 15 * 16_384
-        try withLoop { loop in
-            let received = Shared(0)
+        try withRunningLoop { loop in
+            let received = Locked(0)
             let established = DispatchSemaphore(value: 0)
             let complete = DispatchSemaphore(value: 0)
-            let server = Shared<LoopBound<Connection>?>(nil)
+            let server = Locked<LoopBound<Connection>?>(nil)
             let port = try onLoop(loop) {
                 let tls = TransportFactory.tls(context, handshakeTimeout: .seconds(10))
                 let roomy = TransportFactory { socket, loop in
@@ -392,7 +353,7 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
                     return try tls.make(socket, loop)
                 }
                 let listener = try loop.listen(host: "127.0.0.1", port: 0, transport: roomy) { connection in
-                    server.update { $0 = LoopBound(connection, loop: loop) }
+                    server.withLock { $0 = LoopBound(connection, loop: loop) }
                     connection.onEstablished = { [unowned connection] in
                         connection.pauseReading()
                         established.signal()
@@ -400,7 +361,7 @@ private func filePieces(_ file: OpenFile, content: [UInt8]) throws -> (pieces: [
                     connection.onRead = { buffer in
                         let count = buffer.readableBytes
                         buffer.moveReaderIndex(forwardBy: count)
-                        received.update { $0 += count }
+                        received.withLock { $0 += count }
                         if received.value == total { complete.signal() }
                     }
                 }

@@ -22,7 +22,12 @@ final class TLSDaemon {
     ///   - clientAuth: `--tls-client-auth`, or nil for the default (required, since a CA is given).
     ///   - config: YAML text for `--config` (the TLS options come from flags either way).
     ///   - arguments: further options.
-    init(clientAuth: String? = nil, config: String? = nil, arguments: [String] = []) throws {
+    ///   - environment: extra environment variables for the daemon.
+    ///   - trustAnchors: `--tls-ca`, the test CA's file unless given.
+    init(
+        clientAuth: String? = nil, config: String? = nil, arguments: [String] = [],
+        environment: [String: String] = [:], trustAnchors: String? = nil
+    ) throws {
         certificates = try TestCertificates.shared.get()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "qrscpd-tls-daemon-\(UUID().uuidString)")
@@ -37,7 +42,7 @@ final class TLSDaemon {
         tlsPort = try freeLoopbackPort()
         var options = [
             "--bind", "127.0.0.1", "--tls-port", "\(tlsPort)", "--tls-certificate", certificatePath,
-            "--tls-key", keyPath, "--tls-ca", certificates.ca,
+            "--tls-key", keyPath, "--tls-ca", trustAnchors ?? certificates.ca,
         ]
         if let clientAuth { options += ["--tls-client-auth", clientAuth] }
         if let config {
@@ -45,7 +50,7 @@ final class TLSDaemon {
             try config.write(toFile: path, atomically: true, encoding: .utf8)
             options += ["--config", path]
         }
-        daemon = try DaemonProcess(arguments: options + arguments)
+        daemon = try DaemonProcess(arguments: options + arguments, environment: environment)
         // "ready" is logged once both listeners are bound; probing the TLS port with a bare
         // connection would count as a failed handshake.
         guard waitForLog("ready") else { throw DaemonError("qrscpd did not log ready:\n\(daemon.log)") }
@@ -73,6 +78,19 @@ final class TLSDaemon {
             Thread.sleep(forTimeInterval: 0.02)
         }
         return self.count(text) >= count
+    }
+
+    /// Waits until one line of the log contains every string of `parts` (at most `timeout` seconds).
+    func waitForLine(containing parts: [String], timeout: TimeInterval = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        func found() -> Bool {
+            log.split(separator: "\n").contains { line in parts.allSatisfy { line.contains($0) } }
+        }
+        while Date() < deadline {
+            if found() { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return found()
     }
 
     /// `openssl s_client` to the TLS port: handshake, then end of input; `extra` adds protocol
