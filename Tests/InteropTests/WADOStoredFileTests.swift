@@ -66,4 +66,55 @@ struct WADOStoredFileTests {
         #expect(log.contains("WADO-RS cannot send a stored file") && log.contains("http_status=404"), "\(log.suffix(3000))")
         #expect(log.contains("WADO-RS retrieval cut off"), "\(log.suffix(3000))")
     }
+
+    @Test(
+        "metadata of a file with elements after Pixel Data and of a file with a value larger than 64 MiB equals pydicom's; that value is served as bulk data from the file, with the daemon's peak memory growing far less than it",
+        .timeLimit(.minutes(5)))
+    func walkedFiles() throws {
+        let scratch = try Scratch()
+        let trailing = scratch.url.appendingPathComponent("trailing.dcm")
+        let large = scratch.url.appendingPathComponent("large.dcm")
+        let mib = 70
+        guard let t = Self.files(["trailing", trailing.path]), let tUIDs = t["uids"] as? [String],
+            let l = Self.files(["large-bulk", large.path, "\(mib)"]), let lUIDs = l["uids"] as? [String],
+            let offset = l["offset"] as? Int, let length = l["length"] as? Int
+        else { return }
+        let web = try WebDaemon(storageDirectory: scratch.url, expectedInstances: 2)
+        let instancePath = { (u: [String]) in "/dicom-web/studies/\(u[0])/series/\(u[1])/instances/\(u[2])" }
+        // Peak memory from here on (VmHWM reset by clear_refs, Linux 4.0), so the scan that
+        // indexed the files does not count.
+        try "5".write(toFile: "/proc/\(web.daemon.processIdentifier)/clear_refs", atomically: false, encoding: .utf8)
+        let peakBefore = web.daemon.peakResidentKiB
+
+        for (file, uids) in [(trailing, tUIDs), (large, lUIDs)] {
+            guard let compared = Self.files(["metadata", file.path, "\(web.base)\(instancePath(uids))/metadata"]) else {
+                continue
+            }
+            #expect(
+                compared["equal"] as? Bool == true,
+                "\(file.lastPathComponent): ours \(String(describing: compared["ours"]))\npydicom \(String(describing: compared["pydicom"]))\n\(web.daemon.log.suffix(2000))")
+        }
+
+        let body = scratch.url.appendingPathComponent("bulk.out")
+        let bulk = web.curl(
+            ["-o", body.path, "-w", "%{http_code}"], path: "\(instancePath(lUIDs))/bulk/60003000")
+        #expect(bulk.stdout == "200", "\(bulk.transcript)\n\(web.daemon.log.suffix(2000))")
+        let peakAfter = web.daemon.peakResidentKiB
+        let got = try Data(contentsOf: body)
+        let stored = try FileHandle(forReadingFrom: large)
+        defer { try? stored.close() }
+        try stored.seek(toOffset: UInt64(offset))
+        let value = try stored.read(upToCount: length) ?? Data()
+        // One part: its header, the value, then the closing delimiter.
+        if let headerEnd = got.range(of: Data("\r\n\r\n".utf8)) {
+            let part = got[headerEnd.upperBound...].prefix(length)
+            #expect(part.count == length && part == value, "bulk data bytes differ from the stored value")
+            #expect(got[(headerEnd.upperBound + length)...].starts(with: Data("\r\n--".utf8)))
+        } else {
+            Issue.record("no multipart part in the bulk data response (\(got.count) bytes)")
+        }
+        #expect(
+            peakAfter - peakBefore < mib * 1024 / 4,
+            "peak RSS grew from \(peakBefore) KiB to \(peakAfter) KiB for a \(mib) MiB value")
+    }
 }
