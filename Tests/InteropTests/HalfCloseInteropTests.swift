@@ -6,7 +6,7 @@ import Testing
 /// Clients that shut down their sending side after their requests (`nc -q`, a Python socket
 /// with shutdown(SHUT_WR)) still get every answer from the real daemon, then the connection
 /// closes: on the HTTP port (answers produced on workers after the end of stream was read) and
-/// on the DICOM port (a release asked for with the last PDU).
+/// on the DICOM port (a release asked for right after a store, answered once the store is).
 @Suite("Half-closed clients (raw sockets)", .serialized, .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(3)))
 struct HalfCloseInteropTests {
     @Test("HTTP: pipelined requests then a half-close are all answered in order, then the connection closes")
@@ -36,19 +36,19 @@ struct HalfCloseInteropTests {
         #expect(web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/metrics").stdout == "200")
     }
 
-    @Test("DICOM: C-ECHO-RQ and A-RELEASE-RQ then a half-close get the C-ECHO-RSP and the A-RELEASE-RP")
+    @Test("DICOM: C-STORE-RQ and A-RELEASE-RQ then a half-close get the C-STORE-RSP (after the commit) and the A-RELEASE-RP")
     func dicomRelease() throws {
         let web = try WebDaemon()
         let socket = try RawDICOMSocket(port: web.daemon.port)
-        socket.send(HandMadePDUs.associateRequest(called: web.daemon.aeTitle))
+        socket.send(HandMadeStore.associateRequest(called: web.daemon.aeTitle))
         let accept = try #require(socket.receivePDU())
         #expect(accept.type == 0x02)
-        socket.send(
-            HandMadePDUs.pData(contextID: 1, controlHeader: 0x03, fragment: HandMadePDUs.echoCommand(messageID: 9))
-                + HandMadePDUs.releaseRequest)
+        // The release waits for the store, which answers from a worker after the end of stream.
+        let store = HandMadeStore.storeRequestPDUs(instanceUID: "1.2.826.0.1.3680043.10.1489.96.1", pixelBytes: 4096)
+        socket.send(store.command + store.dataSet.joined() + HandMadePDUs.releaseRequest)
         socket.shutdownSending()
         let response = try #require(socket.receivePDU(), "\(web.daemon.log.suffix(2000))")
-        #expect(response.type == 0x04)
+        #expect(response.type == 0x04 && response.body.containsSubsequence(HandMadeStore.successStatus))
         let release = try #require(socket.receivePDU(), "\(web.daemon.log.suffix(2000))")
         #expect(release.type == 0x06)
         #expect(socket.receiveUntilClosed(timeout: 10) == ([], true))
