@@ -42,6 +42,8 @@ struct WADOStoredFileTests {
         try FileManager.default.removeItem(atPath: paths[0][0])
         let gone = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: seriesPath(0))
         #expect(gone.stdout == "404", "\(gone.transcript)\n\(web.daemon.log.suffix(2000))")
+        let goneMetadata = web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "\(seriesPath(0))/metadata")
+        #expect(goneMetadata.stdout == "404", "\(goneMetadata.transcript)")
 
         // The other file of series 1 grown since it was indexed: 500.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: paths[0][1]))

@@ -113,10 +113,15 @@ final class MetadataStream {
             guard !stopped, !response.isAborted else { return }
             switch result {
             case .failure(let error):
+                let failure = error as? WADOError ?? WADOError(500, "cannot read a stored file: \(error)")
                 if response.hasBegun {
+                    // Part of the array is out: only an incomplete response can say it failed.
+                    lookup.logger.warning(
+                        "WADO-RS metadata cut off: a stored file failed after the response began",
+                        metadata: ["reason": "\(failure.reason)"])
                     response.abortConnection()
                 } else {
-                    response.sendError(500, "cannot read a stored file: \(error)")
+                    lookup.fail(response, failure)
                 }
             case .success(let json):
                 if !response.hasBegun {
