@@ -237,12 +237,11 @@ final class HTTPServerConnection {
         closeIfClientDone()
     }
 
-    /// After the client's half-close, once nothing of what it sent is left to answer: close
+    /// After the client's half-close, once nothing of what it sent is left to answer (bytes
+    /// left over with no request in progress are a request that can never be complete): close
     /// when the output is written (bounded by the progress timeout).
     private func closeIfClientDone() {
-        guard clientDone, !processing, current == nil, !closing, !connection.isClosed,
-            connection.bufferedInputBytes == 0
-        else { return }
+        guard clientDone, !processing, current == nil, !closing, !connection.isClosed else { return }
         closing = true
         cancelTimer()
         connection.closeAfterFlush(timeout: server.configuration.progressTimeout)
@@ -269,7 +268,8 @@ final class HTTPServerConnection {
         updateTimer()
         // Buffered pipelined requests are delivered again once reading resumes.
         connection.resumeReading()
-        closeIfClientDone()
+        // Pipelined requests still buffered come back through process(), which closes after them.
+        if connection.bufferedInputBytes == 0 { closeIfClientDone() }
     }
 
     private func log(_ exchange: HTTPExchange, aborted: Bool) {
