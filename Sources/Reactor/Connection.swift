@@ -144,6 +144,13 @@ public final class Connection {
         close(error: nil)
     }
 
+    /// Closes the connection now as a failure: queued output is dropped and the transport sends
+    /// no orderly end (no TLS close_notify), so the peer can tell a stream cut short from one
+    /// that ended. ``onClose`` receives `ECONNABORTED`.
+    public func abort() {
+        close(error: SystemError(errno: ECONNABORTED, call: "abort"))
+    }
+
     /// Stops reading and closes once queued output has been written, or after `timeout` at the
     /// latest (then ``onClose`` receives `ETIMEDOUT`), so a peer that stops reading cannot hold the
     /// connection open forever.

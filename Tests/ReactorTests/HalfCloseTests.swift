@@ -110,3 +110,44 @@ import TestSupport
         }
     }
 }
+
+/// An abort, unlike a close, gives the peer no orderly end from the transport (no TLS
+/// close_notify), so a response cut short cannot look complete.
+@Suite struct AbortTests {
+    typealias Outcome = HalfCloseTests.Outcome
+
+    @Test("an abort drops what is queued and ends without the transport's orderly end; a close ends with it")
+    func abortSaysNoOrderlyEnd() throws {
+        for aborting in [true, false] {
+            try withRunningLoop { loop in
+                let outcome = Locked(Outcome())
+                let closed = Waiter()
+                let reply: [UInt8] = Array("partial answer".utf8)
+                let port = try onLoop(loop) {
+                    let factory = TransportFactory { socket, _ in ScramblingTransport(socket: socket) }
+                    let listener = try loop.listen(host: "127.0.0.1", port: 0, transport: factory) { connection in
+                        connection.onRead = { [unowned connection] buffer in
+                            buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
+                            connection.write(reply[...])
+                            if aborting { connection.abort() } else { connection.close() }
+                        }
+                        connection.onClose = { error in
+                            outcome.withLock { $0.closeError = error.map { "\($0)" } }
+                            closed.signal()
+                        }
+                    }
+                    return listener.localPort
+                }
+                let fd = try connectToLoopback(port: port, timeout: 10)
+                defer { close(fd) }
+                #expect(blockingSend(fd, [[ScramblingTransport.greeting, 0x00][...]]))
+                let received = blockingReceive(fd, upTo: reply.count + 2).map { $0 ^ 0x5A }
+                // The trailer is written unscrambled, so unscrambling the whole stream flips it too.
+                let trailer = [ScramblingTransport.trailer ^ 0x5A]
+                #expect(received == reply + (aborting ? [] : trailer), "aborting: \(aborting)")
+                #expect(closed.wait(seconds: 10))
+                #expect((outcome.value.closeError != nil) == aborting)
+            }
+        }
+    }
+}
