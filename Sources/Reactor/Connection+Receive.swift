@@ -31,13 +31,14 @@ extension Connection {
             }
         }
         // Input held inside the transport is not signalled by epoll.
-        if transport.hasBufferedInput { scheduleBufferedRead() }
+        if transport.hasBufferedInput && !isInputEnded { scheduleBufferedRead() }
     }
 
     /// Reads on the next loop iteration what the transport holds (decrypted bytes epoll cannot see).
     private func scheduleBufferedRead() {
         loop.execute { [weak self] in
-            guard let self, !self.isReadingPaused, self.state == .open, self.isEstablished else { return }
+            guard let self, !self.isReadingPaused, !self.isInputEnded, self.state == .open, self.isEstablished
+            else { return }
             self.readAvailable()
         }
     }
@@ -56,15 +57,21 @@ extension Connection {
             flush(fromEvent: true)
         }
         guard state != .closed else { return }
-        if !isReadingPaused {
+        if !isReadingPaused && !isInputEnded {
             if transportRetry || !events.isDisjoint(with: [.readable, .readHangup, .hangup, .error]) {
                 readAvailable()
             }
-        } else if events.contains(.error) {
-            // Paused: don't deliver input, but don't spin on a pending error either.
+        } else if events.contains(.error) || (isInputEnded && events.contains(.hangup)) {
+            // Not reading (paused, or the peer's side has ended): don't deliver input, but don't
+            // spin on a pending error either; a hang-up after the peer's end means its
+            // receiving side is gone too.
             var err: Int32 = 0
             _ = qrs_socket_error(fd, &err)
-            close(error: SystemError(errno: err == 0 ? ECONNRESET : err, call: "socket"))
+            if err == 0 && !events.contains(.error) {
+                close(error: nil)
+            } else {
+                close(error: SystemError(errno: err == 0 ? ECONNRESET : err, call: "socket"))
+            }
         }
         // What the transport waited for is served: drop it from epoll unless it asked again.
         if transportRetry && state != .closed { try? updateInterest() }
@@ -94,14 +101,27 @@ extension Connection {
             if eof || failure != nil { break }
             reads += 1
         }
+        // Set before delivering, so a handler's pause or resume does not ask to read again.
+        if eof && failure == nil { isInputEnded = true }
         if !input.isEmpty { deliverInput() }
         guard state != .closed else { return }
         if let failure {
             close(error: failure)
         } else if eof {
-            close(error: nil)
+            inputEnded()
         } else if !isReadingPaused && transport.hasBufferedInput {
             scheduleBufferedRead()
+        }
+    }
+
+    /// The peer's end of stream: reading stops for good and the owner is told; without an
+    /// owner that wants to answer, the connection closes once what is queued is written.
+    private func inputEnded() {
+        try? updateInterest()
+        if let onInputEnded {
+            onInputEnded()
+        } else {
+            closeAfterFlush()
         }
     }
 

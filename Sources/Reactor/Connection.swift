@@ -32,6 +32,12 @@ public final class Connection {
     /// Called exactly once when the connection closes: `nil` for an orderly end (peer EOF or local
     /// ``close()``), the error otherwise.
     public var onClose: ((Error?) -> Void)?
+    /// Called once when the peer has shut down its sending side (end of stream read, a TCP
+    /// half-close) after the input before it was delivered to ``onRead``. Reading is over;
+    /// writing goes on, so what the peer asked for can still be answered: the owner closes the
+    /// connection when it is done (``closeAfterFlush(timeout:)``). Without a handler the
+    /// connection closes once the output queued so far is written.
+    public var onInputEnded: (() -> Void)?
     /// Called when queued output that had reached ``writeLowWaterMark`` drains below it.
     public var onWritable: (() -> Void)?
     /// Called once when the transport has been established (after a TLS handshake); never for a
@@ -51,6 +57,8 @@ public final class Connection {
     public var bufferedInputBytes: Int { input.readableBytes }
     /// Whether reading is paused by ``pauseReading()``.
     public internal(set) var isReadingPaused = false
+    /// Whether the peer has ended its sending side (see ``onInputEnded``).
+    public internal(set) var isInputEnded = false
     /// Whether the connection has been closed.
     public var isClosed: Bool { state == .closed }
     /// Whether application bytes flow (the transport is established: a TLS handshake is done).
@@ -136,6 +144,13 @@ public final class Connection {
         close(error: nil)
     }
 
+    /// Closes the connection now as a failure: queued output is dropped and the transport sends
+    /// no orderly end (no TLS close_notify), so the peer can tell a stream cut short from one
+    /// that ended. ``onClose`` receives `ECONNABORTED`.
+    public func abort() {
+        close(error: SystemError(errno: ECONNABORTED, call: "abort"))
+    }
+
     /// Stops reading and closes once queued output has been written, or after `timeout` at the
     /// latest (then ``onClose`` receives `ETIMEDOUT`), so a peer that stops reading cannot hold the
     /// connection open forever.
@@ -182,6 +197,7 @@ public final class Connection {
         self.onRead = nil
         self.onWritable = nil
         self.onEstablished = nil
+        self.onInputEnded = nil
         onClose?(error)
     }
 
@@ -194,7 +210,7 @@ public final class Connection {
         if wants.contains(.readable) { interest.insert(.readable) }
         if wants.contains(.writable) { interest.insert(.writable) }
         guard isEstablished else { return interest }
-        if !isReadingPaused { interest.formUnion([.readable, .readHangup]) }
+        if !isReadingPaused && !isInputEnded { interest.formUnion([.readable, .readHangup]) }
         if pendingWriteBytes > 0 { interest.insert(.writable) }
         return interest
     }

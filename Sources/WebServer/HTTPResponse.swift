@@ -158,8 +158,9 @@ public final class HTTPResponse {
 
 extension HTTPResponse {
     /// Closes the connection at once: for a failure after part of the body went out, when no
-    /// status can tell the client any more (it sees a truncated body).
+    /// status can tell the client any more. It is an abort (``Connection/abort()``: no TLS
+    /// close_notify either), so the client sees a truncated body, never an orderly end.
     public func abortConnection() {
-        exchange?.connection?.close()
+        exchange?.connection?.abort()
     }
 }

@@ -17,6 +17,11 @@ final class HTTPServerConnection {
     private var timerKind = TimerKind.none
     private var progressMark = 0
     private var closing = false
+    /// The client shut down its sending side (a half-close): what it sent is answered, then
+    /// the connection closes.
+    private var clientDone = false
+    /// Inside ``process(_:)`` (the receive buffer is out of the connection meanwhile).
+    private var processing = false
 
     enum TimerKind: Equatable { case none, idle, head, body, response }
 
@@ -34,12 +39,20 @@ final class HTTPServerConnection {
         connection.onRead = { [unowned self] buffer in process(&buffer) }
         connection.onWritable = { [unowned self] in current?.response.connectionWritable() }
         connection.onClose = { [unowned self] error in closed(error) }
+        connection.onInputEnded = { [unowned self] in inputEnded() }
         updateTimer()
     }
 
     // MARK: Input
 
     private func process(_ buffer: inout ByteBuffer) {
+        processing = true
+        processRequests(&buffer)
+        processing = false
+        closeIfClientDone()
+    }
+
+    private func processRequests(_ buffer: inout ByteBuffer) {
         while !closing && !connection.isClosed {
             if let exchange = current, exchange.bodyComplete {
                 // The response is being produced: hold the next request (pipelining answers in
@@ -211,6 +224,29 @@ final class HTTPServerConnection {
         exchange.response.sendError(error.status, error.reason)
     }
 
+    // MARK: Half-close
+
+    /// The client will send nothing more. A request whose body is incomplete can never be
+    /// answered; one complete (and any complete ones pipelined behind it) still is.
+    private func inputEnded() {
+        clientDone = true
+        if let exchange = current, !exchange.bodyComplete {
+            connection.close()
+            return
+        }
+        closeIfClientDone()
+    }
+
+    /// After the client's half-close, once nothing of what it sent is left to answer (bytes
+    /// left over with no request in progress are a request that can never be complete): close
+    /// when the output is written (bounded by the progress timeout).
+    private func closeIfClientDone() {
+        guard clientDone, !processing, current == nil, !closing, !connection.isClosed else { return }
+        closing = true
+        cancelTimer()
+        connection.closeAfterFlush(timeout: server.configuration.progressTimeout)
+    }
+
     // MARK: Response end
 
     func responseEnded(_ exchange: HTTPExchange, truncated: Bool) {
@@ -232,6 +268,8 @@ final class HTTPServerConnection {
         updateTimer()
         // Buffered pipelined requests are delivered again once reading resumes.
         connection.resumeReading()
+        // Pipelined requests still buffered come back through process(), which closes after them.
+        if connection.bufferedInputBytes == 0 { closeIfClientDone() }
     }
 
     private func log(_ exchange: HTTPExchange, aborted: Bool) {

@@ -201,6 +201,35 @@ put("part10", "no-preamble.dcm", part10(ExplicitVRLittleEndian, preamble=False))
 put("part10", "no-meta.dcm", encode(sample(), True, True))
 
 
+def with_limit(data, limit):
+    """A Part 10 file whose first preamble byte (the stored-dataset target's bulk limit) is `limit`."""
+    return bytes([limit]) + data[1:]
+
+
+def meta_only(syntax):
+    """Preamble and File Meta Information of an empty data set, for raw elements to follow."""
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = CT
+    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.826.0.1.3680043.10.1489.99.1"
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.file_meta.ImplementationClassUID = "1.2.826.0.1.3680043.10.1489.1"
+    buf = io.BytesIO()
+    dcmwrite(buf, ds, enforce_file_format=True)
+    return buf.getvalue()
+
+
+put("stored-dataset", "implicit.dcm", with_limit(part10(ImplicitVRLittleEndian), 16))
+put("stored-dataset", "explicit-le.dcm", with_limit(part10(ExplicitVRLittleEndian), 16))
+put("stored-dataset", "explicit-be.dcm", with_limit(part10(ExplicitVRBigEndian), 0))
+put("stored-dataset", "undefined-lengths.dcm", with_limit(meta_only(ExplicitVRLittleEndian) + undefined, 2))
+# A private value after Pixel Data and Data Set Trailing Padding (elements a walk must not stop at).
+trailing = (b"\xe0\x7f\x10\x00OW\x00\x00\x40\x00\x00\x00" + bytes(64)
+            + b"\xe1\x7f\x10\x00LO\x04\x00TEST" + b"\xe1\x7f\x01\x10OB\x00\x00\x20\x00\x00\x00" + bytes(range(32))
+            + b"\xfc\xff\xfc\xff" + b"OB\x00\x00\x08\x00\x00\x00" + bytes(8))
+put("stored-dataset", "trailing.dcm", with_limit(meta_only(ExplicitVRLittleEndian) + trailing, 16))
+
+
 # --- C-FIND identifiers (PS3.4 C.6) -------------------------------------------------------
 def query(level, **keys):
     ds = Dataset()

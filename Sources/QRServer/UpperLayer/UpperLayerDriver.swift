@@ -118,6 +118,9 @@ final class UpperLayerDriver {
     /// Answers the peer's A-RELEASE-RQ (Evt14).
     func releaseResponse() {
         process(.releaseResponse)
+        // A peer that already shut down its sending side will not close again (Sta13 waits
+        // for that): close once the A-RELEASE-RP is out.
+        if peerInputEnded, !isEnded { close(timeout: settings.closeTimeout()) }
     }
 
     /// Ends with an A-ABORT (Evt15) and closes once it is sent; before the transport is open,
@@ -164,6 +167,8 @@ final class UpperLayerDriver {
     /// Why the connection closed, when it reported a reason (read by the delegate while it is
     /// told of the abort that follows).
     private(set) var transportError: Error?
+    /// Whether the peer has shut down its sending side (a TCP half-close).
+    private var peerInputEnded = false
 
     private func attach(_ connection: Connection) {
         self.connection = connection
@@ -179,9 +184,22 @@ final class UpperLayerDriver {
             driver.process(.transportClosed)
             driver.end(error: error)
         }
+        connection.onInputEnded = { [unowned self] in
+            let driver = self
+            driver.inputEnded()
+        }
         // The connection has one low-water callback; the delegate hands it on to whichever
         // operation is waiting for the peer to drain.
         connection.onWritable = { [unowned self] in delegate?.upperLayerWritable(self) }
+    }
+
+    /// The peer sent all it will send. A release it asked for is still answered (Sta8 and
+    /// Sta12: the A-RELEASE-RP may wait for operations in progress, whose responses go out
+    /// too); otherwise the transport is closing, after the output queued so far.
+    private func inputEnded() {
+        peerInputEnded = true
+        guard let connection, stateMachine.state != .sta8, stateMachine.state != .sta12 else { return }
+        connection.closeAfterFlush(timeout: settings.closeTimeout())
     }
 
     /// Cuts every complete PDU out of the receive buffer and feeds it to the state machine.

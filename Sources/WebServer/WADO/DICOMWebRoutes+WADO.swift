@@ -9,7 +9,7 @@ extension DICOMWebRoutes {
 
     /// Adds WADO-RS (retrieve, metadata, frames, bulk data), WADO-URI and STOW-RS.
     static func installWADO(on server: HTTPServer, store: any IndexStore, workers: WorkerPool, dicom: DICOMServer?) {
-        let lookup = WADOLookup(store: store, workers: workers, loop: server.loop)
+        let lookup = WADOLookup(store: store, workers: workers, loop: server.loop, logger: server.logger)
         let cache = MetadataCache(capacity: metadataCacheBytes)
         let layouts = FrameLayoutCache(capacity: 4096)
         let study = "\(base)/studies/{study}"

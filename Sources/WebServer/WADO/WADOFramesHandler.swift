@@ -116,16 +116,21 @@ struct WADOFramesHandler: HTTPHandler {
         }
         do {
             if let tag, tag != .pixelData {
-                // Any other top-level element: its value is a slice of the file read whole.
-                let bytes = try read(0, min(size, maxHeaderProbe))
-                let parsed = try DICOMFile(bytes: bytes[...])
-                guard !parsed.transferSyntax.isDeflated, let element = parsed.dataSet[tag],
-                    case .bytes(let value) = element.value
+                // Any other top-level element: its value's range, found by walking element
+                // headers (values before it skipped by their length, not read).
+                guard !TransferSyntax(uid: instance.transferSyntaxUID).isDeflated else {
+                    throw WADOError(404, "bulk data of a deflated data set is not served")
+                }
+                let window = FileWindow(fileSize: size) { offset, count in try fd.read(at: offset, count: count) }
+                guard let element = try ElementWalker.find(tag, in: window, maxProbe: maxHeaderProbe),
+                    let length = element.length, element.vr != .SQ
                 else {
                     throw WADOError(404, "no bulk data value \(tag) in this instance")
                 }
+                if length > 0 { PageIn.makeResident(file, offset: element.valueOffset, length: length) }
                 return Ranges(
-                    file: file, storedSyntax: instance.transferSyntaxUID, parts: [[value.startIndex..<value.endIndex]])
+                    file: file, storedSyntax: instance.transferSyntaxUID,
+                    parts: [[element.valueOffset..<element.valueOffset + length]])
             }
             let key = FrameLayoutCache.Key(
                 path: instance.path, size: instance.size, modificationTime: instance.modificationTime)

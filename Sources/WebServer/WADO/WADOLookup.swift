@@ -2,6 +2,7 @@
 import Archive
 import DICOM
 import DICOMWeb
+import Logging
 import Reactor
 
 #if canImport(Glibc)
@@ -16,6 +17,7 @@ struct WADOLookup: Sendable {
     let store: any IndexStore
     let workers: WorkerPool
     let loop: EventLoop
+    let logger: Logger
 
     /// The instances under `{study}[/{series}[/{instance}]]` of the request's path, in series
     /// and instance number order; answers 404 itself (and calls nothing) when there are none,
@@ -52,7 +54,11 @@ struct WADOLookup: Sendable {
     static func open(_ instance: IndexedInstance) throws(WADOError) -> (file: OpenFile, size: Int) {
         let fd = Glibc.open(instance.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw WADOError(500, "cannot open the stored file of \(instance.sopInstanceUID) (errno \(errno))")
+            let error = errno
+            // Gone behind the index's back (removed by hand): the instance is not there to send.
+            throw WADOError(
+                error == ENOENT ? 404 : 500,
+                "cannot open the stored file of \(instance.sopInstanceUID) (errno \(error))")
         }
         let file = OpenFile(takingOwnershipOf: fd, name: instance.path)
         var st = stat()
@@ -61,6 +67,15 @@ struct WADOLookup: Sendable {
             throw WADOError(500, "the stored file of \(instance.sopInstanceUID) changed since it was indexed")
         }
         return (file, Int(st.st_size))
+    }
+
+    /// Answers a failure to read a stored file: its status, logged with the reason (the request
+    /// log line only carries the status).
+    func fail(_ response: HTTPResponse, _ error: WADOError) {
+        logger.warning(
+            "WADO-RS cannot send a stored file",
+            metadata: ["http_status": "\(error.status)", "reason": "\(error.reason)"])
+        response.sendError(error.status, error.reason)
     }
 
     /// The request's Accept lines; the `accept` query parameter replaces them (PS3.18 §8.3.3.1).

@@ -10,7 +10,8 @@ import Reactor
 /// full `application/dicom+json` of each instance. Binary values over
 /// ``inlineBinaryLimit`` bytes at the top level (Pixel Data above all) are BulkDataURIs to
 /// the instance's `bulk/{tag}` resource; nested ones stay inline. Each instance's JSON comes
-/// from ``MetadataCache`` when present, otherwise its file is parsed on a worker and cached.
+/// from ``MetadataCache`` when present, otherwise its file is walked on a worker (bulk values
+/// skipped, not read) and cached.
 struct WADOMetadataHandler: HTTPHandler {
     let lookup: WADOLookup
     let cache: MetadataCache
@@ -41,76 +42,38 @@ struct WADOMetadataHandler: HTTPHandler {
         let encoder = DICOMJSONEncoder(inlineBinaryLimit: inlineBinaryLimit) { reference in
             reference.path.isEmpty ? prefix + String(format8: reference.tag.value) : nil
         }
-        let json: [UInt8]
-        if let header = try headerOnlyJSON(instance, encoder: encoder, bulkPrefix: prefix) {
-            json = header
-        } else {
-            let bytes = try DICOMFile.readBytes(instance.path)
-            json = encoder.encode(try DICOMFile(bytes: bytes[...]).dataSet)
-        }
+        let json = try storedJSON(instance, encoder: encoder)
         cache.put(key, json)
         return json
     }
 }
 
 extension WADOMetadataHandler {
-    /// The JSON of a stored file from its header and Pixel Data's element header, without
-    /// reading the pixel data: Pixel Data becomes a BulkDataURI. nil when that would differ from
-    /// encoding the whole data set — something follows Pixel Data, or its value is short enough
-    /// to go inline, or the syntax is deflated or big endian — and the caller reads the whole
-    /// file. Blocking.
-    private static func headerOnlyJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder, bulkPrefix: String)
-        throws -> [UInt8]?
-    {
+    /// The JSON of a stored file read element by element (``StoredDataSet``): bulk values are
+    /// skipped by their length, never read, and become BulkDataURIs; so a file costs the reads
+    /// of its other values whatever its size and wherever its Pixel Data is. A deflated data
+    /// set cannot be walked in the file and is read whole (up to
+    /// ``WADOFramesHandler/maxHeaderProbe``). Blocking.
+    static func storedJSON(_ instance: IndexedInstance, encoder: DICOMJSONEncoder) throws -> [UInt8] {
         let (file, size) = try WADOLookup.open(instance)
         let fd = FileDescriptor(rawValue: file.fd)
-        func read(_ offset: Int, _ count: Int) throws -> [UInt8] {
-            guard offset < size, count > 0 else { return [] }
-            return try fd.read(at: offset, count: min(count, size - offset))
-        }
-        var probe = min(size, WADOFramesHandler.headerProbe)
-        var parsed: DICOMFile?
-        while parsed == nil {
-            do {
-                let candidate = try DICOMFile(bytes: try read(0, probe)[...], options: .init(stopBeforePixelData: true))
-                if candidate.pixelDataOffset == nil, probe < size {
-                    throw DICOMError.invalidFile("header longer than read")
+        return try withExtendedLifetime(file) {
+            if TransferSyntax(uid: instance.transferSyntaxUID).isDeflated {
+                guard size <= WADOFramesHandler.maxHeaderProbe else {
+                    throw WADOError(500, "a deflated data set over \(WADOFramesHandler.maxHeaderProbe) bytes")
                 }
-                parsed = candidate
-            } catch  where probe < min(size, WADOFramesHandler.maxHeaderProbe) {
-                probe = min(size, WADOFramesHandler.maxHeaderProbe)
+                return encoder.encode(try DICOMFile(bytes: try fd.read(at: 0, count: size)[...]).dataSet)
             }
+            let window = FileWindow(fileSize: size) { offset, count in try fd.read(at: offset, count: count) }
+            let stored = try StoredDataSet(
+                window, bulkLimit: inlineBinaryLimit, maxRead: WADOFramesHandler.maxHeaderProbe)
+            // Each value left unread stands in as bytes just over the inline limit (the encoder
+            // looks at nothing but their count), so the encoder writes its BulkDataURI.
+            let placeholder = [UInt8](repeating: 0, count: inlineBinaryLimit + 1)
+            var dataSet = stored.dataSet
+            for bulk in stored.bulk { dataSet.set(DataElement(tag: bulk.tag, vr: bulk.vr, bytes: placeholder[...])) }
+            return encoder.encode(dataSet)
         }
-        guard let header = parsed, let at = header.pixelDataOffset, !header.transferSyntax.isDeflated,
-            !header.transferSyntax.isBigEndian
-        else { return nil }
-        let explicit = header.transferSyntax.isExplicitVR
-        let h = try read(at, explicit ? 12 : 8)
-        guard h.count == (explicit ? 12 : 8) else { return nil }
-        let length =
-            Int(h[h.count - 4]) | Int(h[h.count - 3]) << 8 | Int(h[h.count - 2]) << 16 | Int(h[h.count - 1]) << 24
-        var end: Int
-        var storedLength: Int
-        if length == 0xFFFF_FFFF {
-            let items = try FrameLocator.walkItems(from: at + h.count, fileSize: size, read: read)
-            let itemsEnd = items.last?.value.upperBound ?? at + h.count
-            end = itemsEnd + 8
-            storedLength = itemsEnd - (at + h.count)  // the items with their headers, as the encoder counts
-        } else {
-            end = at + h.count + length
-            storedLength = length
-        }
-        guard end == size, storedLength > inlineBinaryLimit else { return nil }
-        let vr =
-            explicit
-            ? String(decoding: h[4..<6], as: UTF8.self)
-            : (header.dataSet.int(Tag(0x0028, 0x0100)) ?? 16 > 8 ? "OW" : "OB")
-        var json = encoder.encode(header.dataSet)
-        guard json.last == 0x7D else { return nil }
-        json.removeLast()
-        if json.count > 1 { json.append(0x2C) }
-        json += Array("\"7FE00010\":{\"vr\":\"\(vr)\",\"BulkDataURI\":\"\(bulkPrefix)7FE00010\"}}".utf8)
-        return json
     }
 }
 
@@ -150,10 +113,15 @@ final class MetadataStream {
             guard !stopped, !response.isAborted else { return }
             switch result {
             case .failure(let error):
+                let failure = error as? WADOError ?? WADOError(500, "cannot read a stored file: \(error)")
                 if response.hasBegun {
+                    // Part of the array is out: only an incomplete response can say it failed.
+                    lookup.logger.warning(
+                        "WADO-RS metadata cut off: a stored file failed after the response began",
+                        metadata: ["reason": "\(failure.reason)"])
                     response.abortConnection()
                 } else {
-                    response.sendError(500, "cannot read a stored file: \(error)")
+                    lookup.fail(response, failure)
                 }
             case .success(let json):
                 if !response.hasBegun {

@@ -26,10 +26,7 @@ struct WADORetrieveHandler: HTTPHandler {
                 )
                 return
             }
-            InstanceStream(
-                instances: instances, syntax: syntax, workers: lookup.workers, loop: lookup.loop,
-                response: response
-            ).start()
+            InstanceStream(instances: instances, syntax: syntax, lookup: lookup, response: response).start()
         }
     }
 }
@@ -39,18 +36,17 @@ final class InstanceStream {
     let instances: [IndexedInstance]
     /// The native syntax to convert to, nil to send each file as stored.
     let syntax: String?
-    let workers: WorkerPool
-    let loop: EventLoop
+    let lookup: WADOLookup
     let response: HTTPResponse
     var writer = MultipartWriter(partType: "application/dicom")
     var next = 0
     var stopped = false
 
-    init(instances: [IndexedInstance], syntax: String?, workers: WorkerPool, loop: EventLoop, response: HTTPResponse) {
+    /// `instances` is not empty (the lookup answers 404 itself otherwise).
+    init(instances: [IndexedInstance], syntax: String?, lookup: WADOLookup, response: HTTPResponse) {
         self.instances = instances
         self.syntax = syntax
-        self.workers = workers
-        self.loop = loop
+        self.lookup = lookup
         self.response = response
         response.onAbort = { [weak self] in self?.stopped = true }
     }
@@ -60,12 +56,21 @@ final class InstanceStream {
         case bytes([UInt8], syntax: String)
     }
 
+    /// Loads the first part before anything is sent: until then a failure (a file removed or
+    /// changed behind the index's back) can still be answered with its own status.
     func start() {
-        response.begin(status: 200, contentType: writer.contentType(), contentLength: nil)
-        produce()
+        load(instances[0]) { [self] result in
+            switch result {
+            case .failure(let error):
+                lookup.fail(response, error)
+            case .success(let part):
+                response.begin(status: 200, contentType: writer.contentType(), contentLength: nil)
+                send(part)
+            }
+        }
     }
 
-    /// Loads the next instance on a worker (opened and paged in, or converted).
+    /// Loads the next instance, or ends the body after the last.
     func produce() {
         guard !stopped else { return }
         guard next < instances.count else {
@@ -73,28 +78,45 @@ final class InstanceStream {
             response.end()
             return
         }
-        let instance = instances[next]
-        let syntax = syntax
-        next += 1
-        workers.run({ () throws(WADOError) -> Part in try Self.load(instance, as: syntax) }, on: loop) {
-            [self] result in
-            guard !stopped, !response.isAborted else { return }
+        load(instances[next]) { [self] result in
             switch result {
-            case .failure:
-                // The status went out with the first part: the client sees a truncated body.
+            case .failure(let error):
+                // The status went out with the first part: no other can follow it. The connection
+                // is cut without the closing boundary (and, chunked, without the last chunk), so
+                // the client sees an incomplete response rather than a shorter valid one.
+                lookup.logger.warning(
+                    "WADO-RS retrieval cut off: a stored file failed after the response began",
+                    metadata: ["reason": "\(error.reason)"])
                 response.abortConnection()
             case .success(let part):
-                let contentType = "application/dicom; transfer-syntax=\(partSyntax(part))"
-                let header = writer.partHeader(contentType: contentType)
-                switch part {
-                case .file(let file, let size, _):
-                    response.write([.bytes(header[...]), .file(FileRegion(file: file, offset: 0, length: size))])
-                case .bytes(let bytes, _):
-                    response.write([.bytes(header[...]), .bytes(bytes[...])])
-                }
-                response.whenWritable { [self] in produce() }
+                send(part)
             }
         }
+    }
+
+    /// Opens (and pages in, or converts) one instance on a worker; `then` runs on the loop unless
+    /// the client has gone.
+    private func load(_ instance: IndexedInstance, then: @escaping (Result<Part, WADOError>) -> Void) {
+        let syntax = syntax
+        next += 1
+        lookup.workers.run({ () throws(WADOError) -> Part in try Self.load(instance, as: syntax) }, on: lookup.loop) {
+            [self] result in
+            guard !stopped, !response.isAborted else { return }
+            then(result)
+        }
+    }
+
+    /// Sends one part, then produces the next once the client has taken enough of it.
+    private func send(_ part: Part) {
+        let contentType = "application/dicom; transfer-syntax=\(partSyntax(part))"
+        let header = writer.partHeader(contentType: contentType)
+        switch part {
+        case .file(let file, let size, _):
+            response.write([.bytes(header[...]), .file(FileRegion(file: file, offset: 0, length: size))])
+        case .bytes(let bytes, _):
+            response.write([.bytes(header[...]), .bytes(bytes[...])])
+        }
+        response.whenWritable { [self] in produce() }
     }
 
     private func partSyntax(_ part: Part) -> String {
@@ -109,6 +131,8 @@ final class InstanceStream {
             PageIn.makeResident(file, offset: 0, length: size)
             return .file(file, size: size, syntax: instance.transferSyntaxUID)
         }
+        // Missing or changed: the same answer as for a file sent as stored.
+        _ = try WADOLookup.open(instance)
         do {
             let bytes = try DICOMFile.readBytes(instance.path)
             let file = try DICOMFile(bytes: bytes[...])

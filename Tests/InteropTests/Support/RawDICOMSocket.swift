@@ -24,6 +24,11 @@ final class RawDICOMSocket {
         }
     }
 
+    /// Shuts down the sending side (a half-close).
+    func shutdownSending() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Sends all bytes; returns false if the peer has already closed.
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool {

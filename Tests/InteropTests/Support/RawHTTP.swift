@@ -28,6 +28,19 @@ final class RawHTTPConnection {
         }
     }
 
+    /// Shuts down the sending side (a half-close): the server reads the end of the stream.
+    func shutdownSending() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Whether the server closes the connection with nothing more sent (false on more bytes,
+    /// an error or the receive timeout).
+    func closedByServer() -> Bool {
+        guard buffer.isEmpty else { return false }
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, 0) == 0
+    }
+
     /// One response: status, fields (lower-case names) and the body (chunked framing removed).
     struct Response {
         var status: Int
