@@ -152,15 +152,18 @@ public enum ElementWalker {
                 bigEndian: unknown ? false : bigEndian, depth: depth + 1)
             vr = .SQ
         } else {
-            end = try FrameLocator.walkItems(from: valueOffset, fileSize: window.fileSize) { offset, count in
-                Array(try window.read(offset, count))
-            }.last.map { $0.value.upperBound + 8 } ?? valueOffset + 8
+            end =
+                try FrameLocator.walkItems(from: valueOffset, fileSize: window.fileSize) { offset, count in
+                    Array(try window.read(offset, count))
+                }.last.map { $0.value.upperBound + 8 } ?? valueOffset + 8
         }
         return ElementExtent(tag: tag, vr: vr, offset: p, valueOffset: valueOffset, length: nil, end: end)
     }
 
     /// The offset past the Sequence Delimitation Item of the sequence whose items start at `p`.
-    private static func sequenceEnd(_ window: FileWindow, from start: Int, explicitVR: Bool, bigEndian: Bool, depth: Int)
+    private static func sequenceEnd(
+        _ window: FileWindow, from start: Int, explicitVR: Bool, bigEndian: Bool, depth: Int
+    )
         throws -> Int
     {
         var p = start

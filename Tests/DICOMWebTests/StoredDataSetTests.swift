@@ -85,6 +85,8 @@ struct StoredDataSetTests {
             }
         }
         let bytes = try DICOMFile.readBytes(testDir + "/rtplan.dcm")
-        #expect(throws: FrameLocationError.self) { try StoredDataSet(Self.window(bytes), bulkLimit: 1024, maxRead: 2048) }
+        #expect(throws: FrameLocationError.self) {
+            try StoredDataSet(Self.window(bytes), bulkLimit: 1024, maxRead: 2048)
+        }
     }
 }

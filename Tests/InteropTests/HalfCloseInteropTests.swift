@@ -40,7 +40,9 @@ struct HalfCloseInteropTests {
         #expect(web.curl(["-o", "/dev/null", "-w", "%{http_code}"], path: "/metrics").stdout == "200")
     }
 
-    @Test("DICOM: C-STORE-RQ and A-RELEASE-RQ then a half-close get the C-STORE-RSP (after the commit) and the A-RELEASE-RP")
+    @Test(
+        "DICOM: C-STORE-RQ and A-RELEASE-RQ then a half-close get the C-STORE-RSP (after the commit) and the A-RELEASE-RP"
+    )
     func dicomRelease() throws {
         let web = try WebDaemon()
         let socket = try RawDICOMSocket(port: web.daemon.port)

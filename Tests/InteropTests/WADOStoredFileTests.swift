@@ -65,7 +65,8 @@ struct WADOStoredFileTests {
         #expect(cut.exitCode != 0 && cut.stdout == "200", "curl sees a transfer cut off: \(cut.transcript)")
 
         let log = web.daemon.log
-        #expect(log.contains("WADO-RS cannot send a stored file") && log.contains("http_status=404"), "\(log.suffix(3000))")
+        #expect(
+            log.contains("WADO-RS cannot send a stored file") && log.contains("http_status=404"), "\(log.suffix(3000))")
         #expect(log.contains("WADO-RS retrieval cut off"), "\(log.suffix(3000))")
     }
 
@@ -94,7 +95,8 @@ struct WADOStoredFileTests {
             }
             #expect(
                 compared["equal"] as? Bool == true,
-                "\(file.lastPathComponent): ours \(String(describing: compared["ours"]))\npydicom \(String(describing: compared["pydicom"]))\n\(web.daemon.log.suffix(2000))")
+                "\(file.lastPathComponent): ours \(String(describing: compared["ours"]))\npydicom \(String(describing: compared["pydicom"]))\n\(web.daemon.log.suffix(2000))"
+            )
         }
 
         let body = scratch.url.appendingPathComponent("bulk.out")

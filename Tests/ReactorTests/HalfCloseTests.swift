@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import Dispatch
+import ReactorTestSupport
+import TestSupport
 import Testing
 
 @testable import Reactor
-import TestSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -30,7 +30,9 @@ public func fuzzStoredDataSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         precondition(
             element.valueOffset > element.offset && element.end >= element.valueOffset && element.end <= bytes.count,
             "an element outside the file")
-        if let length = element.length { precondition(element.valueOffset + length == element.end, "length and end differ") }
+        if let length = element.length {
+            precondition(element.valueOffset + length == element.end, "length and end differ")
+        }
         end = element.end
         seen.append(element)
         return seen.count < 4096
