@@ -42,7 +42,7 @@ public enum SettingsKeys {
             maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
             maxUnassociated,
             httpPort, httpBind,
-        ] + tlsScalars
+        ] + tlsScalars + httpServingScalars
 
     /// Keys whose value is a list.
     public static let lists: [String] = DICOMService.allCases.map(allowed) + [httpCORSOrigins]
@@ -72,7 +72,7 @@ public enum SettingsKeys {
         maxUnassociated: "QRSCPD_MAX_UNASSOCIATED",
         httpPort: "QRSCPD_HTTP_PORT",
         httpBind: "QRSCPD_HTTP_BIND",
-    ].merging(tlsEnvironmentVariables) { old, _ in old }
+    ].merging(tlsEnvironmentVariables) { old, _ in old }.merging(httpServingEnvironmentVariables) { old, _ in old }
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"
 
@@ -92,5 +92,5 @@ public enum SettingsKeys {
         idleTimeout: "--timeout",
         peersSection: "--peer",
         httpPort: "--http-port",
-    ].merging(tlsOptions) { old, _ in old }
+    ].merging(tlsOptions) { old, _ in old }.merging(httpServingOptions) { old, _ in old }
 }

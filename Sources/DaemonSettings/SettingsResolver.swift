@@ -80,6 +80,7 @@ struct SettingsResolver {
             settings.peers[name] = address
         }
         settings.tls = try tls()
+        try httpServing(&settings.http, tls: settings.tls)
         guard port != nil else {
             throw SettingsError(
                 source: "settings", key: SettingsKeys.port,

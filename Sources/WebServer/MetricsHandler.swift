@@ -70,10 +70,12 @@ public struct MetricsHandler: HTTPHandler {
                 ([("result", "aborted")], UInt64(s.associationsAborted)),
             ])
         w.counter(
-            "qrscpd_tls_handshakes", help: "TLS handshakes on the DICOM-over-TLS listener, by result.",
+            "qrscpd_tls_handshakes", help: "TLS handshakes by listener (DICOM over TLS, HTTPS) and result.",
             samples: [
-                ([("result", "completed")], UInt64(s.tlsHandshakes)),
-                ([("result", "failed")], UInt64(s.tlsHandshakeFailures)),
+                ([("listener", "dicom"), ("result", "completed")], UInt64(s.tlsHandshakes)),
+                ([("listener", "dicom"), ("result", "failed")], UInt64(s.tlsHandshakeFailures)),
+                ([("listener", "http"), ("result", "completed")], http.metrics.tlsHandshakes),
+                ([("listener", "http"), ("result", "failed")], http.metrics.tlsHandshakeFailures),
             ])
         let m = dicom.metrics
         var operations: [(labels: [Label], value: UInt64)] = []

@@ -111,7 +111,7 @@ final class Daemon: @unchecked Sendable {
             self.server = server
             if let web = Self.makeHTTPServer(
                 settings: settings, activatedSocket: activatedHTTPSocket, loop: loop,
-                logger: logger, store: store, workers: workers, dicom: server)
+                logger: logger, store: store, workers: workers, dicom: server, tlsContext: tlsContexts.web)
             {
                 try Self.startHTTP(web, activatedSocket: activatedHTTPSocket, logger: logger)
                 httpServer = web
@@ -267,7 +267,9 @@ final class Daemon: @unchecked Sendable {
         case .success(let contexts):
             tlsContexts = contexts
             server?.replaceTLSContexts(contexts)
-            if contexts.server != nil || contexts.client != nil {
+            // HTTPS on or off changes only on restart; a running HTTPS listener takes the new context.
+            if let web = contexts.web, httpServer?.servesTLS == true { httpServer?.useTLS(web) }
+            if contexts.server != nil || contexts.client != nil || contexts.web != nil {
                 logger.notice(
                     "TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
             }
