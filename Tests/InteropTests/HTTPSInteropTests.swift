@@ -53,6 +53,37 @@ struct HTTPSInteropTests {
         return parts
     }
 
+    /// Runs `arguments` (an absolute path first) to completion, at most `timeout` seconds, with
+    /// `posix_spawn` and `waitpid`; stdout and stderr together.
+    static func spawnAndWait(_ arguments: [String], timeout: TimeInterval) -> String {
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-spawn-\(UUID().uuidString)"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
+        guard spawned == 0 else { return "posix_spawn failed: \(spawned)" }
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                break
+            }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
+
     @Test("curl: TLS 1.2 and 1.3 with ALPN http/1.1, two requests on one connection, QIDO-RS, WADO-RS bytes")
     func curlOverHTTPS() throws {
         let (https, instance) = try Self.fixtureDaemon()
@@ -159,6 +190,49 @@ struct HTTPSInteropTests {
         #expect(after.stdout.contains("Renewed"), "\(after.transcript)")
         let r = https.curl(["-o", "/dev/null", "-w", "%{http_code}", "\(https.base)/metrics"])
         #expect(r.stdout == "200", "\(r.transcript)")
+    }
+
+    @Test("socket activation: the socket named http serves HTTPS when http.tls is on")
+    func socketActivation() throws {
+        let activate = "/usr/bin/systemd-socket-activate"
+        guard ExternalTool.require(activate) else { return }
+        let certificates = try TestCertificates.shared.get()
+        let scratch = try LifecycleScratch()
+        let dicomPort = try freeLoopbackPort()
+        let httpPort = try freeLoopbackPort()
+        let daemon = try LaunchedDaemon(
+            executable: activate,
+            arguments: [
+                "-l", "127.0.0.1:\(dicomPort)", "-l", "127.0.0.1:\(httpPort)", "--fdname=dicom:http",
+                PackagePaths.daemonBinary, "1", "QRSCPD", "--storage-dir", scratch.path + "/storage", "--http-tls",
+                "--tls-certificate", certificates.serverCertificate, "--tls-key", certificates.serverKey,
+            ],
+            environment: [:], scratch: scratch)
+        defer { daemon.kill() }
+        // systemd-socket-activate binds first and execs qrscpd on the first connection.
+        var connected: RawDICOMSocket?
+        let deadline = Date().addingTimeInterval(20)
+        while connected == nil && Date() < deadline && daemon.isRunning {
+            connected = try? RawDICOMSocket(port: dicomPort, timeout: 30)
+            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let dicom = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
+        #expect(dicom.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
+        #expect(dicom.receivePDU()?.type == 0x02, "\(daemon.output)")
+        dicom.close()
+        // Not through Foundation's Process: one started while the launched daemon runs is not
+        // always reaped.
+        let output = Self.spawnAndWait(
+            [
+                "/usr/bin/curl", "-s", "-v", "-m", "20", "--cacert", certificates.ca, "-o", "/dev/null", "-w",
+                "code=%{http_code}", "https://127.0.0.1:\(httpPort)/metrics",
+            ], timeout: 30)
+        #expect(output.contains("code=200"), "\(output)\n\(daemon.output)")
+        #expect(output.contains("ALPN: server accepted http/1.1"), "\(output)")
+        #expect(daemon.stderr.contains("serving HTTP on the socket passed by systemd"), "\(daemon.output)")
+        #expect(daemon.stderr.contains("HTTPS listening"), "\(daemon.output)")
+        kill(daemon.pid, SIGTERM)
+        #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
     }
 
     @Test("limits from the config file: a smaller header section is answered 431, a larger body 413, a slow head 408")
