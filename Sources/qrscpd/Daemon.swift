@@ -216,9 +216,16 @@ final class Daemon: @unchecked Sendable {
         let loader = self.loader
         let environment = ProcessInfo.processInfo.environment
         // The TLS files are read on the worker too; a bad one keeps the running contexts.
+        // http.* changes only on restart: the HTTPS context is rebuilt with the running http settings.
+        let runningHTTP = settings.http
         let work = { @Sendable () throws -> (DaemonSettings, Result<TLSContexts, TLSError>) in
             let new = try loader.load()
-            return (new, Result { () throws(TLSError) in try new.makeTLSContexts(environment: environment) })
+            var withRunningHTTP = new
+            withRunningHTTP.http = runningHTTP
+            let contexts = Result { () throws(TLSError) in
+                try withRunningHTTP.makeTLSContexts(environment: environment)
+            }
+            return (new, contexts)
         }
         workers.run(work, on: loop, serialKey: "settings-reload") { [self] result in
             switch result {

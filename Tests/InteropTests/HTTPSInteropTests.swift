@@ -176,6 +176,29 @@ struct HTTPSInteropTests {
         #expect(completed.flatMap { Int($0.split(separator: " ").last ?? "") }.map { $0 >= 2 } == true, "\(metrics)")
     }
 
+    @Test("client certificates on HTTPS: none by default even with anchors, required with http.tls_client_auth")
+    func clientCertificates() throws {
+        let open = try HTTPSDaemon()
+        let anonymous = open.curl(["-o", "/dev/null", "-w", "%{http_code}", "\(open.base)/metrics"])
+        #expect(anonymous.stdout == "200", "tls.ca is set, yet a browser needs no certificate: \(anonymous.transcript)")
+
+        let strict = try HTTPSDaemon(httpConfig: "  tls_client_auth: required\n")
+        let refused = strict.curl(["-o", "/dev/null", "-w", "%{http_code}", "\(strict.base)/metrics"])
+        #expect(!refused.succeeded, "\(refused.transcript)")
+        #expect(strict.waitForLog("HTTPS handshake failed"), "\(strict.log.suffix(2000))")
+        let (cert, key) = strict.certificates.client
+        let accepted = strict.curl([
+            "--cert", cert, "--key", key, "-o", "/dev/null", "-w", "%{http_code}", "\(strict.base)/metrics",
+        ])
+        #expect(accepted.stdout == "200", "\(accepted.transcript)")
+        #expect(strict.log.contains("certificate_subject="), "\(strict.log.suffix(2000))")
+        let (otherCert, otherKey) = strict.certificates.stranger
+        let stranger = strict.curl([
+            "--cert", otherCert, "--key", otherKey, "-o", "/dev/null", "-w", "%{http_code}", "\(strict.base)/metrics",
+        ])
+        #expect(stranger.stdout != "200", "a certificate from another CA: \(stranger.transcript)")
+    }
+
     @Test("SIGHUP gives the HTTPS listener the renewed certificate")
     func reload() throws {
         let https = try HTTPSDaemon()

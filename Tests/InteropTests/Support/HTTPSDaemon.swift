@@ -39,7 +39,7 @@ final class HTTPSDaemon {
                         "--bind", "127.0.0.1", "--http-port", "\(port)", "--tls-certificate", certificatePath,
                         "--tls-key", keyPath, "--tls-ca", certificates.ca, "--config", config,
                     ], storageDirectory: storageDirectory)
-                if Self.waitForHTTPS(port: port, ca: certificates.ca, instances: expectedInstances) {
+                if Self.waitForHTTPS(port: port, certificates: certificates, instances: expectedInstances) {
                     started = (daemon, port)
                 } else {
                     lastError = DaemonError("HTTPS listener not ready on \(port):\n\(daemon.log.suffix(3000))")
@@ -62,12 +62,18 @@ final class HTTPSDaemon {
     var dicomWeb: String { "\(base)/dicom-web" }
     var log: String { daemon.log }
 
-    /// Polls /metrics over HTTPS (bounded) until it answers and the index holds `instances`.
-    private static func waitForHTTPS(port: Int, ca: String, instances: Int, timeout: TimeInterval = 90) -> Bool {
+    /// Polls /metrics over HTTPS (bounded) until it answers and the index holds `instances`; with
+    /// the test client certificate, which curl sends only when the server asks for one.
+    private static func waitForHTTPS(
+        port: Int, certificates: TestCertificates, instances: Int, timeout: TimeInterval = 90
+    ) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
+        let trust = [
+            "--cacert", certificates.ca, "--cert", certificates.clientCertificate, "--key", certificates.clientKey,
+        ]
         while Date() < deadline {
             let r = ExternalTool.run(
-                "/usr/bin/curl", ["-s", "-m", "5", "--cacert", ca, "https://127.0.0.1:\(port)/metrics"], timeout: 10)
+                "/usr/bin/curl", ["-s", "-m", "5"] + trust + ["https://127.0.0.1:\(port)/metrics"], timeout: 10)
             if r.succeeded, r.stdout.contains("qrscpd_index_entities{level=\"instance\"} \(instances)\n") {
                 return true
             }
