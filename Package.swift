@@ -90,7 +90,7 @@ let package = Package(
             name: "WebServer",
             dependencies: [
                 "HTTP1", "DICOMJSON", "DICOMWeb", "PrometheusText", "Reactor", "Archive", "QRServer", "DICOM",
-                .product(name: "Logging", package: "swift-log"),
+                "TLS", "TLSTransport", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -30,6 +30,26 @@ int qrs_ssl_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
 
+static const unsigned char alpn_http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+static int select_alpn_http11(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                              unsigned int inlen, void *arg) {
+    (void)ssl;
+    (void)arg;
+    unsigned char *selected = NULL;
+    // Our list first: OpenSSL picks the first of ours the client also offers.
+    if (SSL_select_next_proto(&selected, outlen, alpn_http11, sizeof alpn_http11, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    *out = selected;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+void qrs_ssl_ctx_select_alpn_http11(SSL_CTX *ctx) {
+    SSL_CTX_set_alpn_select_cb(ctx, select_alpn_http11, NULL);
+}
+
 int qrs_bio_get_ktls_send(BIO *bio) {
 #ifndef OPENSSL_NO_KTLS
     return bio != NULL && BIO_get_ktls_send(bio) ? 1 : 0;

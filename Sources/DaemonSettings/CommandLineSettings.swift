@@ -22,6 +22,8 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var peers: [String] = []
     /// `--http-port`.
     public var httpPort: Int?
+    /// `--http-tls` given; absent is not "false", so the file may still turn HTTPS on.
+    public var httpTLS = false
     /// `--tls-port`, `--tls-certificate`, `--tls-key`, `--tls-ca`, `--tls-client-auth`.
     public var tls = TLSCommandLineSettings()
     /// `--metrics-port`.
@@ -50,6 +52,7 @@ public struct CommandLineSettings: Sendable, Equatable {
         set(SettingsKeys.acseTimeout, acseTimeout.map(ConfigContent.int))
         set(SettingsKeys.maxPDU, maxPDU.map(ConfigContent.int))
         set(SettingsKeys.httpPort, httpPort.map(ConfigContent.int))
+        set(SettingsKeys.httpTLS, httpTLS ? .bool(true) : nil)
         values.merge(tls.values()) { _, new in new }
         set(SettingsKeys.metricsPort, metricsPort.map(ConfigContent.int))
         do {

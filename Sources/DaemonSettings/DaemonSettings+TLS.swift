@@ -8,8 +8,13 @@ extension DaemonSettings {
 
     /// The TLS contexts these settings need (none when TLS is off and no peer uses it), built
     /// from the files they name; `environment` gives `$CREDENTIALS_DIRECTORY` for the key.
+    /// With `http.tls`, the HTTPS context too (``httpsConfiguration``).
     public func makeTLSContexts(environment: [String: String]) throws(TLSError) -> TLSContexts {
-        try TLSContexts.build(
+        var contexts = try TLSContexts.build(
             tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
+        if let https = httpsConfiguration {
+            contexts.web = try TLSContext(https, role: .server, environment: environment)
+        }
+        return contexts
     }
 }

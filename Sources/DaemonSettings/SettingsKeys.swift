@@ -42,7 +42,7 @@ public enum SettingsKeys {
             maxPDU, maxAssociations, acseTimeout, idleTimeout, shutdownGracePeriod, movePendingInterval,
             maxUnassociated,
             httpPort, httpBind,
-        ] + tlsScalars + metricsScalars
+        ] + tlsScalars + metricsScalars + httpServingScalars
 
     /// Keys whose value is a list.
     public static let lists: [String] = DICOMService.allCases.map(allowed) + [httpCORSOrigins]
@@ -73,6 +73,7 @@ public enum SettingsKeys {
         httpPort: "QRSCPD_HTTP_PORT",
         httpBind: "QRSCPD_HTTP_BIND",
     ].merging(tlsEnvironmentVariables) { old, _ in old }.merging(metricsEnvironmentVariables) { old, _ in old }
+        .merging(httpServingEnvironmentVariables) { old, _ in old }
     public static let peersVariable = "QRSCPD_PEERS"
     public static let configVariable = "QRSCPD_CONFIG"
 
@@ -93,4 +94,5 @@ public enum SettingsKeys {
         peersSection: "--peer",
         httpPort: "--http-port",
     ].merging(tlsOptions) { old, _ in old }.merging(metricsOptions) { old, _ in old }
+        .merging(httpServingOptions) { old, _ in old }
 }

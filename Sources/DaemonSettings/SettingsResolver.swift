@@ -81,6 +81,7 @@ struct SettingsResolver {
         }
         settings.tls = try tls()
         settings.metrics = try metrics(httpPort: settings.http.port)
+        try httpServing(&settings.http, tls: settings.tls)
         guard port != nil else {
             throw SettingsError(
                 source: "settings", key: SettingsKeys.port,

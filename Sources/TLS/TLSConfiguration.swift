@@ -48,6 +48,9 @@ public struct TLSConfiguration: Equatable, Sendable {
     public var ciphers: String
     /// TLS 1.3 cipher suites.
     public var cipherSuites: String
+    /// A server answers ALPN (RFC 7301) with `http/1.1` when the client offers it (the HTTPS
+    /// listener); otherwise no protocol is negotiated. Clients offer nothing either way.
+    public var selectsHTTP11 = false
 
     /// Creates a configuration; every setting not given takes the BCP 195 default.
     public init(

@@ -81,6 +81,7 @@ public final class TLSContext: @unchecked Sendable {
             // Sessions resumed with a client certificate need an id context, or OpenSSL refuses them.
             let id = Array("qrscpd".utf8)
             _ = SSL_CTX_set_session_id_context(context, id, UInt32(id.count))
+            if configuration.selectsHTTP11 { qrs_ssl_ctx_select_alpn_http11(context) }
         }
     }
 

@@ -34,6 +34,14 @@ public struct HTTPMetrics: Sendable {
         self.bytesOut += UInt64(bytesOut)
     }
 
+    // TLS handshakes on the HTTPS port (`HTTPServer+TLS.swift`).
+    public private(set) var tlsHandshakes: UInt64 = 0
+    public private(set) var tlsHandshakeFailures: UInt64 = 0
+
+    mutating func tlsHandshake(completed: Bool) {
+        if completed { tlsHandshakes += 1 } else { tlsHandshakeFailures += 1 }
+    }
+
     mutating func accepted() { connectionsAccepted += 1 }
     mutating func refused() { refusedRequests += 1 }
 

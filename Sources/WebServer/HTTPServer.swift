@@ -2,6 +2,7 @@
 import HTTP1
 import Logging
 import Reactor
+import TLS
 
 /// The HTTP/1.1 listener and its connections, on the DICOM server's reactor thread.
 ///
@@ -18,6 +19,8 @@ public final class HTTPServer: @unchecked Sendable {
     var date = HTTPDate()
 
     var listener: TCPListener?
+    /// The HTTPS context of new connections (`HTTPServer+TLS.swift`); nil: plain HTTP.
+    var tlsContext: TLSContext?
     private(set) var connections: [Int: HTTPServerConnection] = [:]
     private var nextID = 1
     private var shutdownCompletion: (() -> Void)?
@@ -41,15 +44,16 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds the configured address and starts accepting.
     public func start() throws {
-        listener = try loop.listen(host: configuration.bindAddress, port: configuration.port) { [unowned self] in
-            accept($0)
-        }
+        listener = try loop.listen(
+            host: configuration.bindAddress, port: configuration.port, transport: transportFactory
+        ) { [unowned self] in accept($0) }
         installErrorLog()
     }
 
-    /// Serves an already-listening socket (socket activation, `FileDescriptorName=http`).
+    /// Serves an already-listening socket (socket activation, `FileDescriptorName=http`); HTTPS
+    /// as well when ``useTLS(_:)`` was called before.
     public func start(listeningOn fd: Int32) throws {
-        listener = try loop.listen(fd: fd) { [unowned self] in accept($0) }
+        listener = try loop.listen(fd: fd, transport: transportFactory) { [unowned self] in accept($0) }
         installErrorLog()
     }
 
@@ -89,6 +93,7 @@ public final class HTTPServer: @unchecked Sendable {
         let served = HTTPServerConnection(id: id, connection: connection, server: self)
         connections[id] = served
         served.start()
+        if tlsContext != nil { recordHandshake(of: served) }
     }
 
     /// Closes the connection idle longest; false when none is idle.

@@ -2,7 +2,7 @@
 import PrometheusText
 import QRServer
 
-/// The DICOM server's part of /metrics: associations, TLS handshakes, DIMSE operations and
+/// The DICOM server's part of /metrics: associations, DIMSE operations and
 /// their durations, C-STORE commits, instances moved.
 extension MetricsHandler {
     func renderDICOM(_ dicom: DICOMServer, into w: inout PrometheusTextWriter) {
@@ -16,12 +16,6 @@ extension MetricsHandler {
                 ([("result", "accepted")], UInt64(s.associationsAccepted)),
                 ([("result", "rejected")], UInt64(s.associationsRejected)),
                 ([("result", "aborted")], UInt64(s.associationsAborted)),
-            ])
-        w.counter(
-            "qrscpd_tls_handshakes", help: "TLS handshakes on the DICOM-over-TLS listener, by result.",
-            samples: [
-                ([("result", "completed")], UInt64(s.tlsHandshakes)),
-                ([("result", "failed")], UInt64(s.tlsHandshakeFailures)),
             ])
         let m = dicom.metrics
         var operations: [(labels: [Label], value: UInt64)] = []

@@ -40,6 +40,7 @@ public struct MetricsHandler: HTTPHandler {
     private func render(totals: IndexTotals?) -> [UInt8] {
         var w = PrometheusTextWriter(capacity: 16 * 1024)
         if let dicom = sources.dicom { renderDICOM(dicom, into: &w) }
+        renderTLSHandshakes(into: &w)
         renderBytes(into: &w)
         renderHTTP(into: &w)
         if let totals { renderIndex(totals, into: &w) }
@@ -78,6 +79,23 @@ public struct MetricsHandler: HTTPHandler {
             "qrscpd_scan_removed_instances",
             help: "Instances the last storage directory scan removed from the index (their file was gone).",
             samples: [([], Double(scan.instancesRemoved))])
+    }
+
+    /// Handshakes of the DICOM-over-TLS listener and of each HTTP listener (HTTPS when `http.tls`).
+    private func renderTLSHandshakes(into w: inout PrometheusTextWriter) {
+        var samples: [(labels: [Label], value: UInt64)] = []
+        if let s = sources.dicom?.statistics {
+            samples.append(([("listener", "dicom"), ("result", "completed")], UInt64(s.tlsHandshakes)))
+            samples.append(([("listener", "dicom"), ("result", "failed")], UInt64(s.tlsHandshakeFailures)))
+        }
+        for listener in listeners {
+            guard let server = listener.server else { continue }
+            samples.append(([("listener", listener.name), ("result", "completed")], server.metrics.tlsHandshakes))
+            samples.append(([("listener", listener.name), ("result", "failed")], server.metrics.tlsHandshakeFailures))
+        }
+        w.counter(
+            "qrscpd_tls_handshakes", help: "TLS handshakes by listener (DICOM over TLS, HTTPS) and result.",
+            samples: samples)
     }
 
     private func renderBytes(into w: inout PrometheusTextWriter) {

@@ -121,6 +121,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("http-port"), help: "Serve DICOMweb and /metrics over HTTP on this port (default: off).")
     var httpPort: Int?
 
+    @Flag(
+        name: .customLong("http-tls"),
+        help: "Serve HTTPS on the HTTP port, with the --tls-certificate and --tls-key of DICOM over TLS.")
+    var httpTLS = false
+
     @Flag(name: .customLong("scan-only"), help: "Scan the storage directory into the index, print a summary and exit.")
     var scanOnly = false
 
@@ -197,6 +202,7 @@ struct ServeCommand: ParsableCommand {
         settings.maxPDU = maxPDU
         settings.peers = peers
         settings.httpPort = httpPort
+        settings.httpTLS = httpTLS
         settings.tls = tls.commandLineSettings
         settings.metricsPort = metricsPort
         return settings

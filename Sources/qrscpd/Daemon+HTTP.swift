@@ -4,6 +4,7 @@ import DaemonSettings
 import Logging
 import QRServer
 import Reactor
+import TLS
 import WebServer
 
 /// The HTTP listener (DICOMweb, /metrics) beside the DICOM one, on the same loop.
@@ -12,15 +13,18 @@ extension Daemon {
     /// started; nil when `http.port` is unset and no `http` socket was passed.
     static func makeHTTPServer(
         settings: DaemonSettings, activatedSocket: Int32?, loop: EventLoop, logger: Logger,
-        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?, metrics: MetricsSources?
+        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer?, metrics: MetricsSources?,
+        tlsContext: TLSContext?
     ) -> HTTPServer? {
         guard settings.http.port != nil || activatedSocket != nil else { return nil }
-        let configuration = HTTPServerConfiguration(
+        var configuration = HTTPServerConfiguration(
             port: settings.http.port ?? 0,
             bindAddress: settings.http.bindAddress ?? settings.bindAddress,
             corsOrigins: settings.http.corsOrigins
         )
+        configuration.apply(settings.http)
         let server = HTTPServer(configuration: configuration, loop: loop, logger: logger)
+        if let tlsContext { server.useTLS(tlsContext) }
         DICOMWebRoutes.install(on: server, store: store, workers: workers, dicom: dicom)
         if let metrics { DICOMWebRoutes.installMetrics(on: server, as: "http", sources: metrics) }
         return server
@@ -35,11 +39,26 @@ extension Daemon {
             try server.start()
         }
         logger.notice(
-            "HTTP listening",
+            server.servesTLS ? "HTTPS listening" : "HTTP listening",
             metadata: [
                 "http_port": "\(server.localPort)", "dicomweb": "\(DICOMWebRoutes.base)",
                 "metrics":
                     "\(server.router.routes.contains { $0.name == "metrics" } ? "/metrics" : "off (metrics.port)")",
             ])
+    }
+}
+
+extension HTTPServerConfiguration {
+    /// Takes the limits `http` sets (`http.max_header_bytes`, `http.max_body_bytes`,
+    /// `http.idle_timeout`, `http.header_timeout`); the others keep their defaults.
+    mutating func apply(_ http: HTTPSettings) {
+        if let bytes = http.maxHeaderBytes { limits.maxHeaderBytes = bytes }
+        if let bytes = http.maxBodyBytes {
+            limits.maxBodyLength = Int64(bytes)
+            // A body a handler collects in memory stays within both bounds.
+            maxCollectedBody = min(maxCollectedBody, bytes)
+        }
+        if let seconds = http.idleTimeout { idleTimeout = .seconds(seconds) }
+        if let seconds = http.headerTimeout { headerTimeout = .seconds(seconds) }
     }
 }

@@ -4,6 +4,7 @@ import DaemonSettings
 import Logging
 import QRServer
 import Reactor
+import TLS
 import WebServer
 
 /// /metrics: what it reports, and the admin listener that serves it alone (`metrics.port`, or a
@@ -13,13 +14,14 @@ extension Daemon {
     /// is served by the admin listener when there is one, otherwise by the DICOMweb listener.
     static func startWebListeners(
         settings: DaemonSettings, activated: (http: Int32?, metrics: Int32?), loop: EventLoop, logger: Logger,
-        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer, lastScan: ScanMetrics?
+        store: SQLiteIndexStore, workers: WorkerPool, dicom: DICOMServer, lastScan: ScanMetrics?,
+        tlsContext: TLSContext?
     ) throws -> (http: HTTPServer?, metrics: HTTPServer?) {
         let metrics = metricsSources(store: store, workers: workers, dicom: dicom, lastScan: lastScan)
         let ownListener = hasMetricsListener(settings, activatedSocket: activated.metrics)
         let web = makeHTTPServer(
             settings: settings, activatedSocket: activated.http, loop: loop, logger: logger, store: store,
-            workers: workers, dicom: dicom, metrics: ownListener ? nil : metrics)
+            workers: workers, dicom: dicom, metrics: ownListener ? nil : metrics, tlsContext: tlsContext)
         if let web { try startHTTP(web, activatedSocket: activated.http, logger: logger) }
         let admin = try startMetricsListener(
             settings: settings, activatedSocket: activated.metrics, loop: loop, logger: logger, sources: metrics,

@@ -16,7 +16,7 @@ final class Daemon: @unchecked Sendable {
     private var settings: DaemonSettings
     private let loader: SettingsLoader
     private let loop: EventLoop
-    private let logger: Logger
+    let logger: Logger
     private let logLevel: LogLevelControl
     private let notifier: SystemdNotifier
     private let activatedSocket: Int32?
@@ -36,7 +36,7 @@ final class Daemon: @unchecked Sendable {
     /// Instances in the index after the start-up scan.
     private var indexedInstances = 0
     private var server: DICOMServer?
-    private let startedAt = ContinuousClock.now
+    let startedAt = ContinuousClock.now
     private var lastStatus = ""
     private var stopping = false
     private(set) var exitCode: Int32 = 0
@@ -118,7 +118,8 @@ final class Daemon: @unchecked Sendable {
             self.server = server
             (httpServer, metricsServer) = try Self.startWebListeners(
                 settings: settings, activated: (activatedHTTPSocket, activatedMetricsSocket), loop: loop,
-                logger: logger, store: store, workers: workers, dicom: server, lastScan: lastScan)
+                logger: logger, store: store, workers: workers, dicom: server, lastScan: lastScan,
+                tlsContext: tlsContexts.web)
             printBanner(port: server.localPort)
             lastStatus = statusLine()
             notifier.ready(status: lastStatus)
@@ -219,9 +220,16 @@ final class Daemon: @unchecked Sendable {
         let loader = self.loader
         let environment = ProcessInfo.processInfo.environment
         // The TLS files are read on the worker too; a bad one keeps the running contexts.
+        // http.* changes only on restart: the HTTPS context is rebuilt with the running http settings.
+        let runningHTTP = settings.http
         let work = { @Sendable () throws -> (DaemonSettings, Result<TLSContexts, TLSError>) in
             let new = try loader.load()
-            return (new, Result { () throws(TLSError) in try new.makeTLSContexts(environment: environment) })
+            var withRunningHTTP = new
+            withRunningHTTP.http = runningHTTP
+            let contexts = Result { () throws(TLSError) in
+                try withRunningHTTP.makeTLSContexts(environment: environment)
+            }
+            return (new, contexts)
         }
         workers.run(work, on: loop, serialKey: "settings-reload") { [self] result in
             switch result {
@@ -272,7 +280,9 @@ final class Daemon: @unchecked Sendable {
             tlsContexts = contexts
             server?.replaceTLSContexts(contexts)
             contexts.logSkippedTrustAnchorFiles(logger)
-            if contexts.server != nil || contexts.client != nil {
+            // HTTPS on or off changes only on restart; a running HTTPS listener takes the new context.
+            if let web = contexts.web, httpServer?.servesTLS == true { httpServer?.useTLS(web) }
+            if contexts.server != nil || contexts.client != nil || contexts.web != nil {
                 logger.notice(
                     "TLS certificate, key and trust anchors reloaded; open associations keep the previous ones")
             }
@@ -346,44 +356,6 @@ final class Daemon: @unchecked Sendable {
             tlsPort: server?.localTLSPort
         )
         .emit(toJournal: JournaldLogHandler.isStderrConnectedToJournal(), logger: logger)
-    }
-
-    private func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?) {
-        let uptime = ContinuousClock.now - startedAt
-        var metadata: Logger.Metadata = [
-            "uptime_s": "\(uptime.components.seconds)",
-            "connections": "\(s.connectionsOpened)",
-            "associations": "\(s.associationsAccepted)",
-            "rejected": "\(s.associationsRejected)",
-            "aborted": "\(s.associationsAborted)",
-            "messages": "\(s.messagesProcessed)",
-            "echoes": "\(s.echoes)",
-            "queries": "\(s.finds)",
-            "query_matches": "\(s.findMatches)",
-            "images_received": "\(s.storesReceived)",
-            "gets": "\(s.gets)",
-            "moves": "\(s.moves)",
-            "images_sent": "\(s.imagesSent)",
-            "damaged_files": "\(s.damagedFilesFound)",
-            "stores_failed": "\(s.storesFailed)",
-            "bytes_in": "\(s.bytesIn)",
-            "bytes_out": "\(s.bytesOut)",
-            "progress_timeouts": "\(s.progressTimeouts)",
-            "unassociated_dropped": "\(s.unassociatedDropped)",
-            "descriptor_exhaustions": "\(s.descriptorExhaustions)",
-            "connections_shed": "\(s.connectionsShed)",
-            "tls_handshakes": "\(s.tlsHandshakes)",
-            "tls_handshake_failures": "\(s.tlsHandshakeFailures)",
-            "tls_associations": "\(s.tlsAssociations)",
-            "tls_ktls_send": "\(s.tlsKernelSend)",
-            "tls_ssl_write": "\(s.tlsLibrarySend)",
-        ]
-        if let commits, commits.batches > 0 {
-            // How well C-STORE commits were grouped across associations.
-            metadata["store_commit_groups"] = "\(commits.batches)"
-            metadata["store_largest_group"] = "\(commits.largestBatch)"
-        }
-        logger.notice("stopped", metadata: metadata)
     }
 
     static func milliseconds(_ d: Duration) -> Int64 {

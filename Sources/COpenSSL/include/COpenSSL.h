@@ -28,6 +28,8 @@ uint64_t qrs_ssl_ctx_set_qrscpd_options(SSL_CTX *ctx, int is_server);
 void qrs_ssl_ctx_set_nonblocking_modes(SSL_CTX *ctx);
 /// SSL_set_tlsext_host_name (SNI). Returns 1 on success.
 int qrs_ssl_set_tlsext_host_name(SSL *ssl, const char *name);
+/// A server selects ALPN "http/1.1" when the client offers it, and no protocol otherwise.
+void qrs_ssl_ctx_select_alpn_http11(SSL_CTX *ctx);
 /// BIO_get_ktls_send: 1 when the kernel encrypts what is written to this BIO's socket.
 int qrs_bio_get_ktls_send(BIO *bio);
 /// BIO_get_ktls_recv: 1 when the kernel decrypts what is read from this BIO's socket.
