@@ -18,8 +18,11 @@ def median(values):
     return values[len(values) // 2] if values else None
 
 
-def verdict(ok):
-    return "meets target" if ok else "MISSES target"
+def verdict(value, ok):
+    """ok(value) as a verdict; a figure not measured (None) is said so."""
+    if value is None:
+        return "not measured"
+    return "meets target" if ok(value) else "MISSES target"
 
 
 def ratio(a, b):
@@ -32,7 +35,7 @@ def fmt(value, spec="%.2f"):
 
 def main():
     rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-    assoc, finds, gets, floors, failed = {}, {}, {}, {}, []
+    assoc, finds, gets, floors, failed, cipher = {}, {}, {}, {}, [], None
     for row in rows:
         key = (row["server"], row["transport"])
         r = row["r"]
@@ -53,6 +56,8 @@ def main():
                 "rss_mb": r["rss_kb"] / 1024, "client_cpu": client["client_cpu_seconds"], "images": client["images"],
                 "tls": client.get("tls", "plain"),
             })
+        elif row["kind"] == "floor" and row["name"] == "cipher" and r:
+            cipher = r
         elif row["kind"] == "floor" and r:
             floors.setdefault(row["transport"], []).append(r)
 
@@ -86,6 +91,11 @@ def main():
                                                         floor[transport]["gb_s"], floor[transport]["cpu_gb"], "", "",
                                                         runs[0]["tls"]))
 
+    if cipher:
+        print("%-34s %8s %8.3f %10.3f %8s %10s  %s" % ("cipher alone, one core (openssl speed)", "",
+                                                        cipher["gb_per_s"], 1 / cipher["gb_per_s"], "", "",
+                                                        cipher["cipher"]))
+
     def get(server, transport, client, field):
         m = summary.get((server, transport, client))
         return m[field] if m else None
@@ -94,7 +104,7 @@ def main():
     print(f"ratios and targets ({TARGETS})")
     q_rate, o_rate = (assoc.get(("qrscpd", "tls")) or {}).get("rate"), (assoc.get(("orthanc", "tls")) or {}).get("rate")
     x = ratio(q_rate, o_rate)
-    print(f"  TLS associations/s, qrscpd / Orthanc: {fmt(x)}x (target >= 2x) -> {verdict(x is not None and x >= 2)}")
+    print(f"  TLS associations/s, qrscpd / Orthanc: {fmt(x)}x (target >= 2x) -> {verdict(x, lambda v: v >= 2)}")
     x = ratio(q_rate, (assoc.get(("qrscpd", "plain")) or {}).get("rate"))
     print(f"  qrscpd associations/s, TLS / plain: {fmt(x)}")
     for name in ("exact-patient", "image-400"):
@@ -103,17 +113,17 @@ def main():
         print(f"  C-FIND {name}: qrscpd TLS / plain latency {fmt(ratio(q_tls and q_tls['median_ms'], q_plain and q_plain['median_ms']))}x; "
               f"Orthanc TLS / qrscpd TLS latency {fmt(ratio(o_tls and o_tls['median_ms'], q_tls and q_tls['median_ms']))}x")
     gbs = get("qrscpd", "tls", "qrscpd-bench", "gb_s")
-    print(f"  C-GET over TLS, qrscpd-bench: {fmt(gbs, '%.3f')} GB/s (target >= 1 GB/s) -> {verdict(gbs is not None and gbs >= 1)}")
+    print(f"  C-GET over TLS, qrscpd-bench: {fmt(gbs, '%.3f')} GB/s (target >= 1 GB/s) -> {verdict(gbs, lambda v: v >= 1)}")
     for client in ("qrscpd-bench", "pynetdicom"):
         x = ratio(get("qrscpd", "tls", client, "cpu_gb"), get("orthanc", "tls", client, "cpu_gb"))
         print(f"  server CPU/GB over TLS, qrscpd / Orthanc ({client}): {fmt(x)} (target <= 0.5) -> "
-              f"{verdict(x is not None and x <= 0.5)}")
+              f"{verdict(x, lambda v: v <= 0.5)}")
         x = ratio(get("qrscpd", "tls", client, "cpu_gb"), get("qrscpd", "plain", client, "cpu_gb"))
         y = ratio(get("qrscpd", "tls", client, "gb_s"), get("qrscpd", "plain", client, "gb_s"))
         print(f"  qrscpd TLS / plain ({client}): GB/s {fmt(y)}x, CPU/GB {fmt(x)}x")
     peaks = [m["rss_mb"] for key, m in summary.items() if key[0] == "qrscpd"]
     peak = max(peaks) if peaks else None
-    print(f"  qrscpd peak RSS under C-GET load: {fmt(peak, '%.1f')} MB (target < 64 MB) -> {verdict(peak is not None and peak < 64)}")
+    print(f"  qrscpd peak RSS under C-GET load: {fmt(peak, '%.1f')} MB (target < 64 MB) -> {verdict(peak, lambda v: v < 64)}")
     if "tls" in floor:
         print(f"  qrscpd C-GET over TLS (qrscpd-bench) / TLS floor: GB/s {fmt(ratio(gbs, floor['tls']['gb_s']))}x, "
               f"server CPU/GB {fmt(ratio(get('qrscpd', 'tls', 'qrscpd-bench', 'cpu_gb'), floor['tls']['cpu_gb']))}x")

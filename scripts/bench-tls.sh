@@ -13,7 +13,8 @@
 #                    of data set bytes, server CPU s/GB (/proc/PID/stat), server peak RSS
 #                    (scripts/bench-peak-rss.py, high-water mark reset before each run)
 #   floor          : scripts/bench-tls-floor.py pushes the same bytes from memory through TLS 1.3
-#                    over loopback with the cipher qrscpd negotiated (and through plain TCP)
+#                    over loopback with the cipher qrscpd negotiated (and through plain TCP); and
+#                    that cipher's speed on one core without sockets (openssl speed, 16 KiB blocks)
 # The summary (scripts/bench-tls-report.py) prints every ratio and whether it meets its target.
 # Certificates are made here with the openssl CLI (EC P-256).
 TLS_SECONDS="${TLS_SECONDS:-3}"
@@ -203,6 +204,13 @@ for _ in $(seq 1 "$TLS_GET_RUNS"); do
         "$tls_dir/ca.pem" "$tls_dir/server.pem" "$tls_dir/server.key" "$floor_cipher" || echo null)"
     tls_record floor floor plain floor "$(python3 scripts/bench-tls-floor.py "$floor_bytes" plain || echo null)"
 done
+# The cipher alone on one core (16 KiB records, the size TLS sends bulk data in): what encryption
+# by itself allows, without sockets.
+cipher_kbs=$(openssl speed -evp "$(python3 -c '
+import sys
+print({"TLS_AES_128_GCM_SHA256": "aes-128-gcm", "TLS_AES_256_GCM_SHA384": "aes-256-gcm"}.get(sys.argv[1], "chacha20-poly1305"))' \
+    "$floor_cipher")" -bytes 16384 -seconds 1 2>/dev/null | awk 'END{sub("k$", "", $NF); print $NF}')
+tls_record floor cipher tls cipher "{\"cipher\": \"$floor_cipher\", \"gb_per_s\": $(python3 -c "print(${cipher_kbs:-0} * 1000 / 1e9)")}"
 echo "   load average during the TLS section: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 python3 scripts/bench-tls-report.py "$tls_results"
 grep -v '^$' "$work/tls-client.log" 2>/dev/null | head -5 | sed 's/^/   client error: /' || true
