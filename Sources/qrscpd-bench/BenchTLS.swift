@@ -70,7 +70,9 @@ final class ClientTLSContext: @unchecked Sendable {
     private let context: OpaquePointer
 
     init(caPath: String, certificatePath: String, keyPath: String) throws {
-        guard let context = SSL_CTX_new(TLS_client_method()) else { throw BenchError("SSL_CTX_new: \(openSSLReason())") }
+        guard let context = SSL_CTX_new(TLS_client_method()) else {
+            throw BenchError("SSL_CTX_new: \(openSSLReason())")
+        }
         self.context = context
         guard SSL_CTX_load_verify_locations(context, caPath, nil) == 1 else {
             throw BenchError("CA \(caPath): \(openSSLReason())")
