@@ -50,6 +50,8 @@ def main():
             if not client or client.get("status") not in ("0000", None) or client.get("failed", 0):
                 failed.append(f"C-GET {row['name']} {key}")
                 continue
+            if client["images"] != 400:
+                failed.append(f"C-GET {row['name']} {key}: {client['images']} images, not 400")
             gb = client["bytes"] / 1e9
             gets.setdefault(key + (row["name"],), []).append({
                 "seconds": client["seconds"], "gb_s": gb / client["seconds"], "cpu_gb": r["server_cpu"] / gb,
@@ -70,6 +72,10 @@ def main():
             r = finds.get(key + (name,))
             cells.append("%7.3f / %-7.3f" % (r["median_ms"], r["p95_ms"]) if r else "-")
         print("%-34s %16s %16s %16s %16s" % (title, *cells))
+    expected = {"exact-patient": 1, "image-400": 400}
+    for key, r in sorted(finds.items()):
+        if r and r["responses_per_query"] != expected[key[2]]:
+            failed.append(f"C-FIND {key[2]} {key[:2]}: {r['responses_per_query']} responses, not {expected[key[2]]}")
 
     print()
     print(f"C-GET of the 400-image study, median of the runs")
