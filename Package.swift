@@ -124,7 +124,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The benchmark's Verification client: fixed PDUs over blocking sockets.
-        .executableTarget(name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "qrscpd-bench", dependencies: ["DICOM", "DICOMNetwork", "CLibssl"], swiftSettings: swiftSettings),
         // Helpers more than one test target uses (no test framework, no project module).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         // The event loop's test helpers (a started loop, work run on it), for ReactorTests and TLSTests.

@@ -68,8 +68,10 @@ extension Connection {
         // (16 KiB from DCMTK) that is four times the segments, and the per-segment work of the
         // TCP stack, of full-sized ones. Corked, the kernel fills segments across PDUs; the cork
         // comes off before flush returns (all written, or the socket is full), which sends any
-        // partial segment at once, so nothing waits on the cork's 200 ms timer.
-        let corked = zeroCopy && queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
+        // partial segment at once, so nothing waits on the cork's 200 ms timer. Files copied
+        // through a transport (TLS without kTLS) are corked too: each TLS record is a write of
+        // its own, and uncorked every record would be a segment and a wake-up of the reader.
+        let corked = queuedFileRegions > 0 && qrs_set_cork(fd, 1) == 0
         defer { if corked && state != .closed { _ = qrs_set_cork(fd, 0) } }
         while pendingWriteBytes > 0 && state != .closed {
             let step: Result<Bool, Error>

@@ -53,8 +53,10 @@ struct BenchError: Error, CustomStringConvertible {
 /// (``init(port:)``) or accepted by a listener (``init(acceptedDescriptor:)``). Reads go through
 /// the buffer in large chunks, so the number of system calls stays far below one per PDU when
 /// the server streams many responses, and ``discard(_:)`` drops payload without copying it out.
+/// A connecting socket speaks TLS when the command line asked for it (``BenchTLS``).
 final class BlockingSocket {
     private var fd: Int32
+    private var tls: ClientTLSSession?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
     /// Received bytes not consumed yet: `buffer[start..<end]`.
     private var start = 0
@@ -79,6 +81,13 @@ final class BlockingSocket {
             buffer.deallocate()
             throw BenchError("connect: errno \(error)")
         }
+        do {
+            tls = try BenchTLS.context?.connect(fd: fd)
+        } catch {
+            Glibc.close(fd)
+            buffer.deallocate()
+            throw error
+        }
     }
 
     /// Takes ownership of a connection returned by `accept`.
@@ -98,6 +107,8 @@ final class BlockingSocket {
     }
 
     func close() {
+        tls?.close()
+        tls = nil
         if fd >= 0 {
             Glibc.close(fd)
             fd = -1
@@ -107,10 +118,18 @@ final class BlockingSocket {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[offset...].withUnsafeBytes { rawSend($0.baseAddress!, $0.count) }
             guard n > 0 else { throw BenchError("send: errno \(errno)") }
             offset += n
         }
+    }
+
+    private func rawSend(_ base: UnsafeRawPointer, _ count: Int) -> Int {
+        tls?.send(base, count) ?? Glibc.send(fd, base, count, Int32(MSG_NOSIGNAL))
+    }
+
+    private func rawReceive(_ base: UnsafeMutableRawPointer, _ count: Int) -> Int {
+        tls?.receive(base, count) ?? recv(fd, base, count, 0)
     }
 
     func receivePDU() throws -> (type: UInt8, body: [UInt8]) {
@@ -127,7 +146,7 @@ final class BlockingSocket {
             end -= start
             start = 0
         }
-        let n = recv(fd, buffer.baseAddress! + end, buffer.count - end, 0)
+        let n = rawReceive(buffer.baseAddress! + end, buffer.count - end)
         guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
         end += n
     }
@@ -142,7 +161,7 @@ final class BlockingSocket {
                 out.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: buffered)
                 var done = buffered
                 while done < count {
-                    let n = recv(fd, out.baseAddress! + done, count - done, 0)
+                    let n = rawReceive(out.baseAddress! + done, count - done)
                     guard n > 0 else { throw BenchError(n == 0 ? "connection closed by peer" : "recv: errno \(errno)") }
                     done += n
                 }

@@ -13,6 +13,8 @@ import Foundation
 //   move  PORT AE STUDY_UID DEST_AE SINK_PORT  C-MOVE of a study to DEST_AE, served by an
 //                                      in-process discarding Storage SCP on SINK_PORT
 //   store-sink PORT AE SECONDS         the discarding Storage SCP alone, for SECONDS
+// --tls CA CERT KEY (anywhere): the client connects over TLS, verifying the server against CA and
+// presenting CERT; get and find then report the negotiated protocol and cipher.
 // Prints one JSON object: operations, wall seconds, rate and the client's own CPU seconds,
 // so the benchmark can show the client was not the bottleneck.
 
@@ -23,7 +25,7 @@ func cpuSeconds() -> Double {
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000
 }
 
-let arguments = CommandLine.arguments
+let arguments = BenchTLS.positionalArguments
 guard arguments.count >= 5, let port = Int(arguments[2]) else {
     FileHandle.standardError.write(
         Data(
@@ -31,6 +33,9 @@ guard arguments.count >= 5, let port = Int(arguments[2]) else {
                 .utf8))
     exit(1)
 }
+/// `, "tls": "TLSv1.3 TLS_AES_128_GCM_SHA256"` after a TLS run, nothing after a plain one.
+var negotiatedTLSField: String { BenchTLS.lastNegotiated.map { ", \"tls\": \"\($0)\"" } ?? "" }
+
 let client = BenchClient(port: port, calledAE: arguments[3])
 let cpuStart = cpuSeconds()
 let wallStart = Date()
@@ -90,9 +95,9 @@ case "find":
         print(
             String(
                 format:
-                    "{\"queries\": %d, \"responses_per_query\": %d, \"median_ms\": %.3f, \"p95_ms\": %.3f, \"responses_per_s\": %.0f, \"client_cpu_seconds\": %.3f, \"seconds\": %.3f}",
+                    "{\"queries\": %d, \"responses_per_query\": %d, \"median_ms\": %.3f, \"p95_ms\": %.3f, \"responses_per_s\": %.0f, \"client_cpu_seconds\": %.3f, \"seconds\": %.3f",
                 repeats, result.responsesPerQuery, median, p95, Double(result.totalResponses) / result.seconds,
-                cpuSeconds() - cpuStart, result.seconds))
+                cpuSeconds() - cpuStart, result.seconds) + negotiatedTLSField + "}")
         exit(0)
     } catch {
         FileHandle.standardError.write(Data("find run failed: \(error)\n".utf8))
@@ -119,7 +124,7 @@ case "get", "move":
                 result.images, result.bytes, result.seconds, Double(result.images) / result.seconds,
                 Double(result.bytes) / 1e6 / result.seconds, cpuSeconds() - cpuStart,
                 Int(RetrieveBench.maxPDULength), Int(result.status.rawValue), result.completed, result.failed)
-                + "\"transfer_syntax\": \"\(result.transferSyntax)\"}")
+                + "\"transfer_syntax\": \"\(result.transferSyntax)\"" + negotiatedTLSField + "}")
         exit(result.status.isSuccess && result.failed == 0 ? 0 : 1)
     } catch {
         FileHandle.standardError.write(Data("\(arguments[1]) run failed: \(error)\n".utf8))
