@@ -42,6 +42,7 @@ public struct MetricsHandler: HTTPHandler {
         if let dicom = sources.dicom { renderDICOM(dicom, into: &w) }
         renderBytes(into: &w)
         renderHTTP(into: &w)
+        renderDICOMWeb(into: &w)
         if let totals { renderIndex(totals, into: &w) }
         if let scan = sources.lastScan { renderScan(scan, into: &w) }
         w.gauge(
