@@ -3,6 +3,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// QIDO-RS with dicomweb-client against the daemon on the fixture archive, compared with what
 /// C-FIND (DCMTK's findscu) returns for the same keys; /metrics parsed with prometheus_client
 /// after a known sequence of DIMSE operations, then of STOW-RS, WADO-RS and WADO-URI.
@@ -235,6 +239,57 @@ struct DICOMWebInteropTests {
         #expect(webDelta("qrscpd_received_bytes_total", ["listener": "http"]) >= Double(webTraffic.stowBodyBytes))
         #expect(
             webDelta("qrscpd_sent_bytes_total", ["listener": "http"]) >= seriesBytes + Double(webTraffic.uriBytes))
+    }
+
+    @Test("a WADO-RS retrieval cut off counts only the instances written; a whole one counts every instance")
+    func cutOffRetrievalCounts() throws {
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-metrics-cut-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: storage) }
+        try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+        // Each file larger than twice what the kernel's send buffer may grow to, so the socket
+        // cannot take a whole one while the client reads nothing.
+        let sendBufferMax =
+            (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_wmem", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? 4 << 20
+        let mib = 2 * (sendBufferMax >> 20) + 4
+        let count = 3
+        let (made, json) = ExternalTool.pythonPeer(
+            "dicomweb_retrieve_series.py", ["--make-series", storage.path, "\(count)", "\(mib)"])
+        let series = try #require(json as? [String: Any], "\(made.transcript)")
+        let study = try #require(series["study"] as? String)
+        let seriesUID = try #require(series["series"] as? String)
+        let web = try WebDaemon(storageDirectory: storage, expectedInstances: count)
+        let before = try web.scrape()
+        func delta(_ snapshot: MetricsSnapshot, _ name: String, _ labels: [String: String] = [:]) -> Double {
+            (snapshot.value(name, labels) ?? -1000) - (before.value(name, labels) ?? 0)
+        }
+
+        // A client that reads the first bytes of the answer, then closes with the rest unread.
+        var client: RawHTTPConnection? = try RawHTTPConnection(port: web.httpPort, timeout: 30, receiveBufferSize: 4096)
+        try client!.send("GET /dicom-web/studies/\(study)/series/\(seriesUID) HTTP/1.1\r\nHost: t\r\n\r\n")
+        var first = [UInt8](repeating: 0, count: 16)
+        #expect(recv(client!.fd, &first, first.count, 0) > 0, "the answer began")
+        client = nil
+        // The daemon counts the request once it has seen the connection go (bounded wait).
+        let requests = ["route": "wado_series", "code": "200"]
+        var cut = try web.scrape()
+        for _ in 0..<100 where delta(cut, "qrscpd_http_requests_total", requests) < 1 {
+            Thread.sleep(forTimeInterval: 0.2)
+            cut = try web.scrape()
+        }
+        #expect(delta(cut, "qrscpd_http_requests_total", requests) == 1, "\(web.daemon.log.suffix(2000))")
+        #expect(
+            delta(cut, "qrscpd_dicomweb_instances_sent_total", ["service": "wado_rs"]) == 0,
+            "no part was written whole before the client left")
+
+        let (retrieve, retrieved) = ExternalTool.pythonPeer(
+            "dicomweb_retrieve_series.py", [web.dicomWeb, study, seriesUID], timeout: 120)
+        let uids = (retrieved as? [String: Any])?["sop_instance_uids"] as? [String]
+        #expect(uids?.count == count, "\(retrieve.transcript)")
+        let after = try web.scrape()
+        #expect(delta(after, "qrscpd_dicomweb_instances_sent_total", ["service": "wado_rs"]) == Double(count))
+        #expect(delta(after, "qrscpd_sent_bytes_total", ["listener": "http"]) > Double(count * mib << 20))
     }
 
     /// What ``dicomWebTraffic(_:truth:excluding:)`` did.
