@@ -15,6 +15,10 @@ public struct HTTPMetrics: Sendable {
     public private(set) var connectionsAccepted: UInt64 = 0
     /// Requests refused by the parser's limits (400, 408, 413, 414, 431) .
     public private(set) var refusedRequests: UInt64 = 0
+    /// Instances STOW-RS committed durably (DICOMWebInstanceCounter).
+    public private(set) var instancesStored: UInt64 = 0
+    /// Instances sent, by ``DICOMWebService`` raw value (DICOMWebInstanceCounter).
+    public private(set) var instancesSent: [UInt64] = Array(repeating: 0, count: DICOMWebService.allCases.count)
 
     /// Bucket bounds in seconds, from a cached metadata answer to a large study's retrieval.
     public static let durationBounds: [Double] = [
@@ -40,6 +44,11 @@ public struct HTTPMetrics: Sendable {
 
     mutating func tlsHandshake(completed: Bool) {
         if completed { tlsHandshakes += 1 } else { tlsHandshakeFailures += 1 }
+    }
+
+    mutating func instanceStored() { instancesStored += 1 }
+    mutating func instancesSent(_ count: Int, by service: DICOMWebService) {
+        instancesSent[service.rawValue] += UInt64(count)
     }
 
     mutating func accepted() { connectionsAccepted += 1 }

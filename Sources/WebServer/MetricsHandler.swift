@@ -43,6 +43,7 @@ public struct MetricsHandler: HTTPHandler {
         renderTLSHandshakes(into: &w)
         renderBytes(into: &w)
         renderHTTP(into: &w)
+        renderDICOMWeb(into: &w)
         if let totals { renderIndex(totals, into: &w) }
         if let scan = sources.lastScan { renderScan(scan, into: &w) }
         w.gauge(

@@ -3,9 +3,13 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// QIDO-RS with dicomweb-client against the daemon on the fixture archive, compared with what
 /// C-FIND (DCMTK's findscu) returns for the same keys; /metrics parsed with prometheus_client
-/// after a known sequence of DIMSE operations.
+/// after a known sequence of DIMSE operations, then of STOW-RS, WADO-RS and WADO-URI.
 @Suite(
     "DICOMweb QIDO-RS and /metrics (dicomweb-client, prometheus_client)", .serialized,
     .enabled(if: WebDaemon.enabled), .timeLimit(.minutes(5)))
@@ -189,6 +193,8 @@ struct DICOMWebInteropTests {
         let store = ExternalTool.run(
             "/usr/bin/storescu", ["-aec", web.daemon.aeTitle, "127.0.0.1", "\(web.daemon.port)"] + files, timeout: 60)
         #expect(store.succeeded, "\(store.transcript)")
+        let beforeWeb = try web.scrape()
+        let webTraffic = try Self.dicomWebTraffic(web, truth: truth, excluding: Set(truth.instances[0...4].map(\.path)))
 
         let after = try web.scrape()
         func delta(_ name: String, _ labels: [String: String] = [:]) -> Double {
@@ -205,16 +211,143 @@ struct DICOMWebInteropTests {
         #expect(delta("qrscpd_associations_total", ["result": "accepted"]) == 5)
         #expect(delta("qrscpd_instances_received_total") == 2)
         #expect(delta("qrscpd_store_commit_duration_seconds_count") == 2)
-        #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == 5)
+        #expect(after.value("qrscpd_index_entities", ["level": "instance"]) == Double(5 + webTraffic.stored))
         #expect(after.value("qrscpd_associations_active") == 0)
         #expect(delta("qrscpd_received_bytes_total", ["listener": "dicom"]) > 0)
-        #expect(delta("qrscpd_http_requests_total", ["route": "metrics", "code": "200"]) == 1, "the first scrape")
-        // Stored bytes: the three scanned files and the two stored ones, as on disk.
+        #expect(delta("qrscpd_http_requests_total", ["route": "metrics", "code": "200"]) == 2, "the first two scrapes")
+        // Stored bytes: the three scanned files and the ones stored by C-STORE and STOW-RS, as on disk.
         let onDisk = try Self.regularFileBytes(in: storage, excluding: ["notes.txt"])
-        #expect(onDisk.count == 5)
+        #expect(onDisk.count == 5 + webTraffic.stored)
         #expect(after.value("qrscpd_index_stored_bytes") == Double(onDisk.bytes))
         #expect(before.value("qrscpd_index_stored_bytes") ?? 0 > 0)
         #expect(after.value("qrscpd_scan_files", ["outcome": "indexed"]) == 3, "the last scan's figures stay")
+
+        // DICOMweb's instances in their own families; the DIMSE ones above counted none of them.
+        #expect(after.types["qrscpd_dicomweb_instances_received"] == "counter")
+        #expect(after.types["qrscpd_dicomweb_instances_sent"] == "counter")
+        #expect(delta("qrscpd_dicomweb_instances_received_total") == Double(webTraffic.stored))
+        #expect(delta("qrscpd_dicomweb_instances_sent_total", ["service": "wado_rs"]) == Double(webTraffic.stored))
+        #expect(delta("qrscpd_dicomweb_instances_sent_total", ["service": "wado_uri"]) == 1)
+        #expect(delta("qrscpd_instances_sent_total") == 0)
+        // HTTP bytes per listener: at least the STOW body in, the series' stored files and the
+        // WADO-URI file out.
+        func webDelta(_ name: String, _ labels: [String: String] = [:]) -> Double {
+            (after.value(name, labels) ?? -1000) - (beforeWeb.value(name, labels) ?? 0)
+        }
+        let seriesBytes = webDelta("qrscpd_index_stored_bytes")
+        #expect(seriesBytes > 0)
+        #expect(webDelta("qrscpd_received_bytes_total", ["listener": "http"]) >= Double(webTraffic.stowBodyBytes))
+        #expect(
+            webDelta("qrscpd_sent_bytes_total", ["listener": "http"]) >= seriesBytes + Double(webTraffic.uriBytes))
+    }
+
+    @Test("a WADO-RS retrieval cut off counts only the instances written; a whole one counts every instance")
+    func cutOffRetrievalCounts() throws {
+        let storage = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-metrics-cut-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: storage) }
+        try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+        // Each file larger than twice what the kernel's send buffer may grow to, so the socket
+        // cannot take a whole one while the client reads nothing.
+        let sendBufferMax =
+            (try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_wmem", encoding: .utf8))?
+            .split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) } ?? 4 << 20
+        let mib = 2 * (sendBufferMax >> 20) + 4
+        let count = 3
+        let (made, json) = ExternalTool.pythonPeer(
+            "dicomweb_retrieve_series.py", ["--make-series", storage.path, "\(count)", "\(mib)"])
+        let series = try #require(json as? [String: Any], "\(made.transcript)")
+        let study = try #require(series["study"] as? String)
+        let seriesUID = try #require(series["series"] as? String)
+        let web = try WebDaemon(storageDirectory: storage, expectedInstances: count)
+        let before = try web.scrape()
+        func delta(_ snapshot: MetricsSnapshot, _ name: String, _ labels: [String: String] = [:]) -> Double {
+            (snapshot.value(name, labels) ?? -1000) - (before.value(name, labels) ?? 0)
+        }
+
+        // A client that reads the first bytes of the answer, then closes with the rest unread.
+        var client: RawHTTPConnection? = try RawHTTPConnection(port: web.httpPort, timeout: 30, receiveBufferSize: 4096)
+        try client!.send("GET /dicom-web/studies/\(study)/series/\(seriesUID) HTTP/1.1\r\nHost: t\r\n\r\n")
+        var first = [UInt8](repeating: 0, count: 16)
+        #expect(recv(client!.fd, &first, first.count, 0) > 0, "the answer began")
+        client = nil
+        // The daemon counts the request once it has seen the connection go (bounded wait).
+        let requests = ["route": "wado_series", "code": "200"]
+        var cut = try web.scrape()
+        for _ in 0..<100 where delta(cut, "qrscpd_http_requests_total", requests) < 1 {
+            Thread.sleep(forTimeInterval: 0.2)
+            cut = try web.scrape()
+        }
+        #expect(delta(cut, "qrscpd_http_requests_total", requests) == 1, "\(web.daemon.log.suffix(2000))")
+        #expect(
+            delta(cut, "qrscpd_dicomweb_instances_sent_total", ["service": "wado_rs"]) == 0,
+            "no part was written whole before the client left")
+
+        let (retrieve, retrieved) = ExternalTool.pythonPeer(
+            "dicomweb_retrieve_series.py", [web.dicomWeb, study, seriesUID], timeout: 120)
+        let uids = (retrieved as? [String: Any])?["sop_instance_uids"] as? [String]
+        #expect(uids?.count == count, "\(retrieve.transcript)")
+        let after = try web.scrape()
+        #expect(delta(after, "qrscpd_dicomweb_instances_sent_total", ["service": "wado_rs"]) == Double(count))
+        #expect(delta(after, "qrscpd_sent_bytes_total", ["listener": "http"]) > Double(count * mib << 20))
+    }
+
+    /// What ``dicomWebTraffic(_:truth:excluding:)`` did.
+    struct WebTraffic {
+        /// Instances stored by STOW-RS, the same ones then retrieved by WADO-RS.
+        var stored: Int
+        var stowBodyBytes: Int
+        var uriBytes: Int
+    }
+
+    /// A known DICOMweb sequence: a STOW-RS (curl) of every instance of a fixture series none of
+    /// whose files are in `excluding`, with one more part that is not DICOM (refused: 202); that
+    /// series retrieved with WADO-RS (dicomweb-client); one of its instances fetched by WADO-URI.
+    static func dicomWebTraffic(_ web: WebDaemon, truth: FixtureTruth, excluding: Set<String>) throws -> WebTraffic {
+        let series = try #require(
+            truth.series.first { s in
+                let members = truth.instances(ofSeries: s.SeriesInstanceUID)
+                return (2...6).contains(members.count) && members.allSatisfy { !excluding.contains($0.path) }
+            })
+        let members = truth.instances(ofSeries: series.SeriesInstanceUID)
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "qrscpd-metrics-web-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        var body = Data()
+        for member in members {
+            body += Data("--metrics-b\r\nContent-Type: application/dicom\r\n\r\n".utf8)
+            body += try Data(contentsOf: FixtureArchive.master().appendingPathComponent(member.path))
+            body += Data("\r\n".utf8)
+        }
+        body += Data("--metrics-b\r\nContent-Type: application/dicom\r\n\r\nnot DICOM\r\n--metrics-b--\r\n".utf8)
+        let bodyFile = scratch.appendingPathComponent("stow.body")
+        try body.write(to: bodyFile)
+        let stow = web.curl(
+            [
+                "-o", "/dev/null", "-w", "%{http_code}",
+                "-H", "Content-Type: multipart/related; type=\"application/dicom\"; boundary=metrics-b",
+                "--data-binary", "@\(bodyFile.path)",
+            ], path: "/dicom-web/studies")
+        #expect(stow.stdout == "202", "some stored, one refused: \(stow.transcript)")
+
+        let (retrieve, json) = ExternalTool.pythonPeer(
+            "dicomweb_retrieve_series.py", [web.dicomWeb, series.StudyInstanceUID, series.SeriesInstanceUID])
+        let received = (json as? [String: Any])?["sop_instance_uids"] as? [String]
+        #expect(received?.count == members.count, "\(retrieve.transcript)")
+        #expect(received.map(Set.init) == Set(members.map(\.SOPInstanceUID)), "\(retrieve.transcript)")
+
+        let object = members[0]
+        let uriFile = scratch.appendingPathComponent("uri.dcm")
+        let uri = web.curl(
+            ["-o", uriFile.path, "-w", "%{http_code}"],
+            path: "/wado?requestType=WADO&studyUID=\(object.StudyInstanceUID)&seriesUID=\(object.SeriesInstanceUID)"
+                + "&objectUID=\(object.SOPInstanceUID)&contentType=application%2Fdicom")
+        #expect(uri.stdout == "200", "\(uri.transcript)")
+        let uriBytes = try Data(contentsOf: uriFile).count
+        #expect(uriBytes > 0)
+        return WebTraffic(stored: members.count, stowBodyBytes: body.count, uriBytes: uriBytes)
     }
 
     /// The number and total size of the regular files under `directory` (names starting with "."

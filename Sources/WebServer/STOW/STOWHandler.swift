@@ -16,6 +16,7 @@ struct STOWHandler: HTTPHandler {
     let loop: EventLoop
     let storePath: (writer: StoreWriter, committer: StoreCommitter, uidPolicy: UIDPolicy)?
     let logger: Logger
+    let counter: DICOMWebInstanceCounter
 
     /// Answers requests whose body is not taken by a receiver (a wrong Content-Type).
     func handle(_ request: HTTPRequest, _ response: HTTPResponse) {
@@ -39,6 +40,6 @@ struct STOWHandler: HTTPHandler {
         let base = QIDOHandler.retrieveBase(request) ?? DICOMWebRoutes.base
         return STOWReceiver(
             boundary: boundary, study: study, base: base, storePath: storePath,
-            lane: SerialWorkQueue(pool: workers), loop: loop, response: response, logger: logger)
+            lane: SerialWorkQueue(pool: workers), loop: loop, response: response, logger: logger, counter: counter)
     }
 }

@@ -31,6 +31,8 @@ final class STOWReceiver: HTTPBodyReceiver {
     let loop: EventLoop
     let response: HTTPResponse
     let logger: Logger
+    /// Counts each instance once it is committed.
+    let counter: DICOMWebInstanceCounter
     var stream: MultipartStream
     var part: Part?
     var batch: [UInt8] = []
@@ -49,7 +51,8 @@ final class STOWReceiver: HTTPBodyReceiver {
     init(
         boundary: String, study: String?, base: String,
         storePath: (writer: StoreWriter, committer: StoreCommitter, uidPolicy: UIDPolicy)?,
-        lane: SerialWorkQueue?, loop: EventLoop, response: HTTPResponse, logger: Logger
+        lane: SerialWorkQueue?, loop: EventLoop, response: HTTPResponse, logger: Logger,
+        counter: DICOMWebInstanceCounter = DICOMWebInstanceCounter()
     ) {
         stream = MultipartStream(parser: MultipartParser(boundary: boundary))
         self.study = study
@@ -59,6 +62,7 @@ final class STOWReceiver: HTTPBodyReceiver {
         self.loop = loop
         self.response = response
         self.logger = logger
+        self.counter = counter
     }
 
     /// A receiver that reads and drops the body, then answers `status`.
@@ -221,6 +225,9 @@ final class STOWReceiver: HTTPBodyReceiver {
         pending -= 1
         switch result {
         case .success(let outcome):
+            // Durable and indexed (a duplicate kept under the duplicate policy too, as C-STORE
+            // counts it), whether or not the client is still there for the response.
+            counter.stored()
             results[index].outcome = .stored
             instanceURLs[results[index].sopInstanceUID] =
                 "\(base)/studies/\(outcome.studyInstanceUID)/series/"

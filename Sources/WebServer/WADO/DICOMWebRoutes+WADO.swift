@@ -9,7 +9,9 @@ extension DICOMWebRoutes {
 
     /// Adds WADO-RS (retrieve, metadata, frames, bulk data), WADO-URI and STOW-RS.
     static func installWADO(on server: HTTPServer, store: any IndexStore, workers: WorkerPool, dicom: DICOMServer?) {
-        let lookup = WADOLookup(store: store, workers: workers, loop: server.loop, logger: server.logger)
+        let counter = DICOMWebInstanceCounter(server: server)
+        let lookup = WADOLookup(
+            store: store, workers: workers, loop: server.loop, logger: server.logger, counter: counter)
         let cache = MetadataCache(capacity: metadataCacheBytes)
         let layouts = FrameLayoutCache(capacity: 4096)
         let study = "\(base)/studies/{study}"
@@ -34,7 +36,8 @@ extension DICOMWebRoutes {
             WADOFramesHandler(lookup: lookup, layouts: layouts, bulk: true))
         server.add("GET", "/wado", name: "wado_uri", WADOURIHandler(lookup: lookup))
         let stow = STOWHandler(
-            workers: workers, loop: server.loop, storePath: dicom?.sharedStorePath, logger: server.logger)
+            workers: workers, loop: server.loop, storePath: dicom?.sharedStorePath, logger: server.logger,
+            counter: counter)
         server.add("POST", "\(base)/studies", name: "stow", stow)
         server.add("POST", study, name: "stow_study", stow)
     }

@@ -18,6 +18,8 @@ struct WADOLookup: Sendable {
     let workers: WorkerPool
     let loop: EventLoop
     let logger: Logger
+    /// Counts the instances sent (WADO-RS retrieval, WADO-URI).
+    let counter: DICOMWebInstanceCounter
 
     /// The instances under `{study}[/{series}[/{instance}]]` of the request's path, in series
     /// and instance number order; answers 404 itself (and calls nothing) when there are none,

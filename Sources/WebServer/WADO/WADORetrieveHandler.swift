@@ -41,6 +41,8 @@ final class InstanceStream {
     var writer = MultipartWriter(partType: "application/dicom")
     var next = 0
     var stopped = false
+    /// Parts queued and not yet counted in `qrscpd_dicomweb_instances_sent_total`.
+    var unsent = SentPartTally()
 
     /// `instances` is not empty (the lookup answers 404 itself otherwise).
     init(instances: [IndexedInstance], syntax: String?, lookup: WADOLookup, response: HTTPResponse) {
@@ -48,7 +50,10 @@ final class InstanceStream {
         self.syntax = syntax
         self.lookup = lookup
         self.response = response
-        response.onAbort = { [weak self] in self?.stopped = true }
+        response.onAbort = { [weak self] in
+            self?.stopped = true
+            self?.countWritten()
+        }
     }
 
     enum Part: Sendable {
@@ -73,9 +78,11 @@ final class InstanceStream {
     /// Loads the next instance, or ends the body after the last.
     func produce() {
         guard !stopped else { return }
+        countWritten()
         guard next < instances.count else {
             response.write(writer.closing)
             response.end()
+            lookup.counter.sent(unsent.all(), by: .wadoRS)
             return
         }
         load(instances[next]) { [self] result in
@@ -87,6 +94,7 @@ final class InstanceStream {
                 lookup.logger.warning(
                     "WADO-RS retrieval cut off: a stored file failed after the response began",
                     metadata: ["reason": "\(error.reason)"])
+                countWritten()
                 response.abortConnection()
             case .success(let part):
                 send(part)
@@ -116,7 +124,14 @@ final class InstanceStream {
         case .bytes(let bytes, _):
             response.write([.bytes(header[...]), .bytes(bytes[...])])
         }
+        if let output = response.connectionOutput { unsent.queued(endingAt: output.queuedEnd) }
         response.whenWritable { [self] in produce() }
+    }
+
+    /// Counts the parts the connection has written to the socket.
+    private func countWritten() {
+        guard let output = response.connectionOutput else { return }
+        lookup.counter.sent(unsent.written(upTo: output.written), by: .wadoRS)
     }
 
     private func partSyntax(_ part: Part) -> String {

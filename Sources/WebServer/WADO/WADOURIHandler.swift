@@ -52,6 +52,8 @@ struct WADOURIHandler: HTTPHandler {
                     response.begin(status: 200, contentType: "application/dicom", contentLength: size)
                     response.write([.file(FileRegion(file: file, offset: 0, length: size))])
                     response.end()
+                    // Handed whole to the connection (not for HEAD, which sends no body).
+                    if !response.isHead { lookup.counter.sent(1, by: .wadoURI) }
                 }
             }
         }
