@@ -2,10 +2,11 @@
 import Archive
 import Logging
 import QRServer
+import WebServer
 
 extension Daemon {
     /// The figures logged when the daemon stops (the same counters STATUS= summarises).
-    func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?) {
+    func logStatistics(_ s: ServerStatistics, commits: StoreCommitter.Statistics?, https: HTTPMetrics?) {
         let uptime = ContinuousClock.now - startedAt
         var metadata: Logger.Metadata = [
             "uptime_s": "\(uptime.components.seconds)",
@@ -35,6 +36,10 @@ extension Daemon {
             "tls_ktls_send": "\(s.tlsKernelSend)",
             "tls_ssl_write": "\(s.tlsLibrarySend)",
         ]
+        if let https {
+            metadata["https_handshakes"] = "\(https.tlsHandshakes)"
+            metadata["https_handshake_failures"] = "\(https.tlsHandshakeFailures)"
+        }
         if let commits, commits.batches > 0 {
             // How well C-STORE commits were grouped across associations.
             metadata["store_commit_groups"] = "\(commits.batches)"

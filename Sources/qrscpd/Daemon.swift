@@ -175,6 +175,10 @@ final class Daemon: @unchecked Sendable {
             line +=
                 ", \(s.tlsAssociations) TLS association\(s.tlsAssociations == 1 ? "" : "s"), \(s.tlsHandshakeFailures) TLS handshake\(s.tlsHandshakeFailures == 1 ? "" : "s") failed"
         }
+        if let https = httpServer, https.servesTLS {
+            let failed = https.metrics.tlsHandshakeFailures
+            line += ", \(failed) HTTPS handshake\(failed == 1 ? "" : "s") failed"
+        }
         if let s = server?.statistics, s.descriptorExhaustions > 0 {
             line +=
                 ", out of file descriptors \(s.descriptorExhaustions) time\(s.descriptorExhaustions == 1 ? "" : "s") (\(s.unassociatedDropped) idle connection\(s.unassociatedDropped == 1 ? "" : "s") closed, \(s.connectionsShed) refused)"
@@ -343,7 +347,9 @@ final class Daemon: @unchecked Sendable {
         metricsServer?.shutdown {}
         server.shutdown { [self] in
             closeIndex()
-            logStatistics(server.statistics, commits: server.storeCommitStatistics)
+            logStatistics(
+                server.statistics, commits: server.storeCommitStatistics,
+                https: httpServer?.servesTLS == true ? httpServer?.metrics : nil)
             loop.stop()
         }
     }

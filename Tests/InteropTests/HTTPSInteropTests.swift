@@ -174,6 +174,8 @@ struct HTTPSInteropTests {
             $0.hasPrefix("qrscpd_tls_handshakes_total{listener=\"http\",result=\"completed\"}")
         }
         #expect(completed.flatMap { Int($0.split(separator: " ").last ?? "") }.map { $0 >= 2 } == true, "\(metrics)")
+        #expect(https.daemon.stop() == 0, "\(https.log.suffix(3000))")
+        #expect(https.log.contains("https_handshake_failures=3"), "the stop statistics: \(https.log.suffix(3000))")
     }
 
     @Test("client certificates on HTTPS: none by default even with anchors, required with http.tls_client_auth")
