@@ -8,8 +8,10 @@ extension DaemonSettings {
 
     /// The TLS contexts these settings need (none when TLS is off and no peer uses it), built
     /// from the files they name; `environment` gives `$CREDENTIALS_DIRECTORY` for the key.
-    public func makeTLSContexts(environment: [String: String]) throws(TLSError) -> TLSContexts {
-        try TLSContexts.build(
-            tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
+    ///
+    /// - Parameter listens: whether the daemon serves a TLS listener: `tls.port`, or a socket
+    ///   systemd passed as `dicom-tls` (the settings alone cannot tell).
+    public func makeTLSContexts(listens: Bool, environment: [String: String]) throws(TLSError) -> TLSContexts {
+        try TLSContexts.build(tls.configuration, listens: listens, reachesPeers: hasTLSPeers, environment: environment)
     }
 }
