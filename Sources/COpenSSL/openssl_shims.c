@@ -181,3 +181,46 @@ int qrs_x509_alt_name(X509 *cert, int index, int *kind, char *out, size_t cap) {
     GENERAL_NAMES_free(names);
     return result;
 }
+
+static int compare_names(const X509_NAME *const *a, const X509_NAME *const *b) {
+    return X509_NAME_cmp(*a, *b);
+}
+
+int qrs_ssl_ctx_set_client_ca_list_from_store(SSL_CTX *ctx) {
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    STACK_OF(X509) *certificates = store != NULL ? X509_STORE_get1_all_certs(store) : NULL;
+    if (certificates == NULL) return -1;
+    STACK_OF(X509_NAME) *all = sk_X509_NAME_new(compare_names);
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    int failed = all == NULL || names == NULL;
+    for (int i = 0; !failed && i < sk_X509_num(certificates); i++) {
+        // The store owns the subject; the list gets a copy of its own.
+        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(sk_X509_value(certificates, i)));
+        if (name == NULL || !sk_X509_NAME_push(all, name)) {
+            X509_NAME_free(name);
+            failed = 1;
+        }
+    }
+    sk_X509_pop_free(certificates, X509_free);
+    if (!failed) {
+        // Two anchors may share a subject (a renewed CA): each name is sent once.
+        sk_X509_NAME_sort(all);
+        for (int i = 0; !failed && i < sk_X509_NAME_num(all); i++) {
+            X509_NAME *name = sk_X509_NAME_value(all, i);
+            if (i > 0 && X509_NAME_cmp(sk_X509_NAME_value(all, i - 1), name) == 0) continue;
+            X509_NAME *copy = X509_NAME_dup(name);
+            if (copy == NULL || !sk_X509_NAME_push(names, copy)) {
+                X509_NAME_free(copy);
+                failed = 1;
+            }
+        }
+    }
+    sk_X509_NAME_pop_free(all, X509_NAME_free);
+    if (failed) {
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return -1;
+    }
+    int count = sk_X509_NAME_num(names);
+    SSL_CTX_set_client_CA_list(ctx, names);  // takes ownership of the list and its names
+    return count;
+}

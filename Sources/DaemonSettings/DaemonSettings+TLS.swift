@@ -9,9 +9,12 @@ extension DaemonSettings {
     /// The TLS contexts these settings need (none when TLS is off and no peer uses it), built
     /// from the files they name; `environment` gives `$CREDENTIALS_DIRECTORY` for the key.
     /// With `http.tls`, the HTTPS context too (``httpsConfiguration``).
-    public func makeTLSContexts(environment: [String: String]) throws(TLSError) -> TLSContexts {
+    ///
+    /// - Parameter listens: whether the daemon serves a TLS listener: `tls.port`, or a socket
+    ///   systemd passed as `dicom-tls` (the settings alone cannot tell).
+    public func makeTLSContexts(listens: Bool, environment: [String: String]) throws(TLSError) -> TLSContexts {
         var contexts = try TLSContexts.build(
-            tls.configuration, listens: tls.isEnabled, reachesPeers: hasTLSPeers, environment: environment)
+            tls.configuration, listens: listens, reachesPeers: hasTLSPeers, environment: environment)
         if let https = httpsConfiguration {
             contexts.web = try TLSContext(https, role: .server, environment: environment)
         }

@@ -23,14 +23,10 @@ extension SettingsResolver {
         for source in sources {
             if case .file(let outline) = source.kind { tls.identities = outline.tlsIdentities }
         }
-        if let port {
-            if tls.certificate == nil {
-                throw port.source.error(
-                    port.key, "needs tls.certificate (--tls-certificate, QRSCPD_TLS_CERTIFICATE) as well")
-            }
-            if tls.key == nil {
-                throw port.source.error(port.key, "needs tls.key (--tls-key, QRSCPD_TLS_KEY) as well")
-            }
+        // Certificate and key without a port are complete too: they serve a `dicom-tls` socket
+        // from systemd, and are our identity towards C-MOVE peers marked `tls: true`.
+        if let port, let missing = tls.missingListenerSettings.first {
+            throw port.source.error(port.key, "needs \(missing) as well")
         }
         if let clientAuth, clientAuth.value != .none, tls.ca == nil {
             throw clientAuth.source.error(

@@ -142,15 +142,17 @@ public final class TLSContext: @unchecked Sendable {
             guard loader.loaded > 0 else {
                 throw .badTrustAnchors(path: anchors, openSSL: Self.nothingUsable(loader.skipped))
             }
-            return
-        }
-        guard SSL_CTX_load_verify_file(context, anchors) == 1 else {
-            throw .badTrustAnchors(path: anchors, openSSL: OpenSSLErrors.drain())
+        } else {
+            guard SSL_CTX_load_verify_file(context, anchors) == 1 else {
+                throw .badTrustAnchors(path: anchors, openSSL: OpenSSLErrors.drain())
+            }
         }
         if role == .server, mode & SSL_VERIFY_PEER != 0 {
-            // Name the acceptable issuers in the CertificateRequest, so clients pick the right certificate.
-            if let names = SSL_load_client_CA_file(anchors) { SSL_CTX_set_client_CA_list(context, names) }
-            OpenSSLErrors.clear()
+            // Name the acceptable issuers in the CertificateRequest (every anchor's subject, from
+            // the store just filled, file or directory alike), so clients pick the right certificate.
+            guard qrs_ssl_ctx_set_client_ca_list_from_store(context) >= 0 else {
+                throw .library(call: "SSL_CTX_set_client_CA_list", openSSL: OpenSSLErrors.drain())
+            }
         }
     }
 

@@ -25,6 +25,8 @@ final class Daemon: @unchecked Sendable {
     private var httpServer: HTTPServer?
     /// The TLS listening socket systemd passed (`FileDescriptorName=dicom-tls`), if any.
     private let activatedTLSSocket: Int32?
+    /// Whether DICOM over TLS is served: on `tls.port` (kept over reloads) or on systemd's socket.
+    private var listensForTLS: Bool { settings.tls.isEnabled || activatedTLSSocket != nil }
     /// The socket systemd passed as `FileDescriptorName=metrics`, and the admin listener, if any.
     private let activatedMetricsSocket: Int32?
     private var metricsServer: HTTPServer?
@@ -223,15 +225,17 @@ final class Daemon: @unchecked Sendable {
         // SIGHUPs apply in order, and the result comes back to the loop.
         let loader = self.loader
         let environment = ProcessInfo.processInfo.environment
-        // The TLS files are read on the worker too; a bad one keeps the running contexts.
+        // The TLS files are read on the worker too; a bad one keeps the running contexts. The
+        // listener stays as started (tls.port changes only on restart), and so does `listens`;
         // http.* changes only on restart: the HTTPS context is rebuilt with the running http settings.
+        let listens = listensForTLS
         let runningHTTP = settings.http
         let work = { @Sendable () throws -> (DaemonSettings, Result<TLSContexts, TLSError>) in
             let new = try loader.load()
             var withRunningHTTP = new
             withRunningHTTP.http = runningHTTP
             let contexts = Result { () throws(TLSError) in
-                try withRunningHTTP.makeTLSContexts(environment: environment)
+                try withRunningHTTP.makeTLSContexts(listens: listens, environment: environment)
             }
             return (new, contexts)
         }

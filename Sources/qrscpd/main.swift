@@ -51,11 +51,22 @@ do {
     exit(1)
 }
 
+// Read once, before any thread exists: sd_listen_fds unsets the variables. A socket named
+// dicom-tls is a TLS listener whether or not tls.port is set; it needs a certificate and key.
+let activated = ActivatedListeners(SocketActivation.activatedSockets())
+if activated.tls != nil, !settings.tls.missingListenerSettings.isEmpty {
+    let missing = settings.tls.missingListenerSettings.joined(separator: " and ")
+    StandardErrorWriter.write(
+        "qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName), which needs \(missing)\n")
+    exit(1)
+}
+
 // A certificate, key or trust anchor file that is missing, unreadable, not PEM or not a
 // matching pair stops the daemon here, naming the file and OpenSSL's reason.
 let tlsContexts: TLSContexts
 do {
-    tlsContexts = try settings.makeTLSContexts(environment: ProcessInfo.processInfo.environment)
+    tlsContexts = try settings.makeTLSContexts(
+        listens: settings.tls.isEnabled || activated.tls != nil, environment: ProcessInfo.processInfo.environment)
 } catch {
     StandardErrorWriter.write("qrscpd: \(error)\n")
     exit(1)
@@ -78,15 +89,6 @@ if settings.scanOnly {
 
 MallocTuning.apply()
 DescriptorLimit.raise(logger: logger)
-
-// Read once, before any thread exists: sd_listen_fds unsets the variables.
-let activated = ActivatedListeners(SocketActivation.activatedSockets())
-if activated.tls != nil && !settings.tls.isEnabled {
-    StandardErrorWriter.write(
-        "qrscpd: systemd passed a socket named \(ActivatedListeners.tlsName) but tls.port, tls.certificate and tls.key are not set\n"
-    )
-    exit(1)
-}
 
 do {
     // Signals must be blocked before any other thread exists, so that only the

@@ -66,6 +66,21 @@ struct TLSSettingsTests {
         #expect(noCA.tls.configuration.effectiveClientAuthentication == TLSConfiguration.ClientAuthentication.none)
     }
 
+    /// Certificate and key without a port are complete settings: they serve a `dicom-tls` socket
+    /// from systemd (and are our identity towards TLS peers); what a listener lacks is named.
+    @Test func certificateAndKeyWithoutAPort() throws {
+        let path = try writeConfig(Self.base + "tls: {certificate: c.pem, key: k.pem}\n")
+        let tls = try loader(config: path).load().tls
+        #expect(tls.port == nil && !tls.isEnabled)
+        #expect(tls.missingListenerSettings.isEmpty)
+        let keyOnly = try loader(config: try writeConfig(Self.base + "tls: {key: k.pem}\n")).load().tls
+        #expect(keyOnly.missingListenerSettings == ["tls.certificate (--tls-certificate, QRSCPD_TLS_CERTIFICATE)"])
+        #expect(
+            try loader(config: try writeConfig(Self.base)).load().tls.missingListenerSettings == [
+                "tls.certificate (--tls-certificate, QRSCPD_TLS_CERTIFICATE)", "tls.key (--tls-key, QRSCPD_TLS_KEY)",
+            ])
+    }
+
     @Test func precedence() throws {
         let path = try writeConfig(
             Self.base + "tls: {port: 2762, certificate: file.pem, key: file.key, client_auth: none}\n")

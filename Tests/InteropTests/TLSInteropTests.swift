@@ -81,6 +81,16 @@ struct TLSInteropTests {
             "\(server.log)")
         let trusted = server.sClient(["-tls1_2", "-cert", certs.clientCertificate, "-key", certs.clientKey])
         #expect(trusted.succeeded, "\(trusted.transcript)\n--- daemon\n\(server.log)")
+        // The CertificateRequest names the directory's CA (s_client prints it without -brief).
+        let request = ExternalTool.run(
+            Self.openssl,
+            [
+                "s_client", "-connect", "127.0.0.1:\(server.tlsPort)", "-CAfile", certs.ca, "-tls1_3", "-cert",
+                certs.clientCertificate, "-key", certs.clientKey,
+            ], timeout: 30)
+        #expect(
+            request.stdout.contains("Acceptable client certificate CA names\nCN = qrscpd Test CA\n"),
+            "\(request.transcript)")
         let stranger = server.sClient(["-tls1_2", "-cert", certs.strangerCertificate, "-key", certs.strangerKey])
         #expect(!stranger.succeeded, "\(stranger.transcript)")
         #expect(server.waitForLine(containing: ["TLS handshake failed", "CN=STRANGER"]), "\(server.log)")

@@ -146,6 +146,61 @@ import Testing
         }
     }
 
+    /// The listener's CertificateRequest names every trust anchor's subject once (OpenSSL's
+    /// s_client prints them), whether `tls.ca` is a directory or a single file.
+    @Test(arguments: [true, false])
+    func certificateRequestNamesEveryAnchor(directory: Bool) throws {
+        let anchors: String
+        if directory {
+            // The test CA under two names (a file and its hash link) and another CA.
+            let folder = try anchorDirectory(.both)
+            try FileManager.default.copyItem(
+                atPath: certificates.otherCA, toPath: folder.appendingPathComponent("other-ca.pem").path)
+            anchors = folder.path
+        } else {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "qrscpd-anchors-\(UUID().uuidString).pem")
+            removeAtExit(file)
+            let bundle = try [certificates.ca, certificates.otherCA].map {
+                try String(contentsOfFile: $0, encoding: .utf8)
+            }
+            try bundle.joined().write(to: file, atomically: true, encoding: .utf8)
+            anchors = file.path
+        }
+        let configuration = TLSConfiguration(
+            certificateChainPath: certificates.serverCertificate, privateKeyPath: certificates.serverKey,
+            trustAnchorsPath: anchors, clientAuthentication: .optional)
+        let context = try TLSContext(configuration, role: .server)
+        for version in ["-tls1_2", "-tls1_3"] {
+            let listener = try TestListener()
+            let process = try PeerProcess(
+                PeerProcess.openssl,
+                [
+                    "s_client", "-connect", "127.0.0.1:\(listener.port)", "-nocommands", version, "-CAfile",
+                    certificates.ca,
+                ])
+            let socket = try listener.accept()
+            defer { close(socket) }
+            let session = try TLSSession(context: context, socket: socket)
+            let result = LoopHarness.handshake(session)
+            #expect(result == .done, "\(version): \(result) \(process.transcript)")
+            _ = LoopHarness.shutdown(session)
+            process.closeInput()
+            #expect(process.waitForExit(timeout: 10), "\(process.transcript)")
+            let names = Self.acceptableCANames(String(decoding: process.stdout, as: UTF8.self))
+            #expect(
+                names == ["CN = qrscpd Test CA", "CN = Some Other CA"].sorted(), "\(version): \(process.transcript)")
+        }
+    }
+
+    /// The lines s_client prints under "Acceptable client certificate CA names", sorted.
+    static func acceptableCANames(_ output: String) -> [String]? {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let header = lines.firstIndex(of: "Acceptable client certificate CA names") else { return nil }
+        let names = lines[(header + 1)...].prefix { $0.hasPrefix("CN") || $0.hasPrefix("O ") || $0.hasPrefix("C ") }
+        return names.sorted()
+    }
+
     @Test func directoryWithoutACertificateIsRefusedNamingTheFiles() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("qrscpd-anchors-\(UUID().uuidString)")
         removeAtExit(root)

@@ -61,4 +61,10 @@ int qrs_x509_alt_name_count(X509 *cert);
 /// 2 IP, 3 e-mail, 4 URI, 0 other (out is then empty). Returns the text length or -1.
 int qrs_x509_alt_name(X509 *cert, int index, int *kind, char *out, size_t cap);
 
+/// Names the subject of every certificate in the context's store (deduplicated) as the
+/// acceptable issuers a server's CertificateRequest lists, replacing any list set before
+/// (SSL_CTX_set_client_CA_list, which owns the new list). Returns the number of names, or -1
+/// when memory ran out (the list is then left as it was).
+int qrs_ssl_ctx_set_client_ca_list_from_store(SSL_CTX *ctx);
+
 #endif
