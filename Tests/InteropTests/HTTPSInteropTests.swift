@@ -53,37 +53,6 @@ struct HTTPSInteropTests {
         return parts
     }
 
-    /// Runs `arguments` (an absolute path first) to completion, at most `timeout` seconds, with
-    /// `posix_spawn` and `waitpid`; stdout and stderr together.
-    static func spawnAndWait(_ arguments: [String], timeout: TimeInterval) -> String {
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "qrscpd-spawn-\(UUID().uuidString)"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, nil, argv, environ)
-        guard spawned == 0 else { return "posix_spawn failed: \(spawned)" }
-        let deadline = Date().addingTimeInterval(timeout)
-        var status: Int32 = 0
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-                break
-            }
-            Thread.sleep(forTimeInterval: 0.01)
-        }
-        return (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    }
-
     @Test("curl: TLS 1.2 and 1.3 with ALPN http/1.1, two requests on one connection, QIDO-RS, WADO-RS bytes")
     func curlOverHTTPS() throws {
         let (https, instance) = try Self.fixtureDaemon()
@@ -245,13 +214,12 @@ struct HTTPSInteropTests {
         #expect(dicom.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
         #expect(dicom.receivePDU()?.type == 0x02, "\(daemon.output)")
         dicom.close()
-        // Not through Foundation's Process: one started while the launched daemon runs is not
-        // always reaped.
-        let output = Self.spawnAndWait(
+        let output = try runOutsideFoundation(
             [
                 "/usr/bin/curl", "-s", "-v", "-m", "20", "--cacert", certificates.ca, "-o", "/dev/null", "-w",
                 "code=%{http_code}", "https://127.0.0.1:\(httpPort)/metrics",
-            ], timeout: 30)
+            ], timeout: 30
+        ).output
         #expect(output.contains("code=200"), "\(output)\n\(daemon.output)")
         #expect(output.contains("ALPN: server accepted http/1.1"), "\(output)")
         #expect(daemon.stderr.contains("serving HTTP on the socket passed by systemd"), "\(daemon.output)")

@@ -11,6 +11,9 @@ import Testing
 /// the socket takes the place of `tls.port`, certificate and key are all it needs.
 @Suite("DICOM over TLS on a socket from systemd", .serialized, .enabled(if: ExternalTool.interopEnabled))
 struct TLSSocketActivationTests {
+    /// Debian's DCMTK leaves Nagle on unless asked (as ExternalTool.run sets it).
+    static let dcmtkEnvironment = ProcessInfo.processInfo.environment.merging(["TCP_NODELAY": "1"]) { _, new in new }
+
     static let activate = "/usr/bin/systemd-socket-activate"
 
     /// systemd-socket-activate holding a plain and a `dicom-tls` socket, to exec qrscpd (with
@@ -37,48 +40,6 @@ struct TLSSocketActivationTests {
         return (daemon, plain, tls)
     }
 
-    /// Runs a tool to its end (at most 60 s) with posix_spawn and waitpid. Not Foundation's
-    /// `Process`: once systemd-socket-activate execs qrscpd with the descriptor Foundation watches
-    /// closed, Foundation's monitor waits in waitpid for the daemon and sees no other child end.
-    static func runOutsideFoundation(_ executable: String, _ arguments: [String], scratch: LifecycleScratch) throws
-        -> (status: Int32?, output: String)
-    {
-        let outPath = scratch.path + "/tool-\(UUID().uuidString.prefix(8))"
-        let outFD = open(outPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard outFD >= 0 else { throw DaemonError("open \(outPath): errno \(errno)") }
-        defer { close(outFD) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, outFD, 2)
-        // Debian's DCMTK leaves Nagle on unless asked (as ExternalTool.run sets it).
-        let environment = ProcessInfo.processInfo.environment.merging(["TCP_NODELAY": "1"]) { _, new in new }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, envp)
-        guard spawned == 0 else { throw DaemonError("posix_spawn \(executable): \(spawned)") }
-        var status: Int32 = 0
-        let deadline = Date().addingTimeInterval(60)
-        while true {
-            let waited = waitpid(pid, &status, WNOHANG)
-            if waited == pid { break }
-            if waited < 0 && errno != EINTR { throw DaemonError("waitpid: errno \(errno)") }
-            if Date() > deadline {
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-                return (nil, "timed out\n" + ((try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""))
-            }
-            usleep(10_000)
-        }
-        // WIFEXITED and WEXITSTATUS are macros: decoded by hand; nil when a signal ended it.
-        let exited = status & 0x7f == 0
-        return (exited ? (status >> 8) & 0xff : nil, (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "")
-    }
-
     @Test("certificate and key without tls.port: the first TLS association starts the daemon and is answered")
     func servesTheSocketWithoutAPort() throws {
         for tool in [Self.activate, "/usr/bin/echoscu"] {
@@ -96,7 +57,7 @@ struct TLSSocketActivationTests {
             "+tls", certs.clientKey, certs.clientCertificate, "+cf", certs.ca, "-aec", "QRSCPD", "127.0.0.1",
             "\(tlsPort)",
         ]
-        let echo = try Self.runOutsideFoundation("/usr/bin/echoscu", echoArguments, scratch: scratch)
+        let echo = try runOutsideFoundation(["/usr/bin/echoscu"] + echoArguments, environment: Self.dcmtkEnvironment)
         #expect(echo.status == 0, "\(echo.output)\n--- daemon\n\(daemon.output)")
         #expect(daemon.stderr.contains("serving the TLS socket passed by systemd"), "\(daemon.output)")
         #expect(daemon.stderr.contains("TLS handshake done"), "\(daemon.output)")
@@ -107,7 +68,7 @@ struct TLSSocketActivationTests {
             daemon.waitForStderr(
                 containing: "TLS certificate, key and trust anchors reloaded", after: offset, timeout: 20),
             "\(daemon.output)")
-        let again = try Self.runOutsideFoundation("/usr/bin/echoscu", echoArguments, scratch: scratch)
+        let again = try runOutsideFoundation(["/usr/bin/echoscu"] + echoArguments, environment: Self.dcmtkEnvironment)
         #expect(again.status == 0, "\(again.output)\n--- daemon\n\(daemon.output)")
         kill(daemon.pid, SIGTERM)
         #expect(daemon.waitForExit(timeout: 20) == 0, "\(daemon.output)")
