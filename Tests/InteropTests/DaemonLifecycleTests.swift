@@ -182,12 +182,7 @@ struct DaemonLifecycleTests {
         )
         defer { daemon.kill() }
         // systemd-socket-activate binds first and execs qrscpd on the first connection.
-        var connected: RawDICOMSocket?
-        let deadline = Date().addingTimeInterval(20)
-        while connected == nil && Date() < deadline && daemon.isRunning {
-            connected = try? RawDICOMSocket(port: port, timeout: 10)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
-        }
+        let connected = daemon.firstConnection { try RawDICOMSocket(port: port, timeout: 10) }
         let socket = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
         #expect(socket.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
         #expect(socket.receivePDU()?.type == 0x02, "\(daemon.output)")

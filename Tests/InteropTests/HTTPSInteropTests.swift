@@ -204,12 +204,7 @@ struct HTTPSInteropTests {
             environment: [:], scratch: scratch)
         defer { daemon.kill() }
         // systemd-socket-activate binds first and execs qrscpd on the first connection.
-        var connected: RawDICOMSocket?
-        let deadline = Date().addingTimeInterval(20)
-        while connected == nil && Date() < deadline && daemon.isRunning {
-            connected = try? RawDICOMSocket(port: dicomPort, timeout: 30)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
-        }
+        let connected = daemon.firstConnection { try RawDICOMSocket(port: dicomPort, timeout: 30) }
         let dicom = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
         #expect(dicom.send(HandMadePDUs.associateRequest(called: "QRSCPD")))
         #expect(dicom.receivePDU()?.type == 0x02, "\(daemon.output)")

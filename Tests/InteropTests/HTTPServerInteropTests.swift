@@ -136,12 +136,7 @@ struct HTTPServerInteropTests {
         defer { daemon.kill() }
         // systemd-socket-activate binds first and execs qrscpd on the first connection. (No
         // curl here: a Foundation Process started while this one runs is not always reaped.)
-        var connected: RawHTTPConnection?
-        let deadline = Date().addingTimeInterval(20)
-        while connected == nil && Date() < deadline && daemon.isRunning {
-            connected = try? RawHTTPConnection(port: httpPort, timeout: 30)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
-        }
+        let connected = daemon.firstConnection { try RawHTTPConnection(port: httpPort, timeout: 30) }
         let http = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
         try http.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(http.readResponse()?.status == 200, "\(daemon.output)")

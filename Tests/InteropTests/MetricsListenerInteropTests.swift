@@ -69,12 +69,7 @@ struct MetricsListenerInteropTests {
             environment: [:], scratch: scratch)
         defer { daemon.kill() }
         // systemd-socket-activate binds first and execs qrscpd on the first connection.
-        var connected: RawHTTPConnection?
-        let deadline = Date().addingTimeInterval(20)
-        while connected == nil && Date() < deadline && daemon.isRunning {
-            connected = try? RawHTTPConnection(port: ports[2], timeout: 30)
-            if connected == nil { Thread.sleep(forTimeInterval: 0.02) }
-        }
+        let connected = daemon.firstConnection { try RawHTTPConnection(port: ports[2], timeout: 30) }
         let metrics = try #require(connected, "systemd-socket-activate did not listen\n\(daemon.output)")
         try metrics.send("GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
         #expect(metrics.readResponse()?.status == 200, "\(daemon.output)")

@@ -5,7 +5,7 @@ import TestSupport
 /// qrscpd serving HTTPS on its HTTP port (`--http-tls`) with the test server certificate, copied
 /// into a directory of its own so that a test may replace it and reload, optionally on the
 /// fixture archive once the index holds `expectedInstances`. Clients trust the test CA.
-final class HTTPSDaemon {
+final class HTTPSDaemon: LogWatching {
     let daemon: DaemonProcess
     let httpPort: Int
     let certificates: TestCertificates
@@ -85,22 +85,6 @@ final class HTTPSDaemon {
     /// curl trusting the test CA, with a time limit; `-s` added, URLs given whole.
     func curl(_ arguments: [String]) -> ToolResult {
         ExternalTool.run("/usr/bin/curl", ["-s", "-m", "20", "--cacert", certificates.ca] + arguments, timeout: 30)
-    }
-
-    /// Lines of the log that contain `text`.
-    func count(_ text: String) -> Int {
-        log.split(separator: "\n").filter { $0.contains(text) }.count
-    }
-
-    /// Waits until the log holds at least `count` lines with `text` (at most `timeout` seconds).
-    @discardableResult
-    func waitForLog(_ text: String, count: Int = 1, timeout: TimeInterval = 20) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if self.count(text) >= count { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return self.count(text) >= count
     }
 
     /// `openssl s_client` to the HTTPS port verifying the certificate as localhost, `input` (if

@@ -9,7 +9,7 @@ import TestSupport
 /// qrscpd with a TLS listener on a second free loopback port, its certificate and key copied
 /// into a directory of its own (so that a test may replace them and reload), trusting the test
 /// CA. Stopped and cleaned up when the object goes away.
-final class TLSDaemon {
+final class TLSDaemon: LogWatching {
     let daemon: DaemonProcess
     let tlsPort: Int
     let certificates: TestCertificates
@@ -63,22 +63,6 @@ final class TLSDaemon {
     }
 
     var log: String { daemon.log }
-
-    /// Lines of the log that contain `text`.
-    func count(_ text: String) -> Int {
-        log.split(separator: "\n").filter { $0.contains(text) }.count
-    }
-
-    /// Waits until the log holds at least `count` lines with `text` (at most `timeout` seconds).
-    @discardableResult
-    func waitForLog(_ text: String, count: Int = 1, timeout: TimeInterval = 20) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if self.count(text) >= count { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return self.count(text) >= count
-    }
 
     /// Waits until one line of the log contains every string of `parts` (at most `timeout` seconds).
     func waitForLine(containing parts: [String], timeout: TimeInterval = 20) -> Bool {
