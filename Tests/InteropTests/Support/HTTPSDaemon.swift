@@ -16,17 +16,12 @@ final class HTTPSDaemon: LogWatching {
 
     /// - Parameter httpConfig: lines added under `http:` in the config file (two-space indent).
     init(storageDirectory: URL? = nil, expectedInstances: Int = 0, httpConfig: String = "") throws {
-        certificates = try TestCertificates.shared.get()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "qrscpd-https-\(UUID().uuidString)")
+        let copy = try ServerCertificateCopy(prefix: "qrscpd-https")
+        (certificates, certificatePath, keyPath) = (copy.certificates, copy.certificatePath, copy.keyPath)
+        let directory = copy.directory
         self.directory = directory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var ready = false
         defer { if !ready { try? FileManager.default.removeItem(at: directory) } }
-        certificatePath = directory.appendingPathComponent("server.pem").path
-        keyPath = directory.appendingPathComponent("server.key").path
-        try FileManager.default.copyItem(atPath: certificates.serverCertificate, toPath: certificatePath)
-        try FileManager.default.copyItem(atPath: certificates.serverKey, toPath: keyPath)
         let config = directory.appendingPathComponent("qrscpd.yaml").path
         try "http:\n  tls: true\n\(httpConfig)".write(toFile: config, atomically: true, encoding: .utf8)
         var lastError: Error = DaemonError("no attempt made")

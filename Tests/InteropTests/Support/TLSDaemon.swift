@@ -28,17 +28,12 @@ final class TLSDaemon: LogWatching {
         clientAuth: String? = nil, config: String? = nil, arguments: [String] = [],
         environment: [String: String] = [:], trustAnchors: String? = nil
     ) throws {
-        certificates = try TestCertificates.shared.get()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "qrscpd-tls-daemon-\(UUID().uuidString)")
+        let copy = try ServerCertificateCopy(prefix: "qrscpd-tls-daemon")
+        (certificates, certificatePath, keyPath) = (copy.certificates, copy.certificatePath, copy.keyPath)
+        let directory = copy.directory
         self.directory = directory
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var ready = false
         defer { if !ready { try? FileManager.default.removeItem(at: directory) } }
-        certificatePath = directory.appendingPathComponent("server.pem").path
-        keyPath = directory.appendingPathComponent("server.key").path
-        try FileManager.default.copyItem(atPath: certificates.serverCertificate, toPath: certificatePath)
-        try FileManager.default.copyItem(atPath: certificates.serverKey, toPath: keyPath)
         tlsPort = try freeLoopbackPort()
         var options = [
             "--bind", "127.0.0.1", "--tls-port", "\(tlsPort)", "--tls-certificate", certificatePath,
