@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "DaemonSettingsTests", dependencies: ["DaemonSettings", "QRServer", "TLS", "TestSupport"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SystemdTests", dependencies: ["Systemd"], swiftSettings: swiftSettings),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SamplesTests", dependencies: ["qrscpd-samples", "DICOM", "DICOMFiles"], swiftSettings: swiftSettings),
         .testTarget(

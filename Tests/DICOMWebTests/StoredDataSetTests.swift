@@ -78,11 +78,10 @@ struct StoredDataSetTests {
         guard let testDirData = try pydicomFrames(["--test-files-dir"]) else { return }
         let testDir = String(decoding: testDirData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         let deflated = testDir + "/image_dfl.dcm"
-        if FileManager.default.fileExists(atPath: deflated) {
-            let bytes = try DICOMFile.readBytes(deflated)
-            #expect(throws: FrameLocationError.self) {
-                try StoredDataSet(Self.window(bytes), bulkLimit: 1024, maxRead: 1 << 26)
-            }
+        try #require(FileManager.default.fileExists(atPath: deflated), "pydicom's test files hold image_dfl.dcm")
+        let deflatedBytes = try DICOMFile.readBytes(deflated)
+        #expect(throws: FrameLocationError.self) {
+            try StoredDataSet(Self.window(deflatedBytes), bulkLimit: 1024, maxRead: 1 << 26)
         }
         let bytes = try DICOMFile.readBytes(testDir + "/rtplan.dcm")
         #expect(throws: FrameLocationError.self) {
