@@ -176,7 +176,9 @@ final class STOWReceiver: HTTPBodyReceiver {
     private func flush() {
         guard case .writing(let object, _)? = part, let lane, !batch.isEmpty else { return }
         let bytes = batch
+        // The next batch grows to batchSize: reserved once instead of grown by reallocation.
         batch = []
+        batch.reserveCapacity(Self.batchSize)
         queued += bytes.count
         if queued >= Self.pauseAbove, !paused {
             paused = true

@@ -146,10 +146,11 @@ final class InstanceStream {
             PageIn.makeResident(file, offset: 0, length: size)
             return .file(file, size: size, syntax: instance.transferSyntaxUID)
         }
-        // Missing or changed: the same answer as for a file sent as stored.
-        _ = try WADOLookup.open(instance)
+        // Missing or changed: the same answer as for a file sent as stored; the bytes converted
+        // are read through the descriptor whose size was checked.
+        let (file, size) = try WADOLookup.open(instance)
         do {
-            let bytes = try DICOMFile.readBytes(instance.path)
+            let bytes = try FileDescriptor(rawValue: file.fd).read(at: 0, count: size)
             let file = try DICOMFile(bytes: bytes[...])
             let target = TransferSyntax(uid: syntax!)
             let encoded = try DICOMFile.encode(
