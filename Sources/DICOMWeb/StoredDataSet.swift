@@ -12,7 +12,6 @@ public struct StoredDataSet: Sendable {
         public var vr: VR
     }
 
-    public var transferSyntax: TransferSyntax
     /// The data set without the bulk values.
     public var dataSet: DataSet
     /// The top-level values left unread, in tag order.
@@ -42,7 +41,6 @@ public struct StoredDataSet: Sendable {
             kept += try window.read(element.offset, element.end - element.offset)
             return true
         }
-        transferSyntax = syntax
         dataSet = try DICOMFile(bytes: kept[...]).dataSet
         if !syntax.isExplicitVR, let at = bulk.firstIndex(where: { $0.tag == .pixelData }) {
             // Implicit VR: OW unless the pixel cells are bytes (PS3.5 §8.2, A.1).

@@ -65,14 +65,12 @@ struct TrustAnchorLoader {
 
     /// Adds the certificates of every regular file in `directory` (any name: `*.pem`, `*.crt`,
     /// the `c_rehash` names `<hash>.0`, symbolic links to them), in name order. Hidden files
-    /// and subdirectories are passed over.
-    ///
-    /// - Returns: false when the directory cannot be listed (noted in ``skipped``).
-    @discardableResult
-    mutating func loadDirectory(_ directory: String) -> Bool {
+    /// and subdirectories are passed over; a directory that cannot be listed is noted in
+    /// ``skipped``.
+    mutating func loadDirectory(_ directory: String) {
         guard let stream = opendir(directory) else {
             skipped.append(SkippedTrustAnchorFile(path: directory, reason: String(cString: strerror(errno))))
-            return false
+            return
         }
         var names: [String] = []
         while let entry = readdir(stream) {
@@ -93,7 +91,6 @@ struct TrustAnchorLoader {
             }
             if status.st_mode & S_IFMT == S_IFREG { loadFile(path) }
         }
-        return true
     }
 
     /// The system's trust anchors as OpenSSL would find them: the file and the directories

@@ -27,8 +27,6 @@ public struct MetricsSources {
 public struct ScanMetrics: Sendable, Equatable {
     /// Wall-clock seconds the scan took.
     public var duration: Double
-    /// Regular files found.
-    public var filesFound: Int
     /// Files (new or changed) indexed.
     public var filesIndexed: Int
     /// Files found unchanged since they were indexed (not read again).
@@ -40,7 +38,6 @@ public struct ScanMetrics: Sendable, Equatable {
 
     public init(_ summary: ScanSummary) {
         duration = summary.duration
-        filesFound = summary.seen
         filesIndexed = summary.indexed
         filesUnchanged = summary.unchanged
         filesSkipped = summary.skipped.count

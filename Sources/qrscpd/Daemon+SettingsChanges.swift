@@ -18,7 +18,7 @@ extension Daemon {
         if old.storageLayout != new.storageLayout { changed.append("storage.layout") }
         if old.duplicatePolicy != new.duplicatePolicy { changed.append("storage.duplicates") }
         if old.uidPolicy != new.uidPolicy { changed.append("storage.uid_policy") }
-        if old.tls != new.tls { changed.append("tls") }
+        if old.tls != new.tls { changed.append(SettingsKeys.tlsSection) }
         return changed
     }
 }

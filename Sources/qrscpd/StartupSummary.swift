@@ -27,10 +27,11 @@ struct StartupSummary {
 
     private var peers: String {
         let peers = settings.peers
-        // "+tls" as in the AE:host:port+tls of --peer and QRSCPD_PEERS.
+        // The marker of AE:host:port+tls in --peer and QRSCPD_PEERS.
         return peers.isEmpty
             ? "none"
-            : peers.keys.sorted().map { "\($0)=\(peers[$0]!)\(peers[$0]!.tls ? "+tls" : "")" }.joined(separator: " ")
+            : peers.keys.sorted().map { "\($0)=\(peers[$0]!)\(peers[$0]!.tls ? SettingsValidation.peerTLSMarker : "")" }
+                .joined(separator: " ")
     }
 
     private var idleTimeout: String { settings.idleTimeout > 0 ? "\(settings.idleTimeout) s" : "none" }
@@ -81,7 +82,7 @@ struct StartupSummary {
             SettingsKeys.peersVariable: "\(peers)",
         ]
         if let activatedSocket { fields["QRSCPD_SOCKET_FD"] = "\(activatedSocket)" }
-        if let tlsPort { fields["QRSCPD_TLS_PORT"] = "\(tlsPort)" }
+        if let tlsPort { fields[variable(SettingsKeys.tlsPort)] = "\(tlsPort)" }
         return fields
     }
 
