@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
+import Logging
 import Systemd
 
 /// The listening sockets systemd passed, by role: the plain DICOM port, the DICOM-over-TLS
@@ -21,5 +22,19 @@ struct ActivatedListeners {
         http = sockets.first { $0.name == Self.httpName }?.fd
         metrics = sockets.first { $0.name == Self.metricsName }?.fd
         plain = sockets.first { !named.contains($0.name ?? "") }?.fd
+    }
+
+    /// Starts a listener on the socket systemd passed (logging `passedMessage` with its
+    /// descriptor), or on its configured address when there is none.
+    static func start(
+        _ activatedSocket: Int32?, logging passedMessage: Logger.Message, logger: Logger,
+        listeningOn: (Int32) throws -> Void, otherwise: () throws -> Void
+    ) throws {
+        if let activatedSocket {
+            try listeningOn(activatedSocket)
+            logger.info(passedMessage, metadata: ["fd": "\(activatedSocket)"])
+        } else {
+            try otherwise()
+        }
     }
 }

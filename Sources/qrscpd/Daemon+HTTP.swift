@@ -32,12 +32,9 @@ extension Daemon {
 
     /// Starts `server` on the passed socket or the configured address.
     static func startHTTP(_ server: HTTPServer, activatedSocket: Int32?, logger: Logger) throws {
-        if let activatedSocket {
-            try server.start(listeningOn: activatedSocket)
-            logger.info("serving HTTP on the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
-        } else {
-            try server.start()
-        }
+        try ActivatedListeners.start(
+            activatedSocket, logging: "serving HTTP on the socket passed by systemd", logger: logger,
+            listeningOn: server.start(listeningOn:), otherwise: { try server.start() })
         logger.notice(
             server.servesTLS ? "HTTPS listening" : "HTTP listening",
             metadata: [

@@ -56,12 +56,9 @@ extension Daemon {
         DICOMWebRoutes.installMetrics(
             on: server, as: "metrics", sources: sources,
             others: web.map { [MetricsListener(name: "http", server: $0)] } ?? [])
-        if let activatedSocket {
-            try server.start(listeningOn: activatedSocket)
-            logger.info("serving /metrics on the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
-        } else {
-            try server.start()
-        }
+        try ActivatedListeners.start(
+            activatedSocket, logging: "serving /metrics on the socket passed by systemd", logger: logger,
+            listeningOn: server.start(listeningOn:), otherwise: { try server.start() })
         logger.notice(
             "metrics listening",
             metadata: [

@@ -105,18 +105,12 @@ final class Daemon: @unchecked Sendable {
                 configuration: settings.serverConfiguration, loop: loop, logger: logger, store: store, workers: workers
             )
             server.replaceTLSContexts(tlsContexts)
-            if let activatedSocket {
-                try server.start(listeningOn: activatedSocket)
-                logger.info("serving the socket passed by systemd", metadata: ["fd": "\(activatedSocket)"])
-            } else {
-                try server.start()
-            }
-            if let activatedTLSSocket {
-                try server.startTLS(listeningOn: activatedTLSSocket)
-                logger.info("serving the TLS socket passed by systemd", metadata: ["fd": "\(activatedTLSSocket)"])
-            } else {
-                try server.startTLS()
-            }
+            try ActivatedListeners.start(
+                activatedSocket, logging: "serving the socket passed by systemd", logger: logger,
+                listeningOn: server.start(listeningOn:), otherwise: { try server.start() })
+            try ActivatedListeners.start(
+                activatedTLSSocket, logging: "serving the TLS socket passed by systemd", logger: logger,
+                listeningOn: server.startTLS(listeningOn:), otherwise: { try server.startTLS() })
             self.server = server
             (httpServer, metricsServer) = try Self.startWebListeners(
                 settings: settings, activated: (activatedHTTPSocket, activatedMetricsSocket), loop: loop,
